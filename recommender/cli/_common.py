@@ -1,0 +1,35 @@
+"""Helpers shared by the subcommands: --db and --json options, output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def add_db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        default=None,
+        help="SQLite database (default: $FRACNET_DB or ~/.fracnet/fracnet.db, created from the bundled sample)",
+    )
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON for machines instead of text")
+
+
+def print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=2, default=str, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def open_store(args: argparse.Namespace, *, create_sample: bool = True):
+    """Open the store named by ``--db`` (or the default one)."""
+    from recommender.store import open_default_store, Store
+
+    if getattr(args, "db", None):
+        return Store(args.db)
+    return open_default_store(create_sample=create_sample)

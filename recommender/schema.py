@@ -1,0 +1,176 @@
+"""The data model's tables: columns, types and allowed values, in one place.
+
+The SQLite store, the CSV importer and exporter, and the demo-data generator
+all read these definitions, so a CSV folder written by one is read by the other.
+
+CSV conventions
+---------------
+* UTF-8 (a BOM is accepted), a header row, one row per record.
+* Multi-valued fields (``tags``) are ``;``-separated (``|`` and ``,`` are
+  accepted on import).
+* Dates are ISO ``YYYY-MM-DD``.
+* Every column but the id columns is optional; missing columns are empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x46524E54  # "FRNT": marks a SQLite file as a fracnet database
+
+PERSON_KINDS = ("fractional", "executive")
+INTRO_OUTCOMES = ("connected", "declined", "no_response", "pending")
+OPPORTUNITY_STATUSES = ("open", "referred", "won", "lost", "closed")
+REFERRAL_OUTCOMES = ("pending", "accepted", "declined", "won", "lost")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table.
+
+    type is one of ``text``, ``int``, ``float``, ``date``, ``bool``, ``tags``,
+    ``choice``. ``tag_kind`` names the taxonomy kind for ``tags`` columns (and
+    single-tag text columns such as a company's industry). ``ref`` names the
+    table an id column points to.
+    """
+
+    name: str
+    type: str = "text"
+    required: bool = False
+    tag_kind: str | None = None
+    choices: tuple[str, ...] = ()
+    ref: str | None = None
+    default: object = None
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    file: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+PEOPLE = Table(
+    "people",
+    "people.csv",
+    (
+        Column("id", required=True),
+        Column("name"),
+        Column("kind", "choice", choices=PERSON_KINDS, default="fractional"),
+        Column("function", "text", tag_kind="function"),
+        Column("title"),
+        Column("company_id", ref="companies"),
+        Column("specialties", "tags", tag_kind="specialty"),
+        Column("industries", "tags", tag_kind="industry"),
+        Column("icp_sizes", "tags", tag_kind="size_band"),
+        Column("regions", "tags", tag_kind="region"),
+        Column("capacity", "int"),
+        Column("email"),
+        Column("profile_url"),
+        Column("bio"),
+        Column("opt_out", "bool", default=0),
+    ),
+    ("id",),
+)
+
+COMPANIES = Table(
+    "companies",
+    "companies.csv",
+    (
+        Column("id", required=True),
+        Column("name"),
+        Column("industry", "text", tag_kind="industry"),
+        Column("size_band", "text", tag_kind="size_band"),
+        Column("region", "text", tag_kind="region"),
+    ),
+    ("id",),
+)
+
+TIES = Table(
+    "ties",
+    "ties.csv",
+    (
+        Column("a", required=True, ref="people"),
+        Column("b", required=True, ref="people"),
+        Column("strength", "float", default=0.5),
+        Column("since", "date"),
+        Column("last_contact", "date"),
+        Column("source"),
+    ),
+    ("a", "b"),
+)
+
+INTRODUCTIONS = Table(
+    "introductions",
+    "introductions.csv",
+    (
+        Column("id", required=True),
+        Column("date", "date"),
+        Column("introducer", ref="people"),
+        Column("a", required=True, ref="people"),
+        Column("b", required=True, ref="people"),
+        Column("outcome", "choice", choices=INTRO_OUTCOMES, default="pending"),
+    ),
+    ("id",),
+)
+
+OPPORTUNITIES = Table(
+    "opportunities",
+    "opportunities.csv",
+    (
+        Column("id", required=True),
+        Column("date", "date"),
+        Column("brought_by", ref="people"),
+        Column("company_id", ref="companies"),
+        Column("needs", "tags", tag_kind="specialty"),
+        Column("industry", "text", tag_kind="industry"),
+        Column("size_band", "text", tag_kind="size_band"),
+        Column("region", "text", tag_kind="region"),
+        Column("description"),
+        Column("status", "choice", choices=OPPORTUNITY_STATUSES, default="open"),
+    ),
+    ("id",),
+)
+
+REFERRALS = Table(
+    "referrals",
+    "referrals.csv",
+    (
+        Column("id", required=True),
+        Column("opportunity_id", required=True, ref="opportunities"),
+        Column("from_id", required=True, ref="people"),
+        Column("to_id", required=True, ref="people"),
+        Column("date", "date"),
+        Column("outcome", "choice", choices=REFERRAL_OUTCOMES, default="pending"),
+    ),
+    ("id",),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (PEOPLE, COMPANIES, TIES, INTRODUCTIONS, OPPORTUNITIES, REFERRALS)}
+#: Import order: referenced tables first.
+IMPORT_ORDER = ("companies", "people", "ties", "introductions", "opportunities", "referrals")
+
+_SQL_TYPES = {"int": "INTEGER", "float": "REAL", "bool": "INTEGER"}
+
+
+def create_table_sql(table: Table) -> str:
+    """The CREATE TABLE statement of one table."""
+    cols = []
+    for c in table.columns:
+        sql_type = _SQL_TYPES.get(c.type, "TEXT")
+        null = " NOT NULL" if c.required else ""
+        cols.append(f"{c.name} {sql_type}{null}")
+    cols.append(f"PRIMARY KEY ({', '.join(table.key)})")
+    return f"CREATE TABLE IF NOT EXISTS {table.name} (\n  " + ",\n  ".join(cols) + "\n)"

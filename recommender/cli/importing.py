@@ -1,0 +1,54 @@
+"""``fracnet import``: load a folder of CSVs or a LinkedIn export."""
+
+from __future__ import annotations
+
+import sys
+
+from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+from recommender.errors import UsageError
+from recommender.progress import wants_progress
+
+
+def register(sub) -> None:
+    p = sub.add_parser("import", help="import a folder of CSVs, or a LinkedIn Connections.csv",
+                       description="Import a folder of CSVs (people.csv required; companies, ties, introductions, "
+                                   "opportunities, referrals optional) or LinkedIn's Connections.csv. All or nothing: "
+                                   "on any problem nothing is written.")
+    p.add_argument("path", help="a folder of CSVs, or Connections.csv with --format linkedin")
+    p.add_argument("--format", choices=("csv", "linkedin"), default="csv", help="input format (default: csv folder)")
+    p.add_argument("--owner", metavar="PERSON_ID", help="whose LinkedIn connections these are (with --format linkedin)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_db_option(p)
+    add_json_option(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from recommender.io.csv_folder import import_folder
+    from recommender.io.linkedin import import_linkedin
+
+    if args.format == "linkedin" and not args.owner:
+        raise UsageError("--format linkedin needs --owner PERSON_ID", hint="the person whose connections these are")
+    progress = wants_progress(args.quiet or args.json)
+    store = open_store(args)
+    try:
+        if args.format == "linkedin":
+            report = import_linkedin(store, args.path, args.owner, progress=progress)
+        else:
+            report = import_folder(store, args.path, progress=progress)
+        counts = store.counts()
+    finally:
+        store.close()
+    if args.json:
+        print_json({"db": str(store.path), **report.as_dict(), "counts": counts})
+        return 0
+    for w in report.warnings[:20]:
+        print(f"fracnet: warning: {w}", file=sys.stderr)
+    if len(report.warnings) > 20:
+        print(f"fracnet: {len(report.warnings) - 20} more warnings (see --json)", file=sys.stderr)
+    written = ", ".join(f"{n} {name}" for name, n in report.written.items()) or "nothing"
+    print(f"Imported {written} into {store.path}.")
+    if report.merged_people:
+        print(f"{report.merged_people} people matched ones already in the database (by email or profile URL).")
+    print("Database now holds " + ", ".join(f"{n} {name}" for name, n in counts.items()) + ".")
+    return 0

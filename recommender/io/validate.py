@@ -1,0 +1,209 @@
+"""Check tables of raw strings against the schema and normalise them.
+
+Every problem is collected (file, line, field, what was expected) rather than
+stopping at the first; unknown tags are not errors but warnings with the
+nearest known tag suggested.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from recommender.errors import ValidationProblem
+from recommender.schema import Column, Table
+from recommender.taxonomy import Taxonomy, join_tags
+
+_TRUE = {"1", "true", "yes", "y", "t"}
+_FALSE = {"0", "false", "no", "n", "f", ""}
+_FORMULA_ESCAPED = re.compile(r"^'[=+\-@\t\r]")
+MAX_PROBLEMS = 200
+
+
+@dataclass
+class ImportReport:
+    """What an import did: rows written per table, and the warnings it raised."""
+
+    written: dict[str, int] = field(default_factory=dict)
+    new: dict[str, int] = field(default_factory=dict)
+    warnings: list[ValidationProblem] = field(default_factory=list)
+    merged_people: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "written": dict(self.written),
+            "new": dict(self.new),
+            "merged_people": self.merged_people,
+            "warnings": [str(w) for w in self.warnings],
+        }
+
+
+class LineMap:
+    """Maps a record's position in a table to its line in the source file."""
+
+    def __init__(self, lines: list[int] | None = None, offset: int = 2):
+        self.lines = lines
+        self.offset = offset
+
+    def __call__(self, i: int) -> int:
+        if self.lines is not None and 0 <= i < len(self.lines):
+            return self.lines[i]
+        return i + self.offset
+
+
+def validate_table(
+    table: Table,
+    raw: pd.DataFrame,
+    file: str,
+    taxonomy: Taxonomy,
+    line_of: LineMap | None = None,
+    problems: list[ValidationProblem] | None = None,
+    warnings: list[ValidationProblem] | None = None,
+) -> pd.DataFrame:
+    """Validate and normalise one table of strings.
+
+    Parameters
+    ----------
+    table : Table
+        The schema table the rows belong to.
+    raw : DataFrame of str, shape (n_rows, any columns)
+        Values as read (empty string for missing).
+    file : str
+        Shown in problems.
+
+    Returns
+    -------
+    DataFrame with exactly ``table.column_names`` columns, typed (ints, floats,
+    ISO date strings, ``;``-joined canonical tags, None for missing). Problems
+    are appended to ``problems``, warnings to ``warnings``.
+    """
+    line_of = line_of or LineMap()
+    problems = problems if problems is not None else []
+    warnings = warnings if warnings is not None else []
+    raw = raw.copy()
+    raw.columns = [str(c).strip().lower().replace(" ", "_") for c in raw.columns]
+
+    known = set(table.column_names)
+    extra = [c for c in raw.columns if c not in known and c != "company"]
+    if extra:
+        warnings.append(ValidationProblem(file, 1, None, f"ignored unknown columns: {', '.join(extra)}",
+                                          hint=f"known columns: {', '.join(table.column_names)}"))
+    missing_required = [c.name for c in table.columns if c.required and c.name not in raw.columns]
+    if missing_required:
+        problems.append(ValidationProblem(file, 1, missing_required[0],
+                                          f"missing required column(s): {', '.join(missing_required)}",
+                                          hint=f"the header must name {', '.join(missing_required)}"))
+        return pd.DataFrame(columns=table.column_names)
+
+    n = len(raw)
+    out: dict[str, object] = {}
+    for col in table.columns:
+        if col.name in raw.columns:
+            values = raw[col.name].astype(str).str.strip()
+            values = values.where(~values.str.match(_FORMULA_ESCAPED), values.str[1:])
+        else:
+            values = pd.Series([""] * n, index=raw.index, dtype=object)
+        out[col.name] = _check_column(col, values, file, taxonomy, line_of, problems, warnings)
+
+    result = pd.DataFrame(out, columns=table.column_names)
+    result.attrs["present"] = [c for c in table.column_names if c in raw.columns]
+    result.index = range(n)
+
+    # duplicate keys within the file
+    key_cols = list(table.key)
+    key = result[key_cols].astype(str).agg("\x1f".join, axis=1) if len(key_cols) > 1 else result[key_cols[0]].astype(str)
+    valid_key = result[key_cols].notna().all(axis=1)
+    dup = key.duplicated(keep="first") & valid_key
+    if dup.any() and table.name != "ties":
+        first_pos = {}
+        for i, k in enumerate(key):
+            first_pos.setdefault(k, i)
+        for i in np.flatnonzero(dup.to_numpy())[:MAX_PROBLEMS]:
+            problems.append(ValidationProblem(
+                file, line_of(int(i)), key_cols[0],
+                f"duplicate {key_cols[0]} {key.iloc[i]!r}, first seen on line {line_of(first_pos[key.iloc[i]])}",
+                hint="remove the duplicate row or give it its own id"))
+    return result
+
+
+def _check_column(col: Column, values: pd.Series, file: str, taxonomy: Taxonomy,
+                  line_of: LineMap, problems: list, warnings: list) -> pd.Series:
+    empty = values == ""
+
+    def report(mask: pd.Series, message, hint=None):
+        idx = np.flatnonzero(mask.to_numpy())
+        room = MAX_PROBLEMS - len(problems)
+        for i in idx[: max(room, 0)]:
+            msg = message(values.iloc[i]) if callable(message) else message
+            problems.append(ValidationProblem(file, line_of(int(i)), col.name, msg, hint))
+
+    if col.required:
+        report(empty, "missing value; every row needs one", f"fill in '{col.name}'")
+
+    if col.type in ("text",) and col.tag_kind is None:
+        return values.where(~empty, None)
+    if col.type == "text" and col.tag_kind is not None:
+        return _normalise_tags(values, empty, col, file, taxonomy, line_of, warnings, single=True)
+    if col.type == "tags":
+        return _normalise_tags(values, empty, col, file, taxonomy, line_of, warnings, single=False)
+    if col.type == "choice":
+        low = values.str.lower()
+        bad = ~empty & ~low.isin(col.choices)
+        report(bad, lambda v: f"expected one of {', '.join(col.choices)}, got {v!r}")
+        return low.where(~empty, col.default)
+    if col.type == "date":
+        parsed = pd.to_datetime(values.where(~empty, None), format="%Y-%m-%d", errors="coerce")
+        bad = ~empty & parsed.isna()
+        report(bad, lambda v: f"expected a date as YYYY-MM-DD, got {v!r}", "e.g. 2024-03-15")
+        return parsed.dt.strftime("%Y-%m-%d").where(~empty & ~bad, None)
+    if col.type == "int":
+        num = pd.to_numeric(values.where(~empty, None), errors="coerce")
+        bad = ~empty & (num.isna() | (num != np.floor(num)) | (num < 0))
+        report(bad, lambda v: f"expected a whole number >= 0, got {v!r}")
+        return pd.Series([None if (e or b) else int(x) for x, e, b in zip(num, empty, bad)], index=values.index, dtype=object)
+    if col.type == "float":
+        num = pd.to_numeric(values.where(~empty, None), errors="coerce")
+        bad = ~empty & (num.isna() | ~np.isfinite(num.fillna(0)))
+        if col.name == "strength":
+            bad |= ~empty & ((num < 0) | (num > 1))
+            report(bad, lambda v: f"expected a number between 0 and 1, got {v!r}")
+        else:
+            report(bad, lambda v: f"expected a number, got {v!r}")
+        default = col.default
+        return pd.Series([default if (e or b) else float(x) for x, e, b in zip(num, empty, bad)], index=values.index, dtype=object)
+    if col.type == "bool":
+        low = values.str.lower()
+        bad = ~low.isin(_TRUE | _FALSE)
+        report(bad, lambda v: f"expected 0/1 (or yes/no, true/false), got {v!r}")
+        return low.isin(_TRUE).astype(int)
+    raise ValueError(f"unknown column type {col.type}")
+
+
+def _normalise_tags(values, empty, col, file, taxonomy, line_of, warnings, single):
+    cache: dict[str, tuple[str | None, list]] = {}
+    out = []
+    unknown_seen: dict[str, int] = {}
+    for i, (v, e) in enumerate(zip(values, empty)):
+        if e:
+            out.append(None)
+            continue
+        hit = cache.get(v)
+        if hit is None:
+            if single:
+                nz = taxonomy.normalize(v, col.tag_kind)
+                tags, unknown = ([nz.tag] if nz.tag else []), ([] if nz.known else [nz])
+            else:
+                tags, unknown = taxonomy.normalize_many(v, col.tag_kind)
+            hit = (join_tags(tags) or None, unknown)
+            cache[v] = hit
+        out.append(hit[0])
+        for u in hit[1]:
+            if u.tag not in unknown_seen and len(warnings) < MAX_PROBLEMS:
+                unknown_seen[u.tag] = i
+                hint = f"did you mean {u.suggestion!r}?" if u.suggestion else "kept as a new tag"
+                warnings.append(ValidationProblem(file, line_of(i), col.name,
+                                                  f"unknown {col.tag_kind.replace('_', ' ')} {u.raw!r} (kept as {u.tag!r})", hint))
+    return pd.Series(out, index=values.index, dtype=object)

@@ -1,0 +1,335 @@
+"""The embedded SQLite store: schema, versions, transactions.
+
+A fracnet database is a SQLite file whose ``application_id`` is
+:data:`recommender.schema.APPLICATION_ID` and whose ``user_version`` is the
+schema version. Every write goes through :meth:`Store.transaction`, so it is
+all or nothing. WAL mode and a busy timeout let the CLI and the app share one
+file.
+
+Example
+-------
+>>> import tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "x.db")
+>>> with Store(path) as store:
+...     with store.transaction() as con:
+...         _ = con.execute("INSERT INTO people (id, name) VALUES ('p1', 'Ada')")
+...     store.counts()["people"]
+1
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import pandas as pd
+
+from recommender.errors import StoreError, UnknownIdError
+from recommender.schema import APPLICATION_ID, IMPORT_ORDER, SCHEMA_VERSION, TABLES, create_table_sql
+
+SAMPLE_DIR = Path(__file__).resolve().parent / "data" / "sample"
+BUSY_TIMEOUT_MS = 30_000
+
+_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS ties_b ON ties (b)",
+    "CREATE INDEX IF NOT EXISTS people_email ON people (email)",
+    "CREATE INDEX IF NOT EXISTS people_url ON people (profile_url)",
+    "CREATE INDEX IF NOT EXISTS referrals_opp ON referrals (opportunity_id)",
+    "CREATE INDEX IF NOT EXISTS referrals_from ON referrals (from_id)",
+    "CREATE INDEX IF NOT EXISTS referrals_to ON referrals (to_id)",
+    "CREATE INDEX IF NOT EXISTS intros_date ON introductions (date)",
+)
+
+
+def default_db_path() -> Path:
+    """``$FRACNET_DB`` if set, else ``~/.fracnet/fracnet.db``."""
+    env = os.environ.get("FRACNET_DB")
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".fracnet" / "fracnet.db"
+
+
+class Store:
+    """A fracnet SQLite database.
+
+    Parameters
+    ----------
+    path : str or Path
+        The database file. Created (with the schema) if it does not exist,
+        unless ``create=False``.
+    create : bool
+        Create a missing file; otherwise a missing file raises StoreError.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, create: bool = True):
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        if not self.path.exists():
+            if not create:
+                raise StoreError(f"database {self.path} does not exist", hint="run 'fracnet import' to create it")
+            if self.path.parent and not self.path.parent.exists():
+                raise StoreError(f"cannot create database {self.path}: folder {self.path.parent} does not exist")
+        elif self.path.is_dir():
+            raise StoreError(f"database path {self.path} is a folder, not a file")
+        else:
+            _check_header(self.path)
+        try:
+            self.con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {self.path}: {exc}") from None
+        try:
+            self.con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._migrate()
+            self.con.execute("PRAGMA journal_mode = WAL")
+            self.con.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as exc:
+            self.con.close()
+            raise StoreError(
+                f"{self.path} is not a usable fracnet database ({exc})",
+                hint="point --db at a fracnet database, or restore a backup",
+            ) from None
+
+    # -- schema ------------------------------------------------------------
+    def _migrate(self) -> None:
+        con = self.con
+        app_id = con.execute("PRAGMA application_id").fetchone()[0]
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if app_id == 0 and not tables:
+            with self.transaction() as c:
+                for t in TABLES.values():
+                    c.execute(create_table_sql(t))
+                for sql in _INDEXES:
+                    c.execute(sql)
+                c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            return
+        if app_id != APPLICATION_ID:
+            raise StoreError(
+                f"{self.path} is a SQLite database but not a fracnet one",
+                hint="use a new file name for --db; fracnet will not modify other databases",
+            )
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this fracnet understands ({SCHEMA_VERSION})",
+                hint="upgrade fracnet",
+            )
+        # version < SCHEMA_VERSION: future migrations go here, one transaction each.
+
+    @property
+    def schema_version(self) -> int:
+        return self.con.execute("PRAGMA user_version").fetchone()[0]
+
+    # -- transactions ------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on any error."""
+        with self._lock:
+            self.con.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.con
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+            else:
+                self.con.execute("COMMIT")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- reads -------------------------------------------------------------
+    def read_table(self, name: str, where: str = "", params: Sequence = ()) -> pd.DataFrame:
+        """A whole table (or a filtered part) as a DataFrame with the schema's columns."""
+        table = TABLES[name]
+        cols = ", ".join(table.column_names)
+        sql = f"SELECT {cols} FROM {name}" + (f" WHERE {where}" if where else "") + f" ORDER BY {', '.join(table.key)}"
+        with self._lock:
+            cur = self.con.execute(sql, tuple(params))
+            rows = cur.fetchall()
+        return pd.DataFrame.from_records(rows, columns=table.column_names)
+
+    def counts(self) -> dict[str, int]:
+        """Row counts of every table."""
+        with self._lock:
+            return {name: self.con.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0] for name in IMPORT_ORDER}
+
+    def ids(self, table: str, column: str = "id") -> set[str]:
+        with self._lock:
+            return {r[0] for r in self.con.execute(f"SELECT {column} FROM {table}")}
+
+    def get(self, table: str, record_id: str) -> dict:
+        """One record by id; raises UnknownIdError with suggestions if absent."""
+        t = TABLES[table]
+        with self._lock:
+            cur = self.con.execute(f"SELECT {', '.join(t.column_names)} FROM {table} WHERE id = ?", (record_id,))
+            row = cur.fetchone()
+        if row is None:
+            raise UnknownIdError(_singular(table), record_id, self.suggest_ids(table, record_id))
+        return dict(zip(t.column_names, row))
+
+    def get_person(self, person_id: str) -> dict:
+        return self.get("people", person_id)
+
+    def suggest_ids(self, table: str, text: str, n: int = 3) -> list[str]:
+        """Ids (and, for people, names) close to ``text``, for "did you mean" hints."""
+        import difflib
+
+        with self._lock:
+            if table == "people":
+                rows = self.con.execute("SELECT id, name FROM people").fetchall()
+            else:
+                rows = [(r[0], None) for r in self.con.execute(f"SELECT id FROM {table}")]
+        by_id = difflib.get_close_matches(text, [r[0] for r in rows], n=n, cutoff=0.6)
+        out = list(by_id)
+        if table == "people":
+            names = {(r[1] or "").lower(): r[0] for r in rows if r[1]}
+            low = text.lower()
+            for name, pid in names.items():
+                if low and low in name and pid not in out:
+                    out.append(pid)
+            for name in difflib.get_close_matches(low, list(names), n=n, cutoff=0.6):
+                if names[name] not in out:
+                    out.append(names[name])
+        return [f"{i}" for i in out[:n]]
+
+    # -- writes ------------------------------------------------------------
+    def upsert_rows(self, con: sqlite3.Connection, table: str, rows: Iterable[Sequence], columns: Sequence[str],
+                    update_columns: Sequence[str] | None = None) -> int:
+        """Insert or update ``rows`` (tuples in ``columns`` order) inside a transaction ``con``.
+
+        An existing record (same key) has only ``update_columns`` (default: all
+        given columns) replaced, so a file without a column keeps what is stored.
+        """
+        t = TABLES[table]
+        cols = list(columns)
+        upd = cols if update_columns is None else [c for c in update_columns if c in cols]
+        placeholders = ", ".join("?" for _ in cols)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in upd if c not in t.key)
+        conflict = f"ON CONFLICT ({', '.join(t.key)}) DO " + (f"UPDATE SET {updates}" if updates else "NOTHING")
+        sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders}) {conflict}"
+        cur = con.executemany(sql, rows)
+        return cur.rowcount
+
+    def next_id(self, table: str, prefix: str) -> str:
+        """A fresh id ``prefix<N>`` not used in ``table``."""
+        with self._lock:
+            rows = self.con.execute(f"SELECT id FROM {table} WHERE id LIKE ?", (prefix + "%",)).fetchall()
+        best = 0
+        for (rid,) in rows:
+            tail = rid[len(prefix):]
+            if tail.isdigit():
+                best = max(best, int(tail))
+        return f"{prefix}{best + 1}"
+
+    # -- backup --------------------------------------------------------------
+    def backup(self, out_path: str | os.PathLike) -> Path:
+        """A consistent copy of the database, safe while others write (SQLite online backup)."""
+        out = Path(out_path)
+        tmp = out.with_name(out.name + ".partial")
+        if tmp.exists():
+            tmp.unlink()
+        dst = sqlite3.connect(tmp)
+        try:
+            with self._lock:
+                self.con.backup(dst)
+            dst.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            dst.close()
+        os.replace(tmp, out)
+        return out
+
+    def integrity_check(self) -> str:
+        with self._lock:
+            return self.con.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def _singular(table: str) -> str:
+    return {"people": "person", "companies": "company", "opportunities": "opportunity"}.get(table, table.rstrip("s"))
+
+
+def _check_header(path: Path) -> None:
+    """Refuse files that are not SQLite before SQLite sees them."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise StoreError(f"cannot read database {path}: {exc.strerror}") from None
+    if len(head) == 0:
+        return  # an empty file: treated as a new database
+    if head != b"SQLite format 3\x00":
+        raise StoreError(
+            f"{path} is not a fracnet database (not a SQLite file)",
+            hint="point --db at a fracnet database file, or a new file name to create one",
+        )
+
+
+_default_lock = threading.Lock()
+
+
+def open_default_store(*, create_sample: bool = True) -> Store:
+    """The default database; created from the bundled sample on first use.
+
+    Creation happens in a temporary file that is renamed into place, so two
+    processes starting at once never see a half-built database.
+    """
+    path = default_db_path()
+    with _default_lock:
+        if not path.exists() and create_sample:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            create_sample_database(path)
+    return Store(path)
+
+
+def create_sample_database(path: str | os.PathLike, sample_dir: str | os.PathLike = SAMPLE_DIR) -> Path:
+    """Build a database from the bundled sample CSVs at ``path`` (atomically)."""
+    from recommender.io.csv_folder import import_folder
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=".fracnet-", suffix=".db", dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        with Store(tmp) as store:
+            import_folder(store, sample_dir)
+            store.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            store.con.execute("PRAGMA journal_mode = DELETE")
+        if path.exists():  # another process won the race
+            return path
+        os.replace(tmp, path)
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(tmp + suffix):
+                os.unlink(tmp + suffix)
+    return path
+
+
+def restore(backup_path: str | os.PathLike, db_path: str | os.PathLike) -> Path:
+    """Replace ``db_path`` with a checked copy of ``backup_path``."""
+    src = Path(backup_path)
+    if not src.exists():
+        raise StoreError(f"backup {src} does not exist")
+    with Store(src, create=False) as check:
+        status = check.integrity_check()
+        if status != "ok":
+            raise StoreError(f"backup {src} fails the integrity check: {status}")
+    dst = Path(db_path)
+    tmp = dst.with_name(dst.name + ".restoring")
+    shutil.copyfile(src, tmp)
+    for suffix in ("-wal", "-shm"):
+        p = Path(str(dst) + suffix)
+        if p.exists():
+            p.unlink()
+    os.replace(tmp, dst)
+    return dst

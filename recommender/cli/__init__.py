@@ -27,7 +27,14 @@ COMMAND_MODULES = (
     "importing",
     "exporting",
     "stats",
+    "meet",
+    "refer",
+    "referral",
+    "ledger",
+    "batch",
     "evaluate",
+    "backup",
+    "app",
 )
 
 

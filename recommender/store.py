@@ -158,7 +158,8 @@ class Store:
         with self._lock:
             cur = self.con.execute(sql, tuple(params))
             rows = cur.fetchall()
-        return pd.DataFrame.from_records(rows, columns=table.column_names)
+        df = pd.DataFrame.from_records(rows, columns=table.column_names).astype(object)
+        return df.where(df.notna(), None)
 
     def counts(self) -> dict[str, int]:
         """Row counts of every table."""

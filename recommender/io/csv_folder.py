@@ -51,7 +51,7 @@ def read_csv_text(text: str, file: str) -> tuple[pd.DataFrame, LineMap]:
         raise DataValidationError([ValidationProblem(file, 1, None, "empty file; expected a header row",
                                                      "the first line names the columns, e.g. id,name,specialties")])
     csv.field_size_limit(MAX_FIELD)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     problems: list[ValidationProblem] = []
     try:
         header = next(reader)
@@ -131,12 +131,12 @@ def validate_folder_frames(
 
 def _companies_from_names(raw: pd.DataFrame, frames, out) -> pd.DataFrame:
     """A people file with a free-text ``company`` column: make company ids from the names."""
-    from recommender.taxonomy import slugify
+    from recommender.io.linkedin import id_slug
 
     raw = raw.copy()
     col = [c for c in raw.columns if c.strip().lower() == "company"][0]
     if "company_id" not in [c.strip().lower() for c in raw.columns]:
-        raw["company_id"] = raw[col].map(lambda s: ("co-" + slugify(s)) if str(s).strip() else "")
+        raw["company_id"] = raw[col].map(lambda s: ("co-" + id_slug(s)) if str(s).strip() else "")
     return raw
 
 

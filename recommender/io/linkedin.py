@@ -22,7 +22,7 @@ from recommender.io.loader import load_tables, normalise_url
 from recommender.io.validate import ImportReport, LineMap, validate_table
 from recommender.schema import TABLES
 from recommender.store import Store
-from recommender.taxonomy import Taxonomy, load_taxonomy, slugify
+from recommender.taxonomy import Taxonomy, load_taxonomy
 
 COLUMNS = ("First Name", "Last Name", "URL", "Email Address", "Company", "Position", "Connected On")
 _DATE_FORMATS = ("%d %b %Y", "%d %B %Y", "%m/%d/%y", "%m/%d/%Y", "%Y-%m-%d", "%b %d, %Y")
@@ -30,6 +30,11 @@ _EXEC_WORDS = re.compile(r"\b(ceo|founder|co-founder|cofounder|president|owner|m
                          r"chief executive|managing partner|principal)\b", re.I)
 _FRACTIONAL_WORDS = re.compile(r"\b(fractional|interim|part[- ]time|outsourced|advisor|consultant|on-demand)\b", re.I)
 LINKEDIN_TIE_STRENGTH = 0.3
+
+
+def id_slug(text: str) -> str:
+    """An id-safe slug: lower-case letters, digits and single hyphens."""
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
 
 
 def parse_connected_on(text: str) -> str | None:
@@ -66,10 +71,10 @@ def _person_id(url: str, first: str, last: str, email: str) -> str:
     u = normalise_url(url) or ""
     m = re.search(r"/in/([^/]+)", u)
     if m:
-        return "li-" + slugify(m.group(1))
+        return "li-" + id_slug(m.group(1))
     if email:
-        return "li-" + slugify(email.split("@")[0] + "-" + email.split("@")[-1].split(".")[0])
-    return "li-" + slugify(f"{first} {last}")
+        return "li-" + id_slug(email.split("@")[0] + "-" + email.split("@")[-1].split(".")[0])
+    return "li-" + id_slug(f"{first} {last}")
 
 
 def find_header(text: str) -> int:
@@ -123,7 +128,7 @@ def import_linkedin(store: Store, path: str | os.PathLike, owner_id: str, *, tax
             problems.append(ValidationProblem(file, lines(i), "Connected On", f"expected a date like '15 Mar 2023', got {connected!r}"))
         kind, function = guess_role(position, taxonomy)
         pid = _person_id(url, first, last, email)
-        cid = ("co-" + slugify(company)) if company else ""
+        cid = ("co-" + id_slug(company)) if company else ""
         if cid:
             companies.setdefault(cid, company)
         people.append({"id": pid, "name": f"{first} {last}".strip(), "kind": kind, "function": function or "",

@@ -81,7 +81,8 @@ def load_tables(
         if remap:
             people["id"] = people["id"].map(lambda x: remap.get(x, x))
             # two incoming rows may now point at one existing person: keep the last
-            people.drop_duplicates("id", keep="last", inplace=True)
+            people = people.drop_duplicates("id", keep="last")
+            tables["people"] = people
             report.merged_people = len(remap)
 
     def remapped(series: pd.Series) -> pd.Series:

@@ -83,7 +83,7 @@ def validate_table(
     line_of = line_of or LineMap()
     problems = problems if problems is not None else []
     warnings = warnings if warnings is not None else []
-    raw = raw.copy()
+    raw = raw.copy().astype(object)
     raw.columns = [str(c).strip().lower().replace(" ", "_") for c in raw.columns]
 
     known = set(table.column_names)
@@ -102,7 +102,7 @@ def validate_table(
     out: dict[str, object] = {}
     for col in table.columns:
         if col.name in raw.columns:
-            values = raw[col.name].astype(str).str.strip()
+            values = raw[col.name].map(_text).astype(object).str.strip()
             values = values.where(~values.str.match(_FORMULA_ESCAPED), values.str[1:])
         else:
             values = pd.Series([""] * n, index=raw.index, dtype=object)
@@ -127,6 +127,18 @@ def validate_table(
                 f"duplicate {key_cols[0]} {key.iloc[i]!r}, first seen on line {line_of(first_pos[key.iloc[i]])}",
                 hint="remove the duplicate row or give it its own id"))
     return result
+
+
+def _text(x) -> str:
+    """A cell as text; missing (None, NaN, NA) is the empty string."""
+    if x is None:
+        return ""
+    try:
+        if pd.isna(x):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return str(x)
 
 
 def _check_column(col: Column, values: pd.Series, file: str, taxonomy: Taxonomy,

@@ -1,0 +1,5 @@
+"""fracnet's Streamlit explorer: `streamlit run app.py` (or `fracnet app`)."""
+
+from recommender.ui import run
+
+run()

@@ -1,0 +1,3 @@
+from recommender.ui import run
+
+run()

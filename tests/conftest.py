@@ -1,0 +1,66 @@
+"""Shared fixtures: never touch the user's default database; a small sample store."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = ROOT / "data" / "sample"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_default_db(tmp_path_factory, monkeypatch):
+    """Point the default database at a per-session temp file."""
+    home = tmp_path_factory.getbasetemp() / "fracnet-home"
+    home.mkdir(exist_ok=True)
+    monkeypatch.setenv("FRACNET_DB", str(home / "default.db"))
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    return SAMPLE_DIR
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory) -> Path:
+    """A database imported from the bundled sample (read-only use: copy it before writing)."""
+    from recommender.io.csv_folder import import_folder
+    from recommender.store import Store
+
+    path = tmp_path_factory.mktemp("sample") / "sample.db"
+    with Store(path) as store:
+        import_folder(store, SAMPLE_DIR)
+    return path
+
+
+@pytest.fixture
+def writable_db(sample_db, tmp_path) -> Path:
+    """A private copy of the sample database for tests that write."""
+    from recommender.store import Store
+
+    dst = tmp_path / "copy.db"
+    with Store(sample_db) as s:
+        s.backup(dst)
+    return dst
+
+
+def write_csv(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tiny_folder(tmp_path) -> Path:
+    """A hand-made network: three people, two ties."""
+    d = tmp_path / "tiny"
+    d.mkdir()
+    write_csv(d / "people.csv",
+              "id,name,kind,function,specialties,industries,email,profile_url\n"
+              "p1,Ada Lovelace,fractional,marketing,Demand Gen;Brand,SaaS,ada@example.com,https://www.linkedin.com/in/ada\n"
+              "p2,Bob Stone,fractional,finance,FP&A,fintech,bob@example.com,\n"
+              "p3,Cy Young,executive,,,saas,,\n")
+    write_csv(d / "ties.csv", "a,b,strength,since\np1,p2,0.8,2024-01-01\np3,p2,0.5,2023-05-01\n")
+    return d

@@ -1,0 +1,98 @@
+"""The graph builders: typed nodes and edges, as_of replay, trust weights, stats."""
+
+import math
+
+import networkx as nx
+import pandas as pd
+import pytest
+
+from recommender.errors import UsageError
+from recommender.graph import (
+    COMPANY_PREFIX,
+    Network,
+    build_graph,
+    build_trust_graph,
+    load_network,
+    network_stats,
+    people_adjacency,
+)
+from recommender.store import Store
+
+
+@pytest.fixture
+def net():
+    return Network.from_frames(
+        people=pd.DataFrame({
+            "id": ["a", "b", "c", "d"], "name": ["A", "B", "C", "D"],
+            "kind": ["fractional", "fractional", "executive", "fractional"],
+            "function": ["marketing", "finance", None, "marketing"], "company_id": [None, None, "x", None],
+        }),
+        companies=pd.DataFrame({"id": ["x"], "name": ["X Inc"], "industry": ["saas"]}),
+        ties=pd.DataFrame({"a": ["a", "b", "a"], "b": ["b", "c", "d"], "strength": [0.8, 0.5, 1.0],
+                           "since": ["2022-01-01", "2024-06-01", "2023-01-01"],
+                           "last_contact": ["2024-12-01", "2024-06-01", "2020-01-01"]}),
+        introductions=pd.DataFrame({"id": ["i1"], "date": ["2024-06-01"], "introducer": ["b"], "a": ["a"],
+                                    "b": ["c"], "outcome": ["connected"]}),
+        opportunities=pd.DataFrame({"id": ["o1"], "date": ["2024-07-01"], "brought_by": ["a"], "needs": ["fundraising"]}),
+        referrals=pd.DataFrame({"id": ["r1"], "opportunity_id": ["o1"], "from_id": ["a"], "to_id": ["b"],
+                                "date": ["2024-07-02"], "outcome": ["won"]}),
+    )
+
+
+def test_typed_nodes_and_edges(net):
+    g = build_graph(net)
+    assert g.nodes["a"]["kind"] == "fractional"
+    assert g.nodes[COMPANY_PREFIX + "x"]["kind"] == "company"
+    types = sorted(d["type"] for _, _, d in g.edges(data=True))
+    assert types == ["employment", "introduction", "referral", "tie", "tie", "tie"]
+    ref = g.get_edge_data("a", "b")["referral:r1"]
+    assert (ref["from_id"], ref["to_id"], ref["outcome"]) == ("a", "b", "won")
+
+
+def test_as_of_replays_history(net):
+    g = build_graph(net, as_of="2023-12-31")
+    kinds = {d["type"] for _, _, d in g.edges(data=True)}
+    assert kinds == {"tie", "employment"}
+    assert not g.has_edge("b", "c")  # that tie came in 2024
+    assert g.has_edge("a", "b") and g.has_edge("a", "d")
+
+
+def test_bad_as_of_is_a_usage_error(net):
+    with pytest.raises(UsageError, match="YYYY-MM-DD"):
+        net.until("last tuesday")
+
+
+def test_trust_weights_decay_and_bonus(net):
+    t = build_trust_graph(net, as_of="2024-12-31")
+    # a-b: strong, recent, and a won referral between them: capped at 1
+    assert t["a"]["b"]["weight"] == pytest.approx(1.0)
+    # a-d: strongest strength, but no contact for ~5 years: decayed
+    assert t["a"]["d"]["weight"] < 0.7
+    assert t["a"]["d"]["cost"] == pytest.approx(-math.log(t["a"]["d"]["weight"]))
+    path = nx.shortest_path(t, "d", "c", weight="cost")
+    assert path == ["d", "a", "b", "c"]
+
+
+def test_people_adjacency_is_symmetric(net):
+    adj, index = people_adjacency(net)
+    assert (adj != adj.T).nnz == 0
+    assert adj.sum() == 2 * 3
+    assert list(index.ids) == ["a", "b", "c", "d"]
+    w, _ = people_adjacency(net, weighted=True)
+    assert 0 < w.data.min() and w.data.max() <= 1
+
+
+def test_stats(net):
+    s = network_stats(net)
+    assert s["people"] == 4 and s["by_kind"] == {"executive": 1, "fractional": 3}
+    assert s["edges"] == {"ties": 3, "introductions": 1, "referrals": 1, "employment": 1}
+    assert s["largest_component"] == 4
+
+
+def test_load_network_from_store_matches_tables(sample_db):
+    with Store(sample_db) as s:
+        net = load_network(s)
+        counts = s.counts()
+    assert len(net.people) == counts["people"] and len(net.ties) == counts["ties"]
+    g = build_graph(net)
+    assert g.number_of_nodes() == counts["people"] + counts["companies"]

@@ -1,0 +1,383 @@
+"""Who should I meet next? Recommendations per group, with structured reasons.
+
+:class:`MeetModel` fits a :class:`~recommender.ranker.PairRanker` on the
+network's own history and encodes the current graph once
+(:func:`~recommender.features.build_context`). Scoring is blockwise:
+:meth:`MeetModel.score_block` takes a block of query people, generates their
+candidates and features with sparse products and keeps the top ``k`` per
+(person, group) with ``argpartition``-free vectorised ranking, so
+``recommend`` (a block of one), ``recommend_many`` and a whole-network batch
+job give identical results. Only the final ``k`` get their reasons built.
+
+Returned data is structured: :class:`Recommendation` with :class:`Reason`
+objects carrying numbers and names; :mod:`recommender.explain` turns them
+into text and draft notes.
+
+Example
+-------
+>>> from recommender.demo import generate_network
+>>> from recommender.graph import Network
+>>> net = Network.from_frames(**generate_network(120, seed=1))
+>>> model = MeetModel().fit(net)
+>>> recs = model.recommend("p0001", k=3, group="executives")
+>>> all(r.group == "executives" for r in recs)
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from recommender.errors import NotFittedError, UnknownIdError, UsageError
+from recommender.features import FEATURE_NAMES, GROUPS, build_context, candidate_pairs, pair_features
+from recommender.graph import Network
+from recommender.ranker import PairRanker, build_training_set, load_object, save_object
+from recommender.similarity import ProfileModel
+from recommender.taxonomy import split_tags
+
+__all__ = ["GROUP_CHOICES", "Reason", "Recommendation", "MeetModel", "REASON_FEATURES"]
+
+GROUP_CHOICES = ("all",) + GROUPS
+
+#: Which features each kind of reason stands for (its weight is their summed contribution).
+REASON_FEATURES = {
+    "mutual_contacts": ("cn", "jaccard", "aa", "ra", "katz", "introducer_trust", "mutual_recency"),
+    "complementary_specialties": ("complementarity", "specialty_affinity"),
+    "shared_clients": ("client_overlap",),
+    "icp_fit": ("icp_fit",),
+    "similar_profile": ("tag_sim",),
+    "active": ("cand_activity",),
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason for a recommendation, as data.
+
+    ``kind`` is a key of :data:`REASON_FEATURES`; ``weight`` its contribution
+    to the log-odds; ``data`` holds what a sentence needs (names, tags).
+    """
+
+    kind: str
+    weight: float
+    data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One person to meet, with everything needed to explain it."""
+
+    person_id: str
+    candidate_id: str
+    name: str
+    group: str
+    score: float
+    reasons: tuple[Reason, ...]
+    introducer_id: str | None
+    introducer_name: str | None
+    introducer_trust: float
+    features: dict
+    contributions: dict
+
+
+class MeetModel:
+    """Recommends whom to meet: candidates, features, a learned ranker.
+
+    Parameters
+    ----------
+    estimator : {"logistic", "hgb"}, default "logistic"
+        The ranker's estimator (see :class:`~recommender.ranker.PairRanker`);
+        logistic won the history replay on the sample and explains exactly.
+    min_positives : int, default 30
+        Fewer positive training pairs: documented default weights.
+    horizon_days, n_windows : int
+        The temporal split: ``n_windows`` cutoffs ``horizon_days`` apart
+        before the end of the history, each labelled by the next ``horizon_days``.
+    n_similar, n_market, max_two_hop : int
+        Candidate sources per person (see :func:`~recommender.features.candidate_pairs`).
+    random_state : int
+
+    Attributes
+    ----------
+    context_ : FeatureContext
+        The graph as of ``as_of_``.
+    ranker_ : PairRanker
+    fallback_reason_ : str or None
+        Why default weights are used, or None when learned.
+    """
+
+    def __init__(self, *, estimator: str = "logistic", min_positives: int = 30, horizon_days: int = 180,
+                 n_windows: int = 3, n_similar: int = 50, n_market: int = 50, max_two_hop: int = 400,
+                 random_state: int = 0):
+        self.estimator = estimator
+        self.min_positives = min_positives
+        self.horizon_days = horizon_days
+        self.n_windows = n_windows
+        self.n_similar = n_similar
+        self.n_market = n_market
+        self.max_two_hop = max_two_hop
+        self.random_state = random_state
+
+    # -- fitting -----------------------------------------------------------
+    @property
+    def _candidate_kw(self) -> dict:
+        return {"n_similar": self.n_similar, "n_market": self.n_market, "max_two_hop": self.max_two_hop}
+
+    def fit(self, network: Network, as_of=None) -> "MeetModel":
+        """Learn from ``network``'s history up to ``as_of`` (default: all of it); returns self."""
+        if not isinstance(network, Network):
+            raise UsageError(f"expected a Network (see recommender.graph.load_network), got {type(network).__name__}")
+        net = network.until(as_of)
+        self.profile_ = ProfileModel().fit(net.people)
+        self.context_ = build_context(net, self.profile_)
+        self.as_of_ = self.context_.as_of
+        train = build_training_set(net, self.as_of_, profile=self.profile_, horizon_days=self.horizon_days,
+                                   n_windows=self.n_windows, random_state=self.random_state,
+                                   candidate_kw=self._candidate_kw)
+        self.training_cutoffs_ = train.cutoffs
+        self.ranker_ = PairRanker(estimator=self.estimator, min_positives=self.min_positives,
+                                  random_state=self.random_state).fit(train.X, train.y)
+        self.fallback_reason_ = self.ranker_.fallback_reason_
+        self.people_ = _people_info(net)
+        return self
+
+    def _check(self) -> None:
+        if not hasattr(self, "ranker_"):
+            raise NotFittedError("MeetModel is not fitted; call fit(network) first")
+
+    def _positions(self, person_ids) -> np.ndarray:
+        ctx = self.context_
+        out = []
+        for pid in person_ids:
+            i = ctx.position.get(str(pid))
+            if i is None:
+                import difflib
+
+                raise UnknownIdError("person", str(pid), difflib.get_close_matches(str(pid), list(ctx.ids), n=3))
+            out.append(i)
+        return np.asarray(out, dtype=np.int64)
+
+    # -- scoring -----------------------------------------------------------
+    def score_block(self, rows: np.ndarray, k: int = 10, group: str = "all"):
+        """Top ``k`` candidates per (row, group) for a block of person positions.
+
+        Parameters
+        ----------
+        rows : ndarray of int, shape (b,)
+        k : int
+        group : {"all", "peers", "adjacent", "executives"}
+            ``all`` keeps up to ``k`` per group.
+
+        Returns
+        -------
+        pair_row : ndarray, shape (m,)
+            Index into ``rows``; sorted by row, group, descending score, position.
+        pair_col : ndarray, shape (m,)
+            Candidate position.
+        score : ndarray, shape (m,)
+        X : ndarray, shape (m, F)
+            Features of the kept pairs.
+        """
+        self._check()
+        _check_k_group(k, group)
+        rows = np.asarray(rows, dtype=np.int64)
+        pr, pc = candidate_pairs(self.context_, rows, group=group, **self._candidate_kw)
+        X = pair_features(self.context_, rows, pr, pc)
+        score = self.ranker_.score(X)
+        g = _group_codes(X)
+        order = np.lexsort((pc, -score, g, pr))
+        pr_s, g_s = pr[order], g[order]
+        if len(order):
+            new = np.r_[True, (pr_s[1:] != pr_s[:-1]) | (g_s[1:] != g_s[:-1])]
+            first = np.flatnonzero(new)
+            rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
+            keep = order[rank < k]
+        else:
+            keep = order
+        return pr[keep], pc[keep], score[keep], X[keep]
+
+    def score_pairs(self, rows: np.ndarray, pair_row: np.ndarray, pair_col: np.ndarray) -> np.ndarray:
+        """Scores of given pairs (``rows[pair_row]``, ``pair_col``), shape (m,)."""
+        self._check()
+        return self.ranker_.score(pair_features(self.context_, rows, pair_row, pair_col))
+
+    def recommend(self, person_id: str, k: int = 10, group: str = "all") -> list[Recommendation]:
+        """Up to ``k`` people for ``person_id`` to meet (``k`` per group with ``group="all"``).
+
+        Raises
+        ------
+        UnknownIdError
+            If ``person_id`` is not in the network.
+        """
+        return self.recommend_many([person_id], k=k, group=group)[str(person_id)]
+
+    def recommend_many(self, person_ids, k: int = 10, group: str = "all") -> dict[str, list[Recommendation]]:
+        """:meth:`recommend` for many people at once, scored as one block."""
+        self._check()
+        _check_k_group(k, group)
+        ids = [str(p) for p in (person_ids.tolist() if isinstance(person_ids, np.ndarray) else list(person_ids))]
+        rows = self._positions(ids)
+        pr, pc, score, X = self.score_block(rows, k=k, group=group)
+        contrib, _ = self.ranker_.contributions(X)
+        out: dict[str, list[Recommendation]] = {pid: [] for pid in ids}
+        for j in range(len(pr)):
+            u = int(rows[pr[j]])
+            out[ids[pr[j]]].append(self._recommendation(u, int(pc[j]), float(score[j]), X[j], contrib[j]))
+        return out
+
+    # -- explaining ----------------------------------------------------------
+    def explain(self, person_id: str, candidate_id: str) -> dict:
+        """Numbers behind one pair's score, for a UI to render.
+
+        Returns
+        -------
+        dict
+            ``score``, ``log_odds``, ``base``, ``group`` (or None when the pair
+            is in no group), ``features`` and ``contributions`` (feature name to
+            number, contributions sorted by absolute size), ``model`` (kind and
+            fallback reason).
+        """
+        self._check()
+        u, v = self._positions([person_id, candidate_id])
+        X = pair_features(self.context_, np.array([u]), np.array([0]), np.array([v]))
+        contrib, base = self.ranker_.contributions(X)
+        g = _group_codes(X)[0]
+        order = np.argsort(-np.abs(contrib[0]), kind="stable")
+        return {
+            "person": str(person_id),
+            "candidate": str(candidate_id),
+            "score": float(self.ranker_.score(X)[0]),
+            "log_odds": float(self.ranker_.decision(X)[0]),
+            "base": float(base[0]),
+            "group": GROUPS[g] if g >= 0 else None,
+            "features": {f: float(x) for f, x in zip(FEATURE_NAMES, X[0])},
+            "contributions": {FEATURE_NAMES[i]: float(contrib[0, i]) for i in order},
+            "model": {"kind": self.ranker_.kind_, "fallback_reason": self.fallback_reason_},
+        }
+
+    def _recommendation(self, u: int, v: int, score: float, x: np.ndarray, contrib: np.ndarray) -> Recommendation:
+        ctx = self.context_
+        me, them = self.people_[u], self.people_[v]
+        feats = {f: float(val) for f, val in zip(FEATURE_NAMES, x)}
+        contribs = {f: float(c) for f, c in zip(FEATURE_NAMES, contrib)}
+        weight = {kind: sum(contribs[f] for f in fs) for kind, fs in REASON_FEATURES.items()}
+        reasons: list[Reason] = []
+
+        mutual = np.intersect1d(ctx.A.indices[ctx.A.indptr[u]:ctx.A.indptr[u + 1]],
+                                ctx.A.indices[ctx.A.indptr[v]:ctx.A.indptr[v + 1]])
+        introducer, best = None, 0.0
+        if len(mutual):
+            t = np.minimum(np.asarray(ctx.W[u, mutual]).ravel(), np.asarray(ctx.W[mutual, v]).ravel())
+            order = np.lexsort((mutual, -t))
+            mutual, t = mutual[order], t[order]
+            introducer, best = int(mutual[0]), float(t[0])
+            reasons.append(Reason("mutual_contacts", weight["mutual_contacts"], {
+                "count": int(len(mutual)),
+                "people": [{"id": str(ctx.ids[w]), "name": str(ctx.names[w]), "trust": float(tw)}
+                           for w, tw in zip(mutual, t)],
+            }))
+        group = GROUPS[int(np.argmax(x[-3:]))] if x[-3:].any() else None
+        spec_me, spec_them = set(me["specialties"]), set(them["specialties"])
+        if feats["complementarity"] > 0:
+            reasons.append(Reason("complementary_specialties", weight["complementary_specialties"], {
+                "function": them["function"],
+                "theirs": sorted(spec_them - spec_me),
+                "yours": sorted(spec_me - spec_them),
+                "shared": sorted(spec_me & spec_them),
+            }))
+        if feats["icp_fit"] > 0:
+            fr, ex = (me, them) if not me["is_exec"] else (them, me)
+            reasons.append(Reason("icp_fit", weight["icp_fit"], {
+                "fit": feats["icp_fit"],
+                "executive_id": ex["id"],
+                "company": ex["company"],
+                "industry": [t for t in ex["industries"] if t in fr["industries"]],
+                "size_band": [t for t in ex["sizes"] if t in fr["sizes"]],
+                "region": [t for t in ex["regions"] if t in fr["regions"]],
+                "company_industry": ex["industries"][:1],
+                "company_size": ex["sizes"][:1],
+                "company_region": ex["regions"][:1],
+            }))
+        elif feats["client_overlap"] > 0:
+            reasons.append(Reason("shared_clients", weight["shared_clients"], {
+                "industries": [t for t in me["industries"] if t in them["industries"]],
+                "size_bands": [t for t in me["sizes"] if t in them["sizes"]],
+            }))
+        if feats["tag_sim"] > 0.2:
+            reasons.append(Reason("similar_profile", weight["similar_profile"], {"similarity": feats["tag_sim"]}))
+        if feats["cand_activity"] > np.log1p(2):
+            reasons.append(Reason("active", weight["active"], {"recent_ties": int(round(np.expm1(feats["cand_activity"])))}))
+        reasons.sort(key=lambda r: -r.weight)
+        return Recommendation(
+            person_id=str(ctx.ids[u]), candidate_id=str(ctx.ids[v]), name=str(ctx.names[v]), group=group,
+            score=score, reasons=tuple(reasons),
+            introducer_id=str(ctx.ids[introducer]) if introducer is not None else None,
+            introducer_name=str(ctx.names[introducer]) if introducer is not None else None,
+            introducer_trust=best, features=feats, contributions=contribs,
+        )
+
+    def person(self, person_id: str) -> dict:
+        """The profile facts used for reasons and notes (name, function, tags, company)."""
+        self._check()
+        return self.people_[int(self._positions([person_id])[0])]
+
+    # -- persistence -------------------------------------------------------
+    def save(self, path) -> None:
+        """Save the fitted model (ranker and encoded graph) to ``path``."""
+        self._check()
+        save_object(self, path, kind="MeetModel")
+
+    @classmethod
+    def load(cls, path) -> "MeetModel":
+        """Load a model saved by :meth:`save`; ModelFileError for anything else."""
+        return load_object(path, kind="MeetModel")
+
+
+# ---------------------------------------------------------------------------
+
+
+def _check_k_group(k, group) -> None:
+    if group not in GROUP_CHOICES:
+        raise UsageError(f"group must be one of {', '.join(GROUP_CHOICES)}, got {group!r}")
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+        raise UsageError(f"k must be a positive integer, got {k!r}")
+
+
+def _group_codes(X: np.ndarray) -> np.ndarray:
+    gi = X[:, -3:]
+    return np.where(gi.any(axis=1), gi.argmax(axis=1), -1)
+
+
+def _people_info(net: Network) -> list[dict]:
+    """Per person (in ``net.people`` order): tags and company facts for reasons and notes."""
+    people = net.people.reset_index(drop=True)
+    comp = net.companies.set_index("id") if len(net.companies) else pd.DataFrame(
+        columns=["name", "industry", "size_band", "region"])
+    out = []
+    for rec in people.where(people.notna(), None).to_dict("records"):
+        is_exec = rec.get("kind") == "executive"
+        c = comp.loc[rec["company_id"]] if rec.get("company_id") in comp.index else None
+        cval = (lambda col: [c[col]] if c is not None and isinstance(c[col], str) and c[col] else [])
+        ind = split_tags(rec.get("industries"))
+        sizes = split_tags(rec.get("icp_sizes"))
+        regions = split_tags(rec.get("regions"))
+        if is_exec:  # an executive's market is their company's first
+            ind = cval("industry") + [t for t in ind if t not in cval("industry")]
+            sizes = cval("size_band") + [t for t in sizes if t not in cval("size_band")]
+            regions = cval("region") + [t for t in regions if t not in cval("region")]
+        out.append({
+            "id": str(rec["id"]),
+            "name": str(rec.get("name") or rec["id"]),
+            "is_exec": is_exec,
+            "function": rec.get("function"),
+            "title": rec.get("title"),
+            "company": (c["name"] if c is not None and isinstance(c["name"], str) else None),
+            "specialties": split_tags(rec.get("specialties")),
+            "industries": ind,
+            "sizes": sizes,
+            "regions": regions,
+        })
+    return out

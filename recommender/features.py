@@ -32,6 +32,8 @@ Features
                      (learned co-occurrence; 1 = as often as chance)
 ``client_overlap``   Jaccard of the client markets (industries and size bands;
                      an executive's market is their company's)
+``industry_overlap`` Jaccard of the market industries alone
+``region_overlap``   Jaccard of the market regions
 ``icp_fit``          fractional <-> executive only: share of industry, size band
                      and region of the executive's company in the fractional's ICP
 ``introducer_trust`` best mutual contact: ``max_w min(trust(u, w), trust(w, v))``
@@ -104,6 +106,8 @@ FEATURE_NAMES = (
     "complementarity",
     "specialty_affinity",
     "client_overlap",
+    "industry_overlap",
+    "region_overlap",
     "icp_fit",
     "introducer_trust",
     "mutual_recency",
@@ -180,7 +184,9 @@ class FeatureContext:
         self.n_spec = np.diff(self.S.indptr).astype(float)
         self.market = sp.hstack([self.I, self.Z], format="csr")
         self.n_market = np.diff(self.market.indptr).astype(float)
-        self.has_region = np.diff(self.G.indptr) > 0
+        self.n_ind = np.diff(self.I.indptr).astype(float)
+        self.n_reg = np.diff(self.G.indptr).astype(float)
+        self.has_region = self.n_reg > 0
         inv_log = np.zeros(len(self.deg))
         np.divide(1.0, np.log(np.maximum(self.deg, 2.0)), out=inv_log, where=self.deg > 1)
         self.inv_log_deg = inv_log
@@ -624,6 +630,8 @@ def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, p
     reg = _gather(ctx.G[rows] @ ctx.G.T, pr, pc)
     m_union = ctx.n_market[u] + ctx.n_market[pc] - ind - size
     X[:, _COL["client_overlap"]] = np.divide(ind + size, m_union, out=np.zeros(m), where=m_union > 0)
+    X[:, _COL["industry_overlap"]] = _jaccard(ind, ctx.n_ind[u], ctx.n_ind[pc])
+    X[:, _COL["region_overlap"]] = _jaccard(reg, ctx.n_reg[u], ctx.n_reg[pc])
     mixed = ctx.is_exec[u] != ctx.is_exec[pc]
     region_ok = (reg > 0) | ~ctx.has_region[u] | ~ctx.has_region[pc]
     X[:, _COL["icp_fit"]] = np.where(mixed, ((ind > 0).astype(float) + (size > 0) + region_ok) / 3.0, 0.0)
@@ -637,6 +645,11 @@ def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, p
     X[:, _COL["group_adjacent"]] = g == 1
     X[:, _COL["group_executive"]] = g == 2
     return X
+
+
+def _jaccard(inter: np.ndarray, na: np.ndarray, nb: np.ndarray) -> np.ndarray:
+    union = na + nb - inter
+    return np.divide(inter, union, out=np.zeros(len(inter)), where=union > 0)
 
 
 def pair_groups(X: np.ndarray) -> np.ndarray:

@@ -110,7 +110,7 @@ class MeetModel:
     """
 
     def __init__(self, *, estimator: str = "logistic", min_positives: int = 30, horizon_days: int = 180,
-                 n_windows: int = 3, n_similar: int = 50, n_market: int = 50, max_two_hop: int = 400,
+                 n_windows: int = 3, n_similar: int = 50, n_market: int = 100, max_two_hop: int = 400,
                  random_state: int = 0):
         self.estimator = estimator
         self.min_positives = min_positives
@@ -270,7 +270,7 @@ class MeetModel:
                                 ctx.A.indices[ctx.A.indptr[v]:ctx.A.indptr[v + 1]])
         introducer, best = None, 0.0
         if len(mutual):
-            t = np.minimum(np.asarray(ctx.W[u, mutual]).ravel(), np.asarray(ctx.W[mutual, v]).ravel())
+            t = np.minimum(ctx.W[u].toarray().ravel()[mutual], ctx.W[v].toarray().ravel()[mutual])
             order = np.lexsort((mutual, -t))
             mutual, t = mutual[order], t[order]
             introducer, best = int(mutual[0]), float(t[0])

@@ -68,6 +68,8 @@ DEFAULT_WEIGHTS = {
     "complementarity": 1.2,
     "specialty_affinity": 0.5,
     "client_overlap": 1.0,
+    "industry_overlap": 0.5,
+    "region_overlap": 0.5,
     "icp_fit": 1.5,
     "introducer_trust": 1.5,
     "mutual_recency": 0.5,

@@ -1,0 +1,60 @@
+"""``fracnet meet PERSON``: who should this person meet next, per group, with reasons."""
+
+from __future__ import annotations
+
+from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "meet", help="who should PERSON meet next (peers, adjacent fractionals, ICP executives)",
+        description="Recommend people to meet, per group: peers (same function, complementary specialty), "
+                    "adjacent fractionals (other functions, same kind of client) and executives whose company "
+                    "fits the person's ICP. Each comes with its reasons, the best mutual contact to introduce "
+                    "you, and a draft note. The ranker is learned from the network's own history.")
+    p.add_argument("person", metavar="PERSON", help="person id")
+    p.add_argument("--k", type=int, default=10, metavar="K", help="recommendations per group (default: 10)")
+    p.add_argument("--group", choices=("all", "peers", "adjacent", "executives"), default="all",
+                   help="one group, or all three (default: all)")
+    p.add_argument("--as-of", metavar="DATE", help="recommend as of DATE (YYYY-MM-DD): the network as it was then")
+    p.add_argument("--model", metavar="PATH", help="use a model saved with --save-model instead of fitting one")
+    p.add_argument("--save-model", metavar="PATH", help="save the fitted model to PATH")
+    add_db_option(p)
+    add_json_option(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from recommender.errors import UsageError
+    from recommender.explain import format_recommendations, recommendation_dict
+    from recommender.graph import load_network
+    from recommender.meet import MeetModel
+
+    if args.k < 1:
+        raise UsageError(f"--k must be a positive integer, got {args.k}")
+    with open_store(args) as store:
+        store.get_person(args.person)  # unknown id: one line with "did you mean"
+        if args.model:
+            model = MeetModel.load(args.model)
+        else:
+            model = MeetModel().fit(load_network(store), as_of=args.as_of)
+    if args.save_model:
+        model.save(args.save_model)
+    recs = model.recommend(args.person, k=args.k, group=args.group)
+    me = model.person(args.person)
+    them = {r.candidate_id: model.person(r.candidate_id) for r in recs}
+    notes = []
+    if model.fallback_reason_:
+        notes.append(f"the history is too thin to learn from ({model.fallback_reason_})")
+    if args.json:
+        print_json({
+            "person": args.person,
+            "name": me["name"],
+            "group": args.group,
+            "as_of": model.as_of_,
+            "model": {"kind": model.ranker_.kind_, "fallback_reason": model.fallback_reason_},
+            "recommendations": [recommendation_dict(r, me, them[r.candidate_id]) for r in recs],
+        })
+        return 0
+    print(format_recommendations(me, recs, notes=notes, them=them))
+    return 0

@@ -1,0 +1,54 @@
+"""``fracnet ledger PERSON``: referrals given and received, the go-giver balance."""
+
+from __future__ import annotations
+
+from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+
+
+def register(sub) -> None:
+    p = sub.add_parser("ledger", help="referrals PERSON gave and received, per peer and over time",
+                       description="The go-giver ledger: referrals given and received per peer, per quarter "
+                                   "or year, the balance (given - received; won given vs won received) and "
+                                   "PERSON's track record.")
+    p.add_argument("person", metavar="PERSON", help="person id")
+    p.add_argument("--by", choices=("quarter", "year"), default="quarter", help="period (default: quarter)")
+    add_db_option(p)
+    add_json_option(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from recommender.graph import load_network
+    from recommender.ledger import referral_ledger
+
+    with open_store(args) as store:
+        store.get_person(args.person)
+        led = referral_ledger(load_network(store), args.person, by=args.by)
+    if args.json:
+        print_json(led)
+        return 0
+    b, tr = led["balance"], led["track_record"]
+    print(f"Referral ledger of {led['person']['name']} ({led['person']['id']})")
+    print(f"  given    {b['given']:>4}  ({_outcomes(led['given']['by_outcome'])})")
+    print(f"  received {b['received']:>4}  ({_outcomes(led['received']['by_outcome'])})")
+    sign = "+" if b["net"] > 0 else ""
+    print(f"  go-giver balance: {sign}{b['net']} (given - received); won: {b['won_given']} given, "
+          f"{b['won_received']} received")
+    print(f"  track record: {tr['received']} received, {tr['accepted']} taken on, {tr['won']} won "
+          f"(accept {tr['accept_rate']:.0%}, win {tr['win_rate']:.0%} smoothed)")
+    if led["peers"]:
+        print("\nPer peer (given / received, won given / won received):")
+        for p in led["peers"]:
+            print(f"  {p['name'][:28]:<28} {p['id']:<10} {p['given']:>3} / {p['received']:<3} "
+                  f"won {p['won_given']} / {p['won_received']}   last {p['last'] or '-'}")
+    if led["periods"]:
+        print(f"\nPer {led['by']} (given / received, won given / won received):")
+        for p in led["periods"]:
+            print(f"  {p['period']:<8} {p['given']:>3} / {p['received']:<3} won {p['won_given']} / {p['won_received']}")
+    if not led["peers"]:
+        print("\nNo referrals given or received yet.")
+    return 0
+
+
+def _outcomes(counts: dict) -> str:
+    return ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "none"

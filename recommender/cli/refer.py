@@ -1,0 +1,59 @@
+"""``fracnet refer``: who do I refer this opportunity to?"""
+
+from __future__ import annotations
+
+from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "refer", help="lane check and the 2-3 best peers to refer an opportunity to",
+        description="Is this opportunity in PERSON's lane? If not, which 2-3 fractionals in their trust network "
+                    "fit best together (needs coverage, industry, size band, trust path, track record, capacity), "
+                    "with reasons, alternatives and a draft double-opt-in introduction.")
+    p.add_argument("--from", dest="from_id", required=True, metavar="PERSON", help="the referrer's person id")
+    what = p.add_argument_group("the opportunity (an id, or its needs)")
+    what.add_argument("--opportunity", metavar="ID", help="an opportunity in the database")
+    what.add_argument("--needs", metavar="TAGS", help="needed specialties, ';'- or ','-separated")
+    what.add_argument("--industry", metavar="X", help="the client's industry")
+    what.add_argument("--size", dest="size_band", metavar="BAND", help="the client's size band, e.g. 5-50m")
+    what.add_argument("--region", metavar="R", help="the client's region")
+    what.add_argument("--description", metavar="TEXT", help="free text, matched against peers' bios and tags")
+    p.add_argument("--k", type=int, default=3, metavar="K", help="number of picks (default: 3)")
+    p.add_argument("--max-hops", type=int, default=2, metavar="H",
+                   help="candidates within H ties of PERSON (default: 2)")
+    p.add_argument("--everyone", action="store_true", help="consider every fractional in the network")
+    p.add_argument("--include-full", action="store_true",
+                   help="keep people with no open slots (penalised) instead of leaving them out")
+    add_db_option(p)
+    add_json_option(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from recommender.errors import UsageError
+    from recommender.graph import load_network
+    from recommender.refer import Router
+    from recommender.refer_text import format_routing, routing_to_dict
+
+    if not args.opportunity and not args.needs and not args.description:
+        raise UsageError("say what to route: --opportunity ID, or --needs TAGS (and --industry, --size, ...)",
+                         hint="e.g. fracnet refer --from p0001 --needs 'demand gen;abm' --industry saas")
+    if args.k < 1:
+        raise UsageError(f"--k must be a positive integer, got {args.k}")
+    if args.max_hops < 1:
+        raise UsageError(f"--max-hops must be a positive integer, got {args.max_hops}")
+    with open_store(args) as store:
+        store.get_person(args.from_id)  # unknown id: one line with "did you mean"
+        if args.opportunity:
+            store.get("opportunities", args.opportunity)
+        network = load_network(store)
+    router = Router().fit(network)
+    routing = router.route(args.from_id, args.opportunity, needs=args.needs, industry=args.industry,
+                           size_band=args.size_band, region=args.region, description=args.description,
+                           k=args.k, max_hops=args.max_hops, widen=args.everyone, include_full=args.include_full)
+    if args.json:
+        print_json(routing_to_dict(routing))
+    else:
+        print(format_routing(routing))
+    return 0

@@ -1,0 +1,67 @@
+"""``fracnet referral log|outcome``: record referrals and what came of them."""
+
+from __future__ import annotations
+
+from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+from recommender.schema import REFERRAL_OUTCOMES
+
+
+def register(sub) -> None:
+    p = sub.add_parser("referral", help="log a referral, or record its outcome",
+                       description="Write referrals and their outcomes to the database, one transaction each. "
+                                   "Outcomes move pending -> accepted|declined, accepted -> won|lost.")
+    inner = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
+    p.set_defaults(func=lambda args: _no_action(p))
+
+    log = inner.add_parser("log", help="record that an opportunity was referred to someone",
+                           description="Record a referral (outcome pending). An open opportunity becomes referred.")
+    log.add_argument("--opportunity", required=True, metavar="ID", help="the opportunity id")
+    log.add_argument("--to", dest="to_id", required=True, metavar="PERSON", help="who it was referred to")
+    log.add_argument("--from", dest="from_id", metavar="PERSON",
+                     help="who referred it (default: the opportunity's brought_by)")
+    log.add_argument("--date", metavar="D", help="YYYY-MM-DD (default: today)")
+    add_db_option(log)
+    add_json_option(log)
+    log.set_defaults(func=run_log)
+
+    out = inner.add_parser("outcome", help="record what came of a referral",
+                           description="Set a referral's outcome. A won referral marks its opportunity won. "
+                                       "Changes that make no sense (e.g. won after declined) are refused.")
+    out.add_argument("referral_id", metavar="REFERRAL_ID")
+    out.add_argument("outcome", choices=[o for o in REFERRAL_OUTCOMES if o != "pending"])
+    add_db_option(out)
+    add_json_option(out)
+    out.set_defaults(func=run_outcome)
+
+
+def _no_action(parser) -> int:
+    parser.print_help()
+    return 2
+
+
+def run_log(args) -> int:
+    from recommender.ledger import log_referral
+
+    with open_store(args) as store:
+        row = log_referral(store, args.opportunity, args.to_id, from_id=args.from_id, date=args.date)
+    if args.json:
+        print_json(row)
+    else:
+        print(f"Logged referral {row['id']}: {row['opportunity_id']} from {row['from_id']} to {row['to_id']} "
+              f"on {row['date']} (pending); opportunity is {row['opportunity_status']}")
+    return 0
+
+
+def run_outcome(args) -> int:
+    from recommender.ledger import record_outcome
+
+    with open_store(args) as store:
+        res = record_outcome(store, args.referral_id, args.outcome)
+    if args.json:
+        print_json(res)
+    elif res["changed"]:
+        print(f"Referral {res['id']}: {res['previous']} -> {res['outcome']}; "
+              f"opportunity {res['opportunity_id']} is {res['opportunity_status']}")
+    else:
+        print(f"Referral {res['id']} is already {res['outcome']}; nothing changed")
+    return 0

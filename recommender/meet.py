@@ -215,10 +215,15 @@ class MeetModel:
         return self.recommend_many([person_id], k=k, group=group)[str(person_id)]
 
     def recommend_many(self, person_ids, k: int = 10, group: str = "all") -> dict[str, list[Recommendation]]:
-        """:meth:`recommend` for many people at once, scored as one block."""
+        """:meth:`recommend` for many people at once, scored as one block.
+
+        Returns a dict person id -> list of :class:`Recommendation`, in the
+        order of ``person_ids`` (each person once).
+        """
         self._check()
         _check_k_group(k, group)
-        ids = [str(p) for p in (person_ids.tolist() if isinstance(person_ids, np.ndarray) else list(person_ids))]
+        raw = person_ids.tolist() if isinstance(person_ids, np.ndarray) else list(person_ids)
+        ids = list(dict.fromkeys(str(p) for p in raw))  # each person once, in order
         rows = self._positions(ids)
         pr, pc, score, X = self.score_block(rows, k=k, group=group)
         contrib, _ = self.ranker_.contributions(X)

@@ -1,0 +1,146 @@
+"""Pair features: values against networkx on small graphs, block invariance, candidates."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from recommender.features import (FEATURE_NAMES, GROUPS, best_introducers, build_context, candidate_pairs,
+                                  pair_features, two_hop_paths)
+from recommender.graph import Network
+
+COL = {f: i for i, f in enumerate(FEATURE_NAMES)}
+
+
+def _network_from_graph(g: nx.Graph, **people_cols) -> Network:
+    nodes = sorted(g.nodes)  # position i is node i
+    ids = [f"n{i:02d}" for i in nodes]
+    people = pd.DataFrame({"id": ids, "name": [f"Person {i}" for i in nodes], "kind": "fractional", **people_cols})
+    ties = pd.DataFrame({"a": [f"n{u:02d}" for u, v in g.edges], "b": [f"n{v:02d}" for u, v in g.edges],
+                         "strength": 0.5, "since": "2024-01-01"})
+    return Network.from_frames(people=people, ties=ties)
+
+
+@pytest.fixture(scope="module")
+def karate():
+    g = nx.karate_club_graph()
+    g = nx.Graph(g.edges)  # drop weights
+    return g, build_context(_network_from_graph(g))
+
+
+def _all_non_edges(g):
+    return [(u, v) for u in g for v in g if u != v and not g.has_edge(u, v)]
+
+
+class TestAgainstNetworkx:
+    @pytest.mark.parametrize("name, nx_fn", [
+        ("jaccard", nx.jaccard_coefficient),
+        ("aa", nx.adamic_adar_index),
+        ("ra", nx.resource_allocation_index),
+        ("pa", nx.preferential_attachment),
+    ])
+    def test_metric(self, karate, name, nx_fn):
+        g, ctx = karate
+        pairs = _all_non_edges(g)
+        u = np.array([p[0] for p in pairs])
+        v = np.array([p[1] for p in pairs])
+        rows = np.arange(len(ctx))
+        X = pair_features(ctx, rows, u, v)  # rows[u] == u
+        expected = {(a, b): s for a, b, s in nx_fn(g, pairs)}
+        got = X[:, COL[name]]
+        assert got == pytest.approx([expected[p] for p in pairs])
+
+    def test_common_neighbours(self, karate):
+        g, ctx = karate
+        pairs = _all_non_edges(g)
+        X = pair_features(ctx, np.arange(len(ctx)), np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]))
+        assert X[:, COL["cn"]] == pytest.approx([len(list(nx.common_neighbors(g, a, b))) for a, b in pairs])
+
+    def test_katz_is_truncated_walk_count(self, karate):
+        g, ctx = karate
+        A = nx.to_numpy_array(g, nodelist=sorted(g))
+        beta = 0.05
+        K = beta * A + beta**2 * A @ A + beta**3 * A @ A @ A
+        pairs = _all_non_edges(g)[:200]
+        u = np.array([p[0] for p in pairs])
+        v = np.array([p[1] for p in pairs])
+        X = pair_features(ctx, np.arange(len(ctx)), u, v)
+        assert X[:, COL["katz"]] == pytest.approx(K[u, v])
+
+
+def test_block_of_one_equals_block_of_many(karate):
+    _, ctx = karate
+    rows = np.array([0, 5, 33, 12])
+    pr, pc = candidate_pairs(ctx, rows)
+    X = pair_features(ctx, rows, pr, pc)
+    for i, r in enumerate(rows):
+        pr1, pc1 = candidate_pairs(ctx, np.array([r]))
+        np.testing.assert_array_equal(pc1, pc[pr == i])
+        np.testing.assert_array_equal(pair_features(ctx, np.array([r]), pr1, pc1), X[pr == i])
+
+
+def test_two_hop_introducer_is_strongest_mutual_contact():
+    # a - b - c and a - d - c; the a-d-c path is stronger (min of the two trusts)
+    people = pd.DataFrame({"id": list("abcd"), "name": list("ABCD"), "kind": "fractional"})
+    ties = pd.DataFrame({"a": ["a", "b", "a", "d"], "b": ["b", "c", "d", "c"],
+                         "strength": [0.9, 0.3, 0.7, 0.6], "since": "2025-01-01", "last_contact": "2025-06-01"})
+    ctx = build_context(Network.from_frames(people=people, ties=ties))
+    hop = two_hop_paths(ctx, np.array([0]))
+    n = len(ctx)
+    assert (hop.key % n).tolist() == [2]  # only c is two hops from a
+    assert hop.cn.tolist() == [2.0]
+    assert ctx.ids[hop.introducer[0]] == "d"
+    who, trust = best_introducers(ctx, np.array([0]), np.array([0]), np.array([2]))
+    assert ctx.ids[who[0]] == "d"
+    expect = min(ctx.W[0, 3], ctx.W[3, 2])
+    assert trust[0] == pytest.approx(expect)
+
+
+def test_isolated_person_has_no_graph_features():
+    people = pd.DataFrame({"id": ["a", "b", "c"], "name": list("ABC"), "kind": "fractional",
+                           "function": "finance", "specialties": ["fp-and-a", "m-and-a", "fp-and-a"]})
+    ties = pd.DataFrame({"a": ["b"], "b": ["c"], "since": ["2024-01-01"]})
+    ctx = build_context(Network.from_frames(people=people, ties=ties))
+    X = pair_features(ctx, np.array([0]), np.array([0, 0]), np.array([1, 2]))
+    assert np.all(X[:, [COL["cn"], COL["aa"], COL["ra"], COL["pa"], COL["introducer_trust"]]] == 0)
+    assert X[:, COL["complementarity"]].tolist() == [1.0, 0.0]  # different vs identical specialties
+    assert np.isfinite(X).all()
+
+
+@pytest.fixture(scope="module")
+def demo_ctx():
+    from recommender.demo import generate_network
+
+    net = Network.from_frames(**generate_network(150, seed=11))
+    return net, build_context(net)
+
+
+def test_candidates_exclude_self_ties_and_opted_out(demo_ctx):
+    _, ctx = demo_ctx
+    rows = np.arange(len(ctx))
+    pr, pc = candidate_pairs(ctx, rows)
+    assert len(pr) > 0
+    u = rows[pr]
+    assert not np.any(u == pc)
+    assert not np.any(np.asarray(ctx.A[u, pc]).ravel() > 0)
+    assert not np.any(ctx.opt_out[pc])
+    keys = u * len(ctx) + pc
+    assert len(np.unique(keys)) == len(keys)
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_group_filter(demo_ctx, group):
+    _, ctx = demo_ctx
+    rows = np.flatnonzero(~ctx.is_exec)[:30]
+    pr, pc = candidate_pairs(ctx, rows, group=group)
+    X = pair_features(ctx, rows, pr, pc)
+    col = {"peers": "group_peer", "adjacent": "group_adjacent", "executives": "group_executive"}[group]
+    assert np.all(X[:, COL[col]] == 1)
+    if group == "executives":
+        assert ctx.is_exec[pc].all()
+    else:
+        assert not ctx.is_exec[pc].any()
+        same = ctx.function[rows[pr]] == ctx.function[pc]
+        assert same.all() if group == "peers" else not same.any()

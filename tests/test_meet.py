@@ -1,0 +1,278 @@
+"""MeetModel: contract, invariants, reasons, explain, persistence, and the CLI end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recommender.errors import NotFittedError, UnknownIdError, UsageError
+from recommender.features import FEATURE_NAMES
+from recommender.graph import Network
+from recommender.meet import MeetModel, Recommendation
+from recommender.ranker import ModelFileError
+
+N_PEOPLE = 220
+SEED = 3
+
+
+@pytest.fixture(scope="session")
+def tables():
+    from recommender.demo import generate_network
+
+    return generate_network(N_PEOPLE, seed=SEED)
+
+
+@pytest.fixture(scope="session")
+def net(tables):
+    return Network.from_frames(**tables)
+
+
+@pytest.fixture(scope="session")
+def model(net):
+    return MeetModel().fit(net)
+
+
+@pytest.fixture(scope="session")
+def db(tables, tmp_path_factory):
+    from recommender.demo import write_network
+    from recommender.io.csv_folder import import_folder
+    from recommender.store import Store
+
+    folder = tmp_path_factory.mktemp("meet-csv")
+    write_network(tables, folder)
+    path = tmp_path_factory.mktemp("meet-db") / "meet.db"
+    with Store(path) as store:
+        import_folder(store, folder, progress=False)
+    return str(path)
+
+
+def _people(net):
+    p = net.people.set_index("id")
+    return p
+
+
+def _fractionals(net, n=25):
+    p = net.people
+    return p.loc[(p["kind"] == "fractional") & (p["opt_out"].astype(int) == 0), "id"].head(n).tolist()
+
+
+# -- contract ------------------------------------------------------------------
+
+
+def test_fit_returns_self_and_learns(net):
+    m = MeetModel()
+    assert m.fit(net) is m
+    assert m.fallback_reason_ is None
+    assert m.ranker_.kind_ == "logistic"
+
+
+def test_not_fitted():
+    with pytest.raises(NotFittedError):
+        MeetModel().recommend("p0001")
+
+
+def test_fit_rejects_non_network():
+    with pytest.raises(UsageError, match="expected a Network"):
+        MeetModel().fit(pd.DataFrame())
+
+
+def test_fallback_with_thin_history(net):
+    thin = Network.from_frames(people=net.people, companies=net.companies,
+                               ties=net.ties.assign(since="2020-01-01"))
+    m = MeetModel().fit(thin)
+    assert m.ranker_.kind_ == "default"
+    assert "default weights" in m.fallback_reason_
+    pid = _fractionals(net, 1)[0]
+    recs = m.recommend(pid, k=5)
+    assert recs and all(np.isfinite(r.score) for r in recs)
+
+
+@pytest.mark.parametrize("bad", [{"k": 0}, {"k": "3"}, {"group": "friends"}])
+def test_bad_arguments(model, bad):
+    with pytest.raises(UsageError):
+        model.recommend("p0001", **bad)
+
+
+
+def test_unknown_person(model):
+    with pytest.raises(UnknownIdError) as exc:
+        model.recommend("p00001")
+    assert exc.value.suggestions
+
+
+# -- invariants --------------------------------------------------------------
+
+
+def test_invariants(model, net):
+    people = _people(net)
+    ties = {(a, b) for a, b in zip(net.ties["a"], net.ties["b"])}
+    opted = set(people.index[people["opt_out"].astype(int) == 1])
+    spec = {pid: frozenset(str(s).split(";")) if isinstance(s, str) else frozenset() for pid, s in people["specialties"].items()}
+    checked = 0
+    for pid in _fractionals(net) + people.index[people["kind"] == "executive"][:5].tolist():
+        recs = model.recommend(pid, k=5)
+        for r in recs:
+            c = r.candidate_id
+            assert c != pid
+            assert (pid, c) not in ties and (c, pid) not in ties
+            assert c not in opted
+            assert np.isfinite(r.score) and 0 < r.score < 1
+            if people.at[pid, "kind"] == "fractional":
+                if r.group == "peers":
+                    assert people.at[c, "kind"] == "fractional"
+                    assert people.at[c, "function"] == people.at[pid, "function"]
+                    assert spec[c] != spec[pid]
+                elif r.group == "adjacent":
+                    assert people.at[c, "kind"] == "fractional"
+                    assert people.at[c, "function"] != people.at[pid, "function"]
+                else:
+                    assert r.group == "executives"
+                    assert people.at[c, "kind"] == "executive"
+            checked += 1
+        for g in ("peers", "adjacent", "executives"):
+            assert sum(r.group == g for r in recs) <= 5
+        scores = {g: [r.score for r in recs if r.group == g] for g in ("peers", "adjacent", "executives")}
+        assert all(s == sorted(s, reverse=True) for s in scores.values())
+    assert checked > 50
+
+
+@pytest.mark.parametrize("group", ["peers", "adjacent", "executives"])
+def test_single_group(model, net, group):
+    for pid in _fractionals(net, 8):
+        recs = model.recommend(pid, k=4, group=group)
+        assert len(recs) <= 4
+        assert all(r.group == group for r in recs)
+
+
+def test_recommend_equals_recommend_many(model, net):
+    execs = net.people.loc[net.people["kind"] == "executive", "id"].head(3).tolist()
+    pids = _fractionals(net, 20) + execs
+    many = model.recommend_many(pids + pids[:2], k=6)  # duplicates are answered once
+    assert list(many) == pids
+    for pid in pids:
+        one = model.recommend(pid, k=6)
+        assert [r.candidate_id for r in one] == [r.candidate_id for r in many[pid]]
+        assert [r.score for r in one] == [r.score for r in many[pid]]
+
+
+def test_deterministic(net, model):
+    again = MeetModel().fit(net)
+    for pid in _fractionals(net, 5):
+        assert again.recommend(pid) == model.recommend(pid)
+
+
+def test_reasons_name_mutual_contacts_and_introducer_is_mutual(model, net):
+    adj = {}
+    for a, b in zip(net.ties["a"], net.ties["b"]):
+        adj.setdefault(a, set()).add(b)
+        adj.setdefault(b, set()).add(a)
+    names = _people(net)["name"]
+    seen = 0
+    for pid in _fractionals(net, 25):
+        for r in model.recommend(pid, k=5):
+            mutual = adj.get(pid, set()) & adj.get(r.candidate_id, set())
+            if r.features["cn"] > 0:
+                assert len(mutual) == r.features["cn"]
+                reason = next(x for x in r.reasons if x.kind == "mutual_contacts")
+                assert {p["id"] for p in reason.data["people"]} == mutual
+                assert {p["name"] for p in reason.data["people"]} == {names[m] for m in mutual}
+                assert r.introducer_id in mutual
+                assert r.introducer_name == names[r.introducer_id]
+                best = max(p["trust"] for p in reason.data["people"])
+                assert r.introducer_trust == pytest.approx(best)
+                seen += 1
+            else:
+                assert r.introducer_id is None and not mutual
+    assert seen > 10
+
+
+def test_explain_returns_numbers(model, net):
+    pid = _fractionals(net, 1)[0]
+    rec = model.recommend(pid, k=1)[0]
+    ex = model.explain(pid, rec.candidate_id)
+    assert ex["score"] == pytest.approx(rec.score)
+    assert set(ex["features"]) == set(FEATURE_NAMES)
+    assert sum(ex["contributions"].values()) + ex["base"] == pytest.approx(ex["log_odds"])
+    assert ex["group"] == rec.group
+    assert all(isinstance(v, float) for v in ex["contributions"].values())
+
+
+def test_save_load_round_trip(model, net, tmp_path):
+    path = tmp_path / "meet.model"
+    model.save(path)
+    back = MeetModel.load(path)
+    for pid in _fractionals(net, 5):
+        assert back.recommend(pid) == model.recommend(pid)
+    (tmp_path / "junk.model").write_bytes(b"\x80\x04junk")
+    with pytest.raises(ModelFileError):
+        MeetModel.load(tmp_path / "junk.model")
+
+
+def test_draft_notes(model, net):
+    from recommender.explain import draft_note
+
+    pid = _fractionals(net, 1)[0]
+    me = model.person(pid)
+    for r in model.recommend(pid, k=2):
+        note = draft_note(r, me, model.person(r.candidate_id))
+        assert note.startswith("Hi ")
+        assert "compare notes" in note or "swap notes" in note
+        if r.introducer_name:
+            assert f"{r.introducer_name} suggested we talk" in note
+        if r.group == "peers":
+            assert "another fractional" in note
+
+
+# -- CLI ---------------------------------------------------------------------
+
+
+def test_cli_json(db, capsys, net):
+    from recommender.cli import main
+
+    pid = _fractionals(net, 1)[0]
+    assert main(["meet", pid, "--db", db, "--json", "--k", "3"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["person"] == pid
+    recs = out["recommendations"]
+    assert recs and len(recs) <= 9
+    for r in recs:
+        assert {"id", "name", "group", "score", "reasons", "introducer", "message"} <= set(r)
+        assert r["group"] in ("peers", "adjacent", "executives")
+        assert isinstance(r["reasons"], list) and all(isinstance(x, str) for x in r["reasons"])
+        assert r["introducer"] is None or set(r["introducer"]) >= {"id", "name"}
+
+
+def test_cli_human_and_group(db, capsys, net):
+    from recommender.cli import main
+
+    pid = _fractionals(net, 1)[0]
+    assert main(["meet", pid, "--db", db, "--group", "peers", "--k", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "should meet next" in out
+    assert "Adjacent" not in out and "Executives in your ICP" not in out
+
+
+def test_cli_model_save_and_load(db, capsys, net, tmp_path):
+    from recommender.cli import main
+
+    pid = _fractionals(net, 1)[0]
+    path = str(tmp_path / "m.model")
+    assert main(["meet", pid, "--db", db, "--json", "--save-model", path]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(["meet", pid, "--db", db, "--json", "--model", path]) == 0
+    assert json.loads(capsys.readouterr().out) == first
+    (tmp_path / "bad.model").write_text("nope")
+    assert main(["meet", pid, "--db", db, "--model", str(tmp_path / "bad.model")]) == 4
+    assert "not a readable fracnet model" in capsys.readouterr().err
+
+
+def test_cli_unknown_person(db, capsys):
+    from recommender.cli import main
+
+    assert main(["meet", "p00001", "--db", db]) == 5
+    err = capsys.readouterr().err
+    assert "unknown person 'p00001'" in err and "did you mean" in err
+    assert err.count("\n") == 1

@@ -1,0 +1,140 @@
+"""PairRanker contract: fit/score, fallback, contributions, save/load, training set."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from recommender.errors import FracnetError, NotFittedError, UsageError
+from recommender.features import FEATURE_NAMES
+from recommender.graph import Network
+from recommender.ranker import (DEFAULT_WEIGHTS, ModelFileError, PairRanker, build_training_set, formed_pairs,
+                                load_object, save_object)
+
+F = len(FEATURE_NAMES)
+
+
+@pytest.fixture(scope="module")
+def rows():
+    rng = np.random.default_rng(0)
+    X = rng.exponential(1.0, size=(600, F))
+    logit = 1.5 * np.log1p(X[:, FEATURE_NAMES.index("ra")]) + np.log1p(X[:, FEATURE_NAMES.index("icp_fit")]) - 2.5
+    y = (rng.random(600) < 1 / (1 + np.exp(-logit))).astype(int)
+    return X, y
+
+
+@pytest.mark.parametrize("estimator", ["logistic", "hgb"])
+def test_fit_returns_self_and_scores_in_unit_interval(rows, estimator):
+    X, y = rows
+    r = PairRanker(estimator=estimator)
+    assert r.fit(X, y) is r
+    assert r.fallback_reason_ is None
+    s = r.score(X)
+    assert s.shape == (len(X),) and np.isfinite(s).all() and ((s > 0) & (s < 1)).all()
+
+
+def test_not_fitted():
+    with pytest.raises(NotFittedError):
+        PairRanker().score(np.zeros((1, F)))
+
+
+def test_bad_inputs():
+    with pytest.raises(UsageError, match="estimator"):
+        PairRanker(estimator="svm").fit(np.zeros((2, F)), np.array([0, 1]))
+    with pytest.raises(UsageError, match="expected X"):
+        PairRanker().fit(np.zeros((2, 3)), np.array([0, 1]))
+
+
+def test_learns_the_planted_weights(rows):
+    X, y = rows
+    w = PairRanker().fit(X, y).weights()
+    assert w["ra"] > 0.3 and w["icp_fit"] > 0.2
+    assert abs(w["pa"]) < w["ra"]
+
+
+def test_fallback_with_thin_history():
+    X = np.zeros((50, F))
+    y = np.zeros(50, dtype=int)
+    y[:5] = 1
+    r = PairRanker(min_positives=30).fit(X, y)
+    assert r.kind_ == "default"
+    assert "only 5 positive pairs" in r.fallback_reason_
+    assert r.weights() == pytest.approx(DEFAULT_WEIGHTS)
+
+
+@pytest.mark.parametrize("estimator", ["logistic", "hgb"])
+def test_contributions_add_up(rows, estimator):
+    X, y = rows
+    r = PairRanker(estimator=estimator).fit(X, y)
+    contrib, base = r.contributions(X[:20])
+    assert contrib.shape == (20, F)
+    assert contrib.sum(axis=1) + base == pytest.approx(r.decision(X[:20]))
+
+
+def test_score_of_a_row_does_not_depend_on_the_batch(rows):
+    X, y = rows
+    r = PairRanker().fit(X, y)
+    whole = r.score(X)
+    assert np.array_equal(np.concatenate([r.score(X[i:i + 1]) for i in range(len(X))]), whole)
+
+
+def test_save_load_round_trip(rows, tmp_path):
+    X, y = rows
+    r = PairRanker().fit(X, y)
+    path = save_object(r, tmp_path / "r.model", kind="PairRanker")
+    back = load_object(path, kind="PairRanker")
+    assert np.array_equal(back.score(X), r.score(X))
+    with pytest.raises(ModelFileError, match="expected 'MeetModel'"):
+        load_object(path, kind="MeetModel")
+
+
+@pytest.mark.parametrize("content", [b"", b"not a pickle at all", pickle.dumps({"hello": 1})])
+def test_corrupt_or_foreign_file(tmp_path, content):
+    path = tmp_path / "bad.model"
+    path.write_bytes(content)
+    with pytest.raises(ModelFileError) as exc:
+        load_object(path, kind="PairRanker")
+    assert isinstance(exc.value, FracnetError)
+    assert str(path) in str(exc.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ModelFileError, match="does not exist"):
+        load_object(tmp_path / "nope.model", kind="PairRanker")
+
+
+def test_wrong_version(tmp_path):
+    path = tmp_path / "old.model"
+    with open(path, "wb") as fh:
+        pickle.dump({"format": "fracnet-model", "version": 0, "kind": "PairRanker"}, fh)
+        pickle.dump(None, fh)
+    with pytest.raises(ModelFileError, match="format version 0"):
+        load_object(path, kind="PairRanker")
+
+
+@pytest.fixture(scope="module")
+def demo_net():
+    from recommender.demo import generate_network
+
+    return Network.from_frames(**generate_network(200, seed=5))
+
+
+def test_formed_pairs_are_ordered_and_in_window(demo_net):
+    f = formed_pairs(demo_net, "2025-06-30", "2026-01-01")
+    assert len(f)
+    assert (f["a"] < f["b"]).all()
+    assert ((f["date"] > "2025-06-30") & (f["date"] <= "2026-01-01")).all()
+    assert not f.duplicated(["a", "b"]).any()
+
+
+def test_training_set_uses_only_the_past(demo_net):
+    end = "2025-12-31"
+    ts = build_training_set(demo_net, end, horizon_days=180, n_windows=2)
+    assert ts.X.shape[1] == F and len(ts.X) == len(ts.y) == len(ts.qid)
+    assert ts.n_positive > 0
+    assert ts.cutoffs == ["2025-07-04", "2025-01-05"]
+    # the same training set when the future is removed first
+    ts2 = build_training_set(demo_net.until(end), end, horizon_days=180, n_windows=2)
+    assert np.array_equal(ts.X, ts2.X) and np.array_equal(ts.y, ts2.y)

@@ -57,6 +57,10 @@ MIN_EDGES = 20
 _BLOCK_NNZ = 8_000_000
 # Largest nnz(A) * n_sources * iterations for which PPR is iterated exactly.
 _PPR_EXACT_BUDGET = 3e9
+# Above this many nodes the spectral embedding uses a fixed number of subspace
+# iterations instead of ARPACK.
+_EIGSH_MAX_N = 20_000
+_SUBSPACE_ITERS = 20
 
 
 # ---------------------------------------------------------------------------
@@ -551,23 +555,43 @@ def _spectral_embedding(A, k, labels, n_comp, seed=0):
     norms = np.sqrt(np.bincount(labels, weights=deg, minlength=n_comp))
     phi = sq * _inv(norms)[labels]  # one unit vector per component, stacked
 
+    Phi = sp.csr_matrix((phi, (np.arange(n), labels)), shape=(n, n_comp))
+    PhiT = Phi.T.tocsr()
+
     def deflate(x):
-        coef = np.bincount(labels, weights=phi * x, minlength=n_comp)
-        return x - phi * coef[labels]
+        return x - Phi @ (PhiT @ x)
 
     k = int(min(k, max(n - n_comp - 1, 0)))
     if k <= 0:
         return np.zeros(0), np.zeros((n, 0))
-    if n <= 600:
-        Md = M.toarray()
-        Phi = np.zeros((n, n_comp))
-        Phi[np.arange(n), labels] = phi
-        Md = Md - Phi @ (Phi.T @ Md) - (Md @ Phi) @ Phi.T + Phi @ (Phi.T @ Md @ Phi) @ Phi.T
-        vals, vecs = np.linalg.eigh(Md)
+    if n <= 400:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):  # tiny: threads only add overhead
+            Md = M.toarray()
+            Md = deflate(deflate(Md).T).T
+            vals, vecs = np.linalg.eigh(Md)
         idx = np.argsort(vals)[::-1][:k]
         return vals[idx], vecs[:, idx]
+    rng = np.random.default_rng(seed)
+    if n > _EIGSH_MAX_N:
+        # big graph: a fixed budget of block subspace iterations on (M' + I) / 2
+        # (spectrum shifted into [0, 1]) and a Rayleigh-Ritz step; approximate
+        # but bounded in time, and deterministic
+        b = k + 8
+        Q = np.linalg.qr(deflate(rng.standard_normal((n, b))))[0]
+        for it in range(1, _SUBSPACE_ITERS + 1):
+            Q = 0.5 * (deflate(M @ Q) + Q)
+            if it % 5 == 0:  # re-orthonormalise now and then; QR is the costly step
+                Q = np.linalg.qr(Q)[0]
+            else:
+                Q /= np.linalg.norm(Q, axis=0)
+        Z = deflate(M @ Q)
+        vals, U = np.linalg.eigh(Q.T @ Z)
+        idx = np.argsort(vals)[::-1][:k]
+        return vals[idx], Q @ U[:, idx]
     op = LinearOperator((n, n), matvec=lambda x: deflate(M @ deflate(np.ravel(x))), dtype=np.float64)
-    v0 = deflate(np.random.default_rng(seed).standard_normal(n) + 1.0)
+    v0 = deflate(rng.standard_normal(n) + 1.0)
     try:
         vals, vecs = eigsh(op, k=k, which="LA", v0=v0, tol=1e-4, maxiter=max(2000, 20 * k))
     except ArpackNoConvergence as exc:
@@ -639,7 +663,15 @@ def _pair_features(state: _GraphState, pairs, *, ppr_method="auto"):
     jac = cn * _inv(du + dv - cn)
     katz = sum(0.05**l * w[f"w{l}"] for l in range(1, 5))
     rw_norm = 0.5 * (_inv(du) + _inv(dv))
-    ppr = score_ppr(A, pairs, method=ppr_method)
+    if ppr_method == "auto":
+        n_src = np.unique(u).size
+        ppr_method = "power" if A.nnz * n_src * 60 <= _PPR_EXACT_BUDGET else "truncated"
+    if ppr_method == "truncated":
+        a = 0.15
+        s_terms = [w["w1"], w["s2"], w["s3"], w["s4"]]
+        ppr = a * sum((1 - a) ** t * s_terms[t - 1] for t in range(1, 5)) * (_inv(du) + _inv(dv))
+    else:
+        ppr = score_ppr(A, pairs, method=ppr_method)
     same = state.labels[u] == state.labels[v]
     dist = np.full(len(pairs), 6.0)
     dist[same] = 5.0
@@ -840,6 +872,9 @@ class LinkPredictor:
         Number of random holdout rounds pooled into the training set.
     holdout_frac : float, default 0.1
         Fraction of the edges held out per round.
+    min_train_edges : int, default 1000
+        Small graphs get more rounds (up to ``10 * n_holdouts``) until this
+        many held-out edges are pooled.
     max_train_pairs : int, default 100_000
         Cap on positive training pairs over all rounds (big graphs).
     spectral_dim : int, default 16
@@ -874,6 +909,7 @@ class LinkPredictor:
         *,
         n_holdouts=3,
         holdout_frac=0.1,
+        min_train_edges=1000,
         max_train_pairs=100_000,
         spectral_dim=16,
         random_state=0,
@@ -881,6 +917,7 @@ class LinkPredictor:
     ):
         self.n_holdouts = n_holdouts
         self.holdout_frac = holdout_frac
+        self.min_train_edges = min_train_edges
         self.max_train_pairs = max_train_pairs
         self.spectral_dim = spectral_dim
         self.random_state = random_state
@@ -891,6 +928,7 @@ class LinkPredictor:
         return {
             "n_holdouts": self.n_holdouts,
             "holdout_frac": self.holdout_frac,
+            "min_train_edges": self.min_train_edges,
             "max_train_pairs": self.max_train_pairs,
             "spectral_dim": self.spectral_dim,
             "random_state": self.random_state,
@@ -913,6 +951,8 @@ class LinkPredictor:
             raise UsageError(f"n_holdouts must be a positive integer, got {self.n_holdouts!r}")
         if not (isinstance(self.holdout_frac, numbers.Real) and 0 < self.holdout_frac < 1):
             raise UsageError(f"holdout_frac must be in (0, 1), got {self.holdout_frac!r}")
+        if not (isinstance(self.min_train_edges, numbers.Integral) and self.min_train_edges >= 0):
+            raise UsageError(f"min_train_edges must be a non-negative integer, got {self.min_train_edges!r}")
         if not (isinstance(self.max_train_pairs, numbers.Integral) and self.max_train_pairs >= 2):
             raise UsageError(f"max_train_pairs must be an integer >= 2, got {self.max_train_pairs!r}")
 
@@ -949,8 +989,10 @@ class LinkPredictor:
         rng = np.random.default_rng(self.random_state)
         per_round = max(1, int(round(self.holdout_frac * m)))
         per_round = min(per_round, max(1, self.max_train_pairs // self.n_holdouts))
+        # small graphs: more rounds, until min_train_edges positives (at most 10x)
+        rounds = max(self.n_holdouts, min(10 * self.n_holdouts, -(-int(self.min_train_edges) // per_round)))
         Xs, ys = [], []
-        for _ in range(self.n_holdouts):
+        for _ in range(rounds):
             held = edges[rng.choice(m, size=per_round, replace=False)]
             neg = sample_non_edges(A, per_round, rng)
             A_obs = _remove_edges(A, held)
@@ -964,7 +1006,15 @@ class LinkPredictor:
             est = _default_estimator(self.random_state)
         else:
             est = clone(self.estimator)
-        est.fit(X, y_all)
+        if len(y_all) < 50_000:
+            # small data: OpenMP threads cost more than they save (and thrash
+            # when the machine is busy)
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(limits=1, user_api="openmp"):
+                est.fit(X, y_all)
+        else:
+            est.fit(X, y_all)
         self.estimator_ = est
         self.feature_names_ = names
         self.n_train_pairs_ = int(len(y_all))
@@ -990,6 +1040,11 @@ class LinkPredictor:
         X = self.transform(pairs)
         if len(X) == 0:
             return np.zeros((0, 2))
+        if len(X) < 50_000:
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(limits=1, user_api="openmp"):
+                return self.estimator_.predict_proba(X)
         return self.estimator_.predict_proba(X)
 
     def score_pairs(self, pairs) -> np.ndarray:

@@ -1,0 +1,153 @@
+"""``fracnet evaluate ...``: evaluation protocols from the command line.
+
+Each protocol is a nested subcommand (``evaluate links``; ``history`` and
+``referrals`` join later) with its own ``run_*`` function set through
+``set_defaults(func=...)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from recommender.cli._common import add_json_option, print_json
+
+
+def register(subparsers) -> None:
+    """Add ``evaluate`` and its nested protocol subcommands."""
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="measure recommendation quality (link prediction, history replay, ...)",
+        description="Measure quality with a standard protocol, always beside classic baselines.",
+    )
+    sub = parser.add_subparsers(dest="protocol", metavar="PROTOCOL", parser_class=type(parser))
+    parser.set_defaults(func=lambda args: _no_protocol(parser))
+    _register_links(sub)
+
+
+def _no_protocol(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+# ---------------------------------------------------------------------------
+# evaluate links
+# ---------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
+    return value
+
+
+def _register_links(sub) -> None:
+    p = sub.add_parser(
+        "links",
+        help="link-prediction AUC/AP of fracnet vs CN, Jaccard, AA, RA, PA, Katz, PPR",
+        description=(
+            "Hold out a random fraction of the edges (plus as many sampled non-edges), "
+            "rebuild the graph from the rest, score the held-out pairs with every method, "
+            "and report AUC and average precision over several runs."
+        ),
+    )
+    p.add_argument("edges", metavar="EDGES", help="edge list: CSV with two id columns (header optional) or whitespace-separated")
+    p.add_argument("--runs", type=_positive_int, default=10, help="number of random runs / splits (default 10)")
+    p.add_argument("--test-frac", type=_fraction, default=0.1, help="fraction of edges held out per run (default 0.1)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--splits", metavar="DIR", default=None, help="use the fixed split_*.csv files (u,v,label,part) in DIR")
+    p.add_argument("--plot", metavar="FILE.png", default=None, help="save the ROC curves of every method to FILE.png")
+    add_json_option(p)
+    p.set_defaults(func=run_links)
+
+
+def _progress_bar(total_hint: int | None = None):
+    """A tqdm bar on stderr when it is a terminal; otherwise no progress."""
+    if not sys.stderr.isatty():
+        return None, None
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        return None, None
+    bar = tqdm(total=total_hint, file=sys.stderr, unit="step", leave=False, desc="evaluate links")
+
+    def update(done: int, total: int, label: str) -> None:
+        if bar.total != total:
+            bar.total = total
+        bar.set_postfix_str(label, refresh=False)
+        bar.update(done - bar.n)
+
+    return bar, update
+
+
+def run_links(args: argparse.Namespace) -> int:
+    from recommender.evaluate import evaluate_links, plot_roc
+
+    bar, progress = _progress_bar()
+    try:
+        result = evaluate_links(
+            args.edges,
+            runs=args.runs,
+            test_frac=args.test_frac,
+            seed=args.seed,
+            splits_dir=args.splits,
+            progress=progress,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    plot_path = None
+    if args.plot:
+        plot_path = str(plot_roc(result, args.plot))
+    if args.json:
+        out = {k: v for k, v in result.items() if k != "roc"}
+        if plot_path:
+            out["plot"] = plot_path
+        print_json(out)
+        return 0
+    _print_links_table(result)
+    if plot_path:
+        print(f"ROC curves written to {plot_path}")
+    return 0
+
+
+def _print_links_table(result: dict) -> None:
+    methods = result["methods"]
+    bold = sys.stdout.isatty()
+    heuristics = {k: v for k, v in methods.items() if k != "fracnet"}
+    best = max(heuristics, key=lambda k: heuristics[k]["auc"]) if heuristics else None
+    print(
+        f"Link prediction on {result['dataset']}: {result['n_nodes']} nodes, "
+        f"{result['n_edges']} edges; {result['runs']} run(s), {result['protocol']}"
+    )
+    header = f"  {'method':<10} {'AUC % (mean ± std)':>20} {'AP % (mean ± std)':>20}"
+    print(header)
+    print("  " + "-" * (len(header) - 2))
+    for name, m in methods.items():
+        auc = f"{100 * m['auc']:6.2f} ± {100 * m['auc_std']:5.2f}"
+        ap = f"{100 * m['ap']:6.2f} ± {100 * m['ap_std']:5.2f}"
+        line = f"{name:<10} {auc:>20} {ap:>20}"
+        if name == "fracnet":
+            line = "* " + line
+            if bold:
+                line = f"\033[1m{line}\033[0m"
+        else:
+            line = "  " + line
+        print(line)
+    if "fracnet" in methods and best is not None:
+        margin = 100 * (methods["fracnet"]["auc"] - heuristics[best]["auc"])
+        print(f"* fracnet (learned); {margin:+.2f} AUC points vs the best baseline ({best})")

@@ -172,9 +172,9 @@ def load_tables(
                 before = store.ids(name) if name != "ties" else None
                 cols = list(df.columns)
                 for start in range(0, len(df), CHUNK):
-                    part = df.iloc[start:start + CHUNK]
-                    rows = [tuple(None if (isinstance(x, float) and np.isnan(x)) else x for x in r)
-                            for r in part.itertuples(index=False, name=None)]
+                    part = df.iloc[start:start + CHUNK].astype(object)
+                    part = part.where(part.notna(), None)
+                    rows = list(part.itertuples(index=False, name=None))
                     store.upsert_rows(con, name, rows, cols, (present or {}).get(name))
                     bar.update(len(part))
                 report.written[name] = report.written.get(name, 0) + len(df)

@@ -102,8 +102,11 @@ def validate_table(
     out: dict[str, object] = {}
     for col in table.columns:
         if col.name in raw.columns:
-            values = raw[col.name].map(_text).astype(object).str.strip()
-            values = values.where(~values.str.match(_FORMULA_ESCAPED), values.str[1:])
+            values = raw[col.name].fillna("").astype(str).astype(object).str.strip()
+            quoted = values.str.startswith("'")
+            if quoted.any():
+                unescape = quoted & values.str.match(_FORMULA_ESCAPED)
+                values = values.where(~unescape, values.str[1:])
         else:
             values = pd.Series([""] * n, index=raw.index, dtype=object)
         out[col.name] = _check_column(col, values, file, taxonomy, line_of, problems, warnings)
@@ -114,10 +117,14 @@ def validate_table(
 
     # duplicate keys within the file
     key_cols = list(table.key)
-    key = result[key_cols].astype(str).agg("\x1f".join, axis=1) if len(key_cols) > 1 else result[key_cols[0]].astype(str)
+    if table.name == "ties":  # repeated pairs are merged by the loader
+        return result
+    key = result[key_cols[0]].astype(str)
+    for c in key_cols[1:]:
+        key = key + "\x1f" + result[c].astype(str)
     valid_key = result[key_cols].notna().all(axis=1)
     dup = key.duplicated(keep="first") & valid_key
-    if dup.any() and table.name != "ties":
+    if dup.any():
         first_pos = {}
         for i, k in enumerate(key):
             first_pos.setdefault(k, i)

@@ -84,7 +84,9 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
     -------
     dict
         ``n`` (cases), ``k``, ``max_hops``, ``reachable`` (share of winners
-        within reach), ``methods``: per method ``hit@k`` and ``coverage`` (mean
+        within reach), ``coverage_bound`` (mean share of the needs that some
+        peer fracnet may pick covers: the best coverage within reach),
+        ``methods``: per method ``hit@k`` and ``coverage`` (mean
         share of the needs fully covered by the picks), and ``skipped``
         (cases with no needs and no description).
     """
@@ -96,6 +98,7 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
     hits = {m: [] for m in METHODS}
     cover = {m: [] for m in METHODS}
     reachable: list[bool] = []
+    bound: list[float] = []
     skipped = 0
     cache: dict[str, Router] = {}
     for case in cases.to_dict("records"):
@@ -133,6 +136,10 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
             "similarity_in_reach": _top(sim, eligible & in_reach, k),
             "most_connected": _top(r.degree_, eligible & in_reach, k),
         }
+        if req.needs:
+            pool = np.flatnonzero(eligible & in_reach & (include_full | ~(r.capacity_ == 0)))
+            full, _ = r._need_coverage(pool, req.needs)
+            bound.append(float(full.max(axis=0).mean()) if len(pool) else 0.0)
         for m, rows in picks.items():
             hits[m].append(bool(winner in set(rows.tolist())))
             if req.needs:
@@ -143,6 +150,7 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
                    "coverage": round(float(np.mean(cover[m])), 4) if cover[m] else None} for m in METHODS}
     return {"n": n, "k": k, "max_hops": max_hops,
             "reachable": round(float(np.mean(reachable)), 4) if reachable else None,
+            "coverage_bound": round(float(np.mean(bound)), 4) if bound else None,
             "skipped": skipped, "methods": methods}
 
 

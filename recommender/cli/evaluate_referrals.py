@@ -36,7 +36,8 @@ def run_referrals(args) -> int:
         return 0
     key = f"hit@{k}"
     print(f"Referral replay: {report['n']} won opportunities (k={k}, max hops {hops}; "
-          f"winner within reach in {_pct(report['reachable'])})")
+          f"winner within reach in {_pct(report['reachable'])}; best possible coverage within reach "
+          f"{_pct(report['coverage_bound'])})")
     if report["n"] == 0:
         print("No past opportunity was referred and won; log outcomes with 'fracnet referral outcome'.")
         return 0

@@ -670,8 +670,8 @@ def _pair_features(state: _GraphState, pairs, *, ppr_method="auto"):
         a = 0.15
         s_terms = [w["w1"], w["s2"], w["s3"], w["s4"]]
         ppr = a * sum((1 - a) ** t * s_terms[t - 1] for t in range(1, 5)) * (_inv(du) + _inv(dv))
-    else:
-        ppr = score_ppr(A, pairs, method=ppr_method)
+    else:  # a feature needs no more precision than this
+        ppr = score_ppr(A, pairs, method=ppr_method, tol=1e-5)
     same = state.labels[u] == state.labels[v]
     dist = np.full(len(pairs), 6.0)
     dist[same] = 5.0

@@ -191,6 +191,12 @@ class FeatureContext:
         np.divide(1.0, np.log(np.maximum(self.deg, 2.0)), out=inv_log, where=self.deg > 1)
         self.inv_log_deg = inv_log
         self.inv_deg = np.where(self.deg > 0, 1.0 / np.maximum(self.deg, 1), 0.0)
+        # transposes, stored once (row-block products ``X[rows] @ X_t``)
+        self.S_t = self.S.T.tocsr()
+        self.I_t = self.I.T.tocsr()
+        self.Z_t = self.Z.T.tocsr()
+        self.G_t = self.G.T.tocsr()
+        self.profile_t = self.profile.T.tocsr()
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -450,16 +456,24 @@ def best_introducers(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray
 
 
 def _gather(M: sp.csr_matrix, r: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``M[r[i], c[i]]`` for all i, by binary search over the (canonicalised, in place) entries."""
     if len(r) == 0:
         return np.zeros(0)
-    return np.asarray(M[r, c]).ravel().astype(float)
+    if not M.has_canonical_format:
+        M.sum_duplicates()
+    if M.shape[0] > 4 * len(r):  # a whole-network matrix with short rows: scipy's per-row scan is fine
+        return np.asarray(M[r, c]).ravel().astype(float)
+    ncol = M.shape[1]
+    keys = np.repeat(np.arange(M.shape[0], dtype=np.int64), np.diff(M.indptr)) * ncol + M.indices
+    pos, found = _lookup(keys, np.asarray(r, dtype=np.int64) * ncol + np.asarray(c, dtype=np.int64))
+    return np.where(found, M.data[pos] if len(keys) else 0.0, 0.0).astype(float)
 
 
 def _market_block(ctx: FeatureContext, rows: np.ndarray):
     """Dense (b, n) matches of the block's markets: industries, sizes, regions, market jaccard."""
-    ind = (ctx.I[rows] @ ctx.I.T).toarray()
-    size = (ctx.Z[rows] @ ctx.Z.T).toarray()
-    reg = (ctx.G[rows] @ ctx.G.T).toarray()
+    ind = (ctx.I[rows] @ ctx.I_t).toarray()
+    size = (ctx.Z[rows] @ ctx.Z_t).toarray()
+    reg = (ctx.G[rows] @ ctx.G_t).toarray()
     inter = ind + size
     union = ctx.n_market[rows][:, None] + ctx.n_market[None, :] - inter
     jac = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
@@ -544,7 +558,7 @@ def candidate_pairs(ctx: FeatureContext, rows: np.ndarray, *, group: str = "all"
         ok = np.isfinite(vals.ravel()) & (vals.ravel() > 0)
         parts.append(rr[ok] * n + idx.ravel()[ok])
 
-    sim = (ctx.profile[rows] @ ctx.profile.T).toarray()
+    sim = (ctx.profile[rows] @ ctx.profile_t).toarray()
     top(sim, n_similar)
     ind, size, reg, jac = _market_block(ctx, rows)
     fit = (ind > 0).astype(float) + (size > 0) + 0.5 * (reg > 0) + 0.1 * jac + 0.01 * sim
@@ -558,7 +572,7 @@ def candidate_pairs(ctx: FeatureContext, rows: np.ndarray, *, group: str = "all"
     ok = ~blocked[pr, pc]
     pr, pc = pr[ok], pc[ok]
     u = rows[pr]
-    spec_inter = _gather(ctx.S[rows] @ ctx.S.T, pr, pc)
+    spec_inter = _gather(ctx.S[rows] @ ctx.S_t, pr, pc)
     g = _groups(ctx, u, pc, ind[pr, pc], size[pr, pc], spec_inter)
     want = g >= 0 if group == "all" else g == GROUPS.index(group)
     return pr[want], pc[want]
@@ -612,9 +626,9 @@ def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, p
     A2 = ctx.A[rows] @ ctx.A
     walks3 = _gather(A2 @ ctx.A, pr, pc)
     X[:, _COL["katz"]] = KATZ_BETA * _gather(ctx.A, u, pc) + KATZ_BETA**2 * cn + KATZ_BETA**3 * walks3
-    X[:, _COL["tag_sim"]] = _gather(ctx.profile[rows] @ ctx.profile.T, pr, pc)
+    X[:, _COL["tag_sim"]] = _gather(ctx.profile[rows] @ ctx.profile_t, pr, pc)
 
-    spec_inter = _gather(ctx.S[rows] @ ctx.S.T, pr, pc)
+    spec_inter = _gather(ctx.S[rows] @ ctx.S_t, pr, pc)
     spec_union = ctx.n_spec[u] + ctx.n_spec[pc] - spec_inter
     spec_jac = np.divide(spec_inter, spec_union, out=np.zeros(m), where=spec_union > 0)
     same_func = (ctx.function[u] == ctx.function[pc]) & (ctx.function[u] >= 0) & ~ctx.is_exec[u] & ~ctx.is_exec[pc]
@@ -625,9 +639,9 @@ def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, p
         den = ctx.n_spec[u] * ctx.n_spec[pc]
         X[:, _COL["specialty_affinity"]] = np.divide(num, den, out=np.zeros(m), where=den > 0)
 
-    ind = _gather(ctx.I[rows] @ ctx.I.T, pr, pc)
-    size = _gather(ctx.Z[rows] @ ctx.Z.T, pr, pc)
-    reg = _gather(ctx.G[rows] @ ctx.G.T, pr, pc)
+    ind = _gather(ctx.I[rows] @ ctx.I_t, pr, pc)
+    size = _gather(ctx.Z[rows] @ ctx.Z_t, pr, pc)
+    reg = _gather(ctx.G[rows] @ ctx.G_t, pr, pc)
     m_union = ctx.n_market[u] + ctx.n_market[pc] - ind - size
     X[:, _COL["client_overlap"]] = np.divide(ind + size, m_union, out=np.zeros(m), where=m_union > 0)
     X[:, _COL["industry_overlap"]] = _jaccard(ind, ctx.n_ind[u], ctx.n_ind[pc])

@@ -4,8 +4,9 @@
 network's own history and encodes the current graph once
 (:func:`~recommender.features.build_context`). Scoring is blockwise:
 :meth:`MeetModel.score_block` takes a block of query people, generates their
-candidates and features with sparse products and keeps the top ``k`` per
-(person, group) with ``argpartition``-free vectorised ranking, so
+candidates (top-n sources via ``argpartition``) and features with sparse
+products, and keeps the top ``k`` per (person, group) with one vectorised
+sort, so
 ``recommend`` (a block of one), ``recommend_many`` and a whole-network batch
 job give identical results. Only the final ``k`` get their reasons built.
 
@@ -110,7 +111,7 @@ class MeetModel:
     """
 
     def __init__(self, *, estimator: str = "logistic", min_positives: int = 30, horizon_days: int = 180,
-                 n_windows: int = 3, n_similar: int = 50, n_market: int = 100, max_two_hop: int = 400,
+                 n_windows: int = 5, n_similar: int = 50, n_market: int = 100, max_two_hop: int = 400,
                  random_state: int = 0):
         self.estimator = estimator
         self.min_positives = min_positives
@@ -271,11 +272,12 @@ class MeetModel:
         weight = {kind: sum(contribs[f] for f in fs) for kind, fs in REASON_FEATURES.items()}
         reasons: list[Reason] = []
 
-        mutual = np.intersect1d(ctx.A.indices[ctx.A.indptr[u]:ctx.A.indptr[u + 1]],
-                                ctx.A.indices[ctx.A.indptr[v]:ctx.A.indptr[v + 1]])
+        su, sv = slice(ctx.A.indptr[u], ctx.A.indptr[u + 1]), slice(ctx.A.indptr[v], ctx.A.indptr[v + 1])
+        mutual, iu, iv = np.intersect1d(ctx.A.indices[su], ctx.A.indices[sv], assume_unique=True,
+                                        return_indices=True)
         introducer, best = None, 0.0
         if len(mutual):
-            t = np.minimum(ctx.W[u].toarray().ravel()[mutual], ctx.W[v].toarray().ravel()[mutual])
+            t = np.minimum(ctx.W.data[su][iu], ctx.W.data[sv][iv])  # W shares A's sorted pattern
             order = np.lexsort((mutual, -t))
             mutual, t = mutual[order], t[order]
             introducer, best = int(mutual[0]), float(t[0])

@@ -164,14 +164,16 @@ def label_candidates(ctx, rows, pr, pc, pos_u, pos_v) -> np.ndarray:
 
 
 def build_training_set(net: Network, end=None, *, profile=None, horizon_days: int = 180, n_windows: int = 3,
-                       max_negatives: int = 200, random_state: int = 0, candidate_kw: dict | None = None) -> TrainingSet:
+                       max_queries: int = 2000, max_negatives: int = 100, block_size: int = 256,
+                       random_state: int = 0, candidate_kw: dict | None = None) -> TrainingSet:
     """Training rows from the history before ``end`` (default: the latest date).
 
     For ``i = 1 .. n_windows``, the cutoff ``end - i * horizon_days`` gives
     features (graph as of the cutoff) and the pairs formed in the following
     ``horizon_days`` give labels. Only people who formed a pair in the window
-    are queried; each keeps all its positive candidates and up to
-    ``max_negatives`` randomly sampled negative ones.
+    are queried (at most ``max_queries``, sampled); each keeps all its
+    positive candidates and up to ``max_negatives`` randomly sampled negative
+    ones. Queries are processed ``block_size`` at a time, bounding memory.
     """
     end = parse_as_of(end) or history_span(net)[1]
     start = history_span(net)[0]
@@ -187,28 +189,32 @@ def build_training_set(net: Network, end=None, *, profile=None, horizon_days: in
         hi = min(hi, end)
         ctx = build_context(net, profile, as_of=cut)
         pu, pv = query_pairs(ctx, net, cut, hi)
-        rows = np.unique(pu)
-        if len(rows) == 0:
+        queries = np.unique(pu)
+        if len(queries) > max_queries:
+            queries = np.sort(rng.choice(queries, max_queries, replace=False))
+        if len(queries) == 0:
             continue
-        pr, pc = candidate_pairs(ctx, rows, **(candidate_kw or {}))
-        y = label_candidates(ctx, rows, pr, pc, pu, pv)
-        # negatives: at most max_negatives per query, sampled
-        noise = rng.random(len(pr))
-        order = np.lexsort((noise, -y, pr))
-        pr_s = pr[order]
-        first = np.r_[0, np.flatnonzero(pr_s[1:] != pr_s[:-1]) + 1] if len(pr_s) else np.zeros(0, np.int64)
-        rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
-        npos = np.bincount(pr, weights=y, minlength=len(rows)).astype(np.int64)
-        keep = np.sort(order[rank < npos[pr_s] + max_negatives])
-        has_pos = npos[pr[keep]] > 0
-        keep = keep[has_pos]
-        X = pair_features(ctx, rows, pr[keep], pc[keep])
-        Xs.append(X)
-        ys.append(y[keep])
-        qs.append(rows[pr[keep]] + i * len(ctx))
         cuts.append(cut)
+        for b0 in range(0, len(queries), block_size):
+            rows = queries[b0:b0 + block_size]
+            pr, pc = candidate_pairs(ctx, rows, **(candidate_kw or {}))
+            y = label_candidates(ctx, rows, pr, pc, pu, pv)
+            # all positives, and at most max_negatives sampled negatives per query
+            noise = rng.random(len(pr))
+            order = np.lexsort((noise, -y, pr))
+            pr_s = pr[order]
+            if len(pr_s) == 0:
+                continue
+            first = np.r_[0, np.flatnonzero(pr_s[1:] != pr_s[:-1]) + 1]
+            rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
+            npos = np.bincount(pr, weights=y, minlength=len(rows)).astype(np.int64)
+            keep = np.sort(order[rank < npos[pr_s] + max_negatives])
+            keep = keep[npos[pr[keep]] > 0]
+            Xs.append(pair_features(ctx, rows, pr[keep], pc[keep]))
+            ys.append(y[keep])
+            qs.append(rows[pr[keep]] + i * len(ctx))
     if not Xs:
-        return TrainingSet(np.zeros((0, len(FEATURE_NAMES))), np.zeros(0, np.int64), np.zeros(0, np.int64), [])
+        return TrainingSet(np.zeros((0, len(FEATURE_NAMES))), np.zeros(0, np.int64), np.zeros(0, np.int64), cuts)
     return TrainingSet(np.vstack(Xs), np.concatenate(ys), np.concatenate(qs), cuts)
 
 
@@ -345,7 +351,7 @@ class PairRanker:
         return contrib, full - contrib.sum(axis=1)
 
     def weights(self) -> dict[str, float]:
-        """Feature weights (linear kinds) or mean absolute contributions are not stored: {} for hgb."""
+        """Weights on the standardised ``log1p`` features (logistic) or on ``log1p`` (default); {} for hgb."""
         self._check()
         if self.kind_ == "hgb":
             return {}

@@ -1,32 +1,82 @@
-"""The explorer's entry page: it only lays out and renders; the library does the work."""
+"""The explorer's frame: page config, the sidebar (database, person picker) and navigation.
+
+Each page lives in its own module (``recommender.ui.<page>``) with a
+``render()`` that only lays out what :mod:`recommender.ui.views` and the
+library return; ``recommender/ui/pages/*.py`` are the scripts st.navigation runs.
+"""
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
 import streamlit as st
 
-from recommender.graph import load_network, network_stats
-from recommender.store import Store, default_db_path, open_default_store
+from recommender.ui import state, views
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+#: (file, title, icon) in menu order.
+PAGES = (
+    ("overview.py", "Overview", ":material/dashboard:"),
+    ("person.py", "Person", ":material/person:"),
+    ("network.py", "Network", ":material/hub:"),
+    ("refer.py", "Refer an opportunity", ":material/call_split:"),
+    ("outreach.py", "Outreach list", ":material/checklist:"),
+    ("insights.py", "Insights", ":material/insights:"),
+    ("data.py", "Data", ":material/database:"),
+)
+GOTO_KEY = "_goto_page"
+
+_CSS = """
+<style>
+div[data-testid="stMetricValue"] { font-size: 1.6rem; }
+.block-container { padding-top: 2.2rem; }
+</style>
+"""
 
 
-@st.cache_resource(show_spinner="Opening the network…")
-def _store(path: str | None):
-    return Store(path) if path else open_default_store()
+def _pages() -> dict[str, st.Page]:
+    return {file: st.Page(PAGES_DIR / file, title=title, icon=icon, default=(i == 0),
+                          url_path=file.removesuffix(".py"))
+            for i, (file, title, icon) in enumerate(PAGES)}
+
+
+def go_to(file: str, person: str | None = None) -> None:
+    """For callbacks: choose a person and open a page on the next run."""
+    if person is not None:
+        st.session_state[state.PERSON_KEY] = person
+    st.session_state[GOTO_KEY] = file
+
+
+def _sidebar() -> None:
+    fx = state.facts()
+    ids = list(fx.sort_values(["name", "id"]).index)
+    ss = st.session_state
+    if state.PERSON_KEY not in ss:
+        wanted = st.query_params.get("person")
+        ss[state.PERSON_KEY] = wanted if wanted in fx.index else None
+    elif ss[state.PERSON_KEY] is not None and ss[state.PERSON_KEY] not in fx.index:
+        ss[state.PERSON_KEY] = None
+    with st.sidebar:
+        st.selectbox("Person", ids, key=state.PERSON_KEY, index=None,
+                     format_func=lambda pid: views.person_label(fx, pid),
+                     placeholder="Type a name or id…",
+                     help="Whose network to explore; type to search by name or id.")
+        n = len(ss.get(state.OUTREACH_KEY, []))
+        if n:
+            st.caption(f"Outreach list: {n} {'person' if n == 1 else 'people'}")
 
 
 def render() -> None:
-    st.set_page_config(page_title="fracnet", page_icon="🤝", layout="wide")
-    st.title("fracnet")
-    st.caption("Who should I meet next, and who do I refer this opportunity to?")
-    db = os.environ.get("FRACNET_DB")
-    store = _store(db)
-    stats = network_stats(load_network(store))
-    st.sidebar.write(f"Database: `{store.path if db else default_db_path()}`")
-    cols = st.columns(4)
-    cols[0].metric("People", f"{stats['people']:,}")
-    cols[1].metric("Ties", f"{stats['edges']['ties']:,}")
-    cols[2].metric("Opportunities", f"{stats['opportunities']:,}")
-    cols[3].metric("Largest component", f"{stats['largest_component']:,}")
-    st.subheader("Fractionals by function")
-    st.bar_chart(stats["by_function"])
+    st.set_page_config(page_title="fracnet explorer", page_icon="🤝", layout="wide")
+    st.html(_CSS)  # static styling only; never user data
+    state.init_session()
+    pages = _pages()
+    _sidebar()
+    nav = st.navigation(list(pages.values()))
+    goto = st.session_state.pop(GOTO_KEY, None)
+    if goto in pages:
+        st.switch_page(pages[goto])
+    with st.sidebar:
+        store = state.get_store()
+        st.caption("Database: " + views.md_escape(store.path))
+    nav.run()

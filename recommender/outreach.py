@@ -1,0 +1,231 @@
+"""The outreach list: whom to contact, why, through whom, and a draft note.
+
+Rows are built from :class:`~recommender.meet.Recommendation` objects and
+written as CSV or XLSX for a person to work through. The explorer's
+"Outreach" page and ``fracnet export outreach`` share this module.
+
+Rules
+-----
+* Opted-out people are never included: rows for them are dropped when the
+  rows are built and again when they are written.
+* Every text cell a spreadsheet would run as a formula (starting with ``=``,
+  ``+``, ``-``, ``@``, a tab or a carriage return) gets a leading ``'``.
+* Files are written to a temporary file and renamed into place, so a file is
+  never half-written.
+
+Example
+-------
+>>> rows = [{"group": "peers", "name": "=HYPERLINK(\\"x\\")", "for_id": "p1", "person_id": "p2"}]
+>>> outreach_frame(rows).loc[0, "name"]
+'\\'=HYPERLINK("x")'
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import pandas as pd
+
+from recommender.errors import UsageError
+from recommender.explain import GROUP_TITLES, draft_note, reason_text
+from recommender.io.csv_folder import neutralise_formula
+
+__all__ = [
+    "COLUMNS",
+    "GROUP_ORDER",
+    "outreach_row",
+    "outreach_rows",
+    "outreach_frame",
+    "outreach_csv_bytes",
+    "outreach_xlsx_bytes",
+    "write_outreach",
+]
+
+#: Columns of an outreach file, in order.
+COLUMNS = ("group", "name", "company", "title", "why", "introducer", "profile_url", "email", "note",
+           "draft_note", "person_id", "for_id", "score")
+#: Header labels in files.
+HEADERS = {"group": "Group", "name": "Name", "company": "Company", "title": "Title", "why": "Why",
+           "introducer": "Introducer", "profile_url": "Profile URL", "email": "Email", "note": "Note",
+           "draft_note": "Draft note", "person_id": "Person id", "for_id": "For", "score": "Score"}
+GROUP_ORDER = ("peers", "adjacent", "executives")
+_TEXT_COLUMNS = tuple(c for c in COLUMNS if c != "score")
+
+
+def _truthy(value) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "y")
+    try:
+        return bool(int(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _people_lookup(network) -> tuple[dict, dict]:
+    people = network.people
+    people = people.where(people.notna(), None)
+    by_id = {str(r["id"]): r for r in people.to_dict("records")}
+    comps = network.companies
+    comp_names = {str(i): n for i, n in zip(comps["id"], comps["name"]) if isinstance(n, str)}
+    return by_id, comp_names
+
+
+def outreach_row(rec, network, me: dict, them: dict | None = None, *, lookup=None) -> dict | None:
+    """One outreach row for recommendation ``rec`` (None if the person opted out).
+
+    Parameters
+    ----------
+    rec : Recommendation
+    network : Network
+        For the person's company, title, email, profile URL and opt-out flag.
+    me : dict
+        The sender's profile facts (:meth:`MeetModel.person`), for the draft note.
+    them : dict, optional
+        The recipient's profile facts, for the draft note's first name and company.
+    """
+    by_id, comp_names = lookup or _people_lookup(network)
+    person = by_id.get(str(rec.candidate_id))
+    if person is None or _truthy(person.get("opt_out")):
+        return None
+    company = comp_names.get(str(person.get("company_id"))) if person.get("company_id") else None
+    intro = f"{rec.introducer_name} ({rec.introducer_id})" if rec.introducer_id else ""
+    return {
+        "group": rec.group or "",
+        "name": rec.name,
+        "company": company or "",
+        "title": person.get("title") or "",
+        "why": "; ".join(reason_text(r) for r in rec.reasons),
+        "introducer": intro,
+        "profile_url": person.get("profile_url") or "",
+        "email": person.get("email") or "",
+        "note": "",
+        "draft_note": draft_note(rec, me, them),
+        "person_id": str(rec.candidate_id),
+        "for_id": str(rec.person_id),
+        "score": round(float(rec.score), 4),
+    }
+
+
+def outreach_rows(recommendations: Iterable, network, model) -> list[dict]:
+    """Rows for many recommendations (of one or more people), opted-out people left out.
+
+    ``model`` is the fitted :class:`~recommender.meet.MeetModel` that made
+    them (its profile facts feed the draft notes).
+    """
+    lookup = _people_lookup(network)
+    out = []
+    for rec in recommendations:
+        row = outreach_row(rec, network, model.person(rec.person_id), model.person(rec.candidate_id), lookup=lookup)
+        if row is not None:
+            out.append(row)
+    return out
+
+
+def outreach_frame(rows: Iterable[Mapping], *, opted_out: Iterable[str] = ()) -> pd.DataFrame:
+    """The rows as a file-ready table: grouped (peers, adjacent, executives), one row per
+    (for, person), opted-out people dropped, formula-like text neutralised."""
+    rows = [dict(r) for r in rows]
+    skip = {str(x) for x in opted_out}
+    rows = [r for r in rows if str(r.get("person_id")) not in skip and not _truthy(r.get("opt_out"))]
+    df = pd.DataFrame(rows, columns=list(COLUMNS)).astype(object)
+    df = df.where(df.notna(), "")
+    if len(df):
+        df = df.drop_duplicates(["for_id", "person_id"], keep="first")
+        order = {g: i for i, g in enumerate(GROUP_ORDER)}
+        df["_g"] = df["group"].map(lambda g: order.get(g, len(order)))
+        df["_s"] = pd.to_numeric(df["score"], errors="coerce").fillna(0.0)
+        df = df.sort_values(["_g", "for_id", "_s"], ascending=[True, True, False], kind="stable")
+        df = df.drop(columns=["_g", "_s"]).reset_index(drop=True)
+    for c in _TEXT_COLUMNS:
+        df[c] = df[c].map(lambda v: neutralise_formula(str(v)) if v is not None else "")
+    return df
+
+
+def _headed(df: pd.DataFrame) -> pd.DataFrame:
+    return df.rename(columns=HEADERS)
+
+
+def outreach_csv_bytes(rows: Iterable[Mapping], *, opted_out: Iterable[str] = ()) -> bytes:
+    """The outreach list as UTF-8 CSV (with a BOM, so spreadsheets read accents right)."""
+    df = _headed(outreach_frame(rows, opted_out=opted_out))
+    return df.to_csv(index=False).encode("utf-8-sig")
+
+
+def outreach_xlsx_bytes(rows: Iterable[Mapping], *, opted_out: Iterable[str] = ()) -> bytes:
+    """The outreach list as an XLSX workbook: one sheet, a bold frozen header, filters,
+    a group heading column; every text cell stored as text (never a formula)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    df = outreach_frame(rows, opted_out=opted_out)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Outreach"
+    headers = [HEADERS[c] for c in COLUMNS]
+    ws.append(headers)
+    for cell in ws[1]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="2F4858")
+    for rec in df.itertuples(index=False):
+        ws.append([None] * len(COLUMNS))
+        r = ws.max_row
+        for j, (col, value) in enumerate(zip(COLUMNS, rec), start=1):
+            cell = ws.cell(row=r, column=j)
+            if col == "score":
+                cell.value = float(value) if value not in ("", None) else None
+            else:
+                cell.value = str(value)
+                cell.data_type = "s"  # text, even if it looks like a formula
+                if col in ("why", "draft_note", "note"):
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    widths = {"group": 12, "name": 26, "company": 28, "title": 22, "why": 60, "introducer": 26,
+              "profile_url": 40, "email": 30, "note": 30, "draft_note": 70, "person_id": 10, "for_id": 10,
+              "score": 8}
+    from openpyxl.utils import get_column_letter
+
+    for j, col in enumerate(COLUMNS, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = widths[col]
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{max(ws.max_row, 1)}"
+    legend = wb.create_sheet("Groups")
+    legend.append(["Group", "What it means"])
+    for g in GROUP_ORDER:
+        legend.append([g, GROUP_TITLES[g]])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def write_outreach(rows: Iterable[Mapping], path: str | os.PathLike, *, fmt: str | None = None,
+                   opted_out: Iterable[str] = ()) -> Path:
+    """Write the outreach list to ``path`` (CSV or XLSX, from ``fmt`` or the suffix), atomically.
+
+    Raises
+    ------
+    UsageError
+        An unknown format, or a folder that does not exist.
+    """
+    path = Path(path)
+    fmt = (fmt or path.suffix.lstrip(".")).lower()
+    if fmt not in ("csv", "xlsx"):
+        raise UsageError(f"outreach lists are written as csv or xlsx, got {fmt or path.name!r}",
+                         hint="name the file .csv or .xlsx")
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot write {path}: folder {path.parent} does not exist")
+    data = outreach_csv_bytes(rows, opted_out=opted_out) if fmt == "csv" else outreach_xlsx_bytes(rows, opted_out=opted_out)
+    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path

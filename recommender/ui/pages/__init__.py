@@ -1,0 +1,1 @@
+"""Page scripts for st.navigation: each only calls its module's render()."""

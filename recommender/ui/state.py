@@ -1,0 +1,177 @@
+"""Cached loaders and session state for the explorer.
+
+Everything expensive (the network, the fitted models, the trust graph,
+communities, brokers) is cached and keyed by the database path and a *data
+version*: the connection's own change count plus SQLite's ``data_version``
+(which moves when another process commits). A write from the app or from the
+CLI therefore yields a new version, and the next script run rebuilds what it
+needs; :func:`clear_caches` drops everything after an import.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from recommender.graph import Network, build_trust_graph, load_network
+from recommender.store import Store, default_db_path, open_default_store
+from recommender.ui import views
+
+#: Session-state keys.
+PERSON_KEY = "person"
+OUTREACH_KEY = "outreach"
+REFER_KEY = "refer_result"
+LOGGED_KEY = "refer_logged"
+
+
+def db_path() -> str:
+    return str(default_db_path().expanduser().resolve())
+
+
+@st.cache_resource(show_spinner="Opening the network…", max_entries=4)
+def _store(path: str) -> Store:
+    if os.environ.get("FRACNET_DB"):
+        return Store(path)
+    return open_default_store()
+
+
+def get_store() -> Store:
+    """The shared store for the current database (``$FRACNET_DB`` or the default)."""
+    return _store(db_path())
+
+
+def data_version(store: Store) -> tuple:
+    """Changes by this app's connection plus commits by other connections."""
+    with store._lock:
+        dv = store.con.execute("PRAGMA data_version").fetchone()[0]
+        return (str(store.path), store.con.total_changes, dv)
+
+
+def version() -> tuple:
+    return data_version(get_store())
+
+
+@st.cache_resource(show_spinner="Reading the network…", max_entries=2)
+def _network(path: str, ver: tuple) -> Network:
+    return load_network(_store(path))
+
+
+def network() -> Network:
+    return _network(db_path(), version())
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _facts(path: str, ver: tuple):
+    return views.people_facts(_network(path, ver))
+
+
+def facts():
+    """People facts (names, groups' inputs, opt-out) indexed by id."""
+    return _facts(db_path(), version())
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _trust(path: str, ver: tuple):
+    return build_trust_graph(_network(path, ver))
+
+
+def trust_graph():
+    return _trust(db_path(), version())
+
+
+@st.cache_resource(show_spinner="Learning who should meet whom (first run only)…", max_entries=2)
+def _meet_model(path: str, ver: tuple):
+    from recommender.meet import MeetModel
+
+    return MeetModel().fit(_network(path, ver))
+
+
+def meet_model():
+    return _meet_model(db_path(), version())
+
+
+@st.cache_resource(show_spinner="Preparing referral routing…", max_entries=2)
+def _router(path: str, ver: tuple):
+    from recommender.refer import Router
+
+    return Router().fit(_network(path, ver))
+
+
+def router():
+    return _router(db_path(), version())
+
+
+@st.cache_resource(show_spinner="Finding communities…", max_entries=2)
+def _communities(path: str, ver: tuple):
+    return views.communities(_trust(path, ver))
+
+
+def communities():
+    return _communities(db_path(), version())
+
+
+@st.cache_resource(show_spinner="Finding the brokers…", max_entries=2)
+def _brokers(path: str, ver: tuple):
+    return views.brokers(_trust(path, ver), _facts(path, ver))
+
+
+def brokers():
+    return _brokers(db_path(), version())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _map(path: str, ver: tuple, center: str, hops: int, limit: int, functions: tuple, industries: tuple,
+         tags: tuple, groups: tuple):
+    trust, fx = _trust(path, ver), _facts(path, ver)
+    ids, info = views.neighbourhood(trust, fx, center, hops=hops, limit=limit, functions=functions,
+                                    industries=industries, tags=tags, groups=groups)
+    return views.map_layout(trust, fx, center, ids, info)
+
+
+def network_map(center: str, hops: int, limit: int, functions=(), industries=(), tags=(), groups=()):
+    """The laid-out map around ``center`` (cached per filter combination)."""
+    return _map(db_path(), version(), center, int(hops), int(limit), tuple(sorted(functions)),
+                tuple(sorted(industries)), tuple(sorted(tags)), tuple(sorted(groups)))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _recommend(path: str, ver: tuple, pid: str, k: int):
+    model = _meet_model(path, ver)
+    return model.recommend(pid, k=k, group="all")
+
+
+def recommendations(pid: str, k: int):
+    """Who ``pid`` should meet next (k per group), opted-out people removed."""
+    fx = facts()
+    recs = _recommend(db_path(), version(), pid, int(k))
+    return [r for r in recs if not (r.candidate_id in fx.index and fx.at[r.candidate_id, "opt_out"])]
+
+
+def clear_caches() -> None:
+    """Drop every cached table and model (after an import); the store stays open."""
+    st.cache_data.clear()
+    for fn in (_network, _facts, _trust, _meet_model, _router, _communities, _brokers):
+        fn.clear()
+
+
+def init_session() -> None:
+    ss = st.session_state
+    ss.setdefault(OUTREACH_KEY, [])
+    ss.setdefault(LOGGED_KEY, [])
+
+
+def current_person() -> str | None:
+    """The person chosen in the sidebar, or None."""
+    pid = st.session_state.get(PERSON_KEY)
+    fx = facts()
+    return pid if pid in fx.index else None
+
+
+def require_person() -> str:
+    """The chosen person; otherwise an info box and stop."""
+    pid = current_person()
+    if pid is None:
+        st.info("Choose a person in the sidebar to begin.")
+        st.stop()
+    return pid

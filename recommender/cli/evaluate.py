@@ -23,6 +23,11 @@ def register(subparsers) -> None:
     sub = parser.add_subparsers(dest="protocol", metavar="PROTOCOL", parser_class=type(parser))
     parser.set_defaults(func=lambda args: _no_protocol(parser))
     _register_links(sub)
+    from recommender.cli.evaluate_history import register_history
+    from recommender.cli.evaluate_referrals import register_referrals
+
+    register_history(sub)
+    register_referrals(sub)
 
 
 def _no_protocol(parser: argparse.ArgumentParser) -> int:

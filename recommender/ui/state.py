@@ -52,6 +52,19 @@ def version() -> tuple:
     return data_version(get_store())
 
 
+_STRUCTURE_TABLES = ("people", "companies", "ties", "introductions")
+
+
+def structure_version() -> tuple:
+    """What the who-to-meet model depends on (people, companies, ties, introductions): row
+    counts and highest rowids. Logging a referral leaves it unchanged, so the
+    model is not refitted for every logged referral; imports clear every cache."""
+    store = get_store()
+    with store._lock:
+        parts = tuple(store.con.execute(f"SELECT COUNT(*), MAX(rowid) FROM {t}").fetchone() for t in _STRUCTURE_TABLES)
+    return (str(store.path),) + parts
+
+
 @st.cache_resource(show_spinner="Reading the network…", max_entries=2)
 def _network(path: str, ver: tuple) -> Network:
     return load_network(_store(path))
@@ -81,14 +94,14 @@ def trust_graph():
 
 
 @st.cache_resource(show_spinner="Learning who should meet whom (first run only)…", max_entries=2)
-def _meet_model(path: str, ver: tuple):
+def _meet_model(path: str, sver: tuple):
     from recommender.meet import MeetModel
 
-    return MeetModel().fit(_network(path, ver))
+    return MeetModel().fit(load_network(_store(path)))
 
 
 def meet_model():
-    return _meet_model(db_path(), version())
+    return _meet_model(db_path(), structure_version())
 
 
 @st.cache_resource(show_spinner="Preparing referral routing…", max_entries=2)
@@ -136,15 +149,15 @@ def network_map(center: str, hops: int, limit: int, functions=(), industries=(),
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _recommend(path: str, ver: tuple, pid: str, k: int):
-    model = _meet_model(path, ver)
+def _recommend(path: str, sver: tuple, pid: str, k: int):
+    model = _meet_model(path, sver)
     return model.recommend(pid, k=k, group="all")
 
 
 def recommendations(pid: str, k: int):
     """Who ``pid`` should meet next (k per group), opted-out people removed."""
     fx = facts()
-    recs = _recommend(db_path(), version(), pid, int(k))
+    recs = _recommend(db_path(), structure_version(), pid, int(k))
     return [r for r in recs if not (r.candidate_id in fx.index and fx.at[r.candidate_id, "opt_out"])]
 
 

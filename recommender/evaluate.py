@@ -336,10 +336,10 @@ def _score(spec, A_train, pairs, run_seed):
     if isinstance(spec, str):  # "fracnet"
         model = linkpred.LinkPredictor(random_state=run_seed).fit(A_train)
         return model.score_pairs(pairs)
-    if hasattr(spec, "fit") and not isinstance(spec, type(lambda: 0)):
+    if hasattr(spec, "fit"):
         try:
             model = clone(spec)
-        except Exception:  # not a scikit-learn style estimator; refit in place
+        except (TypeError, RuntimeError, AttributeError):  # not scikit-learn style: refit in place
             model = spec
         model.fit(A_train)
         if hasattr(model, "score_pairs"):

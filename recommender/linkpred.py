@@ -979,7 +979,7 @@ class LinkPredictor:
 
         self._validate()
         A = _check_adjacency(A)
-        A = adjacency_from_edges(*_edge_array(A).T, n=A.shape[0]) if A.nnz else A
+        A = adjacency_from_edges(*_edge_array(A + A.T).T, n=A.shape[0])  # symmetric, binary
         edges = _edge_array(A)
         m = len(edges)
         if m < MIN_EDGES:

@@ -154,7 +154,8 @@ def _headed(df: pd.DataFrame) -> pd.DataFrame:
 def outreach_csv_bytes(rows: Iterable[Mapping], *, opted_out: Iterable[str] = ()) -> bytes:
     """The outreach list as UTF-8 CSV (with a BOM, so spreadsheets read accents right)."""
     df = _headed(outreach_frame(rows, opted_out=opted_out))
-    return df.to_csv(index=False).encode("utf-8-sig")
+    # CRLF line ends (RFC 4180): the csv module then quotes any field holding a CR or LF
+    return df.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def outreach_xlsx_bytes(rows: Iterable[Mapping], *, opted_out: Iterable[str] = ()) -> bytes:

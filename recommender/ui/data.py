@@ -27,13 +27,13 @@ def _show_result() -> None:
     if res is None:
         return
     if res.ok:
-        st.success(res.message or "Imported.")
+        st.success(views.md_escape(res.message or "Imported."))
         if len(res.warnings):
             st.warning(f"{len(res.warnings)} warnings (imported anyway):")
             st.dataframe(res.warnings, hide_index=True, width="stretch", key="import_warnings")
     else:
         n = len(res.problems)
-        st.error(f"{n} problem{'s' if n != 1 else ''} found. {res.message}".strip())
+        st.error(views.md_escape(f"{n} problem{'s' if n != 1 else ''} found. {res.message}".strip()))
         if n:
             st.dataframe(res.problems, hide_index=True, width="stretch", key="import_problems")
 

@@ -8,6 +8,7 @@ import streamlit as st
 
 from recommender.ledger import referral_ledger
 from recommender.ui import state, views
+from recommender.ui.network import FUNCTION_COLOURS
 from recommender.ui.views import md_escape
 
 OUTCOME_COLOURS = {"pending": "#bab0ac", "accepted": "#72b7b2", "declined": "#e45756", "won": "#54a24b",
@@ -61,7 +62,9 @@ def _brokers(pid: str) -> None:
     df = df.assign(you=df["id"] == pid)
     chart = alt.Chart(df).mark_bar().encode(
         y=alt.Y("name:N", sort="-x", title=None), x=alt.X("betweenness:Q"),
-        color=alt.Color("function:N", title="function"),
+        color=alt.Color("function:N", title="function",
+                        scale=alt.Scale(domain=[f for f in FUNCTION_COLOURS if f in set(df["function"])],
+                                        range=[c for f, c in FUNCTION_COLOURS.items() if f in set(df["function"])])),
         tooltip=["name:N", "function:N", "betweenness:Q", "ties:Q"]).properties(height=34 * len(df))
     st.altair_chart(chart, width="stretch")
 

@@ -28,7 +28,7 @@ def render() -> None:
     if not rows:
         st.info("Your outreach list is empty. On the **Person** page, press **Add to outreach** on a recommendation.")
         st.stop()
-    st.caption(f"{len(rows)} people to contact. Write notes as you go; tick **remove** to drop someone. "
+    st.caption(f"{len(rows)} {'person' if len(rows) == 1 else 'people'} to contact. Write notes as you go; tick **remove** to drop someone. "
                "Conversations, not pitches.")
     removed = False
     for group in GROUP_ORDER:

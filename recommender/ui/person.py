@@ -33,7 +33,7 @@ def _profile(pid: str):
     person = net.people[net.people["id"] == pid].iloc[0]
     st.title(md_escape(me["name"]))
     bits = [me["title"], me["company"], me["kind"], (me["function"] or None)]
-    st.caption(md_escape(" · ".join(b for b in bits if b)) + f" · `{pid}`")
+    st.caption(md_escape(" · ".join(b for b in bits if b)) + " · " + md_escape(pid))
     if me["opt_out"]:
         st.warning("This person opted out: they are never recommended to others or exported.")
     ties = views.ties_table(net, fx, pid)
@@ -59,7 +59,7 @@ def _profile(pid: str):
 
 
 def _recommendations(pid: str) -> None:
-    k = st.slider("People per group", 3, 15, 5, key="meet_k")
+    k = st.columns([1, 3])[0].slider("People per group", 3, 15, 5, key="meet_k")
     recs = state.recommendations(pid, k)
     if not recs:
         st.info("No recommendations: nobody eligible in any group (everyone nearby is already a tie or opted out).")
@@ -73,13 +73,13 @@ def _recommendations(pid: str) -> None:
         mine = [r for r in recs if r.group == group]
         st.subheader(GROUP_TITLES[group])
         if not mine:
-            st.info(f"Nobody to suggest in this group yet.")
+            st.info("Nobody to suggest in this group yet.")
             continue
         cols = st.columns(2)
         for i, rec in enumerate(mine):
             them = model.person(rec.candidate_id)
             with cols[i % 2].container(border=True):
-                head, btn = st.columns([3, 1])
+                head, btn = st.columns([3, 2])
                 with head:
                     st.markdown(f"**{md_escape(rec.name)}**  \n" + md_escape(
                         " · ".join(x for x in (them.get("title"), them.get("company")) if x) or "—"))
@@ -89,7 +89,7 @@ def _recommendations(pid: str) -> None:
                                   width="stretch")
                     else:
                         row = outreach_row(rec, net, me_facts, them)
-                        st.button("Add to outreach", key=f"add_{group}_{rec.candidate_id}", width="stretch",
+                        st.button("Add to outreach", icon=":material/add:", key=f"add_{group}_{rec.candidate_id}", width="stretch",
                                   on_click=add_to_outreach, args=(row,), disabled=row is None, type="primary")
                 st.markdown("\n".join(f"- {md_escape(reason_text(r))}" for r in rec.reasons) or "- profile match")
                 intro = (f"Introducer: **{md_escape(rec.introducer_name)}** (trust {rec.introducer_trust:.2f})"

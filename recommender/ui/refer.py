@@ -59,22 +59,22 @@ def _form(pid: str) -> None:
         opp_labels[r["id"]] = f"{r['id']} · {r['date'] or 'undated'} · {needs or 'no needs listed'} · {r['status']}"
     v = _vocab()
     with st.form("refer_form", border=True):
-        st.selectbox("Opportunity", list(opp_labels), key="refer_opportunity", format_func=opp_labels.get,
-                     help="Route one of your recorded opportunities, or describe a new one.")
-        st.multiselect("Needs", v["specialty"], key="refer_needs", format_func=_need_label,
-                       placeholder="What does the client need? (specialties)")
-        a, b = st.columns(2)
-        a.selectbox("Industry", v["industry"], key="refer_industry", index=None, format_func=label,
+        a, b = st.columns([2, 3])
+        a.selectbox("Opportunity", list(opp_labels), key="refer_opportunity", format_func=opp_labels.get,
+                    help="Route one of your recorded opportunities, or describe a new one.")
+        b.multiselect("Needs", v["specialty"], key="refer_needs", format_func=_need_label,
+                      placeholder="What does the client need? (specialties)")
+        c, d, e, f, g = st.columns([3, 3, 2, 2, 2], vertical_alignment="bottom")
+        c.selectbox("Industry", v["industry"], key="refer_industry", index=None, format_func=label,
                     placeholder="any industry")
-        b.selectbox("Company size (revenue)", v["size_band"], key="refer_size", index=None,
+        d.selectbox("Company size (revenue)", v["size_band"], key="refer_size", index=None,
                     format_func=lambda t: SIZE_LABELS.get(t, label(t)), placeholder="any size")
-        st.text_area("Description", key="refer_description", height=80,
+        e.number_input("Picks", 1, 5, 3, key="refer_k")
+        f.selectbox("Reach", [1, 2, 3], index=1, key="refer_hops",
+                    format_func=lambda h: f"{h} tie{'s' if h > 1 else ''} away")
+        g.checkbox("Whole network", key="refer_widen")
+        st.text_area("Description", key="refer_description", height=68,
                      placeholder="e.g. Series A SaaS company needs a forecast model and board reporting before its raise")
-        c, d, e = st.columns(3)
-        c.slider("Picks", 1, 5, 3, key="refer_k")
-        d.selectbox("Reach", [1, 2, 3], index=1, key="refer_hops",
-                    format_func=lambda h: f"within {h} tie{'s' if h > 1 else ''}")
-        e.checkbox("Search the whole network", key="refer_widen")
         submitted = st.form_submit_button("Find the best peers", key="refer_submit", type="primary")
     if submitted:
         ss = st.session_state
@@ -125,23 +125,23 @@ def _result(pid: str) -> None:
         st.info("Describe the opportunity and press **Find the best peers**.")
         return
     if res.get("error"):
-        st.error(res["error"])
+        st.error(md_escape(res["error"]))
     if res.get("last"):
-        st.success(res["last"])
+        st.success(md_escape(res["last"]))
     routing = res.get("routing")
     if routing is None:
         return
     fx = state.facts()
     for w in routing.request.warnings:
-        st.warning(warning_text(w))
+        st.warning(md_escape(warning_text(w)))
     lane = routing.lane
     lane_reasons = "; ".join(reason_text(r) for r in lane.reasons) or "nothing in your profile matches"
     if lane.in_lane:
-        st.success(f"In your lane (fit {lane.fit:.2f}): you could take this on yourself. {lane_reasons}.")
+        st.success(f"In your lane (fit {lane.fit:.2f}): you could take this on yourself. You: {md_escape(lane_reasons)}.")
     else:
-        st.warning(f"Out of your lane (fit {lane.fit:.2f}): refer it to peers who fit. {lane_reasons}.")
+        st.warning(f"Out of your lane (fit {lane.fit:.2f}): refer it to peers who fit. You: {md_escape(lane_reasons)}.")
     if not routing.picks:
-        st.info(explanation_text(routing) or "No peers to suggest.")
+        st.info(md_escape(explanation_text(routing) or "No peers to suggest."))
         return
     hops = "the whole network" if routing.reach["widened"] else f"within {routing.reach['max_hops']} ties"
     st.subheader(f"Refer to these {len(routing.picks)}")
@@ -152,7 +152,7 @@ def _result(pid: str) -> None:
         with col:
             _pick_card(p, res, i, fx)
     if routing.uncovered_needs:
-        st.info("Not fully covered by these picks: " + ", ".join(label(t) for t in routing.uncovered_needs)
+        st.info("Not fully covered by these picks: " + md_escape(", ".join(label(t) for t in routing.uncovered_needs))
                 + ". Try a wider reach or the whole network.")
     for e in routing.excluded:
         st.caption(md_escape(f"Left out: {e['name']} fits but has no open slots."))
@@ -193,9 +193,7 @@ def render() -> None:
     st.title("Refer an opportunity")
     st.caption("From " + md_escape(views.person_label(fx, pid))
                + ": is it in your lane? If not, which 2-3 peers should get it?")
-    left, right = st.columns([2, 3])
-    with left:
-        _form(pid)
-    with right:
-        _result(pid)
+    _form(pid)
+    _result(pid)
+    st.divider()
     _ledger(pid)

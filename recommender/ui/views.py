@@ -226,7 +226,8 @@ def map_layout(trust: nx.Graph, facts: pd.DataFrame, center: str, ids: list[str]
             "kind": r["kind"], "function": r["function"] or "—", "colour": colour, "group": grp,
             "specialties": ", ".join(sorted(r["specialties"])), "industries": ", ".join(sorted(r["industries"])),
             "hop": int(info["hop"].get(pid, 0)), "trust": round(float(info["trust"].get(pid, 0.0)), 3),
-            "x": float(pos[pid][0]), "y": float(pos[pid][1]), "size": 420 if pid == center else 90,
+            "x": float(pos[pid][0]), "y": float(pos[pid][1]),
+            "size": 420 if pid == center else (150 if info["hop"].get(pid) == 1 else 60),
         })
     nodes = pd.DataFrame(rows)
     erows = []
@@ -362,7 +363,8 @@ def brokers(trust: nx.Graph, facts: pd.DataFrame, *, n: int = 15, sample: int = 
         if pid not in facts.index or facts.at[pid, "opt_out"]:
             continue
         r = facts.loc[pid]
-        rows.append({"id": pid, "name": r["name"], "kind": r["kind"], "function": r["function"] or "—",
+        rows.append({"id": pid, "name": r["name"], "kind": r["kind"],
+                     "function": "executive" if r["kind"] == "executive" else (r["function"] or "other"),
                      "betweenness": round(float(b), 4), "ties": int(g.degree(pid))})
         if len(rows) >= n:
             break

@@ -99,8 +99,8 @@ def _wait_idle(page) -> None:
     """Wait until Streamlit has finished the current run (no 'running' indicator)."""
     page.wait_for_timeout(300)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
+        "() => { const w = document.querySelector('[data-testid=\"stStatusWidget\"]');"
+        " return !w || !(w.innerText.includes('Running') || w.innerText.includes('Stop')); }",
         timeout=TIMEOUT_MS)
     page.wait_for_timeout(300)
 
@@ -117,7 +117,7 @@ def test_person_and_refer_in_a_browser(server, browser):
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     dialogs = []
-    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page = browser.new_page(viewport={"width": 1440, "height": 2000})
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.set_default_timeout(TIMEOUT_MS)
 

@@ -95,7 +95,7 @@ def _coverage(pid: str) -> None:
         tooltip=["label:N", "ties:Q", "status:N", "to_go:Q"])
     st.altair_chart((band + bars).properties(height=150), width="stretch")
     gaps = [f"{r.label}: {r.to_go} to go" for r in cov.itertuples() if r.to_go]
-    st.caption(f"Target: {lo}-{hi} people per group. " + ("; ".join(gaps) if gaps else "Every group is on target.")
+    st.caption(f"Target: {lo}-{hi} people per group. " + ("; ".join(gaps) + "." if gaps else "Every group is on target.")
                + " The Person page suggests whom to meet next in each.")
 
 

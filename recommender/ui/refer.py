@@ -111,7 +111,7 @@ def _pick_card(p, res, rank: int, fx) -> None:
         st.markdown(f"**Covers** {md_escape(covers)}" + (f"  \n**Partly** {md_escape(partial)}" if partial else ""))
         st.markdown("\n".join(f"- {md_escape(reason_text(r))}" for r in p.reasons))
         if p.trust_path:
-            st.caption("Path: " + md_escape(" → ".join(n for _, n in p.trust_path)))
+            st.caption("Path: " + md_escape(" → ".join(["you"] + [n for _, n in p.trust_path[1:]])))
         if p.person_id in logged:
             st.button(f"Logged ✓ {logged[p.person_id]}", key=f"log_{p.person_id}", disabled=True, width="stretch")
         else:
@@ -165,7 +165,7 @@ def _result(pid: str) -> None:
         if routing.alternatives:
             alt = pd.DataFrame([{"name": a.name, "score": round(a.score, 2),
                                  "covers": ", ".join(label(t) for t in a.covers) or "—",
-                                 "path": " → ".join(n for _, n in a.trust_path)} for a in routing.alternatives])
+                                 "path": " → ".join(["you"] + [n for _, n in a.trust_path[1:]])} for a in routing.alternatives])
             st.dataframe(alt, hide_index=True, width="stretch")
         else:
             st.caption("No other candidates.")

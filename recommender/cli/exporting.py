@@ -1,27 +1,81 @@
-"""``fracnet export``: write the database back out as CSVs."""
+"""``fracnet export``: the database as CSVs, or one person's outreach list.
+
+* ``fracnet export DIR`` writes every table as CSV (the import format).
+* ``fracnet export outreach --person ID [--per-group 15] --out FILE.{csv,xlsx}``
+  writes the person's "who to meet" list, grouped, ready to work through.
+"""
 
 from __future__ import annotations
 
 from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+from recommender.errors import UsageError
 
 
 def register(sub) -> None:
-    p = sub.add_parser("export", help="export every table as CSV (the import format)",
-                       description="Write people, companies, ties, introductions, opportunities and referrals "
-                                   "as CSVs in DIR; 'fracnet import DIR' reads them back.")
-    p.add_argument("dir", help="output folder (created if missing)")
+    p = sub.add_parser(
+        "export",
+        help="export every table as CSV, or a person's outreach list (export outreach ...)",
+        description="'fracnet export DIR' writes people, companies, ties, introductions, opportunities and "
+                    "referrals as CSVs in DIR ('fracnet import DIR' reads them back). "
+                    "'fracnet export outreach --person ID --out FILE.csv|.xlsx' writes that person's outreach "
+                    "list: name, company, title, group, why, introducer, profile URL, email and a draft note. "
+                    "Opted-out people never appear; cells a spreadsheet would run as a formula are neutralised.",
+    )
+    p.add_argument("target", metavar="DIR|outreach", help="output folder, or the word 'outreach'")
+    p.add_argument("--person", metavar="ID", help="with 'outreach': whose list")
+    p.add_argument("--per-group", type=int, default=15, metavar="N", help="with 'outreach': people per group (default 15)")
+    p.add_argument("--out", metavar="FILE", help="with 'outreach': FILE.csv or FILE.xlsx")
     add_db_option(p)
     add_json_option(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    if args.target == "outreach":
+        return run_outreach(args)
+    if args.person or args.out:
+        raise UsageError("--person and --out go with 'fracnet export outreach'",
+                         hint="fracnet export outreach --person ID --out list.xlsx")
     from recommender.io.csv_folder import export_folder
 
     with open_store(args) as store:
-        counts = export_folder(store, args.dir)
+        counts = export_folder(store, args.target)
     if args.json:
-        print_json({"dir": args.dir, "written": counts})
+        print_json({"dir": args.target, "written": counts})
     else:
-        print(f"Wrote {', '.join(f'{n} {k}' for k, n in counts.items())} to {args.dir}/")
+        print(f"Wrote {', '.join(f'{n} {k}' for k, n in counts.items())} to {args.target}/")
+    return 0
+
+
+def run_outreach(args) -> int:
+    from pathlib import Path
+
+    from recommender.graph import load_network
+    from recommender.meet import MeetModel
+    from recommender.outreach import outreach_rows, write_outreach
+
+    if not args.person or not args.out:
+        raise UsageError("export outreach needs --person ID and --out FILE.csv|.xlsx",
+                         hint="fracnet export outreach --person p0001 --out list.xlsx")
+    if args.per_group < 1:
+        raise UsageError(f"--per-group must be a positive integer, got {args.per_group}")
+    out = Path(args.out)
+    if out.suffix.lower() not in (".csv", ".xlsx"):
+        raise UsageError(f"outreach lists are written as .csv or .xlsx, got {out.name!r}")
+    if not out.parent.is_dir():
+        raise UsageError(f"cannot write {out}: folder {out.parent} does not exist")
+    with open_store(args) as store:
+        store.get_person(args.person)  # unknown id: a clear error with suggestions, before any work
+        net = load_network(store)
+    model = MeetModel().fit(net)
+    recs = model.recommend(args.person, k=args.per_group, group="all")
+    rows = outreach_rows(recs, net, model)
+    write_outreach(rows, out)
+    by_group: dict[str, int] = {}
+    for r in rows:
+        by_group[r["group"]] = by_group.get(r["group"], 0) + 1
+    if args.json:
+        print_json({"person": args.person, "out": str(out), "rows": len(rows), "by_group": by_group})
+    else:
+        print(f"Wrote {len(rows)} people to {out} (" + ", ".join(f"{g} {n}" for g, n in by_group.items()) + ").")
     return 0

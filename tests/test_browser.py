@@ -112,9 +112,24 @@ def _no_injected_markup(page) -> None:
         "() => [...document.querySelectorAll('script')].filter(s => s.textContent.includes('alert(1)')).length") == 0
 
 
+def _find_node(page, text: str, legend_px: int = 130):
+    """Move the mouse outward from the plot's middle until Vega's tooltip shows ``text``."""
+    box = page.locator('[data-testid="stVegaLiteChart"]').first.bounding_box()
+    cx, cy = box["x"] + (box["width"] - legend_px) / 2, box["y"] + box["height"] / 2
+    offsets = sorted(((dx, dy) for dx in range(-90, 91, 4) for dy in range(-70, 71, 4)),
+                     key=lambda o: o[0] ** 2 + o[1] ** 2)
+    for dx, dy in offsets:
+        page.mouse.move(cx + dx, cy + dy)
+        if page.evaluate("t => { const e = document.getElementById('vg-tooltip-element');"
+                         " return !!e && e.classList.contains('visible') && e.textContent.includes(t); }", text):
+            return (cx + dx, cy + dy)
+    return None
+
+
 def test_person_and_refer_in_a_browser(server, browser):
     from playwright.sync_api import expect
 
+    expect.set_options(timeout=TIMEOUT_MS)  # the first Person view fits the model; allow for a loaded machine
     SHOTS.mkdir(parents=True, exist_ok=True)
     dialogs = []
     page = browser.new_page(viewport={"width": 1440, "height": 2000})
@@ -170,9 +185,19 @@ def test_person_and_refer_in_a_browser(server, browser):
     _wait_idle(page)
     page.wait_for_timeout(800)
     _no_injected_markup(page)
+    # hover the chosen person (drawn at the middle of the plot): the tooltip shows the name as text
+    spot = _find_node(page, "Lovelace")
+    assert spot is not None, "no tooltip for the chosen person near the middle of the map"
+    tip = page.evaluate("() => document.getElementById('vg-tooltip-element').innerHTML")
+    assert "&lt;script&gt;" in tip and "<script" not in tip
     page.screenshot(path=str(SHOTS / "05_network.png"), full_page=True)
+    # selecting a node shows that person
+    page.mouse.click(*spot)
+    _wait_idle(page)
+    expect(page.get_by_role("button", name="Open profile")).to_be_visible()
+    page.screenshot(path=str(SHOTS / "06_network_selected.png"), full_page=True)
 
-    for name, shot in (("Outreach list", "06_outreach.png"), ("Insights", "07_insights.png"), ("Data", "08_data.png")):
+    for name, shot in (("Outreach list", "07_outreach.png"), ("Insights", "08_insights.png"), ("Data", "09_data.png")):
         page.locator('[data-testid="stSidebarNav"]').get_by_text(name, exact=True).click()
         _wait_idle(page)
         page.wait_for_timeout(500)

@@ -57,19 +57,23 @@ def _chart(m: views.MapData, colour: str) -> alt.LayerChart:
     scale = alt.Scale(domain=present, range=[palette[k] for k in present])
     pick = alt.selection_point(fields=["id"], name="node", on="click", empty=False)
     axis = alt.Axis(title=None, labels=False, ticks=False, domain=False, grid=False)
+    # symmetric domains around the chosen person (fixed at 0, 0): they sit in the middle of the map
+    r = float(max(m.nodes["x"].abs().max(), m.nodes["y"].abs().max(), 1e-3)) * 1.06
+    sx = alt.Scale(domain=[-r, r], nice=False, zero=False)
+    sy = alt.Scale(domain=[-r, r], nice=False, zero=False)
     base = alt.Chart(m.edges)
     edges = base.mark_rule(color="#9aa5b1").encode(
-        x=alt.X("x:Q", axis=axis), y=alt.Y("y:Q", axis=axis), x2="x2:Q", y2="y2:Q",
+        x=alt.X("x:Q", axis=axis, scale=sx), y=alt.Y("y:Q", axis=axis, scale=sy), x2="x2:Q", y2="y2:Q",
         opacity=alt.Opacity("weight:Q", scale=alt.Scale(range=[0.12, 0.6]), legend=None),
         strokeWidth=alt.StrokeWidth("weight:Q", scale=alt.Scale(range=[0.4, 2.2]), legend=None))
     nodes = alt.Chart(m.nodes).mark_point(filled=True, stroke="white", strokeWidth=0.8).encode(
-        x=alt.X("x:Q", axis=axis), y=alt.Y("y:Q", axis=axis),
+        x=alt.X("x:Q", axis=axis, scale=sx), y=alt.Y("y:Q", axis=axis, scale=sy),
         color=alt.Color(f"{field}:N", scale=scale, title=colour),
         shape=alt.Shape("kind:N", scale=alt.Scale(domain=["fractional", "executive"], range=["circle", "square"]),
                         title="kind"),
         size=alt.Size("size:Q", legend=None, scale=None),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.85)),
-        tooltip=[alt.Tooltip("name:N"), alt.Tooltip("title:N"), alt.Tooltip("company:N"),
+        tooltip=[alt.Tooltip("name:N"), alt.Tooltip("title:N", title="role"), alt.Tooltip("company:N"),
                  alt.Tooltip("function:N"), alt.Tooltip("group:N"), alt.Tooltip("hop:Q", title="hops"),
                  alt.Tooltip("trust:Q", format=".2f")],
     ).add_params(pick)

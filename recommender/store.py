@@ -224,15 +224,16 @@ class Store:
         return cur.rowcount
 
     def next_id(self, table: str, prefix: str) -> str:
-        """A fresh id ``prefix<N>`` not used in ``table``."""
+        """A fresh id ``prefix<N>`` not used in ``table``, zero-padded like the ids already there."""
         with self._lock:
             rows = self.con.execute(f"SELECT id FROM {table} WHERE id LIKE ?", (prefix + "%",)).fetchall()
-        best = 0
+        best, width = 0, 0
         for (rid,) in rows:
             tail = rid[len(prefix):]
             if tail.isdigit():
                 best = max(best, int(tail))
-        return f"{prefix}{best + 1}"
+                width = max(width, len(tail))
+        return f"{prefix}{str(best + 1).zfill(width)}"
 
     # -- backup --------------------------------------------------------------
     def backup(self, out_path: str | os.PathLike) -> Path:

@@ -353,7 +353,8 @@ def brokers(trust: nx.Graph, facts: pd.DataFrame, *, n: int = 15, sample: int = 
     g = trust
     if g.number_of_nodes() == 0:
         return pd.DataFrame(columns=["id", "name", "kind", "function", "betweenness", "ties"])
-    k = min(sample, g.number_of_nodes())
+    # sources sampled so the work stays bounded on big networks (about 2M edge relaxations)
+    k = min(sample, g.number_of_nodes(), max(20, 2_000_000 // max(1, g.number_of_edges())))
     dist = nx.Graph()
     dist.add_nodes_from(g.nodes)
     dist.add_edges_from((u, v, {"cost": d.get("cost", 1.0)}) for u, v, d in g.edges(data=True))

@@ -80,11 +80,16 @@ def _check_person(con, person_id: str, store, role: str) -> dict:
     return {"id": row[0], "name": row[1] or row[0], "kind": row[2], "opt_out": bool(row[3] or 0), "role": role}
 
 
-def log_referral(store, opportunity_id: str, to_id: str, *, from_id: str | None = None, date=None) -> dict:
+def log_referral(store, opportunity_id: str | None, to_id: str, *, from_id: str | None = None, date=None,
+                 new_opportunity: dict | None = None) -> dict:
     """Record that ``from_id`` referred opportunity ``opportunity_id`` to ``to_id``.
 
     One transaction: the referral (outcome ``pending``, id ``r<N>``) is
-    inserted and an ``open`` opportunity becomes ``referred``.
+    inserted and an ``open`` opportunity becomes ``referred``. With
+    ``new_opportunity`` (a dict of opportunity columns: needs, industry,
+    size_band, region, description) and ``opportunity_id=None``, the
+    opportunity is recorded in the same transaction (brought by ``from_id``),
+    so a refused referral leaves nothing behind.
 
     Parameters
     ----------
@@ -111,7 +116,17 @@ def log_referral(store, opportunity_id: str, to_id: str, *, from_id: str | None 
     from recommender.graph import parse_as_of
 
     day = parse_as_of(date) or _date.today().isoformat()
+    if new_opportunity is not None and (opportunity_id or not from_id):
+        raise UsageError("new_opportunity needs from_id and no opportunity_id")
     with store.transaction() as con:
+        if new_opportunity is not None:
+            opportunity_id = store.next_id("opportunities", "o")
+            needs = new_opportunity.get("needs") or ()
+            con.execute("INSERT INTO opportunities (id, date, brought_by, needs, industry, size_band, region, "
+                        "description, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open')",
+                        (opportunity_id, day, from_id, needs if isinstance(needs, str) else ";".join(needs),
+                         new_opportunity.get("industry") or None, new_opportunity.get("size_band") or None,
+                         new_opportunity.get("region") or None, new_opportunity.get("description") or None))
         opp = con.execute("SELECT id, brought_by, status FROM opportunities WHERE id = ?", (opportunity_id,)).fetchone()
         if opp is None:
             raise UnknownIdError("opportunity", opportunity_id, store.suggest_ids("opportunities", opportunity_id))

@@ -97,6 +97,18 @@ def test_log_referral_refused_writes_nothing(db, kwargs, error, text):
         _same(before, _tables(store))
 
 
+def test_new_opportunity_and_referral_in_one_transaction(db):
+    with Store(db) as store:
+        row = log_referral(store, None, "ann", from_id="me", date="2025-02-01",
+                           new_opportunity={"needs": ["fundraising"], "industry": "saas", "description": "Series A"})
+        opp = store.get("opportunities", row["opportunity_id"])
+        assert (opp["brought_by"], opp["needs"], opp["status"]) == ("me", "fundraising", "referred")
+        before = _tables(store)
+        with pytest.raises(UsageError, match="opted out"):
+            log_referral(store, None, "dee", from_id="me", new_opportunity={"needs": ["brand"]})
+        _same(before, _tables(store))  # the new opportunity was rolled back with the refused referral
+
+
 # -- outcomes -----------------------------------------------------------------------------------------------------
 
 

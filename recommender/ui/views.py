@@ -497,34 +497,20 @@ def log_routed_referral(store, from_id: str, to_id: str, *, opportunity_id: str 
                         needs=(), industry=None, size_band=None, description=None, date=None) -> dict:
     """Log that ``from_id`` referred an opportunity to ``to_id`` through the ledger.
 
-    With ``opportunity_id`` this is one :func:`recommender.ledger.log_referral`
-    call (one transaction). Without it the opportunity described by the form
-    is recorded first (status open, brought by ``from_id``); if the ledger then
-    refuses the referral, that new opportunity is removed again, so a refused
-    referral leaves nothing behind. Returns the ledger's row (plus
+    One :func:`recommender.ledger.log_referral` call, one transaction: without
+    ``opportunity_id`` the opportunity described by the form is recorded in
+    that same transaction (brought by ``from_id``), so a refused referral
+    leaves nothing behind. Returns the ledger's row (plus
     ``opportunity_created``).
     """
     from recommender.ledger import log_referral
 
-    created = None
-    if not opportunity_id:
-        from recommender.graph import parse_as_of
-        from datetime import date as _date
-
-        day = parse_as_of(date) or _date.today().isoformat()
-        with store.transaction() as con:
-            opportunity_id = store.next_id("opportunities", "o")
-            con.execute("INSERT INTO opportunities (id, date, brought_by, needs, industry, size_band, description, "
-                        "status) VALUES (?, ?, ?, ?, ?, ?, ?, 'open')",
-                        (opportunity_id, day, from_id, ";".join(needs or ()), industry or None, size_band or None,
-                         description or None))
-        created = opportunity_id
-    try:
+    if opportunity_id:
         row = log_referral(store, opportunity_id, to_id, from_id=from_id, date=date)
-    except BaseException:
-        if created:
-            with store.transaction() as con:
-                con.execute("DELETE FROM opportunities WHERE id = ? AND NOT EXISTS "
-                            "(SELECT 1 FROM referrals WHERE opportunity_id = ?)", (created, created))
-        raise
+        created = None
+    else:
+        row = log_referral(store, None, to_id, from_id=from_id, date=date,
+                           new_opportunity={"needs": list(needs or ()), "industry": industry,
+                                            "size_band": size_band, "description": description})
+        created = row["opportunity_id"]
     return {**row, "opportunity_created": created}

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -32,6 +31,7 @@ import pandas as pd
 
 from recommender.errors import UsageError
 from recommender.explain import GROUP_TITLES, draft_note, reason_text
+from recommender.io.atomic import atomic_write
 from recommender.io.csv_folder import neutralise_formula
 
 __all__ = [
@@ -220,13 +220,5 @@ def write_outreach(rows: Iterable[Mapping], path: str | os.PathLike, *, fmt: str
     if not path.parent.is_dir():
         raise UsageError(f"cannot write {path}: folder {path.parent} does not exist")
     data = outreach_csv_bytes(rows, opted_out=opted_out) if fmt == "csv" else outreach_xlsx_bytes(rows, opted_out=opted_out)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda fh: fh.write(data))
     return path

@@ -1,6 +1,5 @@
 """LinkedIn's Connections.csv, as it comes."""
 
-import shutil
 
 import pytest
 

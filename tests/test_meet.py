@@ -11,7 +11,7 @@ import pytest
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
 from recommender.features import FEATURE_NAMES
 from recommender.graph import Network
-from recommender.meet import MeetModel, Recommendation
+from recommender.meet import MeetModel
 from recommender.ranker import ModelFileError
 
 N_PEOPLE = 220

@@ -10,12 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from recommender.errors import DataValidationError, UsageError, ValidationProblem
+from recommender.io.atomic import atomic_write
 from recommender.io.loader import load_tables
 from recommender.io.validate import ImportReport, LineMap, validate_table
 from recommender.schema import IMPORT_ORDER, TABLES
@@ -204,17 +204,7 @@ def neutralise_formula(value: object) -> object:
 
 def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write ``df`` to ``path`` via a temporary file and a rename: never half-written."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            df.to_csv(fh, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda fh: df.to_csv(fh, index=False, encoding="utf-8"))
 
 
 def export_folder(store: Store, folder: str | os.PathLike) -> dict[str, int]:

@@ -6,7 +6,6 @@ import os
 import tempfile
 from datetime import date
 
-import pandas as pd
 import streamlit as st
 
 from recommender.schema import IMPORT_ORDER, TABLES

@@ -93,6 +93,7 @@ __all__ = [
     "pair_features",
     "two_hop_paths",
     "best_introducers",
+    "lookup_introducers",
 ]
 
 FEATURE_NAMES = (
@@ -443,7 +444,11 @@ def _lookup(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.n
 
 def best_introducers(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, pair_col: np.ndarray):
     """The best introducer of each pair (position or -1) and its trust (min of the two ties)."""
-    hop = two_hop_paths(ctx, rows)
+    return lookup_introducers(ctx, two_hop_paths(ctx, rows), pair_row, pair_col)
+
+
+def lookup_introducers(ctx: FeatureContext, hop: "TwoHop", pair_row: np.ndarray, pair_col: np.ndarray):
+    """:func:`best_introducers` from an already computed :func:`two_hop_paths` of the block."""
     pos, found = _lookup(hop.key, pair_row.astype(np.int64) * len(ctx) + pair_col)
     who = np.where(found, hop.introducer[pos] if len(hop.key) else -1, -1)
     trust = np.where(found, hop.trust[pos] if len(hop.key) else 0.0, 0.0)
@@ -499,7 +504,8 @@ def _groups(ctx: FeatureContext, u: np.ndarray, v: np.ndarray, ind: np.ndarray, 
 
 
 def candidate_pairs(ctx: FeatureContext, rows: np.ndarray, *, group: str = "all", n_similar: int = 50,
-                    n_market: int = 50, max_two_hop: int = 400) -> tuple[np.ndarray, np.ndarray]:
+                    n_market: int = 50, max_two_hop: int = 400, hop: "TwoHop | None" = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Candidates for each query row of a block.
 
     Parameters
@@ -515,6 +521,8 @@ def candidate_pairs(ctx: FeatureContext, rows: np.ndarray, *, group: str = "all"
         the best market match.
     max_two_hop : int
         At most this many two-hop people per row (highest resource allocation).
+    hop : TwoHop, optional
+        :func:`two_hop_paths` of ``rows`` if already computed.
 
     Returns
     -------
@@ -529,7 +537,7 @@ def candidate_pairs(ctx: FeatureContext, rows: np.ndarray, *, group: str = "all"
     if b == 0 or n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     parts = []
-    hop = two_hop_paths(ctx, rows)
+    hop = two_hop_paths(ctx, rows) if hop is None else hop
     hr, hc = hop.key // n, hop.key % n
     if len(hop.key) and max_two_hop:
         order = np.lexsort((hc, -hop.ra, hr))
@@ -583,7 +591,8 @@ def candidate_pairs(ctx: FeatureContext, rows: np.ndarray, *, group: str = "all"
 # ---------------------------------------------------------------------------
 
 
-def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, pair_col: np.ndarray) -> np.ndarray:
+def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, pair_col: np.ndarray, *,
+                  hop: "TwoHop | None" = None) -> np.ndarray:
     """The :data:`FEATURE_NAMES` of pairs (``rows[pair_row]``, ``pair_col``).
 
     Parameters
@@ -595,6 +604,8 @@ def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, p
         Index into ``rows`` of each pair.
     pair_col : ndarray of int, shape (m,)
         Position of each pair's other person.
+    hop : TwoHop, optional
+        :func:`two_hop_paths` of ``rows`` if already computed.
 
     Returns
     -------
@@ -609,7 +620,7 @@ def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, p
     if m == 0:
         return X
     u = rows[pr]
-    hop = two_hop_paths(ctx, rows)
+    hop = two_hop_paths(ctx, rows) if hop is None else hop
     pos, found = _lookup(hop.key, pr * n + pc)
 
     def at(arr):

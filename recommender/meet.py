@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
-from recommender.features import FEATURE_NAMES, GROUPS, build_context, candidate_pairs, pair_features
+from recommender.features import (FEATURE_NAMES, GROUPS, build_context, candidate_pairs, lookup_introducers,
+                                  pair_features, two_hop_paths)
 from recommender.graph import Network
 from recommender.ranker import PairRanker, build_training_set, load_object, save_object
 from recommender.similarity import ProfileModel
@@ -162,8 +163,13 @@ class MeetModel:
         return np.asarray(out, dtype=np.int64)
 
     # -- scoring -----------------------------------------------------------
-    def score_block(self, rows: np.ndarray, k: int = 10, group: str = "all"):
+    def score_block(self, rows: np.ndarray, k: int = 10, group: str = "all", *, introducers: bool = False):
         """Top ``k`` candidates per (row, group) for a block of person positions.
+
+        The one scoring path: :meth:`recommend`, :meth:`recommend_many` and the
+        whole-network jobs of :mod:`recommender.batch` all call it, and each
+        row's answer depends only on that row, so block size never changes a
+        result.
 
         Parameters
         ----------
@@ -171,6 +177,8 @@ class MeetModel:
         k : int
         group : {"all", "peers", "adjacent", "executives"}
             ``all`` keeps up to ``k`` per group.
+        introducers : bool, default False
+            Also return each kept pair's best introducer (position, or -1).
 
         Returns
         -------
@@ -181,12 +189,16 @@ class MeetModel:
         score : ndarray, shape (m,)
         X : ndarray, shape (m, F)
             Features of the kept pairs.
+        introducer : ndarray, shape (m,)
+            Only with ``introducers=True``.
         """
         self._check()
         _check_k_group(k, group)
+        ctx = self.context_
         rows = np.asarray(rows, dtype=np.int64)
-        pr, pc = candidate_pairs(self.context_, rows, group=group, **self._candidate_kw)
-        X = pair_features(self.context_, rows, pr, pc)
+        hop = two_hop_paths(ctx, rows)
+        pr, pc = candidate_pairs(ctx, rows, group=group, hop=hop, **self._candidate_kw)
+        X = pair_features(ctx, rows, pr, pc, hop=hop)
         score = self.ranker_.score(X)
         g = _group_codes(X)
         order = np.lexsort((pc, -score, g, pr))
@@ -198,7 +210,10 @@ class MeetModel:
             keep = order[rank < k]
         else:
             keep = order
-        return pr[keep], pc[keep], score[keep], X[keep]
+        out = (pr[keep], pc[keep], score[keep], X[keep])
+        if introducers:
+            return out + (lookup_introducers(ctx, hop, out[0], out[1])[0],)
+        return out
 
     def score_pairs(self, rows: np.ndarray, pair_row: np.ndarray, pair_col: np.ndarray) -> np.ndarray:
         """Scores of given pairs (``rows[pair_row]``, ``pair_col``), shape (m,)."""

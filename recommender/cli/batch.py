@@ -1,0 +1,140 @@
+"""``fracnet batch meet|refer``: whole-network jobs written to a CSV or Parquet file."""
+
+from __future__ import annotations
+
+from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "batch", help="whole-network jobs: everyone's who-to-meet lists, many referrals at once",
+        description="Batch jobs over the whole network, written to a .csv or .parquet file (atomically: an "
+                    "interrupted run leaves no file). Runs in-process, or on Dask with --engine dask.")
+    bsub = p.add_subparsers(dest="batch_command", metavar="JOB", parser_class=type(p))
+    p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
+
+    m = bsub.add_parser(
+        "meet", help="who should everyone meet next (top K per person and group)",
+        description="Score every person (opted-out people are never candidates and get no list) in row blocks "
+                    "with sparse products, and write the top K per person and group: person_id, rank, group, "
+                    "candidate_id, score, introducer_id, introducer_trust, top_reason. Each person's list equals "
+                    "`fracnet meet PERSON --json`.")
+    m.add_argument("--out", required=True, metavar="FILE", help="output file, .csv or .parquet")
+    m.add_argument("--top-k", "--k", dest="k", type=int, default=10, metavar="K",
+                   help="recommendations per person and group (default: 10)")
+    m.add_argument("--group", choices=("all", "peers", "adjacent", "executives"), default="all",
+                   help="one group, or all three (default: all)")
+    m.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="run blocks in this process (local) or on Dask distributed (default: local)")
+    m.add_argument("--scheduler", metavar="ADDRESS",
+                   help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default with --engine dask: "
+                        "a local cluster of 2 worker processes)")
+    m.add_argument("--block-size", type=int, default=None, metavar="N",
+                   help="people per block; bounds memory, never changes results (default: 1024)")
+    m.add_argument("--model", metavar="PATH", help="use a model saved with `fracnet meet --save-model`")
+    m.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_db_option(m)
+    add_json_option(m)
+    m.set_defaults(func=run_meet)
+
+    r = bsub.add_parser(
+        "refer", help="route many opportunities at once (one output row per pick)",
+        description="Route every opportunity of a CSV file (columns like opportunities.csv: id, brought_by, needs, "
+                    "industry, size_band, region, description) and write one row per pick: opportunity_id, "
+                    "brought_by, in_lane, lane_fit, rank, person_id, name, score, covers, partially_covers, "
+                    "trust_path, hops, capacity. Bad rows are reported (file:line: field) before any routing.")
+    r.add_argument("opportunities", metavar="OPPORTUNITIES.csv", help="the opportunities to route")
+    r.add_argument("--out", required=True, metavar="FILE", help="output file, .csv or .parquet")
+    r.add_argument("--k", type=int, default=3, metavar="K", help="picks per opportunity (default: 3)")
+    r.add_argument("--max-hops", type=int, default=2, metavar="H",
+                   help="candidates within H ties of the referrer (default: 2)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_db_option(r)
+    add_json_option(r)
+    r.set_defaults(func=run_refer)
+
+
+def _bar(args, total: int, desc: str, unit: str):
+    from recommender.progress import progress_bar, wants_progress
+
+    bar = progress_bar(total, desc, enabled=wants_progress(args.quiet), unit=unit)
+    state = {"done": 0}
+
+    def update(done: int, _total: int) -> None:
+        bar.update(done - state["done"])
+        state["done"] = done
+
+    return bar, update
+
+
+def _print_summary(args, summary, what: str) -> None:
+    if args.json:
+        print_json(summary.as_dict())
+        return
+    d = summary.as_dict()
+    line = (f"wrote {d['rows']:,} rows for {d['people']:,} {what} to {d['out']} "
+            f"in {d['seconds']:.1f} s (peak memory {d['peak_memory_mb']:,.0f} MiB")
+    if "fit_seconds" in d:
+        line += f"; model fit {d['fit_seconds']:.1f} s"
+    line += ")"
+    print(line)
+    if d.get("without_picks"):
+        print(f"note: {d['without_picks']} of {d['opportunities']} opportunities had no picks")
+
+
+def run_meet(args) -> int:
+    import time
+
+    from recommender.batch import DEFAULT_BLOCK_SIZE, batch_meet, check_output
+    from recommender.errors import UsageError
+    from recommender.graph import load_network
+    from recommender.meet import MeetModel
+
+    if args.k < 1:
+        raise UsageError(f"--top-k must be a positive integer, got {args.k}")
+    if args.block_size is not None and args.block_size < 1:
+        raise UsageError(f"--block-size must be a positive integer, got {args.block_size}")
+    if args.scheduler and args.engine != "dask":
+        raise UsageError("--scheduler needs --engine dask")
+    check_output(args.out)  # before any work
+    t0 = time.perf_counter()
+    if args.model:
+        model = MeetModel.load(args.model)
+    else:
+        with open_store(args) as store:
+            network = load_network(store)
+        model = MeetModel().fit(network)
+    fit_seconds = time.perf_counter() - t0
+    bar, update = _bar(args, len(model.context_), "batch meet", "people")
+    try:
+        summary = batch_meet(model, args.out, k=args.k, group=args.group,
+                             block_size=args.block_size or DEFAULT_BLOCK_SIZE, engine=args.engine,
+                             scheduler=args.scheduler, progress=update)
+    finally:
+        bar.close()
+    summary.extra["fit_seconds"] = round(fit_seconds, 3)
+    _print_summary(args, summary, "people")
+    return 0
+
+
+def run_refer(args) -> int:
+    from recommender.batch import batch_refer, check_output, read_opportunities
+    from recommender.errors import UsageError
+    from recommender.graph import load_network
+
+    if args.k < 1:
+        raise UsageError(f"--k must be a positive integer, got {args.k}")
+    if args.max_hops < 1:
+        raise UsageError(f"--max-hops must be a positive integer, got {args.max_hops}")
+    check_output(args.out)
+    with open_store(args) as store:
+        network = load_network(store)
+    n = len(read_opportunities(args.opportunities, network.people["id"].astype(str)))
+    bar, update = _bar(args, n, "batch refer", "opportunities")
+    try:
+        summary = batch_refer(network, args.opportunities, args.out, k=args.k, max_hops=args.max_hops,
+                              progress=update)
+    finally:
+        bar.close()
+    _print_summary(args, summary, "referrers")
+    return 0

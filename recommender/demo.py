@@ -87,6 +87,10 @@ TABLE_NAMES = tuple(TABLES)
 FRACTIONAL_SHARE = 0.6
 COMMUNITY_SIZE = 150
 INTRO_RATE = 1.0  # introductions per person over the three years
+INTRO_CHOICES = 6  # pairs of contacts an introducer considers per introduction
+ORGANIC_CHOICES = 8  # group members considered per organic tie (the best-fitting one, with noise, is chosen)
+FIT_SHARPNESS = 3.0  # weight of profile fit when choosing partners (vs Gumbel noise of scale 1)
+_CHUNK = 1_000_000  # rows per vectorised chunk (bounds memory for large networks)
 OPP_RATE = 0.5  # opportunities per person over the three years
 OPT_OUT_RATE = 0.02
 QUARTERS = 12
@@ -543,11 +547,13 @@ def _make_base_ties(rng, P, V, m_target: int, t0: int, h0: int, end: int) -> Sim
     m_gen = int(m_direct * 1.12) + 16
     u = _weighted_draw(rng, P.activity, m_gen)
     mode = rng.choice(5, m_gen, p=_MODE_P)
-    v = np.full(m_gen, -1, dtype=np.int64)
+    K = ORGANIC_CHOICES
+    cand = np.full((m_gen, K), -1, dtype=np.int64)
 
     def fill(sel, groups, query):
+        # K members of the group per tie; the best fit among them is chosen below
         idx = np.flatnonzero(sel)
-        v[idx] = groups.sample(rng, query(u[idx]))
+        cand[idx] = groups.sample(rng, np.repeat(query(u[idx]), K)).reshape(-1, K)
 
     frac_u = P.is_frac[u]
     fill(mode == _COMMUNITY, _Groups(P.comm), lambda x: P.comm[x])
@@ -559,6 +565,18 @@ def _make_base_ties(rng, P, V, m_target: int, t0: int, h0: int, end: int) -> Sim
     fill((mode == _ICP) & ~frac_u, _Groups(frac_key), lambda x: P.industry[x] * S + P.size_list[x, 0])
     peer_key = np.where(P.is_frac, P.func * R + P.region, -1)
     fill((mode == _PEER) & frac_u, _Groups(peer_key), lambda x: P.func[x] * R + P.region[x])
+    # organic partners: within the group, with probability ~ exp(fit of the pair)
+    v = np.full(m_gen, -1, dtype=np.int64)
+    for c0 in range(0, m_gen, _CHUNK):
+        cu = np.repeat(u[c0:c0 + _CHUNK], K)
+        cv = cand[c0:c0 + _CHUNK].ravel()
+        ok = (cv >= 0) & (cv != cu)
+        safe = np.where(ok, cv, 0)
+        noisy = np.where(ok, _pair_score(P, cu, safe, np.zeros(len(cu)), FIT_SHARPNESS) + _gumbel(rng, len(cu)), -np.inf)
+        noisy = noisy.reshape(-1, K)
+        best = np.argmax(noisy, axis=1)
+        v[c0:c0 + _CHUNK] = cand[c0:c0 + _CHUNK][np.arange(len(best)), best]
+    del cand
     rand = (mode == _RANDOM) | (v < 0)  # random ties, and the fallback for empty groups
     v[rand] = rng.integers(0, n, int(rand.sum()))
     mode[rand] = _RANDOM
@@ -611,8 +629,13 @@ def _make_base_ties(rng, P, V, m_target: int, t0: int, h0: int, end: int) -> Sim
     return SimpleNamespace(key=keys, a=keys // n, b=keys % n, since=since.astype(np.int64), mode=mode.astype(np.int8))
 
 
-def _pair_score(P, v: np.ndarray, w: np.ndarray, cn: np.ndarray) -> np.ndarray:
-    """How good an introduction of v and w is (the planted preference)."""
+def _pair_score(P, v: np.ndarray, w: np.ndarray, cn: np.ndarray, fit_weight: float = 1.0) -> np.ndarray:
+    """How good an introduction (or a tie) of v and w is: the planted preference.
+
+    ``0.8 log(1 + cn)`` for mutual contacts plus ``fit_weight`` times the fit of
+    the two profiles (complementary peers, adjacent fractionals sharing a market,
+    fractional <-> executive ICP fit).
+    """
     fv, fw = P.is_frac[v], P.is_frac[w]
     both = fv & fw
     same_func = both & (P.func[v] == P.func[w])
@@ -626,9 +649,8 @@ def _pair_score(P, v: np.ndarray, w: np.ndarray, cn: np.ndarray) -> np.ndarray:
     icp = (fv ^ fw) & _has(P.ind_mask[fr], P.industry[ex])
     icp_size = (fv ^ fw) & (_popcount(P.size_mask[fr] & P.size_mask[ex]) > 0)
     execs = ~fv & ~fw
-    return (
-        0.8 * np.log1p(cn)
-        + 1.6 * complementary
+    return 0.8 * np.log1p(cn) + fit_weight * (
+        1.6 * complementary
         + 0.2 * (same_func & ~complementary)
         + adjacent * (0.7 * ind_overlap + 0.5 * size_overlap)
         + 1.2 * icp
@@ -649,7 +671,7 @@ def _make_introductions(rng, P, base, qbounds: np.ndarray, end: int, progress: P
     n_total = int(round(INTRO_RATE * n))
     growth = 1.0 + 0.06 * np.arange(QUARTERS)
     per_q = np.floor(n_total * growth / growth.sum() + rng.random(QUARTERS)).astype(np.int64)
-    K = 6
+    K = INTRO_CHOICES
     introduced = np.zeros(0, dtype=np.int64)
     out = []
     for q in range(QUARTERS):
@@ -662,7 +684,9 @@ def _make_introductions(rng, P, base, qbounds: np.ndarray, end: int, progress: P
             continue
         intro = _weighted_draw(rng, wts, m)
         c = cnt[intro][:, None]
-        p1 = (rng.random((m, K)) * c).astype(np.int64)
+        # matchmaking: the introducer thinks of one contact, then of whom among their other
+        # contacts that person should meet (K candidates; the best fit, with noise, wins)
+        p1 = np.repeat((rng.random((m, 1)) * c).astype(np.int64), K, axis=1)
         p2 = (rng.random((m, K)) * (c - 1)).astype(np.int64)
         p2 += p2 >= p1
         base_pos = indptr[intro][:, None]
@@ -678,7 +702,8 @@ def _make_introductions(rng, P, base, qbounds: np.ndarray, end: int, progress: P
         A = sp.csr_matrix((ones[valid], ccols[valid], np.concatenate([[0], np.cumsum(cnt)])), shape=(n, n))
         cn = np.asarray(A[v].multiply(A[w]).sum(axis=1)).ravel()
         score = _pair_score(P, v, w, cn)
-        noisy = np.where(bad, -np.inf, score + _gumbel(rng, len(score))).reshape(m, K)
+        pick = _pair_score(P, v, w, cn, FIT_SHARPNESS)
+        noisy = np.where(bad, -np.inf, pick + _gumbel(rng, len(score))).reshape(m, K)
         best = np.argmax(noisy, axis=1)
         sel = np.arange(m) * K + best
         sel = sel[np.isfinite(noisy[np.arange(m), best])]
@@ -757,14 +782,32 @@ def _make_opportunities(rng, P, V, ties, qbounds: np.ndarray, h0: int, end: int)
     rand = (company < 0) | (rng.random(m) < 0.15)
     company = np.where(rand, rng.integers(0, C.n, m), company)
 
-    # needs: one function (the bringer's own when in lane), sometimes a second one
+    # needs: one function (the bringer's own when in lane), sometimes a second one. Out of
+    # lane, people hear of needs their network can serve: the needed specialties are held
+    # by fractionals with open capacity within two hops of the bringer (ties formed before
+    # the quarter began), whenever the bringer's reach has any.
     own_f = np.where(frac, P.func[bringer], -1)
-    need_f = np.where(in_lane, own_f, _choice_excluding(rng, V.func_w, own_f))
-    k = np.minimum(rng.choice([1, 2, 3], m, p=[0.45, 0.4, 0.15]), V.func_nspec[need_f])
-    picks = _pick_rows(rng, V.func_specs[need_f], V.func_nspec[need_f], k, 3)
-    f2 = _choice_excluding(rng, V.func_w, own_f)
-    second = ~in_lane & (k >= 2) & (rng.random(m) < 0.2) & (f2 != need_f)
-    spec2 = V.func_specs[f2, (rng.random(m) * V.func_nspec[f2]).astype(np.int64)]
+    func_mask = _mask_of(V.func_specs)
+    reach = _open_reach(P, ties, qbounds)[quarter, bringer]
+    reach &= ~np.where(own_f >= 0, func_mask[np.maximum(own_f, 0)], np.uint64(0))
+    func_ok = (reach[:, None] & func_mask[None, :]) != 0  # (m, F): functions servable in reach
+    served = ~in_lane & func_ok.any(axis=1)
+    wf = np.where(served[:, None], func_ok, np.arange(F)[None, :] != own_f[:, None]) * V.func_w[None, :]
+    avail = np.where(served, reach, ~np.uint64(0))  # specialties a need may be drawn from
+    need_f = np.where(in_lane, own_f, _choice_rows(rng, wf))
+    choices = V.func_specs[need_f]
+    ok = (choices >= 0) & _has(avail[:, None], choices)
+    k = np.minimum(rng.choice([1, 2, 3], m, p=[0.45, 0.4, 0.15]), ok.sum(axis=1))
+    picks = _pick_rows(rng, np.where(ok, choices, -1)[np.arange(m)[:, None], np.argsort(~ok, axis=1, kind="stable")],
+                       ok.sum(axis=1), k, 3)
+    wf2 = wf * (np.arange(F)[None, :] != need_f[:, None])
+    has2 = wf2.sum(axis=1) > 0
+    f2 = np.where(has2, _choice_rows(rng, np.where(has2[:, None], wf2, 1.0)), need_f)
+    ch2 = V.func_specs[f2]
+    ok2 = (ch2 >= 0) & _has(avail[:, None], ch2)
+    spec2 = _pick_rows(rng, np.where(ok2, ch2, -1)[np.arange(m)[:, None], np.argsort(~ok2, axis=1, kind="stable")],
+                       ok2.sum(axis=1), np.ones(m, dtype=np.int64), 1)[:, 0]
+    second = ~in_lane & has2 & (k >= 2) & (rng.random(m) < 0.2) & (f2 != need_f) & (spec2 >= 0)
     picks[np.arange(m), np.maximum(k - 1, 0)] = np.where(second, spec2, picks[np.arange(m), np.maximum(k - 1, 0)])
     needs = _mask_of(picks)
     need_funcs = _bits(need_f) | np.where(second, _bits(f2), np.uint64(0))
@@ -772,6 +815,41 @@ def _make_opportunities(rng, P, V, ties, qbounds: np.ndarray, h0: int, end: int)
         m=m, date=date, quarter=quarter, bringer=bringer, company=company, in_lane=in_lane, needs=needs,
         need_funcs=need_funcs, industry=C.industry[company], size=C.size[company], region=C.region[company],
     )
+
+
+def _or_by_row(rows: np.ndarray, vals: np.ndarray, n: int) -> np.ndarray:
+    """Bitwise OR of ``vals`` per row (``rows`` sorted); rows without entries give 0."""
+    out = np.zeros(n, dtype=np.uint64)
+    if len(rows):
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        out[rows[starts]] = np.bitwise_or.reduceat(vals, starts)
+    return out
+
+
+def _open_reach(P, ties, qbounds: np.ndarray) -> np.ndarray:
+    """Per quarter and person, the specialties held by open fractionals (capacity > 0,
+    not opted out) within two hops, over ties formed before the quarter began: shape (Q, n)."""
+    n = P.n
+    rows = np.concatenate([ties.a, ties.b])
+    cols = np.concatenate([ties.b, ties.a])
+    since = np.concatenate([ties.since, ties.since])
+    order = np.argsort(rows, kind="stable")
+    rows, cols, since = rows[order], cols[order], since[order]
+    open_spec = np.where(P.is_frac & ~P.opt_out & (P.capacity > 0), P.spec_mask, np.uint64(0))
+    out = np.zeros((QUARTERS, n), dtype=np.uint64)
+    for q in range(QUARTERS):
+        valid = since < qbounds[q]
+        r, c = rows[valid], cols[valid]
+        one = _or_by_row(r, open_spec[c], n)
+        out[q] = _or_by_row(r, (open_spec | one)[c], n)
+    return out
+
+
+def _choice_rows(rng, w: np.ndarray) -> np.ndarray:
+    """One index per row of the weight matrix ``w`` (rows must have a positive sum)."""
+    cum = np.cumsum(w, axis=1)
+    r = rng.random(len(w)) * cum[:, -1]
+    return np.minimum((cum <= r[:, None]).sum(axis=1), w.shape[1] - 1)
 
 
 def _make_referrals(rng, P, V, ties, O, qbounds: np.ndarray, end: int) -> SimpleNamespace:
@@ -804,7 +882,7 @@ def _make_referrals(rng, P, V, ties, O, qbounds: np.ndarray, end: int) -> Simple
         odate = O.date[ref]
         # one hop: every contact of the bringer known by the opportunity date
         qi, e = _expand(indptr, b)
-        c1, t1, ok1 = ccols[e], cstr[e], csince[e] <= odate[qi]
+        c1, t1, ok1 = ccols[e], cstr[e], csince[e] < odate[qi]
         # two hops: random contact of a random contact
         qi2 = np.repeat(np.arange(len(ref)), H)
         bb = b[qi2]
@@ -814,7 +892,7 @@ def _make_referrals(rng, P, V, ties, O, qbounds: np.ndarray, end: int) -> Simple
         mid = ccols[e1]
         e2 = np.minimum(indptr[mid] + (rng.random(len(qi2)) * deg[mid]).astype(np.int64), len(ccols) - 1)
         c2 = ccols[e2]
-        ok2 = has & (csince[e1] <= odate[qi2]) & (csince[e2] <= odate[qi2])
+        ok2 = has & (csince[e1] < odate[qi2]) & (csince[e2] < odate[qi2])
         t2 = 0.6 * cstr[e1] * cstr[e2]
         qa = np.concatenate([qi, qi2])
         ca = np.concatenate([c1, c2])

@@ -361,3 +361,42 @@ def test_bundled_sample_has_history():
     assert t["referrals"]["opportunity_id"].nunique() >= 100
     names = t["people"]["name"]
     assert names.str.contains("<script>").any() and names.str.startswith("=").any()
+
+
+def test_out_of_lane_needs_are_servable_within_two_hops(big):
+    # every needed specialty of a referred opportunity is held by an open fractional
+    # (capacity > 0, not opted out, not the bringer) within two hops at the opportunity date
+    p = big["people"].set_index("id")
+    cap = pd.to_numeric(p["capacity"], errors="coerce").fillna(0)
+    open_ids = set(p.index[(p["kind"] == "fractional") & (p["opt_out"] == 0) & (cap > 0)])
+    specs = {pid: set(_tags(s)) for pid, s in p["specialties"].items()}
+    adj = _adjacency_with_dates(big["ties"])
+    o = big["opportunities"].set_index("id")
+    referred = big["referrals"]["opportunity_id"].unique()[:300]
+    missing = 0
+    for oid in referred:
+        b, d = o.loc[oid, "brought_by"], o.loc[oid, "date"]
+        one = _neighbours_before(adj, b, d)
+        reach = set(one).union(*(_neighbours_before(adj, x, d) for x in one)) - {b}
+        held = set().union(*(specs[x] for x in reach & open_ids))
+        missing += not set(_tags(o.loc[oid, "needs"])) <= held
+    assert missing <= 0.02 * len(referred)
+
+
+def test_organic_peer_ties_are_complementary(big):
+    p = big["people"].set_index("id")
+    t = big["ties"][big["ties"]["source"] != "introduction"]
+    a, b = p.loc[t["a"]], p.loc[t["b"]]
+    same = ((a["kind"].to_numpy() == "fractional") & (b["kind"].to_numpy() == "fractional")
+            & (a["function"].to_numpy() == b["function"].to_numpy()))
+    disjoint = np.mean([not (set(_tags(x)) & set(_tags(y)))
+                        for x, y in zip(a["specialties"][same], b["specialties"][same])])
+    frac = p[p["kind"] == "fractional"]
+    rng = np.random.default_rng(3)
+    chance = []
+    for _, group in frac.groupby("function"):
+        s = group["specialties"].to_numpy()
+        for _ in range(200):
+            x, y = rng.choice(len(s), 2, replace=False)
+            chance.append(not (set(_tags(s[x])) & set(_tags(s[y]))))
+    assert disjoint > np.mean(chance) + 0.1

@@ -198,6 +198,41 @@ class FeatureContext:
         self.Z_t = self.Z.T.tocsr()
         self.G_t = self.G.T.tocsr()
         self.profile_t = self.profile.T.tocsr()
+        # tag sets as bit masks: pair intersections are popcounts, never (block x n) products
+        self.S_bits = _bitmask(self.S)
+        self.I_bits = _bitmask(self.I)
+        self.Z_bits = _bitmask(self.Z)
+        self.G_bits = _bitmask(self.G)
+        self._pools: dict = {}
+
+    def pools(self, size: int) -> dict:
+        """Static candidate pools: per market industry (executives, fractionals) and per specialty.
+
+        Each pool holds at most ``size`` people who are not opted out, the
+        most active first (ties formed in the last year, then degree, then
+        position); computed once per size and cached. Returns a dict of
+        ``(indptr, indices)`` CSR pairs keyed ``"exec"``, ``"frac"`` (by
+        industry), ``"spec"`` (fractionals by specialty), ``"exec_size"`` and
+        ``"frac_size"`` (by size band).
+        """
+        if size not in self._pools:
+            order = np.lexsort((np.arange(len(self.ids)), -self.deg, -self.activity))
+            rank = np.empty(len(order), np.int64)
+            rank[order] = np.arange(len(order))
+            ok = ~self.opt_out
+            self._pools[size] = {
+                "exec": _pool(self.I, ok & self.is_exec, rank, order, size),
+                "frac": _pool(self.I, ok & ~self.is_exec, rank, order, size),
+                "spec": _pool(self.S, ok & ~self.is_exec, rank, order, size),
+                "exec_size": _pool(self.Z, ok & self.is_exec, rank, order, size),
+                "frac_size": _pool(self.Z, ok & ~self.is_exec, rank, order, size),
+            }
+        return self._pools[size]
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_pools"] = {}  # cheap to rebuild, deterministic
+        return state
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -224,6 +259,41 @@ def _indicator(lists: list[list[str]], vocab: list[str] | None = None) -> tuple[
     m.data[:] = 1.0
     m.sort_indices()
     return m, vocab
+
+
+def _bitmask(M: sp.csr_matrix) -> np.ndarray:
+    """Rows of a 0/1 matrix as bit masks, shape (n, ceil(n_cols / 64)) of uint64."""
+    n, t = M.shape
+    words = max(1, -(-t // 64))
+    out = np.zeros(n * words, dtype=np.uint64)
+    r = np.repeat(np.arange(n, dtype=np.int64), np.diff(M.indptr))
+    c = M.indices.astype(np.int64)
+    np.bitwise_or.at(out, r * words + c // 64, np.left_shift(np.uint64(1), (c % 64).astype(np.uint64)))
+    return out.reshape(n, words)
+
+
+def _popcount_and(bits: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Sizes of the intersections of the tag sets of ``u[i]`` and ``v[i]``, as float."""
+    if bits.shape[1] == 1:
+        return np.bitwise_count(bits[u, 0] & bits[v, 0]).astype(float)
+    return np.bitwise_count(bits[u] & bits[v]).sum(axis=1).astype(float)
+
+
+def _pool(M: sp.csr_matrix, ok: np.ndarray, rank: np.ndarray, order: np.ndarray, size: int):
+    """Per column of ``M``: at most ``size`` rows with ``ok``, lowest ``rank`` first, as (indptr, indices)."""
+    C = M[ok].T.tocsr() if ok.any() else sp.csr_matrix((M.shape[1], 0))
+    rows_ok = np.flatnonzero(ok)
+    # column j -> people (rank order), truncated
+    ranked = rank[rows_ok[C.indices]] if C.nnz else np.zeros(0, np.int64)
+    seg = np.repeat(np.arange(C.shape[0]), np.diff(C.indptr))
+    o = np.lexsort((ranked, seg))
+    seg, ranked = seg[o], ranked[o]
+    first = np.r_[0, np.cumsum(np.bincount(seg, minlength=C.shape[0]))][:-1] if len(seg) else np.zeros(C.shape[0], np.int64)
+    pos = np.arange(len(seg)) - first[seg] if len(seg) else np.zeros(0, np.int64)
+    keep = pos < size
+    seg, people = seg[keep], order[ranked[keep]]
+    indptr = np.r_[0, np.cumsum(np.bincount(seg, minlength=C.shape[0]))].astype(np.int64)
+    return indptr, people.astype(np.int64)
 
 
 def _tags(series: pd.Series) -> list[list[str]]:
@@ -474,17 +544,6 @@ def _gather(M: sp.csr_matrix, r: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.where(found, M.data[pos] if len(keys) else 0.0, 0.0).astype(float)
 
 
-def _market_block(ctx: FeatureContext, rows: np.ndarray):
-    """Dense (b, n) matches of the block's markets: industries, sizes, regions, market jaccard."""
-    ind = (ctx.I[rows] @ ctx.I_t).toarray()
-    size = (ctx.Z[rows] @ ctx.Z_t).toarray()
-    reg = (ctx.G[rows] @ ctx.G_t).toarray()
-    inter = ind + size
-    union = ctx.n_market[rows][:, None] + ctx.n_market[None, :] - inter
-    jac = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-    return ind, size, reg, jac
-
-
 def _groups(ctx: FeatureContext, u: np.ndarray, v: np.ndarray, ind: np.ndarray, size: np.ndarray,
             spec_inter: np.ndarray) -> np.ndarray:
     """Group code (0 peers, 1 adjacent, 2 executives, -1 none) of pairs (u, v)."""
@@ -504,9 +563,15 @@ def _groups(ctx: FeatureContext, u: np.ndarray, v: np.ndarray, ind: np.ndarray, 
 
 
 def candidate_pairs(ctx: FeatureContext, rows: np.ndarray, *, group: str = "all", n_similar: int = 50,
-                    n_market: int = 50, max_two_hop: int = 400, hop: "TwoHop | None" = None
+                    n_market: int = 50, max_two_hop: int = 400, n_pool: int = 64, hop: "TwoHop | None" = None
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Candidates for each query row of a block.
+
+    Work per row is bounded by the row's neighbourhood and the pool size,
+    never by the network: two-hop people come from :func:`two_hop_paths`;
+    profile and market candidates come from the static pools of
+    :meth:`FeatureContext.pools` (per market industry, size band and specialty),
+    pre-scored with tag bit masks.
 
     Parameters
     ----------
@@ -515,12 +580,15 @@ def candidate_pairs(ctx: FeatureContext, rows: np.ndarray, *, group: str = "all"
         Positions of the query people.
     group : {"all", "peers", "adjacent", "executives"}
     n_similar : int
-        Most similar profiles (TF-IDF cosine) per row.
+        Per row, the pool members with the most similar tags (weighted cosine
+        of specialties, industries, size bands, regions and function).
     n_market : int
         Per row, the fractionals of another function and the executives with
         the best market match.
     max_two_hop : int
         At most this many two-hop people per row (highest resource allocation).
+    n_pool : int
+        Pool size per industry and specialty.
     hop : TwoHop, optional
         :func:`two_hop_paths` of ``rows`` if already computed.
 
@@ -538,52 +606,83 @@ def candidate_pairs(ctx: FeatureContext, rows: np.ndarray, *, group: str = "all"
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     parts = []
     hop = two_hop_paths(ctx, rows) if hop is None else hop
-    hr, hc = hop.key // n, hop.key % n
     if len(hop.key) and max_two_hop:
-        order = np.lexsort((hc, -hop.ra, hr))
-        hr_s = hr[order]
-        first = np.r_[0, np.flatnonzero(hr_s[1:] != hr_s[:-1]) + 1]
-        rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
-        keep = order[rank < max_two_hop]
-        parts.append(hop.key[keep])
+        hr, hc = hop.key // n, hop.key % n
+        parts.append(_top_per_row(hr, hop.key, hop.ra, ~ctx.opt_out[hc], max_two_hop))
 
-    blocked = np.zeros((b, n), dtype=bool)
-    blocked[np.arange(b), rows] = True
-    ar = ctx.A[rows]
-    blocked[np.repeat(np.arange(b), np.diff(ar.indptr)), ar.indices] = True
-    blocked[:, ctx.opt_out] = True
-
-    def top(score: np.ndarray, k: int, allowed: np.ndarray | None = None) -> None:
-        if k <= 0:
-            return
-        s = np.where(blocked, -np.inf, score)
-        if allowed is not None:
-            s = np.where(allowed, s, -np.inf)
-        k = min(k, n)
-        idx = np.argpartition(-s, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (b, 1))
-        vals = np.take_along_axis(s, idx, axis=1)
-        rr = np.repeat(np.arange(b), k)
-        ok = np.isfinite(vals.ravel()) & (vals.ravel() > 0)
-        parts.append(rr[ok] * n + idx.ravel()[ok])
-
-    sim = (ctx.profile[rows] @ ctx.profile_t).toarray()
-    top(sim, n_similar)
-    ind, size, reg, jac = _market_block(ctx, rows)
-    fit = (ind > 0).astype(float) + (size > 0) + 0.5 * (reg > 0) + 0.1 * jac + 0.01 * sim
-    other_func = ctx.function[rows][:, None] != ctx.function[None, :]
-    frac = ~ctx.is_exec[None, :]
-    top(fit, n_market, frac & other_func)
-    top(fit, n_market, ctx.is_exec[None, :] & np.ones((b, 1), bool))
+    pools = ctx.pools(n_pool)
+    pr_list, pc_list = [], []
+    for M, name in ((ctx.I, "exec"), (ctx.I, "frac"), (ctx.S, "spec"), (ctx.Z, "exec_size"), (ctx.Z, "frac_size")):
+        r, c = _expand_pools(M, rows, *pools[name])
+        pr_list.append(r)
+        pc_list.append(c)
+    pkeys = np.unique(np.concatenate(pr_list) * n + np.concatenate(pc_list))
+    if len(pkeys):
+        pr, pc = pkeys // n, pkeys % n
+        u = rows[pr]
+        valid = (pc != u) & ~_tied(ctx, rows, pkeys)
+        spec = _popcount_and(ctx.S_bits, u, pc)
+        ind = _popcount_and(ctx.I_bits, u, pc)
+        size = _popcount_and(ctx.Z_bits, u, pc)
+        reg = _popcount_and(ctx.G_bits, u, pc)
+        has_fn = ctx.function >= 0
+        same_fn = (ctx.function[u] == ctx.function[pc]) & has_fn[u]
+        norm = 9.0 * ctx.n_spec + 4.0 * ctx.n_ind + (ctx.n_market - ctx.n_ind) + ctx.n_reg + has_fn
+        dot = 9.0 * spec + 4.0 * ind + size + reg + same_fn
+        den = np.sqrt(norm[u] * norm[pc])
+        tag = np.divide(dot, den, out=np.zeros(len(dot)), where=den > 0)
+        parts.append(_top_per_row(pr, pkeys, tag, valid, n_similar))
+        inter = ind + size
+        union = ctx.n_market[u] + ctx.n_market[pc] - inter
+        jac = np.divide(inter, union, out=np.zeros(len(inter)), where=union > 0)
+        fit = (ind > 0).astype(float) + (size > 0) + 0.5 * (reg > 0) + 0.1 * jac + 0.01 * tag
+        parts.append(_top_per_row(pr, pkeys, fit, valid & ~ctx.is_exec[pc] & (ctx.function[u] != ctx.function[pc]),
+                                  n_market))
+        parts.append(_top_per_row(pr, pkeys, fit, valid & ctx.is_exec[pc], n_market))
 
     keys = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
     pr, pc = keys // n, keys % n
-    ok = ~blocked[pr, pc]
+    ok = (pc != rows[pr]) & ~ctx.opt_out[pc] & ~_tied(ctx, rows, keys)
     pr, pc = pr[ok], pc[ok]
     u = rows[pr]
-    spec_inter = _gather(ctx.S[rows] @ ctx.S_t, pr, pc)
-    g = _groups(ctx, u, pc, ind[pr, pc], size[pr, pc], spec_inter)
+    g = _groups(ctx, u, pc, _popcount_and(ctx.I_bits, u, pc), _popcount_and(ctx.Z_bits, u, pc),
+                _popcount_and(ctx.S_bits, u, pc))
     want = g >= 0 if group == "all" else g == GROUPS.index(group)
     return pr[want], pc[want]
+
+
+def _top_per_row(pr: np.ndarray, keys: np.ndarray, score: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
+    """Keys of the ``k`` best positive scores per row (ties: lowest key) among ``mask``."""
+    if k <= 0:
+        return np.zeros(0, np.int64)
+    idx = np.flatnonzero(mask & (score > 0))
+    if len(idx) == 0:
+        return np.zeros(0, np.int64)
+    idx = idx[np.lexsort((keys[idx], -score[idx], pr[idx]))]
+    p = pr[idx]
+    first = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
+    rank = np.arange(len(idx)) - np.repeat(first, np.diff(np.r_[first, len(idx)]))
+    return keys[idx[rank < k]]
+
+
+def _expand_pools(M: sp.csr_matrix, rows: np.ndarray, indptr: np.ndarray, indices: np.ndarray):
+    """(block row, person) for every pool of every tag of each row."""
+    s = M.indptr[rows].astype(np.int64)
+    c = M.indptr[rows + 1].astype(np.int64) - s
+    r1 = np.repeat(np.arange(len(rows), dtype=np.int64), c)
+    tags = M.indices[_ranges(s, c)].astype(np.int64)
+    s2 = indptr[tags]
+    c2 = indptr[tags + 1] - s2
+    return np.repeat(r1, c2), indices[_ranges(s2, c2)]
+
+
+def _tied(ctx: FeatureContext, rows: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Whether each ``key = block_row * n + person`` is an existing tie."""
+    n = len(ctx)
+    s = ctx.A.indptr[rows].astype(np.int64)
+    c = ctx.A.indptr[rows + 1].astype(np.int64) - s
+    tie_keys = np.repeat(np.arange(len(rows), dtype=np.int64), c) * n + ctx.A.indices[_ranges(s, c)]
+    return _lookup(np.sort(tie_keys), keys)[1]
 
 
 # ---------------------------------------------------------------------------
@@ -628,18 +727,18 @@ def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, p
 
     cn = at(hop.cn)
     du, dv = ctx.deg[u], ctx.deg[pc]
-    union = du + dv - cn - _gather(ctx.A, u, pc)
+    tied = _tied(ctx, rows, pr * n + pc).astype(float)
+    union = du + dv - cn - tied
     X[:, _COL["cn"]] = cn
     X[:, _COL["jaccard"]] = np.divide(cn, union, out=np.zeros(m), where=union > 0)
     X[:, _COL["aa"]] = at(hop.aa)
     X[:, _COL["ra"]] = at(hop.ra)
     X[:, _COL["pa"]] = du * dv
-    A2 = ctx.A[rows] @ ctx.A
-    walks3 = _gather(A2 @ ctx.A, pr, pc)
-    X[:, _COL["katz"]] = KATZ_BETA * _gather(ctx.A, u, pc) + KATZ_BETA**2 * cn + KATZ_BETA**3 * walks3
-    X[:, _COL["tag_sim"]] = _gather(ctx.profile[rows] @ ctx.profile_t, pr, pc)
+    walks3 = _walks3(ctx, rows, pr, pc)
+    X[:, _COL["katz"]] = KATZ_BETA * tied + KATZ_BETA**2 * cn + KATZ_BETA**3 * walks3
+    X[:, _COL["tag_sim"]] = _row_dots(ctx.profile, u, pc)
 
-    spec_inter = _gather(ctx.S[rows] @ ctx.S_t, pr, pc)
+    spec_inter = _popcount_and(ctx.S_bits, u, pc)
     spec_union = ctx.n_spec[u] + ctx.n_spec[pc] - spec_inter
     spec_jac = np.divide(spec_inter, spec_union, out=np.zeros(m), where=spec_union > 0)
     same_func = (ctx.function[u] == ctx.function[pc]) & (ctx.function[u] >= 0) & ~ctx.is_exec[u] & ~ctx.is_exec[pc]
@@ -650,9 +749,9 @@ def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, p
         den = ctx.n_spec[u] * ctx.n_spec[pc]
         X[:, _COL["specialty_affinity"]] = np.divide(num, den, out=np.zeros(m), where=den > 0)
 
-    ind = _gather(ctx.I[rows] @ ctx.I_t, pr, pc)
-    size = _gather(ctx.Z[rows] @ ctx.Z_t, pr, pc)
-    reg = _gather(ctx.G[rows] @ ctx.G_t, pr, pc)
+    ind = _popcount_and(ctx.I_bits, u, pc)
+    size = _popcount_and(ctx.Z_bits, u, pc)
+    reg = _popcount_and(ctx.G_bits, u, pc)
     m_union = ctx.n_market[u] + ctx.n_market[pc] - ind - size
     X[:, _COL["client_overlap"]] = np.divide(ind + size, m_union, out=np.zeros(m), where=m_union > 0)
     X[:, _COL["industry_overlap"]] = _jaccard(ind, ctx.n_ind[u], ctx.n_ind[pc])
@@ -670,6 +769,54 @@ def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, p
     X[:, _COL["group_adjacent"]] = g == 1
     X[:, _COL["group_executive"]] = g == 2
     return X
+
+
+def _row_dots(M: sp.csr_matrix, u: np.ndarray, v: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+    """``M[u[i]] . M[v[i]]`` for all i (sparse rows), in chunks."""
+    out = np.zeros(len(u))
+    for s0 in range(0, len(u), chunk):
+        a, b = u[s0:s0 + chunk], v[s0:s0 + chunk]
+        out[s0:s0 + chunk] = np.asarray(M[a].multiply(M[b]).sum(axis=1)).ravel()
+    return out
+
+
+#: Scratch cells (rows x people) used at a time by :func:`_walks3`.
+_SCRATCH_CELLS = 1 << 22
+
+
+def _walks3(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarray) -> np.ndarray:
+    """Walks of length 3 from ``rows[pr]`` to ``pc``: ``sum_y (A^2)[u, y] A[y, v]``, per pair.
+
+    ``A^2`` rows of a few query rows at a time are scattered into a dense
+    scratch of :data:`_SCRATCH_CELLS` cells and read back at the neighbours
+    of each candidate, so the cost is about ``sum deg(v)`` per row, not a
+    three-hop product.
+    """
+    n = len(ctx)
+    m = len(pr)
+    out = np.zeros(m)
+    if m == 0 or n == 0:
+        return out
+    step = max(1, _SCRATCH_CELLS // n)
+    scratch = np.zeros(step * n)
+    A = ctx.A
+    order = np.argsort(pr, kind="stable")
+    bounds = np.searchsorted(pr[order], np.arange(0, len(rows) + step, step))
+    for j, r0 in enumerate(range(0, len(rows), step)):
+        sel = order[bounds[j]:bounds[j + 1]]
+        if len(sel) == 0:
+            continue
+        A2 = A[rows[r0:r0 + step]] @ A
+        cells = np.repeat(np.arange(A2.shape[0], dtype=np.int64), np.diff(A2.indptr)) * n + A2.indices
+        scratch[cells] = A2.data
+        v = pc[sel]
+        s = A.indptr[v].astype(np.int64)
+        c = A.indptr[v + 1].astype(np.int64) - s
+        y = A.indices[_ranges(s, c)]
+        base = np.repeat((pr[sel] - r0) * n, c)
+        out[sel] = np.bincount(np.repeat(np.arange(len(sel)), c), weights=scratch[base + y], minlength=len(sel))
+        scratch[cells] = 0.0
+    return out
 
 
 def _jaccard(inter: np.ndarray, na: np.ndarray, nb: np.ndarray) -> np.ndarray:

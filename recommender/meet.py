@@ -98,7 +98,7 @@ class MeetModel:
     horizon_days, n_windows : int
         The temporal split: ``n_windows`` cutoffs ``horizon_days`` apart
         before the end of the history, each labelled by the next ``horizon_days``.
-    n_similar, n_market, max_two_hop : int
+    n_similar, n_market, max_two_hop, n_pool : int
         Candidate sources per person (see :func:`~recommender.features.candidate_pairs`).
     random_state : int
 
@@ -113,7 +113,7 @@ class MeetModel:
 
     def __init__(self, *, estimator: str = "logistic", min_positives: int = 30, horizon_days: int = 180,
                  n_windows: int = 5, n_similar: int = 50, n_market: int = 100, max_two_hop: int = 400,
-                 random_state: int = 0):
+                 n_pool: int = 64, random_state: int = 0):
         self.estimator = estimator
         self.min_positives = min_positives
         self.horizon_days = horizon_days
@@ -121,12 +121,14 @@ class MeetModel:
         self.n_similar = n_similar
         self.n_market = n_market
         self.max_two_hop = max_two_hop
+        self.n_pool = n_pool
         self.random_state = random_state
 
     # -- fitting -----------------------------------------------------------
     @property
     def _candidate_kw(self) -> dict:
-        return {"n_similar": self.n_similar, "n_market": self.n_market, "max_two_hop": self.max_two_hop}
+        return {"n_similar": self.n_similar, "n_market": self.n_market, "max_two_hop": self.max_two_hop,
+                "n_pool": getattr(self, "n_pool", 64)}
 
     def fit(self, network: Network, as_of=None) -> "MeetModel":
         """Learn from ``network``'s history up to ``as_of`` (default: all of it); returns self."""

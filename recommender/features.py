@@ -616,7 +616,7 @@ def candidate_pairs(ctx: FeatureContext, rows: np.ndarray, *, group: str = "all"
         r, c = _expand_pools(M, rows, *pools[name])
         pr_list.append(r)
         pc_list.append(c)
-    pkeys = np.unique(np.concatenate(pr_list) * n + np.concatenate(pc_list))
+    pkeys = _sorted_unique(np.concatenate(pr_list) * n + np.concatenate(pc_list))
     if len(pkeys):
         pr, pc = pkeys // n, pkeys % n
         u = rows[pr]
@@ -640,7 +640,7 @@ def candidate_pairs(ctx: FeatureContext, rows: np.ndarray, *, group: str = "all"
                                   n_market))
         parts.append(_top_per_row(pr, pkeys, fit, valid & ctx.is_exec[pc], n_market))
 
-    keys = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+    keys = _sorted_unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
     pr, pc = keys // n, keys % n
     ok = (pc != rows[pr]) & ~ctx.opt_out[pc] & ~_tied(ctx, rows, keys)
     pr, pc = pr[ok], pc[ok]
@@ -649,6 +649,12 @@ def candidate_pairs(ctx: FeatureContext, rows: np.ndarray, *, group: str = "all"
                 _popcount_and(ctx.S_bits, u, pc))
     want = g >= 0 if group == "all" else g == GROUPS.index(group)
     return pr[want], pc[want]
+
+
+def _sorted_unique(a: np.ndarray) -> np.ndarray:
+    """``np.unique`` for int keys, by one in-place sort."""
+    a = np.sort(a)
+    return a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a
 
 
 def _top_per_row(pr: np.ndarray, keys: np.ndarray, score: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:

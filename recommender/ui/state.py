@@ -10,7 +10,6 @@ needs; :func:`clear_caches` drops everything after an import.
 
 from __future__ import annotations
 
-import os
 
 import streamlit as st
 
@@ -31,8 +30,8 @@ def db_path() -> str:
 
 @st.cache_resource(show_spinner="Opening the network…", max_entries=4)
 def _store(path: str) -> Store:
-    if os.environ.get("FRACNET_DB"):
-        return Store(path)
+    # ``path`` keys the cache; a missing database is created from the bundled
+    # sample, as the CLI does, never left empty
     return open_default_store()
 
 

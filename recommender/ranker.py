@@ -81,7 +81,7 @@ DEFAULT_WEIGHTS = {
 DEFAULT_INTERCEPT = -4.0
 ESTIMATORS = ("logistic", "hgb")
 MODEL_FORMAT = "fracnet-model"
-MODEL_FORMAT_VERSION = 1
+MODEL_FORMAT_VERSION = 2  # 2: FeatureContext carries tag bit masks and candidate pools
 
 
 class ModelFileError(FracnetError):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x46524E54  # "FRNT": marks a SQLite file as a fracnet database
 
 PERSON_KINDS = ("fractional", "executive")

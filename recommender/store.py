@@ -107,6 +107,7 @@ class Store:
                     c.execute(create_table_sql(t))
                 for sql in _INDEXES:
                     c.execute(sql)
+                _migrate_1_to_2(c)
                 c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             return
@@ -120,7 +121,20 @@ class Store:
                 f"{self.path} has schema version {version}, newer than this fracnet understands ({SCHEMA_VERSION})",
                 hint="upgrade fracnet",
             )
-        # version < SCHEMA_VERSION: future migrations go here, one transaction each.
+        # older schemas are migrated one step at a time, one transaction each
+        for target, step in _MIGRATIONS:
+            if version < target:
+                with self.transaction() as c:
+                    step(c)
+                    c.execute(f"PRAGMA user_version = {target}")
+                version = target
+
+    @property
+    def revision(self) -> int:
+        """A counter that every committed write transaction raises: caches key on it."""
+        with self._lock:
+            row = self.con.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
+        return int(row[0]) if row else 0
 
     @property
     def schema_version(self) -> int:
@@ -132,13 +146,22 @@ class Store:
         """One write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on any error."""
         with self._lock:
             self.con.execute("BEGIN IMMEDIATE")
+            before = self.con.total_changes
             try:
                 yield self.con
+                if self.con.total_changes != before and self._has_meta():
+                    self.con.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
             except BaseException:
                 self.con.execute("ROLLBACK")
                 raise
             else:
                 self.con.execute("COMMIT")
+
+    def _has_meta(self) -> bool:
+        if not getattr(self, "_meta_ok", False):
+            self._meta_ok = self.con.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone() is not None
+        return self._meta_ok
 
     def close(self) -> None:
         self.con.close()
@@ -255,6 +278,16 @@ class Store:
     def integrity_check(self) -> str:
         with self._lock:
             return self.con.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def _migrate_1_to_2(con: sqlite3.Connection) -> None:
+    """Schema 2 adds ``meta`` with a write ``revision`` counter."""
+    con.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+    con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('revision', '0')")
+
+
+#: (target version, step) pairs, applied in order to older databases.
+_MIGRATIONS = ((2, _migrate_1_to_2),)
 
 
 def _singular(table: str) -> str:

@@ -104,3 +104,40 @@ def test_create_sample_database_is_atomic(tmp_path, sample_dir):
     path = create_sample_database(tmp_path / "s.db", sample_dir)
     with Store(path) as s:
         assert s.counts()["people"] > 0
+
+
+def test_revision_rises_with_every_write_and_only_then(tmp_path):
+    with Store(tmp_path / "x.db") as s:
+        r0 = s.revision
+        with s.transaction() as con:
+            con.execute("INSERT INTO people (id) VALUES ('a')")
+        assert s.revision == r0 + 1
+        with s.transaction():
+            pass  # nothing written
+        assert s.revision == r0 + 1
+        with pytest.raises(RuntimeError):
+            with s.transaction() as con:
+                con.execute("INSERT INTO people (id) VALUES ('b')")
+                raise RuntimeError
+        assert s.revision == r0 + 1
+
+
+def test_version_1_database_is_migrated(tmp_path):
+    from recommender.schema import TABLES, create_table_sql
+
+    p = tmp_path / "v1.db"
+    con = sqlite3.connect(p)
+    for t in TABLES.values():
+        con.execute(create_table_sql(t))
+    con.execute("INSERT INTO people (id, name) VALUES ('p1', 'Ada')")
+    con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    con.execute("PRAGMA user_version = 1")
+    con.commit()
+    con.close()
+    with Store(p) as s:
+        assert s.schema_version == SCHEMA_VERSION == 2
+        assert s.get_person("p1")["name"] == "Ada"
+        r = s.revision
+        with s.transaction() as c:
+            c.execute("INSERT INTO people (id) VALUES ('p2')")
+        assert s.revision == r + 1

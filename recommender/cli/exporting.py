@@ -51,7 +51,7 @@ def run_outreach(args) -> int:
     from pathlib import Path
 
     from recommender.graph import load_network
-    from recommender.meet import MeetModel
+    from recommender.model_cache import meet_model
     from recommender.outreach import outreach_rows, write_outreach
 
     if not args.person or not args.out:
@@ -67,7 +67,7 @@ def run_outreach(args) -> int:
     with open_store(args) as store:
         store.get_person(args.person)  # unknown id: a clear error with suggestions, before any work
         net = load_network(store)
-    model = MeetModel().fit(net)
+        model = meet_model(store, network=net)
     recs = model.recommend(args.person, k=args.per_group, group="all")
     rows = outreach_rows(recs, net, model)
     write_outreach(rows, out)

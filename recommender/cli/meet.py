@@ -19,6 +19,8 @@ def register(sub) -> None:
     p.add_argument("--as-of", metavar="DATE", help="recommend as of DATE (YYYY-MM-DD): the network as it was then")
     p.add_argument("--model", metavar="PATH", help="use a model saved with --save-model instead of fitting one")
     p.add_argument("--save-model", metavar="PATH", help="save the fitted model to PATH")
+    p.add_argument("--no-cache", action="store_true",
+                   help="fit afresh instead of reusing the model cached beside the database (refitted after any write)")
     add_db_option(p)
     add_json_option(p)
     p.set_defaults(func=run)
@@ -27,8 +29,8 @@ def register(sub) -> None:
 def run(args) -> int:
     from recommender.errors import UsageError
     from recommender.explain import format_recommendations, recommendation_dict
-    from recommender.graph import load_network
     from recommender.meet import MeetModel
+    from recommender.model_cache import meet_model
 
     if args.k < 1:
         raise UsageError(f"--k must be a positive integer, got {args.k}")
@@ -37,7 +39,7 @@ def run(args) -> int:
         if args.model:
             model = MeetModel.load(args.model)
         else:
-            model = MeetModel().fit(load_network(store), as_of=args.as_of)
+            model = meet_model(store, args.as_of, use_cache=not args.no_cache)
     if args.save_model:
         model.save(args.save_model)
     recs = model.recommend(args.person, k=args.k, group=args.group)

@@ -94,9 +94,9 @@ def trust_graph():
 
 @st.cache_resource(show_spinner="Learning who should meet whom (first run only)…", max_entries=2)
 def _meet_model(path: str, sver: tuple):
-    from recommender.meet import MeetModel
+    from recommender.model_cache import meet_model as cached_meet_model
 
-    return MeetModel().fit(load_network(_store(path)))
+    return cached_meet_model(_store(path), network=load_network(_store(path)))
 
 
 def meet_model():

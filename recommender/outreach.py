@@ -222,3 +222,60 @@ def write_outreach(rows: Iterable[Mapping], path: str | os.PathLike, *, fmt: str
     data = outreach_csv_bytes(rows, opted_out=opted_out) if fmt == "csv" else outreach_xlsx_bytes(rows, opted_out=opted_out)
     atomic_write(path, lambda fh: fh.write(data))
     return path
+
+
+def safe_file_stem(person_id: str) -> str:
+    """A file name for a person's list: their id with anything unsafe replaced."""
+    import re
+
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", str(person_id)).strip("._") or "person"
+    return stem[:120]
+
+
+def write_outreach_lists(model, network, out_dir: str | os.PathLike, *, per_group: int = 15, fmt: str = "csv",
+                         person_ids=None, block_size: int = 256, progress=None) -> dict:
+    """One outreach file per person (``<out_dir>/<person_id>.<fmt>``), scored in blocks.
+
+    Opted-out people get no list and appear in none. Each file is written
+    atomically; people are scored ``block_size`` at a time with
+    :meth:`~recommender.meet.MeetModel.recommend_many`, so a list equals
+    ``fracnet export outreach --person ID``.
+
+    Returns
+    -------
+    dict
+        ``{"files": n, "rows": n, "skipped_opted_out": n, "dir": str}``
+    """
+    if fmt not in ("csv", "xlsx"):
+        raise UsageError(f"outreach lists are written as csv or xlsx, got {fmt!r}")
+    if per_group < 1:
+        raise UsageError(f"per_group must be a positive integer, got {per_group}")
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {out}: {exc.strerror}") from None
+    if not os.access(out, os.W_OK):
+        raise UsageError(f"cannot write to {out}: permission denied")
+    people = network.people
+    opted = {str(p) for p, flag in zip(people["id"], people["opt_out"]) if _truthy(flag)}
+    ids = [str(p) for p in (people["id"] if person_ids is None else person_ids)]
+    todo = [p for p in ids if p not in opted]
+    lookup = _people_lookup(network)
+    files = rows_total = 0
+    for start in range(0, len(todo), block_size):
+        block = todo[start:start + block_size]
+        recs = model.recommend_many(block, k=per_group, group="all")
+        for pid in block:
+            rows = []
+            me = model.person(pid)
+            for rec in recs[pid]:
+                row = outreach_row(rec, network, me, model.person(rec.candidate_id), lookup=lookup)
+                if row is not None:
+                    rows.append(row)
+            write_outreach(rows, out / f"{safe_file_stem(pid)}.{fmt}", opted_out=opted)
+            files += 1
+            rows_total += len(rows)
+        if progress is not None:
+            progress(min(start + block_size, len(todo)), len(todo))
+    return {"dir": str(out), "files": files, "rows": rows_total, "skipped_opted_out": len(ids) - len(todo)}

@@ -67,3 +67,22 @@ def test_outreach_bad_input(argv, code, text, tmp_path, capsys):
     assert main(argv) == code
     assert text in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_batch_outreach_writes_one_list_per_person(sample_db, facts, tmp_path, capsys):
+    opted_out, people = facts
+    out = tmp_path / "lists"
+    assert main(["batch", "outreach", "--out", str(out), "--per-group", "5", "--db", str(sample_db), "--json",
+                 "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    files = {p.stem for p in out.glob("*.csv")}
+    assert summary["files"] == len(files) > 0
+    assert not files & opted_out and summary["skipped_opted_out"] == len(opted_out)
+    for f in out.glob("*.csv"):
+        ids = {r["Person id"] for r in csv.DictReader(open(f, encoding="utf-8-sig", newline=""))}
+        assert not ids & opted_out
+    # a person's batch list equals their interactive export
+    single = tmp_path / "one.csv"
+    assert main(["export", "outreach", "--person", people[0], "--per-group", "5", "--out", str(single),
+                 "--db", str(sample_db)]) == 0
+    assert (out / f"{people[0]}.csv").read_bytes() == single.read_bytes()

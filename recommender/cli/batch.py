@@ -53,6 +53,18 @@ def register(sub) -> None:
     add_json_option(r)
     r.set_defaults(func=run_refer)
 
+    o = bsub.add_parser(
+        "outreach", help="one outreach list per person, in a folder",
+        description="Write every person's outreach list (as `fracnet export outreach --person ID`) to "
+                    "DIR/<person_id>.csv or .xlsx. Opted-out people get no list and appear in none.")
+    o.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
+    o.add_argument("--per-group", type=int, default=15, metavar="N", help="people per group (default: 15)")
+    o.add_argument("--format", choices=("csv", "xlsx"), default="csv", help="file format (default: csv)")
+    o.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_db_option(o)
+    add_json_option(o)
+    o.set_defaults(func=run_outreach)
+
 
 def _bar(args, total: int, desc: str, unit: str):
     from recommender.progress import progress_bar, wants_progress
@@ -101,9 +113,10 @@ def run_meet(args) -> int:
     if args.model:
         model = MeetModel.load(args.model)
     else:
+        from recommender.model_cache import meet_model
+
         with open_store(args) as store:
-            network = load_network(store)
-        model = MeetModel().fit(network)
+            model = meet_model(store, network=load_network(store))
     fit_seconds = time.perf_counter() - t0
     bar, update = _bar(args, len(model.context_), "batch meet", "people")
     try:
@@ -137,4 +150,33 @@ def run_refer(args) -> int:
     finally:
         bar.close()
     _print_summary(args, summary, "referrers")
+    return 0
+
+
+def run_outreach(args) -> int:
+    import time
+
+    from recommender.errors import UsageError
+    from recommender.graph import load_network
+    from recommender.model_cache import meet_model
+    from recommender.outreach import write_outreach_lists
+
+    if args.per_group < 1:
+        raise UsageError(f"--per-group must be a positive integer, got {args.per_group}")
+    t0 = time.perf_counter()
+    with open_store(args) as store:
+        network = load_network(store)
+        model = meet_model(store, network=network)
+    bar, update = _bar(args, len(network.people), "outreach lists", "people")
+    try:
+        result = write_outreach_lists(model, network, args.out, per_group=args.per_group, fmt=args.format,
+                                      progress=update)
+    finally:
+        bar.close()
+    result["seconds"] = round(time.perf_counter() - t0, 3)
+    if args.json:
+        print_json(result)
+    else:
+        print(f"wrote {result['files']:,} outreach lists ({result['rows']:,} rows) to {result['dir']}/ "
+              f"in {result['seconds']:.1f} s; {result['skipped_opted_out']} opted-out people get none")
     return 0

@@ -109,22 +109,28 @@ def run_meet(args) -> int:
     if args.scheduler and args.engine != "dask":
         raise UsageError("--scheduler needs --engine dask")
     check_output(args.out)  # before any work
-    t0 = time.perf_counter()
-    if args.model:
-        model = MeetModel.load(args.model)
-    else:
-        from recommender.model_cache import meet_model
+    from contextlib import nullcontext
 
-        with open_store(args) as store:
-            model = meet_model(store, network=load_network(store))
-    fit_seconds = time.perf_counter() - t0
-    bar, update = _bar(args, len(model.context_), "batch meet", "people")
-    try:
-        summary = batch_meet(model, args.out, k=args.k, group=args.group,
-                             block_size=args.block_size or DEFAULT_BLOCK_SIZE, engine=args.engine,
-                             scheduler=args.scheduler, progress=update)
-    finally:
-        bar.close()
+    from recommender.batch import _dask_client
+
+    # connect to the cluster before fitting, so an unreachable scheduler fails in seconds
+    with (_dask_client(args.scheduler) if args.engine == "dask" else nullcontext()) as client:
+        t0 = time.perf_counter()
+        if args.model:
+            model = MeetModel.load(args.model)
+        else:
+            from recommender.model_cache import meet_model
+
+            with open_store(args) as store:
+                model = meet_model(store, network=load_network(store))
+        fit_seconds = time.perf_counter() - t0
+        bar, update = _bar(args, len(model.context_), "batch meet", "people")
+        try:
+            summary = batch_meet(model, args.out, k=args.k, group=args.group,
+                                 block_size=args.block_size or DEFAULT_BLOCK_SIZE, engine=args.engine,
+                                 scheduler=args.scheduler, client=client, progress=update)
+        finally:
+            bar.close()
     summary.extra["fit_seconds"] = round(fit_seconds, 3)
     _print_summary(args, summary, "people")
     return 0

@@ -257,3 +257,22 @@ def test_map_never_shows_opted_out_and_respects_cap(sample_db):
     assert all(facts.at[p, "function"] == "finance" for p in ids[1:])
     ids, _ = views.neighbourhood(trust, facts, HTML_ID, hops=2, limit=300, groups=["executives"])
     assert all(facts.at[p, "kind"] == "executive" for p in ids[1:])
+
+
+def test_record_an_outcome_in_the_ledger(app, writable_db):
+    with Store(writable_db) as s:
+        pending = s.read_table("referrals", "outcome = 'pending'")
+    rid, giver = pending["id"].iloc[0], pending["from_id"].iloc[0]
+    at = _open(app, "refer", giver)
+    at.selectbox(key="refer_outcome_referral").set_value(rid).run()
+    assert not at.exception
+    assert at.radio(key="refer_outcome_value").options == ["accepted", "declined"]
+    at.radio(key="refer_outcome_value").set_value("accepted").run()
+    at.button(key="refer_outcome_save").click().run()
+    assert not at.exception
+    assert any(f"Referral {rid}: pending → accepted" in m.value for m in at.success)
+    with Store(writable_db) as s:
+        assert s.get("referrals", rid)["outcome"] == "accepted"
+    # now accepted: the next step is won or lost
+    at.selectbox(key="refer_outcome_referral").set_value(rid).run()
+    assert at.radio(key="refer_outcome_value").options == ["won", "lost"]

@@ -7,7 +7,7 @@ import streamlit as st
 
 from recommender.errors import FracnetError
 from recommender.explain import label
-from recommender.ledger import referral_ledger
+from recommender.ledger import allowed_outcomes, record_outcome, referral_ledger
 from recommender.refer_text import explanation_text, introduction_message, reason_text, warning_text
 from recommender.taxonomy import load_taxonomy, split_tags
 from recommender.ui import state, views
@@ -183,8 +183,39 @@ def _ledger(pid: str) -> None:
     refs = views.referrals_table(state.network(), state.facts(), pid)
     if len(refs):
         st.dataframe(refs.head(20), hide_index=True, width="stretch", key="refer_ledger_table")
+        _outcomes(refs)
     else:
         st.caption("No referrals yet.")
+
+
+def _record_outcome(referral_id: str, outcome: str) -> None:
+    """Callback: move a referral to ``outcome`` through the ledger (one transaction)."""
+    try:
+        row = record_outcome(state.get_store(), referral_id, outcome)
+    except FracnetError as exc:
+        st.session_state["refer_outcome_msg"] = ("error", str(exc))
+        return
+    st.session_state["refer_outcome_msg"] = (
+        "success", f"Referral {row['id']}: {row['previous']} → {row['outcome']}; "
+                   f"opportunity {row['opportunity_id']} is {row['opportunity_status']}.")
+
+
+def _outcomes(refs: pd.DataFrame) -> None:
+    """Record what happened to an open referral (pending → accepted/declined → won/lost)."""
+    open_refs = refs[refs["outcome"].isin([o for o in ("pending", "accepted") if allowed_outcomes(o)])]
+    msg = st.session_state.pop("refer_outcome_msg", None)
+    if msg:
+        (st.success if msg[0] == "success" else st.error)(msg[1])
+    if open_refs.empty:
+        return
+    with st.expander(f"Record an outcome ({len(open_refs)} open)", expanded=False):
+        labels = {r["id"]: f"{r['id']} · {r['direction']} · {r['peer']} · {r['opportunity']} · {r['outcome']}"
+                  for r in open_refs.to_dict("records")}
+        rid = st.selectbox("Referral", list(labels), format_func=labels.get, key="refer_outcome_referral")
+        current = open_refs.set_index("id").at[rid, "outcome"]
+        choices = list(allowed_outcomes(current))
+        outcome = st.radio("New outcome", choices, horizontal=True, key="refer_outcome_value")
+        st.button("Record outcome", key="refer_outcome_save", on_click=_record_outcome, args=(rid, outcome))
 
 
 def render() -> None:

@@ -576,7 +576,7 @@ def _make_base_ties(rng, P, V, m_target: int, t0: int, h0: int, end: int) -> Sim
         noisy = noisy.reshape(-1, K)
         best = np.argmax(noisy, axis=1)
         v[c0:c0 + _CHUNK] = cand[c0:c0 + _CHUNK][np.arange(len(best)), best]
-    del cand
+    cand = None  # free it (the closure above is done with it)
     rand = (mode == _RANDOM) | (v < 0)  # random ties, and the fallback for empty groups
     v[rand] = rng.integers(0, n, int(rand.sum()))
     mode[rand] = _RANDOM

@@ -326,7 +326,7 @@ def score_meet_block(model, rows: np.ndarray, k: int, group: str) -> dict:
     ``introducer_trust`` and ``reason`` (code, -1 none).
     """
     rows = np.asarray(rows, dtype=np.int64)
-    pr, pc, score, X, intro = model.score_block(rows, k=k, group=group, introducers=True)
+    pr, pc, score, X, intro = model.score_block(rows, k=k, group=group, introducers=True, katz=False)
     g = np.where(X[:, -3:].any(axis=1), X[:, -3:].argmax(axis=1), -1) if len(X) else np.zeros(0, np.int64)
     if len(pr):
         new = np.r_[True, (pr[1:] != pr[:-1]) | (g[1:] != g[:-1])]

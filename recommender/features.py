@@ -74,6 +74,7 @@ Example
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -203,6 +204,12 @@ class FeatureContext:
         self.I_bits = _bitmask(self.I)
         self.Z_bits = _bitmask(self.Z)
         self.G_bits = _bitmask(self.G)
+        self.indptr64 = self.A.indptr.astype(np.int64)
+        has_fn = self.function >= 0
+        # squared norms of the weighted tag vectors used to pre-score pool candidates
+        self.tag_norm = 9.0 * self.n_spec + 4.0 * self.n_ind + (self.n_market - self.n_ind) + self.n_reg + has_fn
+        self.spec0 = np.where(self.n_spec > 0, self.S.indices[np.minimum(self.S.indptr[:-1], max(self.S.nnz - 1, 0))]
+                              if self.S.nnz else 0, 0).astype(np.int64)
         self._pools: dict = {}
 
     def pools(self, size: int) -> dict:
@@ -228,6 +235,34 @@ class FeatureContext:
                 "frac_size": _pool(self.Z, ok & ~self.is_exec, rank, order, size),
             }
         return self._pools[size]
+
+    def pool_index(self, size: int) -> dict:
+        """The pools of :meth:`pools` as one CSR over pool tags, with a compact index of their members.
+
+        ``tags`` (n x pool tags) lists each person's pool tags (industry for
+        executives and fractionals, specialty, size band for both), ``indptr``
+        and ``members`` the people of each pool tag, ``compact`` maps a person
+        to 0 .. ``n_members`` - 1 (-1: in no pool).
+        """
+        key = ("index", size)
+        if key not in self._pools:
+            p = self.pools(size)
+            parts = [(self.I, p["exec"]), (self.I, p["frac"]), (self.S, p["spec"]), (self.Z, p["exec_size"]),
+                     (self.Z, p["frac_size"])]
+            tags = sp.hstack([M for M, _ in parts], format="csr")
+            tags.indices = tags.indices.astype(np.int64)
+            indptr, members, off = [np.zeros(1, np.int64)], [], 0
+            for _, (ip, mem) in parts:
+                indptr.append(ip[1:] + off)
+                members.append(mem)
+                off += len(mem)
+            members = np.concatenate(members).astype(np.int64)
+            uniq = np.unique(members)
+            compact = np.full(len(self.ids), -1, dtype=np.int64)
+            compact[uniq] = np.arange(len(uniq))
+            self._pools[key] = {"tags": tags, "indptr": np.concatenate(indptr), "members": members,
+                                "compact": compact, "n_members": len(uniq)}
+        return self._pools[key]
 
     def __getstate__(self):
         state = dict(self.__dict__)
@@ -421,38 +456,194 @@ def _specialty_affinity(S: sp.csr_matrix, r: np.ndarray, c: np.ndarray, prior: f
 
 
 # ---------------------------------------------------------------------------
-# Two-hop paths: mutual contacts, vectorised
+# Small vectorised helpers
 # ---------------------------------------------------------------------------
 
 
 def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Concatenation of ``arange(s, s + c)`` for every (s, c), without a loop."""
+    counts = np.asarray(counts, dtype=np.int64)
     total = int(counts.sum())
     if total == 0:
         return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(counts)
-    offsets = np.repeat(ends - counts, counts)
-    return np.arange(total, dtype=np.int64) - offsets + np.repeat(starts, counts)
+    out = np.ones(total, dtype=np.int64)
+    nz = counts > 0
+    s, c = np.asarray(starts, dtype=np.int64)[nz], counts[nz]
+    ends = np.cumsum(c)
+    out[0] = s[0]
+    # at each segment start jump from the previous segment's last value to the new start
+    out[ends[:-1]] = s[1:] - (s[:-1] + c[:-1] - 1)
+    return np.cumsum(out)
 
 
-@dataclass
+def _row_counts(row: np.ndarray, nrows: int) -> np.ndarray:
+    return np.bincount(row, minlength=nrows) if len(row) else np.zeros(nrows, np.int64)
+
+
+def _kth_largest(row: np.ndarray, val: np.ndarray, k: int, nrows: int) -> np.ndarray:
+    """Per row, the ``k``-th largest of ``val`` (``-inf`` where the row has at most ``k`` entries).
+
+    ``row`` is non-decreasing (entries grouped by row). Rows are padded into
+    a few width buckets and partitioned (``np.partition``); no sort.
+    """
+    thr = np.full(nrows, -np.inf)
+    if len(row) == 0 or k <= 0:
+        return thr
+    counts = _row_counts(row, nrows)
+    big = np.flatnonzero(counts > k)
+    if len(big) == 0:
+        return thr
+    starts = np.r_[0, np.cumsum(counts)][:-1]
+    bucket = np.ceil(np.log2(counts[big])).astype(np.int64)
+    for bk in np.unique(bucket):
+        rr = big[bucket == bk]
+        cnt = counts[rr]
+        width = int(cnt.max())
+        M = np.full((len(rr), width), -np.inf)
+        ent = _ranges(starts[rr], cnt)
+        local = ent - np.repeat(starts[rr], cnt)
+        M[np.repeat(np.arange(len(rr)), cnt), local] = val[ent]
+        thr[rr] = np.partition(M, width - k, axis=1)[:, width - k]
+    return thr
+
+
+def _top_per_row(row: np.ndarray, val: np.ndarray, k: int, nrows: int, tiebreak: np.ndarray | None = None,
+                 thr: np.ndarray | None = None) -> np.ndarray:
+    """Mask of the ``k`` largest ``val`` per row (entries grouped by row).
+
+    Ties at the ``k``-th value go to the lowest ``tiebreak`` (default: the
+    earliest entry). The answer for a row depends only on that row's entries.
+    """
+    m = len(row)
+    if m == 0 or k <= 0:
+        return np.zeros(m, bool)
+    if thr is None:
+        thr = _kth_largest(row, val, k, nrows)
+    t = thr[row]
+    keep = val > t
+    eq = np.flatnonzero(val == t)
+    if len(eq):
+        need = k - _row_counts(row[keep], nrows)
+        er = row[eq]
+        if tiebreak is not None:
+            eq = eq[np.lexsort((tiebreak[eq], er))]
+            er = row[eq]
+        first = np.r_[True, er[1:] != er[:-1]]
+        starts = np.flatnonzero(first)
+        rank = np.arange(len(eq)) - np.repeat(starts, np.diff(np.r_[starts, len(eq)]))
+        keep[eq[rank < need[er]]] = True
+    return keep
+
+
+def _merge_rows(row_a: np.ndarray, row_b: np.ndarray, nrows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in a row-grouped merge of two row-grouped lists (each row: a's entries, then b's)."""
+    ca, cb = _row_counts(row_a, nrows), _row_counts(row_b, nrows)
+    start = np.r_[0, np.cumsum(ca + cb)][:-1]
+    sa = np.r_[0, np.cumsum(ca)][:-1]
+    sb = np.r_[0, np.cumsum(cb)][:-1]
+    pos_a = np.arange(len(row_a)) - sa[row_a] + start[row_a]
+    pos_b = np.arange(len(row_b)) - sb[row_b] + start[row_b] + ca[row_b]
+    return pos_a, pos_b
+
+
+class _Scratch(threading.local):
+    """A per-thread int32 scratch array, kept between calls (always left filled with -1)."""
+
+    def get(self, size: int) -> np.ndarray:
+        arr = getattr(self, "arr", None)
+        if arr is None or len(arr) < size:
+            arr = np.full(size, -1, dtype=np.int32)
+            self.arr = arr
+        return arr
+
+
+_SCRATCH = _Scratch()
+#: Cells of the per-thread scratch (int32) used for joins on a small column space; sized for the CPU cache.
+_SCRATCH_JOIN = 1 << 20
+
+
+# ---------------------------------------------------------------------------
+# Two-hop aggregates: mutual contacts, vectorised, no global sort
+# ---------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
 class TwoHop:
     """Aggregates over the mutual contacts of (row, person) pairs two hops apart.
 
-    ``key = row * n + person`` is sorted and unique; the other arrays align with it.
+    One entry per pair, sorted by (block row, person); ``v != u``. ``cn``,
+    ``aa``, ``ra`` sum over the mutual contacts ``w``; ``trust`` is
+    ``max_w min(W[u, w], W[w, v])`` and ``recency`` the same over tie
+    freshness; ``tied`` marks pairs that are already tied. The best
+    introducer of a pair (the ``w`` reaching ``trust``, lowest position on
+    ties) is found on demand (:meth:`introducers`).
     """
 
-    key: np.ndarray
-    cn: np.ndarray
-    aa: np.ndarray
-    ra: np.ndarray
-    trust: np.ndarray
-    introducer: np.ndarray
-    recency: np.ndarray
+    n: int
+    row: np.ndarray
+    col: np.ndarray
+    _cn: np.ndarray  # every value array carries a trailing 0: index -1 reads "no two-hop path"
+    _aa: np.ndarray
+    _ra: np.ndarray
+    _trust: np.ndarray
+    _recency: np.ndarray
+    tied: np.ndarray
+    _start: np.ndarray  # first sorted path of each pair
+    _w: np.ndarray  # sorted paths: mutual contact
+    _pt: np.ndarray  # sorted paths: min(W[u, w], W[w, v])
+
+    cn = property(lambda self: self._cn[:-1])
+    aa = property(lambda self: self._aa[:-1])
+    ra = property(lambda self: self._ra[:-1])
+    trust = property(lambda self: self._trust[:-1])
+    recency = property(lambda self: self._recency[:-1])
+
+    @property
+    def key(self) -> np.ndarray:
+        """``row * n + person``, sorted and unique."""
+        return self.row * self.n + self.col
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    @property
+    def introducer(self) -> np.ndarray:
+        return self.introducers(np.arange(len(self.row)))
+
+    def introducers(self, idx: np.ndarray) -> np.ndarray:
+        """Best introducer (position) of entries ``idx`` (-1 for ``idx == -1``)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        out = np.full(len(idx), -1, dtype=np.int64)
+        ok = np.flatnonzero(idx >= 0)
+        if len(ok) == 0:
+            return out
+        j = idx[ok]
+        cnt = self._cn[j].astype(np.int64)
+        pos = _ranges(self._start[j], cnt)
+        best = np.repeat(self._trust[j], cnt)
+        local = np.arange(len(pos)) - np.repeat(np.r_[0, np.cumsum(cnt)][:-1], cnt)
+        cand = np.where(self._pt[pos] == best, local, np.iinfo(np.int64).max)
+        first = np.minimum.reduceat(cand, np.r_[0, np.cumsum(cnt)][:-1])
+        out[ok] = self._w[self._start[j] + first]
+        return out
+
+    def locate(self, pair_row: np.ndarray, pair_col: np.ndarray) -> np.ndarray:
+        """Index of each (block row, person) pair, or -1 when the two have no mutual contact."""
+        keys = self.key
+        q = np.asarray(pair_row, dtype=np.int64) * self.n + np.asarray(pair_col, dtype=np.int64)
+        if len(keys) == 0 or len(q) == 0:
+            return np.full(len(q), -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
+        return np.where(keys[pos] == q, pos, -1)
 
 
 def two_hop_paths(ctx: FeatureContext, rows: np.ndarray) -> TwoHop:
     """Expand every path ``u - w - v`` from the block's rows and aggregate per (u, v).
+
+    The paths are grouped per pair by a counting sort (a CSR -> CSC -> CSR
+    transposition of the block's path matrix, linear in the number of paths),
+    then reduced with ``ufunc.reduceat``; nothing is sorted by comparison and
+    each row's result depends only on that row.
 
     Parameters
     ----------
@@ -463,53 +654,62 @@ def two_hop_paths(ctx: FeatureContext, rows: np.ndarray) -> TwoHop:
     Returns
     -------
     TwoHop
-        One entry per (row index in the block, person) pair with at least one
-        mutual contact, ``v != u``; ``introducer`` is the mutual contact ``w``
-        maximising ``min(W[u, w], W[w, v])`` (ties: the lowest position).
     """
     n = len(ctx)
     rows = np.asarray(rows, dtype=np.int64)
-    indptr, indices = ctx.A.indptr.astype(np.int64), ctx.A.indices.astype(np.int64)
+    b = len(rows)
+    indptr, indices = ctx.indptr64, ctx.A.indices
     s1 = indptr[rows]
     c1 = indptr[rows + 1] - s1
-    r1 = np.repeat(np.arange(len(rows), dtype=np.int64), c1)
     e1 = _ranges(s1, c1)
     mid = indices[e1]
     s2 = indptr[mid]
     c2 = indptr[mid + 1] - s2
     e2 = _ranges(s2, c2)
-    r2 = np.repeat(r1, c2)
-    w2 = np.repeat(mid, c2)
+    n_paths = len(e2)
+    if n_paths == 0:
+        z = np.zeros(1)
+        e = np.zeros(0, np.int64)
+        return TwoHop(n, e, e, z, z, z, z, z, np.zeros(0, bool), e, np.zeros(0, np.int32), np.zeros(0))
     v = indices[e2]
-    trust = np.minimum(np.repeat(ctx.W.data[e1], c2), ctx.W.data[e2])
-    fresh = np.minimum(np.repeat(ctx.F.data[e1], c2), ctx.F.data[e2])
-    ok = v != rows[r2]
-    r2, w2, v, trust, fresh = r2[ok], w2[ok], v[ok], trust[ok], fresh[ok]
-    key = r2 * n + v
-    # sort by key, then strongest trust first, then lowest introducer position
-    order = np.lexsort((w2, -trust, key))
-    key, w2, trust, fresh = key[order], w2[order], trust[order], fresh[order]
-    if len(key) == 0:
-        z = np.zeros(0)
-        return TwoHop(np.zeros(0, np.int64), z, z, z, z, np.zeros(0, np.int64), z)
-    start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    return TwoHop(
-        key=key[start],
-        cn=np.diff(np.r_[start, len(key)]).astype(float),
-        aa=np.add.reduceat(ctx.inv_log_deg[w2], start),
-        ra=np.add.reduceat(ctx.inv_deg[w2], start),
-        trust=trust[start],
-        introducer=w2[start],
-        recency=np.maximum.reduceat(fresh, start),
-    )
+    cum2 = np.r_[0, np.cumsum(c2)]
+    row_ptr = cum2[np.r_[0, np.cumsum(c1)]]
+    # counting sort of the paths by (row, v): transpose twice
+    P = sp.csr_matrix((np.arange(n_paths, dtype=np.int32 if n_paths < 2**31 else np.int64), v, row_ptr),
+                      shape=(b, n))
+    P = P.tocsc().tocsr()
+    col_s, perm, ptr = P.indices, P.data, P.indptr
+    new = np.empty(n_paths, dtype=bool)
+    new[0] = True
+    np.not_equal(col_s[1:], col_s[:-1], out=new[1:])
+    new[ptr[:-1][np.diff(ptr) > 0]] = True
+    start = np.flatnonzero(new)
+    cn = np.diff(np.r_[start, n_paths]).astype(float)
+    per_row = np.diff(np.r_[0, np.cumsum(new)][ptr])
+    row = np.repeat(np.arange(b, dtype=np.int64), per_row)
+    col = col_s[start].astype(np.int64)
+    w_s = np.repeat(mid, c2)[perm]
+    ra = np.add.reduceat(ctx.inv_deg[w_s], start)
+    aa = np.add.reduceat(ctx.inv_log_deg[w_s], start)
+    pt = np.minimum(np.repeat(ctx.W.data[e1], c2), ctx.W.data[e2])[perm]
+    trust = np.maximum.reduceat(pt, start)
+    pf = np.minimum(np.repeat(ctx.F.data[e1], c2), ctx.F.data[e2])
+    recency = np.maximum.reduceat(pf[perm], start)
+    # drop u itself
+    keep = col != rows[row]
+    row, col, cn, aa, ra, trust, recency, start = (a[keep] for a in (row, col, cn, aa, ra, trust, recency, start))
+    # already tied: the block's ties, looked up among the sorted pair keys
+    keys = row * n + col
+    tie_keys = np.repeat(np.arange(b, dtype=np.int64), c1) * n + mid
+    tied = np.zeros(len(keys), dtype=bool)
+    if len(keys) and len(tie_keys):
+        pos = np.minimum(np.searchsorted(keys, tie_keys), len(keys) - 1)
+        tied[pos[keys[pos] == tie_keys]] = True
 
+    def pad(a):
+        return np.r_[a, 0.0]
 
-def _lookup(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of ``keys`` in ``sorted_keys`` and whether they were found."""
-    if len(sorted_keys) == 0:
-        return np.zeros(len(keys), np.int64), np.zeros(len(keys), bool)
-    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
-    return pos, sorted_keys[pos] == keys
+    return TwoHop(n, row, col, pad(cn), pad(aa), pad(ra), pad(trust), pad(recency), tied, start, w_s, pt)
 
 
 def best_introducers(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, pair_col: np.ndarray):
@@ -517,31 +717,15 @@ def best_introducers(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray
     return lookup_introducers(ctx, two_hop_paths(ctx, rows), pair_row, pair_col)
 
 
-def lookup_introducers(ctx: FeatureContext, hop: "TwoHop", pair_row: np.ndarray, pair_col: np.ndarray):
+def lookup_introducers(ctx: FeatureContext, hop: TwoHop, pair_row: np.ndarray, pair_col: np.ndarray):
     """:func:`best_introducers` from an already computed :func:`two_hop_paths` of the block."""
-    pos, found = _lookup(hop.key, pair_row.astype(np.int64) * len(ctx) + pair_col)
-    who = np.where(found, hop.introducer[pos] if len(hop.key) else -1, -1)
-    trust = np.where(found, hop.trust[pos] if len(hop.key) else 0.0, 0.0)
-    return who, trust
+    idx = hop.locate(pair_row, pair_col)
+    return hop.introducers(idx), hop._trust[idx]
 
 
 # ---------------------------------------------------------------------------
 # Groups and candidates
 # ---------------------------------------------------------------------------
-
-
-def _gather(M: sp.csr_matrix, r: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """``M[r[i], c[i]]`` for all i, by binary search over the (canonicalised, in place) entries."""
-    if len(r) == 0:
-        return np.zeros(0)
-    if not M.has_canonical_format:
-        M.sum_duplicates()
-    if M.shape[0] > 4 * len(r):  # a whole-network matrix with short rows: scipy's per-row scan is fine
-        return np.asarray(M[r, c]).ravel().astype(float)
-    ncol = M.shape[1]
-    keys = np.repeat(np.arange(M.shape[0], dtype=np.int64), np.diff(M.indptr)) * ncol + M.indices
-    pos, found = _lookup(keys, np.asarray(r, dtype=np.int64) * ncol + np.asarray(c, dtype=np.int64))
-    return np.where(found, M.data[pos] if len(keys) else 0.0, 0.0).astype(float)
 
 
 def _groups(ctx: FeatureContext, u: np.ndarray, v: np.ndarray, ind: np.ndarray, size: np.ndarray,
@@ -552,7 +736,7 @@ def _groups(ctx: FeatureContext, u: np.ndarray, v: np.ndarray, ind: np.ndarray, 
     same_func = (fu == fv) & (fu >= 0)
     same_specs = (spec_inter == ctx.n_spec[u]) & (spec_inter == ctx.n_spec[v])
     market = (ind > 0) | (size > 0)
-    g = np.full(len(u), -1, dtype=np.int64)
+    g = np.full(len(u), -1, dtype=np.int8)
     both_frac = ~ue & ~ve
     g[both_frac & same_func & ~same_specs] = 0
     g[both_frac & ~same_func & market] = 1
@@ -560,6 +744,151 @@ def _groups(ctx: FeatureContext, u: np.ndarray, v: np.ndarray, ind: np.ndarray, 
     g[ue & ~ve & market] = 1
     g[ue & ve & (ind > 0)] = 2
     return g
+
+
+def _tag_scores(ctx: FeatureContext, u: np.ndarray, v: np.ndarray):
+    """Cheap tag statistics of pairs: popcounts and the candidate-source scores."""
+    spec = _popcount_and(ctx.S_bits, u, v)
+    ind = _popcount_and(ctx.I_bits, u, v)
+    size = _popcount_and(ctx.Z_bits, u, v)
+    reg = _popcount_and(ctx.G_bits, u, v)
+    return spec, ind, size, reg
+
+
+def block_candidates(ctx: FeatureContext, rows: np.ndarray, hop: TwoHop, *, group: str = "all",
+                     n_similar: int = 50, n_market: int = 50, max_two_hop: int = 400, n_pool: int = 64):
+    """Candidates of a block, grouped by row (see :func:`candidate_pairs`), with their two-hop index.
+
+    Returns
+    -------
+    pair_row, pair_col, hop_index : ndarray of int, shape (m,)
+        Grouped by row (not sorted within a row); ``hop_index`` points into
+        ``hop`` (-1: no mutual contact).
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    b = len(rows)
+    e = np.zeros(0, np.int64)
+    if b == 0 or len(ctx) == 0:
+        return e, e, e
+    # -- two hops: the best ``max_two_hop`` per row by resource allocation
+    ok = ~hop.tied & ~ctx.opt_out[hop.col]
+    i2 = np.flatnonzero(ok)
+    if max_two_hop and len(i2):
+        sel2 = i2[_top_per_row(hop.row[i2], hop.ra[i2], max_two_hop, b)]
+    else:
+        sel2 = e
+    in_sel2 = np.zeros(len(hop) + 1, dtype=bool)
+    in_sel2[sel2] = True
+
+    # -- pools: people in the same market / specialty, deduplicated and joined to ``hop``
+    pool = ctx.pool_index(n_pool)
+    pr, pc = _expand(pool["tags"], rows, pool["indptr"], pool["members"])
+    hidx = e
+    if len(pr):
+        hidx, first, tied = _join_pool(ctx, rows, hop, pool, pr, pc)
+        u = rows[pr]
+        valid = first & ~tied & (pc != u)
+        idx = np.flatnonzero(valid)
+        pr, pc, hidx, u = pr[idx], pc[idx], hidx[idx], u[idx]
+        spec, ind, size, reg = _tag_scores(ctx, u, pc)
+        has_fn = ctx.function >= 0
+        fu, fv = ctx.function[u], ctx.function[pc]
+        same_fn = (fu == fv) & has_fn[u]
+        norm = ctx.tag_norm
+        dot = 9.0 * spec + 4.0 * ind + size + reg + same_fn
+        den = np.sqrt(norm[u] * norm[pc])
+        tag = np.divide(dot, den, out=np.zeros(len(dot)), where=den > 0)
+        keep = _top_per_row(pr, np.where(tag > 0, tag, -np.inf), n_similar, b) & (tag > 0)
+        inter = ind + size
+        union = ctx.n_market[u] + ctx.n_market[pc] - inter
+        jac = np.divide(inter, union, out=np.zeros(len(inter)), where=union > 0)
+        fit = (ind > 0).astype(float) + (size > 0) + 0.5 * (reg > 0) + 0.1 * jac + 0.01 * tag
+        ve = ctx.is_exec[pc]
+        for mask in (~ve & (fu != fv), ve):
+            j = np.flatnonzero(mask & (fit > 0))
+            if len(j):
+                keep[j[_top_per_row(pr[j], fit[j], n_market, b)]] = True
+        keep &= ~in_sel2[hidx]  # already a two-hop candidate
+        j = np.flatnonzero(keep)
+        pr, pc, hidx = pr[j], pc[j], hidx[j]
+    # -- merge, grouped by row: two-hop candidates first
+    r2 = hop.row[sel2]
+    pos_a, pos_b = _merge_rows(r2, pr, b)
+    m = len(sel2) + len(pr)
+    out_r = np.empty(m, np.int64)
+    out_c = np.empty(m, np.int64)
+    out_h = np.empty(m, np.int64)
+    out_r[pos_a], out_c[pos_a], out_h[pos_a] = r2, hop.col[sel2], sel2
+    out_r[pos_b], out_c[pos_b], out_h[pos_b] = pr, pc, hidx
+    u = rows[out_r]
+    g = _groups(ctx, u, out_c, _popcount_and(ctx.I_bits, u, out_c), _popcount_and(ctx.Z_bits, u, out_c),
+                _popcount_and(ctx.S_bits, u, out_c))
+    want = np.flatnonzero(g >= 0 if group == "all" else g == GROUPS.index(group))
+    return out_r[want], out_c[want], out_h[want]
+
+
+def _expand(M: sp.csr_matrix, rows: np.ndarray, indptr: np.ndarray, indices: np.ndarray):
+    """(block row, member) for every pool of every pool tag of each row, grouped by row."""
+    s = M.indptr[rows].astype(np.int64)
+    c = M.indptr[rows + 1].astype(np.int64) - s
+    r1 = np.repeat(np.arange(len(rows), dtype=np.int64), c)
+    tags = M.indices[_ranges(s, c)].astype(np.int64)
+    s2 = indptr[tags]
+    c2 = indptr[tags + 1] - s2
+    return np.repeat(r1, c2), indices[_ranges(s2, c2)]
+
+
+def _join_pool(ctx: FeatureContext, rows: np.ndarray, hop: TwoHop, pool: dict, pr: np.ndarray, pc: np.ndarray):
+    """For pool pairs (grouped by row): their ``hop`` index (-1 none), first occurrence, and tie flags.
+
+    Pool members are few (a compact index), so a per-thread scratch of
+    (rows x members) cells, small enough for the CPU cache, replaces any sort.
+    """
+    b = len(rows)
+    compact = pool["compact"]
+    npp = max(int(pool["n_members"]), 1)
+    step = max(1, _SCRATCH_JOIN // npp)
+    scr = _SCRATCH.get(step * npp)
+    cid = compact[pc].astype(np.int64)
+    # hop entries and ties whose person is a pool member
+    hc = compact[hop.col]
+    hsel = np.flatnonzero(hc >= 0)
+    A = ctx.A
+    s1 = ctx.indptr64[rows]
+    c1 = ctx.indptr64[rows + 1] - s1
+    t_row = np.repeat(np.arange(b, dtype=np.int64), c1)
+    t_c = compact[A.indices[_ranges(s1, c1)]]
+    tsel = np.flatnonzero(t_c >= 0)
+    t_row, t_c = t_row[tsel], t_c[tsel].astype(np.int64)
+    h_row, h_c = hop.row[hsel], hc[hsel].astype(np.int64)
+    bounds = np.arange(0, b + step, step)
+    bp = np.searchsorted(pr, bounds)
+    bh = np.searchsorted(h_row, bounds)
+    bt = np.searchsorted(t_row, bounds)
+    hidx = np.full(len(pr), -1, dtype=np.int64)
+    tied = np.zeros(len(pr), dtype=bool)
+    first = np.zeros(len(pr), dtype=bool)
+    for j in range(len(bounds) - 1):
+        p0, p1 = bp[j], bp[j + 1]
+        if p0 == p1:
+            continue
+        r0 = bounds[j]
+        kp = (pr[p0:p1] - r0) * npp + cid[p0:p1]
+        kt = (t_row[bt[j]:bt[j + 1]] - r0) * npp + t_c[bt[j]:bt[j + 1]]
+        kh = (h_row[bh[j]:bh[j + 1]] - r0) * npp + h_c[bh[j]:bh[j + 1]]
+        # ties
+        scr[kt] = 0
+        tied[p0:p1] = scr[kp] == 0
+        scr[kt] = -1
+        # two-hop entries
+        scr[kh] = hsel[bh[j]:bh[j + 1]]
+        hidx[p0:p1] = scr[kp]
+        scr[kh] = -1
+        # first occurrence of each pool pair
+        scr[kp] = np.arange(p1 - p0, dtype=np.int32)
+        first[p0:p1] = scr[kp] == np.arange(p1 - p0)
+        scr[kp] = -1
+    return hidx, first, tied
 
 
 def candidate_pairs(ctx: FeatureContext, rows: np.ndarray, *, group: str = "all", n_similar: int = 50,
@@ -600,100 +929,134 @@ def candidate_pairs(ctx: FeatureContext, rows: np.ndarray, *, group: str = "all"
         pair outside the requested group(s).
     """
     rows = np.asarray(rows, dtype=np.int64)
-    n = len(ctx)
-    b = len(rows)
-    if b == 0 or n == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    parts = []
     hop = two_hop_paths(ctx, rows) if hop is None else hop
-    if len(hop.key) and max_two_hop:
-        hr, hc = hop.key // n, hop.key % n
-        parts.append(_top_per_row(hr, hop.key, hop.ra, ~ctx.opt_out[hc], max_two_hop))
-
-    pools = ctx.pools(n_pool)
-    pr_list, pc_list = [], []
-    for M, name in ((ctx.I, "exec"), (ctx.I, "frac"), (ctx.S, "spec"), (ctx.Z, "exec_size"), (ctx.Z, "frac_size")):
-        r, c = _expand_pools(M, rows, *pools[name])
-        pr_list.append(r)
-        pc_list.append(c)
-    pkeys = _sorted_unique(np.concatenate(pr_list) * n + np.concatenate(pc_list))
-    if len(pkeys):
-        pr, pc = pkeys // n, pkeys % n
-        u = rows[pr]
-        valid = (pc != u) & ~_tied(ctx, rows, pkeys)
-        spec = _popcount_and(ctx.S_bits, u, pc)
-        ind = _popcount_and(ctx.I_bits, u, pc)
-        size = _popcount_and(ctx.Z_bits, u, pc)
-        reg = _popcount_and(ctx.G_bits, u, pc)
-        has_fn = ctx.function >= 0
-        same_fn = (ctx.function[u] == ctx.function[pc]) & has_fn[u]
-        norm = 9.0 * ctx.n_spec + 4.0 * ctx.n_ind + (ctx.n_market - ctx.n_ind) + ctx.n_reg + has_fn
-        dot = 9.0 * spec + 4.0 * ind + size + reg + same_fn
-        den = np.sqrt(norm[u] * norm[pc])
-        tag = np.divide(dot, den, out=np.zeros(len(dot)), where=den > 0)
-        parts.append(_top_per_row(pr, pkeys, tag, valid, n_similar))
-        inter = ind + size
-        union = ctx.n_market[u] + ctx.n_market[pc] - inter
-        jac = np.divide(inter, union, out=np.zeros(len(inter)), where=union > 0)
-        fit = (ind > 0).astype(float) + (size > 0) + 0.5 * (reg > 0) + 0.1 * jac + 0.01 * tag
-        parts.append(_top_per_row(pr, pkeys, fit, valid & ~ctx.is_exec[pc] & (ctx.function[u] != ctx.function[pc]),
-                                  n_market))
-        parts.append(_top_per_row(pr, pkeys, fit, valid & ctx.is_exec[pc], n_market))
-
-    keys = _sorted_unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
-    pr, pc = keys // n, keys % n
-    ok = (pc != rows[pr]) & ~ctx.opt_out[pc] & ~_tied(ctx, rows, keys)
-    pr, pc = pr[ok], pc[ok]
-    u = rows[pr]
-    g = _groups(ctx, u, pc, _popcount_and(ctx.I_bits, u, pc), _popcount_and(ctx.Z_bits, u, pc),
-                _popcount_and(ctx.S_bits, u, pc))
-    want = g >= 0 if group == "all" else g == GROUPS.index(group)
-    return pr[want], pc[want]
-
-
-def _sorted_unique(a: np.ndarray) -> np.ndarray:
-    """``np.unique`` for int keys, by one in-place sort."""
-    a = np.sort(a)
-    return a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a
-
-
-def _top_per_row(pr: np.ndarray, keys: np.ndarray, score: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
-    """Keys of the ``k`` best positive scores per row (ties: lowest key) among ``mask``."""
-    if k <= 0:
-        return np.zeros(0, np.int64)
-    idx = np.flatnonzero(mask & (score > 0))
-    if len(idx) == 0:
-        return np.zeros(0, np.int64)
-    idx = idx[np.lexsort((keys[idx], -score[idx], pr[idx]))]
-    p = pr[idx]
-    first = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
-    rank = np.arange(len(idx)) - np.repeat(first, np.diff(np.r_[first, len(idx)]))
-    return keys[idx[rank < k]]
-
-
-def _expand_pools(M: sp.csr_matrix, rows: np.ndarray, indptr: np.ndarray, indices: np.ndarray):
-    """(block row, person) for every pool of every tag of each row."""
-    s = M.indptr[rows].astype(np.int64)
-    c = M.indptr[rows + 1].astype(np.int64) - s
-    r1 = np.repeat(np.arange(len(rows), dtype=np.int64), c)
-    tags = M.indices[_ranges(s, c)].astype(np.int64)
-    s2 = indptr[tags]
-    c2 = indptr[tags + 1] - s2
-    return np.repeat(r1, c2), indices[_ranges(s2, c2)]
+    pr, pc, _ = block_candidates(ctx, rows, hop, group=group, n_similar=n_similar, n_market=n_market,
+                                 max_two_hop=max_two_hop, n_pool=n_pool)
+    o = np.lexsort((pc, pr))
+    return pr[o], pc[o]
 
 
 def _tied(ctx: FeatureContext, rows: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Whether each ``key = block_row * n + person`` is an existing tie."""
     n = len(ctx)
-    s = ctx.A.indptr[rows].astype(np.int64)
-    c = ctx.A.indptr[rows + 1].astype(np.int64) - s
+    s = ctx.indptr64[rows]
+    c = ctx.indptr64[rows + 1] - s
     tie_keys = np.repeat(np.arange(len(rows), dtype=np.int64), c) * n + ctx.A.indices[_ranges(s, c)]
-    return _lookup(np.sort(tie_keys), keys)[1]
+    if len(tie_keys) == 0 or len(keys) == 0:
+        return np.zeros(len(keys), bool)
+    pos = np.minimum(np.searchsorted(tie_keys, keys), len(tie_keys) - 1)  # rows ascending, A rows sorted
+    return tie_keys[pos] == keys
 
 
 # ---------------------------------------------------------------------------
 # Features
 # ---------------------------------------------------------------------------
+
+
+def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarray, hop: TwoHop,
+                    hidx: np.ndarray, tied: np.ndarray | None = None, *, katz: bool = True,
+                    tag_sim: bool = True) -> dict:
+    """:data:`FEATURE_NAMES` of pairs as a dict of 1-D arrays (the one feature code path).
+
+    ``hidx`` is each pair's index in ``hop`` (-1: no mutual contact) and
+    ``tied`` whether the pair is already tied (default: none is). ``katz``
+    and ``tag_sim`` can be left out (zeros) when the caller computes them
+    later for fewer pairs (:func:`tag_similarity`, :func:`katz_scores`).
+    """
+    m = len(pr)
+    u = rows[pr]
+    f: dict = {}
+    cn = hop._cn[hidx]
+    du, dv = ctx.deg[u], ctx.deg[pc]
+    t = np.zeros(m) if tied is None else tied.astype(float)
+    union = du + dv - cn - t
+    f["cn"] = cn
+    f["jaccard"] = np.divide(cn, union, out=np.zeros(m), where=union > 0)
+    f["aa"] = hop._aa[hidx]
+    f["ra"] = hop._ra[hidx]
+    f["pa"] = du * dv
+    f["katz"] = katz_scores(ctx, rows, pr, pc, cn, t) if katz else np.zeros(m)
+    f["tag_sim"] = tag_similarity(ctx, u, pc) if tag_sim else np.zeros(m)
+
+    spec_inter = _popcount_and(ctx.S_bits, u, pc)
+    nsu, nsv = ctx.n_spec[u], ctx.n_spec[pc]
+    spec_union = nsu + nsv - spec_inter
+    spec_jac = np.divide(spec_inter, spec_union, out=np.zeros(m), where=spec_union > 0)
+    ue, ve = ctx.is_exec[u], ctx.is_exec[pc]
+    fu, fv = ctx.function[u], ctx.function[pc]
+    same_func = (fu == fv) & (fu >= 0) & ~ue & ~ve
+    f["complementarity"] = np.where(same_func, 1.0 - spec_jac, 0.0)
+    f["specialty_affinity"] = _affinity(ctx, rows, pr, pc, nsu, nsv)
+
+    ind = _popcount_and(ctx.I_bits, u, pc)
+    size = _popcount_and(ctx.Z_bits, u, pc)
+    reg = _popcount_and(ctx.G_bits, u, pc)
+    m_union = ctx.n_market[u] + ctx.n_market[pc] - ind - size
+    f["client_overlap"] = np.divide(ind + size, m_union, out=np.zeros(m), where=m_union > 0)
+    f["industry_overlap"] = _jaccard(ind, ctx.n_ind[u], ctx.n_ind[pc])
+    f["region_overlap"] = _jaccard(reg, ctx.n_reg[u], ctx.n_reg[pc])
+    mixed = ue != ve
+    region_ok = (reg > 0) | ~ctx.has_region[u] | ~ctx.has_region[pc]
+    f["icp_fit"] = np.where(mixed, ((ind > 0).astype(float) + (size > 0) + region_ok) / 3.0, 0.0)
+
+    f["introducer_trust"] = hop._trust[hidx]
+    f["mutual_recency"] = hop._recency[hidx]
+    f["cand_activity"] = ctx.activity[pc]
+
+    g = _groups(ctx, u, pc, ind, size, spec_inter)
+    f["group_peer"] = (g == 0).astype(float)
+    f["group_adjacent"] = (g == 1).astype(float)
+    f["group_executive"] = (g == 2).astype(float)
+    return f
+
+
+def stack_features(cols: dict, idx: np.ndarray | None = None) -> np.ndarray:
+    """Feature matrix (m, F) in :data:`FEATURE_NAMES` order from :func:`feature_columns` (rows ``idx``)."""
+    m = len(cols["cn"]) if idx is None else len(idx)
+    X = np.empty((m, len(FEATURE_NAMES)))
+    for j, name in enumerate(FEATURE_NAMES):
+        X[:, j] = cols[name] if idx is None else cols[name][idx]
+    return X
+
+
+def _affinity(ctx: FeatureContext, rows, pr, pc, nsu, nsv) -> np.ndarray:
+    """Mean specialty lift over the specialty pairs of (u, v): one table lookup when both have one."""
+    m = len(pr)
+    out = np.zeros(m)
+    if not ctx.affinity.size or m == 0:
+        return out
+    k = ctx.affinity.shape[0]
+    SL = np.asarray(ctx.S[rows] @ ctx.affinity)  # (b, k): sum over u's specialties
+    one = nsv == 1
+    j = np.flatnonzero(one)
+    num = np.zeros(m)
+    num[j] = SL.ravel()[pr[j] * k + ctx.spec0[pc[j]]]
+    j = np.flatnonzero(nsv > 1)
+    if len(j):
+        v = pc[j]
+        s = ctx.S.indptr[v].astype(np.int64)
+        c = ctx.S.indptr[v + 1].astype(np.int64) - s
+        cols = ctx.S.indices[_ranges(s, c)]
+        vals = SL.ravel()[np.repeat(pr[j], c) * k + cols]
+        num[j] = np.add.reduceat(vals, np.r_[0, np.cumsum(c)][:-1])
+    den = nsu * nsv
+    return np.divide(num, den, out=out, where=den > 0)
+
+
+def tag_similarity(ctx: FeatureContext, u: np.ndarray, v: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+    """TF-IDF cosine of the profiles of ``u[i]`` and ``v[i]`` (row dots of L2-normalised sparse rows)."""
+    M = ctx.profile
+    out = np.zeros(len(u))
+    for s0 in range(0, len(u), chunk):
+        a, b = u[s0:s0 + chunk], v[s0:s0 + chunk]
+        out[s0:s0 + chunk] = np.asarray(M[a].multiply(M[b]).sum(axis=1)).ravel()
+    return out
+
+
+def katz_scores(ctx: FeatureContext, rows, pr, pc, cn, tied) -> np.ndarray:
+    """Truncated Katz ``b A + b^2 A^2 + b^3 A^3`` of pairs (``cn`` = A^2, ``tied`` = A)."""
+    walks3 = _walks3(ctx, rows, pr, pc)
+    return KATZ_BETA * tied + KATZ_BETA**2 * cn + KATZ_BETA**3 * walks3
 
 
 def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, pair_col: np.ndarray, *,
@@ -719,71 +1082,12 @@ def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, p
     rows = np.asarray(rows, dtype=np.int64)
     pr = np.asarray(pair_row, dtype=np.int64)
     pc = np.asarray(pair_col, dtype=np.int64)
-    n = len(ctx)
-    m = len(pr)
-    X = np.zeros((m, len(FEATURE_NAMES)))
-    if m == 0:
-        return X
-    u = rows[pr]
+    if len(pr) == 0:
+        return np.zeros((0, len(FEATURE_NAMES)))
     hop = two_hop_paths(ctx, rows) if hop is None else hop
-    pos, found = _lookup(hop.key, pr * n + pc)
-
-    def at(arr):
-        return np.where(found, arr[pos], 0.0) if len(hop.key) else np.zeros(m)
-
-    cn = at(hop.cn)
-    du, dv = ctx.deg[u], ctx.deg[pc]
-    tied = _tied(ctx, rows, pr * n + pc).astype(float)
-    union = du + dv - cn - tied
-    X[:, _COL["cn"]] = cn
-    X[:, _COL["jaccard"]] = np.divide(cn, union, out=np.zeros(m), where=union > 0)
-    X[:, _COL["aa"]] = at(hop.aa)
-    X[:, _COL["ra"]] = at(hop.ra)
-    X[:, _COL["pa"]] = du * dv
-    walks3 = _walks3(ctx, rows, pr, pc)
-    X[:, _COL["katz"]] = KATZ_BETA * tied + KATZ_BETA**2 * cn + KATZ_BETA**3 * walks3
-    X[:, _COL["tag_sim"]] = _row_dots(ctx.profile, u, pc)
-
-    spec_inter = _popcount_and(ctx.S_bits, u, pc)
-    spec_union = ctx.n_spec[u] + ctx.n_spec[pc] - spec_inter
-    spec_jac = np.divide(spec_inter, spec_union, out=np.zeros(m), where=spec_union > 0)
-    same_func = (ctx.function[u] == ctx.function[pc]) & (ctx.function[u] >= 0) & ~ctx.is_exec[u] & ~ctx.is_exec[pc]
-    X[:, _COL["complementarity"]] = np.where(same_func, 1.0 - spec_jac, 0.0)
-    if ctx.affinity.size:
-        SL = ctx.S[rows] @ ctx.affinity  # (b, k) dense
-        num = np.asarray(ctx.S[pc].multiply(SL[pr]).sum(axis=1)).ravel()
-        den = ctx.n_spec[u] * ctx.n_spec[pc]
-        X[:, _COL["specialty_affinity"]] = np.divide(num, den, out=np.zeros(m), where=den > 0)
-
-    ind = _popcount_and(ctx.I_bits, u, pc)
-    size = _popcount_and(ctx.Z_bits, u, pc)
-    reg = _popcount_and(ctx.G_bits, u, pc)
-    m_union = ctx.n_market[u] + ctx.n_market[pc] - ind - size
-    X[:, _COL["client_overlap"]] = np.divide(ind + size, m_union, out=np.zeros(m), where=m_union > 0)
-    X[:, _COL["industry_overlap"]] = _jaccard(ind, ctx.n_ind[u], ctx.n_ind[pc])
-    X[:, _COL["region_overlap"]] = _jaccard(reg, ctx.n_reg[u], ctx.n_reg[pc])
-    mixed = ctx.is_exec[u] != ctx.is_exec[pc]
-    region_ok = (reg > 0) | ~ctx.has_region[u] | ~ctx.has_region[pc]
-    X[:, _COL["icp_fit"]] = np.where(mixed, ((ind > 0).astype(float) + (size > 0) + region_ok) / 3.0, 0.0)
-
-    X[:, _COL["introducer_trust"]] = at(hop.trust)
-    X[:, _COL["mutual_recency"]] = at(hop.recency)
-    X[:, _COL["cand_activity"]] = ctx.activity[pc]
-
-    g = _groups(ctx, u, pc, ind, size, spec_inter)
-    X[:, _COL["group_peer"]] = g == 0
-    X[:, _COL["group_adjacent"]] = g == 1
-    X[:, _COL["group_executive"]] = g == 2
-    return X
-
-
-def _row_dots(M: sp.csr_matrix, u: np.ndarray, v: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
-    """``M[u[i]] . M[v[i]]`` for all i (sparse rows), in chunks."""
-    out = np.zeros(len(u))
-    for s0 in range(0, len(u), chunk):
-        a, b = u[s0:s0 + chunk], v[s0:s0 + chunk]
-        out[s0:s0 + chunk] = np.asarray(M[a].multiply(M[b]).sum(axis=1)).ravel()
-    return out
+    hidx = hop.locate(pr, pc)
+    tied = _tied(ctx, rows, pr * len(ctx) + pc)
+    return stack_features(feature_columns(ctx, rows, pr, pc, hop, hidx, tied))
 
 
 #: Scratch cells (rows x people) used at a time by :func:`_walks3`.

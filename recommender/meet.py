@@ -33,8 +33,9 @@ import numpy as np
 import pandas as pd
 
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
-from recommender.features import (FEATURE_NAMES, GROUPS, build_context, candidate_pairs, lookup_introducers,
-                                  pair_features, two_hop_paths)
+from recommender.features import (FEATURE_NAMES, GROUPS, block_candidates, build_context, katz_scores,
+                                  pair_features, stack_features, tag_similarity, two_hop_paths)
+from recommender.features import _kth_largest, _top_per_row, feature_columns
 from recommender.graph import Network
 from recommender.ranker import PairRanker, build_training_set, load_object, save_object
 from recommender.similarity import ProfileModel
@@ -43,6 +44,9 @@ from recommender.taxonomy import split_tags
 __all__ = ["GROUP_CHOICES", "Reason", "Recommendation", "MeetModel", "REASON_FEATURES"]
 
 GROUP_CHOICES = ("all",) + GROUPS
+_TAG = FEATURE_NAMES.index("tag_sim")
+_KATZ = FEATURE_NAMES.index("katz")
+_CN = FEATURE_NAMES.index("cn")
 
 #: Which features each kind of reason stands for (its weight is their summed contribution).
 REASON_FEATURES = {
@@ -165,7 +169,8 @@ class MeetModel:
         return np.asarray(out, dtype=np.int64)
 
     # -- scoring -----------------------------------------------------------
-    def score_block(self, rows: np.ndarray, k: int = 10, group: str = "all", *, introducers: bool = False):
+    def score_block(self, rows: np.ndarray, k: int = 10, group: str = "all", *, introducers: bool = False,
+                    katz: bool = True):
         """Top ``k`` candidates per (row, group) for a block of person positions.
 
         The one scoring path: :meth:`recommend`, :meth:`recommend_many` and the
@@ -181,6 +186,9 @@ class MeetModel:
             ``all`` keeps up to ``k`` per group.
         introducers : bool, default False
             Also return each kept pair's best introducer (position, or -1).
+        katz : bool, default True
+            Fill in the ``katz`` feature of the kept pairs (the ranker does not
+            use it, so scores and order never depend on it; batch jobs skip it).
 
         Returns
         -------
@@ -198,23 +206,47 @@ class MeetModel:
         _check_k_group(k, group)
         ctx = self.context_
         rows = np.asarray(rows, dtype=np.int64)
+        b = len(rows)
         hop = two_hop_paths(ctx, rows)
-        pr, pc = candidate_pairs(ctx, rows, group=group, hop=hop, **self._candidate_kw)
-        X = pair_features(ctx, rows, pr, pc, hop=hop)
+        pr, pc, hidx = block_candidates(ctx, rows, hop, group=group, **self._candidate_kw)
+        cols = feature_columns(ctx, rows, pr, pc, hop, hidx, katz=False, tag_sim=False)
+        g = (cols["group_adjacent"] + 2 * cols["group_executive"]).astype(np.int8)  # every candidate has a group
+        per_group = [np.flatnonzero(g == gv) for gv in range(len(GROUPS))]
+        lin = self.ranker_.linear_form()
+        if lin is not None:
+            # score everything but the profile similarity, bound its effect, and keep only the pairs
+            # that can still reach the top k of their (row, group): exact, much less tag work
+            a, c0 = lin
+            part = np.full(len(pr), c0)
+            for j, name in enumerate(FEATURE_NAMES):
+                if a[j] != 0 and name != "tag_sim":
+                    part += a[j] * np.log1p(cols[name])
+            at = a[_TAG] * np.log(2.0)
+            lo, hi = part + min(at, 0.0), part + max(at, 0.0)
+            for gi, idx in enumerate(per_group):
+                thr = _kth_largest(pr[idx], lo[idx], k, b)
+                per_group[gi] = idx[hi[idx] >= thr[pr[idx]] - 1e-9]
+        surv = np.concatenate(per_group)
+        cols["tag_sim"] = np.zeros(len(pr))
+        cols["tag_sim"][surv] = tag_similarity(ctx, rows[pr[surv]], pc[surv])
+        X = stack_features(cols, surv)
         score = self.ranker_.score(X)
-        g = _group_codes(X)
-        order = np.lexsort((pc, -score, g, pr))
-        pr_s, g_s = pr[order], g[order]
-        if len(order):
-            new = np.r_[True, (pr_s[1:] != pr_s[:-1]) | (g_s[1:] != g_s[:-1])]
-            first = np.flatnonzero(new)
-            rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
-            keep = order[rank < k]
-        else:
-            keep = order
-        out = (pr[keep], pc[keep], score[keep], X[keep])
+        keep = np.zeros(len(surv), dtype=bool)
+        off = 0
+        for idx in per_group:
+            sl = slice(off, off + len(idx))
+            keep[sl] = _top_per_row(pr[idx], score[sl], k, b, tiebreak=pc[idx])
+            off += len(idx)
+        kept = np.flatnonzero(keep)
+        sv = surv[kept]
+        order = np.lexsort((pc[sv], -score[kept], g[sv], pr[sv]))
+        kept, sv = kept[order], sv[order]
+        X = X[kept]
+        if katz:
+            X[:, _KATZ] = katz_scores(ctx, rows, pr[sv], pc[sv], X[:, _CN], np.zeros(len(sv)))
+        out = (pr[sv], pc[sv], score[kept], X)
         if introducers:
-            return out + (lookup_introducers(ctx, hop, out[0], out[1])[0],)
+            return out + (hop.introducers(hidx[sv]),)
         return out
 
     def score_pairs(self, rows: np.ndarray, pair_row: np.ndarray, pair_col: np.ndarray) -> np.ndarray:

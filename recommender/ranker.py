@@ -79,9 +79,12 @@ DEFAULT_WEIGHTS = {
     "group_executive": 0.0,
 }
 DEFAULT_INTERCEPT = -4.0
+#: Features the ranker does not use (weight 0): 3-walk counts are costly to compute for every
+#: candidate and nearly collinear with common neighbours. They are still computed and shown.
+UNSCORED_FEATURES = ("katz",)
 ESTIMATORS = ("logistic", "hgb")
 MODEL_FORMAT = "fracnet-model"
-MODEL_FORMAT_VERSION = 2  # 2: FeatureContext carries tag bit masks and candidate pools
+MODEL_FORMAT_VERSION = 3  # 3: blockwise scoring (katz unscored, candidate pool index, lazy people facts)
 
 
 class ModelFileError(FracnetError):
@@ -271,6 +274,7 @@ class PairRanker:
         if X.ndim != 2 or X.shape[1] != len(FEATURE_NAMES) or len(X) != len(y):
             raise UsageError(f"expected X of shape (m, {len(FEATURE_NAMES)}) and y of shape (m,), "
                              f"got {X.shape} and {y.shape}")
+        self.used_ = np.array([i for i, f in enumerate(FEATURE_NAMES) if f not in UNSCORED_FEATURES])
         self.n_rows_ = int(len(y))
         self.n_positive_ = int(y.sum())
         self.fallback_reason_ = None
@@ -285,6 +289,7 @@ class PairRanker:
             self.mean_ = np.zeros(len(FEATURE_NAMES))
             self.scale_ = np.ones(len(FEATURE_NAMES))
             return self
+        used = self.used_
         if self.estimator == "logistic":
             from sklearn.linear_model import LogisticRegression
 
@@ -292,9 +297,10 @@ class PairRanker:
             sd = Z.std(axis=0)
             self.scale_ = np.where(sd > 1e-12, sd, 1.0)
             lr = LogisticRegression(C=self.C, max_iter=2000)
-            lr.fit((Z - self.mean_) / self.scale_, y)
+            lr.fit(((Z - self.mean_) / self.scale_)[:, used], y)
             self.kind_ = "logistic"
-            self.coef_ = lr.coef_.ravel().astype(float)
+            self.coef_ = np.zeros(len(FEATURE_NAMES))
+            self.coef_[used] = lr.coef_.ravel().astype(float)
             self.intercept_ = float(lr.intercept_[0])
         else:
             from sklearn.ensemble import HistGradientBoostingClassifier
@@ -302,7 +308,7 @@ class PairRanker:
             self.model_ = HistGradientBoostingClassifier(
                 max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40,
                 l2_regularization=1.0, random_state=self.random_state)
-            self.model_.fit(Z, y)
+            self.model_.fit(Z[:, used], y)
             self.kind_ = "hgb"
         return self
 
@@ -317,7 +323,7 @@ class PairRanker:
         if self.kind_ == "hgb":
             if len(Z) == 0:
                 return np.zeros(0)
-            return np.asarray(self.model_.decision_function(Z), dtype=float).ravel()
+            return np.asarray(self.model_.decision_function(Z[:, self.used_]), dtype=float).ravel()
         # elementwise then a row sum: each row's score is independent of the batch
         return (((Z - self.mean_) / self.scale_) * self.coef_).sum(axis=1) + self.intercept_
 
@@ -346,9 +352,22 @@ class PairRanker:
         full = self.decision(X)
         Zs = np.repeat(Z, f, axis=0)
         Zs[np.arange(m * f), np.tile(np.arange(f), m)] = np.tile(self.reference_, m)
-        occl = np.asarray(self.model_.decision_function(Zs), dtype=float).reshape(m, f)
+        occl = np.asarray(self.model_.decision_function(Zs[:, self.used_]), dtype=float).reshape(m, f)
         contrib = full[:, None] - occl
         return contrib, full - contrib.sum(axis=1)
+
+    def linear_form(self):
+        """``(a, c)`` with ``decision(X) == log1p(X) @ a + c`` (up to rounding), or None for ``hgb``.
+
+        Lets a caller score feature columns one at a time, skip features
+        whose weight is 0, and bound the effect of a feature it has not
+        computed yet (:meth:`MeetModel.score_block <recommender.meet.MeetModel.score_block>`).
+        """
+        self._check()
+        if self.kind_ == "hgb":
+            return None
+        a = self.coef_ / self.scale_
+        return a, float(self.intercept_ - (a * self.mean_).sum())
 
     def weights(self) -> dict[str, float]:
         """Weights on the standardised ``log1p`` features (logistic) or on ``log1p`` (default); {} for hgb."""

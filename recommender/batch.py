@@ -10,7 +10,8 @@ the batch output equals ``fracnet meet --json`` for every person.
 Engines
 -------
 ``local``
-    Blocks run in this process.
+    Blocks run in this process, a few at a time on threads (one per CPU;
+    the array work releases the GIL); results are written in block order.
 ``dask``
     The same blocks run on Dask distributed: on an existing cluster
     (``scheduler="tcp://host:8786"``) or, without an address, on a
@@ -86,11 +87,14 @@ __all__ = [
     "read_opportunities",
     "batch_refer",
     "DEFAULT_BLOCK_SIZE",
+    "default_threads",
 ]
 
 ENGINES = ("local", "dask")
 OUTPUT_FORMATS = ("csv", "parquet")
 DEFAULT_BLOCK_SIZE = 1024
+#: Most threads the local engine uses.
+MAX_THREADS = 4
 #: The columns of a ``batch meet`` output file, in order.
 MEET_COLUMNS = ("person_id", "rank", "group", "candidate_id", "score", "introducer_id", "introducer_trust",
                 "top_reason")
@@ -354,10 +358,12 @@ def _check_block_size(block_size) -> int:
 
 def iter_meet_blocks(model, rows: np.ndarray, *, k: int = 10, group: str = "all",
                      block_size: int = DEFAULT_BLOCK_SIZE, engine: str = "local", scheduler: str | None = None,
-                     client=None) -> Iterator[tuple[np.ndarray, dict]]:
+                     client=None, threads: int | None = None) -> Iterator[tuple[np.ndarray, dict]]:
     """Yield ``(block_rows, result)`` for every block of ``rows``, in order.
 
-    ``result`` is what :func:`score_meet_block` returns. With
+    ``result`` is what :func:`score_meet_block` returns. The local engine
+    runs ``threads`` blocks at a time (default: one per CPU, at most
+    :data:`MAX_THREADS`; the array work releases the GIL). With
     ``engine="dask"`` the blocks run on Dask (``client``, else a client for
     ``scheduler``, else a two-worker LocalCluster), at most a few blocks per
     worker in flight.
@@ -371,11 +377,49 @@ def iter_meet_blocks(model, rows: np.ndarray, *, k: int = 10, group: str = "all"
         raise UsageError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     blocks = _blocks(np.asarray(rows, dtype=np.int64), block_size)
     if engine == "local":
-        for b in blocks:
-            yield b, score_meet_block(model, b, k, group)
+        yield from _local_blocks(model, blocks, k, group, threads)
         return
     with _dask_client(scheduler, client) as cl:
         yield from _dask_blocks(cl, model, blocks, k, group)
+
+
+def _local_blocks(model, blocks, k, group, threads) -> Iterator[tuple[np.ndarray, dict]]:
+    threads = default_threads() if threads is None else max(1, int(threads))
+    if threads == 1 or len(blocks) < 2:
+        for b in blocks:
+            yield b, score_meet_block(model, b, k, group)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    score_meet_block(model, blocks[0][:1], k, group)  # builds the context's lazy caches once, before threads
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fracnet-meet") as pool:
+        pending: deque = deque()
+        it = iter(blocks)
+        for b in it:
+            pending.append((b, pool.submit(score_meet_block, model, b, k, group)))
+            if len(pending) >= threads + 1:
+                break
+        try:
+            while pending:
+                b, fut = pending.popleft()
+                res = fut.result()
+                nxt = next(it, None)
+                if nxt is not None:
+                    pending.append((nxt, pool.submit(score_meet_block, model, nxt, k, group)))
+                yield b, res
+        finally:
+            for _, fut in pending:
+                fut.cancel()
+
+
+def default_threads() -> int:
+    """Blocks scored at once by the local engine: one per available CPU, at most :data:`MAX_THREADS`."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        n = os.cpu_count() or 1
+    return max(1, min(n, MAX_THREADS))
 
 
 class _dask_client:
@@ -472,12 +516,12 @@ def _meet_frame_of(model, res: dict) -> pd.DataFrame:
 
 def meet_frame(model, person_ids=None, *, k: int = 10, group: str = "all", block_size: int = DEFAULT_BLOCK_SIZE,
                engine: str = "local", scheduler: str | None = None, client=None,
-               include_opted_out: bool = False) -> pd.DataFrame:
+               include_opted_out: bool = False, threads: int | None = None) -> pd.DataFrame:
     """The batch answer as one DataFrame (:data:`MEET_COLUMNS`), in memory: for tests and small networks."""
     rows = meet_rows(model, person_ids, include_opted_out=include_opted_out)
     frames = [_meet_frame_of(model, res) for _, res in
               iter_meet_blocks(model, rows, k=k, group=group, block_size=block_size, engine=engine,
-                               scheduler=scheduler, client=client)]
+                               scheduler=scheduler, client=client, threads=threads)]
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=_dtype_of(c)) for c in MEET_COLUMNS})
     return pd.concat(frames, ignore_index=True)
@@ -485,7 +529,7 @@ def meet_frame(model, person_ids=None, *, k: int = 10, group: str = "all", block
 
 def batch_meet(model, out, *, k: int = 10, group: str = "all", block_size: int = DEFAULT_BLOCK_SIZE,
                engine: str = "local", scheduler: str | None = None, client=None, person_ids=None,
-               include_opted_out: bool = False,
+               include_opted_out: bool = False, threads: int | None = None,
                progress: Callable[[int, int], None] | None = None) -> BatchSummary:
     """Recommend for everyone and write the lists to ``out`` (.csv or .parquet).
 
@@ -499,6 +543,8 @@ def batch_meet(model, out, *, k: int = 10, group: str = "all", block_size: int =
         As for :meth:`MeetModel.recommend`.
     block_size : int
         People per block; bounds memory, never changes results.
+    threads : int, optional
+        Blocks scored at once by the local engine (default :func:`default_threads`).
     engine : {"local", "dask"}
     scheduler : str, optional
         Address of a Dask scheduler (``tcp://host:8786``); default a LocalCluster.
@@ -526,7 +572,7 @@ def batch_meet(model, out, *, k: int = 10, group: str = "all", block_size: int =
     schema = _meet_schema() if fmt == "parquet" else None
     with _AtomicTableWriter(path, fmt, MEET_COLUMNS, schema=schema) as writer:
         for b, res in iter_meet_blocks(model, rows, k=k, group=group, block_size=block_size, engine=engine,
-                                       scheduler=scheduler, client=client):
+                                       scheduler=scheduler, client=client, threads=threads):
             writer.write(_meet_frame_of(model, res))
             done += len(b)
             n_blocks += 1

@@ -90,6 +90,8 @@ __all__ = [
     "GROUPS",
     "FeatureContext",
     "build_context",
+    "encode_people",
+    "PeopleEncoding",
     "candidate_pairs",
     "pair_features",
     "two_hop_paths",
@@ -184,6 +186,7 @@ class FeatureContext:
         self.exec_idx = np.flatnonzero(self.is_exec & ~self.opt_out)
         self.frac_idx = np.flatnonzero(~self.is_exec & ~self.opt_out)
         self.n_spec = np.diff(self.S.indptr).astype(float)
+        self.n_spec_i = np.diff(self.S.indptr).astype(np.uint8 if self.S.shape[1] < 256 else np.int64)
         self.market = sp.hstack([self.I, self.Z], format="csr")
         self.n_market = np.diff(self.market.indptr).astype(float)
         self.n_ind = np.diff(self.I.indptr).astype(float)
@@ -335,7 +338,96 @@ def _tags(series: pd.Series) -> list[list[str]]:
     return [split_tags(v) if isinstance(v, str) else [] for v in series]
 
 
-def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=None) -> FeatureContext:
+def _tag_lists(series: pd.Series) -> tuple[np.ndarray, list[list[str]]]:
+    """``split_tags`` of a column, parsed once per distinct value: (codes per row, tags per code)."""
+    codes, uniques = pd.factorize(series.where(series.map(lambda v: isinstance(v, str)), None), use_na_sentinel=True)
+    return codes, [split_tags(v) for v in uniques]
+
+
+def _indicator_from(parts: list[tuple[np.ndarray, list[list[str]]]], n: int) -> tuple[sp.csr_matrix, list[str]]:
+    """0/1 matrix (n x vocabulary) of the union of several tag columns given as :func:`_tag_lists`."""
+    vocab = sorted({t for _, lists in parts for tags in lists for t in tags})
+    pos = {t: j for j, t in enumerate(vocab)}
+    rows, cols = [], []
+    for codes, lists in parts:
+        lens = np.array([len(t) for t in lists] + [0], dtype=np.int64)
+        flat = np.array([pos[t] for tags in lists for t in tags], dtype=np.int64)
+        offs = np.r_[0, np.cumsum(lens)][:-1]
+        c = np.where(codes >= 0, codes, len(lists))  # the sentinel code has no tags
+        cnt = lens[c]
+        rows.append(np.repeat(np.arange(n, dtype=np.int64), cnt))
+        cols.append(flat[_ranges(np.r_[offs, 0][c], cnt)] if cnt.sum() else np.zeros(0, np.int64))
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    m = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(n, len(vocab)))
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    m.sort_indices()
+    return m, vocab
+
+
+@dataclass(eq=False)
+class PeopleEncoding:
+    """The parts of a :class:`FeatureContext` that depend only on the people table (not on a date)."""
+
+    ids: np.ndarray
+    names: np.ndarray
+    is_exec: np.ndarray
+    opt_out: np.ndarray
+    function: np.ndarray
+    S: sp.csr_matrix
+    I: sp.csr_matrix  # noqa: E741
+    Z: sp.csr_matrix
+    G: sp.csr_matrix
+    profile: sp.csr_matrix
+    vocab: dict
+
+
+def encode_people(net: Network, profile: ProfileModel | None = None) -> PeopleEncoding:
+    """Encode ``net.people`` (tags, kinds, profiles) once; reusable for every date of the same people."""
+    people = net.people.reset_index(drop=True)
+    ids = people["id"].astype(str).to_numpy()
+    n = len(ids)
+    kind = people["kind"].fillna("fractional").astype(str).to_numpy()
+    is_exec = kind == "executive"
+    opt_out = pd.to_numeric(people["opt_out"], errors="coerce").fillna(0).astype(int).to_numpy() == 1
+    names = people["name"].where(people["name"].notna(), people["id"]).astype(str).to_numpy()
+    func = people["function"].where(people["function"].notna(), "").astype(str).str.strip().str.lower()
+    fcodes, funiq = pd.factorize(func)
+    func_vocab = sorted(f for f in funiq if f)
+    fpos = np.array([func_vocab.index(f) if f else -1 for f in funiq] + [-1], dtype=np.int64)
+    function = fpos[np.where(fcodes >= 0, fcodes, len(funiq))]
+
+    comp = net.companies.drop_duplicates("id").set_index("id") if len(net.companies) else None
+
+    def company_attr(col: str):
+        if comp is None or col not in comp:
+            return np.full(n, -1, dtype=np.int64), []
+        vals = people["company_id"].map(comp[col])
+        vals = vals.where(is_exec & vals.map(lambda v: isinstance(v, str) and v != ""), None)
+        codes, uniq = pd.factorize(vals, use_na_sentinel=True)
+        return codes, [[v] for v in uniq]
+
+    S, spec_vocab = _indicator_from([_tag_lists(people["specialties"])], n)
+    I, ind_vocab = _indicator_from([_tag_lists(people["industries"]), company_attr("industry")], n)
+    Z, size_vocab = _indicator_from([_tag_lists(people["icp_sizes"]), company_attr("size_band")], n)
+    G, reg_vocab = _indicator_from([_tag_lists(people["regions"]), company_attr("region")], n)
+
+    if profile is None:
+        profile = ProfileModel().fit(people)
+    pos = pd.Series(np.arange(len(profile.ids_)), index=pd.Index(profile.ids_).astype(str))
+    pos = pos[~pos.index.duplicated()].reindex(ids).to_numpy()
+    missing = np.isnan(pos)
+    P = profile.matrix_[np.where(missing, 0, pos).astype(np.int64)].tocsr()
+    if missing.any():
+        P = (sp.diags((~missing).astype(float)) @ P).tocsr()
+    return PeopleEncoding(ids=ids, names=names, is_exec=is_exec, opt_out=opt_out, function=function,
+                          S=S, I=I, Z=Z, G=G, profile=P,
+                          vocab={"function": func_vocab, "specialty": spec_vocab, "industry": ind_vocab,
+                                 "size_band": size_vocab, "region": reg_vocab})
+
+
+def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=None,
+                  people: PeopleEncoding | None = None) -> FeatureContext:
     """Encode the network as of ``as_of`` (default: ``net.as_of``) for feature work.
 
     Parameters
@@ -347,6 +439,9 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
         Cut the network at this date first (see :meth:`Network.until`). Tie
         ``last_contact`` dates after the cut are treated as unknown, so replayed
         history does not see the future.
+    people : PeopleEncoding, optional
+        :func:`encode_people` of the same people table, when already computed
+        (several dates of one network share it).
 
     Returns
     -------
@@ -354,39 +449,45 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
     """
     net = net.until(as_of)
     day = pd.Timestamp(net.reference_date)
-    people = net.people.reset_index(drop=True)
-    ids = people["id"].astype(str).to_numpy()
+    enc = people if people is not None else encode_people(net, profile)
+    ids = enc.ids
     n = len(ids)
     index = pd.Index(ids)
 
     # ties: both directions, deduplicated, one pattern for A, W and F
     ties = net.ties.copy()
     if len(ties):
-        late = pd.to_datetime(ties["last_contact"], errors="coerce") > day
-        ties.loc[late, "last_contact"] = None
-    view = Network.from_frames(people=people, ties=ties, introductions=net.introductions,
+        late = pd.to_datetime(ties["last_contact"], errors="coerce", format="%Y-%m-%d") > day
+        if late.any():
+            ties.loc[late, "last_contact"] = None
+    view = Network.from_frames(people=net.people, ties=ties, introductions=net.introductions,
                                referrals=net.referrals, as_of=day.strftime("%Y-%m-%d"))
     tw = trust_weights(view) if len(ties) else pd.DataFrame({"a": [], "b": [], "weight": []})
     ia = index.get_indexer(ties["a"].astype(str))
     ib = index.get_indexer(ties["b"].astype(str))
-    since = pd.to_datetime(ties["since"], errors="coerce")
+    since = pd.to_datetime(ties["since"], errors="coerce", format="%Y-%m-%d")
     age = (day - since).dt.days.to_numpy(dtype=float)
     fresh = np.where(np.isnan(age), np.exp(-3.0), np.exp(-np.clip(age, 0, None) / FRESH_DAYS))
     recent = (~np.isnan(age)) & (age <= ACTIVITY_DAYS)
     weight = tw["weight"].to_numpy(float) if len(tw) == len(ties) else np.full(len(ties), 0.5)
     keep = (ia >= 0) & (ib >= 0) & (ia != ib)
     ia, ib, fresh, weight, recent = ia[keep], ib[keep], fresh[keep], weight[keep], recent[keep]
-    rows = np.r_[ia, ib]
-    cols = np.r_[ib, ia]
-    key = rows.astype(np.int64) * n + cols
-    # strongest record per directed pair
-    order = np.lexsort((-np.r_[weight, weight], key))
-    key_s = key[order]
-    first = np.r_[True, key_s[1:] != key_s[:-1]] if len(key_s) else np.zeros(0, bool)
-    sel = order[first]
-    r, c = rows[sel], cols[sel]
-    wv = np.r_[weight, weight][sel]
-    fv = np.r_[fresh, fresh][sel]  # freshness of the kept record
+    rows = np.r_[ia, ib].astype(np.int64)
+    cols = np.r_[ib, ia].astype(np.int64)
+    wv_all = np.r_[weight, weight]
+    fv_all = np.r_[fresh, fresh]
+    # one record per directed pair: without repeated ties a CSR build is enough, else the strongest record
+    A = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    A.sum_duplicates()
+    if A.nnz == len(rows):
+        order = np.arange(len(rows))
+    else:
+        key = rows * n + cols
+        order = np.lexsort((-wv_all, key))
+        key_s = key[order]
+        order = order[np.r_[True, key_s[1:] != key_s[:-1]]]
+    r, c = rows[order], cols[order]
+    wv, fv = wv_all[order], fv_all[order]
     A = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(n, n))
     W = sp.csr_matrix((np.clip(wv, 1e-6, 1.0), (r, c)), shape=(n, n))
     Fm = sp.csr_matrix((fv, (r, c)), shape=(n, n))
@@ -395,49 +496,12 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
     deg = np.diff(A.indptr).astype(float)
     rec_count = np.bincount(np.r_[ia[recent], ib[recent]], minlength=n).astype(float)
 
-    kind = people["kind"].fillna("fractional").astype(str).to_numpy()
-    is_exec = kind == "executive"
-    opt_out = pd.to_numeric(people["opt_out"], errors="coerce").fillna(0).astype(int).to_numpy() == 1
-    names = people["name"].where(people["name"].notna(), people["id"]).astype(str).to_numpy()
-    func = people["function"].where(people["function"].notna(), "").astype(str).str.strip().str.lower().to_numpy()
-    func_vocab = sorted({f for f in func if f})
-    fpos = {f: i for i, f in enumerate(func_vocab)}
-    function = np.array([fpos.get(f, -1) for f in func], dtype=np.int64)
-
-    comp = net.companies.set_index("id") if len(net.companies) else None
-
-    def company_attr(col: str) -> list[list[str]]:
-        if comp is None:
-            return [[] for _ in range(n)]
-        vals = people["company_id"].map(comp[col]) if col in comp else pd.Series([None] * n)
-        return [[v] if isinstance(v, str) and v and ex else [] for v, ex in zip(vals, is_exec)]
-
-    spec_lists = _tags(people["specialties"])
-    ind_lists = [a + b for a, b in zip(_tags(people["industries"]), company_attr("industry"))]
-    size_lists = [a + b for a, b in zip(_tags(people["icp_sizes"]), company_attr("size_band"))]
-    reg_lists = [a + b for a, b in zip(_tags(people["regions"]), company_attr("region"))]
-    S, spec_vocab = _indicator(spec_lists)
-    I, ind_vocab = _indicator(ind_lists)
-    Z, size_vocab = _indicator(size_lists)
-    G, reg_vocab = _indicator(reg_lists)
-
-    if profile is None:
-        profile = ProfileModel().fit(people)
-    pos = np.array([profile.position_.get(pid, -1) for pid in ids])
-    P = profile.matrix_[np.maximum(pos, 0)].tocsr()
-    if (pos < 0).any():
-        P = sp.diags((pos >= 0).astype(float)) @ P
-        P = P.tocsr()
-
-    affinity = _specialty_affinity(S, r, c)
+    affinity = _specialty_affinity(enc.S, r, c)
 
     return FeatureContext(
-        ids=ids, names=names, A=A, W=W, F=Fm, deg=deg, is_exec=is_exec, opt_out=opt_out,
-        function=function, S=S, I=I, Z=Z, G=G, profile=P, affinity=affinity,
-        activity=np.log1p(rec_count),
-        vocab={"function": func_vocab, "specialty": spec_vocab, "industry": ind_vocab,
-               "size_band": size_vocab, "region": reg_vocab},
-        as_of=day.strftime("%Y-%m-%d"),
+        ids=ids, names=enc.names, A=A, W=W, F=Fm, deg=deg, is_exec=enc.is_exec, opt_out=enc.opt_out,
+        function=enc.function, S=enc.S, I=enc.I, Z=enc.Z, G=enc.G, profile=enc.profile, affinity=affinity,
+        activity=np.log1p(rec_count), vocab=enc.vocab, as_of=day.strftime("%Y-%m-%d"),
     )
 
 
@@ -728,31 +792,50 @@ def lookup_introducers(ctx: FeatureContext, hop: TwoHop, pair_row: np.ndarray, p
 # ---------------------------------------------------------------------------
 
 
+def _group_table() -> np.ndarray:
+    t = np.full(64, -1, dtype=np.int8)
+    for code in range(64):
+        ue, ve, same_func, same_specs, market, ind = ((code >> b) & 1 for b in (5, 4, 3, 2, 1, 0))
+        if not ue and not ve and same_func and not same_specs:
+            t[code] = 0
+        if not ue and not ve and not same_func and market:
+            t[code] = 1
+        if not ue and ve and market:
+            t[code] = 2
+        if ue and not ve and market:
+            t[code] = 1
+        if ue and ve and ind:
+            t[code] = 2
+    return t
+
+
+_GROUP_TABLE = _group_table()
+
+
 def _groups(ctx: FeatureContext, u: np.ndarray, v: np.ndarray, ind: np.ndarray, size: np.ndarray,
             spec_inter: np.ndarray) -> np.ndarray:
-    """Group code (0 peers, 1 adjacent, 2 executives, -1 none) of pairs (u, v)."""
-    ue, ve = ctx.is_exec[u], ctx.is_exec[v]
+    """Group code (0 peers, 1 adjacent, 2 executives, -1 none) of pairs (u, v), by a table lookup."""
     fu, fv = ctx.function[u], ctx.function[v]
-    same_func = (fu == fv) & (fu >= 0)
-    same_specs = (spec_inter == ctx.n_spec[u]) & (spec_inter == ctx.n_spec[v])
-    market = (ind > 0) | (size > 0)
-    g = np.full(len(u), -1, dtype=np.int8)
-    both_frac = ~ue & ~ve
-    g[both_frac & same_func & ~same_specs] = 0
-    g[both_frac & ~same_func & market] = 1
-    g[~ue & ve & market] = 2
-    g[ue & ~ve & market] = 1
-    g[ue & ve & (ind > 0)] = 2
-    return g
+    code = ctx.is_exec[u].astype(np.uint8) << 5
+    code |= ctx.is_exec[v].astype(np.uint8) << 4
+    code |= (((fu == fv) & (fu >= 0)).astype(np.uint8) << 3)
+    code |= (((spec_inter == ctx.n_spec_i[u]) & (spec_inter == ctx.n_spec_i[v])).astype(np.uint8) << 2)
+    ind_pos = ind > 0
+    code |= ((ind_pos | (size > 0)).astype(np.uint8) << 1)
+    code |= ind_pos
+    return _GROUP_TABLE[code]
 
 
-def _tag_scores(ctx: FeatureContext, u: np.ndarray, v: np.ndarray):
-    """Cheap tag statistics of pairs: popcounts and the candidate-source scores."""
-    spec = _popcount_and(ctx.S_bits, u, v)
-    ind = _popcount_and(ctx.I_bits, u, v)
-    size = _popcount_and(ctx.Z_bits, u, v)
-    reg = _popcount_and(ctx.G_bits, u, v)
-    return spec, ind, size, reg
+def tag_counts(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarray) -> dict:
+    """Shared specialties, industries, size bands and regions of pairs (``rows[pr]``, ``pc``), as uint8."""
+    out = {}
+    for name, bits in (("spec", ctx.S_bits), ("ind", ctx.I_bits), ("size", ctx.Z_bits), ("reg", ctx.G_bits)):
+        br = bits[rows]
+        if bits.shape[1] == 1:
+            out[name] = np.bitwise_count(br[:, 0][pr] & bits[:, 0][pc])
+        else:
+            out[name] = np.bitwise_count(br[pr] & bits[pc]).sum(axis=1).astype(np.uint8)
+    return out
 
 
 def block_candidates(ctx: FeatureContext, rows: np.ndarray, hop: TwoHop, *, group: str = "all",
@@ -762,43 +845,47 @@ def block_candidates(ctx: FeatureContext, rows: np.ndarray, hop: TwoHop, *, grou
     Returns
     -------
     pair_row, pair_col, hop_index : ndarray of int, shape (m,)
-        Grouped by row (not sorted within a row); ``hop_index`` points into
-        ``hop`` (-1: no mutual contact).
+        Grouped by row (within a row: two-hop candidates by person, then
+        pool candidates); ``hop_index`` points into ``hop`` (-1: no mutual
+        contact).
+    tags : dict
+        :func:`tag_counts` of the pairs.
     """
     rows = np.asarray(rows, dtype=np.int64)
     b = len(rows)
     e = np.zeros(0, np.int64)
     if b == 0 or len(ctx) == 0:
-        return e, e, e
+        return e, e, e, tag_counts(ctx, rows, e, e)
     # -- two hops: the best ``max_two_hop`` per row by resource allocation
-    ok = ~hop.tied & ~ctx.opt_out[hop.col]
-    i2 = np.flatnonzero(ok)
+    i2 = np.flatnonzero(~hop.tied & ~ctx.opt_out[hop.col])
     if max_two_hop and len(i2):
         sel2 = i2[_top_per_row(hop.row[i2], hop.ra[i2], max_two_hop, b)]
     else:
         sel2 = e
-    in_sel2 = np.zeros(len(hop) + 1, dtype=bool)
-    in_sel2[sel2] = True
+    r2, c2 = hop.row[sel2], hop.col[sel2]
+    tags2 = tag_counts(ctx, rows, r2, c2)
 
     # -- pools: people in the same market / specialty, deduplicated and joined to ``hop``
     pool = ctx.pool_index(n_pool)
     pr, pc = _expand(pool["tags"], rows, pool["indptr"], pool["members"])
     hidx = e
+    tagsp = tag_counts(ctx, rows, e, e)
     if len(pr):
         hidx, first, tied = _join_pool(ctx, rows, hop, pool, pr, pc)
+        idx = np.flatnonzero(first & ~tied & (pc != rows[pr]))
+        pr, pc, hidx = pr[idx], pc[idx], hidx[idx]
+        tg = tag_counts(ctx, rows, pr, pc)
+        spec, ind, size, reg = (tg[k].astype(float) for k in ("spec", "ind", "size", "reg"))
         u = rows[pr]
-        valid = first & ~tied & (pc != u)
-        idx = np.flatnonzero(valid)
-        pr, pc, hidx, u = pr[idx], pc[idx], hidx[idx], u[idx]
-        spec, ind, size, reg = _tag_scores(ctx, u, pc)
-        has_fn = ctx.function >= 0
         fu, fv = ctx.function[u], ctx.function[pc]
-        same_fn = (fu == fv) & has_fn[u]
+        same_fn = (fu == fv) & (fu >= 0)
         norm = ctx.tag_norm
         dot = 9.0 * spec + 4.0 * ind + size + reg + same_fn
         den = np.sqrt(norm[u] * norm[pc])
         tag = np.divide(dot, den, out=np.zeros(len(dot)), where=den > 0)
-        keep = _top_per_row(pr, np.where(tag > 0, tag, -np.inf), n_similar, b) & (tag > 0)
+        keep = np.zeros(len(pr), dtype=bool)
+        j = np.flatnonzero(tag > 0)
+        keep[j[_top_per_row(pr[j], tag[j], n_similar, b)]] = True
         inter = ind + size
         union = ctx.n_market[u] + ctx.n_market[pc] - inter
         jac = np.divide(inter, union, out=np.zeros(len(inter)), where=union > 0)
@@ -808,23 +895,27 @@ def block_candidates(ctx: FeatureContext, rows: np.ndarray, hop: TwoHop, *, grou
             j = np.flatnonzero(mask & (fit > 0))
             if len(j):
                 keep[j[_top_per_row(pr[j], fit[j], n_market, b)]] = True
+        in_sel2 = np.zeros(len(hop) + 1, dtype=bool)
+        in_sel2[sel2] = True
         keep &= ~in_sel2[hidx]  # already a two-hop candidate
         j = np.flatnonzero(keep)
         pr, pc, hidx = pr[j], pc[j], hidx[j]
-    # -- merge, grouped by row: two-hop candidates first
-    r2 = hop.row[sel2]
+        tagsp = {k: v[j] for k, v in tg.items()}
+    # -- merge, grouped by row: two-hop candidates first; keep pairs in the wanted group(s)
     pos_a, pos_b = _merge_rows(r2, pr, b)
     m = len(sel2) + len(pr)
-    out_r = np.empty(m, np.int64)
-    out_c = np.empty(m, np.int64)
-    out_h = np.empty(m, np.int64)
-    out_r[pos_a], out_c[pos_a], out_h[pos_a] = r2, hop.col[sel2], sel2
-    out_r[pos_b], out_c[pos_b], out_h[pos_b] = pr, pc, hidx
-    u = rows[out_r]
-    g = _groups(ctx, u, out_c, _popcount_and(ctx.I_bits, u, out_c), _popcount_and(ctx.Z_bits, u, out_c),
-                _popcount_and(ctx.S_bits, u, out_c))
+
+    def merged(a, bb):
+        out = np.empty(m, dtype=np.result_type(a, bb))
+        out[pos_a] = a
+        out[pos_b] = bb
+        return out
+
+    out_r, out_c, out_h = merged(r2, pr), merged(c2, pc), merged(sel2, hidx)
+    tags = {k: merged(tags2[k], tagsp[k]) for k in tags2}
+    g = _groups(ctx, rows[out_r], out_c, tags["ind"], tags["size"], tags["spec"])
     want = np.flatnonzero(g >= 0 if group == "all" else g == GROUPS.index(group))
-    return out_r[want], out_c[want], out_h[want]
+    return out_r[want], out_c[want], out_h[want], {k: v[want] for k, v in tags.items()}
 
 
 def _expand(M: sp.csr_matrix, rows: np.ndarray, indptr: np.ndarray, indices: np.ndarray):
@@ -930,7 +1021,7 @@ def candidate_pairs(ctx: FeatureContext, rows: np.ndarray, *, group: str = "all"
     """
     rows = np.asarray(rows, dtype=np.int64)
     hop = two_hop_paths(ctx, rows) if hop is None else hop
-    pr, pc, _ = block_candidates(ctx, rows, hop, group=group, n_similar=n_similar, n_market=n_market,
+    pr, pc, _, _ = block_candidates(ctx, rows, hop, group=group, n_similar=n_similar, n_market=n_market,
                                  max_two_hop=max_two_hop, n_pool=n_pool)
     o = np.lexsort((pc, pr))
     return pr[o], pc[o]
@@ -955,7 +1046,7 @@ def _tied(ctx: FeatureContext, rows: np.ndarray, keys: np.ndarray) -> np.ndarray
 
 def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarray, hop: TwoHop,
                     hidx: np.ndarray, tied: np.ndarray | None = None, *, katz: bool = True,
-                    tag_sim: bool = True) -> dict:
+                    tag_sim: bool = True, tags: dict | None = None) -> dict:
     """:data:`FEATURE_NAMES` of pairs as a dict of 1-D arrays (the one feature code path).
 
     ``hidx`` is each pair's index in ``hop`` (-1: no mutual contact) and
@@ -978,7 +1069,8 @@ def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: n
     f["katz"] = katz_scores(ctx, rows, pr, pc, cn, t) if katz else np.zeros(m)
     f["tag_sim"] = tag_similarity(ctx, u, pc) if tag_sim else np.zeros(m)
 
-    spec_inter = _popcount_and(ctx.S_bits, u, pc)
+    tags = tag_counts(ctx, rows, pr, pc) if tags is None else tags
+    spec_inter = tags["spec"].astype(float)
     nsu, nsv = ctx.n_spec[u], ctx.n_spec[pc]
     spec_union = nsu + nsv - spec_inter
     spec_jac = np.divide(spec_inter, spec_union, out=np.zeros(m), where=spec_union > 0)
@@ -988,9 +1080,7 @@ def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: n
     f["complementarity"] = np.where(same_func, 1.0 - spec_jac, 0.0)
     f["specialty_affinity"] = _affinity(ctx, rows, pr, pc, nsu, nsv)
 
-    ind = _popcount_and(ctx.I_bits, u, pc)
-    size = _popcount_and(ctx.Z_bits, u, pc)
-    reg = _popcount_and(ctx.G_bits, u, pc)
+    ind, size, reg = (tags[k].astype(float) for k in ("ind", "size", "reg"))
     m_union = ctx.n_market[u] + ctx.n_market[pc] - ind - size
     f["client_overlap"] = np.divide(ind + size, m_union, out=np.zeros(m), where=m_union > 0)
     f["industry_overlap"] = _jaccard(ind, ctx.n_ind[u], ctx.n_ind[pc])
@@ -1003,7 +1093,7 @@ def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: n
     f["mutual_recency"] = hop._recency[hidx]
     f["cand_activity"] = ctx.activity[pc]
 
-    g = _groups(ctx, u, pc, ind, size, spec_inter)
+    g = _groups(ctx, u, pc, tags["ind"], tags["size"], tags["spec"])
     f["group_peer"] = (g == 0).astype(float)
     f["group_adjacent"] = (g == 1).astype(float)
     f["group_executive"] = (g == 2).astype(float)

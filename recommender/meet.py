@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
-from recommender.features import (FEATURE_NAMES, GROUPS, block_candidates, build_context, katz_scores,
-                                  pair_features, stack_features, tag_similarity, two_hop_paths)
+from recommender.features import (FEATURE_NAMES, GROUPS, block_candidates, build_context, encode_people,
+                                  katz_scores, pair_features, stack_features, tag_similarity, two_hop_paths)
 from recommender.features import _kth_largest, _top_per_row, feature_columns
 from recommender.graph import Network
 from recommender.ranker import PairRanker, build_training_set, load_object, save_object
@@ -104,6 +104,9 @@ class MeetModel:
         before the end of the history, each labelled by the next ``horizon_days``.
     n_similar, n_market, max_two_hop, n_pool : int
         Candidate sources per person (see :func:`~recommender.features.candidate_pairs`).
+    enough_positives : int, default 4000
+        Stop adding older history windows once the training set has this many
+        positive pairs (big networks need one or two windows, not five).
     random_state : int
 
     Attributes
@@ -117,7 +120,7 @@ class MeetModel:
 
     def __init__(self, *, estimator: str = "logistic", min_positives: int = 30, horizon_days: int = 180,
                  n_windows: int = 5, n_similar: int = 50, n_market: int = 100, max_two_hop: int = 400,
-                 n_pool: int = 64, random_state: int = 0):
+                 n_pool: int = 64, enough_positives: int = 4000, random_state: int = 0):
         self.estimator = estimator
         self.min_positives = min_positives
         self.horizon_days = horizon_days
@@ -126,6 +129,7 @@ class MeetModel:
         self.n_market = n_market
         self.max_two_hop = max_two_hop
         self.n_pool = n_pool
+        self.enough_positives = enough_positives
         self.random_state = random_state
 
     # -- fitting -----------------------------------------------------------
@@ -140,11 +144,13 @@ class MeetModel:
             raise UsageError(f"expected a Network (see recommender.graph.load_network), got {type(network).__name__}")
         net = network.until(as_of)
         self.profile_ = ProfileModel().fit(net.people)
-        self.context_ = build_context(net, self.profile_)
+        people = encode_people(net, self.profile_)  # shared by the current graph and every history window
+        self.context_ = build_context(net, self.profile_, people=people)
         self.as_of_ = self.context_.as_of
         train = build_training_set(net, self.as_of_, profile=self.profile_, horizon_days=self.horizon_days,
                                    n_windows=self.n_windows, random_state=self.random_state,
-                                   candidate_kw=self._candidate_kw)
+                                   candidate_kw=self._candidate_kw, people=people,
+                                   enough_positives=self.enough_positives)
         self.training_cutoffs_ = train.cutoffs
         self.ranker_ = PairRanker(estimator=self.estimator, min_positives=self.min_positives,
                                   random_state=self.random_state).fit(train.X, train.y)
@@ -208,8 +214,8 @@ class MeetModel:
         rows = np.asarray(rows, dtype=np.int64)
         b = len(rows)
         hop = two_hop_paths(ctx, rows)
-        pr, pc, hidx = block_candidates(ctx, rows, hop, group=group, **self._candidate_kw)
-        cols = feature_columns(ctx, rows, pr, pc, hop, hidx, katz=False, tag_sim=False)
+        pr, pc, hidx, tags = block_candidates(ctx, rows, hop, group=group, **self._candidate_kw)
+        cols = feature_columns(ctx, rows, pr, pc, hop, hidx, katz=False, tag_sim=False, tags=tags)
         g = (cols["group_adjacent"] + 2 * cols["group_executive"]).astype(np.int8)  # every candidate has a group
         per_group = [np.flatnonzero(g == gv) for gv in range(len(GROUPS))]
         lin = self.ranker_.linear_form()
@@ -407,33 +413,61 @@ def _group_codes(X: np.ndarray) -> np.ndarray:
     return np.where(gi.any(axis=1), gi.argmax(axis=1), -1)
 
 
-def _people_info(net: Network) -> list[dict]:
-    """Per person (in ``net.people`` order): tags and company facts for reasons and notes."""
-    people = net.people.reset_index(drop=True)
-    comp = net.companies.set_index("id") if len(net.companies) else pd.DataFrame(
-        columns=["name", "industry", "size_band", "region"])
-    out = []
-    for rec in people.where(people.notna(), None).to_dict("records"):
-        is_exec = rec.get("kind") == "executive"
-        c = comp.loc[rec["company_id"]] if rec.get("company_id") in comp.index else None
-        cval = (lambda col: [c[col]] if c is not None and isinstance(c[col], str) and c[col] else [])
-        ind = split_tags(rec.get("industries"))
-        sizes = split_tags(rec.get("icp_sizes"))
-        regions = split_tags(rec.get("regions"))
+class _PeopleFacts:
+    """Per person (in ``net.people`` order): tags and company facts for reasons and notes.
+
+    Built lazily: the table is kept as a few arrays and one person's dict is
+    made when asked for (``facts[i]``), so fitting never loops over people.
+    """
+
+    _COLS = ("id", "name", "kind", "function", "title", "specialties", "industries", "icp_sizes", "regions")
+
+    def __init__(self, net: Network):
+        people = net.people.reset_index(drop=True)
+        comp = net.companies.drop_duplicates("id").set_index("id") if len(net.companies) else None
+        self._a = {c: _objects(people[c]) for c in self._COLS}
+        self._a["id"] = people["id"].astype(str).to_numpy(dtype=object)
+        for col in ("name", "industry", "size_band", "region"):
+            vals = people["company_id"].map(comp[col]) if comp is not None and col in comp else pd.Series(
+                [None] * len(people))
+            self._a["company_" + col] = _objects(vals)
+
+    def __len__(self) -> int:
+        return len(self._a["id"])
+
+    def __getitem__(self, i: int) -> dict:
+        a = {c: v[i] for c, v in self._a.items()}
+        is_exec = a["kind"] == "executive"
+
+        def cval(col):
+            v = a["company_" + col]
+            return [v] if isinstance(v, str) and v else []
+
+        ind, sizes, regions = split_tags(a["industries"]), split_tags(a["icp_sizes"]), split_tags(a["regions"])
         if is_exec:  # an executive's market is their company's first
             ind = cval("industry") + [t for t in ind if t not in cval("industry")]
             sizes = cval("size_band") + [t for t in sizes if t not in cval("size_band")]
             regions = cval("region") + [t for t in regions if t not in cval("region")]
-        out.append({
-            "id": str(rec["id"]),
-            "name": str(rec.get("name") or rec["id"]),
+        return {
+            "id": str(a["id"]),
+            "name": str(a["name"] or a["id"]),
             "is_exec": is_exec,
-            "function": rec.get("function"),
-            "title": rec.get("title"),
-            "company": (c["name"] if c is not None and isinstance(c["name"], str) else None),
-            "specialties": split_tags(rec.get("specialties")),
+            "function": a["function"],
+            "title": a["title"],
+            "company": a["company_name"] if isinstance(a["company_name"], str) else None,
+            "specialties": split_tags(a["specialties"]),
             "industries": ind,
             "sizes": sizes,
             "regions": regions,
-        })
-    return out
+        }
+
+
+def _objects(series: pd.Series) -> np.ndarray:
+    """A column as an object array with missing values as None."""
+    arr = np.array(series.to_numpy(dtype=object), dtype=object, copy=True)
+    arr[np.asarray(pd.isna(series), dtype=bool)] = None
+    return arr
+
+
+def _people_info(net: Network) -> _PeopleFacts:
+    return _PeopleFacts(net)

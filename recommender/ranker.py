@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.errors import FracnetError, NotFittedError, UsageError
-from recommender.features import FEATURE_NAMES, build_context, candidate_pairs, pair_features
+from recommender.features import FEATURE_NAMES, build_context, candidate_pairs, pair_features, two_hop_paths
 from recommender.graph import Network, parse_as_of
 
 __all__ = [
@@ -166,9 +166,18 @@ def label_candidates(ctx, rows, pr, pc, pos_u, pos_v) -> np.ndarray:
     return np.isin(keys, pos_keys).astype(np.int64)
 
 
+def _label(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """1 where ``keys`` occur in ``sorted_keys`` (sorted, unique), else 0."""
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), np.int64)
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return (sorted_keys[pos] == keys).astype(np.int64)
+
+
 def build_training_set(net: Network, end=None, *, profile=None, horizon_days: int = 180, n_windows: int = 3,
                        max_queries: int = 2000, max_negatives: int = 100, block_size: int = 256,
-                       random_state: int = 0, candidate_kw: dict | None = None) -> TrainingSet:
+                       random_state: int = 0, candidate_kw: dict | None = None, people=None,
+                       enough_positives: int | None = None) -> TrainingSet:
     """Training rows from the history before ``end`` (default: the latest date).
 
     For ``i = 1 .. n_windows``, the cutoff ``end - i * horizon_days`` gives
@@ -177,21 +186,34 @@ def build_training_set(net: Network, end=None, *, profile=None, horizon_days: in
     are queried (at most ``max_queries``, sampled); each keeps all its
     positive candidates and up to ``max_negatives`` randomly sampled negative
     ones. Queries are processed ``block_size`` at a time, bounding memory.
+
+    ``people`` is the :func:`~recommender.features.encode_people` of ``net``
+    if already computed (it is shared by every window). With
+    ``enough_positives``, older windows are skipped once that many positive
+    rows were collected.
     """
+    from recommender.features import encode_people
+
     end = parse_as_of(end) or history_span(net)[1]
     start = history_span(net)[0]
     rng = np.random.default_rng(random_state)
     Xs, ys, qs, cuts = [], [], [], []
     if end is None:
         return TrainingSet(np.zeros((0, len(FEATURE_NAMES))), np.zeros(0, np.int64), np.zeros(0, np.int64), [])
+    enc = None
     for i in range(1, n_windows + 1):
+        if enough_positives and sum(int(y.sum()) for y in ys) >= enough_positives:
+            break
         cut = (pd.Timestamp(end) - pd.Timedelta(days=i * horizon_days)).strftime("%Y-%m-%d")
         if start is None or cut <= start:
             break
         hi = (pd.Timestamp(cut) + pd.Timedelta(days=horizon_days)).strftime("%Y-%m-%d")
         hi = min(hi, end)
-        ctx = build_context(net, profile, as_of=cut)
+        if enc is None:
+            enc = people if people is not None else encode_people(net, profile)
+        ctx = build_context(net, profile, as_of=cut, people=enc)
         pu, pv = query_pairs(ctx, net, cut, hi)
+        pos_keys = np.unique(pu.astype(np.int64) * len(ctx) + pv)
         queries = np.unique(pu)
         if len(queries) > max_queries:
             queries = np.sort(rng.choice(queries, max_queries, replace=False))
@@ -200,8 +222,9 @@ def build_training_set(net: Network, end=None, *, profile=None, horizon_days: in
         cuts.append(cut)
         for b0 in range(0, len(queries), block_size):
             rows = queries[b0:b0 + block_size]
-            pr, pc = candidate_pairs(ctx, rows, **(candidate_kw or {}))
-            y = label_candidates(ctx, rows, pr, pc, pu, pv)
+            hop = two_hop_paths(ctx, rows)
+            pr, pc = candidate_pairs(ctx, rows, hop=hop, **(candidate_kw or {}))
+            y = _label(pos_keys, rows[pr].astype(np.int64) * len(ctx) + pc)
             # all positives, and at most max_negatives sampled negatives per query
             noise = rng.random(len(pr))
             order = np.lexsort((noise, -y, pr))
@@ -213,7 +236,7 @@ def build_training_set(net: Network, end=None, *, profile=None, horizon_days: in
             npos = np.bincount(pr, weights=y, minlength=len(rows)).astype(np.int64)
             keep = np.sort(order[rank < npos[pr_s] + max_negatives])
             keep = keep[npos[pr[keep]] > 0]
-            Xs.append(pair_features(ctx, rows, pr[keep], pc[keep]))
+            Xs.append(pair_features(ctx, rows, pr[keep], pc[keep], hop=hop))
             ys.append(y[keep])
             qs.append(rows[pr[keep]] + i * len(ctx))
     if not Xs:

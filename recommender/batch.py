@@ -200,7 +200,16 @@ class _AtomicTableWriter:
         self._fh = None
         self._pq = None
 
-    def write(self, df: pd.DataFrame) -> None:
+    def write(self, df) -> None:
+        if not isinstance(df, pd.DataFrame):  # a pyarrow Table in the writer's schema (Parquet only)
+            if self._pq is None:
+                import pyarrow.parquet as pq
+
+                self._pq = pq.ParquetWriter(self.tmp, df.schema)
+            if df.num_rows:
+                self._pq.write_table(df)
+            self.rows += df.num_rows
+            return
         df = df[self.columns]
         if self.fmt == "csv":
             if self._fh is None:
@@ -514,6 +523,35 @@ def _meet_frame_of(model, res: dict) -> pd.DataFrame:
     }, columns=list(MEET_COLUMNS))
 
 
+class _ArrowMeet:
+    """Builds the Parquet table of a block straight from the block's arrays (no Python objects)."""
+
+    def __init__(self, model):
+        import pyarrow as pa
+
+        self.pa = pa
+        self.schema = _meet_schema()
+        self.ids = pa.array(model.context_.ids.astype(str), type=pa.string())
+        self.groups = pa.array(list(GROUPS), type=pa.string())
+        self.reasons = pa.array(list(_REASON_ORDER) + [""], type=pa.string())
+
+    def table(self, res: dict):
+        pa = self.pa
+        intro = res["introducer"]
+        reason = res["reason"].astype(np.int64)
+        cols = [
+            self.ids.take(pa.array(res["person"])),
+            pa.array(res["rank"], type=pa.int32()),
+            self.groups.take(pa.array(res["group"].astype(np.int64))),
+            self.ids.take(pa.array(res["candidate"])),
+            pa.array(res["score"], type=pa.float64()),
+            self.ids.take(pa.array(intro, mask=intro < 0)),
+            pa.array(res["introducer_trust"], type=pa.float64()),
+            self.reasons.take(pa.array(np.where(reason < 0, len(_REASON_ORDER), reason))),
+        ]
+        return pa.Table.from_arrays(cols, schema=self.schema)
+
+
 def meet_frame(model, person_ids=None, *, k: int = 10, group: str = "all", block_size: int = DEFAULT_BLOCK_SIZE,
                engine: str = "local", scheduler: str | None = None, client=None,
                include_opted_out: bool = False, threads: int | None = None) -> pd.DataFrame:
@@ -570,10 +608,11 @@ def batch_meet(model, out, *, k: int = 10, group: str = "all", block_size: int =
     done = 0
     n_blocks = 0
     schema = _meet_schema() if fmt == "parquet" else None
+    arrow = _ArrowMeet(model) if fmt == "parquet" else None
     with _AtomicTableWriter(path, fmt, MEET_COLUMNS, schema=schema) as writer:
         for b, res in iter_meet_blocks(model, rows, k=k, group=group, block_size=block_size, engine=engine,
                                        scheduler=scheduler, client=client, threads=threads):
-            writer.write(_meet_frame_of(model, res))
+            writer.write(arrow.table(res) if arrow is not None else _meet_frame_of(model, res))
             done += len(b)
             n_blocks += 1
             if progress is not None:

@@ -582,6 +582,17 @@ def _top_per_row(row: np.ndarray, val: np.ndarray, k: int, nrows: int, tiebreak:
     if m == 0 or k <= 0:
         return np.zeros(m, bool)
     if thr is None:
+        counts = _row_counts(row, nrows)
+        over = counts > k
+        if not over.any():
+            return np.ones(m, bool)
+        if over.sum() * 4 < nrows:  # few crowded rows: work on their entries only
+            sub = np.flatnonzero(over[row])
+            keep = np.ones(m, bool)
+            rr = np.cumsum(over) - 1  # crowded rows renumbered 0..
+            keep[sub] = _top_per_row(rr[row[sub]], val[sub], k, int(over.sum()),
+                                     None if tiebreak is None else tiebreak[sub])
+            return keep
         thr = _kth_largest(row, val, k, nrows)
     t = thr[row]
     keep = val > t
@@ -738,9 +749,21 @@ def two_hop_paths(ctx: FeatureContext, rows: np.ndarray) -> TwoHop:
     v = indices[e2]
     cum2 = np.r_[0, np.cumsum(c2)]
     row_ptr = cum2[np.r_[0, np.cumsum(c1)]]
+    # u - w - u is not a two-hop pair: every row has one such path per tie (deg(u) of them)
+    row_len = np.diff(row_ptr)
+    not_self = v != np.repeat(rows, row_len).astype(v.dtype)
+    pid = np.flatnonzero(not_self)
+    if len(pid) < 2**31:
+        pid = pid.astype(np.int32)
+    v = v[pid]
+    row_ptr = np.r_[0, np.cumsum(row_len - c1)]
+    n_paths = len(v)
+    if n_paths == 0:
+        z = np.zeros(1)
+        e = np.zeros(0, np.int64)
+        return TwoHop(n, e, e, z, z, z, z, z, np.zeros(0, bool), e, np.zeros(0, np.int32), np.zeros(0))
     # counting sort of the paths by (row, v): transpose twice
-    P = sp.csr_matrix((np.arange(n_paths, dtype=np.int32 if n_paths < 2**31 else np.int64), v, row_ptr),
-                      shape=(b, n))
+    P = sp.csr_matrix((pid, v, row_ptr), shape=(b, n))
     P = P.tocsc().tocsr()
     col_s, perm, ptr = P.indices, P.data, P.indptr
     new = np.empty(n_paths, dtype=bool)
@@ -748,20 +771,23 @@ def two_hop_paths(ctx: FeatureContext, rows: np.ndarray) -> TwoHop:
     np.not_equal(col_s[1:], col_s[:-1], out=new[1:])
     new[ptr[:-1][np.diff(ptr) > 0]] = True
     start = np.flatnonzero(new)
-    cn = np.diff(np.r_[start, n_paths]).astype(float)
     per_row = np.diff(np.r_[0, np.cumsum(new)][ptr])
     row = np.repeat(np.arange(b, dtype=np.int64), per_row)
     col = col_s[start].astype(np.int64)
+    m = len(start)
+    cn = np.empty(m + 1)  # each value array carries a trailing 0 (see TwoHop)
+    cn[:m] = np.diff(np.r_[start, n_paths])
     w_s = np.repeat(mid, c2)[perm]
-    ra = np.add.reduceat(ctx.inv_deg[w_s], start)
-    aa = np.add.reduceat(ctx.inv_log_deg[w_s], start)
-    pt = np.minimum(np.repeat(ctx.W.data[e1], c2), ctx.W.data[e2])[perm]
-    trust = np.maximum.reduceat(pt, start)
-    pf = np.minimum(np.repeat(ctx.F.data[e1], c2), ctx.F.data[e2])
-    recency = np.maximum.reduceat(pf[perm], start)
-    # drop u itself
-    keep = col != rows[row]
-    row, col, cn, aa, ra, trust, recency, start = (a[keep] for a in (row, col, cn, aa, ra, trust, recency, start))
+    e2s = e2[perm]
+    ra, aa, trust, recency = np.empty(m + 1), np.empty(m + 1), np.empty(m + 1), np.empty(m + 1)
+    np.add.reduceat(ctx.inv_deg[w_s], start, out=ra[:m])
+    np.add.reduceat(ctx.inv_log_deg[w_s], start, out=aa[:m])
+    e1s = np.repeat(e1, c2)[perm]
+    pt = np.minimum(ctx.W.data[e1s], ctx.W.data[e2s])
+    np.maximum.reduceat(pt, start, out=trust[:m])
+    np.maximum.reduceat(np.minimum(ctx.F.data[e1s], ctx.F.data[e2s]), start, out=recency[:m])
+    for a in (cn, ra, aa, trust, recency):
+        a[m] = 0.0
     # already tied: the block's ties, looked up among the sorted pair keys
     keys = row * n + col
     tie_keys = np.repeat(np.arange(b, dtype=np.int64), c1) * n + mid
@@ -770,10 +796,7 @@ def two_hop_paths(ctx: FeatureContext, rows: np.ndarray) -> TwoHop:
         pos = np.minimum(np.searchsorted(keys, tie_keys), len(keys) - 1)
         tied[pos[keys[pos] == tie_keys]] = True
 
-    def pad(a):
-        return np.r_[a, 0.0]
-
-    return TwoHop(n, row, col, pad(cn), pad(aa), pad(ra), pad(trust), pad(recency), tied, start, w_s, pt)
+    return TwoHop(n, row, col, cn, aa, ra, trust, recency, tied, start, w_s, pt)
 
 
 def best_introducers(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, pair_col: np.ndarray):
@@ -856,25 +879,37 @@ def block_candidates(ctx: FeatureContext, rows: np.ndarray, hop: TwoHop, *, grou
     e = np.zeros(0, np.int64)
     if b == 0 or len(ctx) == 0:
         return e, e, e, tag_counts(ctx, rows, e, e)
-    # -- two hops: the best ``max_two_hop`` per row by resource allocation
-    i2 = np.flatnonzero(~hop.tied & ~ctx.opt_out[hop.col])
-    if max_two_hop and len(i2):
-        sel2 = i2[_top_per_row(hop.row[i2], hop.ra[i2], max_two_hop, b)]
-    else:
-        sel2 = e
+    gcode = None if group == "all" else GROUPS.index(group)
+
+    def in_group(r, c, tg):
+        g = _groups(ctx, rows[r], c, tg["ind"], tg["size"], tg["spec"])
+        tg["group"] = g
+        return np.flatnonzero(g >= 0 if gcode is None else g == gcode)
+
+    # -- two hops in the wanted group(s): the best ``max_two_hop`` per row by resource allocation
+    i2 = np.flatnonzero(~hop.tied & ~ctx.opt_out[hop.col]) if max_two_hop else e
+    tags2 = tag_counts(ctx, rows, hop.row[i2], hop.col[i2])
+    j = in_group(hop.row[i2], hop.col[i2], tags2)
+    i2 = i2[j]
+    tags2 = {k: v[j] for k, v in tags2.items()}
+    j = _top_per_row(hop.row[i2], hop.ra[i2], max_two_hop, b) if len(i2) else np.zeros(0, bool)
+    sel2 = i2[j]
+    tags2 = {k: v[j] for k, v in tags2.items()}
     r2, c2 = hop.row[sel2], hop.col[sel2]
-    tags2 = tag_counts(ctx, rows, r2, c2)
 
     # -- pools: people in the same market / specialty, deduplicated and joined to ``hop``
     pool = ctx.pool_index(n_pool)
     pr, pc = _expand(pool["tags"], rows, pool["indptr"], pool["members"])
     hidx = e
-    tagsp = tag_counts(ctx, rows, e, e)
+    tagsp = {k: v[:0] for k, v in tags2.items()}
     if len(pr):
         hidx, first, tied = _join_pool(ctx, rows, hop, pool, pr, pc)
         idx = np.flatnonzero(first & ~tied & (pc != rows[pr]))
         pr, pc, hidx = pr[idx], pc[idx], hidx[idx]
         tg = tag_counts(ctx, rows, pr, pc)
+        idx = in_group(pr, pc, tg)
+        pr, pc, hidx = pr[idx], pc[idx], hidx[idx]
+        tg = {k: v[idx] for k, v in tg.items()}
         spec, ind, size, reg = (tg[k].astype(float) for k in ("spec", "ind", "size", "reg"))
         u = rows[pr]
         fu, fv = ctx.function[u], ctx.function[pc]
@@ -912,10 +947,7 @@ def block_candidates(ctx: FeatureContext, rows: np.ndarray, hop: TwoHop, *, grou
         return out
 
     out_r, out_c, out_h = merged(r2, pr), merged(c2, pc), merged(sel2, hidx)
-    tags = {k: merged(tags2[k], tagsp[k]) for k in tags2}
-    g = _groups(ctx, rows[out_r], out_c, tags["ind"], tags["size"], tags["spec"])
-    want = np.flatnonzero(g >= 0 if group == "all" else g == GROUPS.index(group))
-    return out_r[want], out_c[want], out_h[want], {k: v[want] for k, v in tags.items()}
+    return out_r, out_c, out_h, {k: merged(tags2[k], tagsp[k]) for k in tags2}
 
 
 def _expand(M: sp.csr_matrix, rows: np.ndarray, indptr: np.ndarray, indices: np.ndarray):
@@ -1000,13 +1032,15 @@ def candidate_pairs(ctx: FeatureContext, rows: np.ndarray, *, group: str = "all"
         Positions of the query people.
     group : {"all", "peers", "adjacent", "executives"}
     n_similar : int
-        Per row, the pool members with the most similar tags (weighted cosine
-        of specialties, industries, size bands, regions and function).
+        Per row, the pool members in the requested group(s) with the most
+        similar tags (weighted cosine of specialties, industries, size bands,
+        regions and function).
     n_market : int
         Per row, the fractionals of another function and the executives with
         the best market match.
     max_two_hop : int
-        At most this many two-hop people per row (highest resource allocation).
+        At most this many two-hop people per row (highest resource allocation
+        among those in the requested group(s)).
     n_pool : int
         Pool size per industry and specialty.
     hop : TwoHop, optional
@@ -1057,43 +1091,53 @@ def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: n
     m = len(pr)
     u = rows[pr]
     f: dict = {}
+    tags = tag_counts(ctx, rows, pr, pc) if tags is None else tags
+
+    def mine(a):  # the query person's attribute, read through the (small) block
+        return a[rows][pr]
+
     cn = hop._cn[hidx]
-    du, dv = ctx.deg[u], ctx.deg[pc]
-    t = np.zeros(m) if tied is None else tied.astype(float)
-    union = du + dv - cn - t
+    du, dv = mine(ctx.deg), ctx.deg[pc]
+    union = du + dv - cn
+    if tied is not None:
+        union -= tied
+    # ratios of counts: a zero denominator comes with a zero numerator, so max(den, 1) is exact
     f["cn"] = cn
-    f["jaccard"] = np.divide(cn, union, out=np.zeros(m), where=union > 0)
+    f["jaccard"] = cn / np.maximum(union, 1.0)
     f["aa"] = hop._aa[hidx]
     f["ra"] = hop._ra[hidx]
     f["pa"] = du * dv
-    f["katz"] = katz_scores(ctx, rows, pr, pc, cn, t) if katz else np.zeros(m)
+    f["katz"] = katz_scores(ctx, rows, pr, pc, cn, np.zeros(m) if tied is None else tied.astype(float)) \
+        if katz else np.zeros(m)
     f["tag_sim"] = tag_similarity(ctx, u, pc) if tag_sim else np.zeros(m)
 
-    tags = tag_counts(ctx, rows, pr, pc) if tags is None else tags
     spec_inter = tags["spec"].astype(float)
-    nsu, nsv = ctx.n_spec[u], ctx.n_spec[pc]
-    spec_union = nsu + nsv - spec_inter
-    spec_jac = np.divide(spec_inter, spec_union, out=np.zeros(m), where=spec_union > 0)
-    ue, ve = ctx.is_exec[u], ctx.is_exec[pc]
-    fu, fv = ctx.function[u], ctx.function[pc]
+    nsu, nsv = mine(ctx.n_spec), ctx.n_spec[pc]
+    spec_jac = spec_inter / np.maximum(nsu + nsv - spec_inter, 1.0)
+    ue, ve = mine(ctx.is_exec), ctx.is_exec[pc]
+    fu, fv = mine(ctx.function), ctx.function[pc]
     same_func = (fu == fv) & (fu >= 0) & ~ue & ~ve
     f["complementarity"] = np.where(same_func, 1.0 - spec_jac, 0.0)
     f["specialty_affinity"] = _affinity(ctx, rows, pr, pc, nsu, nsv)
 
     ind, size, reg = (tags[k].astype(float) for k in ("ind", "size", "reg"))
-    m_union = ctx.n_market[u] + ctx.n_market[pc] - ind - size
-    f["client_overlap"] = np.divide(ind + size, m_union, out=np.zeros(m), where=m_union > 0)
-    f["industry_overlap"] = _jaccard(ind, ctx.n_ind[u], ctx.n_ind[pc])
-    f["region_overlap"] = _jaccard(reg, ctx.n_reg[u], ctx.n_reg[pc])
-    mixed = ue != ve
-    region_ok = (reg > 0) | ~ctx.has_region[u] | ~ctx.has_region[pc]
-    f["icp_fit"] = np.where(mixed, ((ind > 0).astype(float) + (size > 0) + region_ok) / 3.0, 0.0)
+    both = ind + size
+    f["client_overlap"] = both / np.maximum(mine(ctx.n_market) + ctx.n_market[pc] - both, 1.0)
+    f["industry_overlap"] = ind / np.maximum(mine(ctx.n_ind) + ctx.n_ind[pc] - ind, 1.0)
+    f["region_overlap"] = reg / np.maximum(mine(ctx.n_reg) + ctx.n_reg[pc] - reg, 1.0)
+    region_ok = (reg > 0) | ~mine(ctx.has_region) | ~ctx.has_region[pc]
+    icp = (ind > 0).astype(float)
+    icp += size > 0
+    icp += region_ok
+    icp /= 3.0
+    icp *= ue != ve
+    f["icp_fit"] = icp
 
     f["introducer_trust"] = hop._trust[hidx]
     f["mutual_recency"] = hop._recency[hidx]
     f["cand_activity"] = ctx.activity[pc]
 
-    g = _groups(ctx, u, pc, tags["ind"], tags["size"], tags["spec"])
+    g = tags["group"] if "group" in tags else _groups(ctx, u, pc, tags["ind"], tags["size"], tags["spec"])
     f["group_peer"] = (g == 0).astype(float)
     f["group_adjacent"] = (g == 1).astype(float)
     f["group_executive"] = (g == 2).astype(float)

@@ -119,8 +119,8 @@ class MeetModel:
     """
 
     def __init__(self, *, estimator: str = "logistic", min_positives: int = 30, horizon_days: int = 180,
-                 n_windows: int = 5, n_similar: int = 50, n_market: int = 100, max_two_hop: int = 400,
-                 n_pool: int = 64, enough_positives: int = 4000, random_state: int = 0):
+                 n_windows: int = 5, n_similar: int = 50, n_market: int = 50, max_two_hop: int = 400,
+                 n_pool: int = 32, enough_positives: int = 4000, random_state: int = 0):
         self.estimator = estimator
         self.min_positives = min_positives
         self.horizon_days = horizon_days
@@ -136,7 +136,7 @@ class MeetModel:
     @property
     def _candidate_kw(self) -> dict:
         return {"n_similar": self.n_similar, "n_market": self.n_market, "max_two_hop": self.max_two_hop,
-                "n_pool": getattr(self, "n_pool", 64)}
+                "n_pool": getattr(self, "n_pool", 32)}
 
     def fit(self, network: Network, as_of=None) -> "MeetModel":
         """Learn from ``network``'s history up to ``as_of`` (default: all of it); returns self."""
@@ -216,7 +216,7 @@ class MeetModel:
         hop = two_hop_paths(ctx, rows)
         pr, pc, hidx, tags = block_candidates(ctx, rows, hop, group=group, **self._candidate_kw)
         cols = feature_columns(ctx, rows, pr, pc, hop, hidx, katz=False, tag_sim=False, tags=tags)
-        g = (cols["group_adjacent"] + 2 * cols["group_executive"]).astype(np.int8)  # every candidate has a group
+        g = tags["group"]  # every candidate has a group
         per_group = [np.flatnonzero(g == gv) for gv in range(len(GROUPS))]
         lin = self.ranker_.linear_form()
         if lin is not None:

@@ -69,7 +69,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.errors import DataValidationError, FracnetError, UsageError, ValidationProblem
-from recommender.features import FEATURE_NAMES, GROUPS
+from recommender.features import FEATURE_NAMES, GROUPS, tune_allocator
 
 __all__ = [
     "ENGINES",
@@ -604,6 +604,7 @@ def batch_meet(model, out, *, k: int = 10, group: str = "all", block_size: int =
     if engine not in ENGINES:
         raise UsageError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     t0 = time.perf_counter()
+    tune_allocator()
     rows = meet_rows(model, person_ids, include_opted_out=include_opted_out)
     done = 0
     n_blocks = 0

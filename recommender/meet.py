@@ -34,7 +34,8 @@ import pandas as pd
 
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
 from recommender.features import (FEATURE_NAMES, GROUPS, block_candidates, build_context, encode_people,
-                                  katz_scores, pair_features, stack_features, tag_similarity, two_hop_paths)
+                                  katz_scores, pair_features, stack_features, tag_similarity, tune_allocator,
+                                  two_hop_paths)
 from recommender.features import _kth_largest, _top_per_row, feature_columns
 from recommender.graph import Network
 from recommender.ranker import PairRanker, build_training_set, load_object, save_object
@@ -142,6 +143,7 @@ class MeetModel:
         """Learn from ``network``'s history up to ``as_of`` (default: all of it); returns self."""
         if not isinstance(network, Network):
             raise UsageError(f"expected a Network (see recommender.graph.load_network), got {type(network).__name__}")
+        tune_allocator()
         net = network.until(as_of)
         self.profile_ = ProfileModel().fit(net.people)
         people = encode_people(net, self.profile_)  # shared by the current graph and every history window

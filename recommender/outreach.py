@@ -31,7 +31,7 @@ import pandas as pd
 
 from recommender.errors import UsageError
 from recommender.explain import GROUP_TITLES, draft_note, reason_text
-from recommender.io.atomic import atomic_write
+from recommender.io.atomic import atomic_write, ensure_writable_folder
 from recommender.io.csv_folder import neutralise_formula
 
 __all__ = [
@@ -250,13 +250,7 @@ def write_outreach_lists(model, network, out_dir: str | os.PathLike, *, per_grou
         raise UsageError(f"outreach lists are written as csv or xlsx, got {fmt!r}")
     if per_group < 1:
         raise UsageError(f"per_group must be a positive integer, got {per_group}")
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create {out}: {exc.strerror}") from None
-    if not os.access(out, os.W_OK):
-        raise UsageError(f"cannot write to {out}: permission denied")
+    out = ensure_writable_folder(out_dir)
     people = network.people
     opted = {str(p) for p, flag in zip(people["id"], people["opt_out"]) if _truthy(flag)}
     ids = [str(p) for p in (people["id"] if person_ids is None else person_ids)]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from recommender.errors import DataValidationError, UsageError, ValidationProblem
-from recommender.io.atomic import atomic_write
+from recommender.io.atomic import atomic_write, ensure_writable_folder
 from recommender.io.loader import load_tables
 from recommender.io.validate import ImportReport, LineMap, validate_table
 from recommender.schema import IMPORT_ORDER, TABLES
@@ -209,13 +209,7 @@ def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 def export_folder(store: Store, folder: str | os.PathLike) -> dict[str, int]:
     """Write every table to ``folder`` as CSV (the import format); returns rows per file."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create {folder}: {exc.strerror}") from None
-    if not os.access(folder, os.W_OK):
-        raise UsageError(f"cannot write to {folder}: permission denied")
+    folder = ensure_writable_folder(folder)
     counts = {}
     for name in IMPORT_ORDER:
         df = store.read_table(name)

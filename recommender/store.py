@@ -320,11 +320,27 @@ def open_default_store(*, create_sample: bool = True) -> Store:
     processes starting at once never see a half-built database.
     """
     path = default_db_path()
+    created = False
     with _default_lock:
         if not path.exists() and create_sample:
             path.parent.mkdir(parents=True, exist_ok=True)
             create_sample_database(path)
-    return Store(path)
+            created = True
+    store = Store(path)
+    if created:
+        _warm_model_cache(store)
+    return store
+
+
+def _warm_model_cache(store: "Store") -> None:
+    """Fit the sample's "who to meet" model once, so the first answers are instant."""
+    from recommender.errors import FracnetError
+    from recommender.model_cache import meet_model
+
+    try:
+        meet_model(store)
+    except (FracnetError, OSError, ValueError):  # a cache is an optimisation, never a failure
+        pass
 
 
 def create_sample_database(path: str | os.PathLike, sample_dir: str | os.PathLike = SAMPLE_DIR) -> Path:

@@ -360,17 +360,6 @@ def _pick_rows(rng, choices: np.ndarray, nchoices: np.ndarray, k: np.ndarray, km
     return picked
 
 
-def _choice_excluding(rng, p: np.ndarray, exclude: np.ndarray) -> np.ndarray:
-    """One draw per row from probabilities ``p``, never the index ``exclude`` (-1: no exclusion)."""
-    n = len(exclude)
-    w = np.broadcast_to(p, (n, len(p))).copy()
-    rows = np.flatnonzero(exclude >= 0)
-    w[rows, exclude[rows]] = 0.0
-    cum = np.cumsum(w, axis=1)
-    r = rng.random(n) * cum[:, -1]
-    return np.minimum((cum < r[:, None]).sum(axis=1), len(p) - 1)
-
-
 def _pick_random_entry(rng, lists: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """A random entry of each -1-padded row (rows with count 0 give -1)."""
     pos = (rng.random(len(counts)) * np.maximum(counts, 1)).astype(np.int64)

@@ -184,8 +184,6 @@ class FeatureContext:
     def __post_init__(self):
         if not self.position:
             self.position = {pid: i for i, pid in enumerate(self.ids)}
-        self.exec_idx = np.flatnonzero(self.is_exec & ~self.opt_out)
-        self.frac_idx = np.flatnonzero(~self.is_exec & ~self.opt_out)
         self.n_spec = np.diff(self.S.indptr).astype(float)
         self.n_spec_i = np.diff(self.S.indptr).astype(np.uint8 if self.S.shape[1] < 256 else np.int64)
         self.market = sp.hstack([self.I, self.Z], format="csr")
@@ -198,12 +196,6 @@ class FeatureContext:
         self.inv_log_deg = inv_log
         self.inv_deg = np.where(self.deg > 0, 1.0 / np.maximum(self.deg, 1), 0.0)
         self.inv_deg_log = self.inv_deg + 1j * self.inv_log_deg  # both two-hop weights in one gather
-        # transposes, stored once (row-block products ``X[rows] @ X_t``)
-        self.S_t = self.S.T.tocsr()
-        self.I_t = self.I.T.tocsr()
-        self.Z_t = self.Z.T.tocsr()
-        self.G_t = self.G.T.tocsr()
-        self.profile_t = self.profile.T.tocsr()
         # tag sets as bit masks: pair intersections are popcounts, never (block x n) products
         self.S_bits = _bitmask(self.S)
         self.I_bits = _bitmask(self.I)
@@ -283,24 +275,6 @@ class FeatureContext:
 # ---------------------------------------------------------------------------
 
 
-def _indicator(lists: list[list[str]], vocab: list[str] | None = None) -> tuple[sp.csr_matrix, list[str]]:
-    if vocab is None:
-        vocab = sorted({t for tags in lists for t in tags})
-    pos = {t: j for j, t in enumerate(vocab)}
-    rows, cols = [], []
-    for i, tags in enumerate(lists):
-        for t in set(tags):
-            j = pos.get(t)
-            if j is not None:
-                rows.append(i)
-                cols.append(j)
-    m = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(lists), len(vocab)))
-    m.sum_duplicates()
-    m.data[:] = 1.0
-    m.sort_indices()
-    return m, vocab
-
-
 def _bitmask(M: sp.csr_matrix) -> np.ndarray:
     """Rows of a 0/1 matrix as bit masks, shape (n, ceil(n_cols / 64)) of uint64."""
     n, t = M.shape
@@ -310,13 +284,6 @@ def _bitmask(M: sp.csr_matrix) -> np.ndarray:
     c = M.indices.astype(np.int64)
     np.bitwise_or.at(out, r * words + c // 64, np.left_shift(np.uint64(1), (c % 64).astype(np.uint64)))
     return out.reshape(n, words)
-
-
-def _popcount_and(bits: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Sizes of the intersections of the tag sets of ``u[i]`` and ``v[i]``, as float."""
-    if bits.shape[1] == 1:
-        return np.bitwise_count(bits[u, 0] & bits[v, 0]).astype(float)
-    return np.bitwise_count(bits[u] & bits[v]).sum(axis=1).astype(float)
 
 
 def _pool(M: sp.csr_matrix, ok: np.ndarray, rank: np.ndarray, order: np.ndarray, size: int):
@@ -1293,14 +1260,3 @@ def _walks3(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarra
         out[sel] = np.bincount(np.repeat(np.arange(len(sel)), c), weights=scratch[base + y], minlength=len(sel))
         scratch[cells] = 0.0
     return out
-
-
-def _jaccard(inter: np.ndarray, na: np.ndarray, nb: np.ndarray) -> np.ndarray:
-    union = na + nb - inter
-    return np.divide(inter, union, out=np.zeros(len(inter)), where=union > 0)
-
-
-def pair_groups(X: np.ndarray) -> np.ndarray:
-    """Group codes (0, 1, 2; -1 none) from the indicator columns of a feature matrix."""
-    gi = X[:, [_COL["group_peer"], _COL["group_adjacent"], _COL["group_executive"]]]
-    return np.where(gi.any(axis=1), gi.argmax(axis=1), -1)

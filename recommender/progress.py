@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Iterable, TypeVar
-
-T = TypeVar("T")
-
 
 def wants_progress(quiet: bool = False) -> bool:
     """True when a bar should be drawn: stderr is a terminal and not ``--quiet``."""
@@ -22,17 +18,6 @@ def progress_bar(total: int | None = None, desc: str = "", enabled: bool | None 
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True)
-
-
-def track(items: Iterable[T], total: int | None = None, desc: str = "", enabled: bool | None = None) -> Iterable[T]:
-    """Iterate ``items`` with a bar."""
-    bar = progress_bar(total, desc, enabled)
-    try:
-        for item in items:
-            yield item
-            bar.update(1)
-    finally:
-        bar.close()
 
 
 class _Silent:

@@ -124,12 +124,12 @@ def validate_folder_frames(
             continue
         raw, line_of = frames[name]
         if name == "people" and "company" in [c.strip().lower() for c in raw.columns]:
-            raw = _companies_from_names(raw, frames, out)
+            raw = _companies_from_names(raw)
         out[name] = validate_table(TABLES[name], raw, files[name], taxonomy, line_of, problems, warnings)
     return out, problems, warnings
 
 
-def _companies_from_names(raw: pd.DataFrame, frames, out) -> pd.DataFrame:
+def _companies_from_names(raw: pd.DataFrame) -> pd.DataFrame:
     """A people file with a free-text ``company`` column: make company ids from the names."""
     from recommender.io.linkedin import id_slug
 

@@ -136,18 +136,6 @@ def validate_table(
     return result
 
 
-def _text(x) -> str:
-    """A cell as text; missing (None, NaN, NA) is the empty string."""
-    if x is None:
-        return ""
-    try:
-        if pd.isna(x):
-            return ""
-    except (TypeError, ValueError):
-        pass
-    return str(x)
-
-
 def _check_column(col: Column, values: pd.Series, file: str, taxonomy: Taxonomy,
                   line_of: LineMap, problems: list, warnings: list) -> pd.Series:
     empty = values == ""

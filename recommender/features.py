@@ -663,8 +663,9 @@ class TwoHop:
     _recency: np.ndarray
     tied: np.ndarray
     _start: np.ndarray  # first sorted path of each pair
-    _w: np.ndarray  # sorted paths: mutual contact
-    _pt: np.ndarray  # sorted paths: min(W[u, w], W[w, v])
+    _perm: np.ndarray  # sorted path -> path (paths are in expansion order: row, mutual contact, person)
+    _w: np.ndarray  # per path: mutual contact
+    _pt: np.ndarray  # per path: min(W[u, w], W[w, v])
 
     cn = property(lambda self: self._cn[:-1])
     aa = property(lambda self: self._aa[:-1])
@@ -693,12 +694,13 @@ class TwoHop:
             return out
         j = idx[ok]
         cnt = self._cn[j].astype(np.int64)
-        pos = _ranges(self._start[j], cnt)
+        path = self._perm[_ranges(self._start[j], cnt)]  # a pair's paths in order of the mutual contact
         best = np.repeat(self._trust[j], cnt)
-        local = np.arange(len(pos)) - np.repeat(np.r_[0, np.cumsum(cnt)][:-1], cnt)
-        cand = np.where(self._pt[pos] == best, local, np.iinfo(np.int64).max)
-        first = np.minimum.reduceat(cand, np.r_[0, np.cumsum(cnt)][:-1])
-        out[ok] = self._w[self._start[j] + first]
+        seg = np.r_[0, np.cumsum(cnt)][:-1]
+        local = np.arange(len(path)) - np.repeat(seg, cnt)
+        cand = np.where(self._pt[path] == best, local, np.iinfo(np.int64).max)
+        first = np.minimum.reduceat(cand, seg)
+        out[ok] = self._w[path[seg + first]]
         return out
 
     def locate(self, pair_row: np.ndarray, pair_col: np.ndarray) -> np.ndarray:
@@ -711,13 +713,22 @@ class TwoHop:
         return np.where(keys[pos] == q, pos, -1)
 
 
+def _empty_two_hop(n: int) -> TwoHop:
+    z = np.zeros(1)
+    e = np.zeros(0, np.int64)
+    return TwoHop(n, e, e, z, z, z, z, z, np.zeros(0, bool), e, e, e, np.zeros(0))
+
+
 def two_hop_paths(ctx: FeatureContext, rows: np.ndarray) -> TwoHop:
     """Expand every path ``u - w - v`` from the block's rows and aggregate per (u, v).
 
-    The paths are grouped per pair by a counting sort (a CSR -> CSC -> CSR
-    transposition of the block's path matrix, linear in the number of paths),
-    then reduced with ``ufunc.reduceat``; nothing is sorted by comparison and
-    each row's result depends only on that row.
+    The second hops are read with scipy's row indexing (``W[w]``, ``F[w]``:
+    one C++ pass each); the paths are grouped per pair by a counting sort (a
+    CSR -> CSC -> CSR transposition of the block's path matrix, linear in the
+    number of paths). Most pairs have one mutual contact: their aggregates are
+    plain gathers, and ``ufunc.reduceat`` runs only over the pairs with
+    several. Nothing is sorted by comparison and each row's result depends
+    only on that row.
 
     Parameters
     ----------
@@ -732,37 +743,20 @@ def two_hop_paths(ctx: FeatureContext, rows: np.ndarray) -> TwoHop:
     n = len(ctx)
     rows = np.asarray(rows, dtype=np.int64)
     b = len(rows)
-    indptr, indices = ctx.indptr64, ctx.A.indices
+    indptr = ctx.indptr64
     s1 = indptr[rows]
     c1 = indptr[rows + 1] - s1
     e1 = _ranges(s1, c1)
-    mid = indices[e1]
-    s2 = indptr[mid]
-    c2 = indptr[mid + 1] - s2
-    e2 = _ranges(s2, c2)
-    n_paths = len(e2)
-    if n_paths == 0:
-        z = np.zeros(1)
-        e = np.zeros(0, np.int64)
-        return TwoHop(n, e, e, z, z, z, z, z, np.zeros(0, bool), e, np.zeros(0, np.int32), np.zeros(0))
-    v = indices[e2]
-    cum2 = np.r_[0, np.cumsum(c2)]
-    row_ptr = cum2[np.r_[0, np.cumsum(c1)]]
-    # u - w - u is not a two-hop pair: every row has one such path per tie (deg(u) of them)
-    row_len = np.diff(row_ptr)
-    not_self = v != np.repeat(rows, row_len).astype(v.dtype)
-    pid = np.flatnonzero(not_self)
-    if len(pid) < 2**31:
-        pid = pid.astype(np.int32)
-    v = v[pid]
-    row_ptr = np.r_[0, np.cumsum(row_len - c1)]
+    mid = ctx.A.indices[e1]
+    W2, F2 = ctx.W[mid], ctx.F[mid]  # the second hops, in (row, mutual contact, person) order
+    v, c2 = W2.indices, np.diff(W2.indptr)
     n_paths = len(v)
     if n_paths == 0:
-        z = np.zeros(1)
-        e = np.zeros(0, np.int64)
-        return TwoHop(n, e, e, z, z, z, z, z, np.zeros(0, bool), e, np.zeros(0, np.int32), np.zeros(0))
-    # counting sort of the paths by (row, v): transpose twice
-    P = sp.csr_matrix((pid, v, row_ptr), shape=(b, n))
+        return _empty_two_hop(n)
+    # counting sort of the paths by (row, v): transpose twice; u - w - u paths are dropped as pairs below
+    idx_t = np.int32 if n_paths < 2**31 and n < 2**31 else np.int64
+    row_ptr = W2.indptr[np.r_[0, np.cumsum(c1)]].astype(idx_t)
+    P = sp.csr_matrix((np.arange(n_paths, dtype=idx_t), v.astype(idx_t, copy=False), row_ptr), shape=(b, n))
     P = P.tocsc().tocsr()
     col_s, perm, ptr = P.indices, P.data, P.indptr
     new = np.empty(n_paths, dtype=bool)
@@ -770,32 +764,44 @@ def two_hop_paths(ctx: FeatureContext, rows: np.ndarray) -> TwoHop:
     np.not_equal(col_s[1:], col_s[:-1], out=new[1:])
     new[ptr[:-1][np.diff(ptr) > 0]] = True
     start = np.flatnonzero(new)
-    per_row = np.diff(np.r_[0, np.cumsum(new)][ptr])
-    row = np.repeat(np.arange(b, dtype=np.int64), per_row)
+    row = np.repeat(np.arange(b, dtype=np.int64), np.diff(np.searchsorted(start, ptr)))
     col = col_s[start].astype(np.int64)
+    not_self = col != rows[row]
+    cnt = np.diff(np.r_[start, n_paths])[not_self]
+    start, row, col = start[not_self], row[not_self], col[not_self]
     m = len(start)
-    cn = np.empty(m + 1)  # each value array carries a trailing 0 (see TwoHop)
-    cn[:m] = np.diff(np.r_[start, n_paths])
-    w_s = np.repeat(mid, c2)[perm]
-    ra_aa = np.add.reduceat(ctx.inv_deg_log[w_s], start)  # resource allocation + 1j * Adamic-Adar
-    ra, aa, trust, recency = np.empty(m + 1), np.empty(m + 1), np.empty(m + 1), np.empty(m + 1)
-    ra[:m], aa[:m] = ra_aa.real, ra_aa.imag
-    # path values in path order (contiguous reads of W and F), then permuted within each row
-    pt = np.minimum(np.repeat(ctx.W.data[e1], c2), ctx.W.data[e2])[perm]
-    np.maximum.reduceat(pt, start, out=trust[:m])
-    pf = np.minimum(np.repeat(ctx.F.data[e1], c2), ctx.F.data[e2])
-    np.maximum.reduceat(pf[perm], start, out=recency[:m])
-    for a in (cn, ra, aa, trust, recency):
-        a[m] = 0.0
+    # per path: the mutual contact and the two ties' min trust and freshness (path order, contiguous reads)
+    w_path = np.repeat(mid, c2)
+    pt = np.minimum(np.repeat(ctx.W.data[e1], c2), W2.data)
+    pf = np.minimum(np.repeat(ctx.F.data[e1], c2), F2.data)
+    # per pair: singletons are gathers; pairs with several mutual contacts are reduced
+    first = perm[start]
+    multi = np.flatnonzero(cnt > 1)
+    m_cnt = cnt[multi]
+    m_path = perm[_ranges(start[multi], m_cnt)]
+    m_seg = np.r_[0, np.cumsum(m_cnt)][:-1]
+
+    def reduce(ufunc, of_path, dtype=float):
+        out = np.zeros(m + 1, dtype=dtype)  # a trailing 0 (see TwoHop)
+        out[:m] = of_path(first)
+        if len(multi):
+            out[multi] = ufunc.reduceat(of_path(m_path), m_seg)
+        return out
+
+    ra_aa = reduce(np.add, lambda p: ctx.inv_deg_log[w_path[p]], complex)  # resource allocation + 1j * AA
+    ra, aa = np.r_[ra_aa.real], np.r_[ra_aa.imag]
+    trust = reduce(np.maximum, lambda p: pt[p])
+    recency = reduce(np.maximum, lambda p: pf[p])
+    cn = np.zeros(m + 1)
+    cn[:m] = cnt
     # already tied: the block's ties, looked up among the sorted pair keys
     keys = row * n + col
     tie_keys = np.repeat(np.arange(b, dtype=np.int64), c1) * n + mid
-    tied = np.zeros(len(keys), dtype=bool)
-    if len(keys) and len(tie_keys):
-        pos = np.minimum(np.searchsorted(keys, tie_keys), len(keys) - 1)
+    tied = np.zeros(m, dtype=bool)
+    if m and len(tie_keys):
+        pos = np.minimum(np.searchsorted(keys, tie_keys), m - 1)
         tied[pos[keys[pos] == tie_keys]] = True
-
-    return TwoHop(n, row, col, cn, aa, ra, trust, recency, tied, start, w_s, pt)
+    return TwoHop(n, row, col, cn, aa, ra, trust, recency, tied, start, perm, w_path, pt)
 
 
 def best_introducers(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, pair_col: np.ndarray):

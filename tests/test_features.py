@@ -98,6 +98,60 @@ def test_two_hop_introducer_is_strongest_mutual_contact():
     assert trust[0] == pytest.approx(expect)
 
 
+def _two_hop_reference(ctx, u):
+    """Per person v two hops from u: cn, aa, ra, trust, recency, tied, best introducer (loops over dicts)."""
+    A, W, F = ctx.A, ctx.W, ctx.F
+
+    def nbrs(x):
+        s = slice(A.indptr[x], A.indptr[x + 1])
+        return dict(zip(A.indices[s].tolist(), zip(W.data[s].tolist(), F.data[s].tolist())))
+
+    mine, out = nbrs(u), {}
+    for w, (wuw, fuw) in mine.items():
+        for v, (wwv, fwv) in nbrs(w).items():
+            if v == u:
+                continue
+            r = out.setdefault(v, {"cn": 0, "aa": 0.0, "ra": 0.0, "trust": -1.0, "recency": -1.0, "who": None})
+            r["cn"] += 1
+            r["ra"] += 1.0 / ctx.deg[w]
+            r["aa"] += 1.0 / np.log(ctx.deg[w]) if ctx.deg[w] > 1 else 0.0
+            t = min(wuw, wwv)
+            if t > r["trust"] or (t == r["trust"] and w < r["who"]):
+                r["trust"], r["who"] = t, w
+            r["recency"] = max(r["recency"], min(fuw, fwv))
+    for v, r in out.items():
+        r["tied"] = v in mine
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_two_hop_paths_match_a_loop_reference(seed):
+    from recommender.demo import generate_network
+
+    ctx = build_context(Network.from_frames(**generate_network(150, seed=seed)))
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(ctx), 40, replace=False))
+    rows[0] = int(np.argmin(ctx.deg))  # include the least connected person (maybe no two-hop pairs)
+    hop = two_hop_paths(ctx, rows)
+    assert np.all(np.diff(hop.key) > 0)  # sorted by (row, person), each pair once
+    who = hop.introducer
+    got: dict = {}
+    for j in range(len(hop)):
+        got.setdefault(int(hop.row[j]), {})[int(hop.col[j])] = j
+    for i, u in enumerate(rows.tolist()):
+        ref = _two_hop_reference(ctx, u)
+        mine = got.get(i, {})
+        assert sorted(mine) == sorted(ref)
+        for v, r in ref.items():
+            j = mine[v]
+            assert hop.cn[j] == r["cn"]
+            assert hop.ra[j] == pytest.approx(r["ra"], rel=1e-12)
+            assert hop.aa[j] == pytest.approx(r["aa"], rel=1e-12)
+            assert hop.trust[j] == r["trust"] and hop.recency[j] == r["recency"]
+            assert bool(hop.tied[j]) == r["tied"]
+            assert who[j] == r["who"]
+
+
 def test_isolated_person_has_no_graph_features():
     people = pd.DataFrame({"id": ["a", "b", "c"], "name": list("ABC"), "kind": "fractional",
                            "function": "finance", "specialties": ["fp-and-a", "m-and-a", "fp-and-a"]})

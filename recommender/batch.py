@@ -205,7 +205,7 @@ class _AtomicTableWriter:
             if self._pq is None:
                 import pyarrow.parquet as pq
 
-                self._pq = pq.ParquetWriter(self.tmp, df.schema)
+                self._pq = pq.ParquetWriter(self.tmp, df.schema, use_dictionary=self._dictionary_columns(df.schema))
             if df.num_rows:
                 self._pq.write_table(df)
             self.rows += df.num_rows
@@ -223,10 +223,18 @@ class _AtomicTableWriter:
 
             table = pa.Table.from_pandas(df, schema=self.schema, preserve_index=False)
             if self._pq is None:
-                self._pq = pq.ParquetWriter(self.tmp, table.schema)
+                self._pq = pq.ParquetWriter(self.tmp, table.schema,
+                                            use_dictionary=self._dictionary_columns(table.schema))
             if len(df):
                 self._pq.write_table(table)
         self.rows += len(df)
+
+    #: Columns with many distinct values (one id per candidate or introducer): plain encoding is smaller
+    #: and much cheaper to write than a dictionary that overflows in every row group.
+    PLAIN_COLUMNS = frozenset({"candidate_id", "introducer_id"})
+
+    def _dictionary_columns(self, schema) -> list[str]:
+        return [f for f in schema.names if f not in self.PLAIN_COLUMNS]
 
     def commit(self) -> None:
         if self._fh is None and self._pq is None:

@@ -38,7 +38,7 @@ from recommender.features import (FEATURE_NAMES, GROUPS, block_candidates, build
                                   two_hop_paths)
 from recommender.features import _kth_largest, _top_per_row, feature_columns
 from recommender.graph import Network
-from recommender.ranker import PairRanker, build_training_set, load_object, save_object
+from recommender.ranker import PairRanker, _sigmoid, build_training_set, load_object, save_object
 from recommender.similarity import ProfileModel
 from recommender.taxonomy import split_tags
 
@@ -48,6 +48,9 @@ GROUP_CHOICES = ("all",) + GROUPS
 _TAG = FEATURE_NAMES.index("tag_sim")
 _KATZ = FEATURE_NAMES.index("katz")
 _CN = FEATURE_NAMES.index("cn")
+_ACTIVITY = FEATURE_NAMES.index("cand_activity")
+_GROUP_COLS = [FEATURE_NAMES.index(f) for f in ("group_peer", "group_adjacent", "group_executive")]  # GROUPS order
+_NOT_IN_PARTIAL = {"tag_sim", "cand_activity", "group_peer", "group_adjacent", "group_executive"}
 
 #: Which features each kind of reason stands for (its weight is their summed contribution).
 REASON_FEATURES = {
@@ -222,23 +225,23 @@ class MeetModel:
         per_group = [np.flatnonzero(g == gv) for gv in range(len(GROUPS))]
         lin = self.ranker_.linear_form()
         if lin is not None:
-            # score everything but the profile similarity, bound its effect, and keep only the pairs
-            # that can still reach the top k of their (row, group): exact, much less tag work
+            # the log-odds of everything but the profile similarity; bound that one's effect and keep only
+            # the pairs that can still reach the top k of their (row, group): exact, much less tag work
             a, c0 = lin
-            part = np.full(len(pr), c0)
-            for j, name in enumerate(FEATURE_NAMES):
-                if a[j] != 0 and name != "tag_sim":
-                    part += a[j] * np.log1p(cols[name])
+            part = self._partial_decision(cols, g, pc, a, c0)
             at = a[_TAG] * np.log(2.0)
             lo, hi = part + min(at, 0.0), part + max(at, 0.0)
             for gi, idx in enumerate(per_group):
                 thr = _kth_largest(pr[idx], lo[idx], k, b)
                 per_group[gi] = idx[hi[idx] >= thr[pr[idx]] - 1e-9]
-        surv = np.concatenate(per_group)
-        cols["tag_sim"] = np.zeros(len(pr))
-        cols["tag_sim"][surv] = tag_similarity(ctx, rows[pr[surv]], pc[surv])
-        X = stack_features(cols, surv)
-        score = self.ranker_.score(X)
+            surv = np.concatenate(per_group)
+            tag = tag_similarity(ctx, rows[pr[surv]], pc[surv])
+            score = _sigmoid(part[surv] + a[_TAG] * np.log1p(tag))
+        else:
+            surv = np.concatenate(per_group)
+            tag = tag_similarity(ctx, rows[pr[surv]], pc[surv])
+            cols["tag_sim"][surv] = tag
+            score = self.ranker_.score(stack_features(cols, surv))
         keep = np.zeros(len(surv), dtype=bool)
         off = 0
         for idx in per_group:
@@ -249,13 +252,31 @@ class MeetModel:
         sv = surv[kept]
         order = np.lexsort((pc[sv], -score[kept], g[sv], pr[sv]))
         kept, sv = kept[order], sv[order]
-        X = X[kept]
+        X = stack_features(cols, sv)  # features of the kept pairs only
+        X[:, _TAG] = tag[kept]
         if katz:
             X[:, _KATZ] = katz_scores(ctx, rows, pr[sv], pc[sv], X[:, _CN], np.zeros(len(sv)))
         out = (pr[sv], pc[sv], score[kept], X)
         if introducers:
             return out + (hop.introducers(hidx[sv]),)
         return out
+
+    def _partial_decision(self, cols: dict, g: np.ndarray, pc: np.ndarray, a: np.ndarray, c0: float) -> np.ndarray:
+        """``c0 + sum_j a_j log1p(x_j)`` over every feature but ``tag_sim`` (the linear ranker's log-odds).
+
+        Group indicators add one of three constants; the candidate's activity
+        is a per-person value, transformed once per model.
+        """
+        part = np.full(len(g), c0)
+        for j, name in enumerate(FEATURE_NAMES):
+            if a[j] != 0 and name not in _NOT_IN_PARTIAL:
+                part += a[j] * np.log1p(cols[name])
+        part += (a[_GROUP_COLS] * np.log(2.0))[g]
+        if a[_ACTIVITY] != 0:
+            if getattr(self, "_log1p_activity", None) is None:
+                self._log1p_activity = np.log1p(self.context_.activity)
+            part += a[_ACTIVITY] * self._log1p_activity[pc]
+        return part
 
     def score_pairs(self, rows: np.ndarray, pair_row: np.ndarray, pair_col: np.ndarray) -> np.ndarray:
         """Scores of given pairs (``rows[pair_row]``, ``pair_col``), shape (m,)."""

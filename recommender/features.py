@@ -1192,6 +1192,40 @@ def tag_similarity(ctx: FeatureContext, u: np.ndarray, v: np.ndarray, chunk: int
     return out
 
 
+#: Cells (query rows x profile terms) of the dense block used by :func:`block_tag_similarity`.
+_PROFILE_CELLS = 1 << 21
+
+
+def block_tag_similarity(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarray) -> np.ndarray:
+    """:func:`tag_similarity` of pairs (``rows[pr]``, ``pc``), reading the block's own profiles densely.
+
+    The query rows' TF-IDF rows are unpacked into a dense array a few rows
+    at a time (at most :data:`_PROFILE_CELLS` cells), and each candidate's
+    sparse row is multiplied against it: no sparse product, no sort.
+    """
+    M = ctx.profile
+    m = len(pr)
+    out = np.zeros(m)
+    if m == 0 or M.shape[1] == 0:
+        return out
+    step = max(1, _PROFILE_CELLS // M.shape[1])
+    order = np.argsort(pr, kind="stable") if np.any(pr[1:] < pr[:-1]) else None
+    prs = pr if order is None else pr[order]
+    bounds = np.searchsorted(prs, np.arange(0, len(rows) + step, step))
+    for j, r0 in enumerate(range(0, len(rows), step)):
+        sel = slice(bounds[j], bounds[j + 1])
+        if bounds[j] == bounds[j + 1]:
+            continue
+        idx = np.arange(bounds[j], bounds[j + 1]) if order is None else order[sel]
+        Q = M[rows[r0:r0 + step]].toarray()
+        R = M[pc[idx]]
+        cnt = np.diff(R.indptr)
+        pair = np.repeat(np.arange(len(idx)), cnt)
+        vals = R.data * Q[(prs[sel] - r0)[pair], R.indices]
+        out[idx] = np.bincount(pair, weights=vals, minlength=len(idx))
+    return out
+
+
 def katz_scores(ctx: FeatureContext, rows, pr, pc, cn, tied) -> np.ndarray:
     """Truncated Katz ``b A + b^2 A^2 + b^3 A^3`` of pairs (``cn`` = A^2, ``tied`` = A)."""
     walks3 = _walks3(ctx, rows, pr, pc)

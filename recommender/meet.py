@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
-from recommender.features import (FEATURE_NAMES, GROUPS, block_candidates, build_context, encode_people,
-                                  katz_scores, pair_features, stack_features, tag_similarity, tune_allocator,
+from recommender.features import (FEATURE_NAMES, GROUPS, block_candidates, block_tag_similarity, build_context,
+                                  encode_people, katz_scores, pair_features, stack_features, tune_allocator,
                                   two_hop_paths)
 from recommender.features import _kth_largest, _top_per_row, feature_columns
 from recommender.graph import Network
@@ -235,11 +235,11 @@ class MeetModel:
                 thr = _kth_largest(pr[idx], lo[idx], k, b)
                 per_group[gi] = idx[hi[idx] >= thr[pr[idx]] - 1e-9]
             surv = np.concatenate(per_group)
-            tag = tag_similarity(ctx, rows[pr[surv]], pc[surv])
+            tag = block_tag_similarity(ctx, rows, pr[surv], pc[surv])
             score = _sigmoid(part[surv] + a[_TAG] * np.log1p(tag))
         else:
             surv = np.concatenate(per_group)
-            tag = tag_similarity(ctx, rows[pr[surv]], pc[surv])
+            tag = block_tag_similarity(ctx, rows, pr[surv], pc[surv])
             cols["tag_sim"][surv] = tag
             score = self.ranker_.score(stack_features(cols, surv))
         keep = np.zeros(len(surv), dtype=bool)

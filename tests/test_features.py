@@ -198,3 +198,19 @@ def test_group_filter(demo_ctx, group):
         assert not ctx.is_exec[pc].any()
         same = ctx.function[rows[pr]] == ctx.function[pc]
         assert same.all() if group == "peers" else not same.any()
+
+
+@pytest.mark.parametrize("cells", [1 << 21, 700])  # one dense block; a few query rows at a time
+def test_block_tag_similarity_equals_pairwise_cosine(demo_ctx, monkeypatch, cells):
+    _, demo_ctx = demo_ctx
+    import recommender.features as features
+
+    monkeypatch.setattr(features, "_PROFILE_CELLS", cells)
+    rng = np.random.default_rng(3)
+    rows = rng.choice(len(demo_ctx), 37, replace=False)
+    pr = rng.integers(0, len(rows), 900)  # not grouped by row
+    pc = rng.integers(0, len(demo_ctx), 900)
+    got = features.block_tag_similarity(demo_ctx, rows, pr, pc)
+    want = features.tag_similarity(demo_ctx, rows[pr], pc)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    assert got.max() > 0.5  # some pairs are similar (the test is not all zeros)

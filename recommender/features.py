@@ -854,8 +854,27 @@ def _groups(ctx: FeatureContext, u: np.ndarray, v: np.ndarray, ind: np.ndarray, 
     return _GROUP_TABLE[code]
 
 
+_TAG_FIELDS = ("spec", "ind", "size", "reg")
+
+
+def _tag_bits(ctx: FeatureContext) -> np.ndarray | None:
+    """The four tag bit masks side by side, shape (n, 4) (one cache line per person), or None if wider.
+
+    Built once per context (kept with its pools; :meth:`FeatureContext.pools`).
+    """
+    if "tag_bits" not in ctx._pools:
+        parts = (ctx.S_bits, ctx.I_bits, ctx.Z_bits, ctx.G_bits)
+        ctx._pools["tag_bits"] = (np.ascontiguousarray(np.hstack(parts))
+                                  if all(p.shape[1] == 1 for p in parts) else None)
+    return ctx._pools["tag_bits"]
+
+
 def tag_counts(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarray) -> dict:
     """Shared specialties, industries, size bands and regions of pairs (``rows[pr]``, ``pc``), as uint8."""
+    bits = _tag_bits(ctx)
+    if bits is not None:  # one gather per pair for all four fields
+        shared = np.bitwise_count(np.take(bits[rows], pr, axis=0) & np.take(bits, pc, axis=0)).T.copy()
+        return dict(zip(_TAG_FIELDS, shared))
     out = {}
     for name, bits in (("spec", ctx.S_bits), ("ind", ctx.I_bits), ("size", ctx.Z_bits), ("reg", ctx.G_bits)):
         br = bits[rows]

@@ -840,14 +840,61 @@ def _group_table() -> np.ndarray:
 _GROUP_TABLE = _group_table()
 
 
+#: Per-person integers read for every candidate, kept side by side (:func:`person_attrs`).
+_PERSON_ATTRS = ("deg", "n_spec", "is_exec", "function", "n_market", "n_ind", "n_reg", "has_region", "spec0",
+                 "recent")
+
+
+def _person_table(ctx: FeatureContext) -> tuple[np.ndarray, np.ndarray]:
+    """(n, len(_PERSON_ATTRS)) int32 table of :data:`_PERSON_ATTRS`, and ``log1p`` of each recent-tie count.
+
+    ``recent`` is the count behind ``ctx.activity`` (``log1p(recent)``); the
+    second array maps a count to that value (None if that does not reproduce
+    ``ctx.activity`` exactly), so a candidate's activity is read from the
+    table without another gather over the network.
+    """
+    if "person_table" not in ctx._pools:
+        recent = np.rint(np.expm1(ctx.activity)).astype(np.int64)
+        cols = [ctx.deg, ctx.n_spec, ctx.is_exec, ctx.function, ctx.n_market, ctx.n_ind, ctx.n_reg,
+                ctx.has_region, ctx.spec0, recent]
+        table = np.ascontiguousarray(np.column_stack([np.asarray(c).astype(np.int64) for c in cols]))
+        if len(table) and (table.max() >= 2**31 or table.min() < -2**31):  # pragma: no cover - absurd degrees
+            raise OverflowError("person attributes do not fit in int32")
+        activity = np.log1p(np.arange(int(recent.max(initial=0)) + 1, dtype=float))
+        if not np.array_equal(activity[recent], ctx.activity):  # not the context's numbers: read those
+            activity = None
+        ctx._pools["person_table"] = (table.astype(np.int32), activity)
+    return ctx._pools["person_table"]
+
+
+def person_attrs(ctx: FeatureContext, people: np.ndarray) -> dict:
+    """:data:`_PERSON_ATTRS` of ``people`` (positions) as contiguous int32 arrays, with one gather.
+
+    Candidates are scattered over the network; reading one row of a packed
+    table per candidate costs one cache miss where separate arrays cost ten.
+    ``activity`` (float) is added, equal to ``ctx.activity[people]``.
+    """
+    table, activity = _person_table(ctx)
+    out = dict(zip(_PERSON_ATTRS, np.take(table, people, axis=0).T.copy()))
+    out["activity"] = activity[out["recent"]] if activity is not None else ctx.activity[people]
+    return out
+
+
 def _groups(ctx: FeatureContext, u: np.ndarray, v: np.ndarray, ind: np.ndarray, size: np.ndarray,
-            spec_inter: np.ndarray) -> np.ndarray:
-    """Group code (0 peers, 1 adjacent, 2 executives, -1 none) of pairs (u, v), by a table lookup."""
-    fu, fv = ctx.function[u], ctx.function[v]
+            spec_inter: np.ndarray, vattr: dict | None = None) -> np.ndarray:
+    """Group code (0 peers, 1 adjacent, 2 executives, -1 none) of pairs (u, v), by a table lookup.
+
+    ``vattr`` is :func:`person_attrs` of ``v`` when already read.
+    """
+    fu = ctx.function[u]
+    if vattr is None:
+        fv, ev, nsv = ctx.function[v], ctx.is_exec[v], ctx.n_spec_i[v]
+    else:
+        fv, ev, nsv = vattr["function"], vattr["is_exec"], vattr["n_spec"]
     code = ctx.is_exec[u].astype(np.uint8) << 5
-    code |= ctx.is_exec[v].astype(np.uint8) << 4
+    code |= ev.astype(np.uint8) << 4
     code |= (((fu == fv) & (fu >= 0)).astype(np.uint8) << 3)
-    code |= (((spec_inter == ctx.n_spec_i[u]) & (spec_inter == ctx.n_spec_i[v])).astype(np.uint8) << 2)
+    code |= (((spec_inter == ctx.n_spec_i[u]) & (spec_inter == nsv)).astype(np.uint8) << 2)
     ind_pos = ind > 0
     code |= ((ind_pos | (size > 0)).astype(np.uint8) << 1)
     code |= ind_pos
@@ -905,8 +952,8 @@ def block_candidates(ctx: FeatureContext, rows: np.ndarray, hop: TwoHop, *, grou
         return e, e, e, tag_counts(ctx, rows, e, e)
     gcode = None if group == "all" else GROUPS.index(group)
 
-    def in_group(r, c, tg):
-        g = _groups(ctx, rows[r], c, tg["ind"], tg["size"], tg["spec"])
+    def in_group(r, c, tg, va=None):
+        g = _groups(ctx, rows[r], c, tg["ind"], tg["size"], tg["spec"], va)
         tg["group"] = g
         return np.flatnonzero(g >= 0 if gcode is None else g == gcode)
 
@@ -931,25 +978,30 @@ def block_candidates(ctx: FeatureContext, rows: np.ndarray, hop: TwoHop, *, grou
         idx = np.flatnonzero(first & ~tied & (pc != rows[pr]))
         pr, pc, hidx = pr[idx], pc[idx], hidx[idx]
         tg = tag_counts(ctx, rows, pr, pc)
-        idx = in_group(pr, pc, tg)
+        va = person_attrs(ctx, pc)
+        idx = in_group(pr, pc, tg, va)
         pr, pc, hidx = pr[idx], pc[idx], hidx[idx]
         tg = {k: v[idx] for k, v in tg.items()}
+        va = {k: va[k][idx] for k in ("function", "n_spec", "n_ind", "n_market", "n_reg", "has_region", "is_exec")}
         spec, ind, size, reg = (tg[k].astype(float) for k in ("spec", "ind", "size", "reg"))
         u = rows[pr]
-        fu, fv = ctx.function[u], ctx.function[pc]
+        fu, fv = ctx.function[u], va["function"]
         same_fn = (fu == fv) & (fu >= 0)
         norm = ctx.tag_norm
+        # the candidate's squared tag norm, as FeatureContext.tag_norm computes it
+        norm_v = (9.0 * va["n_spec"].astype(float) + 4.0 * va["n_ind"] + (va["n_market"] - va["n_ind"].astype(float))
+                  + va["n_reg"] + (fv >= 0))
         dot = 9.0 * spec + 4.0 * ind + size + reg + same_fn
-        den = np.sqrt(norm[u] * norm[pc])
+        den = np.sqrt(norm[u] * norm_v)
         tag = np.divide(dot, den, out=np.zeros(len(dot)), where=den > 0)
         keep = np.zeros(len(pr), dtype=bool)
         j = np.flatnonzero(tag > 0)
         keep[j[_top_per_row(pr[j], tag[j], n_similar, b)]] = True
         inter = ind + size
-        union = ctx.n_market[u] + ctx.n_market[pc] - inter
+        union = ctx.n_market[u] + va["n_market"] - inter
         jac = np.divide(inter, union, out=np.zeros(len(inter)), where=union > 0)
         fit = (ind > 0).astype(float) + (size > 0) + 0.5 * (reg > 0) + 0.1 * jac + 0.01 * tag
-        ve = ctx.is_exec[pc]
+        ve = va["is_exec"].astype(bool)
         for mask in (~ve & (fu != fv), ve):
             j = np.flatnonzero(mask & (fit > 0))
             if len(j):
@@ -1120,8 +1172,9 @@ def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: n
     def mine(a):  # the query person's attribute, read through the (small) block
         return a[rows][pr]
 
+    va = person_attrs(ctx, pc)  # the candidates' attributes, one gather
     cn = hop._cn[hidx]
-    du, dv = mine(ctx.deg), ctx.deg[pc]
+    du, dv = mine(ctx.deg), va["deg"].astype(float)
     union = du + dv - cn
     if tied is not None:
         union -= tied
@@ -1136,20 +1189,20 @@ def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: n
     f["tag_sim"] = tag_similarity(ctx, u, pc) if tag_sim else np.zeros(m)
 
     spec_inter = tags["spec"].astype(float)
-    nsu, nsv = mine(ctx.n_spec), ctx.n_spec[pc]
+    nsu, nsv = mine(ctx.n_spec), va["n_spec"].astype(float)
     spec_jac = spec_inter / np.maximum(nsu + nsv - spec_inter, 1.0)
-    ue, ve = mine(ctx.is_exec), ctx.is_exec[pc]
-    fu, fv = mine(ctx.function), ctx.function[pc]
+    ue, ve = mine(ctx.is_exec), va["is_exec"].astype(bool)
+    fu, fv = mine(ctx.function), va["function"]
     same_func = (fu == fv) & (fu >= 0) & ~ue & ~ve
     f["complementarity"] = np.where(same_func, 1.0 - spec_jac, 0.0)
-    f["specialty_affinity"] = _affinity(ctx, rows, pr, pc, nsu, nsv)
+    f["specialty_affinity"] = _affinity(ctx, rows, pr, pc, nsu, nsv, va["spec0"])
 
     ind, size, reg = (tags[k].astype(float) for k in ("ind", "size", "reg"))
     both = ind + size
-    f["client_overlap"] = both / np.maximum(mine(ctx.n_market) + ctx.n_market[pc] - both, 1.0)
-    f["industry_overlap"] = ind / np.maximum(mine(ctx.n_ind) + ctx.n_ind[pc] - ind, 1.0)
-    f["region_overlap"] = reg / np.maximum(mine(ctx.n_reg) + ctx.n_reg[pc] - reg, 1.0)
-    region_ok = (reg > 0) | ~mine(ctx.has_region) | ~ctx.has_region[pc]
+    f["client_overlap"] = both / np.maximum(mine(ctx.n_market) + va["n_market"] - both, 1.0)
+    f["industry_overlap"] = ind / np.maximum(mine(ctx.n_ind) + va["n_ind"] - ind, 1.0)
+    f["region_overlap"] = reg / np.maximum(mine(ctx.n_reg) + va["n_reg"] - reg, 1.0)
+    region_ok = (reg > 0) | ~mine(ctx.has_region) | ~va["has_region"].astype(bool)
     icp = (ind > 0).astype(float)
     icp += size > 0
     icp += region_ok
@@ -1159,9 +1212,9 @@ def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: n
 
     f["introducer_trust"] = hop._trust[hidx]
     f["mutual_recency"] = hop._recency[hidx]
-    f["cand_activity"] = ctx.activity[pc]
+    f["cand_activity"] = va["activity"]
 
-    g = tags["group"] if "group" in tags else _groups(ctx, u, pc, tags["ind"], tags["size"], tags["spec"])
+    g = tags["group"] if "group" in tags else _groups(ctx, u, pc, tags["ind"], tags["size"], tags["spec"], va)
     f["group_peer"] = (g == 0).astype(float)
     f["group_adjacent"] = (g == 1).astype(float)
     f["group_executive"] = (g == 2).astype(float)
@@ -1177,7 +1230,7 @@ def stack_features(cols: dict, idx: np.ndarray | None = None) -> np.ndarray:
     return X
 
 
-def _affinity(ctx: FeatureContext, rows, pr, pc, nsu, nsv) -> np.ndarray:
+def _affinity(ctx: FeatureContext, rows, pr, pc, nsu, nsv, spec0) -> np.ndarray:
     """Mean specialty lift over the specialty pairs of (u, v): one table lookup when both have one."""
     m = len(pr)
     out = np.zeros(m)
@@ -1188,7 +1241,7 @@ def _affinity(ctx: FeatureContext, rows, pr, pc, nsu, nsv) -> np.ndarray:
     one = nsv == 1
     j = np.flatnonzero(one)
     num = np.zeros(m)
-    num[j] = SL.ravel()[pr[j] * k + ctx.spec0[pc[j]]]
+    num[j] = SL.ravel()[pr[j] * k + spec0[j]]
     j = np.flatnonzero(nsv > 1)
     if len(j):
         v = pc[j]

@@ -255,7 +255,7 @@ class FeatureContext:
                 off += len(mem)
             members = np.concatenate(members).astype(np.int64)
             uniq = np.unique(members)
-            compact = np.full(len(self.ids), -1, dtype=np.int64)
+            compact = np.full(len(self.ids), -1, dtype=np.int32 if len(uniq) < 2**31 else np.int64)
             compact[uniq] = np.arange(len(uniq))
             self._pools[key] = {"tags": tags, "indptr": np.concatenate(indptr), "members": members,
                                 "compact": compact, "n_members": len(uniq)}
@@ -867,6 +867,15 @@ def _person_table(ctx: FeatureContext) -> tuple[np.ndarray, np.ndarray]:
     return ctx._pools["person_table"]
 
 
+def _group_keys(ctx: FeatureContext) -> np.ndarray:
+    """Per person, what :func:`_groups` reads of the candidate, packed in one integer (built once)."""
+    if "group_keys" not in ctx._pools:
+        keys = ((ctx.function.astype(np.int64) + 1) | (ctx.is_exec.astype(np.int64) << 16)
+                | (ctx.n_spec_i.astype(np.int64) << 17))
+        ctx._pools["group_keys"] = keys.astype(np.int32) if keys.max(initial=0) < 2**31 else keys
+    return ctx._pools["group_keys"]
+
+
 def person_attrs(ctx: FeatureContext, people: np.ndarray) -> dict:
     """:data:`_PERSON_ATTRS` of ``people`` (positions) as contiguous int32 arrays, with one gather.
 
@@ -887,8 +896,9 @@ def _groups(ctx: FeatureContext, u: np.ndarray, v: np.ndarray, ind: np.ndarray, 
     ``vattr`` is :func:`person_attrs` of ``v`` when already read.
     """
     fu = ctx.function[u]
-    if vattr is None:
-        fv, ev, nsv = ctx.function[v], ctx.is_exec[v], ctx.n_spec_i[v]
+    if vattr is None:  # one gather of a packed key: function + 1, is_exec, number of specialties
+        gk = _group_keys(ctx)[v]
+        fv, ev, nsv = (gk & 0xFFFF) - 1, (gk >> 16) & 1, gk >> 17
     else:
         fv, ev, nsv = vattr["function"], vattr["is_exec"], vattr["n_spec"]
     code = ctx.is_exec[u].astype(np.uint8) << 5

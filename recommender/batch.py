@@ -188,8 +188,12 @@ def check_output(path) -> tuple[Path, str]:
 class _AtomicTableWriter:
     """Append DataFrames to a CSV or Parquet file; the file appears only on success."""
 
-    def __init__(self, path: Path, fmt: str, columns: Iterable[str], schema=None):
+    def __init__(self, path: Path, fmt: str, columns: Iterable[str], schema=None,
+                 dictionary_columns: Iterable[str] | None = None):
         self.path = Path(path)
+        #: Parquet: the columns to dictionary-encode (None: all). Columns with many distinct values
+        #: (candidate ids, scores) are smaller and much cheaper to write without a dictionary.
+        self.dictionary_columns = None if dictionary_columns is None else frozenset(dictionary_columns)
         self.fmt = fmt
         self.columns = list(columns)
         self.schema = schema
@@ -229,12 +233,10 @@ class _AtomicTableWriter:
                 self._pq.write_table(table)
         self.rows += len(df)
 
-    #: Columns with many distinct values (one id per candidate or introducer): plain encoding is smaller
-    #: and much cheaper to write than a dictionary that overflows in every row group.
-    PLAIN_COLUMNS = frozenset({"candidate_id", "introducer_id"})
-
-    def _dictionary_columns(self, schema) -> list[str]:
-        return [f for f in schema.names if f not in self.PLAIN_COLUMNS]
+    def _dictionary_columns(self, schema) -> list[str] | bool:
+        if self.dictionary_columns is None:
+            return True
+        return [f for f in schema.names if f in self.dictionary_columns]
 
     def commit(self) -> None:
         if self._fh is None and self._pq is None:
@@ -618,7 +620,8 @@ def batch_meet(model, out, *, k: int = 10, group: str = "all", block_size: int =
     n_blocks = 0
     schema = _meet_schema() if fmt == "parquet" else None
     arrow = _ArrowMeet(model) if fmt == "parquet" else None
-    with _AtomicTableWriter(path, fmt, MEET_COLUMNS, schema=schema) as writer:
+    with _AtomicTableWriter(path, fmt, MEET_COLUMNS, schema=schema,
+                            dictionary_columns=("person_id", "group", "top_reason")) as writer:
         for b, res in iter_meet_blocks(model, rows, k=k, group=group, block_size=block_size, engine=engine,
                                        scheduler=scheduler, client=client, threads=threads):
             writer.write(arrow.table(res) if arrow is not None else _meet_frame_of(model, res))

@@ -20,10 +20,12 @@ Example
 
 from __future__ import annotations
 
+from itertools import chain
+
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 from sklearn.neighbors import NearestNeighbors
 
 from recommender.errors import NotFittedError, UnknownIdError
@@ -85,16 +87,39 @@ class ProfileModel:
         self.min_df = min_df
 
     def fit(self, people: pd.DataFrame) -> "ProfileModel":
-        """Learn the vocabulary and IDF weights from ``people`` (one row each)."""
-        docs = [profile_document(r, self.use_bio) for r in people.to_dict("records")]
+        """Learn the vocabulary and IDF weights from ``people`` (one row each).
+
+        Gives what ``TfidfVectorizer(analyzer=_analyzer)`` gives on the
+        :func:`profile_document` of every row, but tokenises each distinct
+        field value, and each distinct bio word, once (:func:`_term_counts`).
+        """
+        counts, vocab, blank = _term_counts(people, self.use_bio)
+        n = len(people)
+        if blank:  # no document has any text: one placeholder document keeps the vocabulary non-empty
+            vocab = _analyzer("w:placeholder")
+            counts = sparse.csr_matrix((np.ones(1), np.zeros(1, np.int32), np.r_[np.zeros(n + 1, np.int32), 1]),
+                                       shape=(n + 1, 1))
+        elif not vocab:
+            raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+        n_doc = counts.shape[0]
+        low = self.min_df if isinstance(self.min_df, (int, np.integer)) else self.min_df * n_doc
+        df = np.bincount(counts.indices, minlength=len(vocab))
+        if (df < low).any():
+            keep = np.flatnonzero(df >= low)
+            if not len(keep):
+                raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
+            counts = counts[:, keep].tocsr()
+            vocab = [vocab[j] for j in keep]
+        tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
+        # the fitted state TfidfVectorizer.fit leaves, so transform() and get_feature_names_out() work as before
         self.vectorizer_ = TfidfVectorizer(analyzer=_analyzer, min_df=self.min_df, sublinear_tf=True)
-        if not any(d.strip() for d in docs):
-            docs = docs + ["w:placeholder"]
-            self.matrix_ = self.vectorizer_.fit_transform(docs)[:-1].tocsr()
-        else:
-            self.matrix_ = self.vectorizer_.fit_transform(docs).tocsr()
+        self.vectorizer_.vocabulary_ = {t: j for j, t in enumerate(vocab)}
+        self.vectorizer_.fixed_vocabulary_ = False
+        self.vectorizer_._tfidf = tfidf
+        matrix = sparse.csr_matrix(tfidf.transform(counts, copy=False))
+        self.matrix_ = matrix[:n] if blank else matrix
         self.ids_ = people["id"].to_numpy()
-        self.position_ = {pid: i for i, pid in enumerate(self.ids_)}
+        self.position_ = dict(zip(self.ids_.tolist(), range(len(self.ids_))))
         self.nn_ = NearestNeighbors(metric="cosine", algorithm="brute").fit(self.matrix_)
         return self
 
@@ -137,3 +162,139 @@ class ProfileModel:
         dist, idx = self.nn_.kneighbors(vec, n_neighbors=k_eff)
         out = [(self.ids_[j], float(1 - d)) for d, j in zip(dist[0], idx[0]) if self.ids_[j] != person_id]
         return out[:k]
+
+
+# ---------------------------------------------------------------------------
+# Term counts of many profiles at once
+# ---------------------------------------------------------------------------
+
+_BIO_CHUNK = 1 << 16
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` of an object array (missing values -1); unhashable values each get their own code."""
+    try:
+        return pd.factorize(values, use_na_sentinel=True)
+    except TypeError:  # lists of tags: no sharing, same tokens
+        missing = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in values], dtype=bool)
+        return np.where(missing, -1, np.arange(len(values))), values
+
+
+def _column(people: pd.DataFrame, col: str) -> np.ndarray:
+    if col not in people.columns:
+        return np.full(len(people), None, dtype=object)
+    return people[col].to_numpy(dtype=object)
+
+
+def _truthy(v) -> bool:
+    try:
+        return bool(v)
+    except (TypeError, ValueError):  # pd.NA, arrays: not usable text
+        return False
+
+
+class _Terms:
+    """Term strings to provisional column ids (in order of first sight)."""
+
+    def __init__(self):
+        self.ids: dict[str, int] = {}
+
+    def id(self, term: str) -> int:
+        j = self.ids.get(term)
+        if j is None:
+            j = self.ids[term] = len(self.ids)
+        return j
+
+
+def _field_matrix(uniques, field: str, terms: _Terms) -> tuple[list, list, np.ndarray]:
+    """Term counts of each distinct value of one tag field, as COO parts, and which values give any text."""
+    prefix, weight = FIELD_PREFIX[field], FIELD_WEIGHTS[field]
+    rows, cols, text = [], [], np.zeros(len(uniques), dtype=bool)
+    for i, val in enumerate(uniques):
+        if val is None or (isinstance(val, float) and np.isnan(val)):
+            continue
+        doc = " ".join(_tokens(split_tags(val) if isinstance(val, str) else list(val), prefix, weight))
+        text[i] = bool(doc.strip())
+        for tok in _analyzer(doc):
+            rows.append(i)
+            cols.append(terms.id(tok))
+    return rows, cols, text
+
+
+def _bio_matrix(bios: list[str], terms: _Terms) -> tuple[np.ndarray, np.ndarray]:
+    """Term counts of distinct bios as COO (row, col) parts: each distinct whitespace token analysed once.
+
+    ``_analyzer`` splits on whitespace and maps each token to at most one term,
+    so a bio's terms are those of its tokens.
+    """
+    memo: dict[str, int] = {}
+
+    def term_of(tok: str) -> int:
+        j = memo.get(tok)
+        if j is None:
+            out = _analyzer(tok)
+            j = memo[tok] = terms.id(out[0]) if out else -1
+        return j
+
+    rows, cols = [], []
+    for s in range(0, len(bios), _BIO_CHUNK):
+        split = [b.split() for b in bios[s:s + _BIO_CHUNK]]
+        lens = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+        flat = np.empty(int(lens.sum()), dtype=object)
+        flat[:] = list(chain.from_iterable(split))
+        del split
+        codes, uniq = pd.factorize(flat)
+        del flat
+        ids = np.fromiter((term_of(t) for t in uniq), dtype=np.int64, count=len(uniq))
+        col = ids[codes]
+        row = np.repeat(np.arange(s, s + len(lens), dtype=np.int64), lens)
+        ok = col >= 0
+        rows.append(row[ok])
+        cols.append(col[ok])
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(rows), np.concatenate(cols)
+
+
+def _gather(rows, cols, n_values: int, n_terms: int, codes: np.ndarray) -> sparse.csr_matrix:
+    """Per row of the table, the counts of its value (code -1: none), shape (len(codes), n_terms)."""
+    D = sparse.csr_matrix((np.ones(len(rows)), (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))),
+                          shape=(n_values + 1, n_terms))  # the last row: no value
+    D.sum_duplicates()
+    return D[np.where(codes >= 0, codes, n_values)]
+
+
+def _term_counts(people: pd.DataFrame, use_bio: bool = True) -> tuple[sparse.csr_matrix, list[str], bool]:
+    """The term counts of every row's :func:`profile_document` under :func:`_analyzer`.
+
+    Returns ``(counts, vocab, blank)``: counts (n, len(vocab)) with columns in
+    sorted term order (as TfidfVectorizer sorts them), and whether every
+    document is blank. The tokens of a document are the tokens of its fields
+    and of its bio, so each distinct field value and bio is analysed once.
+    """
+    n = len(people)
+    terms = _Terms()
+    parts = []  # (rows, cols, n_values, codes)
+    has_text = np.zeros(n, dtype=bool)
+    for field in FIELD_WEIGHTS:
+        codes, uniq = _codes(_column(people, field))
+        rows, cols, text = _field_matrix(uniq, field, terms)
+        parts.append((rows, cols, len(uniq), codes))
+        has_text |= np.r_[text, False][np.where(codes >= 0, codes, len(uniq))]
+    if use_bio:
+        bio, desc = _column(people, "bio"), _column(people, "description")
+        chosen = np.where(np.frompyfunc(_truthy, 1, 1)(bio).astype(bool), bio, desc)  # bio or description
+        is_text = np.frompyfunc(lambda v: isinstance(v, str) and bool(v.strip()), 1, 1)(chosen).astype(bool)
+        codes, uniq = _codes(np.where(is_text, chosen, None))
+        rows, cols = _bio_matrix(list(uniq), terms)
+        parts.append((rows, cols, len(uniq), codes))
+        has_text |= codes >= 0
+    vocab = sorted(terms.ids)
+    rank = np.empty(len(vocab), dtype=np.int64)
+    rank[[terms.ids[t] for t in vocab]] = np.arange(len(vocab))
+    X = sparse.csr_matrix((n, len(vocab)))
+    for rows, cols, n_values, codes in parts:
+        X = X + _gather(rows, rank[np.asarray(cols, dtype=np.int64)], n_values, len(vocab), codes)
+    X = sparse.csr_matrix(X)
+    X.sort_indices()
+    return X, vocab, not has_text.any()

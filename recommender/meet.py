@@ -17,7 +17,7 @@ into text and draft notes.
 Example
 -------
 >>> from recommender.demo import generate_network
->>> from recommender.graph import Network
+>>> from recommender.graph import Network, TieTable
 >>> net = Network.from_frames(**generate_network(120, seed=1))
 >>> model = MeetModel().fit(net)
 >>> recs = model.recommend("p0001", k=3, group="executives")
@@ -37,7 +37,7 @@ from recommender.features import (FEATURE_NAMES, GROUPS, block_candidates, build
                                   katz_scores, pair_features, stack_features, tag_similarity, tune_allocator,
                                   two_hop_paths)
 from recommender.features import _kth_largest, _top_per_row, feature_columns
-from recommender.graph import Network
+from recommender.graph import Network, TieTable
 from recommender.ranker import PairRanker, build_training_set, load_object, save_object
 from recommender.similarity import ProfileModel
 from recommender.taxonomy import split_tags
@@ -146,13 +146,16 @@ class MeetModel:
         tune_allocator()
         net = network.until(as_of)
         self.profile_ = ProfileModel().fit(net.people)
-        people = encode_people(net, self.profile_)  # shared by the current graph and every history window
-        self.context_ = build_context(net, self.profile_, people=people)
+        # shared by the current graph and every history window
+        people = encode_people(net, self.profile_)
+        ties = TieTable.encode(net, people.ids)
+        self.context_ = build_context(net, self.profile_, people=people, ties=ties)
         self.as_of_ = self.context_.as_of
         train = build_training_set(net, self.as_of_, profile=self.profile_, horizon_days=self.horizon_days,
                                    n_windows=self.n_windows, random_state=self.random_state,
                                    candidate_kw=self._candidate_kw, people=people,
-                                   enough_positives=self.enough_positives)
+                                   enough_positives=self.enough_positives, ties=ties)
+        del ties
         self.training_cutoffs_ = train.cutoffs
         self.ranker_ = PairRanker(estimator=self.estimator, min_positives=self.min_positives,
                                   random_state=self.random_state).fit(train.X, train.y)

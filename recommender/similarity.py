@@ -119,9 +119,15 @@ class ProfileModel:
         matrix = sparse.csr_matrix(tfidf.transform(counts, copy=False))
         self.matrix_ = matrix[:n] if blank else matrix
         self.ids_ = people["id"].to_numpy()
-        self.position_ = dict(zip(self.ids_.tolist(), range(len(self.ids_))))
         self.nn_ = NearestNeighbors(metric="cosine", algorithm="brute").fit(self.matrix_)
         return self
+
+    @property
+    def position_(self) -> dict:
+        """Person id -> row of ``matrix_`` (built when first needed)."""
+        if "position_" not in self.__dict__:
+            self.__dict__["position_"] = {pid: i for i, pid in enumerate(self.ids_)}
+        return self.__dict__["position_"]
 
     def _check(self) -> None:
         if not hasattr(self, "matrix_"):
@@ -171,19 +177,49 @@ class ProfileModel:
 _BIO_CHUNK = 1 << 16
 
 
-def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize`` of an object array (missing values -1); unhashable values each get their own code."""
+def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` of a column (missing values -1), uniques as objects; unhashable values each get their own code."""
     try:
-        return pd.factorize(values, use_na_sentinel=True)
+        codes, uniq = pd.factorize(values, use_na_sentinel=True)
+        return codes, np.asarray(uniq, dtype=object)
     except TypeError:  # lists of tags: no sharing, same tokens
-        missing = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in values], dtype=bool)
-        return np.where(missing, -1, np.arange(len(values))), values
+        vals = values.to_numpy(dtype=object)
+        missing = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in vals], dtype=bool)
+        return np.where(missing, -1, np.arange(len(vals))), vals
 
 
-def _column(people: pd.DataFrame, col: str) -> np.ndarray:
+def _column(people: pd.DataFrame, col: str) -> pd.Series:
     if col not in people.columns:
-        return np.full(len(people), None, dtype=object)
-    return people[col].to_numpy(dtype=object)
+        return pd.Series(np.full(len(people), None, dtype=object))
+    return people[col].reset_index(drop=True)
+
+
+def _bio_codes(people: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's bio text as in :func:`profile_document` (``bio or description``, if non-blank text).
+
+    Returns (code per row, -1 for none; the distinct texts), deciding per distinct value.
+    """
+    bio, desc = _column(people, "bio"), _column(people, "description")
+    bcodes, buniq = _codes(bio)
+    dcodes, duniq = _codes(desc)
+    nb = len(buniq)
+    truthy = np.r_[np.array([_truthy(u) for u in buniq], dtype=bool), False]
+    use_desc = ~truthy[np.where(bcodes >= 0, bcodes, nb)]
+    na = np.flatnonzero(bcodes < 0)
+    if len(na):  # missing values: None and "" take the description, NaN does not
+        use_desc[na] = ~np.frompyfunc(_truthy, 1, 1)(bio.iloc[na].to_numpy(dtype=object)).astype(bool)
+
+    def texts(uniq):
+        return np.r_[np.array([isinstance(u, str) and bool(u.strip()) for u in uniq], dtype=bool), False]
+
+    tb, td = texts(buniq), texts(duniq)
+    from_bio = np.where(tb[np.where(bcodes >= 0, bcodes, nb)], bcodes, -1)
+    from_desc = np.where(td[np.where(dcodes >= 0, dcodes, len(duniq))], dcodes + nb, -1)
+    code = np.where(use_desc, from_desc, from_bio)
+    used = np.zeros(nb + len(duniq), dtype=bool)
+    used[code[code >= 0]] = True
+    remap = np.r_[np.cumsum(used) - 1, -1]
+    return remap[np.where(code >= 0, code, len(used))], np.r_[buniq, duniq][used]
 
 
 def _truthy(v) -> bool:
@@ -256,45 +292,45 @@ def _bio_matrix(bios: list[str], terms: _Terms) -> tuple[np.ndarray, np.ndarray]
     return np.concatenate(rows), np.concatenate(cols)
 
 
-def _gather(rows, cols, n_values: int, n_terms: int, codes: np.ndarray) -> sparse.csr_matrix:
-    """Per row of the table, the counts of its value (code -1: none), shape (len(codes), n_terms)."""
-    D = sparse.csr_matrix((np.ones(len(rows)), (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))),
-                          shape=(n_values + 1, n_terms))  # the last row: no value
-    D.sum_duplicates()
-    return D[np.where(codes >= 0, codes, n_values)]
-
-
 def _term_counts(people: pd.DataFrame, use_bio: bool = True) -> tuple[sparse.csr_matrix, list[str], bool]:
     """The term counts of every row's :func:`profile_document` under :func:`_analyzer`.
 
     Returns ``(counts, vocab, blank)``: counts (n, len(vocab)) with columns in
     sorted term order (as TfidfVectorizer sorts them), and whether every
     document is blank. The tokens of a document are the tokens of its fields
-    and of its bio, so each distinct field value and bio is analysed once.
+    and of its bio, so each distinct field value and bio is analysed once,
+    and a row's counts are the sum of its values' (one sparse product:
+    row-to-value indicators times value-to-term counts).
     """
     n = len(people)
     terms = _Terms()
-    parts = []  # (rows, cols, n_values, codes)
+    rows, cols, codes, off = [], [], [], 0
     has_text = np.zeros(n, dtype=bool)
     for field in FIELD_WEIGHTS:
-        codes, uniq = _codes(_column(people, field))
-        rows, cols, text = _field_matrix(uniq, field, terms)
-        parts.append((rows, cols, len(uniq), codes))
-        has_text |= np.r_[text, False][np.where(codes >= 0, codes, len(uniq))]
+        c, uniq = _codes(_column(people, field))
+        r, t, text = _field_matrix(uniq, field, terms)
+        rows.append(np.asarray(r, dtype=np.int64) + off)
+        cols.append(np.asarray(t, dtype=np.int64))
+        codes.append(np.where(c >= 0, c + off, -1))
+        off += len(uniq)
+        has_text |= np.r_[text, False][np.where(c >= 0, c, len(uniq))]
     if use_bio:
-        bio, desc = _column(people, "bio"), _column(people, "description")
-        chosen = np.where(np.frompyfunc(_truthy, 1, 1)(bio).astype(bool), bio, desc)  # bio or description
-        is_text = np.frompyfunc(lambda v: isinstance(v, str) and bool(v.strip()), 1, 1)(chosen).astype(bool)
-        codes, uniq = _codes(np.where(is_text, chosen, None))
-        rows, cols = _bio_matrix(list(uniq), terms)
-        parts.append((rows, cols, len(uniq), codes))
-        has_text |= codes >= 0
+        c, uniq = _bio_codes(people)
+        r, t = _bio_matrix(list(uniq), terms)
+        rows.append(r + off)
+        cols.append(t)
+        codes.append(np.where(c >= 0, c + off, -1))
+        off += len(uniq)
+        has_text |= c >= 0
     vocab = sorted(terms.ids)
     rank = np.empty(len(vocab), dtype=np.int64)
     rank[[terms.ids[t] for t in vocab]] = np.arange(len(vocab))
-    X = sparse.csr_matrix((n, len(vocab)))
-    for rows, cols, n_values, codes in parts:
-        X = X + _gather(rows, rank[np.asarray(cols, dtype=np.int64)], n_values, len(vocab), codes)
-    X = sparse.csr_matrix(X)
+    r, t = np.concatenate(rows), rank[np.concatenate(cols)]
+    D = sparse.csr_matrix((np.ones(len(r)), (r, t)), shape=(off, len(vocab)))  # value x term counts
+    codes = np.stack(codes, axis=1)
+    ok = codes >= 0
+    R = sparse.csr_matrix((np.ones(int(ok.sum())), codes[ok], np.r_[0, np.cumsum(ok.sum(axis=1))]),
+                          shape=(n, off))  # row x value
+    X = sparse.csr_matrix(R @ D)
     X.sort_indices()
     return X, vocab, not has_text.any()

@@ -73,6 +73,13 @@ def test_awkward_values_match_reference():
     _same(people, use_bio=False)
 
 
+def test_tags_only_match_reference():
+    people = pd.DataFrame({"id": ["a", "b", "c"], "specialties": ["demand-gen;abm", "demand-gen", "fundraising"],
+                           "industries": ["saas", "saas", "fintech"]})
+    _same(people)
+    _same(people.assign(description=["x-ray vision", None, ""]))
+
+
 def test_blank_documents_match_reference():
     people = pd.DataFrame({"id": ["a", "b"], "specialties": [None, ""], "bio": [None, "   "]})
     model = _same(people)

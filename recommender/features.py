@@ -375,7 +375,7 @@ class PeopleEncoding:
             else:
                 _, first, group = np.unique(bits, axis=0, return_index=True, return_inverse=True)
                 group = group.ravel()
-            self._spec_groups = (group.astype(np.int64), self.S[first].toarray())
+            self._spec_groups = (group.astype(np.int32), self.S[first].toarray())
         return self._spec_groups
 
 
@@ -414,16 +414,25 @@ def encode_people(net: Network, profile: ProfileModel | None = None) -> PeopleEn
 
     if profile is None:
         profile = ProfileModel().fit(people)
+    if len(profile.ids_) == n and np.array_equal(pd.Index(profile.ids_).astype(str).to_numpy(dtype=object), ids):
+        P = profile.matrix_  # the same rows in the same order: shared, not copied
+    else:
+        P = _profile_rows(profile, ids)
+    return PeopleEncoding(ids=ids, names=names, is_exec=is_exec, opt_out=opt_out, function=function,
+                          S=S, I=I, Z=Z, G=G, profile=P,
+                          vocab={"function": func_vocab, "specialty": spec_vocab, "industry": ind_vocab,
+                                 "size_band": size_vocab, "region": reg_vocab})
+
+
+def _profile_rows(profile: ProfileModel, ids: np.ndarray) -> sp.csr_matrix:
+    """The profile rows of ``ids`` (zero rows for ids the profile model does not know)."""
     pos = pd.Series(np.arange(len(profile.ids_)), index=pd.Index(profile.ids_).astype(str))
     pos = pos[~pos.index.duplicated()].reindex(ids).to_numpy()
     missing = np.isnan(pos)
     P = profile.matrix_[np.where(missing, 0, pos).astype(np.int64)].tocsr()
     if missing.any():
         P = (sp.diags((~missing).astype(float)) @ P).tocsr()
-    return PeopleEncoding(ids=ids, names=names, is_exec=is_exec, opt_out=opt_out, function=function,
-                          S=S, I=I, Z=Z, G=G, profile=P,
-                          vocab={"function": func_vocab, "specialty": spec_vocab, "industry": ind_vocab,
-                                 "size_band": size_vocab, "region": reg_vocab})
+    return P
 
 
 def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=None,
@@ -460,25 +469,37 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
         ties = TieTable.encode(net, ids)
     day_str = pd.Timestamp(day).strftime("%Y-%m-%d")
 
-    # the ties known at the cut, and their trust and freshness as of it
-    window = ties.since.upto(cut) if cut else np.ones(len(ties.a), dtype=bool)
+    # the ties between two people known at the cut (all of them without a cut), their trust and freshness
     d = ties.directed()
-    in_window = window[d["tie"]]
-    sel = np.flatnonzero(window)
-    weight = np.zeros(len(ties.a))
-    weight[sel] = ties.trust(sel, day_str, cut=cut)
-    dn = day_number(day)
-    age = dn - ties.since.days[d["tie"]]
-    weight = weight[d["tie"]]
-    fresh = np.where(np.isnan(age), np.exp(-3.0), np.exp(-np.clip(age, 0, None) / FRESH_DAYS))
-    recent = in_window & ~np.isnan(age) & (age <= ACTIVITY_DAYS)
-    ends = np.r_[ties.a[d["tie"][recent]], ties.b[d["tie"][recent]]]
-    rec_count = np.bincount(ends, minlength=n).astype(float)
+    tie = d["tie"]
+    window = ties.since.upto(cut) if cut else None
+    in_window = window[tie] if window is not None else None
+    if window is None or (ties.since.strict and ties.last_contact.strict):
+        known = np.flatnonzero(in_window) if window is not None else slice(None)
+        weight = np.zeros(len(tie))
+        weight[known] = ties.trust(tie[known], day_str, cut=cut)
+    else:  # trust reads the dates of every tie of the window (not only the ones between people)
+        sel = np.flatnonzero(window)
+        weight = np.zeros(len(ties.a))
+        weight[sel] = ties.trust(sel, day_str, cut=cut)
+        weight = weight[tie]
+    age = day_number(day) - ties.since.days[tie]
+    fresh = np.exp(-np.clip(age, 0, None) / FRESH_DAYS)
+    fresh[np.isnan(age)] = np.exp(-3.0)
+    recent = ~np.isnan(age) & (age <= ACTIVITY_DAYS)
+    if in_window is not None:
+        recent &= in_window
+    recent = tie[recent]
+    rec_count = np.bincount(np.r_[ties.a[recent], ties.b[recent]], minlength=n).astype(float)
 
     # both directions, one record per directed pair (the strongest; the first of equals), in CSR order
-    keep = in_window[d["rec"]]
-    r, c, rec = d["row"][keep], d["col"][keep], d["rec"][keep]
+    r, c, rec = d["row"], d["col"], d["rec"]
+    if in_window is not None:
+        keep = in_window[rec]
+        r, c, rec = r[keep], c[keep], rec[keep]
+        del keep
     wv, fv = weight[rec], fresh[rec]
+    del weight, fresh, rec
     if d["repeated"] and len(r):
         start = np.r_[True, (r[1:] != r[:-1]) | (c[1:] != c[:-1])]
         if not start.all():
@@ -487,17 +508,19 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
             cand = np.flatnonzero(wv == best[run])
             first = cand[np.r_[True, run[cand][1:] != run[cand][:-1]]]
             r, c, wv, fv = r[first], c[first], wv[first], fv[first]
-    indptr = np.r_[0, np.cumsum(np.bincount(r, minlength=n))].astype(np.int32 if len(r) < 2**31 else np.int64)
-    indices = c.astype(indptr.dtype)
+    itype = np.int32 if len(r) < 2**31 else np.int64
+    indptr = np.zeros(n + 1, dtype=itype)
+    np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
+    indices = c.astype(itype, copy=False)  # shared by A, W and F
     A = sp.csr_matrix((np.ones(len(r)), indices, indptr), shape=(n, n))
-    W = sp.csr_matrix((np.clip(wv, 1e-6, 1.0), indices, indptr), shape=(n, n))
+    W = sp.csr_matrix((np.clip(wv, 1e-6, 1.0, out=wv), indices, indptr), shape=(n, n))
     Fm = sp.csr_matrix((fv, indices, indptr), shape=(n, n))
     for m in (A, W, Fm):  # sorted by construction: sets the flags without sorting
         m.has_sorted_indices = True
         m.has_canonical_format = True
     deg = np.diff(indptr).astype(float)
 
-    affinity = _specialty_affinity(enc.S, A, groups=enc.spec_groups())
+    affinity = _specialty_affinity(enc.S, A, groups=enc.spec_groups(), ends=(r, c))
 
     return FeatureContext(
         ids=ids, names=enc.names, A=A, W=W, F=Fm, deg=deg, is_exec=enc.is_exec, opt_out=enc.opt_out,
@@ -506,12 +529,13 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
     )
 
 
-def _specialty_affinity(S: sp.csr_matrix, T: sp.csr_matrix, prior: float = 5.0, groups=None) -> np.ndarray:
+def _specialty_affinity(S: sp.csr_matrix, T: sp.csr_matrix, prior: float = 5.0, groups=None,
+                        ends=None) -> np.ndarray:
     """Lift of specialty pairs among tied people (``T``: the 0/1 directed tie matrix), smoothed towards 1.
 
     ``groups`` (:meth:`PeopleEncoding.spec_groups`) counts ties between
     specialty sets first, when there are few sets; the counts are the same
-    integers either way.
+    integers either way. ``ends`` are ``T``'s (row, column) arrays if at hand.
     """
     k = S.shape[1]
     if k == 0:
@@ -520,8 +544,8 @@ def _specialty_affinity(S: sp.csr_matrix, T: sp.csr_matrix, prior: float = 5.0, 
     if groups is not None and len(groups[1]) ** 2 <= 1 << 24:
         group, C = groups
         g = len(C)
-        ends = np.repeat(group, np.diff(T.indptr)) * g + group[T.indices]
-        M = np.bincount(ends, minlength=g * g).reshape(g, g).astype(float)
+        r, c = ends if ends is not None else (np.repeat(np.arange(T.shape[0]), np.diff(T.indptr)), T.indices)
+        M = np.bincount(group[r] * g + group[c], minlength=g * g).reshape(g, g).astype(float)
         obs = C.T @ M @ C
     else:
         obs = np.asarray((S.T.tocsr() @ (T @ S)).todense())

@@ -159,7 +159,7 @@ def trust_weights(net: Network, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) 
     lo, hi, bonus, _ = bonus_events(net)
     if len(lo) and len(ties):
         # the bonus of a tie is that of its (a, b) as stored: codes over the ids that have a bonus
-        ids = pd.Index(pd.unique(np.r_[lo, hi]))
+        ids = pd.Index(pd.unique(np.r_[lo.to_numpy(dtype=object), hi.to_numpy(dtype=object)]))
         k = len(ids)
         ia, ib = ids.get_indexer(ties["a"]), ids.get_indexer(ties["b"])
         key = np.where((ia >= 0) & (ib >= 0), ia.astype(np.int64) * k + ib, -1)
@@ -191,7 +191,7 @@ def decayed_strength(strength: np.ndarray, age: np.ndarray, half_life_days: floa
     return strength * (0.5 + 0.5 * np.power(0.5, age / half_life_days))
 
 
-def bonus_events(net: Network) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def bonus_events(net: Network) -> tuple[pd.Series, pd.Series, np.ndarray, np.ndarray]:
     """Trust bonuses from referrals (accepted, won) and connected introductions, one row each.
 
     Returns ``(lo, hi, bonus, row)``: the pair as ids in string order, the
@@ -199,29 +199,31 @@ def bonus_events(net: Network) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     ``referrals`` then ``introductions`` twice, introducer with ``a`` then
     with ``b``), in that order; rows with a missing id are dropped.
     """
-    parts = []
     ref, intro = net.referrals, net.introductions
+    a, b, bonus, row = [], [], [], []
     if len(ref):
         ok = ref["outcome"].isin(list(REFERRAL_TRUST_BONUS)).to_numpy()
-        parts.append((ref["from_id"].to_numpy(object), ref["to_id"].to_numpy(object),
-                      ref["outcome"].map(REFERRAL_TRUST_BONUS).to_numpy(float), ok, 0))
+        a.append(ref["from_id"][ok])
+        b.append(ref["to_id"][ok])
+        bonus.append(ref["outcome"][ok].map(REFERRAL_TRUST_BONUS).to_numpy(float))
+        row.append(np.flatnonzero(ok))
     if len(intro):
         ok = ((intro["outcome"] == "connected") & intro["introducer"].notna()).to_numpy()
-        by = intro["introducer"].to_numpy(object)
-        bonus = np.full(len(intro), INTRO_TRUST_BONUS)
-        parts.append((by, intro["a"].to_numpy(object), bonus, ok, len(ref)))
-        parts.append((by, intro["b"].to_numpy(object), bonus, ok, len(ref) + len(intro)))
-    if not parts:
-        empty = np.zeros(0, dtype=object)
+        by = intro["introducer"][ok]
+        for k, end in enumerate(("a", "b")):
+            a.append(by)
+            b.append(intro[end][ok])
+            bonus.append(np.full(int(ok.sum()), INTRO_TRUST_BONUS))
+            row.append(np.flatnonzero(ok) + len(ref) + k * len(intro))
+    if not a:
+        empty = pd.Series([], dtype=object)
         return empty, empty, np.zeros(0), np.zeros(0, np.int64)
-    a = np.concatenate([p[0] for p in parts])
-    b = np.concatenate([p[1] for p in parts])
-    bonus = np.concatenate([p[2] for p in parts])
-    row = np.concatenate([np.arange(len(p[0]), dtype=np.int64) + p[4] for p in parts])
-    keep = np.concatenate([p[3] for p in parts]) & ~(pd.isna(a) | pd.isna(b))
-    a, b, bonus, row = a[keep], b[keep], bonus[keep], row[keep]
-    first = np.asarray(a <= b, dtype=bool) if len(a) else np.zeros(0, bool)
-    return np.where(first, a, b), np.where(first, b, a), bonus, row
+    a = pd.concat(a, ignore_index=True)
+    b = pd.concat(b, ignore_index=True)
+    keep = (a.notna() & b.notna()).to_numpy()
+    a, b = a[keep].reset_index(drop=True), b[keep].reset_index(drop=True)
+    first = (a <= b).to_numpy(dtype=bool)  # the pair in string order, as min/max across the two columns
+    return (a.where(first, b), b.where(first, a), np.concatenate(bonus)[keep], np.concatenate(row)[keep])
 
 
 def sorted_unique(x: np.ndarray) -> np.ndarray:
@@ -311,6 +313,23 @@ class DateColumn:
         return (self.uniques[0], self.uniques[-1]) if len(self.uniques) else (None, None)
 
 
+def _positions(ids: np.ndarray, columns: list[pd.Series]) -> list[np.ndarray]:
+    """``pd.Index(ids).get_indexer(column.astype(str))`` (int32) of each column.
+
+    One factorize of the ids followed by every column: with unique ids, an
+    id's code is its position, so a value's code is its person's position
+    when below ``len(ids)``.
+    """
+    n = len(ids)
+    parts = [pd.Series(ids, dtype=object).astype(str)] + [pd.Series(c).astype(str) for c in columns]
+    codes, _ = pd.factorize(pd.concat(parts, ignore_index=True), use_na_sentinel=False)
+    if not np.array_equal(codes[:n], np.arange(n)):  # repeated ids: get_indexer says what it says about them
+        index = pd.Index(ids)
+        return [index.get_indexer(p).astype(np.int32) for p in parts[1:]]
+    codes = np.where(codes < n, codes, -1).astype(np.int32)
+    return np.split(codes[n:], np.cumsum([len(c) for c in columns])[:-1])
+
+
 @dataclass(eq=False)
 class TieTable:
     """A network's ties and dated events encoded once against a list of person ids.
@@ -364,27 +383,18 @@ class TieTable:
 
     @classmethod
     def encode(cls, net: Network, ids: np.ndarray) -> "TieTable":
-        index = pd.Index(ids)
         ties = net.ties
-
-        def positions(values) -> np.ndarray:
-            """``index.get_indexer(values.astype(str))``, looking up each distinct value once."""
-            codes, uniq = pd.factorize(pd.Series(values).astype(str), use_na_sentinel=False)
-            return index.get_indexer(uniq).astype(np.int32)[codes] if len(codes) else np.zeros(0, np.int32)
-
-        n = len(ids)
-        a, b = positions(ties["a"]), positions(ties["b"])
+        intro = net.introductions
         lo, hi, bonus, row = bonus_events(net)
-        lo, hi = positions(lo), positions(hi)
+        conn = intro[(intro["outcome"] == "connected") & intro["a"].notna() & intro["b"].notna()]
+        a, b, lo, hi, conn_a, conn_b = _positions(ids, [ties["a"], ties["b"], lo, hi, conn["a"], conn["b"]])
+        n = len(ids)
         ok = (lo >= 0) & (hi >= 0)
         bonus_key = lo[ok].astype(np.int64) * n + hi[ok]
         pairs = sorted_unique(bonus_key)
         tie_slot = match_keys(pairs, np.where((a >= 0) & (b >= 0), a.astype(np.int64) * n + b, -1))
         bonus_tie = np.flatnonzero(tie_slot >= 0)
-        dates = pd.concat([net.referrals["date"], net.introductions["date"], net.introductions["date"]],
-                          ignore_index=True)
-        intro = net.introductions
-        conn = intro[(intro["outcome"] == "connected") & intro["a"].notna() & intro["b"].notna()]
+        dates = pd.concat([net.referrals["date"], intro["date"], intro["date"]], ignore_index=True)
         since = DateColumn.encode(ties["since"])
         intro_all = DateColumn.encode(intro["date"])
         if since.raw is None and intro_all.raw is None:
@@ -401,14 +411,14 @@ class TieTable:
             bonus=bonus[ok], bonus_slot=match_keys(pairs, bonus_key),
             bonus_date=DateColumn.encode(dates.iloc[row[ok]].reset_index(drop=True)),
             bonus_tie=bonus_tie, bonus_tie_slot=tie_slot[bonus_tie],
-            intro_a=positions(conn["a"]), intro_b=positions(conn["b"]),
+            intro_a=conn_a, intro_b=conn_b,
             intro_date=DateColumn.encode(conn["date"].reset_index(drop=True)), span=span,
         )
 
     def directed(self) -> dict:
         """Both directions of every tie between two different people, in CSR order (computed once).
 
-        Returns a dict: ``tie`` (int64, indices into the table of the ties
+        Returns a dict: ``tie`` (int32, indices into the table of the ties
         used), ``row``/``col`` (int32) and ``rec`` (int32, index into ``tie``)
         of the directed records sorted by (row, col), records of one pair in
         their order in ``r_[a -> b, b -> a]``; ``repeated`` says whether some
@@ -416,7 +426,7 @@ class TieTable:
         """
         if getattr(self, "_directed", None) is None:
             ok = (self.a >= 0) & (self.b >= 0) & (self.a != self.b)
-            tie = np.flatnonzero(ok)
+            tie = np.flatnonzero(ok).astype(np.int32 if len(ok) < 2**31 else np.int64)
             m, n = len(tie), len(self.ids)
             row = np.r_[self.a[tie], self.b[tie]]
             col = np.r_[self.b[tie], self.a[tie]]

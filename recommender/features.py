@@ -483,7 +483,7 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
         weight = np.zeros(len(ties.a))
         weight[sel] = ties.trust(sel, day_str, cut=cut)
         weight = weight[tie]
-    age = day_number(day) - ties.since.days[tie]
+    age = day_number(day) - ties.since.days(tie)
     fresh = np.exp(-np.clip(age, 0, None) / FRESH_DAYS)
     fresh[np.isnan(age)] = np.exp(-3.0)
     recent = ~np.isnan(age) & (age <= ACTIVITY_DAYS)

@@ -257,14 +257,15 @@ class DateColumn:
 
     ``codes`` index ``uniques`` (the distinct values in string order; -1:
     missing), so ``value <= day`` as strings is ``code < rank(day)``, exactly
-    :meth:`Network.until`'s comparison. ``days`` are the values read as
-    ``%Y-%m-%d`` (days from 1970-01-01, NaN where missing or not such a date);
-    ``strict`` says every present value is such a date.
+    :meth:`Network.until`'s comparison. ``unique_days`` are the distinct
+    values read as ``%Y-%m-%d`` (days from 1970-01-01, NaN where not such a
+    date) and a last NaN for missing values, so ``unique_days[codes]`` reads
+    every row (:meth:`days`); ``strict`` says every present value is such a date.
     """
 
     codes: np.ndarray
     uniques: np.ndarray
-    days: np.ndarray
+    unique_days: np.ndarray
     strict: bool
     raw: pd.Series | None = None  # kept only when some value is not a string (cuts compare it as before)
 
@@ -281,9 +282,12 @@ class DateColumn:
             codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1)
         parsed = pd.to_datetime(pd.Series(uniq, dtype=object), format="%Y-%m-%d", errors="coerce")
         udays = np.where(parsed.isna(), np.nan, (parsed - _EPOCH).dt.days.to_numpy(dtype=float))
-        days = np.r_[udays, np.nan][np.where(codes >= 0, codes, len(uniq))]
-        return cls(codes=codes.astype(np.int32), uniques=uniq, days=days, strict=bool(parsed.notna().all()),
-                   raw=None if texts else series)
+        return cls(codes=codes.astype(np.int32), uniques=uniq, unique_days=np.r_[udays, np.nan],
+                   strict=bool(parsed.notna().all()), raw=None if texts else series)
+
+    def days(self, rows=slice(None)) -> np.ndarray:
+        """The ``rows`` as day numbers (NaN: missing or not a ``%Y-%m-%d`` date)."""
+        return self.unique_days[self.codes[rows]]  # code -1 reads the final NaN
 
     def _rank(self, day: str) -> int:
         return int(np.searchsorted(self.uniques, day, side="right"))
@@ -455,14 +459,13 @@ class TieTable:
         dn = day_number(day)
         since, last = self.since, self.last_contact
         if since.strict and last.strict:
-            lc = last.days[sel]
-            late = lc > dn
-            known = (last.codes[sel] >= 0) & ~late
-            age = dn - np.where(known, lc, since.days[sel])
+            lc = last.days(sel)
+            known = (last.codes[sel] >= 0) & ~(lc > dn)  # a last contact after the day is unknown
+            age = dn - np.where(known, lc, since.days(sel))
         else:  # dates that are not all YYYY-MM-DD: read them as trust_weights does
             t = self.source.iloc[sel]
             lc = t["last_contact"].copy()
-            lc[(last.days[sel] > dn)] = None
+            lc[(last.days(sel) > dn)] = None
             parsed = pd.to_datetime(lc.fillna(t["since"]), errors="coerce")
             age = (pd.Timestamp(day) - parsed).dt.days.to_numpy(dtype=float)
         weight = decayed_strength(self.strength[sel], age, half_life_days)

@@ -81,7 +81,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recommender.graph import Network, TieTable, day_number, parse_as_of
+from recommender.graph import Network, trust_weights
 from recommender.similarity import ProfileModel
 from recommender.taxonomy import split_tags
 
@@ -273,6 +273,8 @@ class FeatureContext:
 # ---------------------------------------------------------------------------
 # Building the context
 # ---------------------------------------------------------------------------
+
+from recommender.graph import TieTable, day_number, parse_as_of  # noqa: E402  (kept with the code that uses them)
 
 
 def _bitmask(M: sp.csr_matrix) -> np.ndarray:

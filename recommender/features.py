@@ -476,12 +476,12 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
     tie = d["tie"]
     window = ties.since.upto(cut) if cut else None
     in_window = window[tie] if window is not None else None
-    if window is None or (ties.since.strict and ties.last_contact.strict):
+    if ties.since.strict and ties.last_contact.strict:
         known = np.flatnonzero(in_window) if window is not None else slice(None)
         weight = np.zeros(len(tie))
         weight[known] = ties.trust(tie[known], day_str, cut=cut)
     else:  # trust reads the dates of every tie of the window (not only the ones between people)
-        sel = np.flatnonzero(window)
+        sel = np.flatnonzero(window) if window is not None else np.arange(len(ties.a))
         weight = np.zeros(len(ties.a))
         weight[sel] = ties.trust(sel, day_str, cut=cut)
         weight = weight[tie]

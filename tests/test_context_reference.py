@@ -193,6 +193,10 @@ def test_dates_that_are_not_iso_fall_back_to_the_old_reading():
     ties = net.ties.copy()
     ties.loc[0, "last_contact"] = "2024-12-01 10:00"
     ties.loc[2, "since"] = "2023-5-1"
+    # a first tie that is not between two people, in another date format: it sets how dates are read
+    ties = pd.concat([pd.DataFrame({"a": ["zz", "c"], "b": ["a", "e"], "strength": [0.5, 0.7],
+                                    "since": ["01/02/2023", "2024-01-01"],
+                                    "last_contact": ["02/03/2024", "2024-12-01 10:00"]}), ties], ignore_index=True)
     net = Network.from_frames(people=net.people, ties=ties, introductions=net.introductions,
                               referrals=net.referrals)
     assert not TieTable.encode(net, net.people["id"].to_numpy()).last_contact.strict

@@ -17,7 +17,7 @@ into text and draft notes.
 Example
 -------
 >>> from recommender.demo import generate_network
->>> from recommender.graph import Network, TieTable
+>>> from recommender.graph import Network
 >>> net = Network.from_frames(**generate_network(120, seed=1))
 >>> model = MeetModel().fit(net)
 >>> recs = model.recommend("p0001", k=3, group="executives")
@@ -37,7 +37,7 @@ from recommender.features import (FEATURE_NAMES, GROUPS, block_candidates, build
                                   katz_scores, pair_features, stack_features, tag_similarity, tune_allocator,
                                   two_hop_paths)
 from recommender.features import _kth_largest, _top_per_row, feature_columns
-from recommender.graph import Network, TieTable
+from recommender.graph import Network
 from recommender.ranker import PairRanker, build_training_set, load_object, save_object
 from recommender.similarity import ProfileModel
 from recommender.taxonomy import split_tags
@@ -143,6 +143,8 @@ class MeetModel:
         """Learn from ``network``'s history up to ``as_of`` (default: all of it); returns self."""
         if not isinstance(network, Network):
             raise UsageError(f"expected a Network (see recommender.graph.load_network), got {type(network).__name__}")
+        from recommender.graph import TieTable
+
         tune_allocator()
         net = network.until(as_of)
         self.profile_ = ProfileModel().fit(net.people)

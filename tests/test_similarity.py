@@ -95,3 +95,11 @@ def test_stop_words_only_is_an_error_as_before():
         _reference(people)
     with pytest.raises(ValueError, match="empty vocabulary"):
         ProfileModel().fit(people)
+
+
+def test_bios_in_several_chunks_match_reference(monkeypatch):
+    import recommender.similarity as similarity
+    from recommender.demo import generate_network
+
+    monkeypatch.setattr(similarity, "_BIO_CHUNK", 7)
+    _same(generate_network(300, seed=5)["people"])

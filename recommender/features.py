@@ -274,6 +274,8 @@ class FeatureContext:
 # Building the context
 # ---------------------------------------------------------------------------
 
+from recommender.graph import TieTable, day_number, parse_as_of  # noqa: E402  (kept with the code that uses them)
+
 
 def _bitmask(M: sp.csr_matrix) -> np.ndarray:
     """Rows of a 0/1 matrix as bit masks, shape (n, ceil(n_cols / 64)) of uint64."""
@@ -308,9 +310,16 @@ def _tags(series: pd.Series) -> list[list[str]]:
 
 
 def _tag_lists(series: pd.Series) -> tuple[np.ndarray, list[list[str]]]:
-    """``split_tags`` of a column, parsed once per distinct value: (codes per row, tags per code)."""
-    codes, uniques = pd.factorize(series.where(series.map(lambda v: isinstance(v, str)), None), use_na_sentinel=True)
-    return codes, [split_tags(v) for v in uniques]
+    """``split_tags`` of a column, parsed once per distinct value: (codes per row, tags per code).
+
+    Values that are not strings have no tags.
+    """
+    try:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    except TypeError:  # unhashable values (lists): none of them is a string
+        codes, uniques = pd.factorize(series.where(series.map(lambda v: isinstance(v, str)), None),
+                                      use_na_sentinel=True)
+    return codes, [split_tags(v) if isinstance(v, str) else [] for v in uniques]
 
 
 def _indicator_from(parts: list[tuple[np.ndarray, list[list[str]]]], n: int) -> tuple[sp.csr_matrix, list[str]]:
@@ -350,6 +359,27 @@ class PeopleEncoding:
     profile: sp.csr_matrix
     vocab: dict
 
+    @property
+    def position(self) -> dict:
+        """Person id -> position, built once and shared by every context of these people."""
+        if "_position" not in self.__dict__:
+            self._position = dict(zip(self.ids.tolist(), range(len(self.ids))))
+        return self._position
+
+    def spec_groups(self) -> tuple[np.ndarray, np.ndarray]:
+        """People grouped by their set of specialties: (group per person, 0/1 matrix groups x specialties)."""
+        if "_spec_groups" not in self.__dict__:
+            bits = _bitmask(self.S)
+            if bits.shape[1] == 1:
+                group, uniq = pd.factorize(bits[:, 0])
+                first = np.zeros(len(uniq), dtype=np.int64)
+                first[group] = np.arange(len(group))  # a member of each group
+            else:
+                _, first, group = np.unique(bits, axis=0, return_index=True, return_inverse=True)
+                group = group.ravel()
+            self._spec_groups = (group.astype(np.int32), self.S[first].toarray())
+        return self._spec_groups
+
 
 def encode_people(net: Network, profile: ProfileModel | None = None) -> PeopleEncoding:
     """Encode ``net.people`` (tags, kinds, profiles) once; reusable for every date of the same people."""
@@ -372,9 +402,12 @@ def encode_people(net: Network, profile: ProfileModel | None = None) -> PeopleEn
         if comp is None or col not in comp:
             return np.full(n, -1, dtype=np.int64), []
         vals = people["company_id"].map(comp[col])
-        vals = vals.where(is_exec & vals.map(lambda v: isinstance(v, str) and v != ""), None)
         codes, uniq = pd.factorize(vals, use_na_sentinel=True)
-        return codes, [[v] for v in uniq]
+        ok = np.array([isinstance(v, str) and v != "" for v in uniq] + [False], dtype=bool)
+        codes = np.where(is_exec & ok[np.where(codes >= 0, codes, len(uniq))], codes, -1)
+        used = np.zeros(len(uniq), dtype=bool)
+        used[codes[codes >= 0]] = True  # values only non-executives have are no tags
+        return codes, [[v] if u else [] for v, u in zip(uniq, used)]
 
     S, spec_vocab = _indicator_from([_tag_lists(people["specialties"])], n)
     I, ind_vocab = _indicator_from([_tag_lists(people["industries"]), company_attr("industry")], n)
@@ -383,20 +416,29 @@ def encode_people(net: Network, profile: ProfileModel | None = None) -> PeopleEn
 
     if profile is None:
         profile = ProfileModel().fit(people)
-    pos = pd.Series(np.arange(len(profile.ids_)), index=pd.Index(profile.ids_).astype(str))
-    pos = pos[~pos.index.duplicated()].reindex(ids).to_numpy()
-    missing = np.isnan(pos)
-    P = profile.matrix_[np.where(missing, 0, pos).astype(np.int64)].tocsr()
-    if missing.any():
-        P = (sp.diags((~missing).astype(float)) @ P).tocsr()
+    if len(profile.ids_) == n and np.array_equal(pd.Index(profile.ids_).astype(str).to_numpy(dtype=object), ids):
+        P = profile.matrix_  # the same rows in the same order: shared, not copied
+    else:
+        P = _profile_rows(profile, ids)
     return PeopleEncoding(ids=ids, names=names, is_exec=is_exec, opt_out=opt_out, function=function,
                           S=S, I=I, Z=Z, G=G, profile=P,
                           vocab={"function": func_vocab, "specialty": spec_vocab, "industry": ind_vocab,
                                  "size_band": size_vocab, "region": reg_vocab})
 
 
+def _profile_rows(profile: ProfileModel, ids: np.ndarray) -> sp.csr_matrix:
+    """The profile rows of ``ids`` (zero rows for ids the profile model does not know)."""
+    pos = pd.Series(np.arange(len(profile.ids_)), index=pd.Index(profile.ids_).astype(str))
+    pos = pos[~pos.index.duplicated()].reindex(ids).to_numpy()
+    missing = np.isnan(pos)
+    P = profile.matrix_[np.where(missing, 0, pos).astype(np.int64)].tocsr()
+    if missing.any():
+        P = (sp.diags((~missing).astype(float)) @ P).tocsr()
+    return P
+
+
 def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=None,
-                  people: PeopleEncoding | None = None) -> FeatureContext:
+                  people: PeopleEncoding | None = None, ties: TieTable | None = None) -> FeatureContext:
     """Encode the network as of ``as_of`` (default: ``net.as_of``) for feature work.
 
     Parameters
@@ -411,79 +453,106 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
     people : PeopleEncoding, optional
         :func:`encode_people` of the same people table, when already computed
         (several dates of one network share it).
+    ties : TieTable, optional
+        ``TieTable.encode(net, people.ids)`` of this very ``net``, when already
+        computed (several dates of one network share it; cutting it at a date
+        is a filter).
 
     Returns
     -------
     FeatureContext
     """
-    net = net.until(as_of)
-    day = pd.Timestamp(net.reference_date)
+    cut = parse_as_of(as_of)
+    day = cut or net.reference_date  # Network.until(as_of).reference_date
     enc = people if people is not None else encode_people(net, profile)
     ids = enc.ids
     n = len(ids)
-    index = pd.Index(ids)
+    if ties is None or ties.source is not net.ties or not (ties.ids is ids or np.array_equal(ties.ids, ids)):
+        ties = TieTable.encode(net, ids)
+    day_str = pd.Timestamp(day).strftime("%Y-%m-%d")
 
-    # ties: both directions, deduplicated, one pattern for A, W and F
-    ties = net.ties.copy()
-    if len(ties):
-        late = pd.to_datetime(ties["last_contact"], errors="coerce", format="%Y-%m-%d") > day
-        if late.any():
-            ties.loc[late, "last_contact"] = None
-    view = Network.from_frames(people=net.people, ties=ties, introductions=net.introductions,
-                               referrals=net.referrals, as_of=day.strftime("%Y-%m-%d"))
-    tw = trust_weights(view) if len(ties) else pd.DataFrame({"a": [], "b": [], "weight": []})
-    ia = index.get_indexer(ties["a"].astype(str))
-    ib = index.get_indexer(ties["b"].astype(str))
-    since = pd.to_datetime(ties["since"], errors="coerce", format="%Y-%m-%d")
-    age = (day - since).dt.days.to_numpy(dtype=float)
-    fresh = np.where(np.isnan(age), np.exp(-3.0), np.exp(-np.clip(age, 0, None) / FRESH_DAYS))
-    recent = (~np.isnan(age)) & (age <= ACTIVITY_DAYS)
-    weight = tw["weight"].to_numpy(float) if len(tw) == len(ties) else np.full(len(ties), 0.5)
-    keep = (ia >= 0) & (ib >= 0) & (ia != ib)
-    ia, ib, fresh, weight, recent = ia[keep], ib[keep], fresh[keep], weight[keep], recent[keep]
-    rows = np.r_[ia, ib].astype(np.int64)
-    cols = np.r_[ib, ia].astype(np.int64)
-    wv_all = np.r_[weight, weight]
-    fv_all = np.r_[fresh, fresh]
-    # one record per directed pair: without repeated ties a CSR build is enough, else the strongest record
-    A = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
-    A.sum_duplicates()
-    if A.nnz == len(rows):
-        order = np.arange(len(rows))
-    else:
-        key = rows * n + cols
-        order = np.lexsort((-wv_all, key))
-        key_s = key[order]
-        order = order[np.r_[True, key_s[1:] != key_s[:-1]]]
-    r, c = rows[order], cols[order]
-    wv, fv = wv_all[order], fv_all[order]
-    A = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(n, n))
-    W = sp.csr_matrix((np.clip(wv, 1e-6, 1.0), (r, c)), shape=(n, n))
-    Fm = sp.csr_matrix((fv, (r, c)), shape=(n, n))
-    for m in (A, W, Fm):
-        m.sort_indices()
-    deg = np.diff(A.indptr).astype(float)
-    rec_count = np.bincount(np.r_[ia[recent], ib[recent]], minlength=n).astype(float)
+    # the ties between two people known at the cut (all of them without a cut), their trust and freshness
+    d = ties.directed()
+    tie = d["tie"]
+    window = ties.since.upto(cut) if cut else None
+    in_window = window[tie] if window is not None else None
+    if ties.since.strict and ties.last_contact.strict:
+        known = np.flatnonzero(in_window) if window is not None else slice(None)
+        weight = np.zeros(len(tie))
+        weight[known] = ties.trust(tie[known], day_str, cut=cut)
+    else:  # trust reads the dates of every tie of the window (not only the ones between people)
+        sel = np.flatnonzero(window) if window is not None else np.arange(len(ties.a))
+        weight = np.zeros(len(ties.a))
+        weight[sel] = ties.trust(sel, day_str, cut=cut)
+        weight = weight[tie]
+    age = day_number(day) - ties.since.days(tie)
+    fresh = np.exp(-np.clip(age, 0, None) / FRESH_DAYS)
+    fresh[np.isnan(age)] = np.exp(-3.0)
+    recent = ~np.isnan(age) & (age <= ACTIVITY_DAYS)
+    if in_window is not None:
+        recent &= in_window
+    recent = tie[recent]
+    rec_count = np.bincount(np.r_[ties.a[recent], ties.b[recent]], minlength=n).astype(float)
 
-    affinity = _specialty_affinity(enc.S, r, c)
+    # both directions, one record per directed pair (the strongest; the first of equals), in CSR order
+    r, c, rec = d["row"], d["col"], d["rec"]
+    if in_window is not None:
+        keep = in_window[rec]
+        r, c, rec = r[keep], c[keep], rec[keep]
+        del keep
+    wv, fv = weight[rec], fresh[rec]
+    del weight, fresh, rec
+    if d["repeated"] and len(r):
+        start = np.r_[True, (r[1:] != r[:-1]) | (c[1:] != c[:-1])]
+        if not start.all():
+            run = np.cumsum(start) - 1
+            best = np.maximum.reduceat(wv, np.flatnonzero(start))
+            cand = np.flatnonzero(wv == best[run])
+            first = cand[np.r_[True, run[cand][1:] != run[cand][:-1]]]
+            r, c, wv, fv = r[first], c[first], wv[first], fv[first]
+    itype = np.int32 if len(r) < 2**31 else np.int64
+    indptr = np.zeros(n + 1, dtype=itype)
+    np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
+    indices = c.astype(itype, copy=False)  # shared by A, W and F
+    A = sp.csr_matrix((np.ones(len(r)), indices, indptr), shape=(n, n))
+    W = sp.csr_matrix((np.clip(wv, 1e-6, 1.0, out=wv), indices, indptr), shape=(n, n))
+    Fm = sp.csr_matrix((fv, indices, indptr), shape=(n, n))
+    for m in (A, W, Fm):  # sorted by construction: sets the flags without sorting
+        m.has_sorted_indices = True
+        m.has_canonical_format = True
+    deg = np.diff(indptr).astype(float)
+
+    affinity = _specialty_affinity(enc.S, A, groups=enc.spec_groups(), ends=(r, c))
 
     return FeatureContext(
         ids=ids, names=enc.names, A=A, W=W, F=Fm, deg=deg, is_exec=enc.is_exec, opt_out=enc.opt_out,
         function=enc.function, S=enc.S, I=enc.I, Z=enc.Z, G=enc.G, profile=enc.profile, affinity=affinity,
-        activity=np.log1p(rec_count), vocab=enc.vocab, as_of=day.strftime("%Y-%m-%d"),
+        activity=np.log1p(rec_count), vocab=enc.vocab, as_of=day_str, position=enc.position,
     )
 
 
-def _specialty_affinity(S: sp.csr_matrix, r: np.ndarray, c: np.ndarray, prior: float = 5.0) -> np.ndarray:
-    """Lift of specialty pairs among tied people, smoothed towards 1."""
+def _specialty_affinity(S: sp.csr_matrix, T: sp.csr_matrix, prior: float = 5.0, groups=None,
+                        ends=None) -> np.ndarray:
+    """Lift of specialty pairs among tied people (``T``: the 0/1 directed tie matrix), smoothed towards 1.
+
+    ``groups`` (:meth:`PeopleEncoding.spec_groups`) counts ties between
+    specialty sets first, when there are few sets; the counts are the same
+    integers either way. ``ends`` are ``T``'s (row, column) arrays if at hand.
+    """
     k = S.shape[1]
     if k == 0:
         return np.ones((0, 0))
-    n = S.shape[0]
-    T = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(n, n))
-    obs = np.asarray((S.T @ T @ S).todense())
-    deg_s = np.asarray((S.T @ np.asarray(T.sum(axis=1)).ravel())).ravel()
-    total = max(float(T.sum()), 1.0)
+    deg = np.diff(T.indptr).astype(float)
+    if groups is not None and len(groups[1]) ** 2 <= 1 << 24:
+        group, C = groups
+        g = len(C)
+        r, c = ends if ends is not None else (np.repeat(np.arange(T.shape[0]), np.diff(T.indptr)), T.indices)
+        M = np.bincount(group[r] * g + group[c], minlength=g * g).reshape(g, g).astype(float)
+        obs = C.T @ M @ C
+    else:
+        obs = np.asarray((S.T.tocsr() @ (T @ S)).todense())
+    deg_s = np.asarray((S.T @ deg)).ravel()
+    total = max(float(T.nnz), 1.0)
     expected = np.outer(deg_s, deg_s) / total
     return (obs + prior) / (expected + prior)
 

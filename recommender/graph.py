@@ -153,34 +153,331 @@ def trust_weights(net: Network, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) 
     """
     ref_day = pd.Timestamp(net.reference_date)
     ties = net.ties
-    strength = pd.to_numeric(ties["strength"], errors="coerce").fillna(0.5).clip(0.01, 1.0).to_numpy(float)
     last = pd.to_datetime(ties["last_contact"].fillna(ties["since"]), errors="coerce")
     age = (ref_day - last).dt.days.to_numpy(dtype=float)
+    weight = decayed_strength(tie_strength(ties["strength"]), age, half_life_days)
+    lo, hi, bonus, _ = bonus_events(net)
+    if len(lo) and len(ties):
+        # the bonus of a tie is that of its (a, b) as stored: codes over the ids that have a bonus
+        ids = pd.Index(pd.unique(np.r_[lo.to_numpy(dtype=object), hi.to_numpy(dtype=object)]))
+        k = len(ids)
+        ia, ib = ids.get_indexer(ties["a"]), ids.get_indexer(ties["b"])
+        key = np.where((ia >= 0) & (ib >= 0), ia.astype(np.int64) * k + ib, -1)
+        bkey = ids.get_indexer(lo).astype(np.int64) * k + ids.get_indexer(hi)
+        weight = add_bonus(weight, key, bkey, bonus)
+    return pd.DataFrame({"a": ties["a"].to_numpy(), "b": ties["b"].to_numpy(), "weight": weight})
+
+
+# ---------------------------------------------------------------------------
+# The vectorised trust core, shared by trust_weights and TieTable
+# ---------------------------------------------------------------------------
+
+_EPOCH = pd.Timestamp("1970-01-01")
+
+
+def day_number(day) -> int:
+    """Whole days from 1970-01-01 to ``day`` (a date-like; a time of day is floored away)."""
+    return int((pd.Timestamp(day) - _EPOCH).days)
+
+
+def tie_strength(strength: pd.Series) -> np.ndarray:
+    """Tie strengths as trust reads them: numbers, missing as 0.5, within [0.01, 1]."""
+    return pd.to_numeric(strength, errors="coerce").fillna(0.5).clip(0.01, 1.0).to_numpy(float)
+
+
+def decayed_strength(strength: np.ndarray, age: np.ndarray, half_life_days: float) -> np.ndarray:
+    """Strength times the recency decay ``0.5 + 0.5 * 0.5 ** (age / half_life)`` (unknown age: one half-life)."""
     age = np.where(np.isnan(age), half_life_days, np.clip(age, 0, None))
-    decay = 0.5 + 0.5 * np.power(0.5, age / half_life_days)
-    w = pd.DataFrame({"a": ties["a"].to_numpy(), "b": ties["b"].to_numpy(), "weight": strength * decay})
+    return strength * (0.5 + 0.5 * np.power(0.5, age / half_life_days))
 
-    bonus = []
-    ref = net.referrals
+
+def bonus_events(net: Network) -> tuple[pd.Series, pd.Series, np.ndarray, np.ndarray]:
+    """Trust bonuses from referrals (accepted, won) and connected introductions, one row each.
+
+    Returns ``(lo, hi, bonus, row)``: the pair as ids in string order, the
+    bonus, and where the event comes from (``row`` indexes
+    ``referrals`` then ``introductions`` twice, introducer with ``a`` then
+    with ``b``), in that order; rows with a missing id are dropped.
+    """
+    ref, intro = net.referrals, net.introductions
+    a, b, bonus, row = [], [], [], []
     if len(ref):
-        r = ref[ref["outcome"].isin(list(REFERRAL_TRUST_BONUS))]
-        bonus.append(pd.DataFrame({"a": r["from_id"], "b": r["to_id"], "bonus": r["outcome"].map(REFERRAL_TRUST_BONUS)}))
-    intro = net.introductions
+        ok = ref["outcome"].isin(list(REFERRAL_TRUST_BONUS)).to_numpy()
+        a.append(ref["from_id"][ok])
+        b.append(ref["to_id"][ok])
+        bonus.append(ref["outcome"][ok].map(REFERRAL_TRUST_BONUS).to_numpy(float))
+        row.append(np.flatnonzero(ok))
     if len(intro):
-        i = intro[intro["outcome"] == "connected"]
-        i = i[i["introducer"].notna()]
-        bonus.append(pd.DataFrame({"a": i["introducer"], "b": i["a"], "bonus": INTRO_TRUST_BONUS}))
-        bonus.append(pd.DataFrame({"a": i["introducer"], "b": i["b"], "bonus": INTRO_TRUST_BONUS}))
-    if bonus and len(w):
-        bon = pd.concat(bonus, ignore_index=True).dropna()
-        lo = bon[["a", "b"]].min(axis=1)
-        hi = bon[["a", "b"]].max(axis=1)
-        bon = pd.DataFrame({"a": lo, "b": hi, "bonus": bon["bonus"].astype(float)}).groupby(["a", "b"], as_index=False)["bonus"].sum()
-        w = w.merge(bon, on=["a", "b"], how="left")
-        w["weight"] = (w["weight"] + w["bonus"].fillna(0.0)).clip(upper=1.0)
-        w = w.drop(columns="bonus")
-    return w
+        ok = ((intro["outcome"] == "connected") & intro["introducer"].notna()).to_numpy()
+        by = intro["introducer"][ok]
+        for k, end in enumerate(("a", "b")):
+            a.append(by)
+            b.append(intro[end][ok])
+            bonus.append(np.full(int(ok.sum()), INTRO_TRUST_BONUS))
+            row.append(np.flatnonzero(ok) + len(ref) + k * len(intro))
+    if not a:
+        empty = pd.Series([], dtype=object)
+        return empty, empty, np.zeros(0), np.zeros(0, np.int64)
+    a = pd.concat(a, ignore_index=True)
+    b = pd.concat(b, ignore_index=True)
+    keep = (a.notna() & b.notna()).to_numpy()
+    a, b = a[keep].reset_index(drop=True), b[keep].reset_index(drop=True)
+    first = (a <= b).to_numpy(dtype=bool)  # the pair in string order, as min/max across the two columns
+    return (a.where(first, b), b.where(first, a), np.concatenate(bonus)[keep], np.concatenate(row)[keep])
 
+
+def sorted_unique(x: np.ndarray) -> np.ndarray:
+    """``np.unique(x)`` of a 1-d integer array, by sorting (several times faster than numpy 2's hashing one)."""
+    s = np.sort(x)
+    return s[np.r_[True, s[1:] != s[:-1]]] if len(s) else s
+
+
+def match_keys(uniq: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Position of each ``key`` in the sorted unique ``uniq``, -1 where absent (keys < 0 never match)."""
+    if not len(uniq):
+        return np.full(len(key), -1, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(uniq, key), len(uniq) - 1)
+    return np.where((key >= 0) & (uniq[pos] == key), pos, -1)
+
+
+def add_bonus(weight: np.ndarray, key: np.ndarray, bonus_key: np.ndarray, bonus: np.ndarray) -> np.ndarray:
+    """``min(weight + summed bonus of the tie's key, 1)``; keys < 0 match nothing."""
+    ok = bonus_key >= 0
+    if not ok.any():
+        return np.minimum(weight, 1.0)
+    uniq = sorted_unique(bonus_key[ok])
+    total = np.bincount(match_keys(uniq, bonus_key[ok]), weights=bonus[ok], minlength=len(uniq))
+    slot = match_keys(uniq, key)
+    return np.minimum(weight + np.where(slot >= 0, total[slot], 0.0), 1.0)
+
+
+@dataclass(eq=False)
+class DateColumn:
+    """A column of date strings encoded once, so cuts at a date are integer comparisons.
+
+    ``codes`` index ``uniques`` (the distinct values in string order; -1:
+    missing), so ``value <= day`` as strings is ``code < rank(day)``, exactly
+    :meth:`Network.until`'s comparison. ``unique_days`` are the distinct
+    values read as ``%Y-%m-%d`` (days from 1970-01-01, NaN where not such a
+    date) and a last NaN for missing values, so ``unique_days[codes]`` reads
+    every row (:meth:`days`); ``strict`` says every present value is such a date.
+    """
+
+    codes: np.ndarray
+    uniques: np.ndarray
+    unique_days: np.ndarray
+    strict: bool
+    raw: pd.Series | None = None  # kept only when some value is not a string (cuts compare it as before)
+
+    @classmethod
+    def encode(cls, series: pd.Series) -> "DateColumn":
+        codes, uniq = pd.factorize(series, use_na_sentinel=True)
+        uniq = np.asarray(uniq, dtype=object)
+        texts = all(isinstance(u, str) for u in uniq)
+        if texts and len(uniq):  # string order, whatever order factorize gave
+            order = np.argsort(uniq)
+            rank = np.empty(len(uniq), dtype=np.int64)
+            rank[order] = np.arange(len(uniq))
+            uniq = uniq[order]
+            codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1)
+        parsed = pd.to_datetime(pd.Series(uniq, dtype=object), format="%Y-%m-%d", errors="coerce")
+        udays = np.where(parsed.isna(), np.nan, (parsed - _EPOCH).dt.days.to_numpy(dtype=float))
+        return cls(codes=codes.astype(np.int32), uniques=uniq, unique_days=np.r_[udays, np.nan],
+                   strict=bool(parsed.notna().all()), raw=None if texts else series)
+
+    def days(self, rows=slice(None)) -> np.ndarray:
+        """The ``rows`` as day numbers (NaN: missing or not a ``%Y-%m-%d`` date)."""
+        return self.unique_days[self.codes[rows]]  # code -1 reads the final NaN
+
+    def _rank(self, day: str) -> int:
+        return int(np.searchsorted(self.uniques, day, side="right"))
+
+    def upto(self, day: str) -> np.ndarray:
+        """Missing or ``<= day``: the rows :meth:`Network.until` keeps."""
+        if self.raw is not None:
+            return (self.raw.isna() | (self.raw <= day)).to_numpy(dtype=bool)
+        return (self.codes < self._rank(day)) | (self.codes < 0)
+
+    def within(self, after: str | None, until: str | None) -> np.ndarray:
+        """Present and in ``(after, until]`` (an open end where None)."""
+        if self.raw is not None:
+            keep = self.raw.notna()
+            keep = keep & (self.raw > after) if after else keep
+            keep = keep & (self.raw <= until) if until else keep
+            return keep.to_numpy(dtype=bool)
+        keep = self.codes >= 0
+        if after:
+            keep &= self.codes >= self._rank(after)
+        if until:
+            keep &= self.codes < self._rank(until)
+        return keep
+
+    def span(self) -> tuple[str | None, str | None]:
+        """Earliest and latest value (string order), or None."""
+        return (self.uniques[0], self.uniques[-1]) if len(self.uniques) else (None, None)
+
+
+def _positions(ids: np.ndarray, columns: list[pd.Series]) -> list[np.ndarray]:
+    """``pd.Index(ids).get_indexer(column.astype(str))`` (int32) of each column.
+
+    One factorize of the ids followed by every column: with unique ids, an
+    id's code is its position, so a value's code is its person's position
+    when below ``len(ids)``.
+    """
+    n = len(ids)
+    parts = [pd.Series(ids, dtype=object).astype(str)] + [pd.Series(c).astype(str) for c in columns]
+    codes, _ = pd.factorize(pd.concat(parts, ignore_index=True), use_na_sentinel=False)
+    if not np.array_equal(codes[:n], np.arange(n)):  # repeated ids: get_indexer says what it says about them
+        index = pd.Index(ids)
+        return [index.get_indexer(p).astype(np.int32) for p in parts[1:]]
+    codes = np.where(codes < n, codes, -1).astype(np.int32)
+    return np.split(codes[n:], np.cumsum([len(c) for c in columns])[:-1])
+
+
+@dataclass(eq=False)
+class TieTable:
+    """A network's ties and dated events encoded once against a list of person ids.
+
+    Built by :meth:`encode`, it lets the graph be rebuilt as of any date
+    (:func:`~recommender.features.build_context` per history window) with
+    array filters only: ``a``/``b`` are positions in ``ids`` (-1: not a
+    person), strengths are read once, dates are :class:`DateColumn`.
+
+    Attributes
+    ----------
+    source : DataFrame
+        The ``ties`` frame encoded (``build_context`` checks it is the one it gets).
+    ids : ndarray
+    a, b : ndarray of int32
+        Positions of each tie's people (``astype(str)``), -1 for unknown ids.
+    named : ndarray of bool
+        Both ids present (not missing).
+    strength : ndarray of float
+        :func:`tie_strength`.
+    since, last_contact : DateColumn
+    bonus, bonus_slot, bonus_date
+        :func:`bonus_events` between two people: the bonus, which pair it goes
+        to (an index into the sorted pair keys) and its date.
+    bonus_tie, bonus_tie_slot
+        The ties whose (a, b) as stored is such a pair, and the pair.
+    intro_a, intro_b, intro_date
+        Connected introductions (for pairs formed in a window), positions and date.
+    span : tuple
+        Earliest and latest date of ties (``since``) and introductions, as
+        :func:`~recommender.ranker.history_span` gives them.
+    """
+
+    source: pd.DataFrame
+    ids: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    named: np.ndarray
+    strength: np.ndarray
+    since: DateColumn
+    last_contact: DateColumn
+    bonus: np.ndarray
+    bonus_slot: np.ndarray
+    bonus_date: DateColumn
+    bonus_tie: np.ndarray
+    bonus_tie_slot: np.ndarray
+    intro_a: np.ndarray
+    intro_b: np.ndarray
+    intro_date: DateColumn
+    span: tuple
+
+    @classmethod
+    def encode(cls, net: Network, ids: np.ndarray) -> "TieTable":
+        ties = net.ties
+        intro = net.introductions
+        lo, hi, bonus, row = bonus_events(net)
+        conn = intro[(intro["outcome"] == "connected") & intro["a"].notna() & intro["b"].notna()]
+        a, b, lo, hi, conn_a, conn_b = _positions(ids, [ties["a"], ties["b"], lo, hi, conn["a"], conn["b"]])
+        n = len(ids)
+        ok = (lo >= 0) & (hi >= 0)
+        bonus_key = lo[ok].astype(np.int64) * n + hi[ok]
+        pairs = sorted_unique(bonus_key)
+        tie_slot = match_keys(pairs, np.where((a >= 0) & (b >= 0), a.astype(np.int64) * n + b, -1))
+        bonus_tie = np.flatnonzero(tie_slot >= 0)
+        dates = pd.concat([net.referrals["date"], intro["date"], intro["date"]], ignore_index=True)
+        since = DateColumn.encode(ties["since"])
+        intro_all = DateColumn.encode(intro["date"])
+        if since.raw is None and intro_all.raw is None:
+            ends = [u for c in (since, intro_all) for u in c.span() if u is not None]
+            span = (min(ends), max(ends)) if ends else (None, None)
+        else:
+            d = pd.concat([ties["since"], intro["date"]]).dropna().astype(str)
+            span = (None, None) if d.empty else (d.min(), d.max())
+        return cls(
+            source=ties, ids=ids, a=a, b=b,
+            named=(ties["a"].notna() & ties["b"].notna()).to_numpy(dtype=bool),
+            strength=tie_strength(ties["strength"]),
+            since=since, last_contact=DateColumn.encode(ties["last_contact"]),
+            bonus=bonus[ok], bonus_slot=match_keys(pairs, bonus_key),
+            bonus_date=DateColumn.encode(dates.iloc[row[ok]].reset_index(drop=True)),
+            bonus_tie=bonus_tie, bonus_tie_slot=tie_slot[bonus_tie],
+            intro_a=conn_a, intro_b=conn_b,
+            intro_date=DateColumn.encode(conn["date"].reset_index(drop=True)), span=span,
+        )
+
+    def directed(self) -> dict:
+        """Both directions of every tie between two different people, in CSR order (computed once).
+
+        Returns a dict: ``tie`` (int32, indices into the table of the ties
+        used), ``row``/``col`` (int32) and ``rec`` (int32, index into ``tie``)
+        of the directed records sorted by (row, col), records of one pair in
+        their order in ``r_[a -> b, b -> a]``; ``repeated`` says whether some
+        directed pair has several records.
+        """
+        if getattr(self, "_directed", None) is None:
+            ok = (self.a >= 0) & (self.b >= 0) & (self.a != self.b)
+            tie = np.flatnonzero(ok).astype(np.int32 if len(ok) < 2**31 else np.int64)
+            m, n = len(tie), len(self.ids)
+            row = np.r_[self.a[tie], self.b[tie]]
+            col = np.r_[self.b[tie], self.a[tie]]
+            # a CSR build sorts the records (row, then col); with every pair once its data is the permutation
+            P = sparse.csr_matrix((np.arange(1, 2 * m + 1, dtype=np.float64), (row, col)), shape=(n, n))
+            repeated = P.nnz != 2 * m
+            if repeated:
+                order = np.argsort(row.astype(np.int64) * n + col, kind="stable")
+            else:
+                P.sort_indices()
+                order = P.data.astype(np.int64) - 1
+            del P
+            rec = np.where(order < m, order, order - m).astype(np.int32)
+            self._directed = {"tie": tie, "row": row[order], "col": col[order], "rec": rec, "repeated": repeated}
+        return self._directed
+
+    def trust(self, sel: np.ndarray, day: str, half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+              cut: str | None = None) -> np.ndarray:
+        """:func:`trust_weights` of the ties ``sel`` (indices) as of ``day``.
+
+        With ``cut``, the network is seen as :meth:`Network.until` it: events
+        after ``cut`` give no bonus and ``last_contact`` dates after ``day``
+        count as unknown (the tie's ``since`` is used), as
+        :func:`~recommender.features.build_context` does.
+        """
+        dn = day_number(day)
+        since, last = self.since, self.last_contact
+        if since.strict and last.strict:
+            lc = last.days(sel)
+            known = (last.codes[sel] >= 0) & ~(lc > dn)  # a last contact after the day is unknown
+            age = dn - np.where(known, lc, since.days(sel))
+        else:  # dates that are not all YYYY-MM-DD: read them as trust_weights does
+            t = self.source.iloc[sel]
+            lc = t["last_contact"].copy()
+            lc[(last.days(sel) > dn)] = None
+            parsed = pd.to_datetime(lc.fillna(t["since"]), errors="coerce")
+            age = (pd.Timestamp(day) - parsed).dt.days.to_numpy(dtype=float)
+        weight = decayed_strength(self.strength[sel], age, half_life_days)
+        if not len(self.bonus_tie) or not len(sel):
+            return weight
+        ev = self.bonus_date.upto(cut) if cut is not None else np.ones(len(self.bonus), dtype=bool)
+        total = np.bincount(self.bonus_slot[ev], weights=self.bonus[ev], minlength=self.bonus_slot.max() + 1)
+        at = np.minimum(np.searchsorted(sel, self.bonus_tie), len(sel) - 1)  # sel is sorted
+        hit = sel[at] == self.bonus_tie
+        at = at[hit]
+        weight[at] = np.minimum(weight[at] + total[self.bonus_tie_slot[hit]], 1.0)
+        return weight
 
 def build_trust_graph(net: Network, as_of=None, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> nx.Graph:
     """The weighted trust graph over people.

@@ -146,16 +146,21 @@ class MeetModel:
         """Learn from ``network``'s history up to ``as_of`` (default: all of it); returns self."""
         if not isinstance(network, Network):
             raise UsageError(f"expected a Network (see recommender.graph.load_network), got {type(network).__name__}")
+        from recommender.graph import TieTable
+
         tune_allocator()
         net = network.until(as_of)
         self.profile_ = ProfileModel().fit(net.people)
-        people = encode_people(net, self.profile_)  # shared by the current graph and every history window
-        self.context_ = build_context(net, self.profile_, people=people)
+        # shared by the current graph and every history window
+        people = encode_people(net, self.profile_)
+        ties = TieTable.encode(net, people.ids)
+        self.context_ = build_context(net, self.profile_, people=people, ties=ties)
         self.as_of_ = self.context_.as_of
         train = build_training_set(net, self.as_of_, profile=self.profile_, horizon_days=self.horizon_days,
                                    n_windows=self.n_windows, random_state=self.random_state,
                                    candidate_kw=self._candidate_kw, people=people,
-                                   enough_positives=self.enough_positives)
+                                   enough_positives=self.enough_positives, ties=ties)
+        del ties
         self.training_cutoffs_ = train.cutoffs
         self.ranker_ = PairRanker(estimator=self.estimator, min_positives=self.min_positives,
                                   random_state=self.random_state).fit(train.X, train.y)

@@ -42,7 +42,7 @@ import pandas as pd
 
 from recommender.errors import FracnetError, NotFittedError, UsageError
 from recommender.features import FEATURE_NAMES, build_context, candidate_pairs, pair_features, two_hop_paths
-from recommender.graph import Network, parse_as_of
+from recommender.graph import Network, TieTable, parse_as_of, sorted_unique
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -139,17 +139,28 @@ def history_span(net: Network) -> tuple[str | None, str | None]:
     return d.min(), d.max()
 
 
-def query_pairs(ctx, net: Network, after: str, until: str | None):
+def query_pairs(ctx, net: Network, after: str, until: str | None, ties=None):
     """Query rows and their positive pairs (as person positions) for a label window.
 
     Pairs already tied at ``ctx.as_of`` or involving an opted-out person are dropped.
+    ``ties`` is a :class:`~recommender.graph.TieTable` of ``net`` on ``ctx.ids``
+    when already computed (the same pairs as :func:`formed_pairs`, from arrays).
     """
-    pos = pd.Series(np.arange(len(ctx)), index=ctx.ids)
-    f = formed_pairs(net, after, until)
-    ia = pos.reindex(f["a"]).to_numpy()
-    ib = pos.reindex(f["b"]).to_numpy()
-    ok = ~(np.isnan(ia) | np.isnan(ib))
-    ia, ib = ia[ok].astype(np.int64), ib[ok].astype(np.int64)
+    if ties is not None and ties.source is net.ties and (ties.ids is ctx.ids or np.array_equal(ties.ids, ctx.ids)):
+        lo, hi = parse_as_of(after), parse_as_of(until)
+        t = ties.named & ties.since.within(lo, hi)
+        i = ties.intro_date.within(lo, hi)
+        ia = np.r_[ties.a[t], ties.intro_a[i]].astype(np.int64)
+        ib = np.r_[ties.b[t], ties.intro_b[i]].astype(np.int64)
+        ok = (ia >= 0) & (ib >= 0) & (ia != ib)
+        ia, ib = ia[ok], ib[ok]
+    else:
+        pos = pd.Series(np.arange(len(ctx)), index=ctx.ids)
+        f = formed_pairs(net, after, until)
+        ia = pos.reindex(f["a"]).to_numpy()
+        ib = pos.reindex(f["b"]).to_numpy()
+        ok = ~(np.isnan(ia) | np.isnan(ib))
+        ia, ib = ia[ok].astype(np.int64), ib[ok].astype(np.int64)
     tied = np.asarray(ctx.A[ia, ib]).ravel() > 0 if len(ia) else np.zeros(0, bool)
     keep = ~tied & ~ctx.opt_out[ia] & ~ctx.opt_out[ib]
     ia, ib = ia[keep], ib[keep]
@@ -177,7 +188,7 @@ def _label(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
 def build_training_set(net: Network, end=None, *, profile=None, horizon_days: int = 180, n_windows: int = 3,
                        max_queries: int = 2000, max_negatives: int = 100, block_size: int = 256,
                        random_state: int = 0, candidate_kw: dict | None = None, people=None,
-                       enough_positives: int | None = None) -> TrainingSet:
+                       enough_positives: int | None = None, ties: TieTable | None = None) -> TrainingSet:
     """Training rows from the history before ``end`` (default: the latest date).
 
     For ``i = 1 .. n_windows``, the cutoff ``end - i * horizon_days`` gives
@@ -188,14 +199,18 @@ def build_training_set(net: Network, end=None, *, profile=None, horizon_days: in
     ones. Queries are processed ``block_size`` at a time, bounding memory.
 
     ``people`` is the :func:`~recommender.features.encode_people` of ``net``
-    if already computed (it is shared by every window). With
+    and ``ties`` its :class:`~recommender.graph.TieTable`, if already computed
+    (they are shared by every window). With
     ``enough_positives``, older windows are skipped once that many positive
     rows were collected.
     """
     from recommender.features import encode_people
 
-    end = parse_as_of(end) or history_span(net)[1]
-    start = history_span(net)[0]
+    if ties is None or ties.source is not net.ties:
+        ids = people.ids if people is not None else net.people["id"].astype(str).to_numpy()
+        ties = TieTable.encode(net, ids)  # every window is a date filter of it
+    start, last = ties.span
+    end = parse_as_of(end) or last
     rng = np.random.default_rng(random_state)
     Xs, ys, qs, cuts = [], [], [], []
     if end is None:
@@ -211,10 +226,11 @@ def build_training_set(net: Network, end=None, *, profile=None, horizon_days: in
         hi = min(hi, end)
         if enc is None:
             enc = people if people is not None else encode_people(net, profile)
-        ctx = build_context(net, profile, as_of=cut, people=enc)
-        pu, pv = query_pairs(ctx, net, cut, hi)
-        pos_keys = np.unique(pu.astype(np.int64) * len(ctx) + pv)
-        queries = np.unique(pu)
+        ctx = None  # the previous window's graph can go before this one is built
+        ctx = build_context(net, profile, as_of=cut, people=enc, ties=ties)
+        pu, pv = query_pairs(ctx, net, cut, hi, ties=ties)
+        pos_keys = sorted_unique(pu.astype(np.int64) * len(ctx) + pv)
+        queries = sorted_unique(pu)
         if len(queries) > max_queries:
             queries = np.sort(rng.choice(queries, max_queries, replace=False))
         if len(queries) == 0:

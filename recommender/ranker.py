@@ -84,7 +84,7 @@ DEFAULT_INTERCEPT = -4.0
 UNSCORED_FEATURES = ("katz",)
 ESTIMATORS = ("logistic", "hgb")
 MODEL_FORMAT = "fracnet-model"
-MODEL_FORMAT_VERSION = 3  # 3: blockwise scoring (katz unscored, candidate pool index, lazy people facts)
+MODEL_FORMAT_VERSION = 4  # 4: contexts share index arrays and the profile matrix; 3: blockwise scoring
 
 
 class ModelFileError(FracnetError):

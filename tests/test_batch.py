@@ -109,11 +109,9 @@ def test_opted_out_people_are_never_candidates_and_get_no_list(sample_model, sam
 
 
 def test_dask_engine_equals_local(small_model):
-    t0 = time.perf_counter()
     local = meet_frame(small_model, k=5, block_size=16)
     remote = meet_frame(small_model, k=5, block_size=16, engine="dask")  # a LocalCluster of 2 processes
     pd.testing.assert_frame_equal(remote, local, check_exact=True)
-    assert time.perf_counter() - t0 < 60
 
 
 def test_unreachable_scheduler_fails_fast_with_a_hint(small_model, tmp_path):

@@ -289,19 +289,17 @@ def _bitmask(M: sp.csr_matrix) -> np.ndarray:
 
 
 def _pool(M: sp.csr_matrix, ok: np.ndarray, rank: np.ndarray, order: np.ndarray, size: int):
-    """Per column of ``M``: at most ``size`` rows with ``ok``, lowest ``rank`` first, as (indptr, indices)."""
-    C = M[ok].T.tocsr() if ok.any() else sp.csr_matrix((M.shape[1], 0))
-    rows_ok = np.flatnonzero(ok)
-    # column j -> people (rank order), truncated
-    ranked = rank[rows_ok[C.indices]] if C.nnz else np.zeros(0, np.int64)
-    seg = np.repeat(np.arange(C.shape[0]), np.diff(C.indptr))
-    o = np.lexsort((ranked, seg))
-    seg, ranked = seg[o], ranked[o]
-    first = np.r_[0, np.cumsum(np.bincount(seg, minlength=C.shape[0]))][:-1] if len(seg) else np.zeros(C.shape[0], np.int64)
-    pos = np.arange(len(seg)) - first[seg] if len(seg) else np.zeros(0, np.int64)
-    keep = pos < size
-    seg, people = seg[keep], order[ranked[keep]]
-    indptr = np.r_[0, np.cumsum(np.bincount(seg, minlength=C.shape[0]))].astype(np.int64)
+    """Per column of ``M``: at most ``size`` rows with ``ok``, lowest ``rank`` first, as (indptr, indices).
+
+    ``order`` lists the rows by ``rank``. The ``ok`` rows are taken in that
+    order and the matrix converted to columns (CSC keeps each column's rows in
+    row order, so in rank order); each column keeps its first ``size``. No sort.
+    """
+    rows_ok = order[ok[order]]
+    C = M[rows_ok].tocsc()
+    keep = np.minimum(np.diff(C.indptr), size)
+    indptr = np.r_[0, np.cumsum(keep)].astype(np.int64)
+    people = rows_ok[C.indices[_ranges(C.indptr[:-1], keep)]] if indptr[-1] else np.zeros(0, np.int64)
     return indptr, people.astype(np.int64)
 
 

@@ -629,11 +629,10 @@ def _kth_largest(row: np.ndarray, val: np.ndarray, k: int, nrows: int) -> np.nda
         rr = big[bucket == bk]
         cnt = counts[rr]
         width = int(cnt.max())
-        M = np.full((len(rr), width), -np.inf)
+        M = np.full(len(rr) * width, -np.inf)
         ent = _ranges(starts[rr], cnt)
-        local = ent - np.repeat(starts[rr], cnt)
-        M[np.repeat(np.arange(len(rr)), cnt), local] = val[ent]
-        thr[rr] = np.partition(M, width - k, axis=1)[:, width - k]
+        M[ent + np.repeat(np.arange(len(rr)) * width - starts[rr], cnt)] = val[ent]  # row i, column ent - start
+        thr[rr] = np.partition(M.reshape(len(rr), width), width - k, axis=1)[:, width - k]
     return thr
 
 

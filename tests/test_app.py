@@ -276,3 +276,26 @@ def test_record_an_outcome_in_the_ledger(app, writable_db):
     # now accepted: the next step is won or lost
     at.selectbox(key="refer_outcome_referral").set_value(rid).run()
     assert at.radio(key="refer_outcome_value").options == ["won", "lost"]
+
+
+def test_big_network_picker_searches_first(writable_db, monkeypatch):
+    """Above PICKER_LIST_ALL people the sidebar asks for letters and lists only the best matches."""
+    from recommender.ui import main as ui_main
+
+    monkeypatch.setattr(ui_main, "PICKER_LIST_ALL", 10)  # the 400-person sample counts as big
+    monkeypatch.setenv("FRACNET_DB", str(writable_db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="person").options == []  # nothing listed before a search
+    at.sidebar.text_input(key=ui_main.SEARCH_KEY).input("lovelace").run()
+    picker = at.sidebar.selectbox(key="person")
+    assert len(picker.options) >= 1 and all("lovelace" in o.lower() for o in picker.options)
+    picker.set_value(HTML_ID)
+    at.switch_page(PAGES.format("person")).run()
+    assert not at.exception, at.exception
+    _assert_no_raw_html(at)
+    # a search with no match says so; the chosen person stays chosen
+    at.sidebar.text_input(key=ui_main.SEARCH_KEY).input("zzzz-nobody").run()
+    assert any(c.value.startswith("No one matches") and "nobody" in c.value for c in at.sidebar.caption)
+    assert at.sidebar.selectbox(key="person").value == HTML_ID

@@ -34,6 +34,13 @@ div[data-testid="stMetricValue"] { font-size: 1.6rem; }
 """
 
 
+#: Up to this many people the sidebar lists everyone; above, it searches first (``find_people``).
+PICKER_LIST_ALL = 5000
+#: Matches offered after a search.
+PICKER_MATCHES = 50
+SEARCH_KEY = "person_search"
+
+
 def _pages() -> dict[str, st.Page]:
     return {file: st.Page(PAGES_DIR / file, title=title, icon=icon, default=(i == 0),
                           url_path=file.removesuffix(".py"))
@@ -49,7 +56,6 @@ def go_to(file: str, person: str | None = None) -> None:
 
 def _sidebar() -> None:
     fx = state.facts()
-    ids = list(fx.sort_values(["name", "id"]).index)
     ss = st.session_state
     if state.PERSON_KEY not in ss:
         wanted = st.query_params.get("person")
@@ -57,9 +63,21 @@ def _sidebar() -> None:
     elif ss[state.PERSON_KEY] is not None and ss[state.PERSON_KEY] not in fx.index:
         ss[state.PERSON_KEY] = None
     with st.sidebar:
-        st.selectbox("Person", ids, key=state.PERSON_KEY, index=None,
+        if len(fx) <= PICKER_LIST_ALL:
+            options = list(fx.sort_values(["name", "id"]).index)
+            placeholder = "Type a name or id…"
+        else:  # a big network: search first, then list the best matches
+            query = st.text_input("Find a person", key=SEARCH_KEY, placeholder="Part of a name or id…",
+                                  help=f"{len(fx):,} people: type a few letters, then pick from the matches.")
+            matches = state.find_people(query, PICKER_MATCHES)
+            current = ss[state.PERSON_KEY]
+            options = matches if current is None or current in matches else [current] + matches
+            if query.strip() and not matches:  # the chosen person stays chosen
+                st.caption("No one matches " + views.md_escape(query.strip()) + ".")
+            placeholder = f"{len(matches)} matches" if query.strip() else "Search above first"
+        st.selectbox("Person", options, key=state.PERSON_KEY, index=None,
                      format_func=lambda pid: views.person_label(fx, pid),
-                     placeholder="Type a name or id…",
+                     placeholder=placeholder,
                      help="Whose network to explore; type to search by name or id.")
         n = len(ss.get(state.OUTREACH_KEY, []))
         if n:

@@ -83,6 +83,18 @@ def facts():
     return _facts(db_path(), version())
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _find_people(path: str, ver: tuple, query: str, limit: int) -> list[str]:
+    from recommender.people_search import find_people as find
+
+    return find(_facts(path, ver), query, limit)
+
+
+def find_people(query: str, limit: int = 50) -> list[str]:
+    """Ids of the people best matching ``query`` (part of a name or id); see :mod:`recommender.people_search`."""
+    return _find_people(db_path(), version(), str(query or ""), int(limit))
+
+
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _trust(path: str, ver: tuple):
     return build_trust_graph(_network(path, ver))

@@ -711,7 +711,9 @@ _SCRATCH_JOIN = 1 << 20
 class TwoHop:
     """Aggregates over the mutual contacts of (row, person) pairs two hops apart.
 
-    One entry per pair, sorted by (block row, person); ``v != u``. ``cn``,
+    One entry per pair, sorted by (block row, person). A row's own person
+    (``v == u``, reached back through each contact) has an entry too, marked
+    ``tied``: nothing takes tied pairs as candidates. ``cn``,
     ``aa``, ``ra`` sum over the mutual contacts ``w``; ``trust`` is
     ``max_w min(W[u, w], W[w, v])`` and ``recency`` the same over tie
     freshness; ``tied`` marks pairs that are already tied. The best
@@ -732,6 +734,7 @@ class TwoHop:
     _perm: np.ndarray  # sorted path -> path (paths are in expansion order: row, mutual contact, person)
     _w: np.ndarray  # per path: mutual contact
     _pt: np.ndarray  # per path: min(W[u, w], W[w, v])
+    rows: np.ndarray  # the block's query people (positions)
 
     cn = property(lambda self: self._cn[:-1])
     aa = property(lambda self: self._aa[:-1])
@@ -770,19 +773,21 @@ class TwoHop:
         return out
 
     def locate(self, pair_row: np.ndarray, pair_col: np.ndarray) -> np.ndarray:
-        """Index of each (block row, person) pair, or -1 when the two have no mutual contact."""
+        """Index of each (block row, person) pair, or -1 when the two have no mutual contact (or are one)."""
         keys = self.key
-        q = np.asarray(pair_row, dtype=np.int64) * self.n + np.asarray(pair_col, dtype=np.int64)
+        pair_row = np.asarray(pair_row, dtype=np.int64)
+        pair_col = np.asarray(pair_col, dtype=np.int64)
+        q = pair_row * self.n + pair_col
         if len(keys) == 0 or len(q) == 0:
             return np.full(len(q), -1, dtype=np.int64)
         pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
-        return np.where(keys[pos] == q, pos, -1)
+        return np.where((keys[pos] == q) & (pair_col != self.rows[pair_row]), pos, -1)
 
 
-def _empty_two_hop(n: int) -> TwoHop:
+def _empty_two_hop(n: int, rows: np.ndarray) -> TwoHop:
     z = np.zeros(1)
     e = np.zeros(0, np.int64)
-    return TwoHop(n, e, e, z, z, z, z, z, np.zeros(0, bool), e, e, e, np.zeros(0))
+    return TwoHop(n, e, e, z, z, z, z, z, np.zeros(0, bool), e, e, e, np.zeros(0), rows)
 
 
 def two_hop_paths(ctx: FeatureContext, rows: np.ndarray) -> TwoHop:
@@ -818,7 +823,7 @@ def two_hop_paths(ctx: FeatureContext, rows: np.ndarray) -> TwoHop:
     v, c2 = W2.indices, np.diff(W2.indptr)
     n_paths = len(v)
     if n_paths == 0:
-        return _empty_two_hop(n)
+        return _empty_two_hop(n, rows)
     # counting sort of the paths by (row, v): transpose twice; u - w - u paths are dropped as pairs below
     idx_t = np.int32 if n_paths < 2**31 and n < 2**31 else np.int64
     row_ptr = W2.indptr[np.r_[0, np.cumsum(c1)]].astype(idx_t)
@@ -832,9 +837,7 @@ def two_hop_paths(ctx: FeatureContext, rows: np.ndarray) -> TwoHop:
     start = np.flatnonzero(new)
     row = np.repeat(np.arange(b, dtype=np.int64), np.diff(np.searchsorted(start, ptr)))
     col = col_s[start].astype(np.int64)
-    not_self = col != rows[row]
-    cnt = np.diff(np.r_[start, n_paths])[not_self]
-    start, row, col = start[not_self], row[not_self], col[not_self]
+    cnt = np.diff(np.r_[start, n_paths])
     m = len(start)
     # per path: the mutual contact and the two ties' min trust and freshness (path order, contiguous reads)
     w_path = np.repeat(mid, c2)
@@ -855,19 +858,20 @@ def two_hop_paths(ctx: FeatureContext, rows: np.ndarray) -> TwoHop:
         return out
 
     ra_aa = reduce(np.add, lambda p: ctx.inv_deg_log[w_path[p]], complex)  # resource allocation + 1j * AA
-    ra, aa = np.r_[ra_aa.real], np.r_[ra_aa.imag]
+    ra, aa = ra_aa.real, ra_aa.imag  # views: no copy
     trust = reduce(np.maximum, lambda p: pt[p])
     recency = reduce(np.maximum, lambda p: pf[p])
     cn = np.zeros(m + 1)
     cn[:m] = cnt
-    # already tied: the block's ties, looked up among the sorted pair keys
+    # already tied: the block's ties, looked up among the sorted pair keys; each row's own entry (u, u),
+    # reached back through every contact, is kept (no compaction) and marked tied, so it is never a candidate
     keys = row * n + col
-    tie_keys = np.repeat(np.arange(b, dtype=np.int64), c1) * n + mid
+    tie_keys = np.r_[np.repeat(np.arange(b, dtype=np.int64), c1) * n + mid, np.arange(b, dtype=np.int64) * n + rows]
     tied = np.zeros(m, dtype=bool)
     if m and len(tie_keys):
         pos = np.minimum(np.searchsorted(keys, tie_keys), m - 1)
         tied[pos[keys[pos] == tie_keys]] = True
-    return TwoHop(n, row, col, cn, aa, ra, trust, recency, tied, start, perm, w_path, pt)
+    return TwoHop(n, row, col, cn, aa, ra, trust, recency, tied, start, perm, w_path, pt, rows)
 
 
 def best_introducers(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, pair_col: np.ndarray):

@@ -89,9 +89,10 @@ def test_two_hop_introducer_is_strongest_mutual_contact():
     ctx = build_context(Network.from_frames(people=people, ties=ties))
     hop = two_hop_paths(ctx, np.array([0]))
     n = len(ctx)
-    assert (hop.key % n).tolist() == [2]  # only c is two hops from a
-    assert hop.cn.tolist() == [2.0]
-    assert ctx.ids[hop.introducer[0]] == "d"
+    assert (hop.key % n).tolist() == [0, 2]  # a itself (through b and d), and c
+    assert hop.tied.tolist() == [True, False]  # a's own entry is never a candidate
+    assert hop.cn.tolist() == [2.0, 2.0]
+    assert ctx.ids[hop.introducer[1]] == "d"
     who, trust = best_introducers(ctx, np.array([0]), np.array([0]), np.array([2]))
     assert ctx.ids[who[0]] == "d"
     expect = min(ctx.W[0, 3], ctx.W[3, 2])
@@ -137,6 +138,9 @@ def test_two_hop_paths_match_a_loop_reference(seed):
     who = hop.introducer
     got: dict = {}
     for j in range(len(hop)):
+        if hop.col[j] == rows[hop.row[j]]:  # the row's own entry: marked tied, never a candidate
+            assert hop.tied[j]
+            continue
         got.setdefault(int(hop.row[j]), {})[int(hop.col[j])] = j
     for i, u in enumerate(rows.tolist()):
         ref = _two_hop_reference(ctx, u)
@@ -214,3 +218,15 @@ def test_block_tag_similarity_equals_pairwise_cosine(demo_ctx, monkeypatch, cell
     want = features.tag_similarity(demo_ctx, rows[pr], pc)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
     assert got.max() > 0.5  # some pairs are similar (the test is not all zeros)
+
+
+def test_a_person_is_never_two_hops_from_themself(demo_ctx):
+    _, ctx = demo_ctx
+    u = int(np.argmax(ctx.deg))  # reached back through every contact
+    hop = two_hop_paths(ctx, np.array([u]))
+    assert hop.locate(np.array([0]), np.array([u]))[0] == -1
+    who, trust = best_introducers(ctx, np.array([u]), np.array([0]), np.array([u]))
+    assert who[0] == -1 and trust[0] == 0
+    X = pair_features(ctx, np.array([u]), np.array([0]), np.array([u]))
+    assert np.all(X[0, [COL["cn"], COL["aa"], COL["ra"], COL["introducer_trust"], COL["mutual_recency"]]] == 0)
+    assert u not in candidate_pairs(ctx, np.array([u]))[1]

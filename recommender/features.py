@@ -81,7 +81,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recommender.graph import Network, trust_weights
+from recommender.graph import Network
 from recommender.similarity import ProfileModel
 from recommender.taxonomy import split_tags
 
@@ -1242,7 +1242,7 @@ def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: n
     ``hidx`` is each pair's index in ``hop`` (-1: no mutual contact) and
     ``tied`` whether the pair is already tied (default: none is). ``katz``
     and ``tag_sim`` can be left out (zeros) when the caller computes them
-    later for fewer pairs (:func:`tag_similarity`, :func:`katz_scores`).
+    later for fewer pairs (:func:`block_tag_similarity`, :func:`katz_scores`).
     """
     m = len(pr)
     u = rows[pr]
@@ -1266,7 +1266,7 @@ def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: n
     f["pa"] = du * dv
     f["katz"] = katz_scores(ctx, rows, pr, pc, cn, np.zeros(m) if tied is None else tied.astype(float)) \
         if katz else np.zeros(m)
-    f["tag_sim"] = tag_similarity(ctx, u, pc) if tag_sim else np.zeros(m)
+    f["tag_sim"] = block_tag_similarity(ctx, rows, pr, pc) if tag_sim else np.zeros(m)
 
     spec_inter = tags["spec"].astype(float)
     nsu, nsv = mine(ctx.n_spec), va["n_spec"].astype(float)
@@ -1334,22 +1334,12 @@ def _affinity(ctx: FeatureContext, rows, pr, pc, nsu, nsv, spec0) -> np.ndarray:
     return np.divide(num, den, out=out, where=den > 0)
 
 
-def tag_similarity(ctx: FeatureContext, u: np.ndarray, v: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
-    """TF-IDF cosine of the profiles of ``u[i]`` and ``v[i]`` (row dots of L2-normalised sparse rows)."""
-    M = ctx.profile
-    out = np.zeros(len(u))
-    for s0 in range(0, len(u), chunk):
-        a, b = u[s0:s0 + chunk], v[s0:s0 + chunk]
-        out[s0:s0 + chunk] = np.asarray(M[a].multiply(M[b]).sum(axis=1)).ravel()
-    return out
-
-
 #: Cells (query rows x profile terms) of the dense block used by :func:`block_tag_similarity`.
 _PROFILE_CELLS = 1 << 21
 
 
 def block_tag_similarity(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarray) -> np.ndarray:
-    """:func:`tag_similarity` of pairs (``rows[pr]``, ``pc``), reading the block's own profiles densely.
+    """TF-IDF cosine of pairs (``rows[pr]``, ``pc``): row dots of L2-normalised profiles.
 
     The query rows' TF-IDF rows are unpacked into a dense array a few rows
     at a time (at most :data:`_PROFILE_CELLS` cells), and each candidate's

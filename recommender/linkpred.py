@@ -21,7 +21,7 @@ Heuristics (each ``score_xxx(A, pairs) -> ndarray`` of shape ``(m,)``):
 :func:`graph_pair_features` stacks these with global features (walk counts,
 random-walk probabilities, capped distance, components, clustering, a spectral
 embedding) for learned rankers; :class:`LinkPredictor` learns to combine them
-from held-out edges of the observed graph.
+on edges held out of the observed graph.
 """
 
 from __future__ import annotations

@@ -239,12 +239,11 @@ class MeetModel:
             for gi, idx in enumerate(per_group):
                 thr = _kth_largest(pr[idx], lo[idx], k, b)
                 per_group[gi] = idx[hi[idx] >= thr[pr[idx]] - 1e-9]
-            surv = np.concatenate(per_group)
-            tag = block_tag_similarity(ctx, rows, pr[surv], pc[surv])
+        surv = np.concatenate(per_group)
+        tag = block_tag_similarity(ctx, rows, pr[surv], pc[surv])
+        if lin is not None:
             score = _sigmoid(part[surv] + a[_TAG] * np.log1p(tag))
         else:
-            surv = np.concatenate(per_group)
-            tag = block_tag_similarity(ctx, rows, pr[surv], pc[surv])
             cols["tag_sim"][surv] = tag
             score = self.ranker_.score(stack_features(cols, surv))
         keep = np.zeros(len(surv), dtype=bool)

@@ -255,7 +255,6 @@ def test_cli_referral_and_ledger(db, capsys):
 
 
 def test_cli_evaluate_referrals(db, capsys):
-    from recommender.cli._common import print_json  # noqa: F401  (same output helpers)
     from recommender.cli.evaluate_referrals import register_referrals
 
     parser = argparse.ArgumentParser()

@@ -87,7 +87,6 @@ def test_explicit_split_and_errors(net):
 
 
 def test_cli_history(net, tmp_path, capsys):
-    from recommender.cli._common import print_json  # noqa: F401  (the command prints through it)
     from recommender.cli.evaluate_history import register_history
     from recommender.demo import generate_network, write_network
     from recommender.io.csv_folder import import_folder

@@ -85,8 +85,9 @@ def _context_reference(net: Network, as_of=None, people=None):
     order = order[np.r_[True, key_s[1:] != key_s[:-1]]] if len(order) else order
     r, c = rows[order], cols[order]
     A = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(n, n))
-    W = sp.csr_matrix((np.clip(wv_all[order], 1e-6, 1.0), (r, c)), shape=(n, n))
-    F = sp.csr_matrix((fv_all[order], (r, c)), shape=(n, n))
+    # stored in single precision, as the context documents
+    W = sp.csr_matrix((np.clip(wv_all[order], 1e-6, 1.0).astype(np.float32), (r, c)), shape=(n, n))
+    F = sp.csr_matrix((fv_all[order].astype(np.float32), (r, c)), shape=(n, n))
     rec = np.bincount(np.r_[ia[recent], ib[recent]], minlength=n).astype(float)
     return {"A": A, "W": W, "F": F, "deg": np.diff(A.indptr).astype(float), "activity": np.log1p(rec),
             "as_of": day.strftime("%Y-%m-%d")}

@@ -281,8 +281,9 @@ def test_record_an_outcome_in_the_ledger(app, writable_db):
 def test_big_network_picker_searches_first(writable_db, monkeypatch):
     """Above PICKER_LIST_ALL people the sidebar asks for letters and lists only the best matches."""
     from recommender.ui import main as ui_main
+    from recommender.ui import picker
 
-    monkeypatch.setattr(ui_main, "PICKER_LIST_ALL", 10)  # the 400-person sample counts as big
+    monkeypatch.setattr(picker, "PICKER_LIST_ALL", 10)  # the 400-person sample counts as big
     monkeypatch.setenv("FRACNET_DB", str(writable_db))
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
@@ -299,3 +300,23 @@ def test_big_network_picker_searches_first(writable_db, monkeypatch):
     at.sidebar.text_input(key=ui_main.SEARCH_KEY).input("zzzz-nobody").run()
     assert any(c.value.startswith("No one matches") and "nobody" in c.value for c in at.sidebar.caption)
     assert at.sidebar.selectbox(key="person").value == HTML_ID
+
+
+def test_big_network_linkedin_owner_searches_first(writable_db, monkeypatch):
+    """The Data page's owner picker searches first too; it starts on the sidebar's person."""
+    from recommender.ui import picker
+
+    monkeypatch.setattr(picker, "PICKER_LIST_ALL", 10)
+    monkeypatch.setenv("FRACNET_DB", str(writable_db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.sidebar.text_input(key="person_search").input("lovelace").run()
+    at.sidebar.selectbox(key="person").set_value(HTML_ID)
+    at.switch_page(PAGES.format("data")).run()
+    assert not at.exception, at.exception
+    owner = at.selectbox(key="linkedin_owner")
+    assert owner.value == HTML_ID and len(owner.options) == 1 and "lovelace" in owner.options[0].lower()
+    at.text_input(key="linkedin_owner_search").input("a").run()
+    owner = at.selectbox(key="linkedin_owner")
+    assert owner.value == HTML_ID and 1 < len(owner.options) <= picker.PICKER_MATCHES + 1  # the owner stays listed
+    _assert_no_raw_html(at)

@@ -10,8 +10,10 @@ import streamlit as st
 
 from recommender.schema import IMPORT_ORDER, TABLES
 from recommender.ui import state, views
+from recommender.ui.picker import person_picker
 
 RESULT_KEY = "import_result"
+OWNER_KEY = "linkedin_owner"
 
 
 def backup_bytes(store) -> bytes:
@@ -60,12 +62,11 @@ def render() -> None:
     with tabs[1]:
         st.markdown("LinkedIn: *Settings → Data privacy → Get a copy of your data → Connections*. "
                     "The file imports as it comes; each connection becomes a tie to the owner.")
-        fx = state.facts()
-        ids = list(fx.sort_values(["name"]).index)
-        pid = state.current_person()
-        owner = st.selectbox("Owner (whose connections these are)", ids, key="linkedin_owner",
-                             index=ids.index(pid) if pid in ids else None,
-                             format_func=lambda p: views.person_label(fx, p), placeholder="Choose the owner…")
+        if st.session_state.get(OWNER_KEY) is None:  # the person chosen in the sidebar, until another is chosen
+            st.session_state[OWNER_KEY] = state.current_person()
+        owner = person_picker("Owner (whose connections these are)", OWNER_KEY, "linkedin_owner_search",
+                              search_label="Find the owner", placeholder="Choose the owner…",
+                              help="Each connection in the file becomes a tie to this person.")
         up = st.file_uploader("Connections.csv", type=["csv"], key="upload_linkedin")
         if st.button("Import connections", key="import_linkedin", type="primary", disabled=not (up and owner)):
             _after(views.import_linkedin_upload(store, up.name, up.getvalue(), owner))

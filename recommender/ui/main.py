@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from recommender.ui import state, views
+from recommender.ui.picker import person_picker
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 #: (file, title, icon) in menu order.
@@ -34,10 +35,7 @@ div[data-testid="stMetricValue"] { font-size: 1.6rem; }
 """
 
 
-#: Up to this many people the sidebar lists everyone; above, it searches first (``find_people``).
-PICKER_LIST_ALL = 5000
-#: Matches offered after a search.
-PICKER_MATCHES = 50
+#: The sidebar's search box (:func:`recommender.ui.picker.person_picker`).
 SEARCH_KEY = "person_search"
 
 
@@ -57,28 +55,12 @@ def go_to(file: str, person: str | None = None) -> None:
 def _sidebar() -> None:
     fx = state.facts()
     ss = st.session_state
-    if state.PERSON_KEY not in ss:
+    if state.PERSON_KEY not in ss:  # a link may name the person
         wanted = st.query_params.get("person")
         ss[state.PERSON_KEY] = wanted if wanted in fx.index else None
-    elif ss[state.PERSON_KEY] is not None and ss[state.PERSON_KEY] not in fx.index:
-        ss[state.PERSON_KEY] = None
     with st.sidebar:
-        if len(fx) <= PICKER_LIST_ALL:
-            options = list(fx.sort_values(["name", "id"]).index)
-            placeholder = "Type a name or id…"
-        else:  # a big network: search first, then list the best matches
-            query = st.text_input("Find a person", key=SEARCH_KEY, placeholder="Part of a name or id…",
-                                  help=f"{len(fx):,} people: type a few letters, then pick from the matches.")
-            matches = state.find_people(query, PICKER_MATCHES)
-            current = ss[state.PERSON_KEY]
-            options = matches if current is None or current in matches else [current] + matches
-            if query.strip() and not matches:  # the chosen person stays chosen
-                st.caption("No one matches " + views.md_escape(query.strip()) + ".")
-            placeholder = f"{len(matches)} matches" if query.strip() else "Search above first"
-        st.selectbox("Person", options, key=state.PERSON_KEY, index=None,
-                     format_func=lambda pid: views.person_label(fx, pid),
-                     placeholder=placeholder,
-                     help="Whose network to explore; type to search by name or id.")
+        person_picker("Person", state.PERSON_KEY, SEARCH_KEY,
+                      help="Whose network to explore; type to search by name or id.")
         n = len(ss.get(state.OUTREACH_KEY, []))
         if n:
             st.caption(f"Outreach list: {n} {'person' if n == 1 else 'people'}")

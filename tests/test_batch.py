@@ -248,6 +248,22 @@ def test_cli_batch_meet(sample_db, tmp_path, capsys):
     assert "rows for" in capsys.readouterr().out
 
 
+def test_cli_batch_meet_cached_model_skips_the_network(sample_db, tmp_path, monkeypatch):
+    """With a model cached for the database's revision, the network is not read again (at 1M that is minutes)."""
+    import recommender.graph
+
+    first = tmp_path / "first.csv"
+    assert main(["batch", "meet", "--db", str(sample_db), "--out", str(first), "--quiet"]) == 0  # fits, caches
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("the network was read although a model is cached")
+
+    monkeypatch.setattr(recommender.graph, "load_network", no_load)
+    again = tmp_path / "again.csv"
+    assert main(["batch", "meet", "--db", str(sample_db), "--out", str(again), "--quiet"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(again), pd.read_csv(first))
+
+
 @pytest.mark.parametrize("argv, code, text", [
     (["--out", "x.txt"], 2, ".csv or .parquet"),
     (["--out", "/no/such/dir/x.csv"], 2, "does not exist"),

@@ -99,7 +99,6 @@ def run_meet(args) -> int:
 
     from recommender.batch import DEFAULT_BLOCK_SIZE, batch_meet, check_output
     from recommender.errors import UsageError
-    from recommender.graph import load_network
     from recommender.meet import MeetModel
 
     if args.k < 1:
@@ -122,7 +121,7 @@ def run_meet(args) -> int:
             from recommender.model_cache import meet_model
 
             with open_store(args) as store:
-                model = meet_model(store, network=load_network(store))
+                model = meet_model(store)  # reads the network only when no model is cached for this revision
         fit_seconds = time.perf_counter() - t0
         bar, update = _bar(args, len(model.context_), "batch meet", "people")
         try:

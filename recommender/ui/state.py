@@ -108,7 +108,7 @@ def trust_graph():
 def _meet_model(path: str, sver: tuple):
     from recommender.model_cache import meet_model as cached_meet_model
 
-    return cached_meet_model(_store(path), network=load_network(_store(path)))
+    return cached_meet_model(_store(path))  # reads the network only when no model is cached on disk
 
 
 def meet_model():

@@ -24,6 +24,8 @@ from datetime import date
 import networkx as nx
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
@@ -320,18 +322,20 @@ class DateColumn:
 def _positions(ids: np.ndarray, columns: list[pd.Series]) -> list[np.ndarray]:
     """``pd.Index(ids).get_indexer(column.astype(str))`` (int32) of each column.
 
-    One factorize of the ids followed by every column: with unique ids, an
-    id's code is its position, so a value's code is its person's position
-    when below ``len(ids)``.
+    With unique ids, one Arrow hash lookup per value (``pyarrow.compute.index_in``,
+    twice as fast as factorizing the ids and the columns together); missing
+    values and unknown ids read -1.
     """
-    n = len(ids)
-    parts = [pd.Series(ids, dtype=object).astype(str)] + [pd.Series(c).astype(str) for c in columns]
-    codes, _ = pd.factorize(pd.concat(parts, ignore_index=True), use_na_sentinel=False)
-    if not np.array_equal(codes[:n], np.arange(n)):  # repeated ids: get_indexer says what it says about them
-        index = pd.Index(ids)
-        return [index.get_indexer(p).astype(np.int32) for p in parts[1:]]
-    codes = np.where(codes < n, codes, -1).astype(np.int32)
-    return np.split(codes[n:], np.cumsum([len(c) for c in columns])[:-1])
+    value_set = pa.chunked_array(pa.array(pd.Series(ids, dtype=object).astype(str))).cast(pa.large_string())
+    if pc.count_distinct(value_set, mode="all").as_py() < len(value_set):  # repeated ids: get_indexer says
+        index = pd.Index(ids)                                                 # what it says about them
+        return [index.get_indexer(pd.Series(c).astype(str)).astype(np.int32) for c in columns]
+    out = []
+    for c in columns:
+        values = pa.chunked_array(pa.array(pd.Series(c).astype(str))).cast(pa.large_string())
+        pos = pc.index_in(values, value_set=value_set).fill_null(-1)
+        out.append(pos.to_numpy().astype(np.int32))
+    return out
 
 
 @dataclass(eq=False)

@@ -96,3 +96,24 @@ def test_load_network_from_store_matches_tables(sample_db):
     assert len(net.people) == counts["people"] and len(net.ties) == counts["ties"]
     g = build_graph(net)
     assert g.number_of_nodes() == counts["people"] + counts["companies"]
+
+
+def test_positions_match_get_indexer():
+    """Tie ends are found among the ids as pandas' get_indexer finds them: unknown or missing ends read -1."""
+    import numpy as np
+    import pandas as pd
+    import pytest
+
+    from recommender.graph import _positions
+
+    ids = np.array(["p1", "p2", "p3", "10"], dtype=object)
+    a = pd.Series(["p2", "nobody", None, "p1", "p3"])
+    b = pd.Series([10, 3, 1, 10, 10])  # numbers read as their text, as get_indexer(column.astype(str)) does
+    got = _positions(ids, [a, b])
+    index = pd.Index(ids)
+    for col, pos in zip((a, b), got):
+        assert pos.dtype == np.int32
+        np.testing.assert_array_equal(pos, index.get_indexer(col.astype(str)))
+    np.testing.assert_array_equal(got[0], [1, -1, -1, 0, 2])
+    with pytest.raises(pd.errors.InvalidIndexError):  # repeated ids: get_indexer's own answer
+        _positions(np.array(["p1", "p1"], dtype=object), [a])

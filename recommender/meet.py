@@ -349,8 +349,8 @@ class MeetModel:
     def _recommendation(self, u: int, v: int, score: float, x: np.ndarray, contrib: np.ndarray) -> Recommendation:
         ctx = self.context_
         me, them = self.people_[u], self.people_[v]
-        feats = {f: float(val) for f, val in zip(FEATURE_NAMES, x)}
-        contribs = {f: float(c) for f, c in zip(FEATURE_NAMES, contrib)}
+        feats = dict(zip(FEATURE_NAMES, x.tolist()))  # Python floats (tolist: one call, not one per value)
+        contribs = dict(zip(FEATURE_NAMES, contrib.tolist()))
         weight = {kind: sum(contribs[f] for f in fs) for kind, fs in REASON_FEATURES.items()}
         reasons: list[Reason] = []
 
@@ -365,10 +365,11 @@ class MeetModel:
             introducer, best = int(mutual[0]), float(t[0])
             reasons.append(Reason("mutual_contacts", weight["mutual_contacts"], {
                 "count": int(len(mutual)),
-                "people": [{"id": str(ctx.ids[w]), "name": str(ctx.names[w]), "trust": float(tw)}
-                           for w, tw in zip(mutual, t)],
+                "people": [{"id": str(ctx.ids[w]), "name": str(ctx.names[w]), "trust": tw}
+                           for w, tw in zip(mutual.tolist(), t.tolist())],
             }))
-        group = GROUPS[int(np.argmax(x[-3:]))] if x[-3:].any() else None
+        gx = [feats[f] for f in FEATURE_NAMES[-3:]]  # the group indicators
+        group = GROUPS[gx.index(max(gx))] if any(gx) else None
         spec_me, spec_them = set(me["specialties"]), set(them["specialties"])
         if feats["complementarity"] > 0:
             reasons.append(Reason("complementary_specialties", weight["complementary_specialties"], {
@@ -459,10 +460,26 @@ class _PeopleFacts:
                 [None] * len(people))
             self._a["company_" + col] = _objects(vals)
 
+    #: Dicts kept for people asked for recently (a block of lists asks for each person several times).
+    _CACHE_SIZE = 4096
+
     def __len__(self) -> int:
         return len(self._a["id"])
 
+    def __getstate__(self):
+        return {"_a": self._a}  # the cache is rebuilt on demand
+
     def __getitem__(self, i: int) -> dict:
+        """Person ``i``'s facts (a shared dict: read it, do not change it)."""
+        cache = self.__dict__.setdefault("_cache", {})
+        hit = cache.get(i)
+        if hit is None:
+            if len(cache) >= self._CACHE_SIZE:
+                cache.clear()
+            hit = cache[i] = self._facts(i)
+        return hit
+
+    def _facts(self, i: int) -> dict:
         a = {c: v[i] for c, v in self._a.items()}
         is_exec = a["kind"] == "executive"
 

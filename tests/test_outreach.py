@@ -145,3 +145,36 @@ def test_write_errors(tmp_path):
     path = write_outreach([], tmp_path / "empty.xlsx")
     assert load_workbook(path)["Outreach"].max_row == 1
     assert os.path.getsize(write_outreach([], tmp_path / "empty.csv")) > 0
+
+
+def _pandas_csv(rows, opted_out=()):
+    """The plain definition with pandas: drop opted-out and repeated (for, person) rows, sort by group, for and
+    score (descending, stable), neutralise formula-like text, write with to_csv."""
+    import pandas as pd
+
+    from recommender.io.csv_folder import neutralise_formula
+
+    skip = set(opted_out)
+    rows = [r for r in rows if str(r.get("person_id")) not in skip and str(r.get("opt_out", "")).lower() != "yes"]
+    df = pd.DataFrame(rows, columns=list(COLUMNS)).astype(object)
+    df = df.where(df.notna(), "").drop_duplicates(["for_id", "person_id"], keep="first")
+    df["_g"] = df["group"].map({"peers": 0, "adjacent": 1, "executives": 2}).fillna(3)
+    df["_s"] = pd.to_numeric(df["score"], errors="coerce").fillna(0.0)
+    df = df.sort_values(["_g", "for_id", "_s"], ascending=[True, True, False], kind="stable").drop(columns=["_g", "_s"])
+    for c in COLUMNS:
+        if c != "score":
+            df[c] = df[c].map(lambda v: neutralise_formula(str(v)))
+    return df.rename(columns=HEADERS).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
+def test_csv_equals_the_pandas_definition():
+    rows = [_row(group="executives", name=EVIL[0], company=None, title=float("nan"), why="a, b\nc", score=0.5,
+                 person_id="x", for_id="y"),
+            _row(name=EVIL[2], company=EVIL[3], title=EVIL[4], why='say "hi"', score=None, person_id="z", for_id="y"),
+            _row(name="Zoë, again", score=float("nan"), person_id="z", for_id="y"),  # repeated pair: dropped
+            _row(group="other", name="+", score="0.7", person_id="w", for_id="a"),
+            _row(name="b", score=0.9, person_id="v", for_id="a", opt_out="yes"),
+            _row(group="adjacent", name=EVIL[5], score=0.25, person_id="u", for_id="a"),
+            _row(group="adjacent", name="tie", score=0.25, person_id="t", for_id="a"),
+            _row(name="gone", score=1.0, person_id="p9", for_id="a")]
+    assert outreach_csv_bytes(rows, opted_out={"p9"}) == _pandas_csv(rows, opted_out={"p9"})

@@ -24,6 +24,7 @@ Usage::
     python bench/batch.py            # 10k and 100k
     python bench/batch.py --full     # and 1M
     python bench/batch.py --sizes 10000 --json
+    python bench/batch.py --sizes 100000 --order rcm   # people in RCM order, for locality
 
 Each size ends with the issue's targets for it (100k: batch < 10 s, < 2 GB,
 >= 20x naive; 1M: batch < 2 min, fit and batch within 8 GB; graph stage
@@ -49,15 +50,34 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _fit_child(n: int, model_path: str, queue) -> None:
-    """Generate the network, fit the model (timed) and save it for the batch process."""
+def _rcm_order(frames: dict) -> np.ndarray:
+    """People positions in reverse Cuthill-McKee order of the tie graph (neighbours get nearby positions)."""
+    import pandas as pd
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+    ids = frames["people"]["id"].astype(str)
+    pos = pd.Index(ids)
+    a = pos.get_indexer(frames["ties"]["a"].astype(str))
+    b = pos.get_indexer(frames["ties"]["b"].astype(str))
+    ok = (a >= 0) & (b >= 0)
+    n = len(ids)
+    A = sp.csr_matrix((np.ones(2 * ok.sum()), (np.r_[a[ok], b[ok]], np.r_[b[ok], a[ok]])), shape=(n, n))
+    return reverse_cuthill_mckee(A, symmetric_mode=True)
+
+
+def _fit_child(n: int, model_path: str, order: str, queue) -> None:
+    """Generate the network (people in ``order``), fit the model (timed) and save it for the batch process."""
     from recommender.demo import generate_network
     from recommender.graph import Network
     from recommender.meet import MeetModel
 
-    out: dict = {"people": n}
+    out: dict = {"people": n, "order": order}
     t = time.perf_counter()
-    net = Network.from_frames(**generate_network(n, seed=0))
+    frames = generate_network(n, seed=0)
+    if order == "rcm":  # the people table's order is the model's row order: blocks and memory follow it
+        frames["people"] = frames["people"].iloc[_rcm_order(frames)].reset_index(drop=True)
+    net = Network.from_frames(**frames)
     out["generate_s"] = time.perf_counter() - t
     out["ties"] = int(len(net.ties))
     t = time.perf_counter()
@@ -180,11 +200,11 @@ def _batch_only_child(model_path: str, block_size: int, queue) -> None:
         queue.put({"batch_s": time.perf_counter() - t, "peak_rss_mb": _rss_mb()})
 
 
-def run(n: int, block_size: int, naive_sample: int, repeat: int) -> dict:
+def run(n: int, block_size: int, naive_sample: int, repeat: int, order: str = "generated") -> dict:
     """Fit once; run the batch job ``repeat`` times, each in a fresh process; report the median run."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "meet.model")
-        res = _spawn(_fit_child, n, path)
+        res = _spawn(_fit_child, n, path, order)
         res.update(_spawn(_batch_child, path, block_size, naive_sample))
         runs = [{"batch_s": res["batch_s"], "peak_rss_mb": res["peak_rss_mb"]}]
         runs += [_spawn(_batch_only_child, path, block_size) for _ in range(repeat - 1)]
@@ -224,16 +244,19 @@ def main(argv=None) -> int:
     ap.add_argument("--naive-sample", type=int, default=200)
     ap.add_argument("--repeat", type=int, help="cold batch runs per size, median reported "
                     "(default 3; 1 at 1M and above)")
+    ap.add_argument("--order", choices=("generated", "rcm"), default="generated",
+                    help="people (and so row blocks) in the generator's order, or in reverse Cuthill-McKee order "
+                    "of the tie graph, for locality")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     sizes = args.sizes or ([10_000, 100_000] + ([1_000_000] if args.full else []))
     results = []
     for n in sizes:
-        r = run(n, args.block_size, args.naive_sample, args.repeat or (1 if n >= 1_000_000 else 3))
+        r = run(n, args.block_size, args.naive_sample, args.repeat or (1 if n >= 1_000_000 else 3), args.order)
         results.append(r)
         if not args.json:
             st = r["stage_s_one_thread"]
-            print(f"{n:>9,} people, {r['ties']:>10,} ties | fit {r['fit_s']:6.1f} s ({r['training_windows']} windows, "
+            print(f"{n:>9,} people, {r['ties']:>10,} ties{' (RCM order)' if args.order == 'rcm' else ''} | fit {r['fit_s']:6.1f} s ({r['training_windows']} windows, "
                   f"peak {r['fit_peak_rss_mb']:,.0f} MiB) | batch meet {r['batch_s']:6.1f} s on {r['threads']} threads "
                   f"(median of {', '.join(f'{x:.1f}' for x in r['batch_runs_s'])}) "
                   f"({r['rows_written']:,} rows, ~{r['pairs_scored_est']:,} pairs scored), peak {r['peak_rss_mb']:,.0f} MiB "

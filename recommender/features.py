@@ -90,6 +90,7 @@ __all__ = [
     "GROUPS",
     "FeatureContext",
     "build_context",
+    "context_day",
     "encode_people",
     "PeopleEncoding",
     "candidate_pairs",
@@ -433,6 +434,11 @@ def _profile_rows(profile: ProfileModel, ids: np.ndarray) -> sp.csr_matrix:
     return P
 
 
+def context_day(net: Network, as_of=None) -> str:
+    """The day (``YYYY-MM-DD``) :func:`build_context` sees ``net`` as of: ``as_of``, else the latest date."""
+    return pd.Timestamp(parse_as_of(as_of) or net.reference_date).strftime("%Y-%m-%d")
+
+
 def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=None,
                   people: PeopleEncoding | None = None, ties: TieTable | None = None) -> FeatureContext:
     """Encode the network as of ``as_of`` (default: ``net.as_of``) for feature work.
@@ -460,12 +466,12 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
     """
     cut = parse_as_of(as_of)
     day = cut or net.reference_date  # Network.until(as_of).reference_date
+    day_str = context_day(net, as_of)
     enc = people if people is not None else encode_people(net, profile)
     ids = enc.ids
     n = len(ids)
     if ties is None or ties.source is not net.ties or not (ties.ids is ids or np.array_equal(ties.ids, ids)):
         ties = TieTable.encode(net, ids)
-    day_str = pd.Timestamp(day).strftime("%Y-%m-%d")
 
     # the ties between two people known at the cut (all of them without a cut), their trust and freshness
     d = ties.directed()

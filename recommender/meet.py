@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,8 +35,8 @@ import pandas as pd
 
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
 from recommender.features import (FEATURE_NAMES, GROUPS, block_candidates, block_tag_similarity, build_context,
-                                  encode_people, katz_scores, pair_features, stack_features, tune_allocator,
-                                  two_hop_paths)
+                                  context_day, encode_people, katz_scores, pair_features, stack_features,
+                                  tune_allocator, two_hop_paths)
 from recommender.features import _kth_largest, _top_per_row, feature_columns
 from recommender.graph import Network
 from recommender.ranker import PairRanker, _sigmoid, build_training_set, load_object, save_object
@@ -146,26 +147,30 @@ class MeetModel:
         """Learn from ``network``'s history up to ``as_of`` (default: all of it); returns self."""
         if not isinstance(network, Network):
             raise UsageError(f"expected a Network (see recommender.graph.load_network), got {type(network).__name__}")
-        from recommender.graph import TieTable
-
         tune_allocator()
         net = network.until(as_of)
-        self.profile_ = ProfileModel().fit(net.people)
-        # shared by the current graph and every history window
-        people = encode_people(net, self.profile_)
-        ties = TieTable.encode(net, people.ids)
-        self.context_ = build_context(net, self.profile_, people=people, ties=ties)
-        self.as_of_ = self.context_.as_of
-        train = build_training_set(net, self.as_of_, profile=self.profile_, horizon_days=self.horizon_days,
-                                   n_windows=self.n_windows, random_state=self.random_state,
-                                   candidate_kw=self._candidate_kw, people=people,
-                                   enough_positives=self.enough_positives, ties=ties)
+        # two threads (the array work releases the GIL): the tie table is encoded while the profiles are fitted,
+        # and the current graph and the people facts are built while the history windows are replayed; each
+        # step is the same computation as on one thread, so the model is too
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fracnet-fit") as pool:
+            ties_job = pool.submit(_encode_ties, net, net.people["id"].astype(str).to_numpy())
+            self.profile_ = ProfileModel().fit(net.people)
+            people = encode_people(net, self.profile_)  # shared by the current graph and every history window
+            ties = ties_job.result()
+            context_job = pool.submit(build_context, net, self.profile_, people=people, ties=ties)
+            people_job = pool.submit(_people_info, net)
+            self.as_of_ = context_day(net)
+            train = build_training_set(net, self.as_of_, profile=self.profile_, horizon_days=self.horizon_days,
+                                       n_windows=self.n_windows, random_state=self.random_state,
+                                       candidate_kw=self._candidate_kw, people=people,
+                                       enough_positives=self.enough_positives, ties=ties)
+            self.context_ = context_job.result()
+            self.people_ = people_job.result()
         del ties
         self.training_cutoffs_ = train.cutoffs
         self.ranker_ = PairRanker(estimator=self.estimator, min_positives=self.min_positives,
                                   random_state=self.random_state).fit(train.X, train.y)
         self.fallback_reason_ = self.ranker_.fallback_reason_
-        self.people_ = _people_info(net)
         return self
 
     def _check(self) -> None:
@@ -515,3 +520,12 @@ def _objects(series: pd.Series) -> np.ndarray:
 
 def _people_info(net: Network) -> _PeopleFacts:
     return _PeopleFacts(net)
+
+
+def _encode_ties(net: Network, ids: np.ndarray):
+    """:meth:`TieTable.encode` with its directed pairs built (every graph of the fit reads them)."""
+    from recommender.graph import TieTable
+
+    ties = TieTable.encode(net, ids)
+    ties.directed()
+    return ties

@@ -164,6 +164,35 @@ def test_deterministic(net, model):
         assert again.recommend(pid) == model.recommend(pid)
 
 
+def test_fit_on_two_threads_equals_its_steps_in_order(net, model):
+    """fit overlaps its steps on two threads; run one after another they give the same model."""
+    from recommender.features import build_context, encode_people
+    from recommender.graph import TieTable
+    from recommender.ranker import PairRanker, build_training_set
+    from recommender.similarity import ProfileModel
+
+    profile = ProfileModel().fit(net.people)
+    people = encode_people(net, profile)
+    ties = TieTable.encode(net, people.ids)
+    ctx = build_context(net, profile, people=people, ties=ties)
+    m = MeetModel()
+    train = build_training_set(net, ctx.as_of, profile=profile, horizon_days=m.horizon_days, n_windows=m.n_windows,
+                               random_state=m.random_state, candidate_kw=m._candidate_kw, people=people,
+                               enough_positives=m.enough_positives, ties=ties)
+    ranker = PairRanker(estimator=m.estimator, min_positives=m.min_positives, random_state=m.random_state).fit(
+        train.X, train.y)
+    assert model.as_of_ == ctx.as_of and model.training_cutoffs_ == train.cutoffs
+    assert model.ranker_.kind_ == ranker.kind_
+    np.testing.assert_array_equal(model.ranker_.coef_, ranker.coef_)
+    for name in ("W", "F", "A"):
+        assert (getattr(model.context_, name) != getattr(ctx, name)).nnz == 0
+    np.testing.assert_array_equal(model.context_.activity, ctx.activity)
+    from recommender.meet import _people_info
+
+    facts = _people_info(net)
+    assert all(facts[i] == model.people_[i] for i in range(0, len(facts), 37))
+
+
 def test_reasons_name_mutual_contacts_and_introducer_is_mutual(model, net):
     adj = {}
     for a, b in zip(net.ties["a"], net.ties["b"]):

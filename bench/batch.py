@@ -29,7 +29,9 @@ Usage::
 Each size ends with the issue's targets for it (100k: batch < 10 s, < 2 GB,
 >= 20x naive; 1M: batch < 2 min, fit and batch within 8 GB; graph stage
 >= 3e7 paths/s), each MET or MISSED. The fit is timed and reported apart:
-``fracnet batch meet`` reuses the model cached for the database's revision.
+``fracnet batch meet`` reuses the model cached for the database's revision;
+at 1M the stricter reading (fit and batch together under 2 minutes) is
+checked too.
 """
 
 from __future__ import annotations
@@ -228,6 +230,8 @@ def verdicts(r: dict) -> list[str]:
         check(">= 20x the naive networkx approach", r["speedup_vs_naive"] >= 20, f"{r['speedup_vs_naive']:.1f}x")
     if r["people"] == 1_000_000:
         check("1M batch meet < 2 min", r["batch_s"] < 120, f"{r['batch_s']:.0f} s (fit, separate: {r['fit_s']:.0f} s)")
+        both = r["fit_s"] + r["batch_s"]  # the stricter reading: a night whose data changed refits first
+        check("1M fit and batch together < 2 min", both < 120, f"{both:.0f} s")
         check("1M within 8 GB (fit and batch)", max(r["peak_rss_mb"], r["fit_peak_rss_mb"]) < 8192,
               f"batch {r['peak_rss_mb']:,.0f} MiB, fit {r['fit_peak_rss_mb']:,.0f} MiB")
     if r["people"] >= 100_000:

@@ -465,8 +465,7 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
     FeatureContext
     """
     cut = parse_as_of(as_of)
-    day = cut or net.reference_date  # Network.until(as_of).reference_date
-    day_str = context_day(net, as_of)
+    day_str = context_day(net, as_of)  # Network.until(as_of).reference_date
     enc = people if people is not None else encode_people(net, profile)
     ids = enc.ids
     n = len(ids)
@@ -487,7 +486,7 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
         weight = np.zeros(len(ties.a))
         weight[sel] = ties.trust(sel, day_str, cut=cut)
         weight = weight[tie]
-    age = day_number(day) - ties.since.days(tie)
+    age = day_number(day_str) - ties.since.days(tie)
     fresh = np.exp(-np.clip(age, 0, None) / FRESH_DAYS)
     fresh[np.isnan(age)] = np.exp(-3.0)
     recent = ~np.isnan(age) & (age <= ACTIVITY_DAYS)

@@ -943,7 +943,7 @@ def _person_table(ctx: FeatureContext) -> tuple[np.ndarray, np.ndarray]:
     if "person_table" not in ctx._pools:
         n = len(ctx)
         recent = np.rint(np.expm1(ctx.activity)).astype(np.int64)
-        n_spec = np.diff(ctx.S.indptr).astype(np.int64)
+        n_spec = ctx.n_spec_i.astype(np.int64)
         cols = dict(zip(_PERSON_ATTRS, (ctx.deg, recent, ctx.function, n_spec, ctx.n_market, ctx.n_ind, ctx.n_reg,
                                         ctx.is_exec, ctx.has_region)))
         cols = {name: np.asarray(c).astype(np.int64) for name, c in cols.items()}

@@ -153,14 +153,16 @@ def outreach_table(rows: Iterable[Mapping], *, opted_out: Iterable[str] = ()) ->
     for r in rows:
         if str(r.get("person_id")) in skip or _truthy(r.get("opt_out")):
             continue
-        cells = [_cell(r.get(c)) if c != "score" else r.get("score") for c in COLUMNS]
+        cells = [_cell(r.get(c)) for c in COLUMNS]
+        score = r.get("score")
+        cells[_SCORE] = "" if score is None or pd.isna(score) else score  # a number stays a number
         key = (cells[_FOR], cells[_PERSON])
         if key in seen:  # the first row of a (for, person) pair wins
             continue
         seen.add(key)
         kept.append(cells)
 
-    def score(cells) -> float:
+    def score(cells) -> float:  # as pd.to_numeric(errors="coerce").fillna(0.0)
         try:
             v = float(cells[_SCORE])
         except (TypeError, ValueError):
@@ -171,8 +173,6 @@ def outreach_table(rows: Iterable[Mapping], *, opted_out: Iterable[str] = ()) ->
     for cells in kept:
         for j in _TEXT_POSITIONS:
             cells[j] = neutralise_formula(cells[j])
-        if cells[_SCORE] is None or pd.isna(cells[_SCORE]):
-            cells[_SCORE] = ""
     return kept
 
 

@@ -62,7 +62,7 @@ def render() -> None:
     with tabs[1]:
         st.markdown("LinkedIn: *Settings → Data privacy → Get a copy of your data → Connections*. "
                     "The file imports as it comes; each connection becomes a tie to the owner.")
-        if st.session_state.get(OWNER_KEY) is None:  # the person chosen in the sidebar, until another is chosen
+        if OWNER_KEY not in st.session_state:  # starts on the person chosen in the sidebar
             st.session_state[OWNER_KEY] = state.current_person()
         owner = person_picker("Owner (whose connections these are)", OWNER_KEY, "linkedin_owner_search",
                               search_label="Find the owner", placeholder="Choose the owner…",

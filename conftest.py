@@ -27,6 +27,8 @@ def fracnet_home_snapshot(folder: Path = REAL_FRACNET):
         return None
     out = {}
     for p in sorted(folder.rglob("*")):
+        if p.name.endswith(("-wal", "-shm", "-journal")):  # SQLite's transient files while a database is open
+            continue
         try:
             st = p.lstat()
         except OSError:
@@ -54,7 +56,9 @@ def pytest_sessionfinish(session, exitstatus):
     if after != _BEFORE:
         session.exitstatus = 1
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        msg = f"the test suite changed {REAL_FRACNET} (tests must never touch the user's home)"
+        changed = sorted(k for k in set(after or {}) | set(_BEFORE or {}) if (after or {}).get(k) != (_BEFORE or {}).get(k))
+        msg = (f"the test suite changed {REAL_FRACNET} (tests must never touch the user's home): "
+               + (", ".join(changed[:5]) or "created or removed"))
         if reporter is not None:
             reporter.write_line(f"ERROR: {msg}", red=True)
         else:

@@ -24,13 +24,15 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import pandas as pd
 
-from recommender.errors import StoreError, UnknownIdError
+from recommender.errors import FracnetError, StoreError, UnknownIdError, UsageError
 from recommender.schema import APPLICATION_ID, IMPORT_ORDER, SCHEMA_VERSION, TABLES, create_table_sql
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "data" / "sample"
@@ -88,8 +90,16 @@ class Store:
             self._migrate()
             self.con.execute("PRAGMA journal_mode = WAL")
             self.con.execute("PRAGMA synchronous = NORMAL")
+            self._ensure_identity()
+        except StoreError:
+            self.con.close()
+            raise
         except sqlite3.DatabaseError as exc:
             self.con.close()
+            if "full" in str(exc):
+                from recommender.io.atomic import file_error
+
+                raise file_error(self.path, exc) from None
             raise StoreError(
                 f"{self.path} is not a usable fracnet database ({exc})",
                 hint="point --db at a fracnet database, or restore a backup",
@@ -145,17 +155,73 @@ class Store:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on any error."""
         with self._lock:
-            self.con.execute("BEGIN IMMEDIATE")
+            try:
+                self.con.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise sqlite_error(self.path, exc) from None
             before = self.con.total_changes
             try:
                 yield self.con
                 if self.con.total_changes != before and self._has_meta():
                     self.con.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
-            else:
                 self.con.execute("COMMIT")
+            except BaseException as exc:
+                # SQLite may already have rolled back (disk full, I/O error): roll back only what is open
+                if self.con.in_transaction:
+                    try:
+                        self.con.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                if isinstance(exc, (sqlite3.OperationalError, sqlite3.DatabaseError)) and not isinstance(
+                        exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+                    raise sqlite_error(self.path, exc) from None
+                raise
+
+    # -- identity and bookkeeping (never raise the revision) -------------------
+    def _ensure_identity(self) -> None:
+        """Give the database a random identity once (``meta.db_id``); caches are bound to it."""
+        if not self._has_meta():
+            return
+        if self.con.execute("SELECT 1 FROM meta WHERE key = 'db_id'").fetchone():
+            return
+        try:
+            self.write_meta({"db_id": uuid.uuid4().hex}, replace=False)
+        except FracnetError:  # a read-only file: no identity, so nothing is cached for it
+            pass
+
+    @property
+    def identity(self) -> str | None:
+        """The database's random identity, made when it was created (None for a read-only old file)."""
+        return self.meta("db_id")
+
+    def meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self.con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def meta_like(self, prefix: str) -> dict[str, str]:
+        with self._lock:
+            rows = self.con.execute("SELECT key, value FROM meta WHERE key LIKE ? ESCAPE '\\'",
+                                    (prefix.replace("_", "\\_").replace("%", "\\%") + "%",)).fetchall()
+        return {str(k): str(v) for k, v in rows}
+
+    def write_meta(self, items: dict[str, str], *, delete: Iterable[str] = (), replace: bool = True) -> None:
+        """Bookkeeping rows (identity, cache checksums) in one transaction that does not raise the revision."""
+        with self._lock:
+            try:
+                self.con.execute("BEGIN IMMEDIATE")
+                for key in delete:
+                    self.con.execute("DELETE FROM meta WHERE key = ?", (key,))
+                verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+                self.con.executemany(f"{verb} INTO meta (key, value) VALUES (?, ?)", list(items.items()))
+                self.con.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self.con.in_transaction:
+                    try:
+                        self.con.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                raise sqlite_error(self.path, exc) from None
 
     def _has_meta(self) -> bool:
         if not getattr(self, "_meta_ok", False):
@@ -261,18 +327,32 @@ class Store:
     # -- backup --------------------------------------------------------------
     def backup(self, out_path: str | os.PathLike) -> Path:
         """A consistent copy of the database, safe while others write (SQLite online backup)."""
+        from recommender.io.atomic import file_error, usual_file_mode
+
         out = Path(out_path)
         tmp = out.with_name(out.name + ".partial")
-        if tmp.exists():
-            tmp.unlink()
-        dst = sqlite3.connect(tmp)
         try:
-            with self._lock:
-                self.con.backup(dst)
-            dst.execute("PRAGMA journal_mode = DELETE")
-        finally:
-            dst.close()
-        os.replace(tmp, out)
+            if tmp.exists():
+                tmp.unlink()
+            dst = sqlite3.connect(tmp)
+            try:
+                with self._lock:
+                    self.con.backup(dst)
+                dst.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                dst.close()
+            os.chmod(tmp, usual_file_mode())
+            os.replace(tmp, out)
+        except (OSError, sqlite3.Error) as exc:  # disk full, permission: nothing kept, the old file untouched
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                try:
+                    os.unlink(str(tmp) + suffix)
+                except OSError:
+                    pass
+            if isinstance(exc, sqlite3.Error) and "full" not in str(exc) and "disk" not in str(exc) \
+                    and "unable to open" not in str(exc) and "readonly" not in str(exc):
+                raise sqlite_error(self.path, exc) from None
+            raise file_error(out, exc) from None
         return out
 
     def integrity_check(self) -> str:
@@ -366,21 +446,153 @@ def create_sample_database(path: str | os.PathLike, sample_dir: str | os.PathLik
     return path
 
 
-def restore(backup_path: str | os.PathLike, db_path: str | os.PathLike) -> Path:
-    """Replace ``db_path`` with a checked copy of ``backup_path``."""
+def sqlite_error(path, exc: BaseException) -> FracnetError:
+    """The one-line error for a SQLite failure on the database at ``path``."""
+    msg = str(exc)
+    low = msg.lower()
+    if "full" in low:
+        from recommender.io.atomic import file_error
+
+        return file_error(path, exc)
+    if "locked" in low or "busy" in low:
+        return StoreError(f"database {path} is busy: another process is writing to it",
+                          hint="wait for it to finish and try again")
+    if "readonly" in low or "read-only" in low:
+        from recommender.errors import FileAccessError
+
+        return FileAccessError(f"cannot write database {path}: it is read-only",
+                               hint="check the permissions of the file and its folder")
+    if "malformed" in low or "not a database" in low or "i/o" in low or "corrupt" in low:
+        return StoreError(f"database {path} is corrupt ({msg})",
+                          hint="restore a backup with 'fracnet restore FILE'")
+    return StoreError(f"database {path}: {msg}")
+
+
+#: Seconds ``restore`` waits for a running writer before refusing.
+RESTORE_WAIT_S = 5.0
+
+
+def check_backup(backup_path: str | os.PathLike) -> dict[str, int]:
+    """Check that ``backup_path`` is a complete fracnet database, reading it only; its row counts.
+
+    Raises
+    ------
+    StoreError
+        Missing, empty, not SQLite, not fracnet, newer, or failing the integrity check.
+    """
+    from recommender.schema import APPLICATION_ID as APP, SCHEMA_VERSION as VERSION
+
     src = Path(backup_path)
     if not src.exists():
-        raise StoreError(f"backup {src} does not exist")
-    with Store(src, create=False) as check:
-        status = check.integrity_check()
+        raise StoreError(f"backup {src} does not exist", hint="give a file written by 'fracnet backup'")
+    if src.is_dir():
+        raise StoreError(f"backup {src} is a folder, not a backup file", hint="give a file written by 'fracnet backup'")
+    try:
+        size = src.stat().st_size
+    except OSError as exc:
+        raise StoreError(f"cannot read backup {src}: {exc.strerror}") from None
+    if size == 0:
+        raise StoreError(f"backup {src} is empty (0 bytes); nothing was restored",
+                         hint="give a file written by 'fracnet backup'")
+    _check_header(src)
+    try:
+        con = sqlite3.connect(f"file:{src.resolve()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read backup {src}: {exc}") from None
+    try:
+        app = con.execute("PRAGMA application_id").fetchone()[0]
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        if app != APP:
+            raise StoreError(f"backup {src} is a SQLite file but not a fracnet database; nothing was restored")
+        if version > VERSION:
+            raise StoreError(f"backup {src} has schema version {version}, newer than this fracnet understands "
+                             f"({VERSION})", hint="upgrade fracnet")
+        status = con.execute("PRAGMA integrity_check").fetchone()[0]
         if status != "ok":
-            raise StoreError(f"backup {src} fails the integrity check: {status}")
+            raise StoreError(f"backup {src} fails the integrity check ({status}); nothing was restored",
+                             hint="use another backup")
+        counts = {name: con.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0] for name in IMPORT_ORDER}
+    except sqlite3.Error as exc:
+        raise StoreError(f"backup {src} is corrupt ({exc}); nothing was restored", hint="use another backup") from None
+    finally:
+        con.close()
+    return counts
+
+
+def before_restore_path(db_path: str | os.PathLike) -> Path:
+    """``<db>.before-restore-<UTC time>``: where restore keeps the database it replaces."""
+    db_path = Path(db_path)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    out = db_path.with_name(f"{db_path.name}.before-restore-{stamp}")
+    n = 1
+    while out.exists():
+        n += 1
+        out = db_path.with_name(f"{db_path.name}.before-restore-{stamp}-{n}")
+    return out
+
+
+def check_restore_target(db_path: str | os.PathLike) -> Path:
+    """The database a restore replaces: its folder must exist and it must not be a folder."""
     dst = Path(db_path)
-    tmp = dst.with_name(dst.name + ".restoring")
-    shutil.copyfile(src, tmp)
-    for suffix in ("-wal", "-shm"):
-        p = Path(str(dst) + suffix)
-        if p.exists():
-            p.unlink()
-    os.replace(tmp, dst)
+    if dst.is_dir():
+        raise UsageError(f"cannot restore into {dst}: it is a folder", hint="give the database file, e.g. --db x.db")
+    if not dst.parent.is_dir():
+        raise UsageError(f"cannot restore into {dst}: folder {dst.parent} does not exist", hint="create it first")
     return dst
+
+
+def restore(backup_path: str | os.PathLike, db_path: str | os.PathLike, *, wait: float = RESTORE_WAIT_S,
+            keep_copy: bool = True) -> dict:
+    """Replace the database at ``db_path`` with a checked copy of ``backup_path``.
+
+    The backup is checked (complete, fracnet, integrity) before anything is
+    touched. The live database is replaced through SQLite's backup API under
+    its write lock, so other connections see either the old or the restored
+    database, never a mix, and a writer that is running (an import) is waited
+    for up to ``wait`` seconds and otherwise refused. The replaced database is
+    kept as ``<db>.before-restore-<time>``.
+
+    Returns
+    -------
+    dict
+        ``{"restored": path, "from": path, "kept": path or None, "counts": {...}}``
+    """
+    src = Path(backup_path)
+    counts = check_backup(src)
+    dst = check_restore_target(db_path)
+    if not dst.exists() or dst.stat().st_size == 0:
+        tmp = dst.with_name(dst.name + ".restoring")
+        try:
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dst)
+        except OSError as exc:
+            from recommender.io.atomic import file_error
+
+            Path(tmp).unlink(missing_ok=True)
+            raise file_error(dst, exc) from None
+        return {"restored": str(dst), "from": str(src), "kept": None, "counts": counts}
+    kept = before_restore_path(dst) if keep_copy else None
+    with Store(dst) as live:
+        # the exclusive lock: wait (briefly) for a running writer, else refuse before touching anything
+        live.con.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+        try:
+            live.con.execute("BEGIN EXCLUSIVE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreError(f"database {dst} is being written by another process (e.g. an import); "
+                                 "restore refused, nothing changed", hint="wait for it to finish and restore again") from None
+            raise sqlite_error(dst, exc) from None
+        live.con.execute("ROLLBACK")
+        live.con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if kept is not None:
+            live.backup(kept)
+        source = sqlite3.connect(f"file:{src.resolve()}?mode=ro", uri=True)
+        try:
+            with live._lock:
+                source.backup(live.con)
+        except sqlite3.Error as exc:
+            raise sqlite_error(dst, exc) from None
+        finally:
+            source.close()
+        live._meta_ok = False
+    return {"restored": str(dst), "from": str(src), "kept": str(kept) if kept else None, "counts": counts}

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from recommender.errors import DataValidationError, UsageError, ValidationProblem
-from recommender.io.atomic import atomic_write, ensure_writable_folder
+from recommender.io.atomic import atomic_write, atomic_write_many, ensure_writable_folder
 from recommender.io.loader import load_tables
 from recommender.io.validate import ImportReport, LineMap, validate_table
 from recommender.schema import IMPORT_ORDER, TABLES
@@ -208,9 +208,10 @@ def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 
 def export_folder(store: Store, folder: str | os.PathLike) -> dict[str, int]:
-    """Write every table to ``folder`` as CSV (the import format); returns rows per file."""
+    """Write every table to ``folder`` as CSV (the import format), all files or none; returns rows per file."""
     folder = ensure_writable_folder(folder)
     counts = {}
+    staged = []
     for name in IMPORT_ORDER:
         df = store.read_table(name)
         text_cols = [c.name for c in TABLES[name].columns if c.type in ("text", "tags")]
@@ -218,8 +219,9 @@ def export_folder(store: Store, folder: str | os.PathLike) -> dict[str, int]:
             df[c] = df[c].map(neutralise_formula)
         for c in [c.name for c in TABLES[name].columns if c.type == "int"]:
             df[c] = df[c].astype("Int64")
-        write_csv_atomic(df, folder / TABLES[name].file)
+        staged.append((folder / TABLES[name].file, lambda fh, df=df: df.to_csv(fh, index=False, encoding="utf-8")))
         counts[name] = len(df)
+    atomic_write_many(staged)
     return counts
 
 

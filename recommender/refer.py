@@ -91,6 +91,8 @@ SIZE_ORDER = ("under-1m", "1-5m", "5-50m", "50-250m", "250m-plus")
 #: Capacity component by open slots (0, 1, 2, 3 or more); unknown is neutral.
 _CAPACITY_X, _CAPACITY_Y = (0, 1, 2, 3), (0.0, 0.6, 0.8, 1.0)
 _NEUTRAL = 0.5
+#: Longest trust path considered (a referral through more ties than this is not a trusted one).
+MAX_HOPS = 6
 _EPS = 1e-9
 
 
@@ -698,8 +700,9 @@ class Router:
         self._check()
         if not isinstance(k, (int, np.integer)) or k < 1:
             raise UsageError(f"k must be a positive integer, got {k!r}")
-        if not isinstance(max_hops, (int, np.integer)) or max_hops < 1:
-            raise UsageError(f"max_hops must be a positive integer, got {max_hops!r}")
+        if not isinstance(max_hops, (int, np.integer)) or not 1 <= max_hops <= MAX_HOPS:
+            raise UsageError(f"max_hops must be a whole number from 1 to {MAX_HOPS}, got {max_hops!r}",
+                             hint="to search the whole network, widen the search instead")
         req = self.make_request(from_id, opportunity, needs=needs, industry=industry, size_band=size_band,
                                 region=region, description=description, date=date)
         src = self.person_index(req.from_id)

@@ -8,6 +8,7 @@ enough to load a network. See :mod:`recommender.schema` for the columns.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 from pathlib import Path
@@ -106,8 +107,11 @@ def read_csv_file(path: str | os.PathLike) -> tuple[pd.DataFrame, LineMap]:
     path = Path(path)
     try:
         data = path.read_bytes()
+    except IsADirectoryError:
+        raise UsageError(f"cannot read {path}: it is a folder, not a CSV file") from None
     except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot read {path}: {exc.strerror}",
+                         hint="check that the file exists and that you may read it") from None
     return read_csv_text(decode_text(data, str(path)), str(path))
 
 
@@ -178,8 +182,16 @@ def import_folder(store: Store, folder: str | os.PathLike, *, taxonomy: Taxonomy
     problems = []
     for name in IMPORT_ORDER:
         path = folder / TABLES[name].file
-        if not path.exists():
+        if not os.path.lexists(path):
             continue
+        if path.is_symlink() and not path.exists():  # dangling, or a loop: say so, never skip it
+            try:
+                path.stat()
+                reason = "cannot be read"
+            except OSError as exc:
+                reason = "is a symbolic link loop" if exc.errno == errno.ELOOP else \
+                    f"is a symbolic link to {os.readlink(path)}, which does not exist"
+            raise UsageError(f"{path} {reason}", hint=f"fix or remove the link, then import again")
         files[name] = str(path)
         try:
             frames[name] = read_csv_file(path)

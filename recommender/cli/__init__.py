@@ -39,6 +39,7 @@ COMMAND_MODULES = (
     "evaluate",
     "backup",
     "app",
+    "users",
 )
 
 

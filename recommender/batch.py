@@ -221,7 +221,7 @@ class _AtomicTableWriter:
 
             df = df.copy()
             for c in df.columns:
-                if df[c].dtype == object:
+                if not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])):
                     df[c] = df[c].map(neutralise_formula)
             if self._fh is None:
                 self._fh = open(self.tmp, "w", encoding="utf-8", newline="")

@@ -182,8 +182,13 @@ class Store:
         """Give the database a random identity once (``meta.db_id``); caches are bound to it."""
         if not self._has_meta():
             return
-        if self.con.execute("SELECT 1 FROM meta WHERE key = 'db_id'").fetchone():
+        if self.con.execute("SELECT 1 FROM meta NOT INDEXED WHERE key = 'db_id'").fetchone():
             return
+        # a file that gets its identity now is an older one: never write into a damaged file
+        status = self.con.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if status != "ok":
+            raise StoreError(f"database {self.path} is corrupt ({status})",
+                             hint="restore a backup with 'fracnet restore FILE'")
         try:
             self.write_meta({"db_id": uuid.uuid4().hex}, replace=False)
         except FracnetError:  # a read-only file: no identity, so nothing is cached for it
@@ -196,7 +201,7 @@ class Store:
 
     def meta(self, key: str) -> str | None:
         with self._lock:
-            row = self.con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            row = self.con.execute("SELECT value FROM meta NOT INDEXED WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def meta_like(self, prefix: str) -> dict[str, str]:

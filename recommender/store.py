@@ -155,10 +155,7 @@ class Store:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on any error."""
         with self._lock:
-            try:
-                self.con.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise sqlite_error(self.path, exc) from None
+            self._begin_immediate()
             before = self.con.total_changes
             try:
                 yield self.con
@@ -176,6 +173,32 @@ class Store:
                         exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
                     raise sqlite_error(self.path, exc) from None
                 raise
+
+    def _begin_immediate(self) -> None:
+        """Take the write lock, waiting up to the busy timeout for other writers.
+
+        SQLite's own busy handler sleeps in growing steps (up to 100 ms), so
+        four processes logging referrals spend most of their time asleep; this
+        polls every millisecond or two instead (with jitter), and still gives
+        up after :data:`BUSY_TIMEOUT_MS` with a one-line "busy" error.
+        """
+        import random
+
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        self.con.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    self.con.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                        raise sqlite_error(self.path, exc) from None
+                except sqlite3.Error as exc:
+                    raise sqlite_error(self.path, exc) from None
+                time.sleep(0.0005 + random.random() * 0.0015)
+        finally:
+            self.con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     # -- identity and bookkeeping (never raise the revision) -------------------
     def _ensure_identity(self) -> None:
@@ -319,15 +342,14 @@ class Store:
 
     def next_id(self, table: str, prefix: str) -> str:
         """A fresh id ``prefix<N>`` not used in ``table``, zero-padded like the ids already there."""
-        with self._lock:
-            rows = self.con.execute(f"SELECT id FROM {table} WHERE id LIKE ?", (prefix + "%",)).fetchall()
-        best, width = 0, 0
-        for (rid,) in rows:
-            tail = rid[len(prefix):]
-            if tail.isdigit():
-                best = max(best, int(tail))
-                width = max(width, len(tail))
-        return f"{prefix}{str(best + 1).zfill(width)}"
+        n = len(prefix)
+        with self._lock:  # in SQL: one pass, no Python loop over every id (many writers log referrals)
+            best, width = self.con.execute(
+                f"SELECT MAX(CAST(substr(id, ?) AS INTEGER)), MAX(length(id) - ?) FROM {table} "
+                "WHERE id LIKE ? ESCAPE '\\' AND length(id) > ? AND substr(id, ?) NOT GLOB '*[^0-9]*'",
+                (n + 1, n, prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", n,
+                 n + 1)).fetchone()
+        return f"{prefix}{str(int(best or 0) + 1).zfill(int(width or 0))}"
 
     # -- backup --------------------------------------------------------------
     def backup(self, out_path: str | os.PathLike) -> Path:

@@ -168,6 +168,26 @@ def db(warm_db, tmp_path) -> Path:
     return settle(dst)
 
 
+@pytest.fixture
+def tiny_db(tmp_path) -> Path:
+    """A 12-person network: batch jobs over it take well under a second."""
+    from recommender.io.csv_folder import import_folder
+
+    d = tmp_path / "tinynet"
+    d.mkdir()
+    funcs = ["marketing", "finance", "sales"]
+    specs = ["demand gen", "brand", "fp&a", "abm", "seo", "pricing"]
+    (d / "people.csv").write_text(PEOPLE_HEADER + "".join(
+        f"t{i:02d},Person {i},{'executive' if i % 5 == 4 else 'fractional'},{funcs[i % 3]},{specs[i % 6]};{specs[(i + 2) % 6]},2,\n"
+        for i in range(12)))
+    (d / "ties.csv").write_text("a,b,strength,since\n" + "".join(
+        f"t{i:02d},t{(i + j) % 12:02d},0.{5 + j},2024-01-0{j}\n" for i in range(12) for j in (1, 2, 3)))
+    path = tmp_path / "tiny.db"
+    with Store(path) as s:
+        import_folder(s, d)
+    return settle(path)
+
+
 def write(path: Path, text: str | bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(text, bytes):
@@ -632,10 +652,10 @@ def test_batch_csvs_neutralise_formulas(db, tmp_path, capsys):
     assert "'=cmd()" in text
 
 
-def test_batch_outreach_file_names_are_unique_per_person(db, tmp_path, capsys):
-    _network_with(db, tmp_path, "x y,X Y,fractional,marketing,abm,,\nx_y,X_Y,fractional,marketing,brand,,\n"
-                                "x/y,X/Y,fractional,marketing,seo,,\n",
-                  "x y,p0001,0.9\nx_y,p0001,0.9\nx/y,p0001,0.9\n")
+def test_batch_outreach_file_names_are_unique_per_person(tiny_db, tmp_path, capsys):
+    db = _network_with(tiny_db, tmp_path, "x y,X Y,fractional,marketing,abm,,\nx_y,X_Y,fractional,marketing,brand,,\n"
+                                          "x/y,X/Y,fractional,marketing,seo,,\n",
+                       "x y,t01,0.9\nx_y,t01,0.9\nx/y,t01,0.9\nx y,t02,0.5\n")
     out = tmp_path / "lists"
     capsys.readouterr()
     assert main(["batch", "outreach", "--out", str(out), "--db", str(db), "--quiet", "--json"]) == 0
@@ -651,18 +671,19 @@ def test_batch_outreach_file_names_are_unique_per_person(db, tmp_path, capsys):
         assert (out / f"{safe_file_stem(pid)}.csv").exists()
 
 
-def test_exported_files_get_the_usual_permissions(db, tmp_path, capsys):
+def test_exported_files_get_the_usual_permissions(tiny_db, tmp_path, capsys):
+    db = tiny_db
     old = os.umask(0o022)
     try:
         assert main(["export", str(tmp_path / "exp"), "--db", str(db)]) == 0
-        assert main(["export", "outreach", "--person", "p0001", "--out", str(tmp_path / "l.csv"), "--db", str(db)]) == 0
+        assert main(["export", "outreach", "--person", "t01", "--out", str(tmp_path / "l.csv"), "--db", str(db)]) == 0
         assert main(["batch", "meet", "--out", str(tmp_path / "m.csv"), "--db", str(db), "--quiet"]) == 0
         assert main(["batch", "outreach", "--out", str(tmp_path / "lists"), "--db", str(db), "--quiet"]) == 0
         assert main(["backup", str(tmp_path / "b.db"), "--db", str(db)]) == 0
     finally:
         os.umask(old)
     files = [*(tmp_path / "exp").glob("*.csv"), tmp_path / "l.csv", tmp_path / "m.csv",
-             next((tmp_path / "lists").glob("*.csv")), tmp_path / "b.db"]
+             *(tmp_path / "lists").glob("*.csv"), tmp_path / "b.db"]
     modes = {f.name: oct(f.stat().st_mode & 0o777) for f in files}
     assert set(modes.values()) == {"0o644"}, modes
 
@@ -789,6 +810,7 @@ WRITERS, WRITES = 4, 500
 
 
 def _log_referrals(db: str, worker: int, n: int, start, errors) -> None:
+    import recommender.graph  # noqa: F401  (what log_referral imports on first use: before the start)
     from recommender.ledger import log_referral
 
     start.wait()

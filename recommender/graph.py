@@ -30,7 +30,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from recommender.errors import UsageError
-from recommender.schema import TABLES
+from recommender.store.schema import TABLES
 
 COMPANY_PREFIX = "company:"
 DEFAULT_HALF_LIFE_DAYS = 730
@@ -113,7 +113,7 @@ class Network:
 
 
 def load_network(store, as_of=None) -> Network:
-    """Read the whole network from a :class:`~recommender.store.Store`, as of a date."""
+    """Read the whole network from a :class:`~recommender.store.db.Store`, as of a date."""
     net = Network.from_frames(**{name: store.read_table(name) for name in TABLES})
     return net.until(as_of)
 

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.errors import UnknownIdError, UsageError
-from recommender.schema import REFERRAL_OUTCOMES
+from recommender.store.schema import REFERRAL_OUTCOMES
 
 __all__ = [
     "OUTCOME_CODES",

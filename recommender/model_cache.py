@@ -4,7 +4,7 @@ Fitting the "who to meet" ranker takes seconds on a sample and longer on a
 big network; answering with a fitted model takes milliseconds. The CLI and the
 explorer therefore keep the fitted :class:`~recommender.meet.MeetModel` in a
 folder beside the database (``<db>.models/``), named by the database's
-:attr:`~recommender.store.Store.revision`, the ``as_of`` date and the fracnet
+:attr:`~recommender.store.db.Store.revision`, the ``as_of`` date and the fracnet
 version. Any write to the database raises the revision, so a stale model is
 never used; old files are removed.
 """

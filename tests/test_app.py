@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from recommender.graph import build_trust_graph, load_network
-from recommender.store import Store
+from recommender.store.db import Store
 from recommender.ui import views
 
 APP = "../app.py"

@@ -20,7 +20,7 @@ from recommender.meet import MeetModel
 
 @pytest.fixture(scope="module")
 def sample_net(sample_db):
-    from recommender.store import Store
+    from recommender.store.db import Store
 
     with Store(sample_db) as store:
         return load_network(store)

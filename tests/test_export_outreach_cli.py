@@ -10,7 +10,7 @@ import pytest
 
 from recommender.cli import main
 from recommender.graph import load_network
-from recommender.store import Store
+from recommender.store.db import Store
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

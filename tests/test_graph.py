@@ -16,7 +16,7 @@ from recommender.graph import (
     network_stats,
     people_adjacency,
 )
-from recommender.store import Store
+from recommender.store.db import Store
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from recommender.demo import generate_network
 from recommender.graph import Network, load_network
 from recommender.meet import MeetModel
 from recommender.refer import Router
-from recommender.store import Store
+from recommender.store.db import Store
 
 SETTINGS = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

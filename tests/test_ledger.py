@@ -13,7 +13,7 @@ from recommender.errors import UnknownIdError, UsageError
 from recommender.graph import load_network
 from recommender.io.csv_folder import import_folder
 from recommender.ledger import log_referral, record_outcome, referral_ledger, smoothed_rate, track_record
-from recommender.store import Store
+from recommender.store.db import Store
 
 PEOPLE = """id,name,kind,function,specialties,industries,icp_sizes,capacity,opt_out,bio
 me,Mia Ek,fractional,finance,fundraising,saas,5-50m,1,0,CFO for SaaS

@@ -39,7 +39,7 @@ def model(net):
 def db(tables, tmp_path_factory):
     from recommender.demo import write_network
     from recommender.io.csv_folder import import_folder
-    from recommender.store import Store
+    from recommender.store.db import Store
 
     folder = tmp_path_factory.mktemp("meet-csv")
     write_network(tables, folder)

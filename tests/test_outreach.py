@@ -14,7 +14,7 @@ from recommender.graph import load_network
 from recommender.meet import MeetModel
 from recommender.outreach import (COLUMNS, HEADERS, outreach_csv_bytes, outreach_frame, outreach_row, outreach_rows,
                                   outreach_xlsx_bytes, write_outreach)
-from recommender.store import Store
+from recommender.store.db import Store
 
 EVIL = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)", "\tTab", "\rCR"]
 

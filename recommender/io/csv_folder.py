@@ -2,7 +2,7 @@
 
 Only ``people.csv`` is required; every other file is optional, and every
 column but the ids is optional, so "people with specialties, plus ties" is
-enough to load a network. See :mod:`recommender.schema` for the columns.
+enough to load a network. See :mod:`recommender.store.schema` for the columns.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from recommender.errors import DataValidationError, UsageError, ValidationProble
 from recommender.io.atomic import atomic_write, ensure_writable_folder
 from recommender.io.loader import load_tables
 from recommender.io.validate import ImportReport, LineMap, validate_table
-from recommender.schema import IMPORT_ORDER, TABLES
-from recommender.store import Store
+from recommender.store.schema import IMPORT_ORDER, TABLES
+from recommender.store.db import Store
 from recommender.taxonomy import Taxonomy, load_taxonomy
 
 MAX_FIELD = 1_000_000  # characters in one cell

@@ -20,8 +20,8 @@ from recommender.errors import DataValidationError, UnknownIdError, UsageError, 
 from recommender.io.csv_folder import decode_text, read_csv_text
 from recommender.io.loader import load_tables, normalise_url
 from recommender.io.validate import ImportReport, LineMap, validate_table
-from recommender.schema import TABLES
-from recommender.store import Store
+from recommender.store.schema import TABLES
+from recommender.store.db import Store
 from recommender.taxonomy import Taxonomy, load_taxonomy
 
 COLUMNS = ("First Name", "Last Name", "URL", "Email Address", "Company", "Position", "Connected On")

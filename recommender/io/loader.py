@@ -16,8 +16,8 @@ import pandas as pd
 from recommender.errors import DataValidationError, ValidationProblem
 from recommender.io.validate import MAX_PROBLEMS, ImportReport, LineMap
 from recommender.progress import progress_bar
-from recommender.schema import IMPORT_ORDER, TABLES
-from recommender.store import Store
+from recommender.store.schema import IMPORT_ORDER, TABLES
+from recommender.store.db import Store
 
 CHUNK = 50_000
 

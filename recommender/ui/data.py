@@ -8,7 +8,7 @@ from datetime import date
 
 import streamlit as st
 
-from recommender.schema import IMPORT_ORDER, TABLES
+from recommender.store.schema import IMPORT_ORDER, TABLES
 from recommender.ui import state, views
 from recommender.ui.picker import person_picker
 

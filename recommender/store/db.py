@@ -1,7 +1,7 @@
 """The embedded SQLite store: schema, versions, transactions.
 
 A fracnet database is a SQLite file whose ``application_id`` is
-:data:`recommender.schema.APPLICATION_ID` and whose ``user_version`` is the
+:data:`recommender.store.schema.APPLICATION_ID` and whose ``user_version`` is the
 schema version. Every write goes through :meth:`Store.transaction`, so it is
 all or nothing. WAL mode and a busy timeout let the CLI and the app share one
 file.
@@ -31,9 +31,9 @@ from typing import Iterable, Iterator, Sequence
 import pandas as pd
 
 from recommender.errors import StoreError, UnknownIdError
-from recommender.schema import APPLICATION_ID, IMPORT_ORDER, SCHEMA_VERSION, TABLES, create_table_sql
+from recommender.store.schema import APPLICATION_ID, IMPORT_ORDER, SCHEMA_VERSION, TABLES, create_table_sql
 
-SAMPLE_DIR = Path(__file__).resolve().parent / "data" / "sample"
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
 BUSY_TIMEOUT_MS = 30_000
 
 _INDEXES = (

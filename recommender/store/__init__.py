@@ -1,0 +1,24 @@
+"""The storage layer, at the bottom: the SQLite database (:mod:`.db`) and its schema (:mod:`.schema`).
+
+Nothing here imports the models, ``io/`` or the surfaces. The names below are
+re-exported lazily, so ``import recommender.store`` stays cheap.
+"""
+
+from importlib import import_module
+
+_EXPORTS = {
+    "Store": "db", "default_db_path": "db", "restore": "db", "open_default_store": "db",
+    "create_sample_database": "db", "SAMPLE_DIR": "db",
+    "TABLES": "schema", "IMPORT_ORDER": "schema", "SCHEMA_VERSION": "schema", "APPLICATION_ID": "schema",
+    "REFERRAL_OUTCOMES": "schema", "OPPORTUNITY_STATUSES": "schema", "INTRO_OUTCOMES": "schema",
+    "PERSON_KINDS": "schema", "Column": "schema", "Table": "schema",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    return getattr(import_module(f"{__name__}.{module}"), name)

@@ -71,7 +71,7 @@ def _rcm_order(frames: dict) -> np.ndarray:
 def _fit_child(n: int, model_path: str, order: str, queue) -> None:
     """Generate the network (people in ``order``), fit the model (timed) and save it for the batch process."""
     from recommender.demo import generate_network
-    from recommender.graph import Network
+    from recommender.network import Network
     from recommender.meet import MeetModel
 
     out: dict = {"people": n, "order": order}

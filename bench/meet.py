@@ -29,7 +29,7 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
 
     from recommender.demo import generate_network
-    from recommender.graph import Network
+    from recommender.network import Network
     from recommender.meet import MeetModel
 
     t = time.perf_counter()

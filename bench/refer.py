@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from recommender.demo import generate_network
-from recommender.graph import Network
+from recommender.network import Network
 from recommender.refer import Router
 
 

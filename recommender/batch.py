@@ -44,7 +44,7 @@ failed run leaves nothing at the output path. The output path is checked
 Example
 -------
 >>> from recommender.demo import generate_network
->>> from recommender.graph import Network
+>>> from recommender.network import Network
 >>> from recommender.meet import MeetModel
 >>> model = MeetModel().fit(Network.from_frames(**generate_network(120, seed=1)))
 >>> df = meet_frame(model, k=2, block_size=50)

@@ -17,7 +17,7 @@ into text and draft notes.
 Example
 -------
 >>> from recommender.demo import generate_network
->>> from recommender.graph import Network
+>>> from recommender.network import Network
 >>> net = Network.from_frames(**generate_network(120, seed=1))
 >>> model = MeetModel().fit(net)
 >>> recs = model.recommend("p0001", k=3, group="executives")
@@ -38,7 +38,7 @@ from recommender.features import (FEATURE_NAMES, GROUPS, block_candidates, block
                                   context_day, encode_people, katz_scores, pair_features, stack_features,
                                   tune_allocator, two_hop_paths)
 from recommender.features import _kth_largest, _top_per_row, feature_columns
-from recommender.graph import Network
+from recommender.network import Network
 from recommender.ranker import PairRanker, _sigmoid, build_training_set, load_object, save_object
 from recommender.similarity import ProfileModel
 from recommender.taxonomy import split_tags
@@ -146,7 +146,7 @@ class MeetModel:
     def fit(self, network: Network, as_of=None) -> "MeetModel":
         """Learn from ``network``'s history up to ``as_of`` (default: all of it); returns self."""
         if not isinstance(network, Network):
-            raise UsageError(f"expected a Network (see recommender.graph.load_network), got {type(network).__name__}")
+            raise UsageError(f"expected a Network (see recommender.network.load_network), got {type(network).__name__}")
         tune_allocator()
         net = network.until(as_of)
         # two threads (the array work releases the GIL): the tie table is encoded while the profiles are fitted,
@@ -524,7 +524,7 @@ def _people_info(net: Network) -> _PeopleFacts:
 
 def _encode_ties(net: Network, ids: np.ndarray):
     """:meth:`TieTable.encode` with its directed pairs built (every graph of the fit reads them)."""
-    from recommender.graph import TieTable
+    from recommender.network import TieTable
 
     ties = TieTable.encode(net, ids)
     ties.directed()

@@ -42,7 +42,7 @@ def meet_model(store, as_of=None, *, network=None, use_cache: bool = True):
     use_cache : bool
         False always fits (and does not write the cache).
     """
-    from recommender.graph import load_network, parse_as_of
+    from recommender.network import load_network, parse_as_of
     from recommender.meet import MeetModel
 
     day = parse_as_of(as_of)

@@ -42,7 +42,7 @@ import pandas as pd
 
 from recommender.errors import FracnetError, NotFittedError, UsageError
 from recommender.features import FEATURE_NAMES, build_context, candidate_pairs, pair_features, two_hop_paths
-from recommender.graph import Network, TieTable, parse_as_of, sorted_unique
+from recommender.network import Network, TieTable, parse_as_of, sorted_unique
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -143,7 +143,7 @@ def query_pairs(ctx, net: Network, after: str, until: str | None, ties=None):
     """Query rows and their positive pairs (as person positions) for a label window.
 
     Pairs already tied at ``ctx.as_of`` or involving an opted-out person are dropped.
-    ``ties`` is a :class:`~recommender.graph.TieTable` of ``net`` on ``ctx.ids``
+    ``ties`` is a :class:`~recommender.network.TieTable` of ``net`` on ``ctx.ids``
     when already computed (the same pairs as :func:`formed_pairs`, from arrays).
     """
     if ties is not None and ties.source is net.ties and (ties.ids is ctx.ids or np.array_equal(ties.ids, ctx.ids)):
@@ -199,7 +199,7 @@ def build_training_set(net: Network, end=None, *, profile=None, horizon_days: in
     ones. Queries are processed ``block_size`` at a time, bounding memory.
 
     ``people`` is the :func:`~recommender.features.encode_people` of ``net``
-    and ``ties`` its :class:`~recommender.graph.TieTable`, if already computed
+    and ``ties`` its :class:`~recommender.network.TieTable`, if already computed
     (they are shared by every window). With
     ``enough_positives``, older windows are skipped once that many positive
     rows were collected.

@@ -1,6 +1,6 @@
 """Referral routing: is this opportunity in my lane, and which 2-3 peers get it?
 
-:class:`Router` is fitted once on a :class:`~recommender.graph.Network` and
+:class:`Router` is fitted once on a :class:`~recommender.network.Network` and
 answers :meth:`Router.route` requests in a few milliseconds. Fitting
 precomputes per-person arrays (a sparse person x specialty matrix, functions,
 industries, ICP size bands, regions, capacity, TF-IDF profiles) and the trust
@@ -32,7 +32,7 @@ The answer is data (:class:`Routing`) with structured :class:`Reason` s;
 Example
 -------
 >>> import pandas as pd
->>> from recommender.graph import Network
+>>> from recommender.network import Network
 >>> people = pd.DataFrame({
 ...     "id": ["me", "ann", "bo", "cy"], "name": ["Me", "Ann", "Bo", "Cy"],
 ...     "kind": ["fractional"] * 4, "function": ["finance", "marketing", "marketing", "marketing"],
@@ -62,7 +62,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
 from recommender.errors import UnknownIdError, UsageError
-from recommender.graph import DEFAULT_HALF_LIFE_DAYS, Network, parse_as_of, trust_weights
+from recommender.network import DEFAULT_HALF_LIFE_DAYS, Network, parse_as_of, trust_weights
 from recommender.ledger import OUTCOME_CODES, smoothed_rate
 from recommender.similarity import ProfileModel
 from recommender.taxonomy import Taxonomy, load_taxonomy, split_tags
@@ -218,7 +218,7 @@ class Router:
         Subtracted from the relevance of people with zero open slots when they
         are kept (``route(..., include_full=True)``).
     half_life_days : float
-        Recency decay of trust (see :func:`recommender.graph.trust_weights`).
+        Recency decay of trust (see :func:`recommender.network.trust_weights`).
     taxonomy : Taxonomy, optional
         Default: the bundled taxonomy.
     """

@@ -18,7 +18,7 @@ misses for every method, so the numbers also measure candidate recall
 Example
 -------
 >>> from recommender.demo import generate_network
->>> from recommender.graph import Network
+>>> from recommender.network import Network
 >>> net = Network.from_frames(**generate_network(150, seed=2))
 >>> res = evaluate_history(net, k=10)
 >>> sorted(res["methods"]["fracnet"])
@@ -32,7 +32,7 @@ import pandas as pd
 
 from recommender.errors import UsageError
 from recommender.features import FEATURE_NAMES, candidate_pairs, pair_features
-from recommender.graph import Network, parse_as_of
+from recommender.network import Network, parse_as_of
 from recommender.ranker import history_span, label_candidates, query_pairs
 
 __all__ = ["HEURISTICS", "evaluate_history", "ranking_metrics", "default_split_date"]

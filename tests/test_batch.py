@@ -14,7 +14,7 @@ from recommender.batch import (MEET_COLUMNS, REFER_COLUMNS, OutputPathError, Sch
                                batch_refer, meet_frame)
 from recommender.cli import main
 from recommender.errors import DataValidationError
-from recommender.graph import Network, load_network
+from recommender.network import Network, load_network
 from recommender.meet import MeetModel
 
 
@@ -250,7 +250,7 @@ def test_cli_batch_meet(sample_db, tmp_path, capsys):
 
 def test_cli_batch_meet_cached_model_skips_the_network(sample_db, tmp_path, monkeypatch):
     """With a model cached for the database's revision, the network is not read again (at 1M that is minutes)."""
-    import recommender.graph
+    import recommender.network
 
     first = tmp_path / "first.csv"
     assert main(["batch", "meet", "--db", str(sample_db), "--out", str(first), "--quiet"]) == 0  # fits, caches
@@ -258,7 +258,7 @@ def test_cli_batch_meet_cached_model_skips_the_network(sample_db, tmp_path, monk
     def no_load(*args, **kwargs):
         raise AssertionError("the network was read although a model is cached")
 
-    monkeypatch.setattr(recommender.graph, "load_network", no_load)
+    monkeypatch.setattr(recommender.network, "load_network", no_load)
     again = tmp_path / "again.csv"
     assert main(["batch", "meet", "--db", str(sample_db), "--out", str(again), "--quiet"]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(again), pd.read_csv(first))

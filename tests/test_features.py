@@ -9,7 +9,7 @@ import pytest
 
 from recommender.features import (FEATURE_NAMES, GROUPS, best_introducers, build_context, candidate_pairs,
                                   pair_features, two_hop_paths)
-from recommender.graph import Network
+from recommender.network import Network
 
 COL = {f: i for i, f in enumerate(FEATURE_NAMES)}
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from recommender.demo import generate_network
-from recommender.graph import Network, load_network
+from recommender.network import Network, load_network
 from recommender.meet import MeetModel
 from recommender.refer import Router
 from recommender.store.db import Store

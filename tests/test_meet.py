@@ -10,7 +10,7 @@ import pytest
 
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
 from recommender.features import FEATURE_NAMES
-from recommender.graph import Network
+from recommender.network import Network
 from recommender.meet import MeetModel
 from recommender.ranker import ModelFileError
 
@@ -167,7 +167,7 @@ def test_deterministic(net, model):
 def test_fit_on_two_threads_equals_its_steps_in_order(net, model):
     """fit overlaps its steps on two threads; run one after another they give the same model."""
     from recommender.features import build_context, encode_people
-    from recommender.graph import TieTable
+    from recommender.network import TieTable
     from recommender.ranker import PairRanker, build_training_set
     from recommender.similarity import ProfileModel
 

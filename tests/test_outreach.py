@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from recommender.errors import UsageError
-from recommender.graph import load_network
+from recommender.network import load_network
 from recommender.meet import MeetModel
 from recommender.outreach import (COLUMNS, HEADERS, outreach_csv_bytes, outreach_frame, outreach_row, outreach_rows,
                                   outreach_xlsx_bytes, write_outreach)

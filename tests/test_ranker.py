@@ -9,7 +9,7 @@ import pytest
 
 from recommender.errors import FracnetError, NotFittedError, UsageError
 from recommender.features import FEATURE_NAMES
-from recommender.graph import Network
+from recommender.network import Network
 from recommender.ranker import (DEFAULT_WEIGHTS, ModelFileError, PairRanker, build_training_set, formed_pairs,
                                 load_object, save_object)
 

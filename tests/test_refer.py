@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from recommender.errors import UnknownIdError, UsageError
-from recommender.graph import Network, build_trust_graph
+from recommender.network import Network, build_trust_graph
 from recommender.refer import Router
 from recommender.refer_text import format_routing, routing_to_dict
 

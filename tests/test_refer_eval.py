@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from recommender.demo import generate_network
-from recommender.graph import Network
+from recommender.network import Network
 from recommender.refer_eval import evaluate_referrals, won_cases
 
 

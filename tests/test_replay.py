@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from recommender.errors import UsageError
-from recommender.graph import Network
+from recommender.network import Network
 from recommender.replay import HEURISTICS, default_split_date, evaluate_history, ranking_metrics
 
 

@@ -138,7 +138,7 @@ def run_meet(args) -> int:
 def run_refer(args) -> int:
     from recommender.batch import batch_refer, check_output, read_opportunities
     from recommender.errors import UsageError
-    from recommender.graph import load_network
+    from recommender.network import load_network
 
     if args.k < 1:
         raise UsageError(f"--k must be a positive integer, got {args.k}")
@@ -162,7 +162,7 @@ def run_outreach(args) -> int:
     import time
 
     from recommender.errors import UsageError
-    from recommender.graph import load_network
+    from recommender.network import load_network
     from recommender.model_cache import meet_model
     from recommender.outreach import write_outreach_lists
 

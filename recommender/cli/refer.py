@@ -32,7 +32,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from recommender.errors import UsageError
-    from recommender.graph import load_network
+    from recommender.network import load_network
     from recommender.refer import Router
     from recommender.refer_text import format_routing, routing_to_dict
 

@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from recommender.graph import network_stats
+from recommender.network import network_stats
 from recommender.ui import state, views
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from recommender.graph import Network, build_trust_graph, load_network
+from recommender.network import Network, build_trust_graph, load_network
 from recommender.store.db import Store, default_db_path, open_default_store
 from recommender.ui import views
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.errors import DataValidationError, FracnetError, UsageError, ValidationProblem
-from recommender.graph import Network
+from recommender.network import Network
 from recommender.store.schema import IMPORT_ORDER, TABLES
 from recommender.taxonomy import split_tags
 

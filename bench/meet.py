@@ -30,7 +30,7 @@ def main(argv=None) -> dict:
 
     from recommender.demo import generate_network
     from recommender.network import Network
-    from recommender.meet import MeetModel
+    from recommender.meet.model import MeetModel
 
     t = time.perf_counter()
     net = Network.from_frames(**generate_network(args.people, seed=args.seed))

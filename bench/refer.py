@@ -18,7 +18,7 @@ import numpy as np
 
 from recommender.demo import generate_network
 from recommender.network import Network
-from recommender.refer import Router
+from recommender.refer.router import Router
 
 
 def main(argv=None) -> dict:

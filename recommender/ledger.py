@@ -229,7 +229,7 @@ def track_record(network, person_id: str, *, as_of=None, prior_mean: tuple[float
     """Referrals ``person_id`` received (dated before ``as_of``) with smoothed rates.
 
     ``prior_mean`` is ``(accept, win)``; default: the network's base rates
-    (Laplace-smoothed), as :class:`recommender.refer.Router` uses.
+    (Laplace-smoothed), as :class:`recommender.refer.router.Router` uses.
 
     Returns
     -------

@@ -343,7 +343,7 @@ class TieTable:
     """A network's ties and dated events encoded once against a list of person ids.
 
     Built by :meth:`encode`, it lets the graph be rebuilt as of any date
-    (:func:`~recommender.features.build_context` per history window) with
+    (:func:`~recommender.meet.features.build_context` per history window) with
     array filters only: ``a``/``b`` are positions in ``ids`` (-1: not a
     person), strengths are read once, dates are :class:`DateColumn`.
 
@@ -368,7 +368,7 @@ class TieTable:
         Connected introductions (for pairs formed in a window), positions and date.
     span : tuple
         Earliest and latest date of ties (``since``) and introductions, as
-        :func:`~recommender.ranker.history_span` gives them.
+        :func:`~recommender.meet.ranker.history_span` gives them.
     """
 
     source: pd.DataFrame
@@ -458,7 +458,7 @@ class TieTable:
         With ``cut``, the network is seen as :meth:`Network.until` it: events
         after ``cut`` give no bonus and ``last_contact`` dates after ``day``
         count as unknown (the tie's ``since`` is used), as
-        :func:`~recommender.features.build_context` does.
+        :func:`~recommender.meet.features.build_context` does.
         """
         dn = day_number(day)
         since, last = self.since, self.last_contact

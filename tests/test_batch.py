@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.batch import (MEET_COLUMNS, REFER_COLUMNS, OutputPathError, SchedulerError, batch_meet,
+from recommender.batch.meet import (MEET_COLUMNS, REFER_COLUMNS, OutputPathError, SchedulerError, batch_meet,
                                batch_refer, meet_frame)
 from recommender.cli import main
 from recommender.errors import DataValidationError
 from recommender.network import Network, load_network
-from recommender.meet import MeetModel
+from recommender.meet.model import MeetModel
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +211,7 @@ def test_batch_refer_writes_one_row_per_pick(sample_net, tmp_path):
     assert set(df["opportunity_id"]) <= {"x1", "x2", "x3"} and len(df) >= 3
     assert df.groupby("opportunity_id")["rank"].max().max() <= 3
     # the same picks as one routing at a time
-    from recommender.refer import Router
+    from recommender.refer.router import Router
 
     r = Router().fit(sample_net).route("p0001", needs="demand gen;abm", industry="saas", size_band="5-50m",
                                        region="us-west", description="Pipeline help for a SaaS company", k=3)

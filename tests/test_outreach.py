@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from recommender.errors import UsageError
 from recommender.network import load_network
-from recommender.meet import MeetModel
+from recommender.meet.model import MeetModel
 from recommender.outreach import (COLUMNS, HEADERS, outreach_csv_bytes, outreach_frame, outreach_row, outreach_rows,
                                   outreach_xlsx_bytes, write_outreach)
 from recommender.store.db import Store

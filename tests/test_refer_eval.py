@@ -6,7 +6,7 @@ import pytest
 
 from recommender.demo import generate_network
 from recommender.network import Network
-from recommender.refer_eval import evaluate_referrals, won_cases
+from recommender.evaluation.referrals import evaluate_referrals, won_cases
 
 
 @pytest.fixture(scope="module")

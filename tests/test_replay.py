@@ -10,7 +10,7 @@ import pytest
 
 from recommender.errors import UsageError
 from recommender.network import Network
-from recommender.replay import HEURISTICS, default_split_date, evaluate_history, ranking_metrics
+from recommender.evaluation.history import HEURISTICS, default_split_date, evaluate_history, ranking_metrics
 
 
 class TestRankingMetrics:

@@ -23,7 +23,7 @@ def register_referrals(evaluate_subparsers) -> None:
 def run_referrals(args) -> int:
     from recommender.errors import UsageError
     from recommender.network import load_network
-    from recommender.refer_eval import evaluate_referrals
+    from recommender.evaluation.referrals import evaluate_referrals
 
     k, hops = getattr(args, "k", 3), getattr(args, "max_hops", 2)
     if k < 1 or hops < 1:

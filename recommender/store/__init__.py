@@ -4,7 +4,7 @@ Nothing here imports the models, ``io/`` or the surfaces. The names below are
 re-exported lazily, so ``import recommender.store`` stays cheap.
 """
 
-from importlib import import_module
+from recommender._lazy import lazy_exports
 
 _EXPORTS = {
     "Store": "db", "default_db_path": "db", "restore": "db", "open_default_store": "db",
@@ -13,12 +13,4 @@ _EXPORTS = {
     "REFERRAL_OUTCOMES": "schema", "OPPORTUNITY_STATUSES": "schema", "INTRO_OUTCOMES": "schema",
     "PERSON_KINDS": "schema", "Column": "schema", "Table": "schema",
 }
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name):
-    try:
-        module = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    return getattr(import_module(f"{__name__}.{module}"), name)
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)

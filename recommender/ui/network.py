@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from recommender.explain import label
+from recommender.meet.text import label
 from recommender.taxonomy import load_taxonomy
 from recommender.ui import state, views
 from recommender.ui.views import md_escape

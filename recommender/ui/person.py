@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from recommender.explain import GROUP_TITLES, draft_note, label, reason_text
+from recommender.meet.text import GROUP_TITLES, draft_note, label, reason_text
 from recommender.outreach import outreach_row
 from recommender.taxonomy import split_tags
 from recommender.ui import state, views

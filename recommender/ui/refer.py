@@ -6,9 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from recommender.errors import FracnetError
-from recommender.explain import label
+from recommender.meet.text import label
 from recommender.ledger import allowed_outcomes, record_outcome, referral_ledger
-from recommender.refer_text import explanation_text, introduction_message, reason_text, warning_text
+from recommender.refer.text import explanation_text, introduction_message, reason_text, warning_text
 from recommender.taxonomy import load_taxonomy, split_tags
 from recommender.ui import state, views
 from recommender.ui.views import md_escape

@@ -117,7 +117,7 @@ def meet_model():
 
 @st.cache_resource(show_spinner="Preparing referral routing…", max_entries=2)
 def _router(path: str, ver: tuple):
-    from recommender.refer import Router
+    from recommender.refer.router import Router
 
     return Router().fit(_network(path, ver))
 

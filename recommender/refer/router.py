@@ -27,7 +27,7 @@ A route request runs in five steps:
    one specialist are not both picked when a complementary peer exists.
 
 The answer is data (:class:`Routing`) with structured :class:`Reason` s;
-:mod:`recommender.refer_text` renders it as text and JSON.
+:mod:`recommender.refer.text` renders it as text and JSON.
 
 Example
 -------
@@ -99,7 +99,7 @@ class Reason:
     """One structured reason: a ``code`` and the numbers behind it.
 
     ``contribution`` is the reason's share of the score (0 when it only
-    informs). :func:`recommender.refer_text.reason_text` renders it.
+    informs). :func:`recommender.refer.text.reason_text` renders it.
     """
 
     code: str

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.network import Network
-from recommender.refer import Router
+from recommender.refer.router import Router
 
 __all__ = ["evaluate_referrals", "won_cases", "METHODS"]
 

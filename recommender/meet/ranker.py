@@ -84,7 +84,7 @@ DEFAULT_INTERCEPT = -4.0
 UNSCORED_FEATURES = ("katz",)
 ESTIMATORS = ("logistic", "hgb")
 MODEL_FORMAT = "fracnet-model"
-MODEL_FORMAT_VERSION = 5  # 5: trust and freshness stored in single precision; 4: contexts share index arrays and the profile matrix; 3: blockwise scoring
+MODEL_FORMAT_VERSION = 6  # 6: classes moved into the meet/ package (pickles name their modules); 5: trust and freshness stored in single precision; 4: contexts share index arrays and the profile matrix; 3: blockwise scoring
 
 
 class ModelFileError(FracnetError):

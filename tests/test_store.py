@@ -4,7 +4,8 @@ import pytest
 
 from recommender.errors import StoreError, UnknownIdError
 from recommender.store.schema import APPLICATION_ID, SCHEMA_VERSION
-from recommender.store.db import Store, create_sample_database, open_default_store, restore
+from recommender.sample import create_sample_database, open_default_store
+from recommender.store.db import Store, restore
 
 
 def test_new_database_has_schema_and_version(tmp_path):

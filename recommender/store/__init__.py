@@ -7,8 +7,7 @@ re-exported lazily, so ``import recommender.store`` stays cheap.
 from recommender._lazy import lazy_exports
 
 _EXPORTS = {
-    "Store": "db", "default_db_path": "db", "restore": "db", "open_default_store": "db",
-    "create_sample_database": "db", "SAMPLE_DIR": "db",
+    "Store": "db", "default_db_path": "db", "restore": "db",
     "TABLES": "schema", "IMPORT_ORDER": "schema", "SCHEMA_VERSION": "schema", "APPLICATION_ID": "schema",
     "REFERRAL_OUTCOMES": "schema", "OPPORTUNITY_STATUSES": "schema", "INTRO_OUTCOMES": "schema",
     "PERSON_KINDS": "schema", "Column": "schema", "Table": "schema",

@@ -222,7 +222,7 @@ def test_upload_good_files_and_linkedin(writable_db, tmp_path):
 
 
 def test_backup_bytes(writable_db, tmp_path):
-    from recommender.ui.data import backup_bytes
+    from recommender.ui.pages.data import backup_bytes
 
     with Store(writable_db) as s:
         data = backup_bytes(s)

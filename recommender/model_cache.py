@@ -2,7 +2,7 @@
 
 Fitting the "who to meet" ranker takes seconds on a sample and longer on a
 big network; answering with a fitted model takes milliseconds. The CLI and the
-explorer therefore keep the fitted :class:`~recommender.meet.MeetModel` in a
+explorer therefore keep the fitted :class:`~recommender.meet.model.MeetModel` in a
 folder beside the database (``<db>.models/``).
 
 Rules (issue 18)
@@ -66,8 +66,8 @@ def meet_model(store, as_of=None, *, network=None, use_cache: bool = True):
     use_cache : bool
         False always fits (and does not write the cache).
     """
-    from recommender.graph import load_network, parse_as_of
-    from recommender.meet import MeetModel
+    from recommender.network import load_network, parse_as_of
+    from recommender.meet.model import MeetModel
 
     day = parse_as_of(as_of)
     key = cache_key(store, day) if use_cache else None
@@ -118,7 +118,7 @@ def _load_cached(store, key: str):
 
 
 def _read_model(fh, path):
-    from recommender.ranker import MODEL_FORMAT, MODEL_FORMAT_VERSION, ModelFileError
+    from recommender.meet.persistence import MODEL_FORMAT, MODEL_FORMAT_VERSION, ModelFileError
 
     try:
         header = pickle.load(fh)
@@ -145,7 +145,7 @@ class _HashingWriter:
 def _save_cached(store, key: str, model) -> Path:
     """Write the model (atomically, mode 0600), then record its SHA-256 in the database."""
     from recommender.io.atomic import atomic_write
-    from recommender.ranker import MODEL_FORMAT, MODEL_FORMAT_VERSION
+    from recommender.meet.persistence import MODEL_FORMAT, MODEL_FORMAT_VERSION
 
     folder = cache_dir(store)
     folder.mkdir(mode=0o700, exist_ok=True)

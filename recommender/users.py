@@ -52,7 +52,7 @@ _USERNAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 
 def default_users_path() -> Path:
     """``users.yaml`` beside the default database (``~/.fracnet/users.yaml``)."""
-    from recommender.store import default_db_path
+    from recommender.store.db import default_db_path
 
     return default_db_path().parent / "users.yaml"
 

@@ -25,7 +25,7 @@ from typing import Callable
 import pytest
 
 from recommender.cli import main
-from recommender.store import Store
+from recommender.store.db import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -810,7 +810,7 @@ WRITERS, WRITES = 4, 500
 
 
 def _log_referrals(db: str, worker: int, n: int, start, errors) -> None:
-    import recommender.graph  # noqa: F401  (what log_referral imports on first use: before the start)
+    import recommender.network  # noqa: F401  (what log_referral imports on first use: before the start)
     from recommender.ledger import log_referral
 
     start.wait()

@@ -7,9 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.features import (FEATURE_NAMES, GROUPS, best_introducers, build_context, candidate_pairs,
-                                  pair_features, two_hop_paths)
-from recommender.graph import Network
+from recommender.meet.features import FEATURE_NAMES, pair_features
+from recommender.people import GROUPS
+from recommender.meet.twohop import best_introducers, two_hop_paths
+from recommender.meet.context import build_context
+from recommender.meet.candidates import candidate_pairs
+from recommender.network import Network
 
 COL = {f: i for i, f in enumerate(FEATURE_NAMES)}
 
@@ -116,12 +119,14 @@ def _two_hop_reference(ctx, u):
             r["cn"] += 1
             r["ra"] += 1.0 / ctx.deg[w]
             r["aa"] += 1.0 / np.log(ctx.deg[w]) if ctx.deg[w] > 1 else 0.0
-            t = min(wuw, wwv)
+            t = 0.0 if ctx.opt_out[w] else min(wuw, wwv)  # opted-out contacts never introduce
             if t > r["trust"] or (t == r["trust"] and w < r["who"]):
                 r["trust"], r["who"] = t, w
             r["recency"] = max(r["recency"], min(fuw, fwv))
     for v, r in out.items():
         r["tied"] = v in mine
+        if r["trust"] == 0:  # every mutual contact opted out: no introducer
+            r["who"] = -1
     return out
 
 
@@ -207,7 +212,7 @@ def test_group_filter(demo_ctx, group):
 @pytest.mark.parametrize("cells", [1 << 21, 700])  # one dense block; a few query rows at a time
 def test_block_tag_similarity_equals_pairwise_cosine(demo_ctx, monkeypatch, cells):
     _, demo_ctx = demo_ctx
-    import recommender.features as features
+    import recommender.meet.features as features
 
     monkeypatch.setattr(features, "_PROFILE_CELLS", cells)
     rng = np.random.default_rng(3)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from recommender.store import default_db_path
+from recommender.store.db import default_db_path
 
 ROOT = Path(__file__).resolve().parents[1]
 

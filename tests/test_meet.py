@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
-from recommender.features import FEATURE_NAMES
-from recommender.graph import Network
-from recommender.meet import MeetModel
-from recommender.ranker import ModelFileError
+from recommender.meet.features import FEATURE_NAMES
+from recommender.network import Network
+from recommender.meet.model import MeetModel
+from recommender.meet.persistence import ModelFileError
+from recommender.people import opt_out_flags
 
 N_PEOPLE = 220
 SEED = 3
@@ -39,7 +40,7 @@ def model(net):
 def db(tables, tmp_path_factory):
     from recommender.demo import write_network
     from recommender.io.csv_folder import import_folder
-    from recommender.store import Store
+    from recommender.store.db import Store
 
     folder = tmp_path_factory.mktemp("meet-csv")
     write_network(tables, folder)
@@ -166,9 +167,11 @@ def test_deterministic(net, model):
 
 def test_fit_on_two_threads_equals_its_steps_in_order(net, model):
     """fit overlaps its steps on two threads; run one after another they give the same model."""
-    from recommender.features import build_context, encode_people
-    from recommender.graph import TieTable
-    from recommender.ranker import PairRanker, build_training_set
+    from recommender.meet.context import build_context
+    from recommender.people import encode_people
+    from recommender.network import TieTable
+    from recommender.meet.ranker import PairRanker
+    from recommender.meet.training import build_training_set
     from recommender.similarity import ProfileModel
 
     profile = ProfileModel().fit(net.people)
@@ -187,7 +190,7 @@ def test_fit_on_two_threads_equals_its_steps_in_order(net, model):
     for name in ("W", "F", "A"):
         assert (getattr(model.context_, name) != getattr(ctx, name)).nnz == 0
     np.testing.assert_array_equal(model.context_.activity, ctx.activity)
-    from recommender.meet import _people_info
+    from recommender.meet.model import _people_info
 
     facts = _people_info(net)
     assert all(facts[i] == model.people_[i] for i in range(0, len(facts), 37))
@@ -199,6 +202,7 @@ def test_reasons_name_mutual_contacts_and_introducer_is_mutual(model, net):
         adj.setdefault(a, set()).add(b)
         adj.setdefault(b, set()).add(a)
     names = _people(net)["name"]
+    opted = set(net.people["id"][opt_out_flags(net.people["opt_out"])].astype(str))
     seen = 0
     for pid in _fractionals(net, 25):
         for r in model.recommend(pid, k=5):
@@ -206,9 +210,14 @@ def test_reasons_name_mutual_contacts_and_introducer_is_mutual(model, net):
             if r.features["cn"] > 0:
                 assert len(mutual) == r.features["cn"]
                 reason = next(x for x in r.reasons if x.kind == "mutual_contacts")
-                assert {p["id"] for p in reason.data["people"]} == mutual
-                assert {p["name"] for p in reason.data["people"]} == {names[m] for m in mutual}
-                assert r.introducer_id in mutual
+                named = mutual - opted  # opted-out contacts are counted, never named or introducers
+                assert reason.data["count"] == len(mutual)
+                assert {p["id"] for p in reason.data["people"]} == named
+                assert {p["name"] for p in reason.data["people"]} == {names[m] for m in named}
+                if not named:
+                    assert r.introducer_id is None
+                    continue
+                assert r.introducer_id in named
                 assert r.introducer_name == names[r.introducer_id]
                 best = max(p["trust"] for p in reason.data["people"])
                 assert r.introducer_trust == pytest.approx(best)
@@ -241,7 +250,7 @@ def test_save_load_round_trip(model, net, tmp_path):
 
 
 def test_draft_notes(model, net):
-    from recommender.explain import draft_note
+    from recommender.meet.text import draft_note
 
     pid = _fractionals(net, 1)[0]
     me = model.person(pid)

@@ -103,7 +103,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def _db_of(args) -> str:
-    from recommender.store import default_db_path
+    from recommender.store.db import default_db_path
 
     return str(getattr(args, "db", None) or default_db_path())
 
@@ -130,7 +130,7 @@ def _run(args) -> int:
     except BrokenPipeError:
         return 0
     except sqlite3.Error as exc:  # a database fault the library did not name: still one line, exit 4
-        from recommender.store import sqlite_error
+        from recommender.store.db import sqlite_error
 
         err = sqlite_error(_db_of(args), exc)
         _error(str(err))

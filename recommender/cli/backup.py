@@ -45,7 +45,8 @@ def run_backup(args) -> int:
 def run_restore(args) -> int:
     import sys
 
-    from recommender.store import check_backup, check_restore_target, default_db_path, restore
+    from recommender.store.backup import check_backup, check_restore_target, restore
+    from recommender.store.db import default_db_path
 
     target = Path(args.db) if args.db else default_db_path()
     if not 0 <= args.wait <= 3600:

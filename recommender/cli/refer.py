@@ -32,16 +32,16 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from recommender.errors import UsageError
-    from recommender.graph import load_network
-    from recommender.refer import Router
-    from recommender.refer_text import format_routing, routing_to_dict
+    from recommender.network import load_network
+    from recommender.refer.router import Router
+    from recommender.refer.text import format_routing, routing_to_dict
 
     if not args.opportunity and not args.needs and not args.description:
         raise UsageError("say what to route: --opportunity ID, or --needs TAGS (and --industry, --size, ...)",
                          hint="e.g. fracnet refer --from p0001 --needs 'demand gen;abm' --industry saas")
     if args.k < 1:
         raise UsageError(f"--k must be a positive integer, got {args.k}")
-    from recommender.refer import MAX_HOPS
+    from recommender.refer.request import MAX_HOPS
 
     if not 1 <= args.max_hops <= MAX_HOPS:
         raise UsageError(f"--max-hops must be a whole number from 1 to {MAX_HOPS}, got {args.max_hops}",

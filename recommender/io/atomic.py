@@ -20,50 +20,12 @@ True
 
 from __future__ import annotations
 
-import errno
 import os
 import tempfile
 from pathlib import Path
 from typing import Callable, IO, Iterable
 
-from recommender.errors import FileAccessError
-
-_HINTS = {
-    errno.ENOSPC: "the disk is full; free some space and try again",
-    errno.EDQUOT: "the disk quota is exceeded; free some space and try again",
-    errno.EACCES: "check the permissions of the file and its folder",
-    errno.EPERM: "check the permissions of the file and its folder",
-    errno.EROFS: "the file system is read-only; choose another folder",
-    errno.ENOENT: "check that the folder exists",
-    errno.ELOOP: "the path is a symbolic link loop",
-}
-
-
-def file_error(path, exc: BaseException, verb: str = "write") -> FileAccessError:
-    """The one-line error for an OSError (or SQLite I/O error) on ``path``: what, where, a suggestion."""
-    code = getattr(exc, "errno", None)
-    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    if code is None and "full" in reason:  # SQLite: "database or disk is full"
-        code = errno.ENOSPC
-    return FileAccessError(f"cannot {verb} {path}: {reason}", hint=_HINTS.get(code))
-
-
-def usual_file_mode() -> int:
-    """``0o666`` less the process umask: the mode other programs give the files they create."""
-    return 0o666 & ~_umask()
-
-
-def _umask() -> int:
-    try:  # Linux: read it without changing it (os.umask would race with other threads)
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    m = os.umask(0o022)
-    os.umask(m)
-    return m
+from recommender.store.files import file_error, usual_file_mode  # noqa: F401  (the rules, at the bottom)
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], object], *, mode: int | None = None) -> Path:

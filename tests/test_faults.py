@@ -911,6 +911,24 @@ def test_an_interrupted_cli_is_one_line_and_exit_130(db, tmp_path):
         assert db_digest(db) == before
 
 
+# -- the explorer's Data page: the same refusals ----------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["inf", "1e30", "-inf", "NaN"])
+def test_explorer_upload_with_absurd_capacity_is_refused_with_file_line_field(value, db):
+    from recommender.ui.views import import_uploads
+
+    before = db_digest(db)
+    with Store(db) as s:
+        res = import_uploads(s, [("people.csv", f"id,name,capacity\np9001,Ann,{value}\n".encode())])
+    TALLY["cases"] += 1
+    changed = db_digest(db) != before
+    TALLY["changed_databases_after_refusal"] += int(changed)
+    assert not res.ok and not changed
+    text = res.problems.to_csv()
+    assert "people.csv" in text and "capacity" in text and "whole number" in text
+
+
 # -- the tallies ------------------------------------------------------------------------------------
 
 

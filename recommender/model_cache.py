@@ -164,7 +164,11 @@ def _save_cached(store, key: str, model) -> Path:
     sha = holder["sha"]
     path = model_file(store, key, sha)
     os.replace(staging, path)
-    _prune(store, folder, keep_key=key, keep_sha=sha)
+    try:
+        _prune(store, folder, keep_key=key, keep_sha=sha)
+    except (OSError, FracnetError):  # not recorded (a read-only database): never leave an unrecorded file
+        path.unlink(missing_ok=True)
+        raise
     return path
 
 

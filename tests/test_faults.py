@@ -595,6 +595,29 @@ def test_restore_keeps_what_it_replaces(db, tmp_path, capsys):
     assert "kept as" in res.out
 
 
+def test_restore_over_a_damaged_database_keeps_its_bytes(db, tmp_path, capsys):
+    with Store(db) as s:
+        s.backup(tmp_path / "b.db")
+        s.backup(tmp_path / "clean.db")
+    _corrupt_inner_pages(tmp_path / "clean.db", db)
+    damaged = file_digest(db)
+    res = run_cli(["restore", tmp_path / "b.db", "--db", db, "--yes"], capsys)
+    TALLY["cases"] += 1
+    assert res.code == 0, res.err
+    kept = sorted(db.parent.glob(db.name + ".before-restore-*"))
+    assert [file_digest(k) for k in kept if not k.name.endswith("-wal")] == [damaged]
+    with Store(db) as s:
+        assert s.integrity_check() == "ok"
+
+
+def test_restore_will_not_replace_another_apps_database(db, tmp_path, capsys):
+    other = _db_file("other app's SQLite", tmp_path, db)
+    with Store(db) as s:
+        s.backup(tmp_path / "b.db")
+    check_refusal(["restore", tmp_path / "b.db", "--db", other, "--yes"], capsys, code=4,
+                  message=r"will not restore over .*other\.sqlite", db=other, folders=[tmp_path])
+
+
 def _hold_write_lock(db: str, seconds: float, ready) -> None:
     con = sqlite3.connect(db, timeout=30)
     con.execute("BEGIN IMMEDIATE")

@@ -125,7 +125,14 @@ def restore(backup_path: str | os.PathLike, db_path: str | os.PathLike, *, wait:
             raise file_error(dst, exc) from None
         return {"restored": str(dst), "from": str(src), "kept": None, "counts": counts}
     kept = before_restore_path(dst) if keep_copy else None
-    with Store(dst) as live:
+    try:
+        live_store = Store(dst)
+    except StoreError as exc:
+        if "not a fracnet" in str(exc) or "newer than" in str(exc):
+            raise StoreError(f"will not restore over {dst}: {exc.message}",
+                             hint="give --db the fracnet database to replace") from None
+        return _replace_damaged(src, dst, kept, counts)  # a damaged database: keep its bytes, put the backup in
+    with live_store as live:
         # the exclusive lock: wait (briefly) for a running writer, else refuse before touching anything
         live.con.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
         try:
@@ -138,7 +145,11 @@ def restore(backup_path: str | os.PathLike, db_path: str | os.PathLike, *, wait:
         live.con.execute("ROLLBACK")
         live.con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if kept is not None:
-            live.backup(kept)
+            try:
+                live.backup(kept)
+            except StoreError:  # the live database is damaged: keep its bytes as they are
+                live.close()
+                return _replace_damaged(src, dst, kept, counts)
         source = sqlite3.connect(f"file:{src.resolve()}?mode=ro", uri=True)
         try:
             with live._lock:
@@ -149,3 +160,24 @@ def restore(backup_path: str | os.PathLike, db_path: str | os.PathLike, *, wait:
             source.close()
         live._meta_ok = False
     return {"restored": str(dst), "from": str(src), "kept": str(kept) if kept else None, "counts": counts}
+
+
+def _replace_damaged(src: Path, dst: Path, kept: Path | None, counts: dict) -> dict:
+    """Restore over a database SQLite cannot read: its bytes (and WAL) kept as they are, the backup copied in."""
+    from recommender.store.files import file_error
+
+    tmp = dst.with_name(dst.name + ".restoring")
+    try:
+        if kept is not None:
+            shutil.copyfile(dst, kept)
+            if Path(str(dst) + "-wal").exists():
+                shutil.copyfile(str(dst) + "-wal", str(kept) + "-wal")
+        shutil.copyfile(src, tmp)
+        for suffix in ("-wal", "-shm"):
+            Path(str(dst) + suffix).unlink(missing_ok=True)
+        os.replace(tmp, dst)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise file_error(dst, exc) from None
+    return {"restored": str(dst), "from": str(src), "kept": str(kept) if kept else None, "counts": counts}
+

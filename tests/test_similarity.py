@@ -85,7 +85,7 @@ def test_blank_documents_match_reference():
     model = _same(people)
     assert model.matrix_.nnz == 0
     empty = pd.DataFrame({"id": pd.Series([], dtype=object)})
-    with pytest.raises(ValueError, match="0 sample"):  # NearestNeighbors needs a person, as before
+    with pytest.raises(ValueError, match="0 sample"):  # a profile model needs a person, as before
         ProfileModel().fit(empty)
 
 

@@ -80,7 +80,6 @@ __all__ = [
     "Pick",
     "Routing",
     "Router",
-    "route_opportunity",
 ]
 
 #: How the four components add up to a candidate's relevance.
@@ -315,8 +314,3 @@ class Router(RequestChecks, FitScores, Selection):
                                      "fit": round(float(ffs["fit"][j]), 4)})
         sugg = [{"max_hops": int(max_hops) + 1}, {"widen": True}] if uncovered and not widen else []
         return Routing(req, lane, picks, alts, uncovered, tuple(excluded), reach, None, tuple(sugg))
-
-
-def route_opportunity(network: Network, from_id: str, opportunity: str | None = None, **kwargs) -> Routing:
-    """Fit a :class:`Router` on ``network`` and route one request (see :meth:`Router.route`)."""
-    return Router().fit(network).route(from_id, opportunity, **kwargs)

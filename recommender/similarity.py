@@ -25,7 +25,8 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
 from recommender.errors import NotFittedError, UnknownIdError
 from recommender.taxonomy import split_tags
@@ -71,7 +72,7 @@ _STOP = frozenset("the and for with from that this into our are was were you you
                   "helping helps help work working companies company".split())
 
 
-class ProfileModel:
+class ProfileModel(BaseEstimator):
     """TF-IDF profiles and cosine similarity.
 
     Parameters
@@ -112,11 +113,12 @@ class ProfileModel:
             counts = counts[:, keep].tocsr()
             vocab = [vocab[j] for j in keep]
         tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
-        # the fitted state TfidfVectorizer.fit leaves, so transform() and get_feature_names_out() work as before
-        self.vectorizer_ = TfidfVectorizer(analyzer=_analyzer, min_df=self.min_df, sublinear_tf=True)
-        self.vectorizer_.vocabulary_ = {t: j for j, t in enumerate(vocab)}
-        self.vectorizer_.fixed_vocabulary_ = False
-        self.vectorizer_._tfidf = tfidf
+        # what TfidfVectorizer(analyzer=_analyzer, sublinear_tf=True).fit learns, through public parts only:
+        # counts over the fixed vocabulary, then the fitted TF-IDF weights
+        self.vocabulary_ = {t: j for j, t in enumerate(vocab)}
+        self.terms_ = np.array(vocab, dtype=object)
+        self.counter_ = CountVectorizer(analyzer=_analyzer, vocabulary=self.vocabulary_)
+        self.tfidf_ = tfidf
         matrix = sparse.csr_matrix(tfidf.transform(counts, copy=False))
         self.matrix_ = matrix[:n] if blank else matrix
         self.ids_ = people["id"].to_numpy()
@@ -147,7 +149,8 @@ class ProfileModel:
         Unknown tokens are ignored, as TF-IDF does for unseen words.
         """
         self._check()
-        return self.vectorizer_.transform([profile_document(r, self.use_bio) for r in records])
+        counts = self.counter_.transform([profile_document(r, self.use_bio) for r in records])
+        return self.tfidf_.transform(counts, copy=False)
 
     def similarity_to(self, query: sparse.csr_matrix) -> np.ndarray:
         """Cosine similarity of every person to each query row, shape (n_queries, n_people)."""

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
 from recommender.kernels import _kth_largest, _top_per_row, tune_allocator
@@ -45,9 +46,9 @@ from recommender.meet.features import (
     pair_features,
     stack_features,
 )
+from recommender.meet.persistence import load_object, save_object
 from recommender.meet.ranker import PairRanker, _sigmoid
 from recommender.meet.training import build_training_set
-from recommender.meet.persistence import load_object, save_object
 from recommender.meet.twohop import two_hop_paths
 from recommender.network import Network
 from recommender.people import GROUPS, encode_people
@@ -105,7 +106,7 @@ class Recommendation:
     contributions: dict
 
 
-class MeetModel:
+class MeetModel(BaseEstimator):
     """Recommends whom to meet: candidates, features, a learned ranker.
 
     Parameters

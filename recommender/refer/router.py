@@ -56,6 +56,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from recommender.errors import UsageError
 from recommender.network import DEFAULT_HALF_LIFE_DAYS, Network
@@ -108,7 +109,7 @@ class Routing:
     suggestions: tuple[dict, ...] = ()
 
 
-class Router(RequestChecks, FitScores, Selection):
+class Router(RequestChecks, FitScores, Selection, BaseEstimator):
     """Routes opportunities to the best 2-3 peers in a referrer's trust network.
 
     Parameters

@@ -28,7 +28,7 @@ True
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,7 @@ from recommender.meet.features import (
 )
 from recommender.meet.persistence import load_object, save_object
 from recommender.meet.ranker import PairRanker, _sigmoid
+from recommender.meet.reasons import REASON_FEATURES, REASON_ORDER, Reason, reason_weights, reasons_present
 from recommender.meet.training import build_training_set
 from recommender.meet.twohop import two_hop_paths
 from recommender.network import Network
@@ -64,30 +65,6 @@ _CN = FEATURE_NAMES.index("cn")
 _ACTIVITY = FEATURE_NAMES.index("cand_activity")
 _GROUP_COLS = [FEATURE_NAMES.index(f) for f in ("group_peer", "group_adjacent", "group_executive")]  # GROUPS order
 _NOT_IN_PARTIAL = {"tag_sim", "cand_activity", "group_peer", "group_adjacent", "group_executive"}
-
-#: Which features each kind of reason stands for (its weight is their summed contribution).
-REASON_FEATURES = {
-    "mutual_contacts": ("cn", "jaccard", "aa", "ra", "katz", "introducer_trust", "mutual_recency"),
-    "complementary_specialties": ("complementarity", "specialty_affinity"),
-    "shared_clients": ("client_overlap",),
-    "icp_fit": ("icp_fit",),
-    "similar_profile": ("tag_sim",),
-    "active": ("cand_activity",),
-}
-
-
-@dataclass(frozen=True)
-class Reason:
-    """One reason for a recommendation, as data.
-
-    ``kind`` is a key of :data:`REASON_FEATURES`; ``weight`` its contribution
-    to the log-odds; ``data`` holds what a sentence needs (names, tags).
-    """
-
-    kind: str
-    weight: float
-    data: dict = field(default_factory=dict)
-
 
 @dataclass(frozen=True)
 class Recommendation:
@@ -368,14 +345,16 @@ class MeetModel(BaseEstimator):
         me, them = self.people_[u], self.people_[v]
         feats = dict(zip(FEATURE_NAMES, x.tolist()))  # Python floats (tolist: one call, not one per value)
         contribs = dict(zip(FEATURE_NAMES, contrib.tolist()))
-        weight = {kind: sum(contribs[f] for f in fs) for kind, fs in REASON_FEATURES.items()}
+        present = reasons_present(x)[0]  # the reason rule (meet/reasons.py), as the batch job reads it
+        weight = dict(zip(REASON_ORDER, reason_weights(contrib)[0].tolist()))
+        has = dict(zip(REASON_ORDER, present.tolist()))
         reasons: list[Reason] = []
 
         su, sv = slice(ctx.A.indptr[u], ctx.A.indptr[u + 1]), slice(ctx.A.indptr[v], ctx.A.indptr[v + 1])
         mutual, iu, iv = np.intersect1d(ctx.A.indices[su], ctx.A.indices[sv], assume_unique=True,
                                         return_indices=True)
         introducer, best = None, 0.0
-        if len(mutual):
+        if has["mutual_contacts"]:
             count = int(len(mutual))  # a count names nobody: opted-out contacts are counted, never named
             t = np.minimum(ctx.W.data[su][iu], ctx.W.data[sv][iv])  # W shares A's sorted pattern
             named = ctx.introducer_ok[mutual] > 0
@@ -392,14 +371,14 @@ class MeetModel(BaseEstimator):
         gx = [feats[f] for f in FEATURE_NAMES[-3:]]  # the group indicators
         group = GROUPS[gx.index(max(gx))] if any(gx) else None
         spec_me, spec_them = set(me["specialties"]), set(them["specialties"])
-        if feats["complementarity"] > 0:
+        if has["complementary_specialties"]:
             reasons.append(Reason("complementary_specialties", weight["complementary_specialties"], {
                 "function": them["function"],
                 "theirs": sorted(spec_them - spec_me),
                 "yours": sorted(spec_me - spec_them),
                 "shared": sorted(spec_me & spec_them),
             }))
-        if feats["icp_fit"] > 0:
+        if has["icp_fit"]:
             fr, ex = (me, them) if not me["is_exec"] else (them, me)
             reasons.append(Reason("icp_fit", weight["icp_fit"], {
                 "fit": feats["icp_fit"],
@@ -412,14 +391,14 @@ class MeetModel(BaseEstimator):
                 "company_size": ex["sizes"][:1],
                 "company_region": ex["regions"][:1],
             }))
-        elif feats["client_overlap"] > 0:
+        if has["shared_clients"]:
             reasons.append(Reason("shared_clients", weight["shared_clients"], {
                 "industries": [t for t in me["industries"] if t in them["industries"]],
                 "size_bands": [t for t in me["sizes"] if t in them["sizes"]],
             }))
-        if feats["tag_sim"] > 0.2:
+        if has["similar_profile"]:
             reasons.append(Reason("similar_profile", weight["similar_profile"], {"similarity": feats["tag_sim"]}))
-        if feats["cand_activity"] > np.log1p(2):
+        if has["active"]:
             reasons.append(Reason("active", weight["active"], {"recent_ties": int(round(np.expm1(feats["cand_activity"])))}))
         reasons.sort(key=lambda r: -r.weight)
         return Recommendation(

@@ -27,10 +27,10 @@ import pandas as pd
 
 from recommender.errors import DataValidationError, FracnetError, UsageError, ValidationProblem
 from recommender.network import Network
+from recommender.people import GROUPS, group_of  # noqa: F401  (the one group rule; pages read it here)
 from recommender.store.schema import IMPORT_ORDER, TABLES
 from recommender.taxonomy import split_tags
 
-GROUPS = ("peers", "adjacent", "executives")
 GROUP_LABELS = {"peers": "Peers", "adjacent": "Adjacent fractionals", "executives": "Executives (ICP)"}
 #: Starter list size per group (design: 10-20 people per group).
 TARGET = (10, 20)
@@ -98,26 +98,6 @@ def people_facts(net: Network) -> pd.DataFrame:
     df = df.set_index("id", drop=False)
     df.index.name = None
     return df
-
-
-def group_of(me: pd.Series, other: pd.Series) -> str | None:
-    """Which of ``me``'s three groups ``other`` is in (the rule the recommender uses), or None.
-
-    Peers: fractionals of the same function with a different specialty mix;
-    adjacent: fractionals of another function serving the same kind of client
-    (shared industry or size band); executives: executives in the same market.
-    """
-    market = bool(me["industries"] & other["industries"]) or bool(me["sizes"] & other["sizes"])
-    me_exec, other_exec = me["kind"] == "executive", other["kind"] == "executive"
-    if not me_exec and not other_exec:
-        if me["function"] and me["function"] == other["function"]:
-            return "peers" if me["specialties"] != other["specialties"] else None
-        return "adjacent" if market else None
-    if other_exec:
-        if me_exec:
-            return "executives" if me["industries"] & other["industries"] else None
-        return "executives" if market else None
-    return "adjacent" if market else None
 
 
 def person_label(facts: pd.DataFrame, pid: str) -> str:

@@ -65,3 +65,23 @@ def test_one_reason_class_per_answer():
 
     assert model.Reason is reasons.Reason
     assert request.Reason is not reasons.Reason  # a pick's reasons are another thing, with their own fields
+
+
+def test_one_reading_of_people(fitted):
+    """The explorer's facts, the model's facts, its encoding and the router read people the same way."""
+    from recommender.refer.router import Router
+    from recommender.ui import views
+
+    net, model = fitted
+    facts = views.people_facts(net)
+    enc = people_rules.encode_people(net, model.profile_)
+    router = Router().fit(net)
+    assert list(facts.index) == list(enc.ids) == list(router.ids_)
+    assert facts["opt_out"].tolist() == enc.opt_out.tolist() == router.opt_out_.tolist()
+    assert facts["opt_out"].any()
+    for i in range(0, len(facts), 7):
+        f, row = model.people_[i], facts.iloc[i]
+        assert f["id"] == row["id"] and f["name"] == row["name"]
+        assert frozenset(f["specialties"]) == row["specialties"]
+        assert frozenset(f["industries"]) == row["industries"] and frozenset(f["sizes"]) == row["sizes"]
+        assert f["is_exec"] == (row["kind"] == "executive") == bool(enc.is_exec[i])

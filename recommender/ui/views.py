@@ -27,7 +27,7 @@ import pandas as pd
 
 from recommender.errors import DataValidationError, FracnetError, UsageError, ValidationProblem
 from recommender.network import Network
-from recommender.people import GROUPS, group_of  # noqa: F401  (the one group rule; pages read it here)
+from recommender.people import GROUPS, PeopleFacts, group_of  # noqa: F401  (the one group rule; pages read it here)
 from recommender.store.schema import IMPORT_ORDER, TABLES
 from recommender.taxonomy import split_tags
 
@@ -45,59 +45,13 @@ def md_escape(text) -> str:
     return _MD_SPECIAL.sub(r"\\\1", "" if text is None else str(text))
 
 
-def _truthy(v) -> bool:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return False
-    try:
-        return bool(int(v))
-    except (TypeError, ValueError):
-        return str(v).strip().lower() in ("true", "yes", "y")
-
-
 # ---------------------------------------------------------------------------
 # People facts and groups
 # ---------------------------------------------------------------------------
 
 def people_facts(net: Network) -> pd.DataFrame:
-    """One row per person (indexed by id): name, kind, function, title, company,
-    specialty/industry/size sets (an executive's market includes their company's),
-    opt_out."""
-    people = net.people.where(net.people.notna(), None)
-    comp = net.companies.where(net.companies.notna(), None).set_index("id") if len(net.companies) else None
-
-    def company_field(cid, col):
-        if comp is None or cid is None or cid not in comp.index:
-            return None
-        v = comp.at[cid, col]
-        return v if isinstance(v, str) and v else None
-
-    rows = []
-    for r in people.to_dict("records"):
-        cid = r.get("company_id")
-        ind = set(split_tags(r.get("industries")))
-        sizes = set(split_tags(r.get("icp_sizes")))
-        if r.get("kind") == "executive":
-            ci, cs = company_field(cid, "industry"), company_field(cid, "size_band")
-            ind |= {ci} if ci else set()
-            sizes |= {cs} if cs else set()
-        rows.append({
-            "id": str(r["id"]),
-            "name": str(r.get("name") or r["id"]),
-            "kind": r.get("kind") or "fractional",
-            "function": r.get("function") or "",
-            "title": r.get("title") or "",
-            "company": company_field(cid, "name") or "",
-            "specialties": frozenset(split_tags(r.get("specialties"))),
-            "industries": frozenset(ind),
-            "sizes": frozenset(sizes),
-            "capacity": r.get("capacity"),
-            "opt_out": _truthy(r.get("opt_out")),
-        })
-    df = pd.DataFrame(rows, columns=["id", "name", "kind", "function", "title", "company", "specialties",
-                                     "industries", "sizes", "capacity", "opt_out"])
-    df = df.set_index("id", drop=False)
-    df.index.name = None
-    return df
+    """One row per person (indexed by id): :meth:`recommender.people.PeopleFacts.frame`."""
+    return PeopleFacts(net).frame()
 
 
 def person_label(facts: pd.DataFrame, pid: str) -> str:

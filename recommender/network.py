@@ -1,4 +1,4 @@
-"""The network as graphs: the typed networkx graph, the weighted trust graph,
+"""The network: its tables as of a date, the weighted trust graph,
 and a sparse adjacency for whole-network work, each ``as_of`` a date so history
 can be replayed.
 
@@ -10,8 +10,6 @@ Example
 ...     ties=pd.DataFrame({"a": ["a", "b"], "b": ["b", "c"], "strength": [0.9, 0.5],
 ...                        "since": ["2020-01-01", "2025-01-01"]}),
 ... )
->>> sorted(build_graph(net, as_of="2024-12-31").edges(keys=True))
-[('a', 'b', 'tie')]
 >>> round(build_trust_graph(net, as_of="2025-06-01")["b"]["c"]["weight"], 3)
 0.467
 """
@@ -32,7 +30,6 @@ from scipy.sparse.csgraph import connected_components
 from recommender.errors import UsageError
 from recommender.store.schema import TABLES
 
-COMPANY_PREFIX = "company:"
 DEFAULT_HALF_LIFE_DAYS = 730
 REFERRAL_TRUST_BONUS = {"accepted": 0.1, "won": 0.2}
 INTRO_TRUST_BONUS = 0.05
@@ -116,35 +113,6 @@ def load_network(store, as_of=None) -> Network:
     """Read the whole network from a :class:`~recommender.store.db.Store`, as of a date."""
     net = Network.from_frames(**{name: store.read_table(name) for name in TABLES})
     return net.until(as_of)
-
-
-def build_graph(net: Network, as_of=None) -> nx.MultiGraph:
-    """The typed multigraph: people and companies as nodes; ties, introductions,
-    referrals and employment as typed (keyed), dated edges.
-
-    Nodes carry ``kind`` (fractional, executive, company) and their attributes;
-    company nodes are ``"company:<id>"``. Edge keys are ``tie``,
-    ``introduction``, ``referral:<id>`` and ``employment``; referral edges keep
-    their direction in ``from_id``/``to_id``.
-    """
-    net = net.until(as_of)
-    g = nx.MultiGraph(as_of=net.as_of)
-    people = net.people.where(net.people.notna(), None)
-    for rec in people.to_dict("records"):
-        g.add_node(rec["id"], **{k: v for k, v in rec.items() if k != "id"})
-    for rec in net.companies.where(net.companies.notna(), None).to_dict("records"):
-        g.add_node(COMPANY_PREFIX + rec["id"], **{k: v for k, v in rec.items() if k != "id"}, kind="company")
-    for a, b, s, since, last, src in net.ties[["a", "b", "strength", "since", "last_contact", "source"]].itertuples(index=False):
-        g.add_edge(a, b, key="tie", type="tie", strength=_f(s, 0.5), since=since, last_contact=last, source=src)
-    for rec in net.introductions.to_dict("records"):
-        g.add_edge(rec["a"], rec["b"], key=f"introduction:{rec['id']}", type="introduction",
-                   date=rec["date"], introducer=rec["introducer"], outcome=rec["outcome"])
-    for rec in net.referrals.to_dict("records"):
-        g.add_edge(rec["from_id"], rec["to_id"], key=f"referral:{rec['id']}", type="referral", date=rec["date"],
-                   from_id=rec["from_id"], to_id=rec["to_id"], opportunity_id=rec["opportunity_id"], outcome=rec["outcome"])
-    for pid, cid in net.people[["id", "company_id"]].dropna().itertuples(index=False):
-        g.add_edge(pid, COMPANY_PREFIX + cid, key="employment", type="employment")
-    return g
 
 
 def trust_weights(net: Network, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> pd.DataFrame:
@@ -564,11 +532,3 @@ def network_stats(net: Network) -> dict:
         "components": n_components,
         "largest_component": largest,
     }
-
-
-def _f(x, default: float) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return default
-    return default if np.isnan(v) else v

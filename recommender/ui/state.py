@@ -103,10 +103,6 @@ def _trust(path: str, ver: tuple):
     return build_trust_graph(_network(path, ver))
 
 
-def trust_graph():
-    return _trust(db_path(), version())
-
-
 @st.cache_resource(show_spinner="Learning who should meet whom (first run only)…", max_entries=2)
 def _meet_model(path: str, sver: tuple):
     from recommender.model_cache import meet_model as cached_meet_model

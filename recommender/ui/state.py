@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from recommender.network import Network, build_trust_graph, load_network
+from recommender.network import Network, load_network
+from recommender.trust import build_trust_graph
 from recommender.sample import open_default_store
 from recommender.store.db import Store, default_db_path
 from recommender.ui import views

@@ -41,12 +41,18 @@ def cache_dir(store) -> Path:
     return store.path.with_name(store.path.name + ".models")
 
 
+def revision_key(store) -> tuple[str, int, str | None]:
+    """The one cache key of a database's contents: its path, write revision (every commit raises it) and
+    identity (a restore gives the database a new one, so a restored revision number never repeats a key)."""
+    return str(store.path.resolve()), store.revision, store.identity
+
+
 def cache_key(store, as_of=None) -> str | None:
     """The key of the model for ``store``'s identity and revision (None: the database has no identity)."""
     ident = store.identity
     if not ident:
         return None
-    raw = f"{ident}|{store.revision}|{as_of or ''}|{__version__}"
+    raw = f"{ident}|{store.revision}|{as_of or ''}|{__version__}"  # not the path: a copied file keeps its models
     return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 

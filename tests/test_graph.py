@@ -7,13 +7,8 @@ import pandas as pd
 import pytest
 
 from recommender.errors import UsageError
-from recommender.network import (
-    Network,
-    build_trust_graph,
-    load_network,
-    network_stats,
-    people_adjacency,
-)
+from recommender.network import Network, load_network, network_stats, people_adjacency
+from recommender.trust import build_trust_graph
 from recommender.store.db import Store
 
 

@@ -85,3 +85,18 @@ def test_one_reading_of_people(fitted):
         assert frozenset(f["specialties"]) == row["specialties"]
         assert frozenset(f["industries"]) == row["industries"] and frozenset(f["sizes"]) == row["sizes"]
         assert f["is_exec"] == (row["kind"] == "executive") == bool(enc.is_exec[i])
+
+
+def test_one_trust_rule(fitted):
+    """The encoded ties (meet, batch) and the trust frame (refer, explorer) give each tie the same trust."""
+    from recommender import network, trust
+    from recommender.network import TieTable
+
+    net, model = fitted
+    assert network.trust_weights is trust.trust_weights and network.build_trust_graph is trust.build_trust_graph
+    ties = TieTable.encode(net, model.context_.ids)
+    day = str(net.reference_date)[:10]
+    mine = np.sort(ties.trust(np.arange(len(ties.a)), day))
+    frame = np.sort(trust.trust_weights(net)["weight"].to_numpy(float))
+    assert len(mine) == len(frame)
+    np.testing.assert_allclose(mine, frame, rtol=1e-12)

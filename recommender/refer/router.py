@@ -59,7 +59,8 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from recommender.errors import UsageError
-from recommender.network import DEFAULT_HALF_LIFE_DAYS, Network
+from recommender.trust import DEFAULT_HALF_LIFE_DAYS
+from recommender.network import Network
 from recommender.refer.fit import (
     _CAPACITY_X,
     _CAPACITY_Y,

@@ -5,7 +5,8 @@ puts one back. A restore checks the backup completely before touching
 anything, waits briefly for (or refuses) a running writer, keeps the database
 it replaces as ``<db>.before-restore-<time>``, and copies the backup in through
 SQLite's backup API, so other connections see the old or the new database,
-never a mix.
+never a mix. The restored database gets a new identity, so nothing cached for
+another database (or for this one before the restore) is ever used for it.
 """
 
 from __future__ import annotations
@@ -123,6 +124,7 @@ def restore(backup_path: str | os.PathLike, db_path: str | os.PathLike, *, wait:
 
             Path(tmp).unlink(missing_ok=True)
             raise file_error(dst, exc) from None
+        _new_identity(dst)
         return {"restored": str(dst), "from": str(src), "kept": None, "counts": counts}
     kept = before_restore_path(dst) if keep_copy else None
     try:
@@ -159,7 +161,17 @@ def restore(backup_path: str | os.PathLike, db_path: str | os.PathLike, *, wait:
         finally:
             source.close()
         live._meta_ok = False
+    _new_identity(dst)
     return {"restored": str(dst), "from": str(src), "kept": str(kept) if kept else None, "counts": counts}
+
+
+def _new_identity(dst: Path) -> None:
+    """A restored database is a new one: a new identity, so no cache keyed by (identity, revision) of the
+    database it replaced, or of the one the backup was taken from, ever matches it."""
+    import uuid
+
+    with Store(dst) as s:
+        s.write_meta({"db_id": uuid.uuid4().hex})
 
 
 def _replace_damaged(src: Path, dst: Path, kept: Path | None, counts: dict) -> dict:
@@ -179,5 +191,6 @@ def _replace_damaged(src: Path, dst: Path, kept: Path | None, counts: dict) -> d
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise file_error(dst, exc) from None
+    _new_identity(dst)
     return {"restored": str(dst), "from": str(src), "kept": str(kept) if kept else None, "counts": counts}
 

@@ -41,19 +41,14 @@ FUNCTION_ROLES = {
     "marketing": "CMO", "finance": "CFO", "operations": "COO", "people": "CHRO", "sales": "CRO",
     "product": "CPO", "technology": "CTO",
 }
-_SIZE_LABELS = {"under-1m": "sub-$1M", "1-5m": "$1-5M", "5-50m": "$5-50M", "50-250m": "$50-250M", "250m-plus": "$250M+"}
 _MAX_NAMED = 3
 
 
 def label(tag: str) -> str:
-    """A tag as words: the demo vocabulary's label if known, else the tag with spaces."""
-    try:
-        from recommender.demo import LABELS
-    except ImportError:  # pragma: no cover - the demo module is optional here
-        LABELS = {}
-    if tag in _SIZE_LABELS:
-        return _SIZE_LABELS[tag]
-    return LABELS.get(tag, str(tag).replace("-", " "))
+    """A tag as words: the taxonomy's display label ("demand generation", "$5-50M", "B2B SaaS")."""
+    from recommender.taxonomy import load_taxonomy
+
+    return load_taxonomy().label(tag)
 
 
 def _join(words: list[str]) -> str:

@@ -28,6 +28,7 @@ from typing import Iterable
 from recommender.errors import DataValidationError, ValidationProblem
 
 KINDS = ("function", "specialty", "industry", "size_band", "region")
+_LABEL_ORDER = ("specialty", "industry", "size_band", "region", "function")
 DATA_DIR = Path(__file__).resolve().parent / "data"
 TAXONOMY_PATH = DATA_DIR / "taxonomy.csv"
 
@@ -72,6 +73,7 @@ class TagInfo:
     kind: str
     parent: str | None
     synonyms: tuple[str, ...]
+    label: str | None = None
 
 
 class Taxonomy:
@@ -109,6 +111,25 @@ class Taxonomy:
     def function_of(self, specialty: str) -> str | None:
         """The function a specialty belongs to (its parent), or None."""
         return self.parent(specialty, "specialty")
+
+    def label(self, tag: str, kind: str | None = None) -> str:
+        """The display label of a tag ("demand-gen" -> "demand generation", "5-50m" -> "$5-50M").
+
+        Without ``kind``, the kinds are tried in the order specialty, industry,
+        size band, region, function. A tag the taxonomy does not know reads as
+        its words (hyphens as spaces).
+        """
+        tag = str(tag)
+        kinds = (kind,) if kind else _LABEL_ORDER
+        for k in kinds:
+            e = self.entries.get((k, tag))
+            if e is not None:
+                return e.label or e.tag.replace("-", " ")
+        return tag.replace("-", " ")
+
+    def slugs(self) -> set[str]:
+        """Every canonical tag (all kinds) that reads differently from its label: what prose must not show."""
+        return {t for (k, t), e in self.entries.items() if (e.label or t) != t}
 
     def is_known(self, tag: str, kind: str) -> bool:
         return (kind, tag) in self.entries
@@ -171,7 +192,11 @@ class Taxonomy:
 
 
 def read_taxonomy(path: str | Path) -> Taxonomy:
-    """Read a taxonomy CSV with columns ``tag, kind, parent, synonyms`` (synonyms ``|``-separated)."""
+    """Read a taxonomy CSV with columns ``tag, kind, parent, label, synonyms`` (synonyms ``|``-separated).
+
+    ``label`` (optional) is how the tag reads in prose and on screen; without
+    it the tag reads as its words.
+    """
     path = Path(path)
     problems: list[ValidationProblem] = []
     entries: list[TagInfo] = []
@@ -191,7 +216,8 @@ def read_taxonomy(path: str | Path) -> Taxonomy:
                 continue
             syn = tuple(s.strip() for s in (row.get("synonyms") or "").split("|") if s.strip())
             parent = slugify(row.get("parent") or "") or None
-            entries.append(TagInfo(tag, kind, parent, syn))
+            label = (row.get("label") or "").strip() or None
+            entries.append(TagInfo(tag, kind, parent, syn, label))
     if problems:
         raise DataValidationError(problems)
     return Taxonomy(entries)

@@ -11,7 +11,7 @@ from recommender.cli import main
 
 BAD_INPUTS = [
     # (argv, exit code, text on stderr)
-    (["meet", "p00001"], 5, "did you mean"),
+    (["meet", "p0001x"], 5, "did you mean"),
     (["meet", "p0001", "--k", "0"], 2, "--k"),
     (["meet", "p0001", "--as-of", "yesterday"], 2, "YYYY-MM-DD"),
     (["refer", "--from", "p0001", "--opportunity", "o999"], 5, "unknown opportunity"),

@@ -301,7 +301,7 @@ def test_cli_model_save_and_load(db, capsys, net, tmp_path):
 def test_cli_unknown_person(db, capsys):
     from recommender.cli import main
 
-    assert main(["meet", "p00001", "--db", db]) == 5
+    assert main(["meet", "p0001x", "--db", db]) == 5
     err = capsys.readouterr().err
-    assert "unknown person 'p00001'" in err and "did you mean" in err
+    assert "unknown person 'p0001x'" in err and "did you mean 'p0001'" in err
     assert err.count("\n") == 1

@@ -65,7 +65,7 @@ def run_outreach(args) -> int:
     if not out.parent.is_dir():
         raise UsageError(f"cannot write {out}: folder {out.parent} does not exist")
     with open_store(args) as store:
-        store.get_person(args.person)  # unknown id: a clear error with suggestions, before any work
+        args.person = store.resolve("people", args.person)  # an id or unique name; else a clear error, before any work
         net = load_network(store)
         model = meet_model(store, network=net)
     recs = model.recommend(args.person, k=args.per_group, group="all")

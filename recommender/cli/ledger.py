@@ -22,7 +22,7 @@ def run(args) -> int:
     from recommender.ledger import referral_ledger
 
     with open_store(args) as store:
-        store.get_person(args.person)
+        args.person = store.resolve("people", args.person)
         led = referral_ledger(load_network(store), args.person, by=args.by)
     if args.json:
         print_json(led)

@@ -12,7 +12,7 @@ def register(sub) -> None:
                     "adjacent fractionals (other functions, same kind of client) and executives whose company "
                     "fits the person's ICP. Each comes with its reasons, the best mutual contact to introduce "
                     "you, and a draft note. The ranker is learned from the network's own history.")
-    p.add_argument("person", metavar="PERSON", help="person id")
+    p.add_argument("person", metavar="PERSON", help="person id (or a name only one person has)")
     p.add_argument("--k", type=int, default=10, metavar="K", help="recommendations per group (default: 10)")
     p.add_argument("--group", choices=("all", "peers", "adjacent", "executives"), default="all",
                    help="one group, or all three (default: all)")
@@ -35,7 +35,7 @@ def run(args) -> int:
     if args.k < 1:
         raise UsageError(f"--k must be a positive integer, got {args.k}")
     with open_store(args) as store:
-        store.get_person(args.person)  # unknown id: one line with "did you mean"
+        args.person = store.resolve("people", args.person)  # an id or a unique name; else "did you mean"
         if args.model:
             model = MeetModel.load(args.model)
         else:

@@ -44,9 +44,9 @@ def run(args) -> int:
     if args.max_hops < 1:
         raise UsageError(f"--max-hops must be a positive integer, got {args.max_hops}")
     with open_store(args) as store:
-        store.get_person(args.from_id)  # unknown id: one line with "did you mean"
+        args.from_id = store.resolve("people", args.from_id)  # an id or a unique name; else "did you mean"
         if args.opportunity:
-            store.get("opportunities", args.opportunity)
+            args.opportunity = store.resolve("opportunities", args.opportunity)
         network = load_network(store)
     router = Router().fit(network)
     routing = router.route(args.from_id, args.opportunity, needs=args.needs, industry=args.industry,

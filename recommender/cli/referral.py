@@ -43,6 +43,11 @@ def run_log(args) -> int:
     from recommender.ledger import log_referral
 
     with open_store(args) as store:
+        if args.opportunity:
+            args.opportunity = store.resolve("opportunities", args.opportunity)
+        args.to_id = store.resolve("people", args.to_id)
+        if args.from_id:
+            args.from_id = store.resolve("people", args.from_id)
         row = log_referral(store, args.opportunity, args.to_id, from_id=args.from_id, date=args.date)
     if args.json:
         print_json(row)
@@ -56,6 +61,7 @@ def run_outcome(args) -> int:
     from recommender.ledger import record_outcome
 
     with open_store(args) as store:
+        args.referral_id = store.resolve("referrals", args.referral_id)
         res = record_outcome(store, args.referral_id, args.outcome)
     if args.json:
         print_json(res)

@@ -93,9 +93,7 @@ def import_linkedin(store: Store, path: str | os.PathLike, owner_id: str, *, tax
     file = str(path)
     if not path.is_file():
         raise UsageError(f"{path} is not a file", hint="give the Connections.csv from LinkedIn's data export")
-    owner_known = owner_id in store.ids("people")
-    if not owner_known:
-        raise UnknownIdError("person", owner_id, store.suggest_ids("people", owner_id))
+    owner_id = store.resolve("people", owner_id)  # an id, the same id zero-padded, or a unique name
 
     text = decode_text(path.read_bytes(), file)
     h = find_header(text)

@@ -14,8 +14,6 @@ from recommender.ui import state, views
 from recommender.ui.views import md_escape
 
 NEW = "__new__"
-SIZE_LABELS = {"under-1m": "under $1M", "1-5m": "$1-5M", "5-50m": "$5-50M", "50-250m": "$50-250M",
-               "250m-plus": "$250M+"}
 
 
 @st.cache_resource(show_spinner=False)
@@ -68,7 +66,7 @@ def _form(pid: str) -> None:
         c.selectbox("Industry", v["industry"], key="refer_industry", index=None, format_func=label,
                     placeholder="any industry")
         d.selectbox("Company size (revenue)", v["size_band"], key="refer_size", index=None,
-                    format_func=lambda t: SIZE_LABELS.get(t, label(t)), placeholder="any size")
+                    format_func=label, placeholder="any size")
         e.number_input("Picks", 1, 5, 3, key="refer_k")
         f.selectbox("Reach", [1, 2, 3], index=1, key="refer_hops",
                     format_func=lambda h: f"{h} tie{'s' if h > 1 else ''} away")

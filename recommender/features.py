@@ -386,6 +386,7 @@ def encode_people(net: Network, profile: ProfileModel | None = None) -> PeopleEn
     kind = people["kind"].fillna("fractional").astype(str).to_numpy()
     is_exec = kind == "executive"
     opt_out = pd.to_numeric(people["opt_out"], errors="coerce").fillna(0).astype(int).to_numpy() == 1
+    opt_out |= kind == "contact"  # plain contacts link and introduce people but are never suggested
     names = people["name"].where(people["name"].notna(), people["id"]).astype(str).to_numpy()
     func = people["function"].where(people["function"].notna(), "").astype(str).str.strip().str.lower()
     fcodes, funiq = pd.factorize(func)

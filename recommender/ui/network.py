@@ -69,7 +69,7 @@ def _chart(m: views.MapData, colour: str) -> alt.LayerChart:
     nodes = alt.Chart(m.nodes).mark_point(filled=True, stroke="white", strokeWidth=0.8).encode(
         x=alt.X("x:Q", axis=axis, scale=sx), y=alt.Y("y:Q", axis=axis, scale=sy),
         color=alt.Color(f"{field}:N", scale=scale, title=colour),
-        shape=alt.Shape("kind:N", scale=alt.Scale(domain=["fractional", "executive"], range=["circle", "square"]),
+        shape=alt.Shape("kind:N", scale=alt.Scale(domain=["fractional", "executive", "contact"], range=["circle", "square", "triangle"]),
                         title="kind"),
         size=alt.Size("size:Q", legend=None, scale=None),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.85)),

@@ -42,7 +42,7 @@ def sample_db(tmp_path_factory) -> Path:
     """A database imported from the bundled sample, with the hostile test names planted
     (read-only use: copy it before writing)."""
     from recommender.io.csv_folder import import_folder
-    from recommender.store import Store
+    from recommender.store.db import Store
 
     path = tmp_path_factory.mktemp("sample") / "sample.db"
     with Store(path) as store:
@@ -54,7 +54,7 @@ def sample_db(tmp_path_factory) -> Path:
 @pytest.fixture
 def writable_db(sample_db, tmp_path) -> Path:
     """A private copy of the sample database for tests that write."""
-    from recommender.store import Store
+    from recommender.store.db import Store
 
     dst = tmp_path / "copy.db"
     with Store(sample_db) as s:

@@ -19,20 +19,15 @@ import pandas as pd
 
 from recommender.errors import DataValidationError, UnknownIdError, UsageError, ValidationProblem
 from recommender.io.csv_folder import decode_text, read_csv_text
-from recommender.io.loader import load_tables, normalise_url
+from recommender.io.loader import id_slug, load_tables, normalise_url
 from recommender.io.validate import ImportReport, LineMap, validate_table
-from recommender.schema import TABLES
-from recommender.store import Store
+from recommender.store.schema import TABLES
+from recommender.store.db import Store
 from recommender.taxonomy import Taxonomy, join_tags, load_taxonomy, slugify
 
 COLUMNS = ("First Name", "Last Name", "URL", "Email Address", "Company", "Position", "Connected On")
 _DATE_FORMATS = ("%d %b %Y", "%d %B %Y", "%m/%d/%y", "%m/%d/%Y", "%Y-%m-%d", "%b %d, %Y")
 LINKEDIN_TIE_STRENGTH = 0.3
-
-
-def id_slug(text: str) -> str:
-    """An id-safe slug: lower-case letters, digits and single hyphens."""
-    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
 
 
 def parse_connected_on(text: str) -> str | None:

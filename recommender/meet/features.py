@@ -57,7 +57,7 @@ Groups (seen from the query person ``u``):
 Example
 -------
 >>> import pandas as pd
->>> from recommender.graph import Network
+>>> from recommender.network import Network
 >>> net = Network.from_frames(
 ...     people=pd.DataFrame({"id": ["a", "b", "c"], "name": ["A", "B", "C"], "kind": ["fractional"] * 3,
 ...                          "function": ["marketing"] * 3,
@@ -81,7 +81,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recommender.graph import Network
+from recommender.network import Network
 from recommender.similarity import ProfileModel
 from recommender.taxonomy import split_tags
 
@@ -273,7 +273,7 @@ class FeatureContext:
 # Building the context
 # ---------------------------------------------------------------------------
 
-from recommender.graph import TieTable, day_number, parse_as_of  # noqa: E402  (kept with the code that uses them)
+from recommender.network import TieTable, day_number, parse_as_of  # noqa: E402  (kept with the code that uses them)
 
 
 def _bitmask(M: sp.csr_matrix) -> np.ndarray:

@@ -8,7 +8,7 @@ import pytest
 
 from recommender.io.csv_folder import import_folder
 from recommender.io.linkedin import import_linkedin, read_position
-from recommender.store import Store
+from recommender.store.db import Store
 from tests.conftest import ROOT
 
 CORPUS = ROOT / "tests" / "data" / "linkedin_titles.csv"
@@ -50,7 +50,7 @@ def test_non_executives_are_plain_contacts(position):
 
 
 def test_import_reads_specialties_and_industries_and_keeps_contacts_out_of_groups(tmp_path, tiny_folder):
-    from recommender.graph import load_network
+    from recommender.network import load_network
     from recommender.meet import MeetModel
 
     with Store(tmp_path / "x.db") as s:

@@ -96,7 +96,8 @@ def _batch_child(model_path: str, block_size: int, naive_sample: int, queue) -> 
     import numpy as np
 
     from recommender.batch.meet import batch_meet, default_threads
-    from recommender.meet.features import block_candidates, two_hop_paths
+    from recommender.meet.candidates import block_candidates
+    from recommender.meet.twohop import two_hop_paths
     from recommender.meet.model import MeetModel
 
     out: dict = {}

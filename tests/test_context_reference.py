@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.meet.features import build_context, encode_people
+from recommender.meet.context import build_context
+from recommender.people import encode_people
 from recommender.network import (DEFAULT_HALF_LIFE_DAYS, INTRO_TRUST_BONUS, REFERRAL_TRUST_BONUS, Network,
                                TieTable, trust_weights)
 from recommender.meet.ranker import history_span, query_pairs

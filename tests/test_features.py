@@ -7,8 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.meet.features import (FEATURE_NAMES, GROUPS, best_introducers, build_context, candidate_pairs,
-                                  pair_features, two_hop_paths)
+from recommender.meet.features import FEATURE_NAMES, pair_features
+from recommender.people import GROUPS
+from recommender.meet.twohop import best_introducers, two_hop_paths
+from recommender.meet.context import build_context
+from recommender.meet.candidates import candidate_pairs
 from recommender.network import Network
 
 COL = {f: i for i, f in enumerate(FEATURE_NAMES)}

@@ -12,8 +12,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent / "recommender"
 MAX_LINES = 600
 STORAGE = ("recommender.errors", "recommender.store", "recommender._lazy")

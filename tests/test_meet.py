@@ -166,7 +166,8 @@ def test_deterministic(net, model):
 
 def test_fit_on_two_threads_equals_its_steps_in_order(net, model):
     """fit overlaps its steps on two threads; run one after another they give the same model."""
-    from recommender.meet.features import build_context, encode_people
+    from recommender.meet.context import build_context
+    from recommender.people import encode_people
     from recommender.network import TieTable
     from recommender.meet.ranker import PairRanker, build_training_set
     from recommender.similarity import ProfileModel

@@ -69,7 +69,9 @@ import numpy as np
 import pandas as pd
 
 from recommender.errors import DataValidationError, FracnetError, UsageError, ValidationProblem
-from recommender.meet.features import FEATURE_NAMES, GROUPS, tune_allocator
+from recommender.kernels import tune_allocator
+from recommender.meet.features import FEATURE_NAMES
+from recommender.people import GROUPS
 
 __all__ = [
     "ENGINES",

@@ -31,9 +31,10 @@ import numpy as np
 import pandas as pd
 
 from recommender.errors import UsageError
-from recommender.meet.features import FEATURE_NAMES, candidate_pairs, pair_features
-from recommender.network import Network, parse_as_of
+from recommender.meet.candidates import candidate_pairs
+from recommender.meet.features import FEATURE_NAMES, pair_features
 from recommender.meet.ranker import history_span, label_candidates, query_pairs
+from recommender.network import Network, parse_as_of
 
 __all__ = ["HEURISTICS", "evaluate_history", "ranking_metrics", "default_split_date"]
 

@@ -34,12 +34,27 @@ import numpy as np
 import pandas as pd
 
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
-from recommender.meet.features import (FEATURE_NAMES, GROUPS, block_candidates, block_tag_similarity, build_context,
-                                  context_day, encode_people, katz_scores, pair_features, stack_features,
-                                  tune_allocator, two_hop_paths)
-from recommender.meet.features import _kth_largest, _top_per_row, feature_columns
+from recommender.kernels import _kth_largest, _top_per_row, tune_allocator
+from recommender.meet.candidates import block_candidates
+from recommender.meet.context import build_context, context_day
+from recommender.meet.features import (
+    FEATURE_NAMES,
+    block_tag_similarity,
+    feature_columns,
+    katz_scores,
+    pair_features,
+    stack_features,
+)
+from recommender.meet.ranker import (
+    PairRanker,
+    _sigmoid,
+    build_training_set,
+    load_object,
+    save_object,
+)
+from recommender.meet.twohop import two_hop_paths
 from recommender.network import Network
-from recommender.meet.ranker import PairRanker, _sigmoid, build_training_set, load_object, save_object
+from recommender.people import GROUPS, encode_people
 from recommender.similarity import ProfileModel
 from recommender.taxonomy import split_tags
 

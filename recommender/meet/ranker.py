@@ -41,7 +41,10 @@ import numpy as np
 import pandas as pd
 
 from recommender.errors import FracnetError, NotFittedError, UsageError
-from recommender.meet.features import FEATURE_NAMES, build_context, candidate_pairs, pair_features, two_hop_paths
+from recommender.meet.candidates import candidate_pairs
+from recommender.meet.context import build_context
+from recommender.meet.features import FEATURE_NAMES, pair_features
+from recommender.meet.twohop import two_hop_paths
 from recommender.network import Network, TieTable, parse_as_of, sorted_unique
 
 __all__ = [
@@ -204,7 +207,7 @@ def build_training_set(net: Network, end=None, *, profile=None, horizon_days: in
     ``enough_positives``, older windows are skipped once that many positive
     rows were collected.
     """
-    from recommender.meet.features import encode_people
+    from recommender.people import encode_people
 
     if ties is None or ties.source is not net.ties:
         ids = people.ids if people is not None else net.people["id"].astype(str).to_numpy()

@@ -19,7 +19,7 @@ Example
 
 from __future__ import annotations
 
-from recommender.meet.features import GROUPS
+from recommender.people import GROUPS
 
 __all__ = [
     "GROUP_TITLES",

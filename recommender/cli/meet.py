@@ -43,6 +43,7 @@ def run(args) -> int:
     if args.save_model:
         model.save(args.save_model)
     recs = model.recommend(args.person, k=args.k, group=args.group)
+    introduced = _introduced_by(args, args.person, [r.candidate_id for r in recs])
     me = model.person(args.person)
     them = {r.candidate_id: model.person(r.candidate_id) for r in recs}
     notes = []
@@ -55,8 +56,26 @@ def run(args) -> int:
             "group": args.group,
             "as_of": model.as_of_,
             "model": {"kind": model.ranker_.kind_, "fallback_reason": model.fallback_reason_},
-            "recommendations": [recommendation_dict(r, me, them[r.candidate_id]) for r in recs],
+            "recommendations": [recommendation_dict(r, me, them[r.candidate_id],
+                                                    introduced_by=introduced.get(r.candidate_id)) for r in recs],
         })
         return 0
-    print(format_recommendations(me, recs, notes=notes, them=them))
+    print(format_recommendations(me, recs, notes=notes, them=them, introduced=introduced))
     return 0
+
+
+def _introduced_by(args, person: str, candidates: list[str]) -> dict[str, str]:
+    """Candidates someone already introduced ``person`` to (a logged introduction): id -> introducer's name."""
+    if not candidates:
+        return {}
+    with open_store(args) as store:
+        intros = store.read_table("introductions")
+        people = store.read_table("people")[["id", "name"]]
+    names = dict(zip(people["id"], people["name"].fillna(people["id"])))
+    want = set(candidates)
+    out = {}
+    for r in intros.itertuples(index=False):
+        other = r.b if r.a == person else r.a if r.b == person else None
+        if other in want and r.outcome in ("pending", "connected") and r.introducer:
+            out[other] = str(names.get(r.introducer, r.introducer))
+    return out

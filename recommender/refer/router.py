@@ -64,6 +64,7 @@ from scipy.sparse.csgraph import dijkstra
 from recommender.errors import UnknownIdError, UsageError
 from recommender.network import DEFAULT_HALF_LIFE_DAYS, Network, parse_as_of, trust_weights
 from recommender.ledger import OUTCOME_CODES, smoothed_rate
+from recommender.refer.request import read_needs
 from recommender.similarity import ProfileModel
 from recommender.taxonomy import Taxonomy, load_taxonomy, split_tags
 
@@ -423,20 +424,10 @@ class Router:
         warnings: list[dict] = []
 
         raw_needs = needs if needs is not None else opp.get("needs")
-        if isinstance(raw_needs, str) or raw_needs is None:
-            raw_needs = split_tags(raw_needs)
-        tags: list[str] = []
-        for raw in raw_needs:
-            nrm = tax.normalize(raw, "specialty")
-            tag = nrm.tag
-            if not nrm.known:
-                fn = tax.normalize(raw, "function")
-                if fn.known:
-                    tag = fn.tag
-                else:
-                    warnings.append({"field": "needs", "value": str(raw), "tag": tag, "suggestion": nrm.suggestion})
-            if tag and tag not in tags:
-                tags.append(tag)
+        # the needs go through the one request check (corrections applied, ambiguity refused)
+        reading = read_needs(raw_needs, tax)
+        tags = list(reading.tags)
+        warnings.extend(reading.warnings())
 
         def one(value, kind: str, field_name: str) -> str | None:
             if value is None or (isinstance(value, float) and np.isnan(value)) or not str(value).strip():
@@ -747,7 +738,19 @@ class Router:
         chosen, gains = self._choose(cand, relevance, fs["full"], fs["credit"], k)
         covered = fs["full"][chosen].max(axis=0) if chosen and req.needs else np.zeros(len(req.needs))
         uncovered = tuple(t for t, c in zip(req.needs, covered) if c < 1)
-        rest = [j for j in np.argsort(-relevance, kind="stable") if j not in set(chosen)][:n_alternatives]
+        # alternatives: the next best who at least partly match a need (or anyone, without needs)
+        related = fs["credit"].sum(axis=1) > 0 if req.needs else np.ones(len(cand), bool)
+        rest = [j for j in np.argsort(-relevance, kind="stable") if j not in set(chosen) and related[j]][:n_alternatives]
+        wider = self._wider_search(src, req, uncovered, max_hops, widen, include_full) if uncovered else []
+        if req.needs:  # the needs nobody in reach is listed for (a partial fit at best)
+            in_reach = fs["full"].max(axis=0) if len(cand) else np.zeros(len(req.needs))
+            reach["nobody_listed_for"] = [t for t, c in zip(req.needs, in_reach) if c < 1]
+        if not chosen:
+            comps = {"fit": fs["fit"], "trust": trust, "track": track, "capacity": cap_score}
+            alts = tuple(self._make_pick(j, cand, relevance, comps, fs, tr, dist, pred, src, req, qvec, None)
+                         for j in rest)
+            expl = {"code": "nobody_covers", **reach, "from": req.from_id, "needs": list(req.needs)}
+            return Routing(req, lane, (), alts, tuple(req.needs), (), reach, expl, tuple(wider))
 
         comps = {"fit": fs["fit"], "trust": trust, "track": track, "capacity": cap_score}
 
@@ -768,24 +771,49 @@ class Router:
                     i = full_idx[j]
                     excluded.append({"id": str(self.ids_[i]), "name": str(self.names_[i]), "reason": "no_capacity",
                                      "fit": round(float(ffs["fit"][j]), 4)})
-        sugg = [{"max_hops": int(max_hops) + 1}, {"widen": True}] if uncovered and not widen else []
-        return Routing(req, lane, picks, alts, uncovered, tuple(excluded), reach, None, tuple(sugg))
+        return Routing(req, lane, picks, alts, uncovered, tuple(excluded), reach, None, tuple(wider))
+
+    def _wider_search(self, src: int, req: Request, needs: tuple[str, ...], max_hops: int, widen: bool,
+                      include_full: bool) -> list[dict]:
+        """What a wider search would find for ``needs``: one more hop, then everyone.
+
+        Each option is a dict (``max_hops`` or ``widen``) with ``finds``: per need,
+        how many open fractionals there cover it.
+        """
+        if widen or not needs:
+            return []
+        out = []
+        base = self.is_fractional_ & ~self.opt_out_
+        if not include_full:
+            base &= ~(self.capacity_ == 0)
+        base[src] = False
+        for option in ({"max_hops": int(max_hops) + 1}, {"widen": True}):
+            pool = base.copy()
+            if "max_hops" in option:
+                d, _ = self.strongest_paths(src, option["max_hops"])
+                pool &= np.isfinite(d)
+            rows = np.flatnonzero(pool)
+            full, _ = self._need_coverage(rows, needs)
+            out.append({**option, "finds": {t: int(full[:, i].sum()) for i, t in enumerate(needs)}})
+        return out
 
     def _choose(self, cand: np.ndarray, relevance: np.ndarray, full: np.ndarray, credit: np.ndarray, k: int):
         """Greedy coverage + maximal marginal relevance over the top of the list.
 
         Each step takes the candidate maximising ``relevance + coverage_gain *
         (share of the needs it newly covers; partial credit counts a third) -
-        redundancy * (max profile cosine to the picks so far)``. People who
-        cover nothing of the need only fill up when too few do.
+        redundancy * (max profile cosine to the picks so far)``. Only people who
+        cover at least one need, fully or as a partial fit (the same function),
+        are picked: fewer than ``k`` (or none) when too few do, never a slot
+        filled with someone who covers nothing.
         """
         order = np.argsort(-relevance, kind="stable")
         m = credit.shape[1]
-        if m:
-            useful = credit[order].sum(axis=1) > 0
-            if useful.sum() >= k:
-                order = order[useful]
+        if m:  # a pick covers a need, at least as a partial fit; nobody is picked only to fill a slot
+            order = order[credit[order].sum(axis=1) > 0]
         top = order[: max(50, 10 * k)]
+        if not len(top):
+            return [], []
         prof = self.profiles_.matrix_[cand[top]]
         sim = np.asarray((prof @ prof.T).todense())
         covered = np.zeros(m)
@@ -825,6 +853,11 @@ class Router:
             reasons.append(Reason("adds_coverage", {"needs": [req.needs[t] for t in gain]}))
         if req.needs and not covers and not partial:
             reasons.insert(0, Reason("covers_none", {"needs": list(req.needs)}))
+        elif req.needs and not covers:  # a partial fit only: say so first, with what it does not cover
+            fns = sorted({self.tax_.parent(t, "specialty") or t for t in partial})
+            reasons = [r for r in reasons if r.code != "partial"]
+            reasons.insert(0, Reason("partial_fit", {"needs": list(partial), "functions": fns,
+                                                     "specialties": self._specialties_of(i, fns)}))
         path = self._path(i, pred) if np.isfinite(dist[i]) else []
         trust_path = tuple((str(self.ids_[p]), str(self.names_[p])) for p in path)
         t = float(comps["trust"][j])
@@ -840,6 +873,12 @@ class Router:
         components.update({f"fit.{name}": round(float(v[j]), 4) for name, v in fs["parts"].items() if fs["active"][name]})
         return Pick(str(self.ids_[i]), str(self.names_[i]), round(float(relevance[j]), 4), components, covers,
                     partial, trust_path, record, capacity, tuple(reasons))
+
+    def _specialties_of(self, i: int, functions) -> list[str]:
+        """Person ``i``'s specialties within ``functions`` (what makes them a partial fit)."""
+        vocab = {j: t for t, j in self.spec_vocab_.items()}
+        row = self.spec_[i]
+        return [vocab[j] for j in row.indices if self.tax_.parent(vocab[j], "specialty") in functions]
 
     def _fit_reasons(self, i: int, req: Request, fs: dict, j: int, covers, partial, weight: float) -> list[Reason]:
         fw, wsum, parts = self.fit_weights_, fs["wsum"], fs["parts"]

@@ -494,7 +494,8 @@ def import_linkedin_upload(store, name: str, data: bytes, owner_id: str) -> Uplo
 # ---------------------------------------------------------------------------
 
 def log_routed_referral(store, from_id: str, to_id: str, *, opportunity_id: str | None = None,
-                        needs=(), industry=None, size_band=None, description=None, date=None) -> dict:
+                        needs=(), industry=None, size_band=None, description=None, date=None,
+                        anyway: bool = False) -> dict:
     """Log that ``from_id`` referred an opportunity to ``to_id`` through the ledger.
 
     One :func:`recommender.ledger.log_referral` call, one transaction: without
@@ -506,7 +507,7 @@ def log_routed_referral(store, from_id: str, to_id: str, *, opportunity_id: str 
     from recommender.ledger import log_referral
 
     if opportunity_id:
-        row = log_referral(store, opportunity_id, to_id, from_id=from_id, date=date)
+        row = log_referral(store, opportunity_id, to_id, from_id=from_id, date=date, anyway=anyway)
         created = None
     else:
         row = log_referral(store, None, to_id, from_id=from_id, date=date,

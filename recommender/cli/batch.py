@@ -49,6 +49,8 @@ def register(sub) -> None:
     r.add_argument("--max-hops", type=int, default=2, metavar="H",
                    help="candidates within H ties of the referrer (default: 2)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--anyway", action="store_true",
+                   help="also route rows whose status is closed (won, lost, closed); skipped by default")
     add_db_option(r)
     add_json_option(r)
     r.set_defaults(func=run_refer)
@@ -90,8 +92,12 @@ def _print_summary(args, summary, what: str) -> None:
         line += f"; model fit {d['fit_seconds']:.1f} s"
     line += ")"
     print(line)
+    if d.get("skipped_closed"):
+        print(f"note: skipped {d['skipped_closed']} of {d['opportunities']} opportunities that are closed "
+              "(won, lost, closed); --anyway routes them too")
     if d.get("without_picks"):
-        print(f"note: {d['without_picks']} of {d['opportunities']} opportunities had no picks")
+        print(f"note: {d['without_picks']} of {d['opportunities']} opportunities had no picks "
+              "(nobody in reach covers their needs)")
 
 
 def run_meet(args) -> int:
@@ -154,7 +160,7 @@ def run_refer(args) -> int:
     bar, update = _bar(args, n, "batch refer", "opportunities")
     try:
         summary = batch_refer(network, args.opportunities, args.out, k=args.k, max_hops=args.max_hops,
-                              progress=update)
+                              progress=update, anyway=args.anyway)
     finally:
         bar.close()
     _print_summary(args, summary, "referrers")

@@ -25,7 +25,8 @@ def label(tag: str) -> str:
     return load_taxonomy().label(tag)
 
 
-__all__ = ["reason_text", "warning_text", "explanation_text", "pick_message", "client_message", "wider_search_text", "uncovered_text",
+__all__ = ["reason_text", "warning_text", "explanation_text", "pick_message", "client_message", "wider_search_text",
+           "uncovered_text", "track_record_text",
            "introduction_messages", "introduction_message", "routing_to_dict", "format_routing"]
 
 
@@ -37,7 +38,7 @@ def _labels(tags) -> str:
     return join_words([label(t) for t in tags])
 
 
-def _track_text(d: dict) -> str:
+def track_record_text(d: dict) -> str:
     """A track record with the counts behind it; no rate from no data.
 
     (``accepted`` counts every referral taken on, won and lost included.)
@@ -90,7 +91,7 @@ def reason_text(reason: Reason) -> str:
             return f"direct tie (trust {d['strength']:.2f})"
         return f"trusted via {_and(d['via'])} ({d['hops']} hops, trust {d['strength']:.2f})"
     if code == "track_record":
-        return _track_text(d)
+        return track_record_text(d)
     if code == "capacity":
         cap = d["capacity"]
         if cap is None:

@@ -9,6 +9,7 @@ from recommender.meet.text import label
 from recommender.taxonomy import load_taxonomy
 from recommender.ui import state, views
 from recommender.ui.views import md_escape
+from recommender.words import plural
 
 FUNCTION_COLOURS = {
     "marketing": "#e45756", "finance": "#4c78a8", "operations": "#54a24b", "people": "#b279a2",
@@ -120,7 +121,7 @@ def render() -> None:
                 " · ".join(x for x in (r["title"], r["company"], r["kind"], r["function"]) if x)))
             if len(row):
                 g = row.iloc[0]
-                st.caption(md_escape(f"{g['hop']} hop(s) away · trust {g['trust']:.2f} · group: {g['group']} · "
+                st.caption(md_escape(f"{plural(g['hop'], 'hop')} away · trust {g['trust']:.2f} · group: {g['group']} · "
                                      f"specialties: {g['specialties'] or '—'} · industries: {g['industries'] or '—'}"))
             a, b, _ = st.columns([1, 1, 3])
             a.button("Open profile", key="map_open", on_click=_open_person, args=(sel,), type="primary")

@@ -14,6 +14,7 @@ from recommender.refer.text import (explanation_text, introduction_messages, rea
 from recommender.taxonomy import load_taxonomy, split_tags
 from recommender.ui import state, views
 from recommender.ui.views import md_escape
+from recommender.words import plural
 
 NEW = "__new__"
 
@@ -153,7 +154,7 @@ def _result(pid: str) -> None:
     if not routing.picks:
         st.info(md_escape(explanation_text(routing) or "No peers to suggest."))
         return
-    hops = "the whole network" if routing.reach["widened"] else f"within {routing.reach['max_hops']} ties"
+    hops = "the whole network" if routing.reach["widened"] else f"within {plural(routing.reach['max_hops'], 'tie')}"
     st.subheader(f"Refer to these {len(routing.picks)}")
     st.caption(f"Chosen from {routing.reach['candidates']} candidates {hops}, for coverage and diversity; "
                f"{routing.reach.get('opted_out', 0)} opted-out people left out.")

@@ -1,7 +1,23 @@
 """People, encoded once: ids, names, kinds, functions, tags, opt-out and the three groups.
 
-:func:`encode_people` turns ``Network.people`` into arrays and 0/1 tag
-matrices that every answer (meet, refer, batch, the explorer) reads.
+Three rules live here and nowhere else:
+
+* **opt-out** (:func:`is_opted_out`, :func:`opt_out_flags`): who opted out.
+  Opted-out people are never recommended, never exported, and never an
+  introducer, a named mutual contact or a hop of a trust path
+  (:attr:`PeopleEncoding.can_introduce`); they still get answers when they ask.
+* **groups** (:func:`group_code`, :func:`group_of`): which of a person's three
+  groups (peers, adjacent fractionals, executives) another person is in. The
+  vectorised table the candidate generator reads is built from the same rule.
+  A plain ``contact`` is encoded without function or market, so in no group.
+* **the encoding** (:func:`encode_people`): ``Network.people`` as arrays and 0/1
+  tag matrices that every answer (meet, refer, batch, the explorer) reads.
+
+>>> [is_opted_out(v) for v in (1, 0, "1", "yes", "no", None, float("nan"), 2, "0", True)]
+[True, False, True, True, False, False, False, True, False, True]
+>>> GROUPS[group_code(False, False, same_function=True, same_specialties=False, shared_market=False,
+...                   shared_industry=False)]
+'peers'
 """
 
 from __future__ import annotations
@@ -19,6 +35,73 @@ from recommender.taxonomy import split_tags
 
 #: The three groups, in the order of their codes 0, 1, 2 (-1: no group).
 GROUPS = ("peers", "adjacent", "executives")
+
+_YES = frozenset(("1", "true", "yes", "y", "on", "t"))
+
+
+def is_opted_out(value) -> bool:
+    """The one opt-out rule: a non-zero number, True, or a yes-word (``1``, ``true``, ``yes``, ``y``, ``on``).
+
+    Empty, missing, NaN, zero and anything else read as "not opted out".
+    """
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, str):
+        s = value.strip().lower()
+        if s in _YES:
+            return True
+        try:
+            return float(s) != 0 and not np.isnan(float(s))
+        except ValueError:
+            return False
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return False
+    return f != 0 and not np.isnan(f)
+
+
+def opt_out_flags(column) -> np.ndarray:
+    """:func:`is_opted_out` of every value of a column, as a bool array (parsed once per distinct value)."""
+    s = pd.Series(column, dtype=object) if not isinstance(column, pd.Series) else column
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    flags = np.array([is_opted_out(v) for v in uniq] + [False], dtype=bool)
+    return flags[np.where(codes >= 0, codes, len(uniq))]
+
+
+def group_code(me_exec: bool, other_exec: bool, *, same_function: bool, same_specialties: bool,
+               shared_market: bool, shared_industry: bool) -> int:
+    """The group rule: 0 peers, 1 adjacent, 2 executives, -1 none, seen from ``me``.
+
+    Peers: two fractionals of the same function with different specialty sets.
+    Adjacent: two fractionals of different functions sharing a market (an
+    industry or a size band), or, for an executive, a fractional in its market.
+    Executives: an executive in a fractional's market (industry or size band),
+    or, for an executive, an executive sharing an industry.
+    ``same_function`` is False when either has no function.
+    """
+    if not me_exec and not other_exec:
+        if same_function:
+            return -1 if same_specialties else 0
+        return 1 if shared_market else -1
+    if other_exec:
+        return 2 if (shared_industry if me_exec else shared_market) else -1
+    return 1 if shared_market else -1
+
+
+def group_of(me, other) -> str | None:
+    """:func:`group_code` of two people's facts (mappings with ``kind``, ``function``, ``specialties``,
+    ``industries`` and ``sizes`` sets; an executive's market includes their company's), as a group name."""
+    if other["kind"] == "contact":  # a plain contact is never suggested
+        return None
+    me_exec, other_exec = me["kind"] == "executive", other["kind"] == "executive"
+    shared_ind = bool(set(me["industries"]) & set(other["industries"]))
+    code = group_code(me_exec, other_exec,
+                      same_function=bool(me["function"]) and me["function"] == other["function"],
+                      same_specialties=set(me["specialties"]) == set(other["specialties"]),
+                      shared_market=shared_ind or bool(set(me["sizes"]) & set(other["sizes"])),
+                      shared_industry=shared_ind)
+    return GROUPS[code] if code >= 0 else None
 
 
 def _tags(series: pd.Series) -> list[list[str]]:
@@ -76,6 +159,11 @@ class PeopleEncoding:
     vocab: dict
 
     @property
+    def can_introduce(self) -> np.ndarray:
+        """Who may be an introducer, a named mutual contact or a trust-path hop: everyone not opted out."""
+        return ~self.opt_out
+
+    @property
     def position(self) -> dict:
         """Person id -> position, built once and shared by every context of these people."""
         if "_position" not in self.__dict__:
@@ -104,8 +192,13 @@ def encode_people(net: Network, profile: ProfileModel | None = None) -> PeopleEn
     n = len(ids)
     kind = people["kind"].fillna("fractional").astype(str).to_numpy()
     is_exec = kind == "executive"
-    opt_out = pd.to_numeric(people["opt_out"], errors="coerce").fillna(0).astype(int).to_numpy() == 1
-    opt_out |= kind == "contact"  # plain contacts link and introduce people but are never suggested
+    contact = kind == "contact"
+    if contact.any():
+        # a plain contact (neither a fractional nor an executive) is in nobody's group, so never
+        # suggested; they still link people and can introduce them
+        people = people.copy()
+        people.loc[contact, ["function", "specialties", "industries", "icp_sizes"]] = None
+    opt_out = opt_out_flags(people["opt_out"])
     names = people["name"].where(people["name"].notna(), people["id"]).astype(str).to_numpy()
     func = people["function"].where(people["function"].notna(), "").astype(str).str.strip().str.lower()
     fcodes, funiq = pd.factorize(func)
@@ -155,19 +248,12 @@ def _profile_rows(profile: ProfileModel, ids: np.ndarray) -> sp.csr_matrix:
 
 
 def _group_table() -> np.ndarray:
+    """:func:`group_code` for every combination of its six flags, indexed by their bits (for vectorised lookups)."""
     t = np.full(64, -1, dtype=np.int8)
     for code in range(64):
         ue, ve, same_func, same_specs, market, ind = ((code >> b) & 1 for b in (5, 4, 3, 2, 1, 0))
-        if not ue and not ve and same_func and not same_specs:
-            t[code] = 0
-        if not ue and not ve and not same_func and market:
-            t[code] = 1
-        if not ue and ve and market:
-            t[code] = 2
-        if ue and not ve and market:
-            t[code] = 1
-        if ue and ve and ind:
-            t[code] = 2
+        t[code] = group_code(bool(ue), bool(ve), same_function=bool(same_func), same_specialties=bool(same_specs),
+                             shared_market=bool(market), shared_industry=bool(ind))
     return t
 
 

@@ -375,12 +375,16 @@ class MeetModel:
                                         return_indices=True)
         introducer, best = None, 0.0
         if len(mutual):
+            count = int(len(mutual))  # a count names nobody: opted-out contacts are counted, never named
             t = np.minimum(ctx.W.data[su][iu], ctx.W.data[sv][iv])  # W shares A's sorted pattern
+            named = ctx.introducer_ok[mutual] > 0
+            mutual, t = mutual[named], t[named]
             order = np.lexsort((mutual, -t))
             mutual, t = mutual[order], t[order]
-            introducer, best = int(mutual[0]), float(t[0])
+            if len(mutual):
+                introducer, best = int(mutual[0]), float(t[0])
             reasons.append(Reason("mutual_contacts", weight["mutual_contacts"], {
-                "count": int(len(mutual)),
+                "count": count,
                 "people": [{"id": str(ctx.ids[w]), "name": str(ctx.names[w]), "trust": tw}
                            for w, tw in zip(mutual.tolist(), t.tolist())],
             }))

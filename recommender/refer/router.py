@@ -53,20 +53,22 @@ False
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
-from scipy import sparse
-from scipy.sparse.csgraph import dijkstra
 
-from recommender.errors import UnknownIdError, UsageError
-from recommender.network import DEFAULT_HALF_LIFE_DAYS, Network, parse_as_of, trust_weights
-from recommender.ledger import OUTCOME_CODES, smoothed_rate
-from recommender.refer.request import read_needs
-from recommender.similarity import ProfileModel
-from recommender.taxonomy import Taxonomy, load_taxonomy, split_tags
+from recommender.errors import UsageError
+from recommender.network import DEFAULT_HALF_LIFE_DAYS, Network
+from recommender.refer.fit import (
+    _CAPACITY_X,
+    _CAPACITY_Y,
+    _NEUTRAL,
+    FitScores,
+    TrackRecord,
+)
+from recommender.refer.request import LaneCheck, Reason, Request, RequestChecks
+from recommender.refer.selection import Pick, Selection
+from recommender.taxonomy import Taxonomy, load_taxonomy
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -85,93 +87,6 @@ __all__ = [
 DEFAULT_WEIGHTS = {"fit": 0.5, "trust": 0.3, "track": 0.15, "capacity": 0.05}
 #: How the parts of fit add up (renormalised over the parts the request has).
 DEFAULT_FIT_WEIGHTS = {"coverage": 0.55, "industry": 0.15, "size": 0.10, "region": 0.05, "text": 0.15}
-#: Credit for a need covered only by the same function (a sibling specialty).
-PARTIAL_CREDIT = 0.35
-#: Size bands in order; a neighbouring band gets half credit.
-SIZE_ORDER = ("under-1m", "1-5m", "5-50m", "50-250m", "250m-plus")
-#: Capacity component by open slots (0, 1, 2, 3 or more); unknown is neutral.
-_CAPACITY_X, _CAPACITY_Y = (0, 1, 2, 3), (0.0, 0.6, 0.8, 1.0)
-_NEUTRAL = 0.5
-_EPS = 1e-9
-
-
-@dataclass(frozen=True)
-class Reason:
-    """One structured reason: a ``code`` and the numbers behind it.
-
-    ``contribution`` is the reason's share of the score (0 when it only
-    informs). :func:`recommender.refer.text.reason_text` renders it.
-    """
-
-    code: str
-    data: dict = field(default_factory=dict)
-    contribution: float = 0.0
-
-
-@dataclass(frozen=True)
-class Request:
-    """A normalised routing request."""
-
-    from_id: str
-    needs: tuple[str, ...]
-    industry: str | None = None
-    size_band: str | None = None
-    region: str | None = None
-    description: str | None = None
-    date: str | None = None
-    opportunity_id: str | None = None
-    company: str | None = None
-    warnings: tuple[dict, ...] = ()
-
-
-@dataclass(frozen=True)
-class LaneCheck:
-    """How well the referrer fits the need."""
-
-    person_id: str
-    fit: float
-    in_lane: bool
-    covers: tuple[str, ...]
-    partial: tuple[str, ...]
-    missing: tuple[str, ...]
-    reasons: tuple[Reason, ...]
-
-
-@dataclass(frozen=True)
-class TrackRecord:
-    """Referrals received (before the routing date) and smoothed rates.
-
-    ``accept_rate`` is P(accepted | decided) and ``win_rate`` is
-    P(won | resolved), each Beta-smoothed toward the network's base rate.
-    """
-
-    received: int
-    accepted: int
-    declined: int
-    won: int
-    lost: int
-    pending: int
-    accept_rate: float
-    win_rate: float
-
-    def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
-
-
-@dataclass(frozen=True)
-class Pick:
-    """One recommended peer (a pick or an alternative)."""
-
-    person_id: str
-    name: str
-    score: float
-    components: dict
-    covers: tuple[str, ...]
-    partial: tuple[str, ...]
-    trust_path: tuple[tuple[str, str], ...]
-    track_record: TrackRecord
-    capacity: int | None
-    reasons: tuple[Reason, ...]
 
 
 @dataclass(frozen=True)
@@ -194,7 +109,7 @@ class Routing:
     suggestions: tuple[dict, ...] = ()
 
 
-class Router:
+class Router(RequestChecks, FitScores, Selection):
     """Routes opportunities to the best 2-3 peers in a referrer's trust network.
 
     Parameters
@@ -277,102 +192,6 @@ class Router:
             raise UsageError(f"prior_strength must be positive, got {self.prior_strength}")
         self.weights_, self.fit_weights_ = w, fw
 
-    def _fit_people(self, people: pd.DataFrame) -> None:
-        tax = self.tax_
-        ids = people["id"].astype(str).to_numpy(dtype=object)
-        n = len(ids)
-        self.ids_ = ids
-        self.position_ = {pid: i for i, pid in enumerate(ids)}
-        names = people["name"].where(people["name"].notna() & (people["name"].astype(str) != ""), people["id"])
-        self.names_ = names.astype(str).to_numpy(dtype=object)
-        self.is_fractional_ = (people["kind"].fillna("fractional").astype(str) == "fractional").to_numpy()
-        self.opt_out_ = pd.to_numeric(people["opt_out"], errors="coerce").fillna(0).astype(int).to_numpy() != 0
-        cap = pd.to_numeric(people["capacity"], errors="coerce").to_numpy(dtype=float)
-        self.capacity_ = cap  # NaN: unknown
-
-        def tag_matrix(column: str, kind: str, vocab: dict[str, int]) -> sparse.csr_matrix:
-            rows, cols = [], []
-            for i, val in enumerate(people[column].tolist()):
-                if val is None or (isinstance(val, float) and np.isnan(val)):
-                    continue
-                tags, _ = tax.normalize_many(val, kind)
-                for t in tags:
-                    j = vocab.setdefault(t, len(vocab))
-                    rows.append(i)
-                    cols.append(j)
-            return rows, cols
-
-        def build(column, kind):
-            vocab = {t: i for i, t in enumerate(tax.tags(kind))}
-            rows, cols = tag_matrix(column, kind, vocab)
-            m = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(vocab)))
-            m.sum_duplicates()
-            m.data[:] = 1.0
-            return m, vocab
-
-        self.spec_, self.spec_vocab_ = build("specialties", "specialty")
-        self.ind_, self.ind_vocab_ = build("industries", "industry")
-        self.size_, self.size_vocab_ = build("icp_sizes", "size_band")
-        self.region_, self.region_vocab_ = build("regions", "region")
-        self.has_ind_ = np.asarray(self.ind_.sum(axis=1)).ravel() > 0
-        self.has_size_ = np.asarray(self.size_.sum(axis=1)).ravel() > 0
-        self.has_region_ = np.asarray(self.region_.sum(axis=1)).ravel() > 0
-
-        # functions: a person's own function, and the parents of their specialties
-        functions = tax.tags("function")
-        self.func_vocab_ = {f: i for i, f in enumerate(functions)}
-        rows, cols = [], []
-        for i, val in enumerate(people["function"].tolist()):
-            if isinstance(val, str) and val.strip():
-                f = tax.normalize(val, "function")
-                if f.known:
-                    rows.append(i)
-                    cols.append(self.func_vocab_[f.tag])
-        spec_parent = np.full(len(self.spec_vocab_), -1)
-        for t, j in self.spec_vocab_.items():
-            p = tax.parent(t, "specialty")
-            if p in self.func_vocab_:
-                spec_parent[j] = self.func_vocab_[p]
-        coo = self.spec_.tocoo()
-        has_parent = spec_parent[coo.col] >= 0
-        rows = np.r_[np.asarray(rows, dtype=np.int64), coo.row[has_parent]]
-        cols = np.r_[np.asarray(cols, dtype=np.int64), spec_parent[coo.col[has_parent]]]
-        fm = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(functions)))
-        fm.sum_duplicates()
-        fm.data[:] = 1.0
-        self.func_ = fm
-        self.spec_parent_ = spec_parent
-
-        self.profiles_ = ProfileModel().fit(people.assign(id=ids))
-        self.degree_ = np.zeros(n)
-
-    def _fit_history(self, network: Network) -> None:
-        n = len(self.ids_)
-        pos = pd.Index(self.ids_)
-        w = trust_weights(network, self.half_life_days)
-        ia, ib = pos.get_indexer(w["a"].astype(str)), pos.get_indexer(w["b"].astype(str))
-        weight = w["weight"].to_numpy(dtype=float)
-        keep = (ia >= 0) & (ib >= 0) & (ia != ib)
-        ia, ib, weight = ia[keep], ib[keep], np.clip(weight[keep], _EPS, 1.0)
-        # strongest tie per pair, then cost = -log(weight) (+eps so no explicit zeros vanish)
-        cost = -np.log(weight) + _EPS
-        m = sparse.coo_matrix((np.r_[cost, cost], (np.r_[ia, ib], np.r_[ib, ia])), shape=(n, n)).tocsr()
-        m.sum_duplicates()  # duplicate ties add costs; rare, and only weakens them
-        self.cost_ = m
-        self.degree_ = np.diff(m.indptr).astype(float)
-
-        ref = network.referrals
-        self.ref_to_ = pos.get_indexer(ref["to_id"].astype(str))
-        self.ref_from_ = pos.get_indexer(ref["from_id"].astype(str))
-        self.ref_code_ = ref["outcome"].map(OUTCOME_CODES).fillna(OUTCOME_CODES["pending"]).astype(int).to_numpy()
-        self.ref_date_ = pd.to_datetime(ref["date"], errors="coerce").to_numpy(dtype="datetime64[D]")
-        self.ref_opp_ = ref["opportunity_id"].astype(str).to_numpy(dtype=object)
-        self.reference_date_ = network.reference_date
-
-        opps = network.opportunities
-        self.opportunities_ = {str(r["id"]): r for r in opps.where(opps.notna(), None).to_dict("records")}
-        comps = network.companies
-        self.company_names_ = dict(zip(comps["id"].astype(str), comps["name"].fillna(comps["id"]).astype(str)))
 
     def _check(self) -> None:
         if not hasattr(self, "cost_"):
@@ -380,271 +199,6 @@ class Router:
 
             raise NotFittedError("Router is not fitted; call Router().fit(network) first")
 
-    # ------------------------------------------------------------ requests
-    def person_index(self, person_id: str) -> int:
-        """The row of ``person_id``; UnknownIdError with suggestions if absent."""
-        self._check()
-        i = self.position_.get(str(person_id))
-        if i is None:
-            raise UnknownIdError("person", str(person_id), self._suggest_people(str(person_id)))
-        return i
-
-    def _suggest_people(self, text: str, n: int = 3) -> list[str]:
-        out = difflib.get_close_matches(text, list(self.ids_), n=n, cutoff=0.6)
-        low = text.lower()
-        names = {str(nm).lower(): pid for pid, nm in zip(self.ids_, self.names_)}
-        for nm, pid in names.items():
-            if low and low in nm and pid not in out:
-                out.append(pid)
-        for nm in difflib.get_close_matches(low, list(names), n=n, cutoff=0.6):
-            if names[nm] not in out:
-                out.append(names[nm])
-        return out[:n]
-
-    def make_request(self, from_id: str, opportunity: str | None = None, *, needs=None, industry=None,
-                     size_band=None, region=None, description=None, date=None) -> Request:
-        """Normalise a request; explicit arguments override the opportunity's fields.
-
-        Raises
-        ------
-        UnknownIdError
-            If ``from_id`` or ``opportunity`` is not in the network.
-        UsageError
-            If there is nothing to match (no needs and no description).
-        """
-        self._check()
-        self.person_index(from_id)
-        opp = {}
-        if opportunity is not None:
-            opp = self.opportunities_.get(str(opportunity))
-            if opp is None:
-                sugg = difflib.get_close_matches(str(opportunity), list(self.opportunities_), n=3, cutoff=0.6)
-                raise UnknownIdError("opportunity", str(opportunity), sugg)
-        tax = self.tax_
-        warnings: list[dict] = []
-
-        raw_needs = needs if needs is not None else opp.get("needs")
-        # the needs go through the one request check (corrections applied, ambiguity refused)
-        reading = read_needs(raw_needs, tax)
-        tags = list(reading.tags)
-        warnings.extend(reading.warnings())
-
-        def one(value, kind: str, field_name: str) -> str | None:
-            if value is None or (isinstance(value, float) and np.isnan(value)) or not str(value).strip():
-                return None
-            nrm = tax.normalize(str(value), kind)
-            if not nrm.known:
-                warnings.append({"field": field_name, "value": str(value), "tag": nrm.tag, "suggestion": nrm.suggestion})
-            return nrm.tag or None
-
-        ind = one(industry if industry is not None else opp.get("industry"), "industry", "industry")
-        size = one(size_band if size_band is not None else opp.get("size_band"), "size_band", "size_band")
-        reg = one(region if region is not None else opp.get("region"), "region", "region")
-        desc = description if description is not None else opp.get("description")
-        desc = desc.strip() if isinstance(desc, str) and desc.strip() else None
-        if not tags and not desc:
-            raise UsageError("nothing to match: give needs (tags) or a description",
-                             hint="e.g. --needs 'demand gen;abm' --industry saas")
-        day = parse_as_of(date if date is not None else opp.get("date"))
-        company = self.company_names_.get(str(opp.get("company_id"))) if opp.get("company_id") else None
-        return Request(str(from_id), tuple(tags), ind, size, reg, desc, day,
-                       str(opportunity) if opportunity is not None else None, company, tuple(warnings))
-
-    # ------------------------------------------------------------- scoring
-    def _need_coverage(self, rows: np.ndarray, needs: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-        """Full (0/1) and credited (with partial credit) coverage, shape (len(rows), len(needs))."""
-        full = np.zeros((len(rows), len(needs)))
-        credit = np.zeros((len(rows), len(needs)))
-        if not len(needs) or not len(rows):
-            return full, credit
-        spec = self.spec_[rows]
-        func = self.func_[rows]
-        for t, need in enumerate(needs):
-            if need in self.func_vocab_:  # a whole function was asked for
-                col = func[:, self.func_vocab_[need]].toarray().ravel()
-                full[:, t] = col
-                credit[:, t] = col
-                continue
-            j = self.spec_vocab_.get(need)
-            if j is not None:
-                full[:, t] = spec[:, j].toarray().ravel()
-            fj = self.func_vocab_.get(self.tax_.parent(need, "specialty") or "")
-            partial = func[:, fj].toarray().ravel() * PARTIAL_CREDIT if fj is not None else 0.0
-            credit[:, t] = np.maximum(full[:, t], partial)
-        return full, credit
-
-    def _industry_fit(self, rows: np.ndarray, industry: str | None) -> np.ndarray:
-        if industry is None:
-            return np.zeros(len(rows))
-        ind = self.ind_[rows]
-        exact = np.zeros(len(rows))
-        j = self.ind_vocab_.get(industry)
-        if j is not None:
-            exact = ind[:, j].toarray().ravel()
-        parent = self.tax_.parent(industry, "industry") or industry
-        related = [self.ind_vocab_[t] for t in self.ind_vocab_
-                   if t != industry and (t == parent or self.tax_.parent(t, "industry") == parent)]
-        rel = np.asarray(ind[:, related].sum(axis=1)).ravel() > 0 if related else np.zeros(len(rows), bool)
-        out = np.maximum(exact, 0.5 * rel)
-        return np.where(self.has_ind_[rows], out, 0.25)
-
-    def _size_fit(self, rows: np.ndarray, size_band: str | None) -> np.ndarray:
-        if size_band is None:
-            return np.zeros(len(rows))
-        sz = self.size_[rows]
-        j = self.size_vocab_.get(size_band)
-        exact = sz[:, j].toarray().ravel() if j is not None else np.zeros(len(rows))
-        near = np.zeros(len(rows))
-        if size_band in SIZE_ORDER:
-            k = SIZE_ORDER.index(size_band)
-            cols = [self.size_vocab_[SIZE_ORDER[x]] for x in (k - 1, k + 1) if 0 <= x < len(SIZE_ORDER)]
-            near = (np.asarray(sz[:, cols].sum(axis=1)).ravel() > 0) * 0.5
-        return np.where(self.has_size_[rows], np.maximum(exact, near), _NEUTRAL)
-
-    def _region_fit(self, rows: np.ndarray, region: str | None) -> np.ndarray:
-        if region is None:
-            return np.zeros(len(rows))
-        rg = self.region_[rows]
-        cols = [self.region_vocab_[t] for t in (region, "remote") if t in self.region_vocab_]
-        hit = (np.asarray(rg[:, cols].sum(axis=1)).ravel() > 0).astype(float) if cols else np.zeros(len(rows))
-        return np.where(self.has_region_[rows], hit, _NEUTRAL)
-
-    def _query_vector(self, req: Request) -> sparse.csr_matrix:
-        rec = {"specialties": list(req.needs), "industries": [req.industry] if req.industry else [],
-               "description": req.description}
-        return self.profiles_.transform([rec])
-
-    def _fit_scores(self, rows: np.ndarray, req: Request, qvec) -> dict:
-        full, credit = self._need_coverage(rows, req.needs)
-        parts = {
-            "coverage": credit.mean(axis=1) if req.needs else np.zeros(len(rows)),
-            "industry": self._industry_fit(rows, req.industry),
-            "size": self._size_fit(rows, req.size_band),
-            "region": self._region_fit(rows, req.region),
-            "text": np.clip(np.asarray((self.profiles_.matrix_[rows] @ qvec.T).todense()).ravel(), 0, 1)
-            if len(rows) else np.zeros(0),
-        }
-        active = {"coverage": bool(req.needs), "industry": req.industry is not None,
-                  "size": req.size_band is not None, "region": req.region is not None, "text": True}
-        wsum = sum(w for k, w in self.fit_weights_.items() if active[k]) or 1.0
-        fit = sum(self.fit_weights_[k] * parts[k] for k in parts if active[k]) / wsum
-        return {"fit": fit, "full": full, "credit": credit, "parts": parts, "active": active, "wsum": wsum}
-
-    def track_records(self, rows: np.ndarray | None = None, as_of=None, exclude_opportunity: str | None = None):
-        """Referral counts received and smoothed rates per person, before ``as_of``.
-
-        Returns
-        -------
-        dict of str to ndarray
-            ``received, accepted, declined, won, lost, pending, accept_rate,
-            win_rate``, each shape (len(rows),) (all people if ``rows`` is None).
-        """
-        self._check()
-        n = len(self.ids_)
-        mask = self.ref_to_ >= 0
-        day = parse_as_of(as_of)
-        if day is not None:
-            mask &= ~(self.ref_date_ >= np.datetime64(day, "D"))
-        if exclude_opportunity is not None:
-            mask &= self.ref_opp_ != exclude_opportunity
-        to, code = self.ref_to_[mask], self.ref_code_[mask]
-        counts = {name: np.bincount(to[code == c], minlength=n) for name, c in OUTCOME_CODES.items()}
-        took = counts["accepted"] + counts["won"] + counts["lost"]
-        decided = took + counts["declined"]
-        resolved = counts["won"] + counts["lost"] + counts["declined"]
-        if self.prior_mean is not None:
-            p_acc, p_win = self.prior_mean
-        else:
-            p_acc = (took.sum() + 1.0) / (decided.sum() + 2.0)
-            p_win = (counts["won"].sum() + 1.0) / (resolved.sum() + 2.0)
-        out = {
-            "received": took + counts["declined"] + counts["pending"],
-            "accepted": took, "declined": counts["declined"], "won": counts["won"], "lost": counts["lost"],
-            "pending": counts["pending"],
-            "accept_rate": smoothed_rate(took, decided, p_acc, self.prior_strength),
-            "win_rate": smoothed_rate(counts["won"], resolved, p_win, self.prior_strength),
-        }
-        if rows is not None:
-            out = {k: v[rows] for k, v in out.items()}
-        return out
-
-    # ---------------------------------------------------------------- reach
-    def strongest_paths(self, source: int, max_hops: int | None):
-        """Strongest trust paths from ``source``: hop-bounded Bellman-Ford, or
-        Dijkstra when ``max_hops`` is None.
-
-        Returns
-        -------
-        dist : ndarray, shape (n,)
-            Path cost ``-log(product of weights)``; ``inf`` if out of reach.
-        pred : list of ndarray or ndarray
-            Predecessors per level (bounded) or one predecessor array.
-        """
-        self._check()
-        n = len(self.ids_)
-        if max_hops is None:
-            dist, pred = dijkstra(self.cost_, directed=False, indices=source, return_predecessors=True)
-            return dist, pred
-        C = self.cost_
-        dist = np.full(n, np.inf)
-        dist[source] = 0.0
-        pred = np.full(n, -1, dtype=np.int64)
-        levels = [pred]
-        reached = np.array([source])
-        for _ in range(max_hops):
-            sub = C[reached]
-            if sub.nnz == 0:
-                levels.append(levels[-1])
-                continue
-            rows = np.repeat(reached, np.diff(sub.indptr))
-            cols, cand = sub.indices, dist[rows] + sub.data
-            order = np.lexsort((cand, cols))
-            cols_s = cols[order]
-            first = np.r_[True, cols_s[1:] != cols_s[:-1]]
-            bc, bd, bu = cols_s[first], cand[order][first], rows[order][first]
-            better = bd < dist[bc] - 1e-12
-            dist = dist.copy()
-            pred = levels[-1].copy()
-            dist[bc[better]] = bd[better]
-            pred[bc[better]] = bu[better]
-            levels.append(pred)
-            reached = np.flatnonzero(np.isfinite(dist))
-        return dist, levels
-
-    def _path(self, target: int, pred) -> list[int]:
-        path = [target]
-        if isinstance(pred, list):
-            level, v = len(pred) - 1, target
-            while level > 0 and pred[level][v] >= 0:
-                v = int(pred[level][v])
-                path.append(v)
-                level -= 1
-        else:
-            v = target
-            while pred[v] >= 0:
-                v = int(pred[v])
-                path.append(v)
-        return path[::-1]
-
-    # ---------------------------------------------------------------- route
-    def lane_check(self, req: Request, qvec=None) -> LaneCheck:
-        """How well the referrer fits ``req``."""
-        i = self.person_index(req.from_id)
-        if qvec is None:
-            qvec = self._query_vector(req)
-        fs = self._fit_scores(np.array([i]), req, qvec)
-        fit = float(fs["fit"][0])
-        full, credit = fs["full"][0], fs["credit"][0]
-        covers = tuple(t for t, f in zip(req.needs, full) if f >= 1)
-        partial = tuple(t for t, f, c in zip(req.needs, full, credit) if f < 1 and c > 0)
-        missing = tuple(t for t, c in zip(req.needs, credit) if c == 0)
-        reasons = self._fit_reasons(i, req, fs, 0, covers, partial, weight=1.0)
-        if missing:
-            reasons.append(Reason("lane_missing", {"needs": list(missing)}))
-        in_lane = bool(self.is_fractional_[i]) and fit >= self.lane_threshold
-        if not self.is_fractional_[i]:
-            reasons.insert(0, Reason("not_fractional", {}))
-        return LaneCheck(req.from_id, round(fit, 4), in_lane, covers, partial, missing, tuple(reasons))
 
     def route(self, from_id: str, opportunity: str | None = None, *, needs=None, industry=None, size_band=None,
               region=None, description=None, date=None, k: int = 3, max_hops: int = 2, widen: bool = False,
@@ -745,17 +299,16 @@ class Router:
         if req.needs:  # the needs nobody in reach is listed for (a partial fit at best)
             in_reach = fs["full"].max(axis=0) if len(cand) else np.zeros(len(req.needs))
             reach["nobody_listed_for"] = [t for t, c in zip(req.needs, in_reach) if c < 1]
-        if not chosen:
-            comps = {"fit": fs["fit"], "trust": trust, "track": track, "capacity": cap_score}
-            alts = tuple(self._make_pick(j, cand, relevance, comps, fs, tr, dist, pred, src, req, qvec, None)
-                         for j in rest)
-            expl = {"code": "nobody_covers", **reach, "from": req.from_id, "needs": list(req.needs)}
-            return Routing(req, lane, (), alts, tuple(req.needs), (), reach, expl, tuple(wider))
 
         comps = {"fit": fs["fit"], "trust": trust, "track": track, "capacity": cap_score}
 
         def make(j: int, gain=None) -> Pick:
             return self._make_pick(j, cand, relevance, comps, fs, tr, dist, pred, src, req, qvec, gain)
+
+        if not chosen:  # nobody in reach covers any need, not even as a partial fit
+            expl = {"code": "nobody_covers", **reach, "from": req.from_id, "needs": list(req.needs)}
+            return Routing(req, lane, (), tuple(make(j) for j in rest), tuple(req.needs), (), reach, expl,
+                           tuple(wider))
 
         picks = tuple(make(j, g) for j, g in zip(chosen, gains))
         alts = tuple(make(j) for j in rest)
@@ -796,123 +349,6 @@ class Router:
             full, _ = self._need_coverage(rows, needs)
             out.append({**option, "finds": {t: int(full[:, i].sum()) for i, t in enumerate(needs)}})
         return out
-
-    def _choose(self, cand: np.ndarray, relevance: np.ndarray, full: np.ndarray, credit: np.ndarray, k: int):
-        """Greedy coverage + maximal marginal relevance over the top of the list.
-
-        Each step takes the candidate maximising ``relevance + coverage_gain *
-        (share of the needs it newly covers; partial credit counts a third) -
-        redundancy * (max profile cosine to the picks so far)``. Only people who
-        cover at least one need, fully or as a partial fit (the same function),
-        are picked: fewer than ``k`` (or none) when too few do, never a slot
-        filled with someone who covers nothing.
-        """
-        order = np.argsort(-relevance, kind="stable")
-        m = credit.shape[1]
-        if m:  # a pick covers a need, at least as a partial fit; nobody is picked only to fill a slot
-            order = order[credit[order].sum(axis=1) > 0]
-        top = order[: max(50, 10 * k)]
-        if not len(top):
-            return [], []
-        prof = self.profiles_.matrix_[cand[top]]
-        sim = np.asarray((prof @ prof.T).todense())
-        covered = np.zeros(m)
-        credited = np.zeros(m)
-        chosen: list[int] = []
-        gains: list[list[int]] = []
-        max_sim = np.zeros(len(top))
-        avail = np.ones(len(top), bool)
-        for _ in range(min(k, len(top))):
-            if m:
-                gain = (np.clip(full[top] - covered, 0, None).sum(axis=1)
-                        + np.clip(credit[top] - credited, 0, None).sum(axis=1) / 3.0) / m
-            else:
-                gain = np.zeros(len(top))
-            obj = relevance[top] + self.coverage_gain * gain - self.redundancy * max_sim
-            obj[~avail] = -np.inf
-            b = int(np.argmax(obj))
-            j = int(top[b])
-            adds = [t for t in range(m) if full[j, t] >= 1 and covered[t] < 1] if chosen else []
-            chosen.append(j)
-            gains.append(adds)
-            avail[b] = False
-            covered = np.maximum(covered, full[j])
-            credited = np.maximum(credited, credit[j])
-            max_sim = np.maximum(max_sim, sim[b])
-        return chosen, gains
-
-    def _make_pick(self, j, cand, relevance, comps, fs, tr, dist, pred, src, req, qvec, gain) -> Pick:
-        i = int(cand[j])
-        full, credit = fs["full"][j], fs["credit"][j]
-        covers = tuple(t for t, f in zip(req.needs, full) if f >= 1)
-        partial = tuple(t for t, f, c in zip(req.needs, full, credit) if f < 1 and c > 0)
-        W = self.weights_
-        wsum = sum(W.values())
-        reasons = self._fit_reasons(i, req, fs, j, covers, partial, weight=W["fit"] / wsum)
-        if gain:
-            reasons.append(Reason("adds_coverage", {"needs": [req.needs[t] for t in gain]}))
-        if req.needs and not covers and not partial:
-            reasons.insert(0, Reason("covers_none", {"needs": list(req.needs)}))
-        elif req.needs and not covers:  # a partial fit only: say so first, with what it does not cover
-            fns = sorted({self.tax_.parent(t, "specialty") or t for t in partial})
-            reasons = [r for r in reasons if r.code != "partial"]
-            reasons.insert(0, Reason("partial_fit", {"needs": list(partial), "functions": fns,
-                                                     "specialties": self._specialties_of(i, fns)}))
-        path = self._path(i, pred) if np.isfinite(dist[i]) else []
-        trust_path = tuple((str(self.ids_[p]), str(self.names_[p])) for p in path)
-        t = float(comps["trust"][j])
-        reasons.append(Reason("trust", {"strength": round(t, 3), "hops": max(len(path) - 1, 0),
-                                        "via": [nm for _, nm in trust_path[1:-1]]}, W["trust"] / wsum * t))
-        record = TrackRecord(**{k: (int(v[j]) if k not in ("accept_rate", "win_rate") else round(float(v[j]), 4))
-                                for k, v in tr.items()})
-        reasons.append(Reason("track_record", record.as_dict(), W["track"] / wsum * float(comps["track"][j])))
-        cap = self.capacity_[i]
-        capacity = None if np.isnan(cap) else int(cap)
-        reasons.append(Reason("capacity", {"capacity": capacity}, W["capacity"] / wsum * float(comps["capacity"][j])))
-        components = {name: round(float(v[j]), 4) for name, v in comps.items()}
-        components.update({f"fit.{name}": round(float(v[j]), 4) for name, v in fs["parts"].items() if fs["active"][name]})
-        return Pick(str(self.ids_[i]), str(self.names_[i]), round(float(relevance[j]), 4), components, covers,
-                    partial, trust_path, record, capacity, tuple(reasons))
-
-    def _specialties_of(self, i: int, functions) -> list[str]:
-        """Person ``i``'s specialties within ``functions`` (what makes them a partial fit)."""
-        vocab = {j: t for t, j in self.spec_vocab_.items()}
-        row = self.spec_[i]
-        return [vocab[j] for j in row.indices if self.tax_.parent(vocab[j], "specialty") in functions]
-
-    def _fit_reasons(self, i: int, req: Request, fs: dict, j: int, covers, partial, weight: float) -> list[Reason]:
-        fw, wsum, parts = self.fit_weights_, fs["wsum"], fs["parts"]
-        share = lambda name: weight * fw[name] / wsum * float(parts[name][j])  # noqa: E731
-        out: list[Reason] = []
-        if covers:
-            out.append(Reason("covers", {"needs": list(covers), "of": len(req.needs)}, share("coverage")))
-        if partial:
-            fns = sorted({self.tax_.parent(t, "specialty") or t for t in partial})
-            out.append(Reason("partial", {"needs": list(partial), "functions": fns}, 0.0 if covers else share("coverage")))
-        if req.industry is not None and parts["industry"][j] > 0.25:
-            match = "exact" if parts["industry"][j] >= 1 else "related"
-            out.append(Reason("industry", {"industry": req.industry, "match": match}, share("industry")))
-        if req.size_band is not None and self.has_size_[i] and parts["size"][j] > 0:
-            match = "exact" if parts["size"][j] >= 1 else "adjacent"
-            out.append(Reason("size", {"size_band": req.size_band, "match": match}, share("size")))
-        if req.region is not None and self.has_region_[i] and parts["region"][j] > 0:
-            out.append(Reason("region", {"region": req.region}, share("region")))
-        text = float(parts["text"][j])
-        if text >= 0.05:
-            out.append(Reason("text", {"similarity": round(text, 3), "terms": self._shared_terms(i, req)}, share("text")))
-        return out
-
-    def _shared_terms(self, i: int, req: Request, n: int = 3) -> list[str]:
-        """The description words that weigh most in both the query and the profile."""
-        if not req.description:
-            return []
-        q = self.profiles_.transform([{"description": req.description}])
-        prod = q.multiply(self.profiles_.matrix_[i]).tocoo()
-        if prod.nnz == 0:
-            return []
-        vocab = self.profiles_.vectorizer_.get_feature_names_out()
-        order = np.argsort(-prod.data)[:n]
-        return [str(vocab[c])[2:] for c in prod.col[order] if str(vocab[c]).startswith("w:")]
 
 
 def route_opportunity(network: Network, from_id: str, opportunity: str | None = None, **kwargs) -> Routing:

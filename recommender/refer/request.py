@@ -32,7 +32,6 @@ recommender.errors.UsageError: opportunity o7 is already won; nothing was routed
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -99,16 +98,9 @@ class RequestChecks:
         return i
 
     def _suggest_people(self, text: str, n: int = 3) -> list[str]:
-        out = difflib.get_close_matches(text, list(self.ids_), n=n, cutoff=0.6)
-        low = text.lower()
-        names = {str(nm).lower(): pid for pid, nm in zip(self.ids_, self.names_)}
-        for nm, pid in names.items():
-            if low and low in nm and pid not in out:
-                out.append(pid)
-        for nm in difflib.get_close_matches(low, list(names), n=n, cutoff=0.6):
-            if names[nm] not in out:
-                out.append(names[nm])
-        return out[:n]
+        from recommender.store.db import suggest_ids  # the one "did you mean" rule
+
+        return suggest_ids(text, self.ids_, self.names_, n)
 
     def make_request(self, from_id: str, opportunity: str | None = None, *, needs=None, industry=None,
                      size_band=None, region=None, description=None, date=None) -> Request:
@@ -127,7 +119,9 @@ class RequestChecks:
         if opportunity is not None:
             opp = self.opportunities_.get(str(opportunity))
             if opp is None:
-                sugg = difflib.get_close_matches(str(opportunity), list(self.opportunities_), n=3, cutoff=0.6)
+                from recommender.store.db import suggest_ids
+
+                sugg = suggest_ids(str(opportunity), list(self.opportunities_))
                 raise UnknownIdError("opportunity", str(opportunity), sugg)
         tax = self.tax_
         warnings: list[dict] = []

@@ -205,35 +205,13 @@ class Store:
         return self.get("people", person_id)
 
     def suggest_ids(self, table: str, text: str, n: int = 3) -> list[str]:
-        """Ids (and, for people, names) close to ``text``, for "did you mean" hints.
-
-        The same number zero-padded comes first (``p12`` -> ``p0012``, before
-        ``p1992``), then ids that start with ``text``, then names holding it,
-        then spellings close to it.
-        """
-        import difflib
-
+        """Ids (and, for people, names) close to ``text``, for "did you mean" hints (:func:`suggest_ids`)."""
         with self._lock:
             if table == "people":
                 rows = self.con.execute("SELECT id, name FROM people").fetchall()
             else:
                 rows = [(r[0], None) for r in self.con.execute(f"SELECT id FROM {table}")]
-        ids = [r[0] for r in rows]
-        out = list(_same_number(text, ids))
-        low = str(text).lower()
-
-        def add(items):
-            for i in items:
-                if i not in out:
-                    out.append(i)
-
-        add(sorted((i for i in ids if low and i.lower().startswith(low)), key=len)[:n])
-        if table == "people":
-            names = {(r[1] or "").lower(): r[0] for r in rows if r[1]}
-            add(pid for name, pid in names.items() if low and (low in name or _fold(low) in _fold(name)))
-            add(names[name] for name in difflib.get_close_matches(low, list(names), n=n, cutoff=0.6))
-        add(difflib.get_close_matches(text, ids, n=n, cutoff=0.6))
-        return [f"{i}" for i in out[:n]]
+        return suggest_ids(text, [r[0] for r in rows], [r[1] for r in rows] if table == "people" else None, n)
 
     def resolve(self, table: str, text: str) -> str:
         """The id ``text`` means in ``table``: the id itself, the same number zero-padded
@@ -330,6 +308,36 @@ def _migrate_1_to_2(con: sqlite3.Connection) -> None:
 
 #: (target version, step) pairs, applied in order to older databases.
 _MIGRATIONS = ((2, _migrate_1_to_2),)
+
+
+def suggest_ids(text: str, ids, names=None, n: int = 3) -> list[str]:
+    """The "did you mean" rule, one for every id: ids (and names, when given) close to ``text``.
+
+    The same number zero-padded comes first (``p12`` -> ``p0012``, before
+    ``p1992``), then ids that start with ``text``, then names holding it
+    (accents aside), then spellings close to it.
+
+    >>> suggest_ids("p12", ["p1992", "p0012", "p1982"])
+    ['p0012', 'p1992', 'p1982']
+    """
+    import difflib
+
+    ids = [str(i) for i in ids]
+    out = list(_same_number(text, ids))
+    low = str(text).lower()
+
+    def add(items):
+        for i in items:
+            if i not in out:
+                out.append(i)
+
+    add(sorted((i for i in ids if low and i.lower().startswith(low)), key=len)[:n])
+    if names is not None:
+        by_name = {str(nm).lower(): pid for pid, nm in zip(ids, names) if nm}
+        add(pid for nm, pid in by_name.items() if low and (low in nm or _fold(low) in _fold(nm)))
+        add(by_name[nm] for nm in difflib.get_close_matches(low, list(by_name), n=n, cutoff=0.6))
+    add(difflib.get_close_matches(str(text), ids, n=n, cutoff=0.6))
+    return out[:n]
 
 
 def _fold(text: str) -> str:

@@ -3,8 +3,9 @@
 Each command of the tour's code block runs through ``fracnet``'s ``main`` in a
 fresh folder (the repository's ``data/`` linked in, as in a clone), with the
 default database in a temporary home (``$FRACNET_DB``): never the user's. The
-three ``evaluate`` commands are slow and covered by their own tests; they run
-here only with ``FRACNET_TOUR=full``.
+three ``evaluate`` commands and the whole-network ``batch meet`` and ``batch
+outreach`` are slow and covered by their own tests; they run here only with
+``FRACNET_TOUR=full``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 from recommender.cli import main
 from tests.conftest import ROOT
 
-SLOW = ("evaluate history", "evaluate referrals", "evaluate links")
+SLOW = ("evaluate history", "evaluate referrals", "evaluate links", "batch meet", "batch outreach")
 
 
 def tour_commands() -> list[list[str]]:

@@ -258,3 +258,103 @@ def _group_table() -> np.ndarray:
 
 
 _GROUP_TABLE = _group_table()
+
+
+class PeopleFacts:
+    """Per person (in ``net.people`` order): the facts reasons, notes and the explorer show.
+
+    The one reading of a person's profile as facts: name (the id when empty),
+    kind, function, title, company, tags, capacity and opt-out; an executive's
+    market (industries, size bands, regions) starts with their company's.
+    ``facts[i]`` is one person's dict (lists); :meth:`frame` is the table the
+    explorer reads (sets).
+
+    Built lazily: the table is kept as a few arrays and one person's dict is
+    made when asked for (``facts[i]``), so fitting never loops over people.
+    """
+
+    _COLS = ("id", "name", "kind", "function", "title", "specialties", "industries", "icp_sizes", "regions", "capacity",
+             "opt_out")
+
+    def __init__(self, net: Network):
+        people = net.people.reset_index(drop=True)
+        comp = net.companies.drop_duplicates("id").set_index("id") if len(net.companies) else None
+        self._a = {c: _objects(people[c]) for c in self._COLS}
+        self._a["id"] = people["id"].astype(str).to_numpy(dtype=object)
+        for col in ("name", "industry", "size_band", "region"):
+            vals = people["company_id"].map(comp[col]) if comp is not None and col in comp else pd.Series(
+                [None] * len(people))
+            self._a["company_" + col] = _objects(vals)
+
+    #: Dicts kept for people asked for recently (a block of lists asks for each person several times).
+    _CACHE_SIZE = 4096
+
+    def __len__(self) -> int:
+        return len(self._a["id"])
+
+    def __getstate__(self):
+        return {"_a": self._a}  # the cache is rebuilt on demand
+
+    def __getitem__(self, i: int) -> dict:
+        """Person ``i``'s facts (a shared dict: read it, do not change it)."""
+        cache = self.__dict__.setdefault("_cache", {})
+        hit = cache.get(i)
+        if hit is None:
+            if len(cache) >= self._CACHE_SIZE:
+                cache.clear()
+            hit = cache[i] = self._facts(i)
+        return hit
+
+    def _facts(self, i: int) -> dict:
+        a = {c: v[i] for c, v in self._a.items()}
+        is_exec = a["kind"] == "executive"
+
+        def cval(col):
+            v = a["company_" + col]
+            return [v] if isinstance(v, str) and v else []
+
+        ind, sizes, regions = split_tags(a["industries"]), split_tags(a["icp_sizes"]), split_tags(a["regions"])
+        if is_exec:  # an executive's market is their company's first
+            ind = cval("industry") + [t for t in ind if t not in cval("industry")]
+            sizes = cval("size_band") + [t for t in sizes if t not in cval("size_band")]
+            regions = cval("region") + [t for t in regions if t not in cval("region")]
+        return {
+            "id": str(a["id"]),
+            "name": str(a["name"] or a["id"]),
+            "is_exec": is_exec,
+            "function": a["function"],
+            "title": a["title"],
+            "company": a["company_name"] if isinstance(a["company_name"], str) else None,
+            "specialties": split_tags(a["specialties"]),
+            "industries": ind,
+            "sizes": sizes,
+            "regions": regions,
+        }
+
+
+
+    def frame(self) -> pd.DataFrame:
+        """One row per person, indexed by id: name, kind, function, title, company, specialties,
+        industries and sizes (frozensets; an executive's include their company's), capacity, opt_out."""
+        a = self._a
+        rows = []
+        for i in range(len(self)):
+            f = self[i]
+            rows.append({
+                "id": f["id"], "name": f["name"], "kind": a["kind"][i] or "fractional",
+                "function": f["function"] or "", "title": f["title"] or "", "company": f["company"] or "",
+                "specialties": frozenset(f["specialties"]), "industries": frozenset(f["industries"]),
+                "sizes": frozenset(f["sizes"]), "capacity": a["capacity"][i], "opt_out": is_opted_out(a["opt_out"][i]),
+            })
+        df = pd.DataFrame(rows, columns=["id", "name", "kind", "function", "title", "company", "specialties",
+                                         "industries", "sizes", "capacity", "opt_out"])
+        df = df.set_index("id", drop=False)
+        df.index.name = None
+        return df
+
+
+def _objects(series: pd.Series) -> np.ndarray:
+    """A column as an object array with missing values as None."""
+    arr = np.array(series.to_numpy(dtype=object), dtype=object, copy=True)
+    arr[np.asarray(pd.isna(series), dtype=bool)] = None
+    return arr

@@ -30,6 +30,7 @@ import numbers
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator
 
 from recommender.errors import NotFittedError, UsageError
 from recommender.evaluation.graph_features import _GraphState, _pair_features, graph_pair_features
@@ -147,7 +148,7 @@ def _default_estimator(random_state):
     )
 
 
-class LinkPredictor:
+class LinkPredictor(BaseEstimator):
     """A learned link predictor: gradient-boosted trees over topological features.
 
     ``fit(A)`` learns from the observed graph alone: it repeatedly holds out a
@@ -213,29 +214,6 @@ class LinkPredictor:
         self.spectral_dim = spectral_dim
         self.random_state = random_state
         self.estimator = estimator
-
-    # scikit-learn's clone() and repr() use these
-    def get_params(self, deep=False):
-        return {
-            "n_holdouts": self.n_holdouts,
-            "holdout_frac": self.holdout_frac,
-            "min_train_edges": self.min_train_edges,
-            "max_train_pairs": self.max_train_pairs,
-            "spectral_dim": self.spectral_dim,
-            "random_state": self.random_state,
-            "estimator": self.estimator,
-        }
-
-    def set_params(self, **params):
-        for key, value in params.items():
-            if key not in self.get_params():
-                raise UsageError(f"unknown parameter {key!r} for LinkPredictor")
-            setattr(self, key, value)
-        return self
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"LinkPredictor({args})"
 
     def _validate(self):
         if not (isinstance(self.n_holdouts, numbers.Integral) and self.n_holdouts >= 1):

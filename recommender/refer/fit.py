@@ -11,7 +11,8 @@ from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
 from recommender.ledger import OUTCOME_CODES, smoothed_rate
-from recommender.network import Network, parse_as_of, trust_weights
+from recommender.network import Network, parse_as_of
+from recommender.trust import trust_weights
 from recommender.people import opt_out_flags
 from recommender.refer.request import Request
 from recommender.similarity import ProfileModel

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
 from recommender.errors import UsageError
+from recommender.words import plural
 
 
 def register(sub) -> None:
@@ -65,7 +66,7 @@ def run_outreach(args) -> int:
     if not out.parent.is_dir():
         raise UsageError(f"cannot write {out}: folder {out.parent} does not exist")
     with open_store(args) as store:
-        store.get_person(args.person)  # unknown id: a clear error with suggestions, before any work
+        args.person = store.resolve("people", args.person)  # an id or unique name; else a clear error, before any work
         net = load_network(store)
         model = meet_model(store, network=net)
     recs = model.recommend(args.person, k=args.per_group, group="all")
@@ -77,5 +78,5 @@ def run_outreach(args) -> int:
     if args.json:
         print_json({"person": args.person, "out": str(out), "rows": len(rows), "by_group": by_group})
     else:
-        print(f"Wrote {len(rows)} people to {out} (" + ", ".join(f"{g} {n}" for g, n in by_group.items()) + ").")
+        print(f"Wrote {plural(len(rows), 'person', 'people')} to {out} (" + ", ".join(f"{g} {n}" for g, n in by_group.items()) + ").")
     return 0

@@ -12,7 +12,7 @@ def register(sub) -> None:
                     "adjacent fractionals (other functions, same kind of client) and executives whose company "
                     "fits the person's ICP. Each comes with its reasons, the best mutual contact to introduce "
                     "you, and a draft note. The ranker is learned from the network's own history.")
-    p.add_argument("person", metavar="PERSON", help="person id")
+    p.add_argument("person", metavar="PERSON", help="person id (or a name only one person has)")
     p.add_argument("--k", type=int, default=10, metavar="K", help="recommendations per group (default: 10)")
     p.add_argument("--group", choices=("all", "peers", "adjacent", "executives"), default="all",
                    help="one group, or all three (default: all)")
@@ -35,7 +35,7 @@ def run(args) -> int:
     if args.k < 1:
         raise UsageError(f"--k must be a positive integer, got {args.k}")
     with open_store(args) as store:
-        store.get_person(args.person)  # unknown id: one line with "did you mean"
+        args.person = store.resolve("people", args.person)  # an id or a unique name; else "did you mean"
         if args.model:
             model = MeetModel.load(args.model)
         else:
@@ -43,6 +43,7 @@ def run(args) -> int:
     if args.save_model:
         model.save(args.save_model)
     recs = model.recommend(args.person, k=args.k, group=args.group)
+    introduced = _introduced_by(args, args.person, [r.candidate_id for r in recs])
     me = model.person(args.person)
     them = {r.candidate_id: model.person(r.candidate_id) for r in recs}
     notes = []
@@ -55,8 +56,26 @@ def run(args) -> int:
             "group": args.group,
             "as_of": model.as_of_,
             "model": {"kind": model.ranker_.kind_, "fallback_reason": model.fallback_reason_},
-            "recommendations": [recommendation_dict(r, me, them[r.candidate_id]) for r in recs],
+            "recommendations": [recommendation_dict(r, me, them[r.candidate_id],
+                                                    introduced_by=introduced.get(r.candidate_id)) for r in recs],
         })
         return 0
-    print(format_recommendations(me, recs, notes=notes, them=them))
+    print(format_recommendations(me, recs, notes=notes, them=them, introduced=introduced))
     return 0
+
+
+def _introduced_by(args, person: str, candidates: list[str]) -> dict[str, str]:
+    """Candidates someone already introduced ``person`` to (a logged introduction): id -> introducer's name."""
+    if not candidates:
+        return {}
+    with open_store(args) as store:
+        intros = store.read_table("introductions")
+        people = store.read_table("people")[["id", "name"]]
+    names = dict(zip(people["id"], people["name"].fillna(people["id"])))
+    want = set(candidates)
+    out = {}
+    for r in intros.itertuples(index=False):
+        other = r.b if r.a == person else r.a if r.b == person else None
+        if other in want and r.outcome in ("pending", "connected") and r.introducer:
+            out[other] = str(names.get(r.introducer, r.introducer))
+    return out

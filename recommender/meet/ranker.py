@@ -1,0 +1,239 @@
+"""The learned pair ranker: weights for :data:`~recommender.meet.features.FEATURE_NAMES`
+learned from the network's own history.
+
+Training data comes from a temporal split (:func:`build_training_set`): for a
+few cutoff dates before the end of the known history, features are computed on
+the graph *as of* the cutoff (:meth:`Network.until`) for the candidates of the
+people who formed new ties afterwards; pairs that became ties or connected
+introductions within the next ``horizon_days`` are positives, the other
+candidates of the same generator are negatives.
+
+:class:`PairRanker` is a small scikit-learn-style estimator over those rows.
+With fewer than ``min_positives`` positives it does not learn and uses
+:data:`DEFAULT_WEIGHTS` instead, saying why in ``fallback_reason_``.
+
+Default weights
+---------------
+Applied to ``log1p`` of each feature (all features are non-negative), then a
+logistic function; they encode the design's prior: mutual contacts (resource
+allocation, Adamic-Adar) and a strong introducer matter most, then ICP fit,
+complementary specialties, shared clients and profile similarity.
+
+Example
+-------
+>>> import numpy as np
+>>> from recommender.meet.features import FEATURE_NAMES
+>>> X = np.zeros((2, len(FEATURE_NAMES))); X[1, FEATURE_NAMES.index("ra")] = 0.5
+>>> r = PairRanker().fit(X, np.array([0, 1]))
+>>> r.fallback_reason_
+'only 1 positive pairs in the history (need 30); using default weights'
+>>> bool(r.score(X)[1] > r.score(X)[0])
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recommender.errors import NotFittedError, UsageError
+from recommender.meet.features import FEATURE_NAMES
+from recommender.meet.persistence import ModelFileError, load_object, save_object
+from recommender.meet.training import TrainingSet, build_training_set, formed_pairs
+
+__all__ = [
+    "DEFAULT_WEIGHTS",
+    "ESTIMATORS",
+    "PairRanker",
+    "TrainingSet",
+    "ModelFileError",
+    "formed_pairs",
+    "build_training_set",
+    "save_object",
+    "load_object",
+]
+
+
+#: Weights on ``log1p(feature)`` used when the history is too thin to learn from.
+DEFAULT_WEIGHTS = {
+    "cn": 0.6,
+    "jaccard": 2.0,
+    "aa": 0.6,
+    "ra": 2.0,
+    "pa": 0.05,
+    "katz": 0.0,
+    "tag_sim": 1.5,
+    "complementarity": 1.2,
+    "specialty_affinity": 0.5,
+    "client_overlap": 1.0,
+    "industry_overlap": 0.5,
+    "region_overlap": 0.5,
+    "icp_fit": 1.5,
+    "introducer_trust": 1.5,
+    "mutual_recency": 0.5,
+    "cand_activity": 0.3,
+    "group_peer": 0.0,
+    "group_adjacent": 0.0,
+    "group_executive": 0.0,
+}
+
+
+DEFAULT_INTERCEPT = -4.0
+
+
+#: Features the ranker does not use (weight 0): 3-walk counts are costly to compute for every
+#: candidate and nearly collinear with common neighbours. They are still computed and shown.
+UNSCORED_FEATURES = ("katz",)
+
+
+ESTIMATORS = ("logistic", "hgb")
+
+
+def _transform(X: np.ndarray) -> np.ndarray:
+    return np.log1p(np.clip(np.asarray(X, dtype=float), 0.0, None))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+class PairRanker:
+    """Scores candidate pairs from their features; learned, or default weights.
+
+    Parameters
+    ----------
+    estimator : {"logistic", "hgb"}, default "logistic"
+        ``logistic``: L2 logistic regression on standardised ``log1p``
+        features (exact per-feature contributions). ``hgb``: scikit-learn's
+        HistGradientBoostingClassifier (contributions by occlusion against
+        the training medians).
+    min_positives : int, default 30
+        Fewer positive rows than this: no learning, :data:`DEFAULT_WEIGHTS`.
+    C : float, default 1.0
+        Inverse regularisation strength of the logistic model.
+    random_state : int, default 0
+
+    Attributes
+    ----------
+    fallback_reason_ : str or None
+        Why default weights are used, or None when the model was learned.
+    n_positive_, n_rows_ : int
+    coef_ : ndarray, shape (F,)
+        Weights on the transformed features (logistic and default).
+    """
+
+    def __init__(self, *, estimator: str = "logistic", min_positives: int = 30, C: float = 1.0, random_state: int = 0):
+        self.estimator = estimator
+        self.min_positives = min_positives
+        self.C = C
+        self.random_state = random_state
+
+    def fit(self, X, y) -> "PairRanker":
+        """Learn weights from rows ``X`` (m, F) and labels ``y`` (m,) in {0, 1}; returns self."""
+        if self.estimator not in ESTIMATORS:
+            raise UsageError(f"estimator must be one of {', '.join(ESTIMATORS)}, got {self.estimator!r}")
+        X = np.asarray(X, dtype=float)
+        y = np.asarray(y).astype(np.int64)
+        if X.ndim != 2 or X.shape[1] != len(FEATURE_NAMES) or len(X) != len(y):
+            raise UsageError(f"expected X of shape (m, {len(FEATURE_NAMES)}) and y of shape (m,), "
+                             f"got {X.shape} and {y.shape}")
+        self.used_ = np.array([i for i, f in enumerate(FEATURE_NAMES) if f not in UNSCORED_FEATURES])
+        self.n_rows_ = int(len(y))
+        self.n_positive_ = int(y.sum())
+        self.fallback_reason_ = None
+        Z = _transform(X)
+        self.reference_ = np.median(Z, axis=0) if len(Z) else np.zeros(len(FEATURE_NAMES))
+        if self.n_positive_ < self.min_positives or self.n_positive_ == len(y):
+            self.fallback_reason_ = (f"only {self.n_positive_} positive pairs in the history "
+                                     f"(need {self.min_positives}); using default weights")
+            self.kind_ = "default"
+            self.coef_ = np.array([DEFAULT_WEIGHTS[f] for f in FEATURE_NAMES])
+            self.intercept_ = DEFAULT_INTERCEPT
+            self.mean_ = np.zeros(len(FEATURE_NAMES))
+            self.scale_ = np.ones(len(FEATURE_NAMES))
+            return self
+        used = self.used_
+        if self.estimator == "logistic":
+            from sklearn.linear_model import LogisticRegression
+
+            self.mean_ = Z.mean(axis=0)
+            sd = Z.std(axis=0)
+            self.scale_ = np.where(sd > 1e-12, sd, 1.0)
+            lr = LogisticRegression(C=self.C, max_iter=2000)
+            lr.fit(((Z - self.mean_) / self.scale_)[:, used], y)
+            self.kind_ = "logistic"
+            self.coef_ = np.zeros(len(FEATURE_NAMES))
+            self.coef_[used] = lr.coef_.ravel().astype(float)
+            self.intercept_ = float(lr.intercept_[0])
+        else:
+            from sklearn.ensemble import HistGradientBoostingClassifier
+
+            self.model_ = HistGradientBoostingClassifier(
+                max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40,
+                l2_regularization=1.0, random_state=self.random_state)
+            self.model_.fit(Z[:, used], y)
+            self.kind_ = "hgb"
+        return self
+
+    def _check(self) -> None:
+        if not hasattr(self, "kind_"):
+            raise NotFittedError("PairRanker is not fitted; call fit(X, y) first")
+
+    def decision(self, X) -> np.ndarray:
+        """Raw scores (log-odds), shape (m,)."""
+        self._check()
+        Z = _transform(X)
+        if self.kind_ == "hgb":
+            if len(Z) == 0:
+                return np.zeros(0)
+            return np.asarray(self.model_.decision_function(Z[:, self.used_]), dtype=float).ravel()
+        # elementwise then a row sum: each row's score is independent of the batch
+        return (((Z - self.mean_) / self.scale_) * self.coef_).sum(axis=1) + self.intercept_
+
+    def score(self, X) -> np.ndarray:
+        """Probability-like scores in (0, 1), shape (m,)."""
+        return _sigmoid(self.decision(X))
+
+    def contributions(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Per-feature contributions to the log-odds and the baseline.
+
+        Returns
+        -------
+        contrib : ndarray, shape (m, F)
+            For linear kinds, ``coef * standardised feature`` (exact: the row
+            sums plus ``base`` give :meth:`decision`). For ``hgb``, the drop in
+            log-odds when the feature is set to its training median.
+        base : ndarray, shape (m,)
+        """
+        self._check()
+        X = np.asarray(X, dtype=float)
+        Z = _transform(X)
+        if self.kind_ != "hgb":
+            contrib = ((Z - self.mean_) / self.scale_) * self.coef_
+            return contrib, np.full(len(Z), self.intercept_)
+        m, f = Z.shape
+        full = self.decision(X)
+        Zs = np.repeat(Z, f, axis=0)
+        Zs[np.arange(m * f), np.tile(np.arange(f), m)] = np.tile(self.reference_, m)
+        occl = np.asarray(self.model_.decision_function(Zs[:, self.used_]), dtype=float).reshape(m, f)
+        contrib = full[:, None] - occl
+        return contrib, full - contrib.sum(axis=1)
+
+    def linear_form(self):
+        """``(a, c)`` with ``decision(X) == log1p(X) @ a + c`` (up to rounding), or None for ``hgb``.
+
+        Lets a caller score feature columns one at a time, skip features
+        whose weight is 0, and bound the effect of a feature it has not
+        computed yet (:meth:`MeetModel.score_block <recommender.meet.model.MeetModel.score_block>`).
+        """
+        self._check()
+        if self.kind_ == "hgb":
+            return None
+        a = self.coef_ / self.scale_
+        return a, float(self.intercept_ - (a * self.mean_).sum())
+
+    def weights(self) -> dict[str, float]:
+        """Weights on the standardised ``log1p`` features (logistic) or on ``log1p`` (default); {} for hgb."""
+        self._check()
+        if self.kind_ == "hgb":
+            return {}
+        return {f: float(w) for f, w in zip(FEATURE_NAMES, self.coef_)}

@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from convert import convert_attributed  # noqa: E402
 
-from recommender.graph import Network  # noqa: E402
-from recommender.refer import Router  # noqa: E402
+from recommender.network import Network  # noqa: E402
+from recommender.refer.router import Router  # noqa: E402
 from recommender.taxonomy import split_tags  # noqa: E402
 
 METHODS = ("fracnet", "tags_then_ra", "similarity_in_reach")

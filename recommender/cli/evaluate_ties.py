@@ -58,9 +58,9 @@ def load_folder_network(folder: str):
     """A fracnet CSV folder, validated like ``fracnet import``, as a Network (nothing written to disk)."""
     import tempfile
 
-    from recommender.graph import load_network
+    from recommender.network import load_network
     from recommender.io.csv_folder import import_folder
-    from recommender.store import Store
+    from recommender.store.db import Store
 
     path = Path(folder)
     if not path.exists():
@@ -81,8 +81,8 @@ def load_folder_network(folder: str):
 
 
 def run_ties(args) -> int:
-    from recommender.evaluate_ties import best_heuristic, evaluate_ties
-    from recommender.graph import load_network
+    from recommender.evaluation.ties import best_heuristic, evaluate_ties
+    from recommender.network import load_network
 
     if args.folder and args.db:
         raise UsageError("give either FOLDER or --db, not both")

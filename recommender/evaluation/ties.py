@@ -22,7 +22,7 @@ counts a first hit below that depth as 0).
 Example
 -------
 >>> from recommender.demo import generate_network
->>> from recommender.graph import Network
+>>> from recommender.network import Network
 >>> net = Network.from_frames(**generate_network(150, seed=2))
 >>> res = evaluate_ties(net, holdout=0.1, runs=1)
 >>> sorted(res["methods"]["fracnet"])
@@ -36,7 +36,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommender.errors import UsageError
-from recommender.graph import Network
+from recommender.network import Network
 
 __all__ = ["evaluate_ties", "hide_ties", "METHODS", "DEPTH"]
 
@@ -79,7 +79,7 @@ def hide_ties(network: Network, holdout: float, rng: np.random.Generator) -> tup
 
 
 def _metrics(pr, score, label, n_pos, k, tiebreak) -> dict:
-    from recommender.replay import ranking_metrics
+    from recommender.evaluation.history import ranking_metrics
 
     out = ranking_metrics(pr, score, label, n_pos, k=k, tiebreak=tiebreak)
     if k != 20:
@@ -200,9 +200,9 @@ def evaluate_ties(network: Network, *, holdout: float = 0.1, runs: int = 3, seed
         ``holdout``, ``k``, ``per_run`` (each run's ``recall@k`` per method, ``queries``, ``hidden``)
         and ``model`` (what the last run's model learned from).
     """
-    from recommender.features import candidate_pairs
-    from recommender.meet import MeetModel
-    from recommender.ranker import label_candidates
+    from recommender.meet.candidates import candidate_pairs
+    from recommender.meet.model import MeetModel
+    from recommender.meet.training import label_candidates
 
     _check(holdout, runs, k)
     if len(network.ties) < 20:

@@ -154,18 +154,26 @@ def _profile_rows(profile: ProfileModel, ids: np.ndarray) -> sp.csr_matrix:
 
 
 def _group_table() -> np.ndarray:
+    """Group code by the 6-bit pair code of :func:`recommender.meet.candidates._groups`.
+
+    The groups of DESIGN.md, and a home for every other pair so that none is dropped silently (the
+    ranker's group features learn what each kind of pair is worth on the network):
+
+    * two fractionals of the same function (or both without one): *peers*, whether or not their
+      specialty sets differ; of different functions: *adjacent*, with or without a shared market;
+    * a fractional and an executive: *executives* seen from the fractional, *adjacent* seen from the
+      executive; two executives: *executives*.
+    """
     t = np.full(64, -1, dtype=np.int8)
     for code in range(64):
         ue, ve, same_func, same_specs, market, ind = ((code >> b) & 1 for b in (5, 4, 3, 2, 1, 0))
-        if not ue and not ve and same_func and not same_specs:
-            t[code] = 0
-        if not ue and not ve and not same_func and market:
-            t[code] = 1
-        if not ue and ve and market:
+        if not ue and not ve:
+            t[code] = 0 if same_func else 1
+        elif not ue and ve:
             t[code] = 2
-        if ue and not ve and market:
+        elif ue and not ve:
             t[code] = 1
-        if ue and ve and ind:
+        else:
             t[code] = 2
     return t
 

@@ -122,22 +122,37 @@ class FeatureContext:
                 "spec": _pool(self.S, ok & ~self.is_exec, rank, order, size),
                 "exec_size": _pool(self.Z, ok & self.is_exec, rank, order, size),
                 "frac_size": _pool(self.Z, ok & ~self.is_exec, rank, order, size),
+                # the most active people of the whole network, a candidate for everyone: on networks where new
+                # ties go to hubs (messages, follows) they are where a person's next tie often is
+                "active": (np.array([0, min(size, int(ok.sum()))], np.int64), order[ok[order]][:size].astype(np.int64)),
             }
         return self._pools[size]
+
+    def active_mask(self, size: int) -> np.ndarray:
+        """True for the members of the ``"active"`` pool of :meth:`pools` (cached)."""
+        key = ("active", size)
+        if key not in self._pools:
+            m = np.zeros(len(self.ids), dtype=bool)
+            m[self.pools(size)["active"][1]] = True
+            self._pools[key] = m
+        return self._pools[key]
 
     def pool_index(self, size: int) -> dict:
         """The pools of :meth:`pools` as one CSR over pool tags, with a compact index of their members.
 
         ``tags`` (n x pool tags) lists each person's pool tags (industry for
-        executives and fractionals, specialty, size band for both), ``indptr``
+        executives and fractionals, specialty, size band for both, and the
+        network's most active people for everyone), ``indptr``
         and ``members`` the people of each pool tag, ``compact`` maps a person
         to 0 .. ``n_members`` - 1 (-1: in no pool).
         """
         key = ("index", size)
         if key not in self._pools:
             p = self.pools(size)
+            everyone = sp.csr_matrix((np.ones(len(self.ids)), np.zeros(len(self.ids), np.int64),
+                                      np.arange(len(self.ids) + 1)), shape=(len(self.ids), 1))
             parts = [(self.I, p["exec"]), (self.I, p["frac"]), (self.S, p["spec"]), (self.Z, p["exec_size"]),
-                     (self.Z, p["frac_size"])]
+                     (self.Z, p["frac_size"]), (everyone, p["active"])]
             tags = sp.hstack([M for M, _ in parts], format="csr")
             tags.indices = tags.indices.astype(np.int64)
             indptr, members, off = [np.zeros(1, np.int64)], [], 0

@@ -26,7 +26,7 @@ Example
 >>> X = np.zeros((2, len(FEATURE_NAMES))); X[1, FEATURE_NAMES.index("ra")] = 0.5
 >>> r = PairRanker().fit(X, np.array([0, 1]))
 >>> r.fallback_reason_
-'only 1 positive pairs in the history (need 30); using default weights'
+'only 1 positive pairs to learn from (need 30); using default weights'
 >>> bool(r.score(X)[1] > r.score(X)[0])
 True
 """
@@ -143,7 +143,7 @@ class PairRanker:
         Z = _transform(X)
         self.reference_ = np.median(Z, axis=0) if len(Z) else np.zeros(len(FEATURE_NAMES))
         if self.n_positive_ < self.min_positives or self.n_positive_ == len(y):
-            self.fallback_reason_ = (f"only {self.n_positive_} positive pairs in the history "
+            self.fallback_reason_ = (f"only {self.n_positive_} positive pairs to learn from "
                                      f"(need {self.min_positives}); using default weights")
             self.kind_ = "default"
             self.coef_ = np.array([DEFAULT_WEIGHTS[f] for f in FEATURE_NAMES])

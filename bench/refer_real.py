@@ -50,14 +50,14 @@ def _top(primary: np.ndarray, secondary: np.ndarray, mask: np.ndarray, k: int) -
     return idx[order[:k]]
 
 
-def run_seed(tables: dict, seed: int, n_cases: int, k: int = 3) -> dict:
+def run_seed(tables: dict, seed: int, n_cases: int, k: int = 3, router_kw: dict | None = None) -> dict:
     rng = np.random.default_rng(seed)
     people, ties = tables["people"], tables["ties"]
     hide = np.zeros(len(ties), bool)
     hide[rng.choice(len(ties), int(round(0.1 * len(ties))), replace=False)] = True
     net = Network.from_frames(people=people, ties=ties[~hide])
     t0 = time.perf_counter()
-    router = Router().fit(net)
+    router = Router(**(router_kw or {})).fit(net)
     fit_s = time.perf_counter() - t0
     pos = router.position_
     n = len(router.ids_)

@@ -147,8 +147,9 @@ class MeetModel:
     def __init__(self, *, estimator: str = "logistic", min_positives: int = 30, horizon_days: int | None = None,
                  n_windows: int = 5, n_similar: int = 50, n_market: int = 50, max_two_hop: int = 400,
                  n_pool: int = 32, enough_positives: int = 4000, n_holdouts: int = 2, holdout_share: float = 0.1,
-                 random_state: int = 0):
+                 holdout_weight: float = 1.0, random_state: int = 0):
         self.estimator = estimator
+        self.holdout_weight = holdout_weight
         self.n_holdouts = n_holdouts
         self.holdout_share = holdout_share
         self.min_positives = min_positives
@@ -200,14 +201,17 @@ class MeetModel:
             self.people_ = people_job.result()
         del ties
         self.training_cutoffs_ = train.cutoffs
-        X, y = train.X, train.y
+        X, y, w = train.X, train.y, None
         self.training_sources_ = {"history_positives": train.n_positive, "history_windows": len(train.cutoffs),
                                   "horizon_days": self.horizon_, "holdout_positives": 0, "holdouts": 0}
         if held is not None and len(held.y):
             X, y = np.vstack([X, held.X]), np.concatenate([y, held.y])
+            hw = float(getattr(self, "holdout_weight", 1.0))
+            if hw != 1.0 and train.n_positive >= self.min_positives:  # history is the task itself: it can weigh more
+                w = np.r_[np.ones(len(train.y)), np.full(len(held.y), hw)]
             self.training_sources_.update(holdout_positives=held.n_positive, holdouts=len(held.cutoffs))
         self.ranker_ = PairRanker(estimator=self.estimator, min_positives=self.min_positives,
-                                  random_state=self.random_state).fit(X, y)
+                                  random_state=self.random_state).fit(X, y, sample_weight=w)
         self.fallback_reason_ = self.ranker_.fallback_reason_
         return self
 

@@ -127,8 +127,8 @@ class PairRanker:
         self.C = C
         self.random_state = random_state
 
-    def fit(self, X, y) -> "PairRanker":
-        """Learn weights from rows ``X`` (m, F) and labels ``y`` (m,) in {0, 1}; returns self."""
+    def fit(self, X, y, sample_weight=None) -> "PairRanker":
+        """Learn weights from rows ``X`` (m, F) and labels ``y`` (m,) in {0, 1} (optionally weighted); returns self."""
         if self.estimator not in ESTIMATORS:
             raise UsageError(f"estimator must be one of {', '.join(ESTIMATORS)}, got {self.estimator!r}")
         X = np.asarray(X, dtype=float)
@@ -159,7 +159,7 @@ class PairRanker:
             sd = Z.std(axis=0)
             self.scale_ = np.where(sd > 1e-12, sd, 1.0)
             lr = LogisticRegression(C=self.C, max_iter=2000)
-            lr.fit(((Z - self.mean_) / self.scale_)[:, used], y)
+            lr.fit(((Z - self.mean_) / self.scale_)[:, used], y, sample_weight=sample_weight)
             self.kind_ = "logistic"
             self.coef_ = np.zeros(len(FEATURE_NAMES))
             self.coef_[used] = lr.coef_.ravel().astype(float)
@@ -170,7 +170,7 @@ class PairRanker:
             self.model_ = HistGradientBoostingClassifier(
                 max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40,
                 l2_regularization=1.0, random_state=self.random_state)
-            self.model_.fit(Z[:, used], y)
+            self.model_.fit(Z[:, used], y, sample_weight=sample_weight)
             self.kind_ = "hgb"
         return self
 

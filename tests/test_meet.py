@@ -195,16 +195,20 @@ def test_fit_on_two_threads_equals_its_steps_in_order(net, model):
     profile = ProfileModel().fit(net.people)
     people = encode_people(net, profile)
     ties = TieTable.encode(net, people.ids)
-    ctx = build_context(net, profile, people=people, ties=ties)
+    from recommender.meet.context import history_time_scale
     from recommender.meet.holdout import history_horizon, holdout_training_set
     from recommender.meet.training import history_span
+
+    lo, hi = history_span(net)
+    scale = history_time_scale(np.array([(pd.Timestamp(hi) - pd.Timestamp(lo)).days], dtype=float))
+    ctx = build_context(net, profile, people=people, ties=ties, time_scale=scale)
 
     m = MeetModel()
     horizon = history_horizon(*history_span(net), n_windows=m.n_windows)
     train = build_training_set(net, ctx.as_of, profile=profile, horizon_days=horizon, n_windows=m.n_windows,
                                random_state=m.random_state, candidate_kw=m._candidate_kw, people=people,
-                               enough_positives=m.enough_positives, ties=ties)
-    held = holdout_training_set(net, profile=profile, people=people, share=m.holdout_share,
+                               enough_positives=m.enough_positives, ties=ties, time_scale=scale)
+    held = holdout_training_set(net, profile=profile, people=people, share=m.holdout_share, time_scale=scale,
                                 n_holdouts=1 if train.n_positive >= m.enough_positives else m.n_holdouts,
                                 candidate_kw=m._candidate_kw, random_state=m.random_state)
     ranker = PairRanker(estimator=m.estimator, min_positives=m.min_positives, random_state=m.random_state).fit(

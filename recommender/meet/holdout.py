@@ -54,7 +54,7 @@ def hideable_ties(net: Network) -> np.ndarray:
 
 def holdout_training_set(net: Network, *, profile=None, people=None, share: float = 0.1, n_holdouts: int = 2,
                          max_queries: int = 2000, max_negatives: int = 100, hard_negatives: int = 0, extra=None, block_size: int = 256,
-                         candidate_kw: dict | None = None, random_state: int = 0):
+                         candidate_kw: dict | None = None, random_state: int = 0, time_scale: float | None = None):
     """Training rows from ``n_holdouts`` random holdouts of ``share`` of the current ties.
 
     Parameters
@@ -98,7 +98,7 @@ def holdout_training_set(net: Network, *, profile=None, people=None, share: floa
         keep = np.ones(len(ties), dtype=bool)
         keep[hidden] = False
         obs = replace(net, ties=ties[keep].reset_index(drop=True))
-        ctx = build_context(obs, profile, people=people)
+        ctx = build_context(obs, profile, people=people, time_scale=time_scale)
         n = len(ctx)
         hid = ties.iloc[hidden]
         ia = pd.Index(ctx.ids).get_indexer(hid["a"].astype(str))

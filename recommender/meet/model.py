@@ -36,7 +36,7 @@ import pandas as pd
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
 from recommender.kernels import _kth_largest, _top_per_row, tune_allocator
 from recommender.meet.candidates import block_candidates
-from recommender.meet.context import build_context, context_day
+from recommender.meet.context import build_context, context_day, history_time_scale
 from recommender.meet.features import (
     FEATURE_NAMES,
     block_tag_similarity,
@@ -182,21 +182,25 @@ class MeetModel:
             self.profile_ = ProfileModel().fit(net.people)
             people = encode_people(net, self.profile_)  # shared by the current graph and every history window
             ties = ties_job.result()
-            context_job = pool.submit(build_context, net, self.profile_, people=people, ties=ties)
+            first, last = history_span(net)
+            span = (pd.Timestamp(last) - pd.Timestamp(first)).days if first is not None else np.nan
+            self.time_scale_ = history_time_scale(np.array([span], dtype=float))  # one for every context
+            context_job = pool.submit(build_context, net, self.profile_, people=people, ties=ties,
+                                      time_scale=self.time_scale_)
             people_job = pool.submit(_people_info, net)
             self.as_of_ = context_day(net)
-            first, last = history_span(net)
             self.horizon_ = int(self.horizon_days) if self.horizon_days else history_horizon(first, last, n_windows=self.n_windows)
             train = build_training_set(net, self.as_of_, profile=self.profile_, horizon_days=self.horizon_,
                                        n_windows=self.n_windows, random_state=self.random_state,
                                        candidate_kw=self._candidate_kw, people=people,
-                                       enough_positives=self.enough_positives, ties=ties)
+                                       enough_positives=self.enough_positives, ties=ties,
+                                       time_scale=self.time_scale_)
             n_holdouts = self.n_holdouts
             if n_holdouts > 1 and train.n_positive >= self.enough_positives:
                 n_holdouts = 1
             held = holdout_training_set(net, profile=self.profile_, people=people, share=self.holdout_share,
                                         n_holdouts=n_holdouts, candidate_kw=self._candidate_kw,
-                                        random_state=self.random_state) if n_holdouts else None
+                                        random_state=self.random_state, time_scale=self.time_scale_) if n_holdouts else None
             self.context_ = context_job.result()
             self.people_ = people_job.result()
         del ties

@@ -209,7 +209,7 @@ def test_fit_on_two_threads_equals_its_steps_in_order(net, model):
                                random_state=m.random_state, candidate_kw=m._candidate_kw, people=people,
                                enough_positives=m.enough_positives, ties=ties, time_scale=scale)
     held = holdout_training_set(net, profile=profile, people=people, share=m.holdout_share, time_scale=scale,
-                                n_holdouts=1 if train.n_positive >= m.enough_positives else m.n_holdouts,
+                                n_holdouts=0 if train.n_positive >= m.enough_positives else m.n_holdouts,
                                 candidate_kw=m._candidate_kw, random_state=m.random_state)
     ranker = PairRanker(estimator=m.estimator, min_positives=m.min_positives, random_state=m.random_state).fit(
         np.vstack([train.X, held.X]), np.concatenate([train.y, held.y]))

@@ -126,8 +126,9 @@ class MeetModel:
         Training rows also come from ``n_holdouts`` random holdouts of
         ``holdout_share`` of the current ties, their features computed on the
         graph without them (:func:`~recommender.meet.holdout.holdout_training_set`),
-        so a network with little or no history still learns its own weights. The
-        second holdout is skipped when the history alone gave ``enough_positives``.
+        so a network with little or no history still learns its own weights. They
+        are skipped when the history alone gave ``enough_positives`` (the
+        description says so).
     n_similar, n_market, max_two_hop, n_pool : int
         Candidate sources per person (see :func:`~recommender.meet.features.candidate_pairs`).
     enough_positives : int, default 4000
@@ -195,9 +196,9 @@ class MeetModel:
                                        candidate_kw=self._candidate_kw, people=people,
                                        enough_positives=self.enough_positives, ties=ties,
                                        time_scale=self.time_scale_)
-            n_holdouts = self.n_holdouts
-            if n_holdouts > 1 and train.n_positive >= self.enough_positives:
-                n_holdouts = 1
+            # holdouts teach a network whatever history it lacks; once the history alone gave enough positives
+            # (big, long-lived networks) they add little and would cost a second encoding of the whole graph
+            n_holdouts = 0 if train.n_positive >= self.enough_positives else self.n_holdouts
             held = holdout_training_set(net, profile=self.profile_, people=people, share=self.holdout_share,
                                         n_holdouts=n_holdouts, candidate_kw=self._candidate_kw,
                                         random_state=self.random_state, time_scale=self.time_scale_) if n_holdouts else None
@@ -233,6 +234,8 @@ class MeetModel:
         if src["history_windows"]:
             parts.append(f"{src['history_positives']:,} from {src['history_windows']} history window(s) of "
                          f"{src['horizon_days']} days")
+        if not src["holdouts"] and src["history_positives"] >= self.enough_positives:
+            parts.append("no holdouts needed (the history alone had enough positives)")
         what = "; ".join(parts) or "no positive pairs"
         if self.fallback_reason_:
             return f"default weights: {self.fallback_reason_} ({what})"

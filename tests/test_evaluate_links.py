@@ -15,13 +15,7 @@ from recommender.evaluation.links import EdgeList, evaluate_links, plot_roc, rea
 DATASETS = Path("/work/shared/datasets")
 
 
-def geometric_edges(n=80, m=300, seed=0):
-    rng = np.random.default_rng(seed)
-    pos = rng.random((n, 2))
-    d = ((pos[:, None] - pos[None]) ** 2).sum(-1)
-    iu = np.triu_indices(n, 1)
-    order = np.argsort(d[iu])[:m]
-    return np.column_stack([iu[0][order], iu[1][order]])
+from recommender.demo.graphs import geometric_edges  # noqa: E402
 
 
 @pytest.fixture
@@ -147,7 +141,8 @@ class TestEvaluateLinks:
             assert a["methods"][name]["ap_runs"] == b["methods"][name]["ap_runs"]
 
     def test_custom_scorer_and_model(self):
-        from recommender.evaluation.linkpred import LinkPredictor, score_cn
+        from recommender.evaluation.linkpred import LinkPredictor
+        from recommender.evaluation.heuristics import score_cn
 
         res = evaluate_links(
             geometric_edges(),
@@ -185,7 +180,8 @@ class TestEvaluateLinks:
         rng = np.random.default_rng(0)
         d = tmp_path / "toy" / "splits"
         d.mkdir(parents=True)
-        from recommender.evaluation.linkpred import adjacency_from_edges, sample_non_edges
+        from recommender.evaluation.heuristics import adjacency_from_edges
+        from recommender.evaluation.linkpred import sample_non_edges
 
         A = adjacency_from_edges(e[:, 0], e[:, 1], n=80)
         for i in (1, 2):

@@ -97,6 +97,8 @@ class FeatureContext:
         self.Z_bits = _bitmask(self.Z)
         self.G_bits = _bitmask(self.G)
         self.indptr64 = self.A.indptr.astype(np.int64)
+        # 1 for who may introduce (people.PeopleEncoding.can_introduce): opted-out people are never an introducer
+        self.introducer_ok = (~self.opt_out).astype(np.float32)
         has_fn = self.function >= 0
         # squared norms of the weighted tag vectors used to pre-score pool candidates
         self.tag_norm = 9.0 * self.n_spec + 4.0 * self.n_ind + (self.n_market - self.n_ind) + self.n_reg + has_fn
@@ -296,7 +298,7 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
     indices = c.astype(itype, copy=False)  # shared by A, W and F
     A = sp.csr_matrix((np.ones(len(r)), indices, indptr), shape=(n, n))
     # trust and freshness in single precision (seven significant digits): the two-hop stage reads them once per
-    # path, so half the bytes is ~12% of its time; every feature is still computed in double precision
+    # path, so half the bytes is time saved; every feature is still computed in double precision
     W = sp.csr_matrix((np.clip(wv, 1e-6, 1.0, out=wv).astype(np.float32), indices, indptr), shape=(n, n))
     Fm = sp.csr_matrix((fv.astype(np.float32), indices, indptr), shape=(n, n))
     for m in (A, W, Fm):  # sorted by construction: sets the flags without sorting

@@ -159,7 +159,7 @@ class MeetModel(BaseEstimator):
             people = encode_people(net, self.profile_)  # shared by the current graph and every history window
             ties = ties_job.result()
             first, last = history_span(net)
-            span = (pd.Timestamp(last) - pd.Timestamp(first)).days if first is not None else np.nan
+            span = float((np.datetime64(last, "D") - np.datetime64(first, "D")).astype(np.int64)) if first is not None else np.nan
             self.time_scale_ = history_time_scale(np.array([span], dtype=float))  # one for every context
             context_job = pool.submit(build_context, net, self.profile_, people=people, ties=ties,
                                       time_scale=self.time_scale_)

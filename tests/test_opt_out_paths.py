@@ -121,12 +121,7 @@ def _texts(at) -> str:
     return "\n".join(parts)
 
 
-_OWN_TIES = pytest.mark.xfail(strict=True, reason="the Person page's own 'Ties' table still lists opted-out contacts "
-                              "(p0042 -> p0090 Anaïs Williams); the map hides them. For the opt-out rule's owner to "
-                              "decide (hide with a count, as the map does); remove this mark when fixed")
-
-
-@pytest.mark.parametrize("page", [pytest.param("person", marks=_OWN_TIES), "network", "refer", "outreach",
+@pytest.mark.parametrize("page", ["person", "network", "refer", "outreach",
                                   "insights", "overview"])
 def test_the_explorer_never_shows_an_opted_out_person(page, db, monkeypatch):
     from streamlit.testing.v1 import AppTest

@@ -30,6 +30,7 @@ from typing import Iterable, Mapping
 
 import pandas as pd
 
+from recommender.people import is_opted_out
 from recommender.errors import UsageError
 from recommender.meet.text import GROUP_TITLES, draft_note, reason_text
 from recommender.io.atomic import atomic_write, ensure_writable_folder
@@ -58,17 +59,6 @@ GROUP_ORDER = ("peers", "adjacent", "executives")
 _TEXT_COLUMNS = tuple(c for c in COLUMNS if c != "score")
 
 
-def _truthy(value) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "y")
-    try:
-        return bool(int(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def _people_lookup(network) -> tuple[dict, dict]:
     people = network.people
     people = people.where(people.notna(), None)
@@ -93,7 +83,7 @@ def outreach_row(rec, network, me: dict, them: dict | None = None, *, lookup=Non
     """
     by_id, comp_names = lookup or _people_lookup(network)
     person = by_id.get(str(rec.candidate_id))
-    if person is None or _truthy(person.get("opt_out")):
+    if person is None or is_opted_out(person.get("opt_out")):
         return None
     company = comp_names.get(str(person.get("company_id"))) if person.get("company_id") else None
     intro = f"{rec.introducer_name} ({rec.introducer_id})" if rec.introducer_id else ""
@@ -151,7 +141,7 @@ def outreach_table(rows: Iterable[Mapping], *, opted_out: Iterable[str] = ()) ->
     seen: set = set()
     kept = []
     for r in rows:
-        if str(r.get("person_id")) in skip or _truthy(r.get("opt_out")):
+        if str(r.get("person_id")) in skip or is_opted_out(r.get("opt_out")):
             continue
         cells = [_cell(r.get(c)) for c in COLUMNS]
         score = r.get("score")
@@ -306,7 +296,7 @@ def write_outreach_lists(model, network, out_dir: str | os.PathLike, *, per_grou
         raise UsageError(f"per_group must be a positive integer, got {per_group}")
     out = ensure_writable_folder(out_dir)
     people = network.people
-    opted = {str(p) for p, flag in zip(people["id"], people["opt_out"]) if _truthy(flag)}
+    opted = {str(p) for p, flag in zip(people["id"], people["opt_out"]) if is_opted_out(flag)}
     ids = [str(p) for p in (people["id"] if person_ids is None else person_ids)]
     todo = [p for p in ids if p not in opted]
     lookup = _people_lookup(network)

@@ -156,11 +156,17 @@ class PeopleEncoding:
     G: sp.csr_matrix
     profile: sp.csr_matrix
     vocab: dict
+    is_contact: np.ndarray | None = None  # plain contacts (kind "contact"): they link people, never suggested
 
     @property
     def can_introduce(self) -> np.ndarray:
         """Who may be an introducer, a named mutual contact or a trust-path hop: everyone not opted out."""
         return ~self.opt_out
+
+    @property
+    def never_suggested(self) -> np.ndarray:
+        """Who is never a candidate: people who opted out, and plain contacts."""
+        return self.opt_out if self.is_contact is None else self.opt_out | self.is_contact
 
     @property
     def position(self) -> dict:
@@ -232,7 +238,8 @@ def encode_people(net: Network, profile: ProfileModel | None = None) -> PeopleEn
     return PeopleEncoding(ids=ids, names=names, is_exec=is_exec, opt_out=opt_out, function=function,
                           S=S, I=I, Z=Z, G=G, profile=P,
                           vocab={"function": func_vocab, "specialty": spec_vocab, "industry": ind_vocab,
-                                 "size_band": size_vocab, "region": reg_vocab})
+                                 "size_band": size_vocab, "region": reg_vocab},
+                          is_contact=contact)
 
 
 def _profile_rows(profile: ProfileModel, ids: np.ndarray) -> sp.csr_matrix:

@@ -36,6 +36,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommender.errors import UsageError
+from recommender.meet.holdout import hideable_ties
 from recommender.network import Network
 
 __all__ = ["evaluate_ties", "hide_ties", "METHODS", "DEPTH"]
@@ -63,16 +64,12 @@ def hide_ties(network: Network, holdout: float, rng: np.random.Generator) -> tup
     Ties to unknown people, self ties and ties with an opted-out person are never hidden.
     """
     ties = network.ties
-    people = network.people
-    opt = people["opt_out"].fillna(0).astype(str).isin(("1", "True", "true", "1.0"))
-    ok_ids = set(people.loc[~opt, "id"].astype(str))
-    a, b = ties["a"].astype(str), ties["b"].astype(str)
-    hideable = np.flatnonzero((a.isin(ok_ids) & b.isin(ok_ids) & (a != b)).to_numpy())
+    hideable = hideable_ties(network)
     n_hide = int(round(holdout * len(hideable)))
     hidden = np.sort(rng.choice(hideable, n_hide, replace=False)) if n_hide else np.zeros(0, np.int64)
     keep = np.ones(len(ties), dtype=bool)
     keep[hidden] = False
-    observed = Network.from_frames(people=people, companies=network.companies, ties=ties[keep],
+    observed = Network.from_frames(people=network.people, companies=network.companies, ties=ties[keep],
                                    introductions=network.introductions, opportunities=network.opportunities,
                                    referrals=network.referrals, as_of=network.as_of)
     return observed, ties.iloc[hidden].reset_index(drop=True)
@@ -123,7 +120,7 @@ def _rank_heuristics(ctx, rows, pos_keys, n_pos, k, rng) -> dict:
     ld = np.log(np.maximum(deg, 1.0))
     inv_log = np.divide(1.0, ld, out=np.zeros(n), where=deg > 1)
     P = sp.csr_matrix(ctx.profile)
-    blocked = ctx.opt_out
+    blocked = ctx.never_suggested
     depth = min(DEPTH, n)
     out = {}
     block = max(1, _BLOCK_CELLS // max(n, 1))

@@ -185,7 +185,7 @@ def block_candidates(ctx: FeatureContext, rows: np.ndarray, hop: TwoHop, *, grou
         return np.flatnonzero(g >= 0 if gcode is None else g == gcode)
 
     # -- two hops in the wanted group(s): the best ``max_two_hop`` per row by resource allocation
-    i2 = np.flatnonzero(~hop.tied & ~ctx.opt_out[hop.col]) if max_two_hop else e
+    i2 = np.flatnonzero(~hop.tied & ~ctx.never_suggested[hop.col]) if max_two_hop else e
     tags2 = tag_counts(ctx, rows, hop.row[i2], hop.col[i2])
     j = in_group(hop.row[i2], hop.col[i2], tags2)
     i2 = i2[j]

@@ -75,10 +75,13 @@ class FeatureContext:
     vocab: dict
     as_of: str
     position: dict = field(default_factory=dict)
+    never_suggested: np.ndarray | None = None  # PeopleEncoding.never_suggested: opted out, or a plain contact
 
     def __post_init__(self):
         if not self.position:
             self.position = {pid: i for i, pid in enumerate(self.ids)}
+        if self.never_suggested is None:
+            self.never_suggested = self.opt_out
         self.n_spec = np.diff(self.S.indptr).astype(float)
         self.n_spec_i = np.diff(self.S.indptr).astype(np.uint8 if self.S.shape[1] < 256 else np.int64)
         self.market = sp.hstack([self.I, self.Z], format="csr")
@@ -107,7 +110,7 @@ class FeatureContext:
     def pools(self, size: int) -> dict:
         """Static candidate pools: per market industry (executives, fractionals) and per specialty.
 
-        Each pool holds at most ``size`` people who are not opted out, the
+        Each pool holds at most ``size`` people who may be suggested (not opted out, not a plain contact), the
         most active first (ties formed in the last year, then degree, then
         position); computed once per size and cached. Returns a dict of
         ``(indptr, indices)`` CSR pairs keyed ``"exec"``, ``"frac"`` (by
@@ -118,7 +121,7 @@ class FeatureContext:
             order = np.lexsort((np.arange(len(self.ids)), -self.deg, -self.activity))
             rank = np.empty(len(order), np.int64)
             rank[order] = np.arange(len(order))
-            ok = ~self.opt_out
+            ok = ~self.never_suggested
             self._pools[size] = {
                 "exec": _pool(self.I, ok & self.is_exec, rank, order, size),
                 "frac": _pool(self.I, ok & ~self.is_exec, rank, order, size),
@@ -312,6 +315,7 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
         ids=ids, names=enc.names, A=A, W=W, F=Fm, deg=deg, is_exec=enc.is_exec, opt_out=enc.opt_out,
         function=enc.function, S=enc.S, I=enc.I, Z=enc.Z, G=enc.G, profile=enc.profile, affinity=affinity,
         activity=np.log1p(rec_count), vocab=enc.vocab, as_of=day_str, position=enc.position,
+        never_suggested=enc.never_suggested,
     )
 
 

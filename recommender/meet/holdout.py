@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.network import Network
+from recommender.people import opt_out_flags
 
 __all__ = ["holdout_training_set", "history_horizon", "hideable_ties"]
 
@@ -46,7 +47,7 @@ def history_horizon(first: str | None, last: str | None, *, n_windows: int = 5, 
 def hideable_ties(net: Network) -> np.ndarray:
     """Rows of ``net.ties`` that may be hidden: two distinct known people, neither opted out."""
     people = net.people
-    opt = pd.to_numeric(people["opt_out"], errors="coerce").fillna(0).to_numpy() != 0
+    opt = opt_out_flags(people["opt_out"])
     ok_ids = pd.Index(people["id"].astype(str)[~opt])
     a, b = net.ties["a"].astype(str), net.ties["b"].astype(str)
     return np.flatnonzero((a.isin(ok_ids) & b.isin(ok_ids) & (a != b)).to_numpy())

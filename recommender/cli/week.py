@@ -27,7 +27,7 @@ def run(args) -> int:
         raise UsageError(f"--k must be a positive integer, got {args.k}")
     with open_store(args) as store:
         require_me(store, "week")
-        w = this_week(store, model=meet_model(store), today=args.today, k=args.k)
+        w = this_week(store, model=lambda: meet_model(store), today=args.today, k=args.k)
     if args.json:
         print_json(w)
     else:

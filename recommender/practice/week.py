@@ -22,8 +22,7 @@ from datetime import date, timedelta
 
 from recommender.practice._compat import explain_module
 from recommender.practice.owner import cadence as get_cadence, group_of, require_me
-from recommender.practice.pipeline import (STATUS_LABELS, excluded_people, list_items, parse_date,
-                                           recommend_for, today_iso)
+from recommender.practice.pipeline import STATUS_LABELS, excluded_people, list_items, parse_date, today_iso
 
 __all__ = ["STRONG_TIE", "this_week", "losing_touch", "referrals_awaiting", "balance", "follow_up_draft",
            "format_week"]
@@ -175,16 +174,57 @@ def _seen(store) -> dict:
         return {}
 
 
+_EXTRA = 20  # suggestions kept beyond k, so people marked "not relevant" later can be left out
+
+
+def _suggestions(store, me: str, model, k: int) -> list[dict] | None:
+    """My top suggestions (k per group, "not relevant" left out), from a cache keyed on the model's revision.
+
+    The cache (``meta`` key ``week_suggestions``) saves loading the model on
+    every ``week``; it is rebuilt when the network changes (a new revision).
+    ``model`` is a fitted MeetModel or a function returning one (called on a miss only).
+    """
+    rev = store.revision
+    with store._lock:
+        row = store.con.execute("SELECT value FROM meta WHERE key = 'week_suggestions'").fetchone()
+    cached = None
+    try:
+        cached = json.loads(row[0]) if row else None
+    except ValueError:
+        cached = None
+    if not (cached and cached.get("revision") == rev and cached.get("me") == me and cached.get("k", 0) >= k):
+        m = model() if callable(model) else model
+        if m is None:
+            return None
+        ex = explain_module()
+        recs = m.recommend(me, k=k + _EXTRA, group="all")
+        cached = {"revision": rev, "me": me, "k": k, "recs": [
+            {"person_id": r.candidate_id, "name": r.name, "group": r.group,
+             "why": [ex.reason_text(x) for x in r.reasons[:2]], "introducer": r.introducer_name,
+             "introducer_id": r.introducer_id} for r in recs]}
+        with store.transaction(practice=True) as con:
+            con.execute("INSERT INTO meta (key, value) VALUES ('week_suggestions', ?) ON CONFLICT (key) DO UPDATE "
+                        "SET value = excluded.value", (json.dumps(cached),))
+    excluded = excluded_people(store, me)
+    out, per = [], {}
+    for r in cached["recs"]:
+        if r["person_id"] in excluded or per.get(r["group"], 0) >= k:
+            continue
+        per[r["group"]] = per.get(r["group"], 0) + 1
+        out.append(r)
+    return out
+
+
 def _new_suggestions(store, me: str, model, today: str, *, k: int, record: bool) -> dict:
-    if model is None:
+    recs = _suggestions(store, me, model, k)
+    if recs is None:
         return {"available": False, "people": [], "reason": "no fitted model yet; run 'fracnet meet' once"}
-    recs = recommend_for(store, model, me, k=k, group="all")
     seen = _seen(store)
     mine = seen.get(me, {})
     changed = False
     for r in recs:
-        if r.candidate_id not in mine:
-            mine[r.candidate_id] = today
+        if r["person_id"] not in mine:
+            mine[r["person_id"]] = today
             changed = True
     cutoff = (date.fromisoformat(today) - timedelta(days=WINDOW_DAYS)).isoformat()
     with store._lock:
@@ -192,13 +232,11 @@ def _new_suggestions(store, me: str, model, today: str, *, k: int, record: bool)
     skip = listed | excluded_people(store, me)
     people = []
     for r in recs:
-        if mine.get(r.candidate_id, today) >= cutoff and r.candidate_id not in skip:
-            why = [explain_module().reason_text(x) for x in r.reasons[:2]]
-            people.append({"person_id": r.candidate_id, "name": r.name, "group": r.group,
-                           "since": mine[r.candidate_id], "why": why,
-                           "introducer": r.introducer_name, "introducer_id": r.introducer_id,
-                           "actions": {"add": f"fracnet outreach add {r.candidate_id}",
-                                       "draft": f"fracnet meet --group {r.group}"}})
+        pid = r["person_id"]
+        if mine.get(pid, today) >= cutoff and pid not in skip:
+            people.append({**r, "since": mine[pid],
+                           "actions": {"add": f"fracnet outreach add {pid}",
+                                       "draft": f"fracnet meet --group {r['group']}"}})
     if record and changed:
         seen[me] = mine
         with store.transaction(practice=True) as con:
@@ -208,7 +246,11 @@ def _new_suggestions(store, me: str, model, today: str, *, k: int, record: bool)
 
 
 def this_week(store, *, model=None, today=None, k: int = 5, limit: int = 10, record: bool = True) -> dict:
-    """This week's view for me (see the module docstring). ``model``: a fitted MeetModel, or None."""
+    """This week's view for me (see the module docstring).
+
+    ``model``: a fitted MeetModel, a function returning one (called only when
+    my cached suggestions are stale), or None (no suggestions section).
+    """
     me = require_me(store, "week")
     today = parse_date(today) if today else today_iso()
     mine = _my_facts(store, me)
@@ -245,6 +287,7 @@ def format_week(w: dict) -> str:
     for p in lt["people"]:
         since = f"{p['days']} d since last contact ({p['last_contact']})" if p["days"] is not None else "no contact date"
         lines.append(f"  {p['name']} ({p['person_id']}), {p['group']}, {since}")
+        lines.append(f"      draft: {p['actions']['draft']}")
         lines.append(f"      touch: {p['actions']['touch']}   snooze: {p['actions']['snooze']}")
     if lt["total"] > len(lt["people"]):
         lines.append(f"  ... and {lt['total'] - len(lt['people'])} more (see --json)")

@@ -10,7 +10,7 @@ already fitted. The batch job runs ``--repeat`` times, each in a fresh
 process (default 3; once at 1M and above); the median is reported and checked,
 every run is printed. In the first batch process it also times:
 
-* the graph-score stage alone (:func:`recommender.features.two_hop_paths`
+* the graph-score stage alone (:func:`recommender.meet.features.two_hop_paths`
   over every person, in blocks: CN, AA, RA, introducer trust and recency),
   as two-hop paths per second (sum of degree squared / time), on one thread
   and on the batch job's threads (the figure the target is checked against);
@@ -71,8 +71,8 @@ def _rcm_order(frames: dict) -> np.ndarray:
 def _fit_child(n: int, model_path: str, order: str, queue) -> None:
     """Generate the network (people in ``order``), fit the model (timed) and save it for the batch process."""
     from recommender.demo import generate_network
-    from recommender.graph import Network
-    from recommender.meet import MeetModel
+    from recommender.network import Network
+    from recommender.meet.model import MeetModel
 
     out: dict = {"people": n, "order": order}
     t = time.perf_counter()
@@ -95,9 +95,10 @@ def _batch_child(model_path: str, block_size: int, naive_sample: int, queue) -> 
     """Load the fitted model, then time the graph stage, the whole batch job and the naive approach."""
     import numpy as np
 
-    from recommender.batch import batch_meet, default_threads
-    from recommender.features import block_candidates, two_hop_paths
-    from recommender.meet import MeetModel
+    from recommender.batch.meet import batch_meet, default_threads
+    from recommender.meet.candidates import block_candidates
+    from recommender.meet.twohop import two_hop_paths
+    from recommender.meet.model import MeetModel
 
     out: dict = {}
     t = time.perf_counter()
@@ -192,8 +193,8 @@ def _spawn(target, *args) -> dict:
 
 def _batch_only_child(model_path: str, block_size: int, queue) -> None:
     """Another cold run of the whole batch job (fresh process, model loaded), for the median."""
-    from recommender.batch import batch_meet
-    from recommender.meet import MeetModel
+    from recommender.batch.meet import batch_meet
+    from recommender.meet.model import MeetModel
 
     model = MeetModel.load(model_path)
     with tempfile.TemporaryDirectory() as tmp:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 def child_import(folder: str, db: str) -> None:
     from recommender.io.csv_folder import import_folder
-    from recommender.store import Store
+    from recommender.store.db import Store
 
     t = time.perf_counter()
     with Store(db) as s:

@@ -43,7 +43,7 @@ PUBLISHED = {
 
 
 def bench_splits(datasets, runs):
-    from recommender.evaluate import evaluate_links
+    from recommender.evaluation.links import evaluate_links
 
     ok = True
     for name in datasets:
@@ -145,7 +145,7 @@ def synthetic_edges(m=1_000_000, n=None, seed=0):
 
 
 def bench_big_inner(m):
-    from recommender.evaluate import evaluate_links
+    from recommender.evaluation.links import evaluate_links
 
     t0 = time.perf_counter()
     e = synthetic_edges(m)

@@ -29,8 +29,8 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
 
     from recommender.demo import generate_network
-    from recommender.graph import Network
-    from recommender.meet import MeetModel
+    from recommender.network import Network
+    from recommender.meet.model import MeetModel
 
     t = time.perf_counter()
     net = Network.from_frames(**generate_network(args.people, seed=args.seed))

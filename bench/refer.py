@@ -17,8 +17,8 @@ import time
 import numpy as np
 
 from recommender.demo import generate_network
-from recommender.graph import Network
-from recommender.refer import Router
+from recommender.network import Network
+from recommender.refer.router import Router
 
 
 def main(argv=None) -> dict:

@@ -54,7 +54,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommender.errors import UsageError
-from recommender.schema import TABLES
+from recommender.store.schema import TABLES
 from recommender.taxonomy import load_taxonomy
 
 __all__ = [
@@ -1042,7 +1042,7 @@ def generate_network(n_people: int, seed: int = 0, *, progress: Progress | None 
     dict of str to pandas.DataFrame
         ``people``, ``companies``, ``ties``, ``introductions``,
         ``opportunities`` and ``referrals``, with exactly the columns of
-        :mod:`recommender.schema`.
+        :mod:`recommender.store.schema`.
 
     Raises
     ------
@@ -1102,7 +1102,7 @@ def generate_network(n_people: int, seed: int = 0, *, progress: Progress | None 
     region_label = np.array([_label(t) for t in V.regions], dtype=object)[O.region]
     description = ("Looking for help with " + needs_label + " at a " + size_label + " " + ind_label
                    + " company in " + region_label + ".")
-    from recommender.schema import OPPORTUNITY_STATUSES, REFERRAL_OUTCOMES
+    from recommender.store.schema import OPPORTUNITY_STATUSES, REFERRAL_OUTCOMES
 
     tables["opportunities"] = pd.DataFrame({
         "id": _ids("o", O.m), "date": dates(O.date), "brought_by": pid[O.bringer], "company_id": cid[O.company],

@@ -10,7 +10,7 @@ nothing. An outcome moves only along::
     declined, won, lost: final
 
 Reads (:func:`referral_ledger`, :func:`track_record`) work on a
-:class:`~recommender.graph.Network`, so they can be replayed ``as of`` a date.
+:class:`~recommender.network.Network`, so they can be replayed ``as of`` a date.
 
 Example
 -------
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.errors import UnknownIdError, UsageError
-from recommender.schema import REFERRAL_OUTCOMES
+from recommender.store.schema import REFERRAL_OUTCOMES
 
 __all__ = [
     "OUTCOME_CODES",
@@ -113,7 +113,7 @@ def log_referral(store, opportunity_id: str | None, to_id: str, *, from_id: str 
         Referring to oneself or to someone who opted out, a duplicate, or no
         referrer known.
     """
-    from recommender.graph import parse_as_of
+    from recommender.network import parse_as_of
 
     day = parse_as_of(date) or _date.today().isoformat()
     if new_opportunity is not None and (opportunity_id or not from_id):
@@ -229,7 +229,7 @@ def track_record(network, person_id: str, *, as_of=None, prior_mean: tuple[float
     """Referrals ``person_id`` received (dated before ``as_of``) with smoothed rates.
 
     ``prior_mean`` is ``(accept, win)``; default: the network's base rates
-    (Laplace-smoothed), as :class:`recommender.refer.Router` uses.
+    (Laplace-smoothed), as :class:`recommender.refer.router.Router` uses.
 
     Returns
     -------
@@ -239,7 +239,7 @@ def track_record(network, person_id: str, *, as_of=None, prior_mean: tuple[float
         won or lost); ``accept_rate`` is over decided referrals and
         ``win_rate`` over resolved ones (won, lost, declined).
     """
-    from recommender.graph import parse_as_of
+    from recommender.network import parse_as_of
 
     ref = network.referrals
     day = parse_as_of(as_of)

@@ -2,9 +2,9 @@
 
 Fitting the "who to meet" ranker takes seconds on a sample and longer on a
 big network; answering with a fitted model takes milliseconds. The CLI and the
-explorer therefore keep the fitted :class:`~recommender.meet.MeetModel` in a
+explorer therefore keep the fitted :class:`~recommender.meet.model.MeetModel` in a
 folder beside the database (``<db>.models/``), named by the database's
-:attr:`~recommender.store.Store.revision`, the ``as_of`` date and the fracnet
+:attr:`~recommender.store.db.Store.revision`, the ``as_of`` date and the fracnet
 version. Any write to the database raises the revision, so a stale model is
 never used; old files are removed.
 """
@@ -42,8 +42,8 @@ def meet_model(store, as_of=None, *, network=None, use_cache: bool = True):
     use_cache : bool
         False always fits (and does not write the cache).
     """
-    from recommender.graph import load_network, parse_as_of
-    from recommender.meet import MeetModel
+    from recommender.network import load_network, parse_as_of
+    from recommender.meet.model import MeetModel
 
     day = parse_as_of(as_of)
     folder = cache_dir(store)

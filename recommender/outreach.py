@@ -1,6 +1,6 @@
 """The outreach list: whom to contact, why, through whom, and a draft note.
 
-Rows are built from :class:`~recommender.meet.Recommendation` objects and
+Rows are built from :class:`~recommender.meet.model.Recommendation` objects and
 written as CSV or XLSX for a person to work through. The explorer's
 "Outreach" page and ``fracnet export outreach`` share this module.
 
@@ -31,7 +31,7 @@ from typing import Iterable, Mapping
 import pandas as pd
 
 from recommender.errors import UsageError
-from recommender.explain import GROUP_TITLES, draft_note, reason_text
+from recommender.meet.text import GROUP_TITLES, draft_note, reason_text
 from recommender.io.atomic import atomic_write, ensure_writable_folder
 from recommender.io.csv_folder import neutralise_formula
 
@@ -119,7 +119,7 @@ def outreach_row(rec, network, me: dict, them: dict | None = None, *, lookup=Non
 def outreach_rows(recommendations: Iterable, network, model) -> list[dict]:
     """Rows for many recommendations (of one or more people), opted-out people left out.
 
-    ``model`` is the fitted :class:`~recommender.meet.MeetModel` that made
+    ``model`` is the fitted :class:`~recommender.meet.model.MeetModel` that made
     them (its profile facts feed the draft notes).
     """
     lookup = _people_lookup(network)
@@ -277,7 +277,7 @@ def write_outreach_lists(model, network, out_dir: str | os.PathLike, *, per_grou
 
     Opted-out people get no list and appear in none. Each file is written
     atomically; people are scored ``block_size`` at a time with
-    :meth:`~recommender.meet.MeetModel.recommend_many`, so a list equals
+    :meth:`~recommender.meet.model.MeetModel.recommend_many`, so a list equals
     ``fracnet export outreach --person ID``.
 
     Returns

@@ -27,7 +27,7 @@ def sample_dir() -> Path:
 def sample_db(tmp_path_factory) -> Path:
     """A database imported from the bundled sample (read-only use: copy it before writing)."""
     from recommender.io.csv_folder import import_folder
-    from recommender.store import Store
+    from recommender.store.db import Store
 
     path = tmp_path_factory.mktemp("sample") / "sample.db"
     with Store(path) as store:
@@ -38,7 +38,7 @@ def sample_db(tmp_path_factory) -> Path:
 @pytest.fixture
 def writable_db(sample_db, tmp_path) -> Path:
     """A private copy of the sample database for tests that write."""
-    from recommender.store import Store
+    from recommender.store.db import Store
 
     dst = tmp_path / "copy.db"
     with Store(sample_db) as s:

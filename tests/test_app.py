@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from recommender.graph import build_trust_graph, load_network
-from recommender.store import Store
+from recommender.network import build_trust_graph, load_network
+from recommender.store.db import Store
 from recommender.ui import views
 
 APP = "../app.py"
@@ -222,7 +222,7 @@ def test_upload_good_files_and_linkedin(writable_db, tmp_path):
 
 
 def test_backup_bytes(writable_db, tmp_path):
-    from recommender.ui.data import backup_bytes
+    from recommender.ui.pages.data import backup_bytes
 
     with Store(writable_db) as s:
         data = backup_bytes(s)

@@ -10,17 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.batch import (MEET_COLUMNS, REFER_COLUMNS, OutputPathError, SchedulerError, batch_meet,
+from recommender.batch.meet import (MEET_COLUMNS, REFER_COLUMNS, OutputPathError, SchedulerError, batch_meet,
                                batch_refer, meet_frame)
 from recommender.cli import main
 from recommender.errors import DataValidationError
-from recommender.graph import Network, load_network
-from recommender.meet import MeetModel
+from recommender.network import Network, load_network
+from recommender.meet.model import MeetModel
 
 
 @pytest.fixture(scope="module")
 def sample_net(sample_db):
-    from recommender.store import Store
+    from recommender.store.db import Store
 
     with Store(sample_db) as store:
         return load_network(store)
@@ -211,7 +211,7 @@ def test_batch_refer_writes_one_row_per_pick(sample_net, tmp_path):
     assert set(df["opportunity_id"]) <= {"x1", "x2", "x3"} and len(df) >= 3
     assert df.groupby("opportunity_id")["rank"].max().max() <= 3
     # the same picks as one routing at a time
-    from recommender.refer import Router
+    from recommender.refer.router import Router
 
     r = Router().fit(sample_net).route("p0001", needs="demand gen;abm", industry="saas", size_band="5-50m",
                                        region="us-west", description="Pipeline help for a SaaS company", k=3)
@@ -250,7 +250,7 @@ def test_cli_batch_meet(sample_db, tmp_path, capsys):
 
 def test_cli_batch_meet_cached_model_skips_the_network(sample_db, tmp_path, monkeypatch):
     """With a model cached for the database's revision, the network is not read again (at 1M that is minutes)."""
-    import recommender.graph
+    import recommender.network
 
     first = tmp_path / "first.csv"
     assert main(["batch", "meet", "--db", str(sample_db), "--out", str(first), "--quiet"]) == 0  # fits, caches
@@ -258,7 +258,7 @@ def test_cli_batch_meet_cached_model_skips_the_network(sample_db, tmp_path, monk
     def no_load(*args, **kwargs):
         raise AssertionError("the network was read although a model is cached")
 
-    monkeypatch.setattr(recommender.graph, "load_network", no_load)
+    monkeypatch.setattr(recommender.network, "load_network", no_load)
     again = tmp_path / "again.csv"
     assert main(["batch", "meet", "--db", str(sample_db), "--out", str(again), "--quiet"]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(again), pd.read_csv(first))

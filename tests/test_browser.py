@@ -50,7 +50,7 @@ def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 40.0) -> None:
 
 @pytest.fixture(scope="module")
 def server(sample_db, tmp_path_factory):
-    from recommender.store import Store
+    from recommender.store.db import Store
 
     db = tmp_path_factory.mktemp("browser") / "app.db"
     with Store(sample_db) as s:

@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.features import build_context, encode_people
-from recommender.graph import (DEFAULT_HALF_LIFE_DAYS, INTRO_TRUST_BONUS, REFERRAL_TRUST_BONUS, Network,
+from recommender.meet.context import build_context
+from recommender.people import encode_people
+from recommender.network import (DEFAULT_HALF_LIFE_DAYS, INTRO_TRUST_BONUS, REFERRAL_TRUST_BONUS, Network,
                                TieTable, trust_weights)
-from recommender.ranker import history_span, query_pairs
+from recommender.meet.ranker import history_span, query_pairs
 from recommender.similarity import ProfileModel
 
 # ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 from recommender import demo
 from recommender.cli import main
 from recommender.errors import UsageError
-from recommender.schema import TABLES
+from recommender.store.schema import TABLES
 from recommender.taxonomy import load_taxonomy, split_tags
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"

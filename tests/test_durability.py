@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from recommender.io.csv_folder import import_folder
-from recommender.store import Store
+from recommender.store.db import Store
 
 N_WRITES = 600  # per process; two processes -> 1,200 concurrent writes
 

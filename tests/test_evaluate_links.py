@@ -1,4 +1,4 @@
-"""Tests of the link-prediction protocol (recommender.evaluate) and `fracnet evaluate links`."""
+"""Tests of the link-prediction protocol (recommender.evaluation.links) and `fracnet evaluate links`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from recommender.cli import main
 from recommender.errors import DataValidationError, UsageError
-from recommender.evaluate import EdgeList, evaluate_links, plot_roc, read_edge_list, read_split
+from recommender.evaluation.links import EdgeList, evaluate_links, plot_roc, read_edge_list, read_split
 
 DATASETS = Path("/work/shared/datasets")
 
@@ -147,7 +147,7 @@ class TestEvaluateLinks:
             assert a["methods"][name]["ap_runs"] == b["methods"][name]["ap_runs"]
 
     def test_custom_scorer_and_model(self):
-        from recommender.linkpred import LinkPredictor, score_cn
+        from recommender.evaluation.linkpred import LinkPredictor, score_cn
 
         res = evaluate_links(
             geometric_edges(),
@@ -185,7 +185,7 @@ class TestEvaluateLinks:
         rng = np.random.default_rng(0)
         d = tmp_path / "toy" / "splits"
         d.mkdir(parents=True)
-        from recommender.linkpred import adjacency_from_edges, sample_non_edges
+        from recommender.evaluation.linkpred import adjacency_from_edges, sample_non_edges
 
         A = adjacency_from_edges(e[:, 0], e[:, 1], n=80)
         for i in (1, 2):

@@ -9,8 +9,8 @@ import openpyxl
 import pytest
 
 from recommender.cli import main
-from recommender.graph import load_network
-from recommender.store import Store
+from recommender.network import load_network
+from recommender.store.db import Store
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

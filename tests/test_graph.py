@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from recommender.errors import UsageError
-from recommender.graph import (
+from recommender.network import (
     COMPANY_PREFIX,
     Network,
     build_graph,
@@ -16,7 +16,7 @@ from recommender.graph import (
     network_stats,
     people_adjacency,
 )
-from recommender.store import Store
+from recommender.store.db import Store
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def test_positions_match_get_indexer():
     import pandas as pd
     import pytest
 
-    from recommender.graph import _positions
+    from recommender.network import _positions
 
     ids = np.array(["p1", "p2", "p3", "10"], dtype=object)
     a = pd.Series(["p2", "nobody", None, "p1", "p3"])

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from recommender.errors import DataValidationError, UsageError
 from recommender.io.csv_folder import export_folder, import_folder, neutralise_formula, read_csv_text
-from recommender.store import Store
+from recommender.store.db import Store
 from tests.conftest import write_csv
 
 

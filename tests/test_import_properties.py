@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from recommender.errors import DataValidationError, FracnetError
 from recommender.io.csv_folder import export_folder, import_folder
 from recommender.io.linkedin import import_linkedin
-from recommender.store import Store
+from recommender.store.db import Store
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                          HealthCheck.too_slow])

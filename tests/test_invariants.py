@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from recommender.demo import generate_network
-from recommender.graph import Network, load_network
-from recommender.meet import MeetModel
-from recommender.refer import Router
-from recommender.store import Store
+from recommender.network import Network, load_network
+from recommender.meet.model import MeetModel
+from recommender.refer.router import Router
+from recommender.store.db import Store
 
 SETTINGS = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

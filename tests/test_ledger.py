@@ -10,10 +10,10 @@ import pytest
 
 from recommender.cli import main
 from recommender.errors import UnknownIdError, UsageError
-from recommender.graph import load_network
+from recommender.network import load_network
 from recommender.io.csv_folder import import_folder
 from recommender.ledger import log_referral, record_outcome, referral_ledger, smoothed_rate, track_record
-from recommender.store import Store
+from recommender.store.db import Store
 
 PEOPLE = """id,name,kind,function,specialties,industries,icp_sizes,capacity,opt_out,bio
 me,Mia Ek,fractional,finance,fundraising,saas,5-50m,1,0,CFO for SaaS
@@ -153,7 +153,7 @@ def test_pending_to_won_needs_accepted_first(db):
 
 
 def test_logged_outcomes_change_track_record_and_trust(db):
-    from recommender.graph import trust_weights
+    from recommender.network import trust_weights
 
     with Store(db) as store:
         net = load_network(store)

@@ -6,7 +6,7 @@ import pytest
 from recommender.errors import DataValidationError, UnknownIdError
 from recommender.io.csv_folder import import_folder
 from recommender.io.linkedin import guess_role, import_linkedin, parse_connected_on
-from recommender.store import Store
+from recommender.store.db import Store
 from recommender.taxonomy import load_taxonomy
 from tests.conftest import ROOT
 

@@ -1,4 +1,4 @@
-"""Tests of recommender.linkpred: heuristics vs networkx, features, the estimator."""
+"""Tests of recommender.evaluation.linkpred: heuristics vs networkx, features, the estimator."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
-from recommender.linkpred import (
+from recommender.evaluation.linkpred import (
     LinkPredictor,
     adjacency_from_edges,
     graph_pair_features,
@@ -320,7 +320,7 @@ class TestLinkPredictor:
         rng = np.random.default_rng(0)
         E = np.array(sp.triu(A, 1).nonzero()).T
         test = E[rng.choice(len(E), 70, replace=False)]
-        from recommender.linkpred import _remove_edges
+        from recommender.evaluation.linkpred import _remove_edges
 
         A_train = _remove_edges(A, test)
         neg = sample_non_edges(A, 70, rng)

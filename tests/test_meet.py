@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
-from recommender.features import FEATURE_NAMES
-from recommender.graph import Network
-from recommender.meet import MeetModel
-from recommender.ranker import ModelFileError
+from recommender.meet.features import FEATURE_NAMES
+from recommender.network import Network
+from recommender.meet.model import MeetModel
+from recommender.meet.ranker import ModelFileError
 
 N_PEOPLE = 220
 SEED = 3
@@ -39,7 +39,7 @@ def model(net):
 def db(tables, tmp_path_factory):
     from recommender.demo import write_network
     from recommender.io.csv_folder import import_folder
-    from recommender.store import Store
+    from recommender.store.db import Store
 
     folder = tmp_path_factory.mktemp("meet-csv")
     write_network(tables, folder)
@@ -166,9 +166,10 @@ def test_deterministic(net, model):
 
 def test_fit_on_two_threads_equals_its_steps_in_order(net, model):
     """fit overlaps its steps on two threads; run one after another they give the same model."""
-    from recommender.features import build_context, encode_people
-    from recommender.graph import TieTable
-    from recommender.ranker import PairRanker, build_training_set
+    from recommender.meet.context import build_context
+    from recommender.people import encode_people
+    from recommender.network import TieTable
+    from recommender.meet.ranker import PairRanker, build_training_set
     from recommender.similarity import ProfileModel
 
     profile = ProfileModel().fit(net.people)
@@ -187,7 +188,7 @@ def test_fit_on_two_threads_equals_its_steps_in_order(net, model):
     for name in ("W", "F", "A"):
         assert (getattr(model.context_, name) != getattr(ctx, name)).nnz == 0
     np.testing.assert_array_equal(model.context_.activity, ctx.activity)
-    from recommender.meet import _people_info
+    from recommender.meet.model import _people_info
 
     facts = _people_info(net)
     assert all(facts[i] == model.people_[i] for i in range(0, len(facts), 37))
@@ -241,7 +242,7 @@ def test_save_load_round_trip(model, net, tmp_path):
 
 
 def test_draft_notes(model, net):
-    from recommender.explain import draft_note
+    from recommender.meet.text import draft_note
 
     pid = _fractionals(net, 1)[0]
     me = model.person(pid)

@@ -2,7 +2,7 @@
 
 from recommender.ledger import log_referral
 from recommender.model_cache import cache_dir, meet_model
-from recommender.store import Store
+from recommender.store.db import Store
 
 
 def _answer(model, pid):

@@ -10,11 +10,11 @@ import pytest
 from openpyxl import load_workbook
 
 from recommender.errors import UsageError
-from recommender.graph import load_network
-from recommender.meet import MeetModel
+from recommender.network import load_network
+from recommender.meet.model import MeetModel
 from recommender.outreach import (COLUMNS, HEADERS, outreach_csv_bytes, outreach_frame, outreach_row, outreach_rows,
                                   outreach_xlsx_bytes, write_outreach)
-from recommender.store import Store
+from recommender.store.db import Store
 
 EVIL = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)", "\tTab", "\rCR"]
 

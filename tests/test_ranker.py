@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from recommender.errors import FracnetError, NotFittedError, UsageError
-from recommender.features import FEATURE_NAMES
-from recommender.graph import Network
-from recommender.ranker import (DEFAULT_WEIGHTS, ModelFileError, PairRanker, build_training_set, formed_pairs,
+from recommender.meet.features import FEATURE_NAMES
+from recommender.network import Network
+from recommender.meet.ranker import (DEFAULT_WEIGHTS, ModelFileError, PairRanker, build_training_set, formed_pairs,
                                 load_object, save_object)
 
 F = len(FEATURE_NAMES)

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from recommender.errors import UnknownIdError, UsageError
-from recommender.graph import Network, build_trust_graph
-from recommender.refer import Router
-from recommender.refer_text import format_routing, routing_to_dict
+from recommender.network import Network, build_trust_graph
+from recommender.refer.router import Router
+from recommender.refer.text import format_routing, routing_to_dict
 
 
 def tiny_network(referrals=None) -> Network:

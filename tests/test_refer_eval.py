@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from recommender.demo import generate_network
-from recommender.graph import Network
-from recommender.refer_eval import evaluate_referrals, won_cases
+from recommender.network import Network
+from recommender.evaluation.referrals import evaluate_referrals, won_cases
 
 
 @pytest.fixture(scope="module")

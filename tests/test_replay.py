@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from recommender.errors import UsageError
-from recommender.graph import Network
-from recommender.replay import HEURISTICS, default_split_date, evaluate_history, ranking_metrics
+from recommender.network import Network
+from recommender.evaluation.history import HEURISTICS, default_split_date, evaluate_history, ranking_metrics
 
 
 class TestRankingMetrics:
@@ -90,7 +90,7 @@ def test_cli_history(net, tmp_path, capsys):
     from recommender.cli.evaluate_history import register_history
     from recommender.demo import generate_network, write_network
     from recommender.io.csv_folder import import_folder
-    from recommender.store import Store
+    from recommender.store.db import Store
 
     folder = tmp_path / "csv"
     write_network(generate_network(150, seed=4), folder)

@@ -32,8 +32,8 @@ def _same(people: pd.DataFrame, use_bio: bool = True, min_df=1) -> ProfileModel:
 
 @pytest.fixture(scope="module")
 def sample_people(sample_db):
-    from recommender.graph import load_network
-    from recommender.store import Store
+    from recommender.network import load_network
+    from recommender.store.db import Store
 
     with Store(sample_db) as store:
         return load_network(store).people

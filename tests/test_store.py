@@ -3,8 +3,9 @@ import sqlite3
 import pytest
 
 from recommender.errors import StoreError, UnknownIdError
-from recommender.schema import APPLICATION_ID, SCHEMA_VERSION
-from recommender.store import Store, create_sample_database, open_default_store, restore
+from recommender.store.schema import APPLICATION_ID, SCHEMA_VERSION
+from recommender.sample import create_sample_database, open_default_store
+from recommender.store.db import Store, restore
 
 
 def test_new_database_has_schema_and_version(tmp_path):
@@ -123,7 +124,7 @@ def test_revision_rises_with_every_write_and_only_then(tmp_path):
 
 
 def test_version_1_database_is_migrated(tmp_path):
-    from recommender.schema import TABLES, create_table_sql
+    from recommender.store.schema import TABLES, create_table_sql
 
     p = tmp_path / "v1.db"
     con = sqlite3.connect(p)

@@ -28,7 +28,8 @@ def print_json(obj: Any) -> None:
 
 def open_store(args: argparse.Namespace, *, create_sample: bool = True):
     """Open the store named by ``--db`` (or the default one)."""
-    from recommender.store import open_default_store, Store
+    from recommender.sample import open_default_store
+    from recommender.store.db import Store
 
     if getattr(args, "db", None):
         return Store(args.db)

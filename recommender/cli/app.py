@@ -13,7 +13,7 @@ def app_script() -> Path:
     root = Path(__file__).resolve().parents[2] / "app.py"
     if root.exists():
         return root
-    return Path(__file__).resolve().parents[1] / "ui" / "standalone.py"
+    return Path(__file__).resolve().parents[1] / "ui" / "main.py"
 
 
 def register(sub) -> None:

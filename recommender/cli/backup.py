@@ -39,7 +39,7 @@ def run_backup(args) -> int:
 
 
 def run_restore(args) -> int:
-    from recommender.store import Store, default_db_path, restore
+    from recommender.store.db import Store, default_db_path, restore
 
     target = Path(args.db) if args.db else default_db_path()
     restore(args.backup, target)

@@ -97,9 +97,9 @@ def _print_summary(args, summary, what: str) -> None:
 def run_meet(args) -> int:
     import time
 
-    from recommender.batch import DEFAULT_BLOCK_SIZE, batch_meet, check_output
+    from recommender.batch.meet import DEFAULT_BLOCK_SIZE, batch_meet, check_output
     from recommender.errors import UsageError
-    from recommender.meet import MeetModel
+    from recommender.meet.model import MeetModel
 
     if args.k < 1:
         raise UsageError(f"--top-k must be a positive integer, got {args.k}")
@@ -110,7 +110,7 @@ def run_meet(args) -> int:
     check_output(args.out)  # before any work
     from contextlib import nullcontext
 
-    from recommender.batch import _dask_client
+    from recommender.batch.meet import _dask_client
 
     # connect to the cluster before fitting, so an unreachable scheduler fails in seconds
     with (_dask_client(args.scheduler) if args.engine == "dask" else nullcontext()) as client:
@@ -136,9 +136,9 @@ def run_meet(args) -> int:
 
 
 def run_refer(args) -> int:
-    from recommender.batch import batch_refer, check_output, read_opportunities
+    from recommender.batch.meet import batch_refer, check_output, read_opportunities
     from recommender.errors import UsageError
-    from recommender.graph import load_network
+    from recommender.network import load_network
 
     if args.k < 1:
         raise UsageError(f"--k must be a positive integer, got {args.k}")
@@ -162,7 +162,7 @@ def run_outreach(args) -> int:
     import time
 
     from recommender.errors import UsageError
-    from recommender.graph import load_network
+    from recommender.network import load_network
     from recommender.model_cache import meet_model
     from recommender.outreach import write_outreach_lists
 

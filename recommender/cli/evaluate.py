@@ -100,7 +100,7 @@ def _progress_bar(total_hint: int | None = None):
 
 
 def run_links(args: argparse.Namespace) -> int:
-    from recommender.evaluate import evaluate_links, plot_roc
+    from recommender.evaluation.links import evaluate_links, plot_roc
 
     bar, progress = _progress_bar()
     try:

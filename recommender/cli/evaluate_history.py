@@ -25,8 +25,8 @@ def register_history(evaluate_subparsers) -> None:
 
 
 def run_history(args) -> int:
-    from recommender.graph import load_network
-    from recommender.replay import evaluate_history
+    from recommender.network import load_network
+    from recommender.evaluation.history import evaluate_history
 
     with open_store(args) as store:
         net = load_network(store)

@@ -22,8 +22,8 @@ def register_referrals(evaluate_subparsers) -> None:
 
 def run_referrals(args) -> int:
     from recommender.errors import UsageError
-    from recommender.graph import load_network
-    from recommender.refer_eval import evaluate_referrals
+    from recommender.network import load_network
+    from recommender.evaluation.referrals import evaluate_referrals
 
     k, hops = getattr(args, "k", 3), getattr(args, "max_hops", 2)
     if k < 1 or hops < 1:

@@ -55,7 +55,7 @@ def run(args) -> int:
 def run_outreach(args) -> int:
     from pathlib import Path
 
-    from recommender.graph import load_network
+    from recommender.network import load_network
     from recommender.model_cache import meet_model
     from recommender.outreach import write_outreach
 

@@ -18,7 +18,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from recommender.graph import load_network
+    from recommender.network import load_network
     from recommender.ledger import referral_ledger
 
     with open_store(args) as store:

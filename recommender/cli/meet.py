@@ -28,8 +28,8 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from recommender.errors import UsageError
-    from recommender.explain import format_recommendations, recommendation_dict
-    from recommender.meet import MeetModel
+    from recommender.meet.text import format_recommendations, recommendation_dict
+    from recommender.meet.model import MeetModel
     from recommender.model_cache import meet_model
 
     if args.k < 1:

@@ -32,9 +32,9 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from recommender.errors import UsageError
-    from recommender.graph import load_network
-    from recommender.refer import Router
-    from recommender.refer_text import format_routing, routing_to_dict
+    from recommender.network import load_network
+    from recommender.refer.router import Router
+    from recommender.refer.text import format_routing, routing_to_dict
 
     if not args.opportunity and not args.needs and not args.description:
         raise UsageError("say what to route: --opportunity ID, or --needs TAGS (and --industry, --size, ...)",

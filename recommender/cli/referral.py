@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
-from recommender.schema import REFERRAL_OUTCOMES
+from recommender.store.schema import REFERRAL_OUTCOMES
 
 
 def register(sub) -> None:

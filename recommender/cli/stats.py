@@ -16,7 +16,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from recommender.graph import load_network, network_stats
+    from recommender.network import load_network, network_stats
 
     with open_store(args) as store:
         stats = network_stats(load_network(store, as_of=args.as_of))

@@ -2,7 +2,7 @@
 
 Only ``people.csv`` is required; every other file is optional, and every
 column but the ids is optional, so "people with specialties, plus ties" is
-enough to load a network. See :mod:`recommender.schema` for the columns.
+enough to load a network. See :mod:`recommender.store.schema` for the columns.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import pandas as pd
 
 from recommender.errors import DataValidationError, UsageError, ValidationProblem
 from recommender.io.atomic import atomic_write, ensure_writable_folder
-from recommender.io.loader import load_tables
+from recommender.io.loader import id_slug, load_tables
 from recommender.io.validate import ImportReport, LineMap, validate_table
-from recommender.schema import IMPORT_ORDER, TABLES
-from recommender.store import Store
+from recommender.store.schema import IMPORT_ORDER, TABLES
+from recommender.store.db import Store
 from recommender.taxonomy import Taxonomy, load_taxonomy
 
 MAX_FIELD = 1_000_000  # characters in one cell
@@ -131,8 +131,6 @@ def validate_folder_frames(
 
 def _companies_from_names(raw: pd.DataFrame) -> pd.DataFrame:
     """A people file with a free-text ``company`` column: make company ids from the names."""
-    from recommender.io.linkedin import id_slug
-
     raw = raw.copy()
     col = [c for c in raw.columns if c.strip().lower() == "company"][0]
     if "company_id" not in [c.strip().lower() for c in raw.columns]:

@@ -18,10 +18,10 @@ import pandas as pd
 
 from recommender.errors import DataValidationError, UnknownIdError, UsageError, ValidationProblem
 from recommender.io.csv_folder import decode_text, read_csv_text
-from recommender.io.loader import load_tables, normalise_url
+from recommender.io.loader import id_slug, load_tables, normalise_url
 from recommender.io.validate import ImportReport, LineMap, validate_table
-from recommender.schema import TABLES
-from recommender.store import Store
+from recommender.store.schema import TABLES
+from recommender.store.db import Store
 from recommender.taxonomy import Taxonomy, load_taxonomy
 
 COLUMNS = ("First Name", "Last Name", "URL", "Email Address", "Company", "Position", "Connected On")
@@ -30,11 +30,6 @@ _EXEC_WORDS = re.compile(r"\b(ceo|founder|co-founder|cofounder|president|owner|m
                          r"chief executive|managing partner|principal)\b", re.I)
 _FRACTIONAL_WORDS = re.compile(r"\b(fractional|interim|part[- ]time|outsourced|advisor|consultant|on-demand)\b", re.I)
 LINKEDIN_TIE_STRENGTH = 0.3
-
-
-def id_slug(text: str) -> str:
-    """An id-safe slug: lower-case letters, digits and single hyphens."""
-    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
 
 
 def parse_connected_on(text: str) -> str | None:

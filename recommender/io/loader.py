@@ -9,6 +9,7 @@ stored once per pair.
 from __future__ import annotations
 
 import difflib
+import re
 
 import numpy as np
 import pandas as pd
@@ -16,10 +17,15 @@ import pandas as pd
 from recommender.errors import DataValidationError, ValidationProblem
 from recommender.io.validate import MAX_PROBLEMS, ImportReport, LineMap
 from recommender.progress import progress_bar
-from recommender.schema import IMPORT_ORDER, TABLES
-from recommender.store import Store
+from recommender.store.schema import IMPORT_ORDER, TABLES
+from recommender.store.db import Store
 
 CHUNK = 50_000
+
+
+def id_slug(text: str) -> str:
+    """An id-safe slug: lower-case letters, digits and single hyphens."""
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
 
 
 def normalise_url(url: object) -> str | None:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.errors import ValidationProblem
-from recommender.schema import Column, Table
+from recommender.store.schema import Column, Table
 from recommender.taxonomy import Taxonomy, join_tags
 
 _TRUE = {"1", "true", "yes", "y", "t"}

@@ -1,8 +1,8 @@
 """The explorer's frame: page config, the sidebar (database, person picker) and navigation.
 
-Each page lives in its own module (``recommender.ui.<page>``) with a
+Each page lives in its own module (``recommender.ui.pages.<page>``) with a
 ``render()`` that only lays out what :mod:`recommender.ui.views` and the
-library return; ``recommender/ui/pages/*.py`` are the scripts st.navigation runs.
+library return; st.navigation runs those modules as its page scripts.
 """
 
 from __future__ import annotations
@@ -80,3 +80,7 @@ def render() -> None:
         store = state.get_store()
         st.caption("Database: " + views.md_escape(store.path))
     nav.run()
+
+
+if __name__ == "__main__":  # `streamlit run recommender/ui/main.py` (an installed copy without app.py)
+    render()

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from recommender.graph import Network, build_trust_graph, load_network
-from recommender.store import Store, default_db_path, open_default_store
+from recommender.network import Network, build_trust_graph, load_network
+from recommender.sample import open_default_store
+from recommender.store.db import Store, default_db_path
 from recommender.ui import views
 
 #: Session-state keys.
@@ -117,7 +118,7 @@ def meet_model():
 
 @st.cache_resource(show_spinner="Preparing referral routing…", max_entries=2)
 def _router(path: str, ver: tuple):
-    from recommender.refer import Router
+    from recommender.refer.router import Router
 
     return Router().fit(_network(path, ver))
 

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from recommender.errors import DataValidationError, FracnetError, UsageError, ValidationProblem
-from recommender.graph import Network
-from recommender.schema import IMPORT_ORDER, TABLES
+from recommender.network import Network
+from recommender.store.schema import IMPORT_ORDER, TABLES
 from recommender.taxonomy import split_tags
 
 GROUPS = ("peers", "adjacent", "executives")

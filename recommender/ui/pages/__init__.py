@@ -1,1 +1,1 @@
-"""Page scripts for st.navigation: each only calls its module's render()."""
+"""The explorer's pages: each module lays out one page in ``render()``; st.navigation runs it as a script."""

@@ -1,6 +1,117 @@
-"""The explorer's insights page (run by st.navigation; the work is in recommender.ui.insights)."""
+"""Insights: the go-giver ledger, referral outcomes over time, brokers, communities, group coverage."""
 
-from recommender.ui.insights import render
+from __future__ import annotations
 
-if __name__ == "__main__":
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from recommender.ledger import referral_ledger
+from recommender.ui import state, views
+from recommender.ui.pages.network import FUNCTION_COLOURS
+from recommender.ui.views import md_escape
+
+OUTCOME_COLOURS = {"pending": "#bab0ac", "accepted": "#72b7b2", "declined": "#e45756", "won": "#54a24b",
+                   "lost": "#f58518"}
+
+
+def _ledger(pid: str) -> None:
+    st.subheader("Go-giver ledger")
+    led = referral_ledger(state.network(), pid)
+    b = led["balance"]
+    c = st.columns(3)
+    c[0].metric("Referrals given", b["given"])
+    c[1].metric("Referrals received", b["received"])
+    c[2].metric("Balance (given - received)", f"{b['net']:+d}")
+    if not led["peers"]:
+        st.info("No referrals given or received yet: the ledger starts with the first one.")
+        return
+    peers = pd.DataFrame(led["peers"]).head(15)
+    long = peers.melt(id_vars=["id", "name"], value_vars=["given", "received"], var_name="direction",
+                      value_name="referrals")
+    chart = alt.Chart(long).mark_bar().encode(
+        y=alt.Y("name:N", sort=list(peers["name"]), title=None),
+        x=alt.X("referrals:Q", title="referrals", axis=alt.Axis(tickMinStep=1)),
+        yOffset="direction:N",
+        color=alt.Color("direction:N", scale=alt.Scale(domain=["given", "received"], range=["#4c78a8", "#f58518"])),
+        tooltip=["name:N", "direction:N", "referrals:Q"]).properties(height=max(160, 34 * len(peers)))
+    st.altair_chart(chart, width="stretch")
+
+
+def _outcomes(pid: str) -> None:
+    st.subheader("Referral outcomes over time")
+    scope = st.radio("Scope", ["whole network", "this person"], key="insights_scope", horizontal=True)
+    df = views.outcomes_over_time(state.network(), pid if scope == "this person" else None)
+    if not len(df):
+        st.info("No referrals in this scope yet.")
+        return
+    chart = alt.Chart(df).mark_bar().encode(
+        x=alt.X("period:O", title=None), y=alt.Y("referrals:Q", stack=True),
+        color=alt.Color("outcome:N", scale=alt.Scale(domain=list(OUTCOME_COLOURS), range=list(OUTCOME_COLOURS.values()))),
+        order=alt.Order("outcome:N"), tooltip=["period", "outcome", "referrals"]).properties(height=280)
+    st.altair_chart(chart, width="stretch")
+
+
+def _brokers(pid: str) -> None:
+    st.subheader("Brokers")
+    st.caption("Who bridges the network: betweenness on the trust graph (strongest paths), sampled on big networks.")
+    df = state.brokers()
+    if not len(df):
+        st.info("No ties yet.")
+        return
+    df = df.assign(you=df["id"] == pid)
+    chart = alt.Chart(df).mark_bar().encode(
+        y=alt.Y("name:N", sort="-x", title=None), x=alt.X("betweenness:Q"),
+        color=alt.Color("function:N", title="function",
+                        scale=alt.Scale(domain=[f for f in FUNCTION_COLOURS if f in set(df["function"])],
+                                        range=[c for f, c in FUNCTION_COLOURS.items() if f in set(df["function"])])),
+        tooltip=["name:N", "function:N", "betweenness:Q", "ties:Q"]).properties(height=34 * len(df))
+    st.altair_chart(chart, width="stretch")
+
+
+def _communities(pid: str) -> None:
+    st.subheader("Communities")
+    labels = state.communities()
+    fx = state.facts()
+    table = views.community_table(labels, fx)
+    if pid in labels:
+        mine = labels[pid]
+        st.caption(md_escape(f"{fx.at[pid, 'name']} is in community C{mine + 1} "
+                             f"({sum(1 for v in labels.values() if v == mine)} people). "
+                             f"{len(set(labels.values()))} communities in all (Louvain on trust)."))
+    st.dataframe(table, hide_index=True, width="stretch", key="insights_communities")
+
+
+def _coverage(pid: str) -> None:
+    st.subheader("Your three groups against the starter target")
+    cov = views.coverage(state.network(), state.facts(), pid)
+    lo, hi = views.TARGET
+    band = alt.Chart(pd.DataFrame({"lo": [lo], "hi": [hi]})).mark_rect(opacity=0.15, color="#54a24b").encode(
+        x="lo:Q", x2="hi:Q")
+    bars = alt.Chart(cov).mark_bar(height=26).encode(
+        y=alt.Y("label:N", sort=list(cov["label"]), title=None), x=alt.X("ties:Q", title="ties"),
+        color=alt.Color("status:N", scale=alt.Scale(domain=["below target", "on target", "above target"],
+                                                    range=["#f58518", "#54a24b", "#4c78a8"])),
+        tooltip=["label:N", "ties:Q", "status:N", "to_go:Q"])
+    st.altair_chart((band + bars).properties(height=150), width="stretch")
+    gaps = [f"{r.label}: {r.to_go} to go" for r in cov.itertuples() if r.to_go]
+    st.caption(f"Target: {lo}-{hi} people per group. " + ("; ".join(gaps) + "." if gaps else "Every group is on target.")
+               + " The Person page suggests whom to meet next in each.")
+
+
+def render() -> None:
+    pid = state.require_person()
+    st.title("Insights")
+    st.caption("For " + md_escape(views.person_label(state.facts(), pid)) + " and the network around them.")
+    a, b = st.columns(2)
+    with a:
+        _coverage(pid)
+        _ledger(pid)
+    with b:
+        _outcomes(pid)
+        _brokers(pid)
+    _communities(pid)
+
+
+if __name__ == "__main__":  # run by st.navigation as a page script
     render()

@@ -30,7 +30,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from recommender.errors import UsageError
-from recommender.schema import TABLES
+from recommender.store.schema import TABLES
 
 COMPANY_PREFIX = "company:"
 DEFAULT_HALF_LIFE_DAYS = 730
@@ -113,7 +113,7 @@ class Network:
 
 
 def load_network(store, as_of=None) -> Network:
-    """Read the whole network from a :class:`~recommender.store.Store`, as of a date."""
+    """Read the whole network from a :class:`~recommender.store.db.Store`, as of a date."""
     net = Network.from_frames(**{name: store.read_table(name) for name in TABLES})
     return net.until(as_of)
 
@@ -343,7 +343,7 @@ class TieTable:
     """A network's ties and dated events encoded once against a list of person ids.
 
     Built by :meth:`encode`, it lets the graph be rebuilt as of any date
-    (:func:`~recommender.features.build_context` per history window) with
+    (:func:`~recommender.meet.features.build_context` per history window) with
     array filters only: ``a``/``b`` are positions in ``ids`` (-1: not a
     person), strengths are read once, dates are :class:`DateColumn`.
 
@@ -368,7 +368,7 @@ class TieTable:
         Connected introductions (for pairs formed in a window), positions and date.
     span : tuple
         Earliest and latest date of ties (``since``) and introductions, as
-        :func:`~recommender.ranker.history_span` gives them.
+        :func:`~recommender.meet.ranker.history_span` gives them.
     """
 
     source: pd.DataFrame
@@ -458,7 +458,7 @@ class TieTable:
         With ``cut``, the network is seen as :meth:`Network.until` it: events
         after ``cut`` give no bonus and ``last_contact`` dates after ``day``
         count as unknown (the tie's ``since`` is used), as
-        :func:`~recommender.features.build_context` does.
+        :func:`~recommender.meet.features.build_context` does.
         """
         dn = day_number(day)
         since, last = self.since, self.last_contact

@@ -1,8 +1,8 @@
 """Who should I meet next? Recommendations per group, with structured reasons.
 
-:class:`MeetModel` fits a :class:`~recommender.ranker.PairRanker` on the
+:class:`MeetModel` fits a :class:`~recommender.meet.ranker.PairRanker` on the
 network's own history and encodes the current graph once
-(:func:`~recommender.features.build_context`). Scoring is blockwise:
+(:func:`~recommender.meet.features.build_context`). Scoring is blockwise:
 :meth:`MeetModel.score_block` takes a block of query people, generates their
 candidates (top-n sources via ``argpartition``) and features with sparse
 products, and keeps the top ``k`` per (person, group) with one vectorised
@@ -11,13 +11,13 @@ sort, so
 job give identical results. Only the final ``k`` get their reasons built.
 
 Returned data is structured: :class:`Recommendation` with :class:`Reason`
-objects carrying numbers and names; :mod:`recommender.explain` turns them
+objects carrying numbers and names; :mod:`recommender.meet.text` turns them
 into text and draft notes.
 
 Example
 -------
 >>> from recommender.demo import generate_network
->>> from recommender.graph import Network
+>>> from recommender.network import Network
 >>> net = Network.from_frames(**generate_network(120, seed=1))
 >>> model = MeetModel().fit(net)
 >>> recs = model.recommend("p0001", k=3, group="executives")
@@ -34,12 +34,27 @@ import numpy as np
 import pandas as pd
 
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
-from recommender.features import (FEATURE_NAMES, GROUPS, block_candidates, block_tag_similarity, build_context,
-                                  context_day, encode_people, katz_scores, pair_features, stack_features,
-                                  tune_allocator, two_hop_paths)
-from recommender.features import _kth_largest, _top_per_row, feature_columns
-from recommender.graph import Network
-from recommender.ranker import PairRanker, _sigmoid, build_training_set, load_object, save_object
+from recommender.kernels import _kth_largest, _top_per_row, tune_allocator
+from recommender.meet.candidates import block_candidates
+from recommender.meet.context import build_context, context_day
+from recommender.meet.features import (
+    FEATURE_NAMES,
+    block_tag_similarity,
+    feature_columns,
+    katz_scores,
+    pair_features,
+    stack_features,
+)
+from recommender.meet.ranker import (
+    PairRanker,
+    _sigmoid,
+    build_training_set,
+    load_object,
+    save_object,
+)
+from recommender.meet.twohop import two_hop_paths
+from recommender.network import Network
+from recommender.people import GROUPS, encode_people
 from recommender.similarity import ProfileModel
 from recommender.taxonomy import split_tags
 
@@ -100,7 +115,7 @@ class MeetModel:
     Parameters
     ----------
     estimator : {"logistic", "hgb"}, default "logistic"
-        The ranker's estimator (see :class:`~recommender.ranker.PairRanker`);
+        The ranker's estimator (see :class:`~recommender.meet.ranker.PairRanker`);
         logistic won the history replay on the sample and explains exactly.
     min_positives : int, default 30
         Fewer positive training pairs: documented default weights.
@@ -108,7 +123,7 @@ class MeetModel:
         The temporal split: ``n_windows`` cutoffs ``horizon_days`` apart
         before the end of the history, each labelled by the next ``horizon_days``.
     n_similar, n_market, max_two_hop, n_pool : int
-        Candidate sources per person (see :func:`~recommender.features.candidate_pairs`).
+        Candidate sources per person (see :func:`~recommender.meet.features.candidate_pairs`).
     enough_positives : int, default 4000
         Stop adding older history windows once the training set has this many
         positive pairs (big networks need one or two windows, not five).
@@ -146,7 +161,7 @@ class MeetModel:
     def fit(self, network: Network, as_of=None) -> "MeetModel":
         """Learn from ``network``'s history up to ``as_of`` (default: all of it); returns self."""
         if not isinstance(network, Network):
-            raise UsageError(f"expected a Network (see recommender.graph.load_network), got {type(network).__name__}")
+            raise UsageError(f"expected a Network (see recommender.network.load_network), got {type(network).__name__}")
         tune_allocator()
         net = network.until(as_of)
         # two threads (the array work releases the GIL): the tie table is encoded while the profiles are fitted,
@@ -195,7 +210,7 @@ class MeetModel:
         """Top ``k`` candidates per (row, group) for a block of person positions.
 
         The one scoring path: :meth:`recommend`, :meth:`recommend_many` and the
-        whole-network jobs of :mod:`recommender.batch` all call it, and each
+        whole-network jobs of :mod:`recommender.batch.meet` all call it, and each
         row's answer depends only on that row, so block size never changes a
         result.
 
@@ -524,7 +539,7 @@ def _people_info(net: Network) -> _PeopleFacts:
 
 def _encode_ties(net: Network, ids: np.ndarray):
     """:meth:`TieTable.encode` with its directed pairs built (every graph of the fit reads them)."""
-    from recommender.graph import TieTable
+    from recommender.network import TieTable
 
     ties = TieTable.encode(net, ids)
     ties.directed()

@@ -1,6 +1,6 @@
 """Referral routing: is this opportunity in my lane, and which 2-3 peers get it?
 
-:class:`Router` is fitted once on a :class:`~recommender.graph.Network` and
+:class:`Router` is fitted once on a :class:`~recommender.network.Network` and
 answers :meth:`Router.route` requests in a few milliseconds. Fitting
 precomputes per-person arrays (a sparse person x specialty matrix, functions,
 industries, ICP size bands, regions, capacity, TF-IDF profiles) and the trust
@@ -27,12 +27,12 @@ A route request runs in five steps:
    one specialist are not both picked when a complementary peer exists.
 
 The answer is data (:class:`Routing`) with structured :class:`Reason` s;
-:mod:`recommender.refer_text` renders it as text and JSON.
+:mod:`recommender.refer.text` renders it as text and JSON.
 
 Example
 -------
 >>> import pandas as pd
->>> from recommender.graph import Network
+>>> from recommender.network import Network
 >>> people = pd.DataFrame({
 ...     "id": ["me", "ann", "bo", "cy"], "name": ["Me", "Ann", "Bo", "Cy"],
 ...     "kind": ["fractional"] * 4, "function": ["finance", "marketing", "marketing", "marketing"],
@@ -62,7 +62,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
 from recommender.errors import UnknownIdError, UsageError
-from recommender.graph import DEFAULT_HALF_LIFE_DAYS, Network, parse_as_of, trust_weights
+from recommender.network import DEFAULT_HALF_LIFE_DAYS, Network, parse_as_of, trust_weights
 from recommender.ledger import OUTCOME_CODES, smoothed_rate
 from recommender.similarity import ProfileModel
 from recommender.taxonomy import Taxonomy, load_taxonomy, split_tags
@@ -99,7 +99,7 @@ class Reason:
     """One structured reason: a ``code`` and the numbers behind it.
 
     ``contribution`` is the reason's share of the score (0 when it only
-    informs). :func:`recommender.refer_text.reason_text` renders it.
+    informs). :func:`recommender.refer.text.reason_text` renders it.
     """
 
     code: str
@@ -218,7 +218,7 @@ class Router:
         Subtracted from the relevance of people with zero open slots when they
         are kept (``route(..., include_full=True)``).
     half_life_days : float
-        Recency decay of trust (see :func:`recommender.graph.trust_weights`).
+        Recency decay of trust (see :func:`recommender.network.trust_weights`).
     taxonomy : Taxonomy, optional
         Default: the bundled taxonomy.
     """

@@ -2,7 +2,7 @@
 the ties people actually formed?
 
 :func:`evaluate_history` cuts the history at ``split_date`` (default: two
-thirds of the way through it), fits a :class:`~recommender.meet.MeetModel` on
+thirds of the way through it), fits a :class:`~recommender.meet.model.MeetModel` on
 what was known before the cut (the model makes its own temporal split inside
 that period), and for every person who formed new ties or connected
 introductions after the cut, ranks the same candidate set (graph as of the
@@ -18,7 +18,7 @@ misses for every method, so the numbers also measure candidate recall
 Example
 -------
 >>> from recommender.demo import generate_network
->>> from recommender.graph import Network
+>>> from recommender.network import Network
 >>> net = Network.from_frames(**generate_network(150, seed=2))
 >>> res = evaluate_history(net, k=10)
 >>> sorted(res["methods"]["fracnet"])
@@ -31,9 +31,10 @@ import numpy as np
 import pandas as pd
 
 from recommender.errors import UsageError
-from recommender.features import FEATURE_NAMES, candidate_pairs, pair_features
-from recommender.graph import Network, parse_as_of
-from recommender.ranker import history_span, label_candidates, query_pairs
+from recommender.meet.candidates import candidate_pairs
+from recommender.meet.features import FEATURE_NAMES, pair_features
+from recommender.meet.ranker import history_span, label_candidates, query_pairs
+from recommender.network import Network, parse_as_of
 
 __all__ = ["HEURISTICS", "evaluate_history", "ranking_metrics", "default_split_date"]
 
@@ -126,7 +127,7 @@ def evaluate_history(network: Network, split_date=None, k: int = 10, *, model=No
         rows) and ``methods``: method -> ``{"recall@k", "mrr", "ndcg@k"}``
         for ``fracnet``, each of :data:`HEURISTICS` and ``random``.
     """
-    from recommender.meet import MeetModel
+    from recommender.meet.model import MeetModel
 
     if not isinstance(k, int) or k < 1:
         raise UsageError(f"k must be a positive integer, got {k!r}")

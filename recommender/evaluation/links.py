@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Mapping
 import numpy as np
 
 from recommender.errors import DataValidationError, UsageError, ValidationProblem
-from recommender import linkpred
+from recommender.evaluation import linkpred
 
 __all__ = [
     "EdgeList",

@@ -1,7 +1,7 @@
 """The embedded SQLite store: schema, versions, transactions.
 
 A fracnet database is a SQLite file whose ``application_id`` is
-:data:`recommender.schema.APPLICATION_ID` and whose ``user_version`` is the
+:data:`recommender.store.schema.APPLICATION_ID` and whose ``user_version`` is the
 schema version. Every write goes through :meth:`Store.transaction`, so it is
 all or nothing. WAL mode and a busy timeout let the CLI and the app share one
 file.
@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,9 +30,8 @@ from typing import Iterable, Iterator, Sequence
 import pandas as pd
 
 from recommender.errors import StoreError, UnknownIdError
-from recommender.schema import APPLICATION_ID, IMPORT_ORDER, SCHEMA_VERSION, TABLES, create_table_sql
+from recommender.store.schema import APPLICATION_ID, IMPORT_ORDER, SCHEMA_VERSION, TABLES, create_table_sql
 
-SAMPLE_DIR = Path(__file__).resolve().parent / "data" / "sample"
 BUSY_TIMEOUT_MS = 30_000
 
 _INDEXES = (
@@ -332,62 +330,6 @@ def _check_header(path: Path) -> None:
             f"{path} is not a fracnet database (not a SQLite file)",
             hint="point --db at a fracnet database file, or a new file name to create one",
         )
-
-
-_default_lock = threading.Lock()
-
-
-def open_default_store(*, create_sample: bool = True) -> Store:
-    """The default database; created from the bundled sample on first use.
-
-    Creation happens in a temporary file that is renamed into place, so two
-    processes starting at once never see a half-built database.
-    """
-    path = default_db_path()
-    created = False
-    with _default_lock:
-        if not path.exists() and create_sample:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            create_sample_database(path)
-            created = True
-    store = Store(path)
-    if created:
-        _warm_model_cache(store)
-    return store
-
-
-def _warm_model_cache(store: "Store") -> None:
-    """Fit the sample's "who to meet" model once, so the first answers are instant."""
-    from recommender.errors import FracnetError
-    from recommender.model_cache import meet_model
-
-    try:
-        meet_model(store)
-    except (FracnetError, OSError, ValueError):  # a cache is an optimisation, never a failure
-        pass
-
-
-def create_sample_database(path: str | os.PathLike, sample_dir: str | os.PathLike = SAMPLE_DIR) -> Path:
-    """Build a database from the bundled sample CSVs at ``path`` (atomically)."""
-    from recommender.io.csv_folder import import_folder
-
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".fracnet-", suffix=".db", dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)
-    try:
-        with Store(tmp) as store:
-            import_folder(store, sample_dir)
-            store.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            store.con.execute("PRAGMA journal_mode = DELETE")
-        if path.exists():  # another process won the race
-            return path
-        os.replace(tmp, path)
-    finally:
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(tmp + suffix):
-                os.unlink(tmp + suffix)
-    return path
 
 
 def restore(backup_path: str | os.PathLike, db_path: str | os.PathLike) -> Path:

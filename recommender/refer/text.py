@@ -1,12 +1,12 @@
 """Routing answers as readable text and JSON, and the draft double-opt-in
 introduction.
 
-:mod:`recommender.refer` returns data with structured reasons; this module
+:mod:`recommender.refer.router` returns data with structured reasons; this module
 alone turns them into words, so the CLI, the app and exports say the same.
 
 Example
 -------
->>> from recommender.refer import Reason
+>>> from recommender.refer.router import Reason
 >>> reason_text(Reason("covers", {"needs": ["demand-gen", "abm"], "of": 3}))
 'covers demand-gen and abm (2 of 3 needs)'
 >>> reason_text(Reason("trust", {"strength": 0.56, "hops": 2, "via": ["Ann"]}))
@@ -15,7 +15,7 @@ Example
 
 from __future__ import annotations
 
-from recommender.refer import Pick, Reason, Routing
+from recommender.refer.router import Pick, Reason, Routing
 
 __all__ = ["reason_text", "warning_text", "explanation_text", "introduction_message", "routing_to_dict",
            "format_routing"]

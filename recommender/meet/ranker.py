@@ -1,4 +1,4 @@
-"""The learned pair ranker: weights for :data:`~recommender.features.FEATURE_NAMES`
+"""The learned pair ranker: weights for :data:`~recommender.meet.features.FEATURE_NAMES`
 learned from the network's own history.
 
 Training data comes from a temporal split (:func:`build_training_set`): for a
@@ -22,7 +22,7 @@ complementary specialties, shared clients and profile similarity.
 Example
 -------
 >>> import numpy as np
->>> from recommender.features import FEATURE_NAMES
+>>> from recommender.meet.features import FEATURE_NAMES
 >>> X = np.zeros((2, len(FEATURE_NAMES))); X[1, FEATURE_NAMES.index("ra")] = 0.5
 >>> r = PairRanker().fit(X, np.array([0, 1]))
 >>> r.fallback_reason_
@@ -41,8 +41,11 @@ import numpy as np
 import pandas as pd
 
 from recommender.errors import FracnetError, NotFittedError, UsageError
-from recommender.features import FEATURE_NAMES, build_context, candidate_pairs, pair_features, two_hop_paths
-from recommender.graph import Network, TieTable, parse_as_of, sorted_unique
+from recommender.meet.candidates import candidate_pairs
+from recommender.meet.context import build_context
+from recommender.meet.features import FEATURE_NAMES, pair_features
+from recommender.meet.twohop import two_hop_paths
+from recommender.network import Network, TieTable, parse_as_of, sorted_unique
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -84,7 +87,7 @@ DEFAULT_INTERCEPT = -4.0
 UNSCORED_FEATURES = ("katz",)
 ESTIMATORS = ("logistic", "hgb")
 MODEL_FORMAT = "fracnet-model"
-MODEL_FORMAT_VERSION = 5  # 5: trust and freshness stored in single precision; 4: contexts share index arrays and the profile matrix; 3: blockwise scoring
+MODEL_FORMAT_VERSION = 6  # 6: classes moved into the meet/ package (pickles name their modules); 5: trust and freshness stored in single precision; 4: contexts share index arrays and the profile matrix; 3: blockwise scoring
 
 
 class ModelFileError(FracnetError):
@@ -143,7 +146,7 @@ def query_pairs(ctx, net: Network, after: str, until: str | None, ties=None):
     """Query rows and their positive pairs (as person positions) for a label window.
 
     Pairs already tied at ``ctx.as_of`` or involving an opted-out person are dropped.
-    ``ties`` is a :class:`~recommender.graph.TieTable` of ``net`` on ``ctx.ids``
+    ``ties`` is a :class:`~recommender.network.TieTable` of ``net`` on ``ctx.ids``
     when already computed (the same pairs as :func:`formed_pairs`, from arrays).
     """
     if ties is not None and ties.source is net.ties and (ties.ids is ctx.ids or np.array_equal(ties.ids, ctx.ids)):
@@ -198,13 +201,13 @@ def build_training_set(net: Network, end=None, *, profile=None, horizon_days: in
     positive candidates and up to ``max_negatives`` randomly sampled negative
     ones. Queries are processed ``block_size`` at a time, bounding memory.
 
-    ``people`` is the :func:`~recommender.features.encode_people` of ``net``
-    and ``ties`` its :class:`~recommender.graph.TieTable`, if already computed
+    ``people`` is the :func:`~recommender.meet.features.encode_people` of ``net``
+    and ``ties`` its :class:`~recommender.network.TieTable`, if already computed
     (they are shared by every window). With
     ``enough_positives``, older windows are skipped once that many positive
     rows were collected.
     """
-    from recommender.features import encode_people
+    from recommender.people import encode_people
 
     if ties is None or ties.source is not net.ties:
         ids = people.ids if people is not None else net.people["id"].astype(str).to_numpy()
@@ -400,7 +403,7 @@ class PairRanker:
 
         Lets a caller score feature columns one at a time, skip features
         whose weight is 0, and bound the effect of a feature it has not
-        computed yet (:meth:`MeetModel.score_block <recommender.meet.MeetModel.score_block>`).
+        computed yet (:meth:`MeetModel.score_block <recommender.meet.model.MeetModel.score_block>`).
         """
         self._check()
         if self.kind_ == "hgb":

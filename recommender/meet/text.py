@@ -1,13 +1,13 @@
 """Reasons to readable text, and draft notes for "who should I meet next?".
 
 Everything here is presentation: it takes the structured
-:class:`~recommender.meet.Recommendation` (and the person's profile facts from
+:class:`~recommender.meet.model.Recommendation` (and the person's profile facts from
 :meth:`MeetModel.person`) and returns strings or JSON-ready dicts. No scoring
 happens here.
 
 Example
 -------
->>> from recommender.meet import Reason
+>>> from recommender.meet.model import Reason
 >>> reason_text(Reason("mutual_contacts", 1.0, {"count": 3, "people": [
 ...     {"id": "p1", "name": "Ada Lovelace"}, {"id": "p2", "name": "Bob Stone"}, {"id": "p3", "name": "Cy Young"}]}))
 '3 mutual contacts: Ada Lovelace, Bob Stone and Cy Young'
@@ -19,7 +19,7 @@ Example
 
 from __future__ import annotations
 
-from recommender.features import GROUPS
+from recommender.people import GROUPS
 
 __all__ = [
     "GROUP_TITLES",
@@ -88,7 +88,7 @@ def _first_name(name: str) -> str:
 
 
 def reason_text(reason) -> str:
-    """One :class:`~recommender.meet.Reason` as a sentence fragment."""
+    """One :class:`~recommender.meet.model.Reason` as a sentence fragment."""
     d = reason.data
     k = reason.kind
     if k == "mutual_contacts":

@@ -1,6 +1,6 @@
 """Whole-network jobs: "who should everyone meet next?" and many routings at once.
 
-:func:`batch_meet` runs :meth:`MeetModel.score_block <recommender.meet.MeetModel.score_block>`
+:func:`batch_meet` runs :meth:`MeetModel.score_block <recommender.meet.model.MeetModel.score_block>`
 (the very code ``recommend`` uses) over every person in row blocks, and
 streams the top ``k`` per person and group to a CSV or Parquet file. Memory is
 bounded by the block size (one or two blocks in flight per worker), not by the
@@ -34,7 +34,7 @@ One row per recommendation, compact: ``person_id, rank, group,
 candidate_id, score, introducer_id, introducer_trust, top_reason`` (see
 :data:`MEET_COLUMNS`). ``rank`` starts at 1 within (person, group);
 ``top_reason`` is the kind of the first reason ``recommend`` gives (a key of
-:data:`~recommender.meet.REASON_FEATURES`, empty when there is none).
+:data:`~recommender.meet.model.REASON_FEATURES`, empty when there is none).
 
 Files are written to a temporary file beside the output and moved into place
 with :func:`os.replace` only when the whole job succeeded: an interrupted or
@@ -44,8 +44,8 @@ failed run leaves nothing at the output path. The output path is checked
 Example
 -------
 >>> from recommender.demo import generate_network
->>> from recommender.graph import Network
->>> from recommender.meet import MeetModel
+>>> from recommender.network import Network
+>>> from recommender.meet.model import MeetModel
 >>> model = MeetModel().fit(Network.from_frames(**generate_network(120, seed=1)))
 >>> df = meet_frame(model, k=2, block_size=50)
 >>> list(df.columns) == list(MEET_COLUMNS)
@@ -69,7 +69,9 @@ import numpy as np
 import pandas as pd
 
 from recommender.errors import DataValidationError, FracnetError, UsageError, ValidationProblem
-from recommender.features import FEATURE_NAMES, GROUPS, tune_allocator
+from recommender.kernels import tune_allocator
+from recommender.meet.features import FEATURE_NAMES
+from recommender.people import GROUPS
 
 __all__ = [
     "ENGINES",
@@ -320,7 +322,7 @@ def top_reasons(model, X: np.ndarray) -> np.ndarray:
     which reasons exist, and they are ordered by weight (summed
     contributions), ties kept in building order.
     """
-    from recommender.meet import REASON_FEATURES
+    from recommender.meet.model import REASON_FEATURES
 
     if len(X) == 0:
         return np.zeros(0, np.int64)
@@ -387,7 +389,7 @@ def iter_meet_blocks(model, rows: np.ndarray, *, k: int = 10, group: str = "all"
     ``scheduler``, else a two-worker LocalCluster), at most a few blocks per
     worker in flight.
     """
-    from recommender.meet import _check_k_group
+    from recommender.meet.model import _check_k_group
 
     model._check()
     _check_k_group(k, group)
@@ -605,7 +607,7 @@ def batch_meet(model, out, *, k: int = 10, group: str = "all", block_size: int =
     -------
     BatchSummary
     """
-    from recommender.meet import _check_k_group
+    from recommender.meet.model import _check_k_group
 
     path, fmt = check_output(out)
     model._check()
@@ -715,7 +717,7 @@ def batch_refer(network, opportunities, out, *, k: int = 3, max_hops: int = 2, r
     out : path
         .csv or .parquet; checked before any work, written atomically.
     k, max_hops
-        As for :meth:`Router.route <recommender.refer.Router.route>`.
+        As for :meth:`Router.route <recommender.refer.router.Router.route>`.
     router : Router, optional
         A fitted router (default: fitted on ``network``).
 
@@ -724,7 +726,7 @@ def batch_refer(network, opportunities, out, *, k: int = 3, max_hops: int = 2, r
     BatchSummary
         ``extra`` counts opportunities without picks.
     """
-    from recommender.refer import Router
+    from recommender.refer.router import Router
 
     path, fmt = check_output(out)
     if not isinstance(k, (int, np.integer)) or k < 1:

@@ -23,7 +23,7 @@ referrals (a referral still pending then counts as decided).
 Example
 -------
 >>> from recommender.demo import generate_network
->>> from recommender.graph import Network
+>>> from recommender.network import Network
 >>> report = evaluate_referrals(Network.from_frames(**generate_network(150, seed=1)))
 >>> sorted(report["methods"])
 ['fracnet', 'most_connected', 'similarity', 'similarity_in_reach']
@@ -36,8 +36,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from recommender.graph import Network
-from recommender.refer import Router
+from recommender.network import Network
+from recommender.refer.router import Router
 
 __all__ = ["evaluate_referrals", "won_cases", "METHODS"]
 

@@ -1,0 +1,162 @@
+"""Small vectorised numpy kernels: ranges, per-row counts and top-k, row merges, bit masks.
+
+No model knowledge here; the meet, refer and batch code build on these.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def _bitmask(M: sp.csr_matrix) -> np.ndarray:
+    """Rows of a 0/1 matrix as bit masks, shape (n, ceil(n_cols / 64)) of uint64."""
+    n, t = M.shape
+    words = max(1, -(-t // 64))
+    out = np.zeros(n * words, dtype=np.uint64)
+    r = np.repeat(np.arange(n, dtype=np.int64), np.diff(M.indptr))
+    c = M.indices.astype(np.int64)
+    np.bitwise_or.at(out, r * words + c // 64, np.left_shift(np.uint64(1), (c % 64).astype(np.uint64)))
+    return out.reshape(n, words)
+
+
+_ALLOCATOR_TUNED = False
+
+
+def tune_allocator() -> bool:
+    """Let glibc keep freed block arrays for reuse (once per process; a no-op elsewhere).
+
+    Block scoring allocates and frees arrays of a few MB per step. By default
+    glibc serves those with fresh ``mmap`` pages and returns freed heap to the
+    system, so every block pays page faults again (about half the time of a
+    whole-network job). Raising the mmap and trim thresholds (``mallopt``)
+    keeps that memory in the process; peak memory does not grow. Returns
+    whether the settings were applied.
+    """
+    global _ALLOCATOR_TUNED
+    if _ALLOCATOR_TUNED:
+        return True
+    try:
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+        ok = (libc.mallopt(m_trim_threshold, 1 << 30) == 1 and libc.mallopt(m_top_pad, 64 << 20) == 1
+              and libc.mallopt(m_mmap_threshold, 32 << 20) == 1)
+    except (OSError, AttributeError):  # not glibc
+        ok = False
+    _ALLOCATOR_TUNED = ok
+    return ok
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(s, s + c)`` for every (s, c), without a loop."""
+    counts = np.asarray(counts, dtype=np.int64)
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    out = np.ones(total, dtype=np.int64)
+    nz = counts > 0
+    s, c = np.asarray(starts, dtype=np.int64)[nz], counts[nz]
+    ends = np.cumsum(c)
+    out[0] = s[0]
+    # at each segment start jump from the previous segment's last value to the new start
+    out[ends[:-1]] = s[1:] - (s[:-1] + c[:-1] - 1)
+    return np.cumsum(out)
+
+
+def _row_counts(row: np.ndarray, nrows: int) -> np.ndarray:
+    return np.bincount(row, minlength=nrows) if len(row) else np.zeros(nrows, np.int64)
+
+
+def _kth_largest(row: np.ndarray, val: np.ndarray, k: int, nrows: int) -> np.ndarray:
+    """Per row, the ``k``-th largest of ``val`` (``-inf`` where the row has at most ``k`` entries).
+
+    ``row`` is non-decreasing (entries grouped by row). Rows are padded into
+    a few width buckets and partitioned (``np.partition``); no sort.
+    """
+    thr = np.full(nrows, -np.inf)
+    if len(row) == 0 or k <= 0:
+        return thr
+    counts = _row_counts(row, nrows)
+    big = np.flatnonzero(counts > k)
+    if len(big) == 0:
+        return thr
+    starts = np.r_[0, np.cumsum(counts)][:-1]
+    bucket = np.ceil(np.log2(counts[big])).astype(np.int64)
+    for bk in np.unique(bucket):
+        rr = big[bucket == bk]
+        cnt = counts[rr]
+        width = int(cnt.max())
+        M = np.full(len(rr) * width, -np.inf)
+        ent = _ranges(starts[rr], cnt)
+        M[ent + np.repeat(np.arange(len(rr)) * width - starts[rr], cnt)] = val[ent]  # row i, column ent - start
+        thr[rr] = np.partition(M.reshape(len(rr), width), width - k, axis=1)[:, width - k]
+    return thr
+
+
+def _top_per_row(row: np.ndarray, val: np.ndarray, k: int, nrows: int, tiebreak: np.ndarray | None = None,
+                 thr: np.ndarray | None = None) -> np.ndarray:
+    """Mask of the ``k`` largest ``val`` per row (entries grouped by row).
+
+    Ties at the ``k``-th value go to the lowest ``tiebreak`` (default: the
+    earliest entry). The answer for a row depends only on that row's entries.
+    """
+    m = len(row)
+    if m == 0 or k <= 0:
+        return np.zeros(m, bool)
+    if thr is None:
+        counts = _row_counts(row, nrows)
+        over = counts > k
+        if not over.any():
+            return np.ones(m, bool)
+        if over.sum() * 4 < nrows:  # few crowded rows: work on their entries only
+            sub = np.flatnonzero(over[row])
+            keep = np.ones(m, bool)
+            rr = np.cumsum(over) - 1  # crowded rows renumbered 0..
+            keep[sub] = _top_per_row(rr[row[sub]], val[sub], k, int(over.sum()),
+                                     None if tiebreak is None else tiebreak[sub])
+            return keep
+        thr = _kth_largest(row, val, k, nrows)
+    t = thr[row]
+    keep = val > t
+    eq = np.flatnonzero(val == t)
+    if len(eq):
+        need = k - _row_counts(row[keep], nrows)
+        er = row[eq]
+        if tiebreak is not None:
+            eq = eq[np.lexsort((tiebreak[eq], er))]
+            er = row[eq]
+        first = np.r_[True, er[1:] != er[:-1]]
+        starts = np.flatnonzero(first)
+        rank = np.arange(len(eq)) - np.repeat(starts, np.diff(np.r_[starts, len(eq)]))
+        keep[eq[rank < need[er]]] = True
+    return keep
+
+
+def _merge_rows(row_a: np.ndarray, row_b: np.ndarray, nrows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in a row-grouped merge of two row-grouped lists (each row: a's entries, then b's)."""
+    ca, cb = _row_counts(row_a, nrows), _row_counts(row_b, nrows)
+    start = np.r_[0, np.cumsum(ca + cb)][:-1]
+    sa = np.r_[0, np.cumsum(ca)][:-1]
+    sb = np.r_[0, np.cumsum(cb)][:-1]
+    pos_a = np.arange(len(row_a)) - sa[row_a] + start[row_a]
+    pos_b = np.arange(len(row_b)) - sb[row_b] + start[row_b] + ca[row_b]
+    return pos_a, pos_b
+
+
+class _Scratch(threading.local):
+    """A per-thread int32 scratch array, kept between calls (always left filled with -1)."""
+
+    def get(self, size: int) -> np.ndarray:
+        arr = getattr(self, "arr", None)
+        if arr is None or len(arr) < size:
+            arr = np.full(size, -1, dtype=np.int32)
+            self.arr = arr
+        return arr
+
+
+_SCRATCH = _Scratch()

@@ -1,0 +1,303 @@
+"""The network as of one date, encoded for feature work (:class:`FeatureContext`, :func:`build_context`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recommender.kernels import _bitmask, _ranges
+from recommender.network import Network, TieTable, day_number, parse_as_of
+from recommender.people import encode_people
+from recommender.similarity import ProfileModel
+
+if TYPE_CHECKING:  # annotations only
+    from recommender.people import PeopleEncoding
+
+
+FRESH_DAYS = 365.0
+
+
+ACTIVITY_DAYS = 365
+
+
+@dataclass(eq=False)
+class FeatureContext:
+    """The network as of one date, as sparse matrices aligned on ``ids``.
+
+    Attributes
+    ----------
+    ids, names : ndarray of str, shape (n,)
+    A : csr_matrix, shape (n, n)
+        Binary, symmetric tie matrix with sorted indices.
+    W, F : csr_matrix, shape (n, n)
+        Trust weight and tie freshness (float32), on exactly ``A``'s sparsity pattern.
+    deg : ndarray, shape (n,)
+    is_exec, opt_out : ndarray of bool, shape (n,)
+    function : ndarray of int, shape (n,)
+        Function code (-1 for none).
+    S, I, Z, G : csr_matrix, shape (n, n_tags)
+        Indicators of specialties, market industries, market size bands and
+        market regions (an executive's market is their company's, plus any
+        listed tags).
+    profile : csr_matrix, shape (n, n_terms)
+        L2-normalised TF-IDF rows.
+    affinity : ndarray, shape (n_specialties, n_specialties)
+        Specialty co-occurrence lift among ties formed so far.
+    activity : ndarray, shape (n,)
+        ``log1p`` of ties formed in the last :data:`ACTIVITY_DAYS` days.
+    vocab : dict of str to list of str
+        Tag names of the columns of S, I, Z, G and the function codes.
+    as_of : str
+    """
+
+    ids: np.ndarray
+    names: np.ndarray
+    A: sp.csr_matrix
+    W: sp.csr_matrix
+    F: sp.csr_matrix
+    deg: np.ndarray
+    is_exec: np.ndarray
+    opt_out: np.ndarray
+    function: np.ndarray
+    S: sp.csr_matrix
+    I: sp.csr_matrix  # noqa: E741
+    Z: sp.csr_matrix
+    G: sp.csr_matrix
+    profile: sp.csr_matrix
+    affinity: np.ndarray
+    activity: np.ndarray
+    vocab: dict
+    as_of: str
+    position: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not self.position:
+            self.position = {pid: i for i, pid in enumerate(self.ids)}
+        self.n_spec = np.diff(self.S.indptr).astype(float)
+        self.n_spec_i = np.diff(self.S.indptr).astype(np.uint8 if self.S.shape[1] < 256 else np.int64)
+        self.market = sp.hstack([self.I, self.Z], format="csr")
+        self.n_market = np.diff(self.market.indptr).astype(float)
+        self.n_ind = np.diff(self.I.indptr).astype(float)
+        self.n_reg = np.diff(self.G.indptr).astype(float)
+        self.has_region = self.n_reg > 0
+        inv_log = np.zeros(len(self.deg))
+        np.divide(1.0, np.log(np.maximum(self.deg, 2.0)), out=inv_log, where=self.deg > 1)
+        self.inv_log_deg = inv_log
+        self.inv_deg = np.where(self.deg > 0, 1.0 / np.maximum(self.deg, 1), 0.0)
+        self.inv_deg_log = self.inv_deg + 1j * self.inv_log_deg  # both two-hop weights in one gather
+        # tag sets as bit masks: pair intersections are popcounts, never (block x n) products
+        self.S_bits = _bitmask(self.S)
+        self.I_bits = _bitmask(self.I)
+        self.Z_bits = _bitmask(self.Z)
+        self.G_bits = _bitmask(self.G)
+        self.indptr64 = self.A.indptr.astype(np.int64)
+        has_fn = self.function >= 0
+        # squared norms of the weighted tag vectors used to pre-score pool candidates
+        self.tag_norm = 9.0 * self.n_spec + 4.0 * self.n_ind + (self.n_market - self.n_ind) + self.n_reg + has_fn
+        self._pools: dict = {}
+
+    def pools(self, size: int) -> dict:
+        """Static candidate pools: per market industry (executives, fractionals) and per specialty.
+
+        Each pool holds at most ``size`` people who are not opted out, the
+        most active first (ties formed in the last year, then degree, then
+        position); computed once per size and cached. Returns a dict of
+        ``(indptr, indices)`` CSR pairs keyed ``"exec"``, ``"frac"`` (by
+        industry), ``"spec"`` (fractionals by specialty), ``"exec_size"`` and
+        ``"frac_size"`` (by size band).
+        """
+        if size not in self._pools:
+            order = np.lexsort((np.arange(len(self.ids)), -self.deg, -self.activity))
+            rank = np.empty(len(order), np.int64)
+            rank[order] = np.arange(len(order))
+            ok = ~self.opt_out
+            self._pools[size] = {
+                "exec": _pool(self.I, ok & self.is_exec, rank, order, size),
+                "frac": _pool(self.I, ok & ~self.is_exec, rank, order, size),
+                "spec": _pool(self.S, ok & ~self.is_exec, rank, order, size),
+                "exec_size": _pool(self.Z, ok & self.is_exec, rank, order, size),
+                "frac_size": _pool(self.Z, ok & ~self.is_exec, rank, order, size),
+            }
+        return self._pools[size]
+
+    def pool_index(self, size: int) -> dict:
+        """The pools of :meth:`pools` as one CSR over pool tags, with a compact index of their members.
+
+        ``tags`` (n x pool tags) lists each person's pool tags (industry for
+        executives and fractionals, specialty, size band for both), ``indptr``
+        and ``members`` the people of each pool tag, ``compact`` maps a person
+        to 0 .. ``n_members`` - 1 (-1: in no pool).
+        """
+        key = ("index", size)
+        if key not in self._pools:
+            p = self.pools(size)
+            parts = [(self.I, p["exec"]), (self.I, p["frac"]), (self.S, p["spec"]), (self.Z, p["exec_size"]),
+                     (self.Z, p["frac_size"])]
+            tags = sp.hstack([M for M, _ in parts], format="csr")
+            tags.indices = tags.indices.astype(np.int64)
+            indptr, members, off = [np.zeros(1, np.int64)], [], 0
+            for _, (ip, mem) in parts:
+                indptr.append(ip[1:] + off)
+                members.append(mem)
+                off += len(mem)
+            members = np.concatenate(members).astype(np.int64)
+            uniq = np.unique(members)
+            compact = np.full(len(self.ids), -1, dtype=np.int32 if len(uniq) < 2**31 else np.int64)
+            compact[uniq] = np.arange(len(uniq))
+            self._pools[key] = {"tags": tags, "indptr": np.concatenate(indptr), "members": members,
+                                "compact": compact, "n_members": len(uniq)}
+        return self._pools[key]
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_pools"] = {}  # cheap to rebuild, deterministic
+        return state
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _pool(M: sp.csr_matrix, ok: np.ndarray, rank: np.ndarray, order: np.ndarray, size: int):
+    """Per column of ``M``: at most ``size`` rows with ``ok``, lowest ``rank`` first, as (indptr, indices).
+
+    ``order`` lists the rows by ``rank``. The ``ok`` rows are taken in that
+    order and the matrix converted to columns (CSC keeps each column's rows in
+    row order, so in rank order); each column keeps its first ``size``. No sort.
+    """
+    rows_ok = order[ok[order]]
+    C = M[rows_ok].tocsc()
+    keep = np.minimum(np.diff(C.indptr), size)
+    indptr = np.r_[0, np.cumsum(keep)].astype(np.int64)
+    people = rows_ok[C.indices[_ranges(C.indptr[:-1], keep)]] if indptr[-1] else np.zeros(0, np.int64)
+    return indptr, people.astype(np.int64)
+
+
+def context_day(net: Network, as_of=None) -> str:
+    """The day (``YYYY-MM-DD``) :func:`build_context` sees ``net`` as of: ``as_of``, else the latest date."""
+    return pd.Timestamp(parse_as_of(as_of) or net.reference_date).strftime("%Y-%m-%d")
+
+
+def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=None,
+                  people: PeopleEncoding | None = None, ties: TieTable | None = None) -> FeatureContext:
+    """Encode the network as of ``as_of`` (default: ``net.as_of``) for feature work.
+
+    Parameters
+    ----------
+    net : Network
+    profile : ProfileModel, optional
+        A fitted profile model over (at least) ``net.people``; fitted here if omitted.
+    as_of : date-like, optional
+        Cut the network at this date first (see :meth:`Network.until`). Tie
+        ``last_contact`` dates after the cut are treated as unknown, so replayed
+        history does not see the future.
+    people : PeopleEncoding, optional
+        :func:`encode_people` of the same people table, when already computed
+        (several dates of one network share it).
+    ties : TieTable, optional
+        ``TieTable.encode(net, people.ids)`` of this very ``net``, when already
+        computed (several dates of one network share it; cutting it at a date
+        is a filter).
+
+    Returns
+    -------
+    FeatureContext
+    """
+    cut = parse_as_of(as_of)
+    day_str = context_day(net, as_of)  # Network.until(as_of).reference_date
+    enc = people if people is not None else encode_people(net, profile)
+    ids = enc.ids
+    n = len(ids)
+    if ties is None or ties.source is not net.ties or not (ties.ids is ids or np.array_equal(ties.ids, ids)):
+        ties = TieTable.encode(net, ids)
+
+    # the ties between two people known at the cut (all of them without a cut), their trust and freshness
+    d = ties.directed()
+    tie = d["tie"]
+    window = ties.since.upto(cut) if cut else None
+    in_window = window[tie] if window is not None else None
+    if ties.since.strict and ties.last_contact.strict:
+        known = np.flatnonzero(in_window) if window is not None else slice(None)
+        weight = np.zeros(len(tie))
+        weight[known] = ties.trust(tie[known], day_str, cut=cut)
+    else:  # trust reads the dates of every tie of the window (not only the ones between people)
+        sel = np.flatnonzero(window) if window is not None else np.arange(len(ties.a))
+        weight = np.zeros(len(ties.a))
+        weight[sel] = ties.trust(sel, day_str, cut=cut)
+        weight = weight[tie]
+    age = day_number(day_str) - ties.since.days(tie)
+    fresh = np.exp(-np.clip(age, 0, None) / FRESH_DAYS)
+    fresh[np.isnan(age)] = np.exp(-3.0)
+    recent = ~np.isnan(age) & (age <= ACTIVITY_DAYS)
+    if in_window is not None:
+        recent &= in_window
+    recent = tie[recent]
+    rec_count = np.bincount(np.r_[ties.a[recent], ties.b[recent]], minlength=n).astype(float)
+
+    # both directions, one record per directed pair (the strongest; the first of equals), in CSR order
+    r, c, rec = d["row"], d["col"], d["rec"]
+    if in_window is not None:
+        keep = in_window[rec]
+        r, c, rec = r[keep], c[keep], rec[keep]
+        del keep
+    wv, fv = weight[rec], fresh[rec]
+    del weight, fresh, rec
+    if d["repeated"] and len(r):
+        start = np.r_[True, (r[1:] != r[:-1]) | (c[1:] != c[:-1])]
+        if not start.all():
+            run = np.cumsum(start) - 1
+            best = np.maximum.reduceat(wv, np.flatnonzero(start))
+            cand = np.flatnonzero(wv == best[run])
+            first = cand[np.r_[True, run[cand][1:] != run[cand][:-1]]]
+            r, c, wv, fv = r[first], c[first], wv[first], fv[first]
+    itype = np.int32 if len(r) < 2**31 else np.int64
+    indptr = np.zeros(n + 1, dtype=itype)
+    np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
+    indices = c.astype(itype, copy=False)  # shared by A, W and F
+    A = sp.csr_matrix((np.ones(len(r)), indices, indptr), shape=(n, n))
+    # trust and freshness in single precision (seven significant digits): the two-hop stage reads them once per
+    # path, so half the bytes is ~12% of its time; every feature is still computed in double precision
+    W = sp.csr_matrix((np.clip(wv, 1e-6, 1.0, out=wv).astype(np.float32), indices, indptr), shape=(n, n))
+    Fm = sp.csr_matrix((fv.astype(np.float32), indices, indptr), shape=(n, n))
+    for m in (A, W, Fm):  # sorted by construction: sets the flags without sorting
+        m.has_sorted_indices = True
+        m.has_canonical_format = True
+    deg = np.diff(indptr).astype(float)
+
+    affinity = _specialty_affinity(enc.S, A, groups=enc.spec_groups(), ends=(r, c))
+
+    return FeatureContext(
+        ids=ids, names=enc.names, A=A, W=W, F=Fm, deg=deg, is_exec=enc.is_exec, opt_out=enc.opt_out,
+        function=enc.function, S=enc.S, I=enc.I, Z=enc.Z, G=enc.G, profile=enc.profile, affinity=affinity,
+        activity=np.log1p(rec_count), vocab=enc.vocab, as_of=day_str, position=enc.position,
+    )
+
+
+def _specialty_affinity(S: sp.csr_matrix, T: sp.csr_matrix, prior: float = 5.0, groups=None,
+                        ends=None) -> np.ndarray:
+    """Lift of specialty pairs among tied people (``T``: the 0/1 directed tie matrix), smoothed towards 1.
+
+    ``groups`` (:meth:`PeopleEncoding.spec_groups`) counts ties between
+    specialty sets first, when there are few sets; the counts are the same
+    integers either way. ``ends`` are ``T``'s (row, column) arrays if at hand.
+    """
+    k = S.shape[1]
+    if k == 0:
+        return np.ones((0, 0))
+    deg = np.diff(T.indptr).astype(float)
+    if groups is not None and len(groups[1]) ** 2 <= 1 << 24:
+        group, C = groups
+        g = len(C)
+        r, c = ends if ends is not None else (np.repeat(np.arange(T.shape[0]), np.diff(T.indptr)), T.indices)
+        M = np.bincount(group[r] * g + group[c], minlength=g * g).reshape(g, g).astype(float)
+        obs = C.T @ M @ C
+    else:
+        obs = np.asarray((S.T.tocsr() @ (T @ S)).todense())
+    deg_s = np.asarray((S.T @ deg)).ravel()
+    total = max(float(T.nnz), 1.0)
+    expected = np.outer(deg_s, deg_s) / total
+    return (obs + prior) / (expected + prior)

@@ -1,0 +1,349 @@
+"""Pair features for "who should I meet next?", sparse and batched.
+
+A :class:`FeatureContext` is the network as of one date, encoded once as
+sparse matrices: the binary tie matrix ``A``, trust weights ``W`` and tie
+freshness ``F`` on the same sparsity pattern, tag indicator matrices, the
+TF-IDF profile rows and per-person attributes. Everything below works on a
+*block* of query people at a time (``rows``, positions into the context):
+
+* :func:`candidate_pairs` proposes candidates for every row of the block:
+  people two hops away (``A[rows] @ A``), the most similar profiles, the
+  fractionals serving the same kind of client, and the executives whose
+  company fits the row's ICP. Self, existing ties, opted-out people and
+  people outside every group are removed.
+* :func:`pair_features` computes :data:`FEATURE_NAMES` for all (row,
+  candidate) pairs at once, with sparse products and one sort; there is no
+  Python loop over pairs, so a block of one person and a block of thousands
+  give identical numbers.
+
+Features
+--------
+=================== ===========================================================
+``cn``               common neighbours ``|N(u) & N(v)|``
+``jaccard``          ``|N(u) & N(v)| / |N(u) | N(v)|``
+``aa``               Adamic-Adar ``sum_w 1 / log d(w)`` over mutual contacts
+``ra``               resource allocation ``sum_w 1 / d(w)``
+``pa``               preferential attachment ``d(u) d(v)``
+``katz``             truncated Katz ``b^2 (A^2)_uv + b^3 (A^3)_uv``, ``b = 0.05``
+``tag_sim``          TF-IDF cosine of the two profiles (:class:`ProfileModel`)
+``complementarity``  ``1 - jaccard(specialties)`` if both are fractionals of
+                     the same function, else 0
+``specialty_affinity`` lift of the two specialty sets among ties formed so far
+                     (learned co-occurrence; 1 = as often as chance)
+``client_overlap``   Jaccard of the client markets (industries and size bands;
+                     an executive's market is their company's)
+``industry_overlap`` Jaccard of the market industries alone
+``region_overlap``   Jaccard of the market regions
+``icp_fit``          fractional <-> executive only: share of industry, size band
+                     and region of the executive's company in the fractional's ICP
+``introducer_trust`` best mutual contact: ``max_w min(trust(u, w), trust(w, v))``
+``mutual_recency``   ``max_w min(fresh(u, w), fresh(w, v))``, fresh = ``exp(-age/365)``
+                     of the tie's ``since`` date
+``cand_activity``    ``log1p`` of the candidate's ties formed in the last 365 days
+``group_peer``       1 if the pair is in the *peers* group (and so on)
+``group_adjacent``
+``group_executive``
+=================== ===========================================================
+
+Groups (seen from the query person ``u``):
+
+* *peers*: ``u`` and ``v`` fractionals, same function, different specialty sets;
+* *adjacent*: ``u`` and ``v`` fractionals of different functions sharing an
+  industry or size band; for an executive ``u``: fractionals whose ICP fits
+  ``u``'s company;
+* *executives*: ``v`` an executive whose company fits ``u``'s ICP (industry or
+  size band); for an executive ``u``: executives sharing an industry.
+
+Example
+-------
+>>> import pandas as pd
+>>> from recommender.network import Network
+>>> net = Network.from_frames(
+...     people=pd.DataFrame({"id": ["a", "b", "c"], "name": ["A", "B", "C"], "kind": ["fractional"] * 3,
+...                          "function": ["marketing"] * 3,
+...                          "specialties": ["brand", "demand-gen", "seo"], "industries": ["saas"] * 3}),
+...     ties=pd.DataFrame({"a": ["a", "b"], "b": ["b", "c"], "since": ["2024-01-01", "2024-06-01"]}))
+>>> ctx = build_context(net)
+>>> r, c = candidate_pairs(ctx, np.array([0]))
+>>> ctx.ids[c].tolist()
+['c']
+>>> X = pair_features(ctx, np.array([0]), r, c)
+>>> dict(zip(FEATURE_NAMES[:4], X[0, :4].round(3).tolist()))
+{'cn': 1.0, 'jaccard': 1.0, 'aa': 1.443, 'ra': 0.5}
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from recommender.kernels import _ranges, tune_allocator
+from recommender.meet.candidates import (
+    _groups,
+    _tied,
+    candidate_pairs,
+    person_attrs,
+    tag_counts,
+)
+from recommender.meet.context import FeatureContext, build_context, context_day
+from recommender.meet.twohop import best_introducers, lookup_introducers, two_hop_paths
+from recommender.people import GROUPS, PeopleEncoding, encode_people
+
+if TYPE_CHECKING:  # annotations only
+    from recommender.meet.twohop import TwoHop
+
+
+__all__ = [
+    "FEATURE_NAMES",
+    "GROUPS",
+    "FeatureContext",
+    "build_context",
+    "context_day",
+    "encode_people",
+    "PeopleEncoding",
+    "candidate_pairs",
+    "pair_features",
+    "two_hop_paths",
+    "tune_allocator",
+    "best_introducers",
+    "lookup_introducers",
+]
+
+
+FEATURE_NAMES = (
+    "cn",
+    "jaccard",
+    "aa",
+    "ra",
+    "pa",
+    "katz",
+    "tag_sim",
+    "complementarity",
+    "specialty_affinity",
+    "client_overlap",
+    "industry_overlap",
+    "region_overlap",
+    "icp_fit",
+    "introducer_trust",
+    "mutual_recency",
+    "cand_activity",
+    "group_peer",
+    "group_adjacent",
+    "group_executive",
+)
+
+
+KATZ_BETA = 0.05
+
+
+_COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
+
+
+def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarray, hop: TwoHop,
+                    hidx: np.ndarray, tied: np.ndarray | None = None, *, katz: bool = True,
+                    tag_sim: bool = True, tags: dict | None = None) -> dict:
+    """:data:`FEATURE_NAMES` of pairs as a dict of 1-D arrays (the one feature code path).
+
+    ``hidx`` is each pair's index in ``hop`` (-1: no mutual contact) and
+    ``tied`` whether the pair is already tied (default: none is). ``katz``
+    and ``tag_sim`` can be left out (zeros) when the caller computes them
+    later for fewer pairs (:func:`block_tag_similarity`, :func:`katz_scores`).
+    """
+    m = len(pr)
+    u = rows[pr]
+    f: dict = {}
+    tags = tag_counts(ctx, rows, pr, pc) if tags is None else tags
+
+    def mine(a):  # the query person's attribute, read through the (small) block
+        return a[rows][pr]
+
+    va = person_attrs(ctx, pc)  # the candidates' attributes, one gather
+    cn = hop._cn[hidx]
+    du, dv = mine(ctx.deg), va["deg"].astype(float)
+    union = du + dv - cn
+    if tied is not None:
+        union -= tied
+    # ratios of counts: a zero denominator comes with a zero numerator, so max(den, 1) is exact
+    f["cn"] = cn
+    f["jaccard"] = cn / np.maximum(union, 1.0)
+    f["aa"] = hop._aa[hidx]
+    f["ra"] = hop._ra[hidx]
+    f["pa"] = du * dv
+    f["katz"] = katz_scores(ctx, rows, pr, pc, cn, np.zeros(m) if tied is None else tied.astype(float)) \
+        if katz else np.zeros(m)
+    f["tag_sim"] = block_tag_similarity(ctx, rows, pr, pc) if tag_sim else np.zeros(m)
+
+    spec_inter = tags["spec"].astype(float)
+    nsu, nsv = mine(ctx.n_spec), va["n_spec"].astype(float)
+    spec_jac = spec_inter / np.maximum(nsu + nsv - spec_inter, 1.0)
+    ue, ve = mine(ctx.is_exec), va["is_exec"].astype(bool)
+    fu, fv = mine(ctx.function), va["function"]
+    same_func = (fu == fv) & (fu >= 0) & ~ue & ~ve
+    f["complementarity"] = np.where(same_func, 1.0 - spec_jac, 0.0)
+    f["specialty_affinity"] = _affinity(ctx, rows, pr, nsu, nsv, va["spec"])
+
+    ind, size, reg = (tags[k].astype(float) for k in ("ind", "size", "reg"))
+    both = ind + size
+    f["client_overlap"] = both / np.maximum(mine(ctx.n_market) + va["n_market"] - both, 1.0)
+    f["industry_overlap"] = ind / np.maximum(mine(ctx.n_ind) + va["n_ind"] - ind, 1.0)
+    f["region_overlap"] = reg / np.maximum(mine(ctx.n_reg) + va["n_reg"] - reg, 1.0)
+    region_ok = (reg > 0) | ~mine(ctx.has_region) | ~va["has_region"].astype(bool)
+    icp = (ind > 0).astype(float)
+    icp += size > 0
+    icp += region_ok
+    icp /= 3.0
+    icp *= ue != ve
+    f["icp_fit"] = icp
+
+    f["introducer_trust"] = hop._trust[hidx]
+    f["mutual_recency"] = hop._recency[hidx]
+    f["cand_activity"] = va["activity"]
+
+    g = tags["group"] if "group" in tags else _groups(ctx, u, pc, tags["ind"], tags["size"], tags["spec"], va)
+    f["group_peer"] = (g == 0).astype(float)
+    f["group_adjacent"] = (g == 1).astype(float)
+    f["group_executive"] = (g == 2).astype(float)
+    return f
+
+
+def stack_features(cols: dict, idx: np.ndarray | None = None) -> np.ndarray:
+    """Feature matrix (m, F) in :data:`FEATURE_NAMES` order from :func:`feature_columns` (rows ``idx``)."""
+    m = len(cols["cn"]) if idx is None else len(idx)
+    X = np.empty((m, len(FEATURE_NAMES)))
+    for j, name in enumerate(FEATURE_NAMES):
+        X[:, j] = cols[name] if idx is None else cols[name][idx]
+    return X
+
+
+def _affinity(ctx: FeatureContext, rows, pr, nsu, nsv, spec) -> np.ndarray:
+    """Mean specialty lift over the specialty pairs of (u, v).
+
+    ``spec`` is each candidate's specialty codes (:func:`person_attrs`,
+    padded with ``k``): one lookup per code in the block's (b, k + 1) table
+    of summed lifts, whose last column is zero.
+    """
+    m = len(pr)
+    out = np.zeros(m)
+    if not ctx.affinity.size or m == 0:
+        return out
+    k = ctx.affinity.shape[0]
+    SL = np.zeros((len(rows), k + 1))
+    SL[:, :k] = ctx.S[rows] @ ctx.affinity  # sum over u's specialties
+    SL = SL.ravel()
+    base = pr * (k + 1)
+    num = np.zeros(m)
+    for i in range(int(nsv.max(initial=0))):  # in code order, as a row of S lists them
+        num += SL[base + spec[:, i]]
+    den = nsu * nsv
+    return np.divide(num, den, out=out, where=den > 0)
+
+
+#: Cells (query rows x profile terms) of the dense block used by :func:`block_tag_similarity`.
+_PROFILE_CELLS = 1 << 21
+
+
+def block_tag_similarity(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarray) -> np.ndarray:
+    """TF-IDF cosine of pairs (``rows[pr]``, ``pc``): row dots of L2-normalised profiles.
+
+    The query rows' TF-IDF rows are unpacked into a dense array a few rows
+    at a time (at most :data:`_PROFILE_CELLS` cells), and each candidate's
+    sparse row is multiplied against it: no sparse product, no sort.
+    """
+    M = ctx.profile
+    m = len(pr)
+    out = np.zeros(m)
+    if m == 0 or M.shape[1] == 0:
+        return out
+    step = max(1, _PROFILE_CELLS // M.shape[1])
+    order = np.argsort(pr, kind="stable") if np.any(pr[1:] < pr[:-1]) else None
+    prs = pr if order is None else pr[order]
+    bounds = np.searchsorted(prs, np.arange(0, len(rows) + step, step))
+    for j, r0 in enumerate(range(0, len(rows), step)):
+        sel = slice(bounds[j], bounds[j + 1])
+        if bounds[j] == bounds[j + 1]:
+            continue
+        idx = np.arange(bounds[j], bounds[j + 1]) if order is None else order[sel]
+        Q = M[rows[r0:r0 + step]].toarray()
+        R = M[pc[idx]]
+        cnt = np.diff(R.indptr)
+        pair = np.repeat(np.arange(len(idx)), cnt)
+        vals = R.data * Q[(prs[sel] - r0)[pair], R.indices]
+        out[idx] = np.bincount(pair, weights=vals, minlength=len(idx))
+    return out
+
+
+def katz_scores(ctx: FeatureContext, rows, pr, pc, cn, tied) -> np.ndarray:
+    """Truncated Katz ``b A + b^2 A^2 + b^3 A^3`` of pairs (``cn`` = A^2, ``tied`` = A)."""
+    walks3 = _walks3(ctx, rows, pr, pc)
+    return KATZ_BETA * tied + KATZ_BETA**2 * cn + KATZ_BETA**3 * walks3
+
+
+def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, pair_col: np.ndarray, *,
+                  hop: "TwoHop | None" = None) -> np.ndarray:
+    """The :data:`FEATURE_NAMES` of pairs (``rows[pair_row]``, ``pair_col``).
+
+    Parameters
+    ----------
+    ctx : FeatureContext
+    rows : ndarray of int, shape (b,)
+        Positions of the block's query people.
+    pair_row : ndarray of int, shape (m,)
+        Index into ``rows`` of each pair.
+    pair_col : ndarray of int, shape (m,)
+        Position of each pair's other person.
+    hop : TwoHop, optional
+        :func:`two_hop_paths` of ``rows`` if already computed.
+
+    Returns
+    -------
+    ndarray of float, shape (m, len(FEATURE_NAMES))
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    pr = np.asarray(pair_row, dtype=np.int64)
+    pc = np.asarray(pair_col, dtype=np.int64)
+    if len(pr) == 0:
+        return np.zeros((0, len(FEATURE_NAMES)))
+    hop = two_hop_paths(ctx, rows) if hop is None else hop
+    hidx = hop.locate(pr, pc)
+    tied = _tied(ctx, rows, pr * len(ctx) + pc)
+    return stack_features(feature_columns(ctx, rows, pr, pc, hop, hidx, tied))
+
+
+#: Scratch cells (rows x people) used at a time by :func:`_walks3`.
+_SCRATCH_CELLS = 1 << 22
+
+
+def _walks3(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarray) -> np.ndarray:
+    """Walks of length 3 from ``rows[pr]`` to ``pc``: ``sum_y (A^2)[u, y] A[y, v]``, per pair.
+
+    ``A^2`` rows of a few query rows at a time are scattered into a dense
+    scratch of :data:`_SCRATCH_CELLS` cells and read back at the neighbours
+    of each candidate, so the cost is about ``sum deg(v)`` per row, not a
+    three-hop product.
+    """
+    n = len(ctx)
+    m = len(pr)
+    out = np.zeros(m)
+    if m == 0 or n == 0:
+        return out
+    step = max(1, _SCRATCH_CELLS // n)
+    scratch = np.zeros(step * n)
+    A = ctx.A
+    order = np.argsort(pr, kind="stable")
+    bounds = np.searchsorted(pr[order], np.arange(0, len(rows) + step, step))
+    for j, r0 in enumerate(range(0, len(rows), step)):
+        sel = order[bounds[j]:bounds[j + 1]]
+        if len(sel) == 0:
+            continue
+        A2 = A[rows[r0:r0 + step]] @ A
+        cells = np.repeat(np.arange(A2.shape[0], dtype=np.int64), np.diff(A2.indptr)) * n + A2.indices
+        scratch[cells] = A2.data
+        v = pc[sel]
+        s = A.indptr[v].astype(np.int64)
+        c = A.indptr[v + 1].astype(np.int64) - s
+        y = A.indices[_ranges(s, c)]
+        base = np.repeat((pr[sel] - r0) * n, c)
+        out[sel] = np.bincount(np.repeat(np.arange(len(sel)), c), weights=scratch[base + y], minlength=len(sel))
+        scratch[cells] = 0.0
+    return out

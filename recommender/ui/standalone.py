@@ -1,3 +1,0 @@
-from recommender.ui import run
-
-run()

@@ -54,16 +54,17 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
 
     from recommender.connect import score_contact_pairs, suggest_connections
-    from recommender.graph import Network
+    from recommender.network import Network
     from recommender.io.csv_folder import import_folder
     from recommender.meet import MeetModel
-    from recommender.store import SAMPLE_DIR, Store
+    from recommender.sample import SAMPLE_DIR
+    from recommender.store import Store
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         with Store(Path(tmp) / "s.db") as store:
             import_folder(store, SAMPLE_DIR)
-            from recommender.graph import load_network
+            from recommender.network import load_network
 
             net: Network = load_network(store)
     intros = net.introductions

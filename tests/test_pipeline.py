@@ -239,7 +239,7 @@ def test_touch_updates_or_creates_the_tie(db):
                                  "(SELECT a FROM ties WHERE b = ?) AND id != ? LIMIT 1", (ME, ME, ME)).fetchone()[0]
         assert touches.log_touch(s, stranger, "call", date="2026-11-29")["tie"] == "created"
         assert [x["person_id"] for x in touches.list_touches(s)][:1] == [other]
-    from recommender.graph import load_network
+    from recommender.network import load_network
 
     with Store(db) as s:
         net = load_network(s)
@@ -271,7 +271,7 @@ def test_item_added_in_one_process_is_seen_in_another_and_after_restore(db, tmp_
 
 
 def test_old_schema_2_database_is_migrated(tmp_path):
-    from recommender.schema import APPLICATION_ID, TABLES, create_table_sql
+    from recommender.store.schema import APPLICATION_ID, TABLES, create_table_sql
 
     p = tmp_path / "v2.db"
     con = sqlite3.connect(p)

@@ -72,7 +72,7 @@ def test_new_suggestions_are_new_only_for_a_week(db):
 
 
 def test_week_balance_matches_the_ledger(writable_db):
-    from recommender.graph import load_network
+    from recommender.network import load_network
     from recommender.ledger import referral_ledger
 
     with Store(writable_db) as s:

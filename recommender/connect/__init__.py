@@ -16,7 +16,7 @@ against the classic baseline (pairs of my contacts ranked by common neighbours).
 Example
 -------
 >>> from recommender.demo import generate_network
->>> from recommender.graph import Network
+>>> from recommender.network import Network
 >>> from recommender.meet import MeetModel
 >>> net = Network.from_frames(**generate_network(150, seed=2))
 >>> model = MeetModel().fit(net)
@@ -82,7 +82,7 @@ def score_contact_pairs(model, person_id: str, *, exclude_ids=(), max_contacts: 
     X_ab, X_ba : ndarray
         The pairs' features in each direction.
     """
-    from recommender.features import pair_features
+    from recommender.meet.features import pair_features
 
     ctx = model.context_
     u = int(model._positions([person_id])[0])

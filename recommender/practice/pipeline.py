@@ -29,7 +29,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from recommender.errors import UnknownIdError, UsageError
 from recommender.practice.owner import require_me
-from recommender.schema import OUTREACH_STATUSES
+from recommender.store.schema import OUTREACH_STATUSES
 
 __all__ = ["STATUSES", "STATUS_LABELS", "OPEN_STATUSES", "parse_status", "parse_date", "today_iso", "add_item",
            "list_items", "get_item", "set_item", "remove_item", "item_history", "excluded_people",

@@ -24,7 +24,7 @@ from __future__ import annotations
 from recommender.errors import UnknownIdError, UsageError
 from recommender.practice.owner import require_me
 from recommender.practice.pipeline import parse_date, today_iso
-from recommender.schema import TOUCH_KINDS
+from recommender.store.schema import TOUCH_KINDS
 
 __all__ = ["TOUCH_KINDS", "NEW_TIE_STRENGTH", "log_touch", "list_touches", "parse_kind"]
 

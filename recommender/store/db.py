@@ -301,8 +301,8 @@ def _migrate_1_to_2(con: sqlite3.Connection) -> None:
 
 def _migrate_2_to_3(con: sqlite3.Connection) -> None:
     """Schema 3 adds the practice: the owner (``meta`` key ``owner_id``), outreach items and their
-    history, and interactions (see :data:`recommender.schema.PRACTICE_SQL`)."""
-    from recommender.schema import PRACTICE_SQL
+    history, and interactions (see :data:`recommender.store.schema.PRACTICE_SQL`)."""
+    from recommender.store.schema import PRACTICE_SQL
 
     for sql in PRACTICE_SQL:
         con.execute(sql)

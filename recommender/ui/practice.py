@@ -18,6 +18,8 @@ from recommender.practice.pipeline import STATUS_LABELS, STATUSES
 
 #: Query-string keys (bookmarks and shared links return to the same view).
 QP_PERSON, QP_PAGE = "person", "page"
+#: A person to choose in the sidebar on the next run (a widget's key cannot change after it is drawn).
+PENDING_PERSON = "_pending_person"
 _LABEL_TO_STATUS = {v: k for k, v in STATUS_LABELS.items()}
 EDITOR_COLUMNS = ["item", "name", "status", "follow_up", "note", "introducer", "source", "remove"]
 
@@ -119,15 +121,17 @@ def profile_form(pid: str | None = None) -> None:
                                    value=int(cur["capacity"]) if cur.get("capacity") not in (None, "") else 0)
         submitted = st.form_submit_button("Create my profile" if new else "Save my profile", type="primary")
     if submitted:
+        from recommender.errors import FracnetError
+
         fields = {"kind": kind, "function": function, "title": title or None, "capacity": int(capacity),
                   **{k: ";".join(v) for k, v in picked.items()}}
         try:
             if new:
                 res = owner.create_me(s, name=name, **fields)
-                st.session_state[_state().PERSON_KEY] = res["id"]
+                st.session_state[PENDING_PERSON] = res["id"]
             else:
                 owner.update_me(s, name=name or None, **fields)
-        except Exception as exc:  # a FracnetError: shown, nothing written
+        except FracnetError as exc:  # shown; nothing was written
             st.error(str(exc))
             return
         st.success("Saved.")
@@ -156,9 +160,11 @@ def in_pipeline(owner_id: str, person_id: str) -> bool:
 def add_to_outreach(owner_id: str, person_id: str, *, source: str | None = None, introducer_id: str | None = None,
                     note: str | None = None) -> None:
     """Callback: write the item to the database (one transaction)."""
+    from recommender.errors import FracnetError
+
     try:
         pipeline.add_item(store(), person_id, owner=owner_id, source=source, introducer_id=introducer_id, note=note)
-    except Exception as exc:
+    except FracnetError as exc:
         st.session_state["_pipeline_error"] = str(exc)
 
 

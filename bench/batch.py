@@ -71,8 +71,8 @@ def _rcm_order(frames: dict) -> np.ndarray:
 def _fit_child(n: int, model_path: str, order: str, queue) -> None:
     """Generate the network (people in ``order``), fit the model (timed) and save it for the batch process."""
     from recommender.demo import generate_network
-    from recommender.network import Network
     from recommender.meet.model import MeetModel
+    from recommender.network import Network
 
     out: dict = {"people": n, "order": order}
     t = time.perf_counter()
@@ -95,10 +95,11 @@ def _batch_child(model_path: str, block_size: int, naive_sample: int, queue) -> 
     """Load the fitted model, then time the graph stage, the whole batch job and the naive approach."""
     import numpy as np
 
-    from recommender.batch.meet import batch_meet, default_threads
+    from recommender.batch.engines import default_threads
+    from recommender.batch.meet import batch_meet
     from recommender.meet.candidates import block_candidates
-    from recommender.meet.twohop import two_hop_paths
     from recommender.meet.model import MeetModel
+    from recommender.meet.twohop import two_hop_paths
 
     out: dict = {}
     t = time.perf_counter()

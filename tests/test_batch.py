@@ -10,12 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.batch.meet import (MEET_COLUMNS, REFER_COLUMNS, OutputPathError, SchedulerError, batch_meet,
-                               batch_refer, meet_frame)
+from recommender.batch.engines import SchedulerError
+from recommender.batch.meet import MEET_COLUMNS, batch_meet, meet_frame
+from recommender.batch.refer import REFER_COLUMNS, batch_refer
+from recommender.batch.writer import OutputPathError
 from recommender.cli import main
 from recommender.errors import DataValidationError
-from recommender.network import Network, load_network
 from recommender.meet.model import MeetModel
+from recommender.network import Network, load_network
 
 
 @pytest.fixture(scope="module")

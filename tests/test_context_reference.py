@@ -11,7 +11,7 @@ from recommender.meet.context import build_context
 from recommender.people import encode_people
 from recommender.network import (DEFAULT_HALF_LIFE_DAYS, INTRO_TRUST_BONUS, REFERRAL_TRUST_BONUS, Network,
                                TieTable, trust_weights)
-from recommender.meet.ranker import history_span, query_pairs
+from recommender.meet.training import history_span, query_pairs
 from recommender.similarity import ProfileModel
 
 # ---------------------------------------------------------------------------

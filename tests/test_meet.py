@@ -12,7 +12,7 @@ from recommender.errors import NotFittedError, UnknownIdError, UsageError
 from recommender.meet.features import FEATURE_NAMES
 from recommender.network import Network
 from recommender.meet.model import MeetModel
-from recommender.meet.ranker import ModelFileError
+from recommender.meet.persistence import ModelFileError
 
 N_PEOPLE = 220
 SEED = 3
@@ -169,7 +169,8 @@ def test_fit_on_two_threads_equals_its_steps_in_order(net, model):
     from recommender.meet.context import build_context
     from recommender.people import encode_people
     from recommender.network import TieTable
-    from recommender.meet.ranker import PairRanker, build_training_set
+    from recommender.meet.ranker import PairRanker
+    from recommender.meet.training import build_training_set
     from recommender.similarity import ProfileModel
 
     profile = ProfileModel().fit(net.people)

@@ -10,8 +10,9 @@ import pytest
 from recommender.errors import FracnetError, NotFittedError, UsageError
 from recommender.meet.features import FEATURE_NAMES
 from recommender.network import Network
-from recommender.meet.ranker import (DEFAULT_WEIGHTS, ModelFileError, PairRanker, build_training_set, formed_pairs,
-                                load_object, save_object)
+from recommender.meet.ranker import DEFAULT_WEIGHTS, PairRanker
+from recommender.meet.persistence import ModelFileError, load_object, save_object
+from recommender.meet.training import build_training_set, formed_pairs
 
 F = len(FEATURE_NAMES)
 

@@ -56,236 +56,43 @@ True
 
 from __future__ import annotations
 
-import os
-import resource
-import sys
-import tempfile
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 
-from recommender.errors import DataValidationError, FracnetError, UsageError, ValidationProblem
+from recommender.batch.engines import (
+    DEFAULT_BLOCK_SIZE,
+    ENGINES,
+    BatchSummary,
+    _blocks,
+    _check_block_size,
+    _dask_blocks,
+    _dask_client,
+    _local_blocks,
+    peak_memory_mb,
+)
+from recommender.batch.writer import _AtomicTableWriter, _dtype_of, check_output
+from recommender.errors import UsageError
 from recommender.kernels import tune_allocator
 from recommender.meet.features import FEATURE_NAMES
 from recommender.people import GROUPS
 
-__all__ = [
-    "ENGINES",
-    "OUTPUT_FORMATS",
-    "MEET_COLUMNS",
-    "REFER_COLUMNS",
-    "BatchSummary",
-    "OutputPathError",
-    "SchedulerError",
-    "check_output",
-    "meet_rows",
-    "iter_meet_blocks",
-    "meet_frame",
-    "batch_meet",
-    "read_opportunities",
-    "batch_refer",
-    "DEFAULT_BLOCK_SIZE",
-    "default_threads",
-]
+__all__ = ["MEET_COLUMNS", "meet_rows", "top_reasons", "score_meet_block", "iter_meet_blocks", "meet_frame", "batch_meet"]
 
-ENGINES = ("local", "dask")
-OUTPUT_FORMATS = ("csv", "parquet")
-DEFAULT_BLOCK_SIZE = 1024
-#: Most threads the local engine uses.
-MAX_THREADS = 4
+
 #: The columns of a ``batch meet`` output file, in order.
 MEET_COLUMNS = ("person_id", "rank", "group", "candidate_id", "score", "introducer_id", "introducer_trust",
                 "top_reason")
-#: The columns of a ``batch refer`` output file, in order.
-REFER_COLUMNS = ("opportunity_id", "brought_by", "in_lane", "lane_fit", "rank", "person_id", "name", "score",
-                 "covers", "partially_covers", "trust_path", "hops", "capacity")
+
+
 #: Reason kinds in the order ``MeetModel`` builds them (ties in weight keep this order).
 _REASON_ORDER = ("mutual_contacts", "complementary_specialties", "icp_fit", "shared_clients", "similar_profile",
                  "active")
+
+
 _COL = {f: i for i, f in enumerate(FEATURE_NAMES)}
-
-
-class OutputPathError(FracnetError):
-    """The output path cannot be written (bad extension, missing folder, no permission)."""
-
-    exit_code = 2
-
-
-class SchedulerError(FracnetError):
-    """The Dask scheduler cannot be reached, or Dask is not usable."""
-
-    exit_code = 7
-
-
-@dataclass
-class BatchSummary:
-    """What a batch job did: counts, time and memory."""
-
-    out: str
-    engine: str
-    people: int
-    rows: int
-    seconds: float
-    peak_memory_mb: float
-    blocks: int = 0
-    block_size: int = 0
-    extra: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return {"out": self.out, "engine": self.engine, "people": self.people, "rows": self.rows,
-                "seconds": round(self.seconds, 3), "peak_memory_mb": round(self.peak_memory_mb, 1),
-                "blocks": self.blocks, "block_size": self.block_size, **self.extra}
-
-
-def peak_memory_mb() -> float:
-    """Peak resident memory of this process so far, in MiB."""
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
-
-
-# ---------------------------------------------------------------------------
-# Output files: checked first, written atomically
-# ---------------------------------------------------------------------------
-
-
-def check_output(path) -> tuple[Path, str]:
-    """Validate an output path before any work: its format and that its folder is writable.
-
-    Returns
-    -------
-    (Path, str)
-        The path and its format, ``"csv"`` or ``"parquet"``.
-
-    Raises
-    ------
-    OutputPathError
-        Unknown extension, missing folder, a folder at the path, or no permission.
-    """
-    p = Path(path)
-    ext = p.suffix.lower().lstrip(".")
-    fmt = {"csv": "csv", "parquet": "parquet", "pq": "parquet"}.get(ext)
-    if fmt is None:
-        raise OutputPathError(f"cannot write {p}: unknown output format {('.' + ext) if ext else '(no extension)'}",
-                              hint="use a .csv or .parquet file name")
-    folder = p.parent if str(p.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputPathError(f"cannot write {p}: folder {folder} does not exist", hint="create it first")
-    if p.is_dir():
-        raise OutputPathError(f"cannot write {p}: it is a folder", hint="give a file name")
-    if p.exists() and not os.access(p, os.W_OK):
-        raise OutputPathError(f"cannot write {p}: permission denied")
-    try:  # the real test: can we create a file in that folder?
-        fd, probe = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".probe", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise OutputPathError(f"cannot write {p}: {exc.strerror or exc}", hint="choose a writable folder") from None
-    return p, fmt
-
-
-class _AtomicTableWriter:
-    """Append DataFrames to a CSV or Parquet file; the file appears only on success."""
-
-    def __init__(self, path: Path, fmt: str, columns: Iterable[str], schema=None,
-                 dictionary_columns: Iterable[str] | None = None):
-        self.path = Path(path)
-        #: Parquet: the columns to dictionary-encode (None: all). Columns with many distinct values
-        #: (candidate ids, scores) are smaller and much cheaper to write without a dictionary.
-        self.dictionary_columns = None if dictionary_columns is None else frozenset(dictionary_columns)
-        self.fmt = fmt
-        self.columns = list(columns)
-        self.schema = schema
-        self.rows = 0
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=self.path.parent or ".")
-        os.close(fd)
-        self.tmp = Path(tmp)
-        self._fh = None
-        self._pq = None
-
-    def write(self, df) -> None:
-        if not isinstance(df, pd.DataFrame):  # a pyarrow Table in the writer's schema (Parquet only)
-            if self._pq is None:
-                import pyarrow.parquet as pq
-
-                self._pq = pq.ParquetWriter(self.tmp, df.schema, use_dictionary=self._dictionary_columns(df.schema))
-            if df.num_rows:
-                self._pq.write_table(df)
-            self.rows += df.num_rows
-            return
-        df = df[self.columns]
-        if self.fmt == "csv":
-            if self._fh is None:
-                self._fh = open(self.tmp, "w", encoding="utf-8", newline="")
-                df.to_csv(self._fh, index=False)
-            elif len(df):
-                df.to_csv(self._fh, index=False, header=False)
-        else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            table = pa.Table.from_pandas(df, schema=self.schema, preserve_index=False)
-            if self._pq is None:
-                self._pq = pq.ParquetWriter(self.tmp, table.schema,
-                                            use_dictionary=self._dictionary_columns(table.schema))
-            if len(df):
-                self._pq.write_table(table)
-        self.rows += len(df)
-
-    def _dictionary_columns(self, schema) -> list[str] | bool:
-        if self.dictionary_columns is None:
-            return True
-        return [f for f in schema.names if f in self.dictionary_columns]
-
-    def commit(self) -> None:
-        if self._fh is None and self._pq is None:
-            self.write(pd.DataFrame({c: pd.Series(dtype=_dtype_of(c)) for c in self.columns}))
-        self._close()
-        os.chmod(self.tmp, 0o666 & ~_umask())
-        os.replace(self.tmp, self.path)
-
-    def abort(self) -> None:
-        self._close()
-        try:
-            self.tmp.unlink()
-        except FileNotFoundError:
-            pass
-
-    def _close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-        if self._pq is not None:
-            self._pq.close()
-            self._pq = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
-
-
-def _umask() -> int:
-    m = os.umask(0)
-    os.umask(m)
-    return m
-
-
-def _dtype_of(column: str):
-    if column in ("rank", "hops", "capacity"):
-        return "Int64"
-    if column in ("score", "introducer_trust", "lane_fit"):
-        return "float64"
-    if column == "in_lane":
-        return "bool"
-    return "object"
 
 
 def _meet_schema():
@@ -294,11 +101,6 @@ def _meet_schema():
     return pa.schema([("person_id", pa.string()), ("rank", pa.int32()), ("group", pa.string()),
                       ("candidate_id", pa.string()), ("score", pa.float64()), ("introducer_id", pa.string()),
                       ("introducer_trust", pa.float64()), ("top_reason", pa.string())])
-
-
-# ---------------------------------------------------------------------------
-# Who should everyone meet: the blocks
-# ---------------------------------------------------------------------------
 
 
 def meet_rows(model, person_ids=None, *, include_opted_out: bool = False) -> np.ndarray:
@@ -367,16 +169,6 @@ def score_meet_block(model, rows: np.ndarray, k: int, group: str) -> dict:
     }
 
 
-def _blocks(rows: np.ndarray, block_size: int) -> list[np.ndarray]:
-    return [rows[i:i + block_size] for i in range(0, len(rows), block_size)]
-
-
-def _check_block_size(block_size) -> int:
-    if not isinstance(block_size, (int, np.integer)) or isinstance(block_size, bool) or block_size < 1:
-        raise UsageError(f"block size must be a positive integer, got {block_size!r}")
-    return int(block_size)
-
-
 def iter_meet_blocks(model, rows: np.ndarray, *, k: int = 10, group: str = "all",
                      block_size: int = DEFAULT_BLOCK_SIZE, engine: str = "local", scheduler: str | None = None,
                      client=None, threads: int | None = None) -> Iterator[tuple[np.ndarray, dict]]:
@@ -398,120 +190,10 @@ def iter_meet_blocks(model, rows: np.ndarray, *, k: int = 10, group: str = "all"
         raise UsageError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     blocks = _blocks(np.asarray(rows, dtype=np.int64), block_size)
     if engine == "local":
-        yield from _local_blocks(model, blocks, k, group, threads)
+        yield from _local_blocks(score_meet_block, model, blocks, k, group, threads)
         return
     with _dask_client(scheduler, client) as cl:
-        yield from _dask_blocks(cl, model, blocks, k, group)
-
-
-def _local_blocks(model, blocks, k, group, threads) -> Iterator[tuple[np.ndarray, dict]]:
-    threads = default_threads() if threads is None else max(1, int(threads))
-    if threads == 1 or len(blocks) < 2:
-        for b in blocks:
-            yield b, score_meet_block(model, b, k, group)
-        return
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
-
-    score_meet_block(model, blocks[0][:1], k, group)  # builds the context's lazy caches once, before threads
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fracnet-meet") as pool:
-        pending: deque = deque()
-        it = iter(blocks)
-        for b in it:
-            pending.append((b, pool.submit(score_meet_block, model, b, k, group)))
-            if len(pending) >= threads + 1:
-                break
-        try:
-            while pending:
-                b, fut = pending.popleft()
-                res = fut.result()
-                nxt = next(it, None)
-                if nxt is not None:
-                    pending.append((nxt, pool.submit(score_meet_block, model, nxt, k, group)))
-                yield b, res
-        finally:
-            for _, fut in pending:
-                fut.cancel()
-
-
-def default_threads() -> int:
-    """Blocks scored at once by the local engine: one per available CPU, at most :data:`MAX_THREADS`."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        n = os.cpu_count() or 1
-    return max(1, min(n, MAX_THREADS))
-
-
-class _dask_client:
-    """A context manager giving a distributed Client (owned or borrowed)."""
-
-    def __init__(self, scheduler: str | None, client=None):
-        self.scheduler = scheduler
-        self.client = client
-        self._own = []
-
-    def __enter__(self):
-        if self.client is not None:
-            return self.client
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError:  # pragma: no cover - a declared dependency
-            raise SchedulerError("the dask engine needs dask[distributed]",
-                                 hint="pip install 'dask[distributed]'") from None
-        if self.scheduler:
-            try:
-                cl = Client(self.scheduler, timeout="5s", set_as_default=False)
-            except (OSError, TimeoutError, ValueError) as exc:
-                raise SchedulerError(
-                    f"cannot reach the Dask scheduler at {self.scheduler} within 5 s ({type(exc).__name__})",
-                    hint="start one with `dask scheduler` and workers with `dask worker ADDRESS`, or drop "
-                         "--scheduler to use a local cluster") from None
-        else:
-            import dask
-
-            with dask.config.set({"distributed.worker.daemon": False}):
-                cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-            self._own.append(cluster)
-            cl = Client(cluster, set_as_default=False)
-        self._own.insert(0, cl)
-        return cl
-
-    def __exit__(self, *exc) -> None:
-        for obj in self._own:
-            try:
-                obj.close()
-            except Exception:  # pragma: no cover - closing is best effort
-                pass
-
-
-def _dask_blocks(client, model, blocks, k, group) -> Iterator[tuple[np.ndarray, dict]]:
-    from collections import deque
-
-    n_workers = max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})) or 1)
-    [remote_model] = client.scatter([model], broadcast=True, hash=False)
-    window = max(2, 2 * n_workers)
-    pending: deque = deque()
-    it = iter(blocks)
-    try:
-        for b in it:
-            pending.append((b, client.submit(score_meet_block, remote_model, b, k, group, pure=False)))
-            if len(pending) >= window:
-                break
-        while pending:
-            b, fut = pending.popleft()
-            res = fut.result()
-            nxt = next(it, None)
-            if nxt is not None:
-                pending.append((nxt, client.submit(score_meet_block, remote_model, nxt, k, group, pure=False)))
-            yield b, res
-    finally:
-        for _, fut in pending:
-            fut.cancel()
-        try:
-            remote_model.release()
-        except Exception:  # pragma: no cover
-            pass
+        yield from _dask_blocks(score_meet_block, cl, model, blocks, k, group)
 
 
 def _meet_frame_of(model, res: dict) -> pd.DataFrame:
@@ -635,146 +317,3 @@ def batch_meet(model, out, *, k: int = 10, group: str = "all", block_size: int =
     return BatchSummary(out=str(path), engine=engine, people=int(len(rows)), rows=int(n_rows),
                         seconds=time.perf_counter() - t0, peak_memory_mb=peak_memory_mb(), blocks=n_blocks,
                         block_size=block_size, extra={"k": k, "group": group, "format": fmt})
-
-
-# ---------------------------------------------------------------------------
-# Many opportunities at once
-# ---------------------------------------------------------------------------
-
-_OPP_REQUIRED = ("id", "brought_by")
-_OPP_KNOWN = ("id", "date", "brought_by", "company_id", "needs", "industry", "size_band", "region", "description",
-              "status")
-
-
-def read_opportunities(path, person_ids) -> pd.DataFrame:
-    """Read and validate an opportunities CSV (columns as ``opportunities.csv``).
-
-    Every problem is collected with its file, line and field, and raised
-    together before any routing starts.
-
-    Raises
-    ------
-    DataValidationError
-        Missing file or columns, empty or duplicate ids, unknown ``brought_by``,
-        rows with neither needs nor a description, bad dates.
-    """
-    p = Path(path)
-    name = str(path)
-    if not p.is_file():
-        raise DataValidationError([ValidationProblem(name, None, None, "file not found")])
-    try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataValidationError([ValidationProblem(name, None, None, f"not a readable CSV file ({exc})".strip())])
-    df.columns = [str(c).strip().lower() for c in df.columns]
-    missing = [c for c in _OPP_REQUIRED if c not in df.columns]
-    if missing or not ({"needs", "description"} & set(df.columns)):
-        need = missing + ([] if {"needs", "description"} & set(df.columns) else ["needs or description"])
-        raise DataValidationError([ValidationProblem(name, 1, need[0], f"missing column(s): {', '.join(need)}",
-                                                     hint="expected columns: " + ", ".join(_OPP_KNOWN))])
-    for c in _OPP_KNOWN:
-        if c not in df.columns:
-            df[c] = ""
-    df = df.apply(lambda s: s.str.strip())
-    known = set(map(str, person_ids))
-    problems: list[ValidationProblem] = []
-    seen: dict[str, int] = {}
-    for i, rec in enumerate(df.to_dict("records")):
-        line = i + 2  # the header is line 1
-        oid = rec["id"]
-        if not oid:
-            problems.append(ValidationProblem(name, line, "id", "empty opportunity id"))
-        elif oid in seen:
-            problems.append(ValidationProblem(name, line, "id", f"duplicate id {oid!r} (first on line {seen[oid]})"))
-        else:
-            seen[oid] = line
-        if not rec["brought_by"]:
-            problems.append(ValidationProblem(name, line, "brought_by", "empty: who brought the opportunity?"))
-        elif rec["brought_by"] not in known:
-            problems.append(ValidationProblem(name, line, "brought_by", f"unknown person {rec['brought_by']!r}"))
-        if not rec["needs"] and not rec["description"]:
-            problems.append(ValidationProblem(name, line, "needs", "no needs and no description: nothing to match"))
-        if rec["date"]:
-            try:
-                pd.Timestamp(rec["date"])
-            except (ValueError, TypeError):
-                problems.append(ValidationProblem(name, line, "date", f"expected YYYY-MM-DD, got {rec['date']!r}"))
-    if problems:
-        raise DataValidationError(problems, hint="fix the rows above; nothing was routed")
-    return df
-
-
-def batch_refer(network, opportunities, out, *, k: int = 3, max_hops: int = 2, router=None,
-                progress: Callable[[int, int], None] | None = None) -> BatchSummary:
-    """Route every opportunity of a CSV file and write one row per pick to ``out``.
-
-    Parameters
-    ----------
-    network : Network
-    opportunities : path
-        CSV with columns like ``opportunities.csv`` (id, brought_by, needs,
-        industry, size_band, region, description; date optional).
-    out : path
-        .csv or .parquet; checked before any work, written atomically.
-    k, max_hops
-        As for :meth:`Router.route <recommender.refer.router.Router.route>`.
-    router : Router, optional
-        A fitted router (default: fitted on ``network``).
-
-    Returns
-    -------
-    BatchSummary
-        ``extra`` counts opportunities without picks.
-    """
-    from recommender.refer.router import Router
-
-    path, fmt = check_output(out)
-    if not isinstance(k, (int, np.integer)) or k < 1:
-        raise UsageError(f"k must be a positive integer, got {k!r}")
-    if not isinstance(max_hops, (int, np.integer)) or max_hops < 1:
-        raise UsageError(f"max hops must be a positive integer, got {max_hops!r}")
-    people = network.people["id"].astype(str)
-    df = read_opportunities(opportunities, people)
-    t0 = time.perf_counter()
-    router = router if router is not None else Router().fit(network)
-    no_picks = 0
-    with _AtomicTableWriter(path, fmt, REFER_COLUMNS) as writer:
-        chunk: list[dict] = []
-        for i, rec in enumerate(df.to_dict("records")):
-            opt = lambda c: rec[c] or None  # noqa: E731
-            routing = router.route(rec["brought_by"], needs=opt("needs"), industry=opt("industry"),
-                                   size_band=opt("size_band"), region=opt("region"),
-                                   description=opt("description"), date=opt("date"), k=k, max_hops=max_hops)
-            if not routing.picks:
-                no_picks += 1
-            for rank, pick in enumerate(routing.picks, start=1):
-                chunk.append({
-                    "opportunity_id": rec["id"], "brought_by": rec["brought_by"],
-                    "in_lane": bool(routing.lane.in_lane), "lane_fit": float(routing.lane.fit), "rank": rank,
-                    "person_id": pick.person_id, "name": pick.name, "score": float(pick.score),
-                    "covers": ";".join(pick.covers), "partially_covers": ";".join(pick.partial),
-                    "trust_path": ">".join(pid for pid, _ in pick.trust_path),
-                    "hops": max(len(pick.trust_path) - 1, 0) if pick.trust_path else None,
-                    "capacity": pick.capacity,
-                })
-            if len(chunk) >= 5000:
-                writer.write(_refer_frame(chunk))
-                chunk = []
-            if progress is not None:
-                progress(i + 1, len(df))
-        writer.write(_refer_frame(chunk))
-        n_rows = writer.rows
-    return BatchSummary(out=str(path), engine="local", people=int(df["brought_by"].nunique()), rows=int(n_rows),
-                        seconds=time.perf_counter() - t0, peak_memory_mb=peak_memory_mb(),
-                        extra={"opportunities": int(len(df)), "without_picks": no_picks, "k": k,
-                               "max_hops": max_hops, "format": fmt})
-
-
-def _refer_frame(chunk: list[dict]) -> pd.DataFrame:
-    df = pd.DataFrame(chunk, columns=list(REFER_COLUMNS))
-    for c in ("rank", "hops", "capacity"):
-        df[c] = pd.array(df[c], dtype="Int64")
-    df["score"] = df["score"].astype(float)
-    df["lane_fit"] = df["lane_fit"].astype(float)
-    df["in_lane"] = df["in_lane"].astype(bool)
-    return df

@@ -97,7 +97,9 @@ def _print_summary(args, summary, what: str) -> None:
 def run_meet(args) -> int:
     import time
 
-    from recommender.batch.meet import DEFAULT_BLOCK_SIZE, batch_meet, check_output
+    from recommender.batch.engines import DEFAULT_BLOCK_SIZE
+    from recommender.batch.meet import batch_meet
+    from recommender.batch.writer import check_output
     from recommender.errors import UsageError
     from recommender.meet.model import MeetModel
 
@@ -110,7 +112,7 @@ def run_meet(args) -> int:
     check_output(args.out)  # before any work
     from contextlib import nullcontext
 
-    from recommender.batch.meet import _dask_client
+    from recommender.batch.engines import _dask_client
 
     # connect to the cluster before fitting, so an unreachable scheduler fails in seconds
     with (_dask_client(args.scheduler) if args.engine == "dask" else nullcontext()) as client:
@@ -136,7 +138,8 @@ def run_meet(args) -> int:
 
 
 def run_refer(args) -> int:
-    from recommender.batch.meet import batch_refer, check_output, read_opportunities
+    from recommender.batch.refer import batch_refer, read_opportunities
+    from recommender.batch.writer import check_output
     from recommender.errors import UsageError
     from recommender.network import load_network
 
@@ -162,8 +165,8 @@ def run_outreach(args) -> int:
     import time
 
     from recommender.errors import UsageError
-    from recommender.network import load_network
     from recommender.model_cache import meet_model
+    from recommender.network import load_network
     from recommender.outreach import write_outreach_lists
 
     if args.per_group < 1:

@@ -33,7 +33,7 @@ import pandas as pd
 from recommender.errors import UsageError
 from recommender.meet.candidates import candidate_pairs
 from recommender.meet.features import FEATURE_NAMES, pair_features
-from recommender.meet.ranker import history_span, label_candidates, query_pairs
+from recommender.meet.training import history_span, label_candidates, query_pairs
 from recommender.network import Network, parse_as_of
 
 __all__ = ["HEURISTICS", "evaluate_history", "ranking_metrics", "default_split_date"]

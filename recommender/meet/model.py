@@ -45,13 +45,9 @@ from recommender.meet.features import (
     pair_features,
     stack_features,
 )
-from recommender.meet.ranker import (
-    PairRanker,
-    _sigmoid,
-    build_training_set,
-    load_object,
-    save_object,
-)
+from recommender.meet.ranker import PairRanker, _sigmoid
+from recommender.meet.training import build_training_set
+from recommender.meet.persistence import load_object, save_object
 from recommender.meet.twohop import two_hop_paths
 from recommender.network import Network
 from recommender.people import GROUPS, encode_people

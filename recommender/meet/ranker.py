@@ -33,19 +33,12 @@ True
 
 from __future__ import annotations
 
-import pickle
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 
-from recommender.errors import FracnetError, NotFittedError, UsageError
-from recommender.meet.candidates import candidate_pairs
-from recommender.meet.context import build_context
-from recommender.meet.features import FEATURE_NAMES, pair_features
-from recommender.meet.twohop import two_hop_paths
-from recommender.network import Network, TieTable, parse_as_of, sorted_unique
+from recommender.errors import NotFittedError, UsageError
+from recommender.meet.features import FEATURE_NAMES
+from recommender.meet.persistence import ModelFileError, load_object, save_object
+from recommender.meet.training import TrainingSet, build_training_set, formed_pairs
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -58,6 +51,7 @@ __all__ = [
     "save_object",
     "load_object",
 ]
+
 
 #: Weights on ``log1p(feature)`` used when the history is too thin to learn from.
 DEFAULT_WEIGHTS = {
@@ -81,191 +75,17 @@ DEFAULT_WEIGHTS = {
     "group_adjacent": 0.0,
     "group_executive": 0.0,
 }
+
+
 DEFAULT_INTERCEPT = -4.0
+
+
 #: Features the ranker does not use (weight 0): 3-walk counts are costly to compute for every
 #: candidate and nearly collinear with common neighbours. They are still computed and shown.
 UNSCORED_FEATURES = ("katz",)
+
+
 ESTIMATORS = ("logistic", "hgb")
-MODEL_FORMAT = "fracnet-model"
-MODEL_FORMAT_VERSION = 6  # 6: classes moved into the meet/ package (pickles name their modules); 5: trust and freshness stored in single precision; 4: contexts share index arrays and the profile matrix; 3: blockwise scoring
-
-
-class ModelFileError(FracnetError):
-    """A saved model file is missing, corrupt, foreign or from another format version."""
-
-    exit_code = 4
-
-
-# ---------------------------------------------------------------------------
-# History -> training rows
-# ---------------------------------------------------------------------------
-
-
-def formed_pairs(net: Network, after, until=None) -> pd.DataFrame:
-    """Pairs who became connected in ``(after, until]``: new ties and connected introductions.
-
-    Returns a frame ``a, b, date`` with ``a < b``, one row per pair (earliest date).
-    """
-    lo = parse_as_of(after)
-    hi = parse_as_of(until)
-    t = net.ties[["a", "b", "since"]].rename(columns={"since": "date"})
-    i = net.introductions[net.introductions["outcome"] == "connected"][["a", "b", "date"]]
-    df = pd.concat([t, i], ignore_index=True).dropna(subset=["a", "b", "date"])
-    df = df[df["date"] > lo] if lo else df
-    df = df[df["date"] <= hi] if hi else df
-    a = df[["a", "b"]].astype(str).min(axis=1)
-    b = df[["a", "b"]].astype(str).max(axis=1)
-    out = pd.DataFrame({"a": a, "b": b, "date": df["date"].astype(str)})
-    out = out[out["a"] != out["b"]]
-    return out.sort_values(["a", "b", "date"]).drop_duplicates(["a", "b"]).reset_index(drop=True)
-
-
-@dataclass
-class TrainingSet:
-    """Rows for the ranker: features ``X`` (m, F), labels ``y`` (m,), query ids ``qid`` (m,)."""
-
-    X: np.ndarray
-    y: np.ndarray
-    qid: np.ndarray
-    cutoffs: list
-
-    @property
-    def n_positive(self) -> int:
-        return int(self.y.sum())
-
-
-def history_span(net: Network) -> tuple[str | None, str | None]:
-    """Earliest and latest date of ties (``since``) and introductions."""
-    d = pd.concat([net.ties["since"], net.introductions["date"]]).dropna().astype(str)
-    if d.empty:
-        return None, None
-    return d.min(), d.max()
-
-
-def query_pairs(ctx, net: Network, after: str, until: str | None, ties=None):
-    """Query rows and their positive pairs (as person positions) for a label window.
-
-    Pairs already tied at ``ctx.as_of`` or involving an opted-out person are dropped.
-    ``ties`` is a :class:`~recommender.network.TieTable` of ``net`` on ``ctx.ids``
-    when already computed (the same pairs as :func:`formed_pairs`, from arrays).
-    """
-    if ties is not None and ties.source is net.ties and (ties.ids is ctx.ids or np.array_equal(ties.ids, ctx.ids)):
-        lo, hi = parse_as_of(after), parse_as_of(until)
-        t = ties.named & ties.since.within(lo, hi)
-        i = ties.intro_date.within(lo, hi)
-        ia = np.r_[ties.a[t], ties.intro_a[i]].astype(np.int64)
-        ib = np.r_[ties.b[t], ties.intro_b[i]].astype(np.int64)
-        ok = (ia >= 0) & (ib >= 0) & (ia != ib)
-        ia, ib = ia[ok], ib[ok]
-    else:
-        pos = pd.Series(np.arange(len(ctx)), index=ctx.ids)
-        f = formed_pairs(net, after, until)
-        ia = pos.reindex(f["a"]).to_numpy()
-        ib = pos.reindex(f["b"]).to_numpy()
-        ok = ~(np.isnan(ia) | np.isnan(ib))
-        ia, ib = ia[ok].astype(np.int64), ib[ok].astype(np.int64)
-    tied = np.asarray(ctx.A[ia, ib]).ravel() > 0 if len(ia) else np.zeros(0, bool)
-    keep = ~tied & ~ctx.opt_out[ia] & ~ctx.opt_out[ib]
-    ia, ib = ia[keep], ib[keep]
-    u = np.r_[ia, ib]
-    v = np.r_[ib, ia]
-    return u, v
-
-
-def label_candidates(ctx, rows, pr, pc, pos_u, pos_v) -> np.ndarray:
-    """1 where (rows[pr], pc) is a positive pair, else 0."""
-    n = len(ctx)
-    pos_keys = np.unique(pos_u.astype(np.int64) * n + pos_v)
-    keys = rows[pr].astype(np.int64) * n + pc
-    return np.isin(keys, pos_keys).astype(np.int64)
-
-
-def _label(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """1 where ``keys`` occur in ``sorted_keys`` (sorted, unique), else 0."""
-    if len(sorted_keys) == 0:
-        return np.zeros(len(keys), np.int64)
-    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
-    return (sorted_keys[pos] == keys).astype(np.int64)
-
-
-def build_training_set(net: Network, end=None, *, profile=None, horizon_days: int = 180, n_windows: int = 3,
-                       max_queries: int = 2000, max_negatives: int = 100, block_size: int = 256,
-                       random_state: int = 0, candidate_kw: dict | None = None, people=None,
-                       enough_positives: int | None = None, ties: TieTable | None = None) -> TrainingSet:
-    """Training rows from the history before ``end`` (default: the latest date).
-
-    For ``i = 1 .. n_windows``, the cutoff ``end - i * horizon_days`` gives
-    features (graph as of the cutoff) and the pairs formed in the following
-    ``horizon_days`` give labels. Only people who formed a pair in the window
-    are queried (at most ``max_queries``, sampled); each keeps all its
-    positive candidates and up to ``max_negatives`` randomly sampled negative
-    ones. Queries are processed ``block_size`` at a time, bounding memory.
-
-    ``people`` is the :func:`~recommender.meet.features.encode_people` of ``net``
-    and ``ties`` its :class:`~recommender.network.TieTable`, if already computed
-    (they are shared by every window). With
-    ``enough_positives``, older windows are skipped once that many positive
-    rows were collected.
-    """
-    from recommender.people import encode_people
-
-    if ties is None or ties.source is not net.ties:
-        ids = people.ids if people is not None else net.people["id"].astype(str).to_numpy()
-        ties = TieTable.encode(net, ids)  # every window is a date filter of it
-    start, last = ties.span
-    end = parse_as_of(end) or last
-    rng = np.random.default_rng(random_state)
-    Xs, ys, qs, cuts = [], [], [], []
-    if end is None:
-        return TrainingSet(np.zeros((0, len(FEATURE_NAMES))), np.zeros(0, np.int64), np.zeros(0, np.int64), [])
-    enc = None
-    for i in range(1, n_windows + 1):
-        if enough_positives and sum(int(y.sum()) for y in ys) >= enough_positives:
-            break
-        cut = (pd.Timestamp(end) - pd.Timedelta(days=i * horizon_days)).strftime("%Y-%m-%d")
-        if start is None or cut <= start:
-            break
-        hi = (pd.Timestamp(cut) + pd.Timedelta(days=horizon_days)).strftime("%Y-%m-%d")
-        hi = min(hi, end)
-        if enc is None:
-            enc = people if people is not None else encode_people(net, profile)
-        ctx = None  # the previous window's graph can go before this one is built
-        ctx = build_context(net, profile, as_of=cut, people=enc, ties=ties)
-        pu, pv = query_pairs(ctx, net, cut, hi, ties=ties)
-        pos_keys = sorted_unique(pu.astype(np.int64) * len(ctx) + pv)
-        queries = sorted_unique(pu)
-        if len(queries) > max_queries:
-            queries = np.sort(rng.choice(queries, max_queries, replace=False))
-        if len(queries) == 0:
-            continue
-        cuts.append(cut)
-        for b0 in range(0, len(queries), block_size):
-            rows = queries[b0:b0 + block_size]
-            hop = two_hop_paths(ctx, rows)
-            pr, pc = candidate_pairs(ctx, rows, hop=hop, **(candidate_kw or {}))
-            y = _label(pos_keys, rows[pr].astype(np.int64) * len(ctx) + pc)
-            # all positives, and at most max_negatives sampled negatives per query
-            noise = rng.random(len(pr))
-            order = np.lexsort((noise, -y, pr))
-            pr_s = pr[order]
-            if len(pr_s) == 0:
-                continue
-            first = np.r_[0, np.flatnonzero(pr_s[1:] != pr_s[:-1]) + 1]
-            rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
-            npos = np.bincount(pr, weights=y, minlength=len(rows)).astype(np.int64)
-            keep = np.sort(order[rank < npos[pr_s] + max_negatives])
-            keep = keep[npos[pr[keep]] > 0]
-            Xs.append(pair_features(ctx, rows, pr[keep], pc[keep], hop=hop))
-            ys.append(y[keep])
-            qs.append(rows[pr[keep]] + i * len(ctx))
-    if not Xs:
-        return TrainingSet(np.zeros((0, len(FEATURE_NAMES))), np.zeros(0, np.int64), np.zeros(0, np.int64), cuts)
-    return TrainingSet(np.vstack(Xs), np.concatenate(ys), np.concatenate(qs), cuts)
-
-
-# ---------------------------------------------------------------------------
-# The estimator
-# ---------------------------------------------------------------------------
 
 
 def _transform(X: np.ndarray) -> np.ndarray:
@@ -417,50 +237,3 @@ class PairRanker:
         if self.kind_ == "hgb":
             return {}
         return {f: float(w) for f, w in zip(FEATURE_NAMES, self.coef_)}
-
-
-# ---------------------------------------------------------------------------
-# Saving and loading
-# ---------------------------------------------------------------------------
-
-
-def save_object(obj, path, kind: str) -> Path:
-    """Pickle ``obj`` with a header (format, version, kind) to ``path`` atomically.
-
-    Only load model files you wrote yourself: pickle runs code on load.
-    """
-    from recommender import __version__
-
-    path = Path(path)
-    tmp = path.with_name(path.name + ".partial")
-    header = {"format": MODEL_FORMAT, "version": MODEL_FORMAT_VERSION, "kind": kind, "fracnet": __version__}
-    with open(tmp, "wb") as fh:
-        pickle.dump(header, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(path)
-    return path
-
-
-def load_object(path, kind: str):
-    """Load what :func:`save_object` wrote, checking the header; ModelFileError otherwise."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"model file {path} does not exist", hint="fit a model and save it first")
-    try:
-        with open(path, "rb") as fh:
-            header = pickle.load(fh)
-            if not (isinstance(header, dict) and header.get("format") == MODEL_FORMAT):
-                raise ModelFileError(f"{path} is not a fracnet model file")
-            if header.get("version") != MODEL_FORMAT_VERSION:
-                raise ModelFileError(
-                    f"{path} has model format version {header.get('version')}, this fracnet reads {MODEL_FORMAT_VERSION}",
-                    hint="fit the model again")
-            if header.get("kind") != kind:
-                raise ModelFileError(f"{path} holds a {header.get('kind')!r} model, expected {kind!r}")
-            obj = pickle.load(fh)
-    except ModelFileError:
-        raise
-    except Exception as exc:  # truncated, corrupt, or not a pickle at all
-        raise ModelFileError(f"{path} is not a readable fracnet model file ({type(exc).__name__})",
-                             hint="fit the model again") from None
-    return obj

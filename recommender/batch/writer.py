@@ -1,0 +1,157 @@
+"""Batch output files: the path checked before any work, rows streamed to CSV or Parquet, moved into place atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from recommender.errors import FracnetError
+
+OUTPUT_FORMATS = ("csv", "parquet")
+
+
+class OutputPathError(FracnetError):
+    """The output path cannot be written (bad extension, missing folder, no permission)."""
+
+    exit_code = 2
+
+
+def check_output(path) -> tuple[Path, str]:
+    """Validate an output path before any work: its format and that its folder is writable.
+
+    Returns
+    -------
+    (Path, str)
+        The path and its format, ``"csv"`` or ``"parquet"``.
+
+    Raises
+    ------
+    OutputPathError
+        Unknown extension, missing folder, a folder at the path, or no permission.
+    """
+    p = Path(path)
+    ext = p.suffix.lower().lstrip(".")
+    fmt = {"csv": "csv", "parquet": "parquet", "pq": "parquet"}.get(ext)
+    if fmt is None:
+        raise OutputPathError(f"cannot write {p}: unknown output format {('.' + ext) if ext else '(no extension)'}",
+                              hint="use a .csv or .parquet file name")
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputPathError(f"cannot write {p}: folder {folder} does not exist", hint="create it first")
+    if p.is_dir():
+        raise OutputPathError(f"cannot write {p}: it is a folder", hint="give a file name")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise OutputPathError(f"cannot write {p}: permission denied")
+    try:  # the real test: can we create a file in that folder?
+        fd, probe = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".probe", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputPathError(f"cannot write {p}: {exc.strerror or exc}", hint="choose a writable folder") from None
+    return p, fmt
+
+
+class _AtomicTableWriter:
+    """Append DataFrames to a CSV or Parquet file; the file appears only on success."""
+
+    def __init__(self, path: Path, fmt: str, columns: Iterable[str], schema=None,
+                 dictionary_columns: Iterable[str] | None = None):
+        self.path = Path(path)
+        #: Parquet: the columns to dictionary-encode (None: all). Columns with many distinct values
+        #: (candidate ids, scores) are smaller and much cheaper to write without a dictionary.
+        self.dictionary_columns = None if dictionary_columns is None else frozenset(dictionary_columns)
+        self.fmt = fmt
+        self.columns = list(columns)
+        self.schema = schema
+        self.rows = 0
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=self.path.parent or ".")
+        os.close(fd)
+        self.tmp = Path(tmp)
+        self._fh = None
+        self._pq = None
+
+    def write(self, df) -> None:
+        if not isinstance(df, pd.DataFrame):  # a pyarrow Table in the writer's schema (Parquet only)
+            if self._pq is None:
+                import pyarrow.parquet as pq
+
+                self._pq = pq.ParquetWriter(self.tmp, df.schema, use_dictionary=self._dictionary_columns(df.schema))
+            if df.num_rows:
+                self._pq.write_table(df)
+            self.rows += df.num_rows
+            return
+        df = df[self.columns]
+        if self.fmt == "csv":
+            if self._fh is None:
+                self._fh = open(self.tmp, "w", encoding="utf-8", newline="")
+                df.to_csv(self._fh, index=False)
+            elif len(df):
+                df.to_csv(self._fh, index=False, header=False)
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(df, schema=self.schema, preserve_index=False)
+            if self._pq is None:
+                self._pq = pq.ParquetWriter(self.tmp, table.schema,
+                                            use_dictionary=self._dictionary_columns(table.schema))
+            if len(df):
+                self._pq.write_table(table)
+        self.rows += len(df)
+
+    def _dictionary_columns(self, schema) -> list[str] | bool:
+        if self.dictionary_columns is None:
+            return True
+        return [f for f in schema.names if f in self.dictionary_columns]
+
+    def commit(self) -> None:
+        if self._fh is None and self._pq is None:
+            self.write(pd.DataFrame({c: pd.Series(dtype=_dtype_of(c)) for c in self.columns}))
+        self._close()
+        os.chmod(self.tmp, 0o666 & ~_umask())
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        self._close()
+        try:
+            self.tmp.unlink()
+        except FileNotFoundError:
+            pass
+
+    def _close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        if self._pq is not None:
+            self._pq.close()
+            self._pq = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+def _umask() -> int:
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
+
+def _dtype_of(column: str):
+    if column in ("rank", "hops", "capacity"):
+        return "Int64"
+    if column in ("score", "introducer_trust", "lane_fit"):
+        return "float64"
+    if column == "in_lane":
+        return "bool"
+    return "object"

@@ -164,3 +164,22 @@ def test_pipeline_edits_are_written(db):
     assert [(i["person_id"], i["status"], i["follow_up"], i["note"]) for i in left] == [
         (before.loc[0, "person_id"], "met", "2026-12-20", "new")]
     assert pipeline_frame  # the page's own frame builder exists
+
+
+def test_snooze_and_touch_from_this_week(db, monkeypatch):
+    from datetime import date, timedelta
+
+    with Store(db) as s:
+        item = pipeline.add_item(s, OTHER, follow_up="2026-01-05")["id"]  # long overdue
+    at = _app(db, monkeypatch)
+    at.button(key=f"snooze_{item}").click().run()
+    assert not at.exception, at.exception
+    with Store(db) as s:
+        fu = pipeline.get_item(s, item)["follow_up"]
+    assert fu == (date.today() + timedelta(days=7)).isoformat()
+    with Store(db) as s:
+        pipeline.set_item(s, item, follow_up="2026-01-05")
+    at.run()
+    at.button(key=f"wtouch_{item}").click().run()
+    with Store(db) as s:
+        assert s.con.execute("SELECT COUNT(*) FROM interactions WHERE person_id = ?", (OTHER,)).fetchone()[0] == 1

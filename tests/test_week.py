@@ -170,3 +170,19 @@ def test_followups_export_is_valid_icalendar(db, tmp_path, capsys):
     ev = by_day["2026-12-10"]
     assert "Follow up with" in str(ev["SUMMARY"]) and 'ABM, pricing; "Q1"' in str(ev["DESCRIPTION"])
     assert len({str(e["UID"]) for e in events}) == 2 and all(e.walk("VALARM") for e in events)
+
+
+def test_new_suggestions_carry_a_draft_and_an_add_command(db):
+    from recommender.model_cache import meet_model
+
+    with Store(db) as s:
+        people = week.this_week(s, model=lambda: meet_model(s), today="2026-12-01")["new_suggestions"]["people"]
+    for p in people:
+        assert p["actions"]["draft"].startswith("Hi ") and p["actions"]["add"].startswith(f"fracnet outreach add {p['person_id']}")
+        assert "score" not in p["actions"]["draft"]
+
+
+def test_refer_defaults_to_me(db, capsys):
+    assert main(["refer", "--needs", "fundraising", "--json", "--db", str(db)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert ME in json.dumps(out)

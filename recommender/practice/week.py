@@ -198,10 +198,12 @@ def _suggestions(store, me: str, model, k: int) -> list[dict] | None:
             return None
         ex = explain_module()
         recs = m.recommend(me, k=k + _EXTRA, group="all")
+        mine = m.person(me)
         cached = {"revision": rev, "me": me, "k": k, "recs": [
             {"person_id": r.candidate_id, "name": r.name, "group": r.group,
              "why": [ex.reason_text(x) for x in r.reasons[:2]], "introducer": r.introducer_name,
-             "introducer_id": r.introducer_id} for r in recs]}
+             "introducer_id": r.introducer_id, "draft": ex.draft_note(r, mine, m.person(r.candidate_id))}
+            for r in recs]}
         with store.transaction(practice=True) as con:
             con.execute("INSERT INTO meta (key, value) VALUES ('week_suggestions', ?) ON CONFLICT (key) DO UPDATE "
                         "SET value = excluded.value", (json.dumps(cached),))
@@ -234,9 +236,10 @@ def _new_suggestions(store, me: str, model, today: str, *, k: int, record: bool)
     for r in recs:
         pid = r["person_id"]
         if mine.get(pid, today) >= cutoff and pid not in skip:
-            people.append({**r, "since": mine[pid],
-                           "actions": {"add": f"fracnet outreach add {pid}",
-                                       "draft": f"fracnet meet --group {r['group']}"}})
+            people.append({**{x: v for x, v in r.items() if x != "draft"}, "since": mine[pid],
+                           "actions": {"add": f"fracnet outreach add {pid}" + (
+                                           f" --introducer {r['introducer_id']}" if r.get("introducer_id") else ""),
+                                       "draft": r.get("draft", "")}})
     if record and changed:
         seen[me] = mine
         with store.transaction(practice=True) as con:
@@ -300,6 +303,7 @@ def format_week(w: dict) -> str:
     for p in ns["people"]:
         via = f", via {p['introducer']}" if p.get("introducer") else ""
         lines.append(f"  {p['name']} ({p['person_id']}), {p['group']}{via}: {'; '.join(p['why'])}")
+        lines.append(f"      draft: {p['actions']['draft']}")
         lines.append(f"      add: {p['actions']['add']}")
     ra = w["referrals_awaiting"]
     lines += ["", f"Referrals awaiting an outcome ({len(ra)}):"]

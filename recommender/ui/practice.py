@@ -335,6 +335,9 @@ def week_view(owner_id: str) -> None:
     for p in ns["people"][:9]:
         x, y = st.columns([4, 1])
         x.markdown(f"{_esc(p['name'])} · {_esc(p['group'])} · " + _esc("; ".join(p["why"])))
+        if p["actions"].get("draft"):
+            with x.expander("Draft"):
+                st.code(p["actions"]["draft"], language=None, wrap_lines=True)
         y.button("Add to outreach", key=f"wadd_{p['person_id']}", on_click=add_to_outreach,
                  args=(owner_id, p["person_id"]), kwargs={"source": f"who to meet: {p['group']}",
                                                           "introducer_id": p.get("introducer_id")})

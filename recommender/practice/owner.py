@@ -151,9 +151,9 @@ def create_me(store, *, name: str, taxonomy=None, **fields) -> dict:
         raise UsageError("a new profile needs a name", hint="fracnet me --new --name 'Ada Lovelace' --function marketing")
     fields = {"kind": "fractional", **fields, "name": name}
     clean, warnings = _clean_fields(fields, taxonomy)
-    pid = store.next_id("people", "p")
     cols = ["id"] + list(clean)
     with store.transaction() as con:
+        pid = store.next_id("people", "p")  # inside the transaction: no other writer takes it meanwhile
         con.execute(f"INSERT INTO people ({', '.join(cols)}, opt_out) VALUES ({', '.join('?' for _ in cols)}, 0)",
                     [pid] + list(clean.values()))
         _set_meta(con, "owner_id", pid)

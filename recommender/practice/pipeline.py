@@ -274,7 +274,10 @@ def set_item(store, item, status: str | None = None, *, follow_up=None, note: st
         sets.append("note = ?"), vals.append(note or None)
     now = _now()
     with store.transaction(practice=True) as con:
-        con.execute(f"UPDATE outreach_items SET {', '.join(sets)}, updated = ? WHERE id = ?", vals + [now, cur["id"]])
+        done = con.execute(f"UPDATE outreach_items SET {', '.join(sets)}, updated = ? WHERE id = ?",
+                           vals + [now, cur["id"]]).rowcount
+        if not done:  # removed by another process meanwhile: nothing is written
+            raise UnknownIdError("outreach item", str(cur["id"]))
         con.execute("INSERT INTO outreach_history (item_id, at, status, follow_up, note) VALUES (?, ?, ?, ?, ?)",
                     (cur["id"], now, new_status, follow, note))
     out = get_item(store, cur["id"])

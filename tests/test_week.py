@@ -186,3 +186,18 @@ def test_refer_defaults_to_me(db, capsys):
     assert main(["refer", "--needs", "fundraising", "--json", "--db", str(db)]) == 0
     out = json.loads(capsys.readouterr().out)
     assert ME in json.dumps(out)
+
+
+def test_week_after_a_touch_does_not_refit(db):
+    from recommender.model_cache import meet_model
+
+    with Store(db) as s:
+        first = week.this_week(s, model=lambda: meet_model(s), today="2026-12-01")["new_suggestions"]["people"]
+        met = first[0]["person_id"]
+        touches.log_touch(s, met, "meeting", date="2026-12-01")  # a network change: the cached model is stale
+
+        def no_fit():
+            raise AssertionError("week refitted the model after a touch")
+
+        again = week.this_week(s, model=no_fit, today="2026-12-02")["new_suggestions"]
+    assert again["available"] and met not in {p["person_id"] for p in again["people"]}

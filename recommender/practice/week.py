@@ -177,12 +177,27 @@ def _seen(store) -> dict:
 _EXTRA = 20  # suggestions kept beyond k, so people marked "not relevant" later can be left out
 
 
-def _suggestions(store, me: str, model, k: int) -> list[dict] | None:
-    """My top suggestions (k per group, "not relevant" left out), from a cache keyed on the model's revision.
+def _current_model_cached(store) -> bool:
+    from recommender.model_cache import cache_dir, cache_key
 
-    The cache (``meta`` key ``week_suggestions``) saves loading the model on
-    every ``week``; it is rebuilt when the network changes (a new revision).
-    ``model`` is a fitted MeetModel or a function returning one (called on a miss only).
+    return (cache_dir(store) / f"meet-{cache_key(store, None)}.pkl").exists()
+
+
+def _my_contacts(store, me: str) -> set:
+    with store._lock:
+        return {r[0] for r in store.con.execute("SELECT b FROM ties WHERE a = ? UNION SELECT a FROM ties WHERE b = ?",
+                                                (me, me))}
+
+
+def _suggestions(store, me: str, model, k: int) -> list[dict] | None:
+    """My top suggestions (k per group), from a cache kept in the database (``meta`` key ``week_suggestions``).
+
+    The cache saves loading the model on every ``week``. It is rebuilt from
+    the model when the network changed and a model of the current revision is
+    cached (or none was ever computed); after a change without a fitted model
+    (say, a touch) the last suggestions are used, never a refit. People marked
+    "not relevant" and people I am now tied to are left out at read time.
+    ``model`` is a fitted MeetModel or a function returning one (called only when rebuilding).
     """
     rev = store.revision
     with store._lock:
@@ -192,7 +207,11 @@ def _suggestions(store, me: str, model, k: int) -> list[dict] | None:
         cached = json.loads(row[0]) if row else None
     except ValueError:
         cached = None
-    if not (cached and cached.get("revision") == rev and cached.get("me") == me and cached.get("k", 0) >= k):
+    mine_ok = bool(cached) and cached.get("me") == me and cached.get("k", 0) >= k
+    fresh = mine_ok and cached.get("revision") == rev
+    if not fresh and mine_ok and callable(model) and not _current_model_cached(store):
+        fresh = True  # the network changed but no model was fitted since: keep the last suggestions
+    if not fresh:
         m = model() if callable(model) else model
         if m is None:
             return None
@@ -207,7 +226,7 @@ def _suggestions(store, me: str, model, k: int) -> list[dict] | None:
         with store.transaction(practice=True) as con:
             con.execute("INSERT INTO meta (key, value) VALUES ('week_suggestions', ?) ON CONFLICT (key) DO UPDATE "
                         "SET value = excluded.value", (json.dumps(cached),))
-    excluded = excluded_people(store, me)
+    excluded = excluded_people(store, me) | _my_contacts(store, me)
     out, per = [], {}
     for r in cached["recs"]:
         if r["person_id"] in excluded or per.get(r["group"], 0) >= k:

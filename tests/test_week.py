@@ -201,3 +201,19 @@ def test_week_after_a_touch_does_not_refit(db):
 
         again = week.this_week(s, model=no_fit, today="2026-12-02")["new_suggestions"]
     assert again["available"] and met not in {p["person_id"] for p in again["people"]}
+
+
+def test_meet_for_me_keeps_the_suggestions_week_shows(db, capsys):
+    from recommender.model_cache import cache_dir
+
+    assert main(["meet", "--k", "3", "--db", str(db)]) == 0  # me: fits, caches, and keeps my suggestions
+    capsys.readouterr()
+    for f in cache_dir(Store(db)).glob("meet-*.pkl"):
+        f.unlink()  # week must not need the model now
+
+    def no_fit():
+        raise AssertionError("week loaded a model")
+
+    with Store(db) as s:
+        w = week.this_week(s, model=no_fit, today="2026-12-01")
+    assert w["new_suggestions"]["available"] and w["new_suggestions"]["people"]

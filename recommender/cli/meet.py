@@ -44,6 +44,19 @@ def run(args) -> int:
         else:
             model = meet_model(store, args.as_of, use_cache=not args.no_cache)
         recs = recommend_for(store, model, args.person, k=args.k, group=args.group)  # "not relevant" left out
+        if not args.as_of and not args.model:
+            from recommender.practice.owner import get_me
+            from recommender.practice.week import remember_suggestions
+
+            if args.person == get_me(store):
+                import sqlite3
+
+                from recommender.errors import FracnetError
+
+                try:  # so 'fracnet week' need not load the model; an optimisation, never a failure
+                    remember_suggestions(store, args.person, model)
+                except (sqlite3.Error, FracnetError):
+                    pass
     if args.save_model:
         model.save(args.save_model)
     me = model.person(args.person)

@@ -189,6 +189,26 @@ def _my_contacts(store, me: str) -> set:
                                                 (me, me))}
 
 
+def remember_suggestions(store, me: str, model, *, k: int = 5) -> dict:
+    """Keep my top suggestions of a fitted ``model`` for ``week`` (one practice transaction).
+
+    Called by ``week`` when its copy is stale, and by ``fracnet meet`` for me
+    (which has the model loaded anyway), so ``week`` rarely loads the model.
+    """
+    ex = explain_module()
+    recs = model.recommend(me, k=k + _EXTRA, group="all")
+    mine = model.person(me)
+    cached = {"revision": store.revision, "me": me, "k": k, "recs": [
+        {"person_id": r.candidate_id, "name": r.name, "group": r.group,
+         "why": [ex.reason_text(x) for x in r.reasons[:2]], "introducer": r.introducer_name,
+         "introducer_id": r.introducer_id, "draft": ex.draft_note(r, mine, model.person(r.candidate_id))}
+        for r in recs]}
+    with store.transaction(practice=True) as con:
+        con.execute("INSERT INTO meta (key, value) VALUES ('week_suggestions', ?) ON CONFLICT (key) DO UPDATE "
+                    "SET value = excluded.value", (json.dumps(cached),))
+    return cached
+
+
 def _suggestions(store, me: str, model, k: int) -> list[dict] | None:
     """My top suggestions (k per group), from a cache kept in the database (``meta`` key ``week_suggestions``).
 
@@ -215,17 +235,7 @@ def _suggestions(store, me: str, model, k: int) -> list[dict] | None:
         m = model() if callable(model) else model
         if m is None:
             return None
-        ex = explain_module()
-        recs = m.recommend(me, k=k + _EXTRA, group="all")
-        mine = m.person(me)
-        cached = {"revision": rev, "me": me, "k": k, "recs": [
-            {"person_id": r.candidate_id, "name": r.name, "group": r.group,
-             "why": [ex.reason_text(x) for x in r.reasons[:2]], "introducer": r.introducer_name,
-             "introducer_id": r.introducer_id, "draft": ex.draft_note(r, mine, m.person(r.candidate_id))}
-            for r in recs]}
-        with store.transaction(practice=True) as con:
-            con.execute("INSERT INTO meta (key, value) VALUES ('week_suggestions', ?) ON CONFLICT (key) DO UPDATE "
-                        "SET value = excluded.value", (json.dumps(cached),))
+        cached = remember_suggestions(store, me, m, k=k)
     excluded = excluded_people(store, me) | _my_contacts(store, me)
     out, per = [], {}
     for r in cached["recs"]:

@@ -28,6 +28,16 @@ def run(args) -> int:
     from recommender.io.linkedin import import_linkedin
 
     progress = wants_progress(args.quiet or args.json)
+    no_owner = UsageError("--format linkedin needs --owner PERSON_ID, or 'me' set",
+                          hint="the person whose connections these are; or run 'fracnet me --set-id ID' "
+                               "or 'fracnet me --new --name NAME' first")
+    if args.format == "linkedin" and not args.owner:
+        from pathlib import Path
+
+        from recommender.store import default_db_path
+
+        if not Path(args.db or default_db_path()).exists():  # a new database has no 'me': refuse before creating it
+            raise no_owner
     store = open_store(args)
     try:
         if args.format == "linkedin" and not args.owner:
@@ -35,9 +45,7 @@ def run(args) -> int:
 
             args.owner = get_me(store)
             if not args.owner:
-                raise UsageError("--format linkedin needs --owner PERSON_ID, or 'me' set",
-                                 hint="the person whose connections these are; or run 'fracnet me --set-id ID' "
-                                      "or 'fracnet me --new --name NAME' first")
+                raise no_owner
         if args.format == "linkedin":
             report = import_linkedin(store, args.path, args.owner, progress=progress)
         else:

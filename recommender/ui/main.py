@@ -86,11 +86,11 @@ def render() -> None:
         st.switch_page(pages[goto])
     from recommender.ui import practice
 
+    current = next((f.removesuffix(".py") for f, p in pages.items() if p is nav), None)
     linked = practice.wanted_page(pages)  # a bookmark or shared link: ?page=outreach
-    if linked is not None and linked.title != nav.title:
+    if linked is not None and linked is not nav:
         st.switch_page(linked)
-    files = {p.title: f.removesuffix(".py") for f, p in pages.items()}
-    practice.write_url(state.current_person(), files.get(nav.title))
+    practice.write_url(state.current_person(), current)
     with st.sidebar:
         store = state.get_store()
         st.caption("Database: " + views.md_escape(store.path))

@@ -160,3 +160,17 @@ class _Scratch(threading.local):
 
 
 _SCRATCH = _Scratch()
+
+
+def sorted_unique(x: np.ndarray) -> np.ndarray:
+    """``np.unique(x)`` of a 1-d integer array, by sorting (several times faster than numpy 2's hashing one)."""
+    s = np.sort(x)
+    return s[np.r_[True, s[1:] != s[:-1]]] if len(s) else s
+
+
+def match_keys(uniq: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Position of each ``key`` in the sorted unique ``uniq``, -1 where absent (keys < 0 never match)."""
+    if not len(uniq):
+        return np.full(len(key), -1, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(uniq, key), len(uniq) - 1)
+    return np.where((key >= 0) & (uniq[pos] == key), pos, -1)

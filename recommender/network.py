@@ -1,4 +1,4 @@
-"""The network as graphs: the typed networkx graph, the weighted trust graph,
+"""The network: its tables as of a date, the weighted trust graph,
 and a sparse adjacency for whole-network work, each ``as_of`` a date so history
 can be replayed.
 
@@ -10,8 +10,7 @@ Example
 ...     ties=pd.DataFrame({"a": ["a", "b"], "b": ["b", "c"], "strength": [0.9, 0.5],
 ...                        "since": ["2020-01-01", "2025-01-01"]}),
 ... )
->>> sorted(build_graph(net, as_of="2024-12-31").edges(keys=True))
-[('a', 'b', 'tie')]
+>>> from recommender.trust import build_trust_graph
 >>> round(build_trust_graph(net, as_of="2025-06-01")["b"]["c"]["weight"], 3)
 0.467
 """
@@ -21,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from datetime import date
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -30,12 +28,10 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from recommender.errors import UsageError
+from recommender.kernels import match_keys, sorted_unique
 from recommender.store.schema import TABLES
-
-COMPANY_PREFIX = "company:"
-DEFAULT_HALF_LIFE_DAYS = 730
-REFERRAL_TRUST_BONUS = {"accepted": 0.1, "won": 0.2}
-INTRO_TRUST_BONUS = 0.05
+from recommender.trust import DEFAULT_HALF_LIFE_DAYS, bonus_events, decayed_strength, tie_strength, trust_weights
+from recommender.trust import INTRO_TRUST_BONUS, REFERRAL_TRUST_BONUS, build_trust_graph  # noqa: F401  (the trust rule's home is recommender.trust)
 
 
 def parse_as_of(as_of) -> str | None:
@@ -118,139 +114,12 @@ def load_network(store, as_of=None) -> Network:
     return net.until(as_of)
 
 
-def build_graph(net: Network, as_of=None) -> nx.MultiGraph:
-    """The typed multigraph: people and companies as nodes; ties, introductions,
-    referrals and employment as typed (keyed), dated edges.
-
-    Nodes carry ``kind`` (fractional, executive, company) and their attributes;
-    company nodes are ``"company:<id>"``. Edge keys are ``tie``,
-    ``introduction``, ``referral:<id>`` and ``employment``; referral edges keep
-    their direction in ``from_id``/``to_id``.
-    """
-    net = net.until(as_of)
-    g = nx.MultiGraph(as_of=net.as_of)
-    people = net.people.where(net.people.notna(), None)
-    for rec in people.to_dict("records"):
-        g.add_node(rec["id"], **{k: v for k, v in rec.items() if k != "id"})
-    for rec in net.companies.where(net.companies.notna(), None).to_dict("records"):
-        g.add_node(COMPANY_PREFIX + rec["id"], **{k: v for k, v in rec.items() if k != "id"}, kind="company")
-    for a, b, s, since, last, src in net.ties[["a", "b", "strength", "since", "last_contact", "source"]].itertuples(index=False):
-        g.add_edge(a, b, key="tie", type="tie", strength=_f(s, 0.5), since=since, last_contact=last, source=src)
-    for rec in net.introductions.to_dict("records"):
-        g.add_edge(rec["a"], rec["b"], key=f"introduction:{rec['id']}", type="introduction",
-                   date=rec["date"], introducer=rec["introducer"], outcome=rec["outcome"])
-    for rec in net.referrals.to_dict("records"):
-        g.add_edge(rec["from_id"], rec["to_id"], key=f"referral:{rec['id']}", type="referral", date=rec["date"],
-                   from_id=rec["from_id"], to_id=rec["to_id"], opportunity_id=rec["opportunity_id"], outcome=rec["outcome"])
-    for pid, cid in net.people[["id", "company_id"]].dropna().itertuples(index=False):
-        g.add_edge(pid, COMPANY_PREFIX + cid, key="employment", type="employment")
-    return g
-
-
-def trust_weights(net: Network, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> pd.DataFrame:
-    """Trust per tie: strength, decayed by time since last contact, raised by
-    successful referrals and introductions between the two.
-
-    Returns a frame ``a, b, weight`` with a < b and weight in (0, 1].
-    """
-    ref_day = pd.Timestamp(net.reference_date)
-    ties = net.ties
-    last = pd.to_datetime(ties["last_contact"].fillna(ties["since"]), errors="coerce")
-    age = (ref_day - last).dt.days.to_numpy(dtype=float)
-    weight = decayed_strength(tie_strength(ties["strength"]), age, half_life_days)
-    lo, hi, bonus, _ = bonus_events(net)
-    if len(lo) and len(ties):
-        # the bonus of a tie is that of its (a, b) as stored: codes over the ids that have a bonus
-        ids = pd.Index(pd.unique(np.r_[lo.to_numpy(dtype=object), hi.to_numpy(dtype=object)]))
-        k = len(ids)
-        ia, ib = ids.get_indexer(ties["a"]), ids.get_indexer(ties["b"])
-        key = np.where((ia >= 0) & (ib >= 0), ia.astype(np.int64) * k + ib, -1)
-        bkey = ids.get_indexer(lo).astype(np.int64) * k + ids.get_indexer(hi)
-        weight = add_bonus(weight, key, bkey, bonus)
-    return pd.DataFrame({"a": ties["a"].to_numpy(), "b": ties["b"].to_numpy(), "weight": weight})
-
-
-# ---------------------------------------------------------------------------
-# The vectorised trust core, shared by trust_weights and TieTable
-# ---------------------------------------------------------------------------
-
 _EPOCH = pd.Timestamp("1970-01-01")
 
 
 def day_number(day) -> int:
     """Whole days from 1970-01-01 to ``day`` (a date-like; a time of day is floored away)."""
     return int((pd.Timestamp(day) - _EPOCH).days)
-
-
-def tie_strength(strength: pd.Series) -> np.ndarray:
-    """Tie strengths as trust reads them: numbers, missing as 0.5, within [0.01, 1]."""
-    return pd.to_numeric(strength, errors="coerce").fillna(0.5).clip(0.01, 1.0).to_numpy(float)
-
-
-def decayed_strength(strength: np.ndarray, age: np.ndarray, half_life_days: float) -> np.ndarray:
-    """Strength times the recency decay ``0.5 + 0.5 * 0.5 ** (age / half_life)`` (unknown age: one half-life)."""
-    age = np.where(np.isnan(age), half_life_days, np.clip(age, 0, None))
-    return strength * (0.5 + 0.5 * np.power(0.5, age / half_life_days))
-
-
-def bonus_events(net: Network) -> tuple[pd.Series, pd.Series, np.ndarray, np.ndarray]:
-    """Trust bonuses from referrals (accepted, won) and connected introductions, one row each.
-
-    Returns ``(lo, hi, bonus, row)``: the pair as ids in string order, the
-    bonus, and where the event comes from (``row`` indexes
-    ``referrals`` then ``introductions`` twice, introducer with ``a`` then
-    with ``b``), in that order; rows with a missing id are dropped.
-    """
-    ref, intro = net.referrals, net.introductions
-    a, b, bonus, row = [], [], [], []
-    if len(ref):
-        ok = ref["outcome"].isin(list(REFERRAL_TRUST_BONUS)).to_numpy()
-        a.append(ref["from_id"][ok])
-        b.append(ref["to_id"][ok])
-        bonus.append(ref["outcome"][ok].map(REFERRAL_TRUST_BONUS).to_numpy(float))
-        row.append(np.flatnonzero(ok))
-    if len(intro):
-        ok = ((intro["outcome"] == "connected") & intro["introducer"].notna()).to_numpy()
-        by = intro["introducer"][ok]
-        for k, end in enumerate(("a", "b")):
-            a.append(by)
-            b.append(intro[end][ok])
-            bonus.append(np.full(int(ok.sum()), INTRO_TRUST_BONUS))
-            row.append(np.flatnonzero(ok) + len(ref) + k * len(intro))
-    if not a:
-        empty = pd.Series([], dtype=object)
-        return empty, empty, np.zeros(0), np.zeros(0, np.int64)
-    a = pd.concat(a, ignore_index=True)
-    b = pd.concat(b, ignore_index=True)
-    keep = (a.notna() & b.notna()).to_numpy()
-    a, b = a[keep].reset_index(drop=True), b[keep].reset_index(drop=True)
-    first = (a <= b).to_numpy(dtype=bool)  # the pair in string order, as min/max across the two columns
-    return (a.where(first, b), b.where(first, a), np.concatenate(bonus)[keep], np.concatenate(row)[keep])
-
-
-def sorted_unique(x: np.ndarray) -> np.ndarray:
-    """``np.unique(x)`` of a 1-d integer array, by sorting (several times faster than numpy 2's hashing one)."""
-    s = np.sort(x)
-    return s[np.r_[True, s[1:] != s[:-1]]] if len(s) else s
-
-
-def match_keys(uniq: np.ndarray, key: np.ndarray) -> np.ndarray:
-    """Position of each ``key`` in the sorted unique ``uniq``, -1 where absent (keys < 0 never match)."""
-    if not len(uniq):
-        return np.full(len(key), -1, dtype=np.int64)
-    pos = np.minimum(np.searchsorted(uniq, key), len(uniq) - 1)
-    return np.where((key >= 0) & (uniq[pos] == key), pos, -1)
-
-
-def add_bonus(weight: np.ndarray, key: np.ndarray, bonus_key: np.ndarray, bonus: np.ndarray) -> np.ndarray:
-    """``min(weight + summed bonus of the tie's key, 1)``; keys < 0 match nothing."""
-    ok = bonus_key >= 0
-    if not ok.any():
-        return np.minimum(weight, 1.0)
-    uniq = sorted_unique(bonus_key[ok])
-    total = np.bincount(match_keys(uniq, bonus_key[ok]), weights=bonus[ok], minlength=len(uniq))
-    slot = match_keys(uniq, key)
-    return np.minimum(weight + np.where(slot >= 0, total[slot], 0.0), 1.0)
 
 
 @dataclass(eq=False)
@@ -483,21 +352,6 @@ class TieTable:
         weight[at] = np.minimum(weight[at] + total[self.bonus_tie_slot[hit]], 1.0)
         return weight
 
-def build_trust_graph(net: Network, as_of=None, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> nx.Graph:
-    """The weighted trust graph over people.
-
-    Each tie is an edge with ``weight`` in (0, 1] (see :func:`trust_weights`)
-    and ``cost = -log(weight)``, so the strongest path is the cheapest one.
-    """
-    net = net.until(as_of)
-    g = nx.Graph(as_of=net.as_of)
-    g.add_nodes_from(net.people["id"])
-    w = trust_weights(net, half_life_days)
-    g.add_weighted_edges_from(w.itertuples(index=False, name=None))
-    for _, _, d in g.edges(data=True):
-        d["cost"] = float(-np.log(max(d["weight"], 1e-9)))
-    return g
-
 
 @dataclass(frozen=True)
 class PeopleIndex:
@@ -564,11 +418,3 @@ def network_stats(net: Network) -> dict:
         "components": n_components,
         "largest_component": largest,
     }
-
-
-def _f(x, default: float) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return default
-    return default if np.isnan(v) else v

@@ -1,7 +1,22 @@
 """People, encoded once: ids, names, kinds, functions, tags, opt-out and the three groups.
 
-:func:`encode_people` turns ``Network.people`` into arrays and 0/1 tag
-matrices that every answer (meet, refer, batch, the explorer) reads.
+Three rules live here and nowhere else:
+
+* **opt-out** (:func:`is_opted_out`, :func:`opt_out_flags`): who opted out.
+  Opted-out people are never recommended, never exported, and never an
+  introducer, a named mutual contact or a hop of a trust path
+  (:attr:`PeopleEncoding.can_introduce`); they still get answers when they ask.
+* **groups** (:func:`group_code`, :func:`group_of`): which of a person's three
+  groups (peers, adjacent fractionals, executives) another person is in. The
+  vectorised table the candidate generator reads is built from the same rule.
+* **the encoding** (:func:`encode_people`): ``Network.people`` as arrays and 0/1
+  tag matrices that every answer (meet, refer, batch, the explorer) reads.
+
+>>> [is_opted_out(v) for v in (1, 0, "1", "yes", "no", None, float("nan"), 2, "0", True)]
+[True, False, True, True, False, False, False, True, False, True]
+>>> GROUPS[group_code(False, False, same_function=True, same_specialties=False, shared_market=False,
+...                   shared_industry=False)]
+'peers'
 """
 
 from __future__ import annotations
@@ -19,6 +34,71 @@ from recommender.taxonomy import split_tags
 
 #: The three groups, in the order of their codes 0, 1, 2 (-1: no group).
 GROUPS = ("peers", "adjacent", "executives")
+
+_YES = frozenset(("1", "true", "yes", "y", "on", "t"))
+
+
+def is_opted_out(value) -> bool:
+    """The one opt-out rule: a non-zero number, True, or a yes-word (``1``, ``true``, ``yes``, ``y``, ``on``).
+
+    Empty, missing, NaN, zero and anything else read as "not opted out".
+    """
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, str):
+        s = value.strip().lower()
+        if s in _YES:
+            return True
+        try:
+            return float(s) != 0 and not np.isnan(float(s))
+        except ValueError:
+            return False
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return False
+    return f != 0 and not np.isnan(f)
+
+
+def opt_out_flags(column) -> np.ndarray:
+    """:func:`is_opted_out` of every value of a column, as a bool array (parsed once per distinct value)."""
+    s = pd.Series(column, dtype=object) if not isinstance(column, pd.Series) else column
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    flags = np.array([is_opted_out(v) for v in uniq] + [False], dtype=bool)
+    return flags[np.where(codes >= 0, codes, len(uniq))]
+
+
+def group_code(me_exec: bool, other_exec: bool, *, same_function: bool, same_specialties: bool,
+               shared_market: bool, shared_industry: bool) -> int:
+    """The group rule: 0 peers, 1 adjacent, 2 executives, -1 none, seen from ``me``.
+
+    Peers: two fractionals of the same function with different specialty sets.
+    Adjacent: two fractionals of different functions sharing a market (an
+    industry or a size band), or, for an executive, a fractional in its market.
+    Executives: an executive in a fractional's market (industry or size band),
+    or, for an executive, an executive sharing an industry.
+    ``same_function`` is False when either has no function.
+    """
+    if not me_exec and not other_exec:
+        if same_function:
+            return -1 if same_specialties else 0
+        return 1 if shared_market else -1
+    if other_exec:
+        return 2 if (shared_industry if me_exec else shared_market) else -1
+    return 1 if shared_market else -1
+
+
+def group_of(me, other) -> str | None:
+    """:func:`group_code` of two people's facts (mappings with ``kind``, ``function``, ``specialties``,
+    ``industries`` and ``sizes`` sets; an executive's market includes their company's), as a group name."""
+    me_exec, other_exec = me["kind"] == "executive", other["kind"] == "executive"
+    shared_ind = bool(set(me["industries"]) & set(other["industries"]))
+    code = group_code(me_exec, other_exec,
+                      same_function=bool(me["function"]) and me["function"] == other["function"],
+                      same_specialties=set(me["specialties"]) == set(other["specialties"]),
+                      shared_market=shared_ind or bool(set(me["sizes"]) & set(other["sizes"])),
+                      shared_industry=shared_ind)
+    return GROUPS[code] if code >= 0 else None
 
 
 def _tags(series: pd.Series) -> list[list[str]]:
@@ -76,6 +156,11 @@ class PeopleEncoding:
     vocab: dict
 
     @property
+    def can_introduce(self) -> np.ndarray:
+        """Who may be an introducer, a named mutual contact or a trust-path hop: everyone not opted out."""
+        return ~self.opt_out
+
+    @property
     def position(self) -> dict:
         """Person id -> position, built once and shared by every context of these people."""
         if "_position" not in self.__dict__:
@@ -104,7 +189,7 @@ def encode_people(net: Network, profile: ProfileModel | None = None) -> PeopleEn
     n = len(ids)
     kind = people["kind"].fillna("fractional").astype(str).to_numpy()
     is_exec = kind == "executive"
-    opt_out = pd.to_numeric(people["opt_out"], errors="coerce").fillna(0).astype(int).to_numpy() == 1
+    opt_out = opt_out_flags(people["opt_out"])
     names = people["name"].where(people["name"].notna(), people["id"]).astype(str).to_numpy()
     func = people["function"].where(people["function"].notna(), "").astype(str).str.strip().str.lower()
     fcodes, funiq = pd.factorize(func)
@@ -154,20 +239,113 @@ def _profile_rows(profile: ProfileModel, ids: np.ndarray) -> sp.csr_matrix:
 
 
 def _group_table() -> np.ndarray:
+    """:func:`group_code` for every combination of its six flags, indexed by their bits (for vectorised lookups)."""
     t = np.full(64, -1, dtype=np.int8)
     for code in range(64):
         ue, ve, same_func, same_specs, market, ind = ((code >> b) & 1 for b in (5, 4, 3, 2, 1, 0))
-        if not ue and not ve and same_func and not same_specs:
-            t[code] = 0
-        if not ue and not ve and not same_func and market:
-            t[code] = 1
-        if not ue and ve and market:
-            t[code] = 2
-        if ue and not ve and market:
-            t[code] = 1
-        if ue and ve and ind:
-            t[code] = 2
+        t[code] = group_code(bool(ue), bool(ve), same_function=bool(same_func), same_specialties=bool(same_specs),
+                             shared_market=bool(market), shared_industry=bool(ind))
     return t
 
 
 _GROUP_TABLE = _group_table()
+
+
+class PeopleFacts:
+    """Per person (in ``net.people`` order): the facts reasons, notes and the explorer show.
+
+    The one reading of a person's profile as facts: name (the id when empty),
+    kind, function, title, company, tags, capacity and opt-out; an executive's
+    market (industries, size bands, regions) starts with their company's.
+    ``facts[i]`` is one person's dict (lists); :meth:`frame` is the table the
+    explorer reads (sets).
+
+    Built lazily: the table is kept as a few arrays and one person's dict is
+    made when asked for (``facts[i]``), so fitting never loops over people.
+    """
+
+    _COLS = ("id", "name", "kind", "function", "title", "specialties", "industries", "icp_sizes", "regions", "capacity",
+             "opt_out")
+
+    def __init__(self, net: Network):
+        people = net.people.reset_index(drop=True)
+        comp = net.companies.drop_duplicates("id").set_index("id") if len(net.companies) else None
+        self._a = {c: _objects(people[c]) for c in self._COLS}
+        self._a["id"] = people["id"].astype(str).to_numpy(dtype=object)
+        for col in ("name", "industry", "size_band", "region"):
+            vals = people["company_id"].map(comp[col]) if comp is not None and col in comp else pd.Series(
+                [None] * len(people))
+            self._a["company_" + col] = _objects(vals)
+
+    #: Dicts kept for people asked for recently (a block of lists asks for each person several times).
+    _CACHE_SIZE = 4096
+
+    def __len__(self) -> int:
+        return len(self._a["id"])
+
+    def __getstate__(self):
+        return {"_a": self._a}  # the cache is rebuilt on demand
+
+    def __getitem__(self, i: int) -> dict:
+        """Person ``i``'s facts (a shared dict: read it, do not change it)."""
+        cache = self.__dict__.setdefault("_cache", {})
+        hit = cache.get(i)
+        if hit is None:
+            if len(cache) >= self._CACHE_SIZE:
+                cache.clear()
+            hit = cache[i] = self._facts(i)
+        return hit
+
+    def _facts(self, i: int) -> dict:
+        a = {c: v[i] for c, v in self._a.items()}
+        is_exec = a["kind"] == "executive"
+
+        def cval(col):
+            v = a["company_" + col]
+            return [v] if isinstance(v, str) and v else []
+
+        ind, sizes, regions = split_tags(a["industries"]), split_tags(a["icp_sizes"]), split_tags(a["regions"])
+        if is_exec:  # an executive's market is their company's first
+            ind = cval("industry") + [t for t in ind if t not in cval("industry")]
+            sizes = cval("size_band") + [t for t in sizes if t not in cval("size_band")]
+            regions = cval("region") + [t for t in regions if t not in cval("region")]
+        return {
+            "id": str(a["id"]),
+            "name": str(a["name"] or a["id"]),
+            "is_exec": is_exec,
+            "function": a["function"],
+            "title": a["title"],
+            "company": a["company_name"] if isinstance(a["company_name"], str) else None,
+            "specialties": split_tags(a["specialties"]),
+            "industries": ind,
+            "sizes": sizes,
+            "regions": regions,
+        }
+
+
+
+    def frame(self) -> pd.DataFrame:
+        """One row per person, indexed by id: name, kind, function, title, company, specialties,
+        industries and sizes (frozensets; an executive's include their company's), capacity, opt_out."""
+        a = self._a
+        rows = []
+        for i in range(len(self)):
+            f = self[i]
+            rows.append({
+                "id": f["id"], "name": f["name"], "kind": a["kind"][i] or "fractional",
+                "function": f["function"] or "", "title": f["title"] or "", "company": f["company"] or "",
+                "specialties": frozenset(f["specialties"]), "industries": frozenset(f["industries"]),
+                "sizes": frozenset(f["sizes"]), "capacity": a["capacity"][i], "opt_out": is_opted_out(a["opt_out"][i]),
+            })
+        df = pd.DataFrame(rows, columns=["id", "name", "kind", "function", "title", "company", "specialties",
+                                         "industries", "sizes", "capacity", "opt_out"])
+        df = df.set_index("id", drop=False)
+        df.index.name = None
+        return df
+
+
+def _objects(series: pd.Series) -> np.ndarray:
+    """A column as an object array with missing values as None."""
+    arr = np.array(series.to_numpy(dtype=object), dtype=object, copy=True)
+    arr[np.asarray(pd.isna(series), dtype=bool)] = None
+    return arr

@@ -4,8 +4,8 @@ Each person's profile is a bag of tokens: their canonical specialty tags
 (weighted most), industries, ICP size bands, regions and function as
 prefixed tokens (``spec:demand-gen``, ``ind:saas``), and the words of their
 bio. scikit-learn's TfidfVectorizer turns profiles into L2-normalised sparse
-rows, so cosine similarity is a sparse dot product, and NearestNeighbors finds
-the most similar people.
+rows, so cosine similarity is a sparse dot product (also how the most similar
+people are found).
 
 Example
 -------
@@ -25,8 +25,8 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
-from sklearn.neighbors import NearestNeighbors
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
 from recommender.errors import NotFittedError, UnknownIdError
 from recommender.taxonomy import split_tags
@@ -72,8 +72,8 @@ _STOP = frozenset("the and for with from that this into our are was were you you
                   "helping helps help work working companies company".split())
 
 
-class ProfileModel:
-    """TF-IDF profiles and cosine nearest neighbours.
+class ProfileModel(BaseEstimator):
+    """TF-IDF profiles and cosine similarity.
 
     Parameters
     ----------
@@ -93,6 +93,8 @@ class ProfileModel:
         :func:`profile_document` of every row, but tokenises each distinct
         field value, and each distinct bio word, once (:func:`_term_counts`).
         """
+        if len(people) == 0:
+            raise ValueError("Found array with 0 sample(s): a profile model needs at least one person")
         counts, vocab, blank = _term_counts(people, self.use_bio)
         n = len(people)
         if blank:  # no document has any text: one placeholder document keeps the vocabulary non-empty
@@ -111,15 +113,15 @@ class ProfileModel:
             counts = counts[:, keep].tocsr()
             vocab = [vocab[j] for j in keep]
         tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
-        # the fitted state TfidfVectorizer.fit leaves, so transform() and get_feature_names_out() work as before
-        self.vectorizer_ = TfidfVectorizer(analyzer=_analyzer, min_df=self.min_df, sublinear_tf=True)
-        self.vectorizer_.vocabulary_ = {t: j for j, t in enumerate(vocab)}
-        self.vectorizer_.fixed_vocabulary_ = False
-        self.vectorizer_._tfidf = tfidf
+        # what TfidfVectorizer(analyzer=_analyzer, sublinear_tf=True).fit learns, through public parts only:
+        # counts over the fixed vocabulary, then the fitted TF-IDF weights
+        self.vocabulary_ = {t: j for j, t in enumerate(vocab)}
+        self.terms_ = np.array(vocab, dtype=object)
+        self.counter_ = CountVectorizer(analyzer=_analyzer, vocabulary=self.vocabulary_)
+        self.tfidf_ = tfidf
         matrix = sparse.csr_matrix(tfidf.transform(counts, copy=False))
         self.matrix_ = matrix[:n] if blank else matrix
         self.ids_ = people["id"].to_numpy()
-        self.nn_ = NearestNeighbors(metric="cosine", algorithm="brute").fit(self.matrix_)
         return self
 
     @property
@@ -147,7 +149,8 @@ class ProfileModel:
         Unknown tokens are ignored, as TF-IDF does for unseen words.
         """
         self._check()
-        return self.vectorizer_.transform([profile_document(r, self.use_bio) for r in records])
+        counts = self.counter_.transform([profile_document(r, self.use_bio) for r in records])
+        return self.tfidf_.transform(counts, copy=False)
 
     def similarity_to(self, query: sparse.csr_matrix) -> np.ndarray:
         """Cosine similarity of every person to each query row, shape (n_queries, n_people)."""
@@ -163,11 +166,9 @@ class ProfileModel:
 
     def most_similar(self, person_id: str, k: int = 10) -> list[tuple[str, float]]:
         """The ``k`` people most similar to ``person_id`` (excluding them), with cosine similarity."""
-        vec = self.vector(person_id)
-        k_eff = min(k + 1, len(self.ids_))
-        dist, idx = self.nn_.kneighbors(vec, n_neighbors=k_eff)
-        out = [(self.ids_[j], float(1 - d)) for d, j in zip(dist[0], idx[0]) if self.ids_[j] != person_id]
-        return out[:k]
+        sim = self.similarity_to(self.vector(person_id))[0]
+        order = np.lexsort((np.arange(len(sim)), -sim))  # most similar first, then by position
+        return [(self.ids_[j], float(sim[j])) for j in order if self.ids_[j] != person_id][:k]
 
 
 # ---------------------------------------------------------------------------

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from recommender.network import build_trust_graph, load_network
+from recommender.trust import build_trust_graph
+from recommender.network import load_network
 from recommender.store.db import Store
 from recommender.ui import views
 

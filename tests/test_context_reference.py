@@ -9,8 +9,8 @@ import pytest
 
 from recommender.meet.context import build_context
 from recommender.people import encode_people
-from recommender.network import (DEFAULT_HALF_LIFE_DAYS, INTRO_TRUST_BONUS, REFERRAL_TRUST_BONUS, Network,
-                               TieTable, trust_weights)
+from recommender.trust import DEFAULT_HALF_LIFE_DAYS, INTRO_TRUST_BONUS, REFERRAL_TRUST_BONUS, trust_weights
+from recommender.network import Network, TieTable
 from recommender.meet.training import history_span, query_pairs
 from recommender.similarity import ProfileModel
 

@@ -147,7 +147,8 @@ class TestEvaluateLinks:
             assert a["methods"][name]["ap_runs"] == b["methods"][name]["ap_runs"]
 
     def test_custom_scorer_and_model(self):
-        from recommender.evaluation.linkpred import LinkPredictor, score_cn
+        from recommender.evaluation.linkpred import LinkPredictor
+        from recommender.evaluation.heuristics import score_cn
 
         res = evaluate_links(
             geometric_edges(),
@@ -185,7 +186,8 @@ class TestEvaluateLinks:
         rng = np.random.default_rng(0)
         d = tmp_path / "toy" / "splits"
         d.mkdir(parents=True)
-        from recommender.evaluation.linkpred import adjacency_from_edges, sample_non_edges
+        from recommender.evaluation.heuristics import adjacency_from_edges
+        from recommender.evaluation.linkpred import sample_non_edges
 
         A = adjacency_from_edges(e[:, 0], e[:, 1], n=80)
         for i in (1, 2):

@@ -119,12 +119,14 @@ def _two_hop_reference(ctx, u):
             r["cn"] += 1
             r["ra"] += 1.0 / ctx.deg[w]
             r["aa"] += 1.0 / np.log(ctx.deg[w]) if ctx.deg[w] > 1 else 0.0
-            t = min(wuw, wwv)
+            t = 0.0 if ctx.opt_out[w] else min(wuw, wwv)  # opted-out contacts never introduce
             if t > r["trust"] or (t == r["trust"] and w < r["who"]):
                 r["trust"], r["who"] = t, w
             r["recency"] = max(r["recency"], min(fuw, fwv))
     for v, r in out.items():
         r["tied"] = v in mine
+        if r["trust"] == 0:  # every mutual contact opted out: no introducer
+            r["who"] = -1
     return out
 
 

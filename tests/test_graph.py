@@ -7,15 +7,8 @@ import pandas as pd
 import pytest
 
 from recommender.errors import UsageError
-from recommender.network import (
-    COMPANY_PREFIX,
-    Network,
-    build_graph,
-    build_trust_graph,
-    load_network,
-    network_stats,
-    people_adjacency,
-)
+from recommender.network import Network, load_network, network_stats, people_adjacency
+from recommender.trust import build_trust_graph
 from recommender.store.db import Store
 
 
@@ -39,22 +32,12 @@ def net():
     )
 
 
-def test_typed_nodes_and_edges(net):
-    g = build_graph(net)
-    assert g.nodes["a"]["kind"] == "fractional"
-    assert g.nodes[COMPANY_PREFIX + "x"]["kind"] == "company"
-    types = sorted(d["type"] for _, _, d in g.edges(data=True))
-    assert types == ["employment", "introduction", "referral", "tie", "tie", "tie"]
-    ref = g.get_edge_data("a", "b")["referral:r1"]
-    assert (ref["from_id"], ref["to_id"], ref["outcome"]) == ("a", "b", "won")
-
-
 def test_as_of_replays_history(net):
-    g = build_graph(net, as_of="2023-12-31")
-    kinds = {d["type"] for _, _, d in g.edges(data=True)}
-    assert kinds == {"tie", "employment"}
-    assert not g.has_edge("b", "c")  # that tie came in 2024
-    assert g.has_edge("a", "b") and g.has_edge("a", "d")
+    past = net.until("2023-12-31")
+    assert len(past.introductions) == 0 and len(past.referrals) == 0 and len(past.opportunities) == 0
+    pairs = {frozenset(p) for p in zip(past.ties["a"], past.ties["b"])}
+    assert frozenset(("b", "c")) not in pairs  # that tie came in 2024
+    assert frozenset(("a", "b")) in pairs and frozenset(("a", "d")) in pairs
 
 
 def test_bad_as_of_is_a_usage_error(net):
@@ -94,8 +77,7 @@ def test_load_network_from_store_matches_tables(sample_db):
         net = load_network(s)
         counts = s.counts()
     assert len(net.people) == counts["people"] and len(net.ties) == counts["ties"]
-    g = build_graph(net)
-    assert g.number_of_nodes() == counts["people"] + counts["companies"]
+    assert len(net.companies) == counts["companies"]
 
 
 def test_positions_match_get_indexer():

@@ -153,7 +153,7 @@ def test_pending_to_won_needs_accepted_first(db):
 
 
 def test_logged_outcomes_change_track_record_and_trust(db):
-    from recommender.network import trust_weights
+    from recommender.trust import trust_weights
 
     with Store(db) as store:
         net = load_network(store)

@@ -8,19 +8,9 @@ import pytest
 import scipy.sparse as sp
 
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
-from recommender.evaluation.linkpred import (
-    LinkPredictor,
-    adjacency_from_edges,
-    graph_pair_features,
-    sample_non_edges,
-    score_aa,
-    score_cn,
-    score_jaccard,
-    score_katz,
-    score_pa,
-    score_ppr,
-    score_ra,
-)
+from recommender.evaluation.linkpred import LinkPredictor, sample_non_edges
+from recommender.evaluation.heuristics import adjacency_from_edges, score_aa, score_cn, score_jaccard, score_katz, score_pa, score_ppr, score_ra
+from recommender.evaluation.graph_features import graph_pair_features
 
 
 def as_adjacency(G: nx.Graph, n=None):

@@ -13,6 +13,7 @@ from recommender.meet.features import FEATURE_NAMES
 from recommender.network import Network
 from recommender.meet.model import MeetModel
 from recommender.meet.persistence import ModelFileError
+from recommender.people import opt_out_flags
 
 N_PEOPLE = 220
 SEED = 3
@@ -201,6 +202,7 @@ def test_reasons_name_mutual_contacts_and_introducer_is_mutual(model, net):
         adj.setdefault(a, set()).add(b)
         adj.setdefault(b, set()).add(a)
     names = _people(net)["name"]
+    opted = set(net.people["id"][opt_out_flags(net.people["opt_out"])].astype(str))
     seen = 0
     for pid in _fractionals(net, 25):
         for r in model.recommend(pid, k=5):
@@ -208,9 +210,14 @@ def test_reasons_name_mutual_contacts_and_introducer_is_mutual(model, net):
             if r.features["cn"] > 0:
                 assert len(mutual) == r.features["cn"]
                 reason = next(x for x in r.reasons if x.kind == "mutual_contacts")
-                assert {p["id"] for p in reason.data["people"]} == mutual
-                assert {p["name"] for p in reason.data["people"]} == {names[m] for m in mutual}
-                assert r.introducer_id in mutual
+                named = mutual - opted  # opted-out contacts are counted, never named or introducers
+                assert reason.data["count"] == len(mutual)
+                assert {p["id"] for p in reason.data["people"]} == named
+                assert {p["name"] for p in reason.data["people"]} == {names[m] for m in named}
+                if not named:
+                    assert r.introducer_id is None
+                    continue
+                assert r.introducer_id in named
                 assert r.introducer_name == names[r.introducer_id]
                 best = max(p["trust"] for p in reason.data["people"])
                 assert r.introducer_trust == pytest.approx(best)

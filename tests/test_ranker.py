@@ -139,3 +139,17 @@ def test_training_set_uses_only_the_past(demo_net):
     # the same training set when the future is removed first
     ts2 = build_training_set(demo_net.until(end), end, horizon_days=180, n_windows=2)
     assert np.array_equal(ts.X, ts2.X) and np.array_equal(ts.y, ts2.y)
+
+
+def test_save_object_leaves_no_temp_file_when_pickling_fails(tmp_path):
+    class Unpicklable:
+        def __reduce__(self):
+            raise TypeError("no")
+
+    path = tmp_path / "m.model"
+    save_object({"a": 1}, path, kind="PairRanker")
+    before = path.read_bytes()
+    with pytest.raises(TypeError):
+        save_object(Unpicklable(), path, kind="PairRanker")
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.model"]

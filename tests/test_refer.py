@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from recommender.errors import UnknownIdError, UsageError
-from recommender.network import Network, build_trust_graph
+from recommender.network import Network
+from recommender.trust import build_trust_graph
 from recommender.refer.router import Router
 from recommender.refer.text import format_routing, routing_to_dict
 

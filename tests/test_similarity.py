@@ -22,11 +22,14 @@ def _reference(people: pd.DataFrame, use_bio: bool = True, min_df=1):
 def _same(people: pd.DataFrame, use_bio: bool = True, min_df=1) -> ProfileModel:
     vec, ref = _reference(people, use_bio, min_df)
     model = ProfileModel(use_bio=use_bio, min_df=min_df).fit(people)
-    assert model.vectorizer_.vocabulary_ == vec.vocabulary_
-    np.testing.assert_allclose(model.vectorizer_.idf_, vec.idf_, rtol=0, atol=1e-12)
+    assert model.vocabulary_ == vec.vocabulary_
+    assert list(model.terms_) == list(vec.get_feature_names_out())
+    np.testing.assert_allclose(model.tfidf_.idf_, vec.idf_, rtol=0, atol=1e-12)
     assert model.matrix_.shape == ref.shape
     assert abs(model.matrix_ - ref).max() <= 1e-12 if ref.nnz else model.matrix_.nnz == 0
-    assert sorted(vars(model.vectorizer_)) == sorted(vars(vec))
+    docs = [profile_document(r, use_bio) for r in people.to_dict("records")]
+    if ref.nnz:  # new documents are transformed as the vectoriser would
+        assert abs(model.transform(people.to_dict("records")) - vec.transform(docs)).max() <= 1e-12
     return model
 
 
@@ -85,7 +88,7 @@ def test_blank_documents_match_reference():
     model = _same(people)
     assert model.matrix_.nnz == 0
     empty = pd.DataFrame({"id": pd.Series([], dtype=object)})
-    with pytest.raises(ValueError, match="0 sample"):  # NearestNeighbors needs a person, as before
+    with pytest.raises(ValueError, match="0 sample"):  # a profile model needs a person, as before
         ProfileModel().fit(empty)
 
 

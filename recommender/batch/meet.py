@@ -76,6 +76,7 @@ from recommender.batch.engines import (
 from recommender.batch.writer import _AtomicTableWriter, _dtype_of, check_output
 from recommender.errors import UsageError
 from recommender.kernels import tune_allocator
+from recommender.meet import reasons as reason_rule
 from recommender.meet.features import FEATURE_NAMES
 from recommender.people import GROUPS
 
@@ -87,9 +88,7 @@ MEET_COLUMNS = ("person_id", "rank", "group", "candidate_id", "score", "introduc
                 "top_reason")
 
 
-#: Reason kinds in the order ``MeetModel`` builds them (ties in weight keep this order).
-_REASON_ORDER = ("mutual_contacts", "complementary_specialties", "icp_fit", "shared_clients", "similar_profile",
-                 "active")
+_REASON_ORDER = reason_rule.REASON_ORDER
 
 
 _COL = {f: i for i, f in enumerate(FEATURE_NAMES)}
@@ -118,30 +117,13 @@ def meet_rows(model, person_ids=None, *, include_opted_out: bool = False) -> np.
 
 
 def top_reasons(model, X: np.ndarray) -> np.ndarray:
-    """The kind of the first reason ``recommend`` would give each pair (index into the reason order, -1 none).
+    """The kind of the first reason ``recommend`` would give each pair (index into ``REASON_ORDER``, -1 none).
 
-    Mirrors :meth:`MeetModel._recommendation`: the same conditions decide
-    which reasons exist, and they are ordered by weight (summed
-    contributions), ties kept in building order.
+    The reason rule itself is :mod:`recommender.meet.reasons`, shared with ``recommend``.
     """
-    from recommender.meet.model import REASON_FEATURES
-
     if len(X) == 0:
         return np.zeros(0, np.int64)
-    contrib, _ = model.ranker_.contributions(X)
-    weight = np.column_stack([contrib[:, [_COL[f] for f in REASON_FEATURES[kind]]].sum(axis=1)
-                              for kind in _REASON_ORDER])
-    present = np.column_stack([
-        X[:, _COL["cn"]] > 0,
-        X[:, _COL["complementarity"]] > 0,
-        X[:, _COL["icp_fit"]] > 0,
-        (X[:, _COL["icp_fit"]] <= 0) & (X[:, _COL["client_overlap"]] > 0),
-        X[:, _COL["tag_sim"]] > 0.2,
-        X[:, _COL["cand_activity"]] > np.log1p(2),
-    ])
-    w = np.where(present, weight, -np.inf)
-    best = np.argmax(w, axis=1)  # the first maximum: building order breaks ties, as a stable sort does
-    return np.where(present.any(axis=1), best, -1)
+    return reason_rule.top_reasons(X, model.ranker_.contributions(X)[0])
 
 
 def score_meet_block(model, rows: np.ndarray, k: int, group: str) -> dict:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from recommender.cli._common import add_json_option, print_json
 from recommender.errors import UsageError
@@ -32,12 +31,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.people < demo.MIN_PEOPLE or args.people > demo.MAX_PEOPLE:
         raise UsageError(f"--people must be between {demo.MIN_PEOPLE} and {demo.MAX_PEOPLE:,}, got {args.people}")
+    from recommender.progress import progress_bar, wants_progress
+
     bar = None
     progress = None
-    if not args.quiet and hasattr(sys.stderr, "isatty") and sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(demo.STAGES), desc="demo-data", unit="step", file=sys.stderr, leave=False)
+    if wants_progress(args.quiet):
+        bar = progress_bar(len(demo.STAGES), "demo-data", enabled=True, unit="step")
 
         def progress(stage: str) -> None:
             bar.set_postfix_str(stage)

@@ -81,14 +81,12 @@ def _register_links(sub) -> None:
 
 
 def _progress_bar(total_hint: int | None = None):
-    """A tqdm bar on stderr when it is a terminal; otherwise no progress."""
-    if not sys.stderr.isatty():
+    """The progress bar (recommender.progress) on a terminal, with an ``update(done, total, label)`` for it."""
+    from recommender.progress import progress_bar, wants_progress
+
+    if not wants_progress():
         return None, None
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        return None, None
-    bar = tqdm(total=total_hint, file=sys.stderr, unit="step", leave=False, desc="evaluate links")
+    bar = progress_bar(total_hint, "evaluate links", enabled=True, unit="step")
 
     def update(done: int, total: int, label: str) -> None:
         if bar.total != total:

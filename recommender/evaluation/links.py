@@ -72,10 +72,6 @@ class EdgeList:
     def n_nodes(self) -> int:
         return int(len(self.nodes))
 
-    def adjacency(self):
-        """The symmetric binary adjacency matrix (``scipy.sparse.csr_matrix``)."""
-        return linkpred.adjacency_from_edges(self.edges[:, 0], self.edges[:, 1], n=self.n_nodes)
-
 
 @dataclass(frozen=True)
 class Split:

@@ -96,6 +96,8 @@ class FeatureContext:
         self.Z_bits = _bitmask(self.Z)
         self.G_bits = _bitmask(self.G)
         self.indptr64 = self.A.indptr.astype(np.int64)
+        # 1 for who may introduce (people.PeopleEncoding.can_introduce): opted-out people are never an introducer
+        self.introducer_ok = (~self.opt_out).astype(np.float32)
         has_fn = self.function >= 0
         # squared norms of the weighted tag vectors used to pre-score pool candidates
         self.tag_norm = 9.0 * self.n_spec + 4.0 * self.n_ind + (self.n_market - self.n_ind) + self.n_reg + has_fn

@@ -28,10 +28,10 @@ True
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
+from sklearn.base import BaseEstimator
 
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
 from recommender.kernels import _kth_largest, _top_per_row, tune_allocator
@@ -45,14 +45,14 @@ from recommender.meet.features import (
     pair_features,
     stack_features,
 )
-from recommender.meet.ranker import PairRanker, _sigmoid
-from recommender.meet.training import build_training_set
 from recommender.meet.persistence import load_object, save_object
+from recommender.meet.ranker import PairRanker, _sigmoid
+from recommender.meet.reasons import REASON_FEATURES, REASON_ORDER, Reason, reason_weights, reasons_present
+from recommender.meet.training import build_training_set
 from recommender.meet.twohop import two_hop_paths
 from recommender.network import Network
-from recommender.people import GROUPS, encode_people
+from recommender.people import GROUPS, PeopleFacts, encode_people
 from recommender.similarity import ProfileModel
-from recommender.taxonomy import split_tags
 
 __all__ = ["GROUP_CHOICES", "Reason", "Recommendation", "MeetModel", "REASON_FEATURES"]
 
@@ -63,30 +63,6 @@ _CN = FEATURE_NAMES.index("cn")
 _ACTIVITY = FEATURE_NAMES.index("cand_activity")
 _GROUP_COLS = [FEATURE_NAMES.index(f) for f in ("group_peer", "group_adjacent", "group_executive")]  # GROUPS order
 _NOT_IN_PARTIAL = {"tag_sim", "cand_activity", "group_peer", "group_adjacent", "group_executive"}
-
-#: Which features each kind of reason stands for (its weight is their summed contribution).
-REASON_FEATURES = {
-    "mutual_contacts": ("cn", "jaccard", "aa", "ra", "katz", "introducer_trust", "mutual_recency"),
-    "complementary_specialties": ("complementarity", "specialty_affinity"),
-    "shared_clients": ("client_overlap",),
-    "icp_fit": ("icp_fit",),
-    "similar_profile": ("tag_sim",),
-    "active": ("cand_activity",),
-}
-
-
-@dataclass(frozen=True)
-class Reason:
-    """One reason for a recommendation, as data.
-
-    ``kind`` is a key of :data:`REASON_FEATURES`; ``weight`` its contribution
-    to the log-odds; ``data`` holds what a sentence needs (names, tags).
-    """
-
-    kind: str
-    weight: float
-    data: dict = field(default_factory=dict)
-
 
 @dataclass(frozen=True)
 class Recommendation:
@@ -105,7 +81,7 @@ class Recommendation:
     contributions: dict
 
 
-class MeetModel:
+class MeetModel(BaseEstimator):
     """Recommends whom to meet: candidates, features, a learned ranker.
 
     Parameters
@@ -367,34 +343,40 @@ class MeetModel:
         me, them = self.people_[u], self.people_[v]
         feats = dict(zip(FEATURE_NAMES, x.tolist()))  # Python floats (tolist: one call, not one per value)
         contribs = dict(zip(FEATURE_NAMES, contrib.tolist()))
-        weight = {kind: sum(contribs[f] for f in fs) for kind, fs in REASON_FEATURES.items()}
+        present = reasons_present(x)[0]  # the reason rule (meet/reasons.py), as the batch job reads it
+        weight = dict(zip(REASON_ORDER, reason_weights(contrib)[0].tolist()))
+        has = dict(zip(REASON_ORDER, present.tolist()))
         reasons: list[Reason] = []
 
         su, sv = slice(ctx.A.indptr[u], ctx.A.indptr[u + 1]), slice(ctx.A.indptr[v], ctx.A.indptr[v + 1])
         mutual, iu, iv = np.intersect1d(ctx.A.indices[su], ctx.A.indices[sv], assume_unique=True,
                                         return_indices=True)
         introducer, best = None, 0.0
-        if len(mutual):
+        if has["mutual_contacts"]:
+            count = int(len(mutual))  # a count names nobody: opted-out contacts are counted, never named
             t = np.minimum(ctx.W.data[su][iu], ctx.W.data[sv][iv])  # W shares A's sorted pattern
+            named = ctx.introducer_ok[mutual] > 0
+            mutual, t = mutual[named], t[named]
             order = np.lexsort((mutual, -t))
             mutual, t = mutual[order], t[order]
-            introducer, best = int(mutual[0]), float(t[0])
+            if len(mutual):
+                introducer, best = int(mutual[0]), float(t[0])
             reasons.append(Reason("mutual_contacts", weight["mutual_contacts"], {
-                "count": int(len(mutual)),
+                "count": count,
                 "people": [{"id": str(ctx.ids[w]), "name": str(ctx.names[w]), "trust": tw}
                            for w, tw in zip(mutual.tolist(), t.tolist())],
             }))
         gx = [feats[f] for f in FEATURE_NAMES[-3:]]  # the group indicators
         group = GROUPS[gx.index(max(gx))] if any(gx) else None
         spec_me, spec_them = set(me["specialties"]), set(them["specialties"])
-        if feats["complementarity"] > 0:
+        if has["complementary_specialties"]:
             reasons.append(Reason("complementary_specialties", weight["complementary_specialties"], {
                 "function": them["function"],
                 "theirs": sorted(spec_them - spec_me),
                 "yours": sorted(spec_me - spec_them),
                 "shared": sorted(spec_me & spec_them),
             }))
-        if feats["icp_fit"] > 0:
+        if has["icp_fit"]:
             fr, ex = (me, them) if not me["is_exec"] else (them, me)
             reasons.append(Reason("icp_fit", weight["icp_fit"], {
                 "fit": feats["icp_fit"],
@@ -407,14 +389,14 @@ class MeetModel:
                 "company_size": ex["sizes"][:1],
                 "company_region": ex["regions"][:1],
             }))
-        elif feats["client_overlap"] > 0:
+        if has["shared_clients"]:
             reasons.append(Reason("shared_clients", weight["shared_clients"], {
                 "industries": [t for t in me["industries"] if t in them["industries"]],
                 "size_bands": [t for t in me["sizes"] if t in them["sizes"]],
             }))
-        if feats["tag_sim"] > 0.2:
+        if has["similar_profile"]:
             reasons.append(Reason("similar_profile", weight["similar_profile"], {"similarity": feats["tag_sim"]}))
-        if feats["cand_activity"] > np.log1p(2):
+        if has["active"]:
             reasons.append(Reason("active", weight["active"], {"recent_ties": int(round(np.expm1(feats["cand_activity"])))}))
         reasons.sort(key=lambda r: -r.weight)
         return Recommendation(
@@ -457,80 +439,8 @@ def _group_codes(X: np.ndarray) -> np.ndarray:
     return np.where(gi.any(axis=1), gi.argmax(axis=1), -1)
 
 
-class _PeopleFacts:
-    """Per person (in ``net.people`` order): tags and company facts for reasons and notes.
-
-    Built lazily: the table is kept as a few arrays and one person's dict is
-    made when asked for (``facts[i]``), so fitting never loops over people.
-    """
-
-    _COLS = ("id", "name", "kind", "function", "title", "specialties", "industries", "icp_sizes", "regions")
-
-    def __init__(self, net: Network):
-        people = net.people.reset_index(drop=True)
-        comp = net.companies.drop_duplicates("id").set_index("id") if len(net.companies) else None
-        self._a = {c: _objects(people[c]) for c in self._COLS}
-        self._a["id"] = people["id"].astype(str).to_numpy(dtype=object)
-        for col in ("name", "industry", "size_band", "region"):
-            vals = people["company_id"].map(comp[col]) if comp is not None and col in comp else pd.Series(
-                [None] * len(people))
-            self._a["company_" + col] = _objects(vals)
-
-    #: Dicts kept for people asked for recently (a block of lists asks for each person several times).
-    _CACHE_SIZE = 4096
-
-    def __len__(self) -> int:
-        return len(self._a["id"])
-
-    def __getstate__(self):
-        return {"_a": self._a}  # the cache is rebuilt on demand
-
-    def __getitem__(self, i: int) -> dict:
-        """Person ``i``'s facts (a shared dict: read it, do not change it)."""
-        cache = self.__dict__.setdefault("_cache", {})
-        hit = cache.get(i)
-        if hit is None:
-            if len(cache) >= self._CACHE_SIZE:
-                cache.clear()
-            hit = cache[i] = self._facts(i)
-        return hit
-
-    def _facts(self, i: int) -> dict:
-        a = {c: v[i] for c, v in self._a.items()}
-        is_exec = a["kind"] == "executive"
-
-        def cval(col):
-            v = a["company_" + col]
-            return [v] if isinstance(v, str) and v else []
-
-        ind, sizes, regions = split_tags(a["industries"]), split_tags(a["icp_sizes"]), split_tags(a["regions"])
-        if is_exec:  # an executive's market is their company's first
-            ind = cval("industry") + [t for t in ind if t not in cval("industry")]
-            sizes = cval("size_band") + [t for t in sizes if t not in cval("size_band")]
-            regions = cval("region") + [t for t in regions if t not in cval("region")]
-        return {
-            "id": str(a["id"]),
-            "name": str(a["name"] or a["id"]),
-            "is_exec": is_exec,
-            "function": a["function"],
-            "title": a["title"],
-            "company": a["company_name"] if isinstance(a["company_name"], str) else None,
-            "specialties": split_tags(a["specialties"]),
-            "industries": ind,
-            "sizes": sizes,
-            "regions": regions,
-        }
-
-
-def _objects(series: pd.Series) -> np.ndarray:
-    """A column as an object array with missing values as None."""
-    arr = np.array(series.to_numpy(dtype=object), dtype=object, copy=True)
-    arr[np.asarray(pd.isna(series), dtype=bool)] = None
-    return arr
-
-
-def _people_info(net: Network) -> _PeopleFacts:
-    return _PeopleFacts(net)
+def _people_info(net: Network) -> PeopleFacts:
+    return PeopleFacts(net)
 
 
 def _encode_ties(net: Network, ids: np.ndarray):

@@ -11,11 +11,12 @@ import pickle
 from pathlib import Path
 
 from recommender.errors import FracnetError
+from recommender.io.atomic import atomic_write
 
 MODEL_FORMAT = "fracnet-model"
 
 
-MODEL_FORMAT_VERSION = 6  # 6: classes moved into the meet/ package (pickles name their modules); 5: trust and freshness stored in single precision; 4: contexts share index arrays and the profile matrix; 3: blockwise scoring
+MODEL_FORMAT_VERSION = 9  # 9: people facts keep capacity and opt_out (people.PeopleFacts); 8: estimators are scikit-learn BaseEstimators, ProfileModel keeps counter_ and tfidf_; 7: contexts carry introducer_ok (opted-out people never introduce); 6: classes moved into the meet/ package (pickles name their modules); 5: trust and freshness stored in single precision; 4: contexts share index arrays and the profile matrix; 3: blockwise scoring
 
 
 class ModelFileError(FracnetError):
@@ -31,14 +32,13 @@ def save_object(obj, path, kind: str) -> Path:
     """
     from recommender import __version__
 
-    path = Path(path)
-    tmp = path.with_name(path.name + ".partial")
     header = {"format": MODEL_FORMAT, "version": MODEL_FORMAT_VERSION, "kind": kind, "fracnet": __version__}
-    with open(tmp, "wb") as fh:
+
+    def write(fh):
         pickle.dump(header, fh, protocol=pickle.HIGHEST_PROTOCOL)
         pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(path)
-    return path
+
+    return atomic_write(Path(path), write)  # a failed pickle leaves no temp file and the old file as it was
 
 
 def load_object(path, kind: str):

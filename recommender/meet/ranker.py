@@ -34,6 +34,7 @@ True
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from recommender.errors import NotFittedError, UsageError
 from recommender.meet.features import FEATURE_NAMES
@@ -96,7 +97,7 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
 
-class PairRanker:
+class PairRanker(BaseEstimator):
     """Scores candidate pairs from their features; learned, or default weights.
 
     Parameters

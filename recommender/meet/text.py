@@ -97,7 +97,7 @@ def reason_text(reason) -> str:
         if more > 0:
             names.append(f"{more} more")
         noun = "mutual contact" if d["count"] == 1 else "mutual contacts"
-        return f"{d['count']} {noun}: {_join(names)}"
+        return f"{d['count']} {noun}: {_join(names)}" if d["people"] else f"{d['count']} {noun}"
     if k == "complementary_specialties":
         theirs = _join([label(t) for t in d["theirs"]])
         yours = _join([label(t) for t in d["yours"]])

@@ -12,7 +12,8 @@ from recommender.meet.candidates import candidate_pairs
 from recommender.meet.context import build_context
 from recommender.meet.features import FEATURE_NAMES, pair_features
 from recommender.meet.twohop import two_hop_paths
-from recommender.network import Network, TieTable, parse_as_of, sorted_unique
+from recommender.network import Network, TieTable, parse_as_of
+from recommender.kernels import sorted_unique
 
 
 def formed_pairs(net: Network, after, until=None) -> pd.DataFrame:

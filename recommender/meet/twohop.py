@@ -23,7 +23,8 @@ class TwoHop:
     (``v == u``, reached back through each contact) has an entry too, marked
     ``tied``: nothing takes tied pairs as candidates. ``cn``,
     ``aa``, ``ra`` sum over the mutual contacts ``w``; ``trust`` is
-    ``max_w min(W[u, w], W[w, v])`` and ``recency`` the same over tie
+    ``max_w min(W[u, w], W[w, v])`` over the contacts who may introduce (not
+    opted out; 0 when there is none) and ``recency`` the same over tie
     freshness; ``tied`` marks pairs that are already tied. The best
     introducer of a pair (the ``w`` reaching ``trust``, lowest position on
     ties) is found on demand (:meth:`introducers`).
@@ -77,7 +78,8 @@ class TwoHop:
         local = np.arange(len(path)) - np.repeat(seg, cnt)
         cand = np.where(self._pt[path] == best, local, np.iinfo(np.int64).max)
         first = np.minimum.reduceat(cand, seg)
-        out[ok] = self._w[path[seg + first]]
+        # trust 0: every mutual contact opted out (real ties have trust > 0), so there is no introducer
+        out[ok] = np.where(self._trust[j] > 0, self._w[path[seg + first]], -1)
         return out
 
     def locate(self, pair_row: np.ndarray, pair_col: np.ndarray) -> np.ndarray:
@@ -149,7 +151,8 @@ def two_hop_paths(ctx: FeatureContext, rows: np.ndarray) -> TwoHop:
     m = len(start)
     # per path: the mutual contact and the two ties' min trust and freshness (path order, contiguous reads)
     w_path = np.repeat(mid, c2)
-    pt = np.minimum(np.repeat(ctx.W.data[e1], c2), W2.data)
+    # a path through an opted-out contact has no introducer trust: it never names them (0 = no introducer)
+    pt = np.minimum(np.repeat(ctx.W.data[e1] * ctx.introducer_ok[mid], c2), W2.data)
     pf = np.minimum(np.repeat(ctx.F.data[e1], c2), F2.data)
     # per pair: singletons are gathers; pairs with several mutual contacts are reduced
     first = perm[start]

@@ -11,7 +11,9 @@ from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
 from recommender.ledger import OUTCOME_CODES, smoothed_rate
-from recommender.network import Network, parse_as_of, trust_weights
+from recommender.network import Network, parse_as_of
+from recommender.trust import trust_weights
+from recommender.people import opt_out_flags
 from recommender.refer.request import Request
 from recommender.similarity import ProfileModel
 
@@ -66,7 +68,7 @@ class FitScores:
         names = people["name"].where(people["name"].notna() & (people["name"].astype(str) != ""), people["id"])
         self.names_ = names.astype(str).to_numpy(dtype=object)
         self.is_fractional_ = (people["kind"].fillna("fractional").astype(str) == "fractional").to_numpy()
-        self.opt_out_ = pd.to_numeric(people["opt_out"], errors="coerce").fillna(0).astype(int).to_numpy() != 0
+        self.opt_out_ = opt_out_flags(people["opt_out"])
         cap = pd.to_numeric(people["capacity"], errors="coerce").to_numpy(dtype=float)
         self.capacity_ = cap  # NaN: unknown
 
@@ -140,6 +142,7 @@ class FitScores:
         m.sum_duplicates()  # duplicate ties add costs; rare, and only weakens them
         self.cost_ = m
         self.degree_ = np.diff(m.indptr).astype(float)
+        self.hop_cost_ = _without_rows(m, self.opt_out_)  # opted-out people are never a hop of a trust path
 
         ref = network.referrals
         self.ref_to_ = pos.get_indexer(ref["to_id"].astype(str))
@@ -277,6 +280,9 @@ class FitScores:
         """Strongest trust paths from ``source``: hop-bounded Bellman-Ford, or
         Dijkstra when ``max_hops`` is None.
 
+        Opted-out people end a path: they are reached (and left out of the
+        picks) but never a hop between the source and someone else.
+
         Returns
         -------
         dist : ndarray, shape (n,)
@@ -286,10 +292,16 @@ class FitScores:
         """
         self._check()
         n = len(self.ids_)
+        # paths leave only from people who may introduce (the source always may): opted-out people are
+        # reached, never passed through
+        C = self.hop_cost_
+        if self.opt_out_[source]:
+            mask = self.opt_out_.copy()
+            mask[source] = False
+            C = _without_rows(self.cost_, mask)
         if max_hops is None:
-            dist, pred = dijkstra(self.cost_, directed=False, indices=source, return_predecessors=True)
+            dist, pred = dijkstra(C, directed=True, indices=source, return_predecessors=True)
             return dist, pred
-        C = self.cost_
         dist = np.full(n, np.inf)
         dist[source] = 0.0
         pred = np.full(n, -1, dtype=np.int64)
@@ -329,3 +341,11 @@ class FitScores:
                 v = int(pred[v])
                 path.append(v)
         return path[::-1]
+
+
+def _without_rows(C: sparse.csr_matrix, drop: np.ndarray) -> sparse.csr_matrix:
+    """``C`` with the rows of ``drop`` emptied (their columns kept): no path leaves those people."""
+    lens = np.diff(C.indptr)
+    keep = np.repeat(~drop, lens)
+    indptr = np.r_[0, np.cumsum(np.where(drop, 0, lens))].astype(C.indptr.dtype)
+    return sparse.csr_matrix((C.data[keep], C.indices[keep], indptr), shape=C.shape)

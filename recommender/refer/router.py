@@ -56,9 +56,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from recommender.errors import UsageError
-from recommender.network import DEFAULT_HALF_LIFE_DAYS, Network
+from recommender.trust import DEFAULT_HALF_LIFE_DAYS
+from recommender.network import Network
 from recommender.refer.fit import (
     _CAPACITY_X,
     _CAPACITY_Y,
@@ -80,7 +82,6 @@ __all__ = [
     "Pick",
     "Routing",
     "Router",
-    "route_opportunity",
 ]
 
 #: How the four components add up to a candidate's relevance.
@@ -109,7 +110,7 @@ class Routing:
     suggestions: tuple[dict, ...] = ()
 
 
-class Router(RequestChecks, FitScores, Selection):
+class Router(RequestChecks, FitScores, Selection, BaseEstimator):
     """Routes opportunities to the best 2-3 peers in a referrer's trust network.
 
     Parameters
@@ -315,8 +316,3 @@ class Router(RequestChecks, FitScores, Selection):
                                      "fit": round(float(ffs["fit"][j]), 4)})
         sugg = [{"max_hops": int(max_hops) + 1}, {"widen": True}] if uncovered and not widen else []
         return Routing(req, lane, picks, alts, uncovered, tuple(excluded), reach, None, tuple(sugg))
-
-
-def route_opportunity(network: Network, from_id: str, opportunity: str | None = None, **kwargs) -> Routing:
-    """Fit a :class:`Router` on ``network`` and route one request (see :meth:`Router.route`)."""
-    return Router().fit(network).route(from_id, opportunity, **kwargs)

@@ -130,6 +130,6 @@ class Selection:
         prod = q.multiply(self.profiles_.matrix_[i]).tocoo()
         if prod.nnz == 0:
             return []
-        vocab = self.profiles_.vectorizer_.get_feature_names_out()
+        vocab = self.profiles_.terms_
         order = np.argsort(-prod.data)[:n]
         return [str(vocab[c])[2:] for c in prod.col[order] if str(vocab[c]).startswith("w:")]

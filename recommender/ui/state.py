@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from recommender.network import Network, build_trust_graph, load_network
+from recommender.network import Network, load_network
+from recommender.trust import build_trust_graph
 from recommender.sample import open_default_store
 from recommender.store.db import Store, default_db_path
 from recommender.ui import views
@@ -99,10 +100,6 @@ def find_people(query: str, limit: int = 50) -> list[str]:
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _trust(path: str, ver: tuple):
     return build_trust_graph(_network(path, ver))
-
-
-def trust_graph():
-    return _trust(db_path(), version())
 
 
 @st.cache_resource(show_spinner="Learning who should meet whom (first run only)…", max_entries=2)

@@ -27,10 +27,10 @@ import pandas as pd
 
 from recommender.errors import DataValidationError, FracnetError, UsageError, ValidationProblem
 from recommender.network import Network
+from recommender.people import GROUPS, PeopleFacts, group_of  # noqa: F401  (the one group rule; pages read it here)
 from recommender.store.schema import IMPORT_ORDER, TABLES
 from recommender.taxonomy import split_tags
 
-GROUPS = ("peers", "adjacent", "executives")
 GROUP_LABELS = {"peers": "Peers", "adjacent": "Adjacent fractionals", "executives": "Executives (ICP)"}
 #: Starter list size per group (design: 10-20 people per group).
 TARGET = (10, 20)
@@ -45,79 +45,13 @@ def md_escape(text) -> str:
     return _MD_SPECIAL.sub(r"\\\1", "" if text is None else str(text))
 
 
-def _truthy(v) -> bool:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return False
-    try:
-        return bool(int(v))
-    except (TypeError, ValueError):
-        return str(v).strip().lower() in ("true", "yes", "y")
-
-
 # ---------------------------------------------------------------------------
 # People facts and groups
 # ---------------------------------------------------------------------------
 
 def people_facts(net: Network) -> pd.DataFrame:
-    """One row per person (indexed by id): name, kind, function, title, company,
-    specialty/industry/size sets (an executive's market includes their company's),
-    opt_out."""
-    people = net.people.where(net.people.notna(), None)
-    comp = net.companies.where(net.companies.notna(), None).set_index("id") if len(net.companies) else None
-
-    def company_field(cid, col):
-        if comp is None or cid is None or cid not in comp.index:
-            return None
-        v = comp.at[cid, col]
-        return v if isinstance(v, str) and v else None
-
-    rows = []
-    for r in people.to_dict("records"):
-        cid = r.get("company_id")
-        ind = set(split_tags(r.get("industries")))
-        sizes = set(split_tags(r.get("icp_sizes")))
-        if r.get("kind") == "executive":
-            ci, cs = company_field(cid, "industry"), company_field(cid, "size_band")
-            ind |= {ci} if ci else set()
-            sizes |= {cs} if cs else set()
-        rows.append({
-            "id": str(r["id"]),
-            "name": str(r.get("name") or r["id"]),
-            "kind": r.get("kind") or "fractional",
-            "function": r.get("function") or "",
-            "title": r.get("title") or "",
-            "company": company_field(cid, "name") or "",
-            "specialties": frozenset(split_tags(r.get("specialties"))),
-            "industries": frozenset(ind),
-            "sizes": frozenset(sizes),
-            "capacity": r.get("capacity"),
-            "opt_out": _truthy(r.get("opt_out")),
-        })
-    df = pd.DataFrame(rows, columns=["id", "name", "kind", "function", "title", "company", "specialties",
-                                     "industries", "sizes", "capacity", "opt_out"])
-    df = df.set_index("id", drop=False)
-    df.index.name = None
-    return df
-
-
-def group_of(me: pd.Series, other: pd.Series) -> str | None:
-    """Which of ``me``'s three groups ``other`` is in (the rule the recommender uses), or None.
-
-    Peers: fractionals of the same function with a different specialty mix;
-    adjacent: fractionals of another function serving the same kind of client
-    (shared industry or size band); executives: executives in the same market.
-    """
-    market = bool(me["industries"] & other["industries"]) or bool(me["sizes"] & other["sizes"])
-    me_exec, other_exec = me["kind"] == "executive", other["kind"] == "executive"
-    if not me_exec and not other_exec:
-        if me["function"] and me["function"] == other["function"]:
-            return "peers" if me["specialties"] != other["specialties"] else None
-        return "adjacent" if market else None
-    if other_exec:
-        if me_exec:
-            return "executives" if me["industries"] & other["industries"] else None
-        return "executives" if market else None
-    return "adjacent" if market else None
+    """One row per person (indexed by id): :meth:`recommender.people.PeopleFacts.frame`."""
+    return PeopleFacts(net).frame()
 
 
 def person_label(facts: pd.DataFrame, pid: str) -> str:

@@ -9,7 +9,7 @@ appear.
 
 from __future__ import annotations
 
-from recommender.practice.owner import group_of
+from recommender.practice.owner import cadence_group
 from recommender.practice.pipeline import STATUS_LABELS, list_items, recommend_for
 from recommender.practice.week import _my_facts, follow_up_draft
 
@@ -23,7 +23,7 @@ def pipeline_rows(store, owner: str, *, status: str | None = None) -> list[dict]
     for it in list_items(store, owner=owner, status=status):
         intro = f"{it['introducer']} ({it['introducer_id']})" if it["introducer_id"] else ""
         rows.append({
-            "group": group_of(mine["kind"], mine["function"], it["kind"], it["function"]),
+            "group": cadence_group(mine["kind"], mine["function"], it["kind"], it["function"]),
             "name": it["name"], "company": it["company"] or "", "title": it["title"] or "",
             "why": it["source"] or "", "introducer": intro, "profile_url": it["profile_url"] or "",
             "email": it["email"] or "", "note": it["note"] or "", "status": STATUS_LABELS[it["status"]],

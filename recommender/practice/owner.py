@@ -23,7 +23,7 @@ import json
 from recommender.errors import DataValidationError, UsageError, ValidationProblem
 
 __all__ = ["MeNotSetError", "DEFAULT_CADENCE", "GROUPS", "get_me", "require_me", "resolve_person", "set_me",
-           "create_me", "update_me", "my_profile", "cadence", "set_cadence", "group_of", "PROFILE_FIELDS"]
+           "create_me", "update_me", "my_profile", "cadence", "set_cadence", "cadence_group", "PROFILE_FIELDS"]
 
 #: Days without contact after which a strong tie counts as "losing touch", per group.
 DEFAULT_CADENCE = {"peers": 90, "adjacent": 90, "executives": 180}
@@ -209,8 +209,12 @@ def set_cadence(store, days: dict) -> dict:
     return new
 
 
-def group_of(me_kind, me_function, kind, function) -> str:
-    """Which of my three groups another person is in: executives, peers (same function) or adjacent."""
+def cadence_group(me_kind, me_function, kind, function) -> str:
+    """The cadence that applies to one of my contacts: executives, peers (same function) or adjacent.
+
+    Every contact gets one (unlike :func:`recommender.people.group_of`, which
+    says whether a *new* person fits one of my groups to meet, and can say none).
+    """
     if kind == "executive":
         return "executives"
     if me_function and function and me_function == function:

@@ -28,6 +28,7 @@ import re
 from datetime import date, datetime, timedelta, timezone
 
 from recommender.errors import UnknownIdError, UsageError
+from recommender.people import is_opted_out
 from recommender.practice.owner import require_me
 from recommender.store.schema import OUTREACH_STATUSES
 
@@ -147,7 +148,7 @@ def add_item(store, person_id: str, *, owner: str | None = None, source: str | N
         raise UsageError("you cannot put yourself on your outreach list", hint="give another person's id")
     with store._lock:
         row = _person_row(store.con, store, pid)
-        if row[2] and str(row[2]) not in ("0", "false", "False"):
+        if is_opted_out(row[2]):
             raise UsageError(f"{pid} has opted out of recommendations and outreach; not added")
         if introducer_id:
             _person_row(store.con, store, introducer_id)
@@ -198,7 +199,7 @@ def _item(row, today: str) -> dict:
     d = dict(zip(_ITEM_KEYS, row))
     d["name"] = d["name"] or d["person_id"]
     d["status_label"] = STATUS_LABELS.get(d["status"], d["status"])
-    d["opt_out"] = bool(d["opt_out"]) and str(d["opt_out"]) not in ("0",)
+    d["opt_out"] = is_opted_out(d["opt_out"])
     fu = d["follow_up"]
     d["due"] = bool(fu) and d["status"] in OPEN_STATUSES and fu <= today
     d["overdue_days"] = (date.fromisoformat(today) - date.fromisoformat(fu)).days if d["due"] else 0

@@ -21,7 +21,7 @@ import json
 from datetime import date, timedelta
 
 from recommender.practice._compat import explain_module
-from recommender.practice.owner import cadence as get_cadence, group_of, require_me
+from recommender.practice.owner import cadence as get_cadence, cadence_group, require_me
 from recommender.practice.pipeline import STATUS_LABELS, excluded_people, list_items, parse_date, today_iso
 
 __all__ = ["STRONG_TIE", "this_week", "losing_touch", "referrals_awaiting", "balance", "follow_up_draft",
@@ -112,7 +112,7 @@ def losing_touch(store, me: str, *, today=None, cadence: dict | None = None, lim
     t0 = date.fromisoformat(today)
     hits = []
     for pid, name, kind, fn, strength, last in rows:
-        g = group_of(mine.get("kind"), mine.get("function"), kind, fn)
+        g = cadence_group(mine.get("kind"), mine.get("function"), kind, fn)
         try:
             days = (t0 - date.fromisoformat(str(last)[:10])).days if last else None
         except ValueError:

@@ -84,12 +84,9 @@ def bench_splits(datasets, runs):
 
 def small_graph(n=330, m=1000, seed=1):
     """A ~1,000-edge graph: nearest pairs of random points in the unit square."""
-    rng = np.random.default_rng(seed)
-    pos = rng.random((n, 2))
-    d = ((pos[:, None] - pos[None]) ** 2).sum(-1)
-    iu = np.triu_indices(n, 1)
-    order = np.argsort(d[iu])[:m]
-    return np.column_stack([iu[0][order], iu[1][order]])
+    from recommender.demo.graphs import geometric_edges
+
+    return geometric_edges(n, m, seed)
 
 
 def bench_speed(runs=10):

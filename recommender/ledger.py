@@ -334,3 +334,24 @@ def referral_ledger(network, person_id: str, *, by: str = "quarter") -> dict:
         "periods": periods,
         "track_record": track_record(network, person_id),
     }
+
+
+def log_routed_referral(store, from_id: str, to_id: str, *, opportunity_id: str | None = None,
+                        needs=(), industry=None, size_band=None, description=None, date=None) -> dict:
+    """Log that ``from_id`` referred an opportunity to ``to_id`` through the ledger.
+
+    One :func:`recommender.ledger.log_referral` call, one transaction: without
+    ``opportunity_id`` the opportunity described by the form is recorded in
+    that same transaction (brought by ``from_id``), so a refused referral
+    leaves nothing behind. Returns the ledger's row (plus
+    ``opportunity_created``).
+    """
+    if opportunity_id:
+        row = log_referral(store, opportunity_id, to_id, from_id=from_id, date=date)
+        created = None
+    else:
+        row = log_referral(store, None, to_id, from_id=from_id, date=date,
+                           new_opportunity={"needs": list(needs or ()), "industry": industry,
+                                            "size_band": size_band, "description": description})
+        created = row["opportunity_id"]
+    return {**row, "opportunity_created": created}

@@ -25,8 +25,15 @@ def cache_dir(store) -> Path:
     return store.path.with_name(store.path.name + ".models")
 
 
+def revision_key(store) -> tuple[str, int]:
+    """The one cache key of a database's contents: its path and write revision (every commit raises it)."""
+    return str(store.path.resolve()), store.revision
+
+
 def cache_key(store, as_of=None) -> str:
-    raw = f"{store.path.resolve()}|{store.revision}|{as_of or ''}|{__version__}"
+    """The file name key of a cached model: :func:`revision_key`, the ``as_of`` date and the fracnet version."""
+    path, revision = revision_key(store)
+    raw = f"{path}|{revision}|{as_of or ''}|{__version__}"
     return hashlib.sha1(raw.encode()).hexdigest()[:16]
 
 

@@ -15,13 +15,7 @@ from recommender.evaluation.links import EdgeList, evaluate_links, plot_roc, rea
 DATASETS = Path("/work/shared/datasets")
 
 
-def geometric_edges(n=80, m=300, seed=0):
-    rng = np.random.default_rng(seed)
-    pos = rng.random((n, 2))
-    d = ((pos[:, None] - pos[None]) ** 2).sum(-1)
-    iu = np.triu_indices(n, 1)
-    order = np.argsort(d[iu])[:m]
-    return np.column_stack([iu[0][order], iu[1][order]])
+from recommender.demo.graphs import geometric_edges  # noqa: E402
 
 
 @pytest.fixture

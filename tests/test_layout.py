@@ -129,3 +129,35 @@ def test_no_module_over_600_lines():
     print("largest modules:\n" + "\n".join(f"  {n:5d}  {m}" for n, m in sizes[:10]))
     over = [(n, m) for n, m in sizes if n > MAX_LINES]
     assert not over, f"modules over {MAX_LINES} lines: {over}"
+
+
+def test_packages_import_nothing_heavy():
+    """Package __init__s re-export lazily: importing them (and the CLI) loads no numpy or pandas."""
+    import subprocess
+    import sys
+
+    code = ("import sys, recommender.store, recommender.meet, recommender.refer, recommender.batch, "
+            "recommender.evaluation, recommender.demo, recommender.cli; "
+            "print(sorted(m for m in ('numpy', 'pandas', 'scipy', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_every_lazy_export_resolves():
+    """Each name a package re-exports is found in the submodule it names (a split must not lose one)."""
+    import importlib
+
+    missing = []
+    for mod, path in _modules().items():
+        if path.name == "__init__.py" and "lazy_exports" in path.read_text():
+            pkg = importlib.import_module(mod)
+            missing += [f"{mod}.{name}" for name in pkg.__all__ if not _resolves(pkg, name)]
+    assert not missing
+
+
+def _resolves(pkg, name) -> bool:
+    try:
+        getattr(pkg, name)
+    except AttributeError:
+        return False
+    return True

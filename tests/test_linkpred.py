@@ -234,12 +234,10 @@ class TestFeatures:
 
 
 def random_graph(n=60, m=300, seed=0):
-    rng = np.random.default_rng(seed)
-    pos = rng.random((n, 2))
-    d = ((pos[:, None] - pos[None]) ** 2).sum(-1)
-    iu = np.triu_indices(n, 1)
-    order = np.argsort(d[iu])[:m]
-    return adjacency_from_edges(iu[0][order], iu[1][order], n=n)
+    from recommender.demo.graphs import geometric_edges
+
+    e = geometric_edges(n, m, seed)
+    return adjacency_from_edges(e[:, 0], e[:, 1], n=n)
 
 
 class TestSampling:

@@ -35,3 +35,16 @@ def test_corrupt_cache_file_is_refitted(writable_db):
         f.write_bytes(b"garbage")
         model = meet_model(s)
         assert model.recommend(model.context_.ids[0], k=3) is not None
+
+
+def test_one_cache_key_the_revision(writable_db):
+    """The explorer and the model cache key on the store's revision, which every commit raises."""
+    from recommender.model_cache import cache_key, revision_key
+    from recommender.store.db import Store
+
+    with Store(writable_db) as store, Store(writable_db) as other:
+        before, key = revision_key(store), cache_key(store)
+        with other.transaction() as con:  # another connection commits
+            con.execute("UPDATE people SET name = name || '!' WHERE id = (SELECT MIN(id) FROM people)")
+        assert revision_key(store) != before and cache_key(store) != key
+        assert revision_key(store)[0] == str(store.path.resolve())

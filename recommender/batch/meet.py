@@ -72,10 +72,10 @@ from recommender.batch.engines import (
     _dask_client,
     _local_blocks,
     peak_memory_mb,
+    tune_allocator,
 )
 from recommender.batch.writer import _AtomicTableWriter, _dtype_of, check_output
 from recommender.errors import UsageError
-from recommender.kernels import tune_allocator
 from recommender.meet import reasons as reason_rule
 from recommender.meet.features import FEATURE_NAMES
 from recommender.people import GROUPS

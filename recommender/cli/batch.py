@@ -5,6 +5,14 @@ from __future__ import annotations
 from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
 
 
+def _job_options(p, func) -> None:
+    """What every batch job takes: --quiet, --db, --json; and the function that runs it."""
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_db_option(p)
+    add_json_option(p)
+    p.set_defaults(func=func)
+
+
 def register(sub) -> None:
     p = sub.add_parser(
         "batch", help="whole-network jobs: everyone's who-to-meet lists, many referrals at once",
@@ -32,10 +40,7 @@ def register(sub) -> None:
     m.add_argument("--block-size", type=int, default=None, metavar="N",
                    help="people per block; bounds memory, never changes results (default: 1024)")
     m.add_argument("--model", metavar="PATH", help="use a model saved with `fracnet meet --save-model`")
-    m.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_db_option(m)
-    add_json_option(m)
-    m.set_defaults(func=run_meet)
+    _job_options(m, run_meet)
 
     r = bsub.add_parser(
         "refer", help="route many opportunities at once (one output row per pick)",
@@ -48,10 +53,7 @@ def register(sub) -> None:
     r.add_argument("--k", type=int, default=3, metavar="K", help="picks per opportunity (default: 3)")
     r.add_argument("--max-hops", type=int, default=2, metavar="H",
                    help="candidates within H ties of the referrer (default: 2)")
-    r.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_db_option(r)
-    add_json_option(r)
-    r.set_defaults(func=run_refer)
+    _job_options(r, run_refer)
 
     o = bsub.add_parser(
         "outreach", help="one outreach list per person, in a folder",
@@ -60,10 +62,7 @@ def register(sub) -> None:
     o.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
     o.add_argument("--per-group", type=int, default=15, metavar="N", help="people per group (default: 15)")
     o.add_argument("--format", choices=("csv", "xlsx"), default="csv", help="file format (default: csv)")
-    o.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_db_option(o)
-    add_json_option(o)
-    o.set_defaults(func=run_outreach)
+    _job_options(o, run_outreach)
 
 
 def _bar(args, total: int, desc: str, unit: str):

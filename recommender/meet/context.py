@@ -262,7 +262,7 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
     indices = c.astype(itype, copy=False)  # shared by A, W and F
     A = sp.csr_matrix((np.ones(len(r)), indices, indptr), shape=(n, n))
     # trust and freshness in single precision (seven significant digits): the two-hop stage reads them once per
-    # path, so half the bytes is ~12% of its time; every feature is still computed in double precision
+    # path, so half the bytes is time saved; every feature is still computed in double precision
     W = sp.csr_matrix((np.clip(wv, 1e-6, 1.0, out=wv).astype(np.float32), indices, indptr), shape=(n, n))
     Fm = sp.csr_matrix((fv.astype(np.float32), indices, indptr), shape=(n, n))
     for m in (A, W, Fm):  # sorted by construction: sets the flags without sorting

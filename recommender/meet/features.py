@@ -78,7 +78,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from recommender.kernels import _ranges, tune_allocator
+from recommender.kernels import _ranges
 from recommender.meet.candidates import (
     _groups,
     _tied,
@@ -105,7 +105,6 @@ __all__ = [
     "candidate_pairs",
     "pair_features",
     "two_hop_paths",
-    "tune_allocator",
     "best_introducers",
     "lookup_introducers",
 ]

@@ -34,7 +34,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
-from recommender.kernels import _kth_largest, _top_per_row, tune_allocator
+from recommender.kernels import _kth_largest, _top_per_row
 from recommender.meet.candidates import block_candidates
 from recommender.meet.context import build_context, context_day
 from recommender.meet.features import (
@@ -134,7 +134,6 @@ class MeetModel(BaseEstimator):
         """Learn from ``network``'s history up to ``as_of`` (default: all of it); returns self."""
         if not isinstance(network, Network):
             raise UsageError(f"expected a Network (see recommender.network.load_network), got {type(network).__name__}")
-        tune_allocator()
         net = network.until(as_of)
         # two threads (the array work releases the GIL): the tie table is encoded while the profiles are fitted,
         # and the current graph and the people facts are built while the history windows are replayed; each

@@ -16,7 +16,7 @@ from recommender.io.atomic import atomic_write
 MODEL_FORMAT = "fracnet-model"
 
 
-MODEL_FORMAT_VERSION = 9  # 9: people facts keep capacity and opt_out (people.PeopleFacts); 8: estimators are scikit-learn BaseEstimators, ProfileModel keeps counter_ and tfidf_; 7: contexts carry introducer_ok (opted-out people never introduce); 6: classes moved into the meet/ package (pickles name their modules); 5: trust and freshness stored in single precision; 4: contexts share index arrays and the profile matrix; 3: blockwise scoring
+MODEL_FORMAT_VERSION = 9  # raised whenever a pickled class moves or changes shape (why: see git log)
 
 
 class ModelFileError(FracnetError):

@@ -1,11 +1,11 @@
 """Cached loaders and session state for the explorer.
 
 Everything expensive (the network, the fitted models, the trust graph,
-communities, brokers) is cached and keyed by the database path and a *data
-version*: the connection's own change count plus SQLite's ``data_version``
-(which moves when another process commits). A write from the app or from the
-CLI therefore yields a new version, and the next script run rebuilds what it
-needs; :func:`clear_caches` drops everything after an import.
+communities, brokers) is cached and keyed by the database's revision
+(:func:`recommender.model_cache.revision_key`, the key the model cache uses
+too), which every commit raises, from the app or from the CLI; the next script
+run rebuilds what it needs. :func:`clear_caches` drops everything after an
+import.
 """
 
 from __future__ import annotations
@@ -43,10 +43,10 @@ def get_store() -> Store:
 
 
 def data_version(store: Store) -> tuple:
-    """Changes by this app's connection plus commits by other connections."""
-    with store._lock:
-        dv = store.con.execute("PRAGMA data_version").fetchone()[0]
-        return (str(store.path), store.con.total_changes, dv)
+    """The database's revision key (model_cache.revision_key): raised by every commit, from any connection."""
+    from recommender.model_cache import revision_key
+
+    return revision_key(store)
 
 
 def version() -> tuple:

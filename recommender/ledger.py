@@ -81,7 +81,7 @@ def _check_person(con, person_id: str, store, role: str) -> dict:
 
 
 def log_referral(store, opportunity_id: str | None, to_id: str, *, from_id: str | None = None, date=None,
-                 new_opportunity: dict | None = None) -> dict:
+                 new_opportunity: dict | None = None, anyway: bool = False) -> dict:
     """Record that ``from_id`` referred opportunity ``opportunity_id`` to ``to_id``.
 
     One transaction: the referral (outcome ``pending``, id ``r<N>``) is
@@ -99,6 +99,10 @@ def log_referral(store, opportunity_id: str | None, to_id: str, *, from_id: str 
         Default: the opportunity's ``brought_by``.
     date : str, optional
         ``YYYY-MM-DD``; default today.
+    anyway : bool, default False
+        Log a referral on a closed (won, lost, closed) opportunity, or one
+        brought by someone other than ``from_id``; refused otherwise
+        (:func:`recommender.refer.request.check_opportunity`).
 
     Returns
     -------
@@ -138,6 +142,15 @@ def log_referral(store, opportunity_id: str | None, to_id: str, *, from_id: str 
         taker = _check_person(con, to_id, store, "to")
         if giver["id"] == taker["id"]:
             raise UsageError(f"cannot refer an opportunity from {frm!r} to themselves; nothing was written")
+        from recommender.refer.request import check_opportunity
+
+        def name_of(pid):
+            row = con.execute("SELECT name FROM people WHERE id = ?", (pid,)).fetchone()
+            return (row[0] if row else None) or pid
+
+        # a closed opportunity, or someone else's: refused unless asked (the one request check)
+        check_opportunity({"id": opp[0], "brought_by": opp[1], "status": opp[2]}, frm,
+                          anyway=anyway, action="written", name_of=name_of)
         if taker["opt_out"]:
             raise UsageError(f"{taker['name']} ({to_id}) opted out of referrals; nothing was written")
         dup = con.execute("SELECT id, outcome FROM referrals WHERE opportunity_id = ? AND from_id = ? AND to_id = ?",
@@ -337,7 +350,8 @@ def referral_ledger(network, person_id: str, *, by: str = "quarter") -> dict:
 
 
 def log_routed_referral(store, from_id: str, to_id: str, *, opportunity_id: str | None = None,
-                        needs=(), industry=None, size_band=None, description=None, date=None) -> dict:
+                        needs=(), industry=None, size_band=None, description=None, date=None,
+                        anyway: bool = False) -> dict:
     """Log that ``from_id`` referred an opportunity to ``to_id`` through the ledger.
 
     One :func:`recommender.ledger.log_referral` call, one transaction: without
@@ -347,7 +361,7 @@ def log_routed_referral(store, from_id: str, to_id: str, *, opportunity_id: str 
     ``opportunity_created``).
     """
     if opportunity_id:
-        row = log_referral(store, opportunity_id, to_id, from_id=from_id, date=date)
+        row = log_referral(store, opportunity_id, to_id, from_id=from_id, date=date, anyway=anyway)
         created = None
     else:
         row = log_referral(store, None, to_id, from_id=from_id, date=date,

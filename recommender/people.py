@@ -9,6 +9,7 @@ Three rules live here and nowhere else:
 * **groups** (:func:`group_code`, :func:`group_of`): which of a person's three
   groups (peers, adjacent fractionals, executives) another person is in. The
   vectorised table the candidate generator reads is built from the same rule.
+  A plain ``contact`` is encoded without function or market, so in no group.
 * **the encoding** (:func:`encode_people`): ``Network.people`` as arrays and 0/1
   tag matrices that every answer (meet, refer, batch, the explorer) reads.
 
@@ -91,6 +92,8 @@ def group_code(me_exec: bool, other_exec: bool, *, same_function: bool, same_spe
 def group_of(me, other) -> str | None:
     """:func:`group_code` of two people's facts (mappings with ``kind``, ``function``, ``specialties``,
     ``industries`` and ``sizes`` sets; an executive's market includes their company's), as a group name."""
+    if other["kind"] == "contact":  # a plain contact is never suggested
+        return None
     me_exec, other_exec = me["kind"] == "executive", other["kind"] == "executive"
     shared_ind = bool(set(me["industries"]) & set(other["industries"]))
     code = group_code(me_exec, other_exec,
@@ -189,6 +192,12 @@ def encode_people(net: Network, profile: ProfileModel | None = None) -> PeopleEn
     n = len(ids)
     kind = people["kind"].fillna("fractional").astype(str).to_numpy()
     is_exec = kind == "executive"
+    contact = kind == "contact"
+    if contact.any():
+        # a plain contact (neither a fractional nor an executive) is in nobody's group, so never
+        # suggested; they still link people and can introduce them
+        people = people.copy()
+        people.loc[contact, ["function", "specialties", "industries", "icp_sizes"]] = None
     opt_out = opt_out_flags(people["opt_out"])
     names = people["name"].where(people["name"].notna(), people["id"]).astype(str).to_numpy()
     func = people["function"].where(people["function"].notna(), "").astype(str).str.strip().str.lower()

@@ -13,6 +13,12 @@ Example
 >>> r = tax.normalize("demand-genn", "specialty")
 >>> (r.tag, r.known, r.suggestion)
 ('demand-genn', False, 'demand-gen')
+>>> tax.correct("demand genn", "specialty").tag
+'demand-gen'
+>>> tax.correct("ops", "specialty").choices
+('marketing-ops', 'process-improvement')
+>>> tax.label("5-50m"), tax.label("saas"), tax.label("demand-gen")
+('$5-50M', 'B2B SaaS', 'demand generation')
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from typing import Iterable
 from recommender.errors import DataValidationError, ValidationProblem
 
 KINDS = ("function", "specialty", "industry", "size_band", "region")
+_LABEL_ORDER = ("specialty", "industry", "size_band", "region", "function")
 DATA_DIR = Path(__file__).resolve().parent / "data"
 TAXONOMY_PATH = DATA_DIR / "taxonomy.csv"
 
@@ -67,11 +74,31 @@ class Normalized:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """What a raw tag most likely means (see :meth:`Taxonomy.correct`).
+
+    ``tag`` is the canonical tag when the text is known or has exactly one
+    close spelling (``corrected`` then says it was a correction); ``choices``
+    lists the close tags when several are equally likely (``tag`` is None);
+    with neither, the text is unknown and ``choices`` holds the nearest tags.
+    """
+
+    raw: str
+    kind: str
+    tag: str | None
+    corrected: bool = False
+    ambiguous: bool = False
+    choices: tuple[str, ...] = ()
+    score: float = 1.0
+
+
+@dataclass(frozen=True)
 class TagInfo:
     tag: str
     kind: str
     parent: str | None
     synonyms: tuple[str, ...]
+    label: str | None = None
 
 
 class Taxonomy:
@@ -110,6 +137,25 @@ class Taxonomy:
         """The function a specialty belongs to (its parent), or None."""
         return self.parent(specialty, "specialty")
 
+    def label(self, tag: str, kind: str | None = None) -> str:
+        """The display label of a tag ("demand-gen" -> "demand generation", "5-50m" -> "$5-50M").
+
+        Without ``kind``, the kinds are tried in the order specialty, industry,
+        size band, region, function. A tag the taxonomy does not know reads as
+        its words (hyphens as spaces).
+        """
+        tag = str(tag)
+        kinds = (kind,) if kind else _LABEL_ORDER
+        for k in kinds:
+            e = self.entries.get((k, tag))
+            if e is not None:
+                return e.label or e.tag.replace("-", " ")
+        return tag.replace("-", " ")
+
+    def slugs(self) -> set[str]:
+        """Every canonical tag (all kinds) that reads differently from its label: what prose must not show."""
+        return {t for (k, t), e in self.entries.items() if (e.label or t) != t}
+
     def is_known(self, tag: str, kind: str) -> bool:
         return (kind, tag) in self.entries
 
@@ -123,6 +169,40 @@ class Taxonomy:
             if table[c] not in out:
                 out.append(table[c])
         return out[:n]
+
+    def correct(self, text: str, kind: str, *, cutoff: float = 0.8, margin: float = 0.04) -> Correction:
+        """The tag ``text`` means: itself if known, else its one close spelling.
+
+        Spellings of tags and synonyms at a similarity of at least ``cutoff``
+        (difflib's ratio) are candidates; the best is applied when no other tag
+        comes within ``margin`` of it, else the candidates are listed as
+        choices. ``"demand genn"`` -> demand-gen (corrected);
+        ``"marketing opps"`` has one close tag; a word close to two tags is
+        ambiguous.
+        """
+        self._check_kind(kind)
+        slug = slugify(text)
+        table = self._lookup[kind]
+        if slug in table:
+            return Correction(text, kind, table[slug])
+        best: dict[str, float] = {}
+        for key, tag in table.items():
+            sm = difflib.SequenceMatcher(None, slug, key)
+            if sm.real_quick_ratio() < cutoff - 0.2 or sm.quick_ratio() < cutoff - 0.2:
+                continue
+            r = sm.ratio()
+            if r > best.get(tag, 0.0):
+                best[tag] = r
+        ranked = sorted(best.items(), key=lambda kv: -kv[1])
+        close = [t for t, r in ranked if r >= cutoff]
+        if close:
+            top = best[close[0]]
+            rivals = [t for t in close if top - best[t] <= margin]
+            if len(rivals) == 1:
+                return Correction(text, kind, close[0], corrected=True, score=round(top, 4))
+            return Correction(text, kind, None, ambiguous=True, choices=tuple(rivals[:4]), score=round(top, 4))
+        return Correction(text, kind, None, choices=tuple(self.suggest(text, kind, n=3)),
+                          score=round(ranked[0][1], 4) if ranked else 0.0)
 
     def normalize(self, text: str, kind: str) -> Normalized:
         """Normalise one raw tag of ``kind`` to its canonical form."""
@@ -171,7 +251,11 @@ class Taxonomy:
 
 
 def read_taxonomy(path: str | Path) -> Taxonomy:
-    """Read a taxonomy CSV with columns ``tag, kind, parent, synonyms`` (synonyms ``|``-separated)."""
+    """Read a taxonomy CSV with columns ``tag, kind, parent, label, synonyms`` (synonyms ``|``-separated).
+
+    ``label`` (optional) is how the tag reads in prose and on screen; without
+    it the tag reads as its words.
+    """
     path = Path(path)
     problems: list[ValidationProblem] = []
     entries: list[TagInfo] = []
@@ -191,7 +275,8 @@ def read_taxonomy(path: str | Path) -> Taxonomy:
                 continue
             syn = tuple(s.strip() for s in (row.get("synonyms") or "").split("|") if s.strip())
             parent = slugify(row.get("parent") or "") or None
-            entries.append(TagInfo(tag, kind, parent, syn))
+            label = (row.get("label") or "").strip() or None
+            entries.append(TagInfo(tag, kind, parent, syn, label))
     if problems:
         raise DataValidationError(problems)
     return Taxonomy(entries)

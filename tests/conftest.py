@@ -8,6 +8,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = ROOT / "data" / "sample"
+#: Names that test escaping (HTML, a script, a spreadsheet formula): planted on
+#: the test copies of the sample, never shipped in it.
+HOSTILE_NAMES = ROOT / "tests" / "data" / "hostile_names.csv"
+
+
+def plant_hostile_names(store) -> dict[str, str]:
+    """Rename a few sample people to hostile names (tests/data/hostile_names.csv); return id -> name."""
+    import csv
+
+    with open(HOSTILE_NAMES, newline="", encoding="utf-8") as fh:
+        names = {r["id"]: r["name"] for r in csv.DictReader(fh)}
+    with store.transaction() as con:
+        con.executemany("UPDATE people SET name = ? WHERE id = ?", [(n, i) for i, n in names.items()])
+    return names
 
 
 @pytest.fixture(autouse=True)
@@ -25,13 +39,15 @@ def sample_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def sample_db(tmp_path_factory) -> Path:
-    """A database imported from the bundled sample (read-only use: copy it before writing)."""
+    """A database imported from the bundled sample, with the hostile test names planted
+    (read-only use: copy it before writing)."""
     from recommender.io.csv_folder import import_folder
     from recommender.store.db import Store
 
     path = tmp_path_factory.mktemp("sample") / "sample.db"
     with Store(path) as store:
         import_folder(store, SAMPLE_DIR)
+        plant_hostile_names(store)
     return path
 
 

@@ -113,7 +113,7 @@ def test_refer_form_picks_and_logging(app):
     at.button(key="refer_submit").click().run()
     assert not at.exception
     assert any(w.value.startswith("Out of your lane") for w in at.warning)
-    assert "Draft introduction" in [s.value for s in at.subheader]
+    assert "Draft notes (double opt-in)" in [s.value for s in at.subheader]
     logs = [b for b in at.button if b.key.startswith("log_")]
     assert 2 <= len(logs) <= 3
     intro = at.code[0].value

@@ -171,7 +171,7 @@ def test_person_and_refer_in_a_browser(server, browser):
     _wait_idle(page)
     expect(page.get_by_text("Out of your lane", exact=False)).to_be_visible()
     expect(page.get_by_text("Refer to these", exact=False)).to_be_visible()
-    expect(page.get_by_text("Draft introduction")).to_be_visible()
+    expect(page.get_by_text("Draft notes (double opt-in)")).to_be_visible()
     assert page.get_by_role("button", name="Log referral").count() >= 2
     page.screenshot(path=str(SHOTS / "03_refer.png"), full_page=True)
     page.get_by_role("button", name="Log referral").first.click()

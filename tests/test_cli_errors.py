@@ -11,7 +11,7 @@ from recommender.cli import main
 
 BAD_INPUTS = [
     # (argv, exit code, text on stderr)
-    (["meet", "p00001"], 5, "did you mean"),
+    (["meet", "p0001x"], 5, "did you mean"),
     (["meet", "p0001", "--k", "0"], 2, "--k"),
     (["meet", "p0001", "--as-of", "yesterday"], 2, "YYYY-MM-DD"),
     (["refer", "--from", "p0001", "--opportunity", "o999"], 5, "unknown opportunity"),
@@ -51,7 +51,13 @@ def test_bad_input_gets_one_clear_line(argv, code, text, tmp, capsys):
     assert err.startswith(("fracnet: error:", "usage:"))
 
 
-def test_unknown_tag_in_refer_is_a_warning_with_suggestion(capsys):
+def test_a_misspelt_tag_in_refer_is_corrected_with_a_note(capsys):
     assert main(["refer", "--from", "p0001", "--needs", "demand-genn", "--industry", "saas"]) == 0
     out = capsys.readouterr()
-    assert "did you mean 'demand-gen'" in out.out + out.err
+    assert "note: read 'demand-genn' as demand generation" in out.out
+
+
+def test_an_unknown_tag_beside_known_ones_is_a_warning_with_suggestion(capsys):
+    assert main(["refer", "--from", "p0001", "--needs", "demand gen, quantum widgets", "--industry", "saas"]) == 0
+    out = capsys.readouterr()
+    assert "warning: unknown needs 'quantum widgets'" in out.out

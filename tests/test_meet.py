@@ -255,12 +255,18 @@ def test_draft_notes(model, net):
     pid = _fractionals(net, 1)[0]
     me = model.person(pid)
     for r in model.recommend(pid, k=2):
-        note = draft_note(r, me, model.person(r.candidate_id))
+        them = model.person(r.candidate_id)
+        note = draft_note(r, me, them)
         assert note.startswith("Hi ")
         assert "compare notes" in note or "swap notes" in note
-        if r.introducer_name:
-            assert f"{r.introducer_name} suggested we talk" in note
-        if r.group == "peers":
+        assert "suggested we talk" not in note  # never claimed before the introducer was asked
+        if r.introducer_name:  # the note goes to the introducer, asking for a double-opt-in introduction
+            assert note.startswith(f"Hi {r.introducer_name.split()[0]},")
+            assert f"introducing me to {them['name']}" in note and "say yes" in note
+            after = draft_note(r, me, them, introduced_by=r.introducer_name)  # once introduced
+            assert after.startswith(f"Hi {them['name'].split()[0]},")
+            assert f"{r.introducer_name.split()[0]} introduced us" in after
+        elif r.group == "peers":
             assert "another fractional" in note
 
 
@@ -310,7 +316,7 @@ def test_cli_model_save_and_load(db, capsys, net, tmp_path):
 def test_cli_unknown_person(db, capsys):
     from recommender.cli import main
 
-    assert main(["meet", "p00001", "--db", db]) == 5
+    assert main(["meet", "p0001x", "--db", db]) == 5
     err = capsys.readouterr().err
-    assert "unknown person 'p00001'" in err and "did you mean" in err
+    assert "unknown person 'p0001x'" in err and "did you mean 'p0001'" in err
     assert err.count("\n") == 1

@@ -61,8 +61,8 @@ class TestLane:
         assert not ans.lane.in_lane
         assert ans.lane.missing == ("demand-gen", "brand")
         text = routing_to_dict(ans)["lane"]["reasons"]
-        assert any("does not cover demand-gen and brand" in r for r in text)
-        assert any("works in saas" in r for r in text)
+        assert any("does not cover demand generation and brand strategy" in r for r in text)
+        assert any("works in B2B SaaS" in r for r in text)
 
     def test_partly_in_lane_is_out(self, router):
         ans = router.route("me", needs=["fundraising", "demand-gen", "brand"], industry="fintech")
@@ -95,7 +95,7 @@ class TestPicks:
         assert eve.score < by_id["ann"].score  # heavily penalised despite covering both needs
         d = routing_to_dict(ans)
         eve_reasons = [p for p in d["picks"] + d["alternatives"] if p["id"] == "eve"][0]["reasons"]
-        assert any("NO open slots" in r for r in eve_reasons)
+        assert any("no open slots" in r for r in eve_reasons)
 
     def test_diversity_prefers_complementary_peer_to_a_clone(self, router):
         ans = router.route("me", needs=["demand-gen", "brand"], industry="saas", k=2)
@@ -223,18 +223,31 @@ def test_track_record_smoothing_and_as_of():
 # -- requests and errors ------------------------------------------------------------------------------------------
 
 
-def test_unknown_tag_is_kept_with_a_suggestion(router):
+def test_an_unambiguous_misspelling_is_corrected_and_said(router):
     ans = router.route("me", needs=["demand genn", "brand"])
-    assert "demand-genn" in ans.request.needs
+    assert ans.request.needs == ("demand-gen", "brand")
     warn = routing_to_dict(ans)["warnings"]
-    assert any("did you mean 'demand-gen'?" in w for w in warn)
+    assert any("read 'demand genn' as demand generation" in w for w in warn)
+
+
+def test_an_unknown_tag_is_kept_with_a_suggestion(router):
+    ans = router.route("me", needs=["demand-gen", "blockchainz"])
+    assert "blockchainz" in ans.request.needs
+    assert any("unknown needs 'blockchainz'" in w for w in routing_to_dict(ans)["warnings"])
+
+
+def test_an_ambiguous_or_all_unknown_needs_list_is_refused(router):
+    with pytest.raises(UsageError, match="could mean process improvement .* or supply chain"):
+        router.route("me", needs=["sop"])
+    with pytest.raises(UsageError, match="'blockchain' and 'quantum' are not known specialties"):
+        router.route("me", needs="blockchain, quantum")
 
 
 def test_no_eligible_peer_says_so(router):
     ans = router.route("hal", needs=["brand"], max_hops=2)
     assert ans.picks == () and ans.explanation["code"] == "no_peer_in_reach"
     d = routing_to_dict(ans)
-    assert "No eligible fractional within 2 hop(s) of hal" in d["explanation"]
+    assert "No eligible fractional within 2 hops of hal" in d["explanation"]
     assert d["suggestions"] == ["--max-hops 3", "--everyone"]
     assert d["message"] is None
     assert "--everyone" in format_routing(ans)

@@ -71,3 +71,63 @@ def test_normalize_never_crashes_and_is_idempotent(text, kind):
 def test_split_tags_has_no_empty_parts(parts):
     for p in split_tags(";".join(parts)):
         assert p and p == p.strip()
+
+
+# -- a vocabulary worth its name (issue 15) -------------------------------------------------
+
+
+@pytest.mark.parametrize("function", ["marketing", "finance", "operations", "people", "sales", "product", "technology"])
+def test_every_function_has_a_real_vocabulary(tax, function):
+    specs = tax.children(function, "specialty")
+    assert len(specs) >= 10, specs
+    for t in specs:
+        e = tax.entries[("specialty", t)]
+        assert e.label and e.synonyms, t
+
+
+@pytest.mark.parametrize("raw, tag", [
+    ("SEO", "seo"), ("public relations", "pr-communications"), ("PR", "pr-communications"),
+    ("go-to-market", "gtm-strategy"), ("growth", "growth-marketing"), ("community building", "events-community"),
+    ("co-marketing", "partner-marketing"), ("content", "content-marketing"), ("product marketing", "product-marketing"),
+    ("retention", "lifecycle-marketing"), ("bookkeeping", "accounting-close"), ("13-week cash flow", "cash-flow"),
+    ("OKRs", "strategic-planning"), ("HRIS", "hr-operations"), ("MEDDIC", "sales-process"), ("PLG", "product-led-growth"),
+    ("UX", "ux-design"), ("SOC 2", "security"), ("GenAI", "ai-strategy"), ("DevOps", "devops")])
+def test_what_fractionals_sell_is_known(tax, raw, tag):
+    assert tax.normalize(raw, "specialty").tag == tag
+
+
+@pytest.mark.parametrize("tag, kind, text", [("demand-gen", "specialty", "demand generation"),
+                                             ("5-50m", "size_band", "$5-50M"), ("saas", "industry", "B2B SaaS"),
+                                             ("fp-and-a", "specialty", "FP&A"), ("us-west", "region", "US West")])
+def test_display_labels(tax, tag, kind, text):
+    assert tax.label(tag, kind) == text
+    assert tax.label(tag) == text
+
+
+def test_unknown_tags_read_as_words(tax):
+    assert tax.label("no-such-tag") == "no such tag"
+
+
+def test_corrections(tax):
+    c = tax.correct("demand genn", "specialty")
+    assert (c.tag, c.corrected) == ("demand-gen", True)
+    c = tax.correct("ops", "specialty")
+    assert c.tag is None and c.ambiguous and len(c.choices) >= 2
+    c = tax.correct("blockchain", "specialty")
+    assert c.tag is None and not c.ambiguous
+    assert tax.correct("SEO", "specialty") == tax.correct("SEO", "specialty")  # deterministic
+
+
+def test_no_synonym_names_two_tags_of_one_kind(tax):
+    import csv
+
+    from recommender.taxonomy import TAXONOMY_PATH
+
+    seen: dict[tuple[str, str], str] = {}
+    with open(TAXONOMY_PATH, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            for s in [row["tag"]] + [x for x in row["synonyms"].split("|") if x]:
+                key = (row["kind"], slugify(s))
+                if key in seen and seen[key] != row["tag"] and key != ("industry", "healthcare"):
+                    raise AssertionError(f"{s!r} names both {seen[key]!r} and {row['tag']!r}")
+                seen.setdefault(key, row["tag"])

@@ -13,6 +13,7 @@ import pandas as pd
 from recommender.batch.engines import BatchSummary, peak_memory_mb
 from recommender.batch.writer import _AtomicTableWriter, check_output
 from recommender.errors import DataValidationError, UsageError, ValidationProblem
+from recommender.refer.request import CLOSED_STATUSES, needs_problems
 
 #: The columns of a ``batch refer`` output file, in order.
 REFER_COLUMNS = ("opportunity_id", "brought_by", "in_lane", "lane_fit", "rank", "person_id", "name", "score",
@@ -74,6 +75,10 @@ def read_opportunities(path, person_ids) -> pd.DataFrame:
             problems.append(ValidationProblem(name, line, "brought_by", f"unknown person {rec['brought_by']!r}"))
         if not rec["needs"] and not rec["description"]:
             problems.append(ValidationProblem(name, line, "needs", "no needs and no description: nothing to match"))
+        elif rec["needs"]:
+            bad = needs_problems(rec["needs"])  # the same request check as `fracnet refer`
+            if bad:
+                problems.append(ValidationProblem(name, line, "needs", bad.removeprefix("needs: ")))
         if rec["date"]:
             try:
                 pd.Timestamp(rec["date"])
@@ -85,7 +90,7 @@ def read_opportunities(path, person_ids) -> pd.DataFrame:
 
 
 def batch_refer(network, opportunities, out, *, k: int = 3, max_hops: int = 2, router=None,
-                progress: Callable[[int, int], None] | None = None) -> BatchSummary:
+                progress: Callable[[int, int], None] | None = None, anyway: bool = False) -> BatchSummary:
     """Route every opportunity of a CSV file and write one row per pick to ``out``.
 
     Parameters
@@ -100,6 +105,9 @@ def batch_refer(network, opportunities, out, *, k: int = 3, max_hops: int = 2, r
         As for :meth:`Router.route <recommender.refer.router.Router.route>`.
     router : Router, optional
         A fitted router (default: fitted on ``network``).
+    anyway : bool, default False
+        Also route rows whose ``status`` is closed (won, lost, closed); by
+        default they are skipped and counted (``extra["skipped_closed"]``).
 
     Returns
     -------
@@ -117,10 +125,15 @@ def batch_refer(network, opportunities, out, *, k: int = 3, max_hops: int = 2, r
     df = read_opportunities(opportunities, people)
     t0 = time.perf_counter()
     router = router if router is not None else Router().fit(network)
-    no_picks = 0
+    no_picks = skipped = 0
     with _AtomicTableWriter(path, fmt, REFER_COLUMNS) as writer:
         chunk: list[dict] = []
         for i, rec in enumerate(df.to_dict("records")):
+            if not anyway and rec["status"].lower() in CLOSED_STATUSES:
+                skipped += 1
+                if progress is not None:
+                    progress(i + 1, len(df))
+                continue
             opt = lambda c: rec[c] or None  # noqa: E731
             routing = router.route(rec["brought_by"], needs=opt("needs"), industry=opt("industry"),
                                    size_band=opt("size_band"), region=opt("region"),
@@ -146,7 +159,8 @@ def batch_refer(network, opportunities, out, *, k: int = 3, max_hops: int = 2, r
         n_rows = writer.rows
     return BatchSummary(out=str(path), engine="local", people=int(df["brought_by"].nunique()), rows=int(n_rows),
                         seconds=time.perf_counter() - t0, peak_memory_mb=peak_memory_mb(),
-                        extra={"opportunities": int(len(df)), "without_picks": no_picks, "k": k,
+                        extra={"opportunities": int(len(df)), "without_picks": no_picks, "skipped_closed": skipped,
+                               "k": k,
                                "max_hops": max_hops, "format": fmt})
 
 

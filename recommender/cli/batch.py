@@ -53,6 +53,8 @@ def register(sub) -> None:
     r.add_argument("--k", type=int, default=3, metavar="K", help="picks per opportunity (default: 3)")
     r.add_argument("--max-hops", type=int, default=2, metavar="H",
                    help="candidates within H ties of the referrer (default: 2)")
+    r.add_argument("--anyway", action="store_true",
+                   help="also route rows whose status is closed (won, lost, closed); skipped by default")
     _job_options(r, run_refer)
 
     o = bsub.add_parser(
@@ -89,8 +91,12 @@ def _print_summary(args, summary, what: str) -> None:
         line += f"; model fit {d['fit_seconds']:.1f} s"
     line += ")"
     print(line)
+    if d.get("skipped_closed"):
+        print(f"note: skipped {d['skipped_closed']} of {d['opportunities']} opportunities that are closed "
+              "(won, lost, closed); --anyway routes them too")
     if d.get("without_picks"):
-        print(f"note: {d['without_picks']} of {d['opportunities']} opportunities had no picks")
+        print(f"note: {d['without_picks']} of {d['opportunities']} opportunities had no picks "
+              "(nobody in reach covers their needs)")
 
 
 def run_meet(args) -> int:
@@ -153,7 +159,7 @@ def run_refer(args) -> int:
     bar, update = _bar(args, n, "batch refer", "opportunities")
     try:
         summary = batch_refer(network, args.opportunities, args.out, k=args.k, max_hops=args.max_hops,
-                              progress=update)
+                              progress=update, anyway=args.anyway)
     finally:
         bar.close()
     _print_summary(args, summary, "referrers")

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+from recommender.words import plural
 
 
 def register_history(evaluate_subparsers) -> None:
@@ -36,7 +37,7 @@ def run_history(args) -> int:
         return 0
     k = res["k"]
     print(f"History replay: fit before {res['split_date']}, ranked ties formed up to {res['end_date']}")
-    print(f"  {res['n_queries']:,} people formed {res['n_positives']:,} new ties; "
+    print(f"  {plural(res['n_queries'], 'person', 'people')} formed {plural(res['n_positives'], 'new tie')}; "
           f"{res['candidate_recall']:.1%} of them were among the candidates "
           f"(~{res['mean_candidates']:.0f} per person)")
     m = res["model"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
 from recommender.errors import UsageError
+from recommender.words import plural
 
 
 def register(sub) -> None:
@@ -84,7 +85,7 @@ def run_outreach(args) -> int:
     if args.json:
         print_json({"person": args.person, "out": str(out), "rows": len(rows), "by_group": by_group})
     else:
-        print(f"Wrote {len(rows)} people to {out} (" + ", ".join(f"{g} {n}" for g, n in by_group.items()) + ").")
+        print(f"Wrote {plural(len(rows), 'person', 'people')} to {out} (" + ", ".join(f"{g} {n}" for g, n in by_group.items()) + ").")
     return 0
 
 

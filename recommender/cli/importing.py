@@ -7,6 +7,7 @@ import sys
 from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
 from recommender.errors import UsageError
 from recommender.progress import wants_progress
+from recommender.words import plural
 
 
 def register(sub) -> None:
@@ -63,6 +64,7 @@ def run(args) -> int:
     written = ", ".join(f"{n} {name}" for name, n in report.written.items()) or "nothing"
     print(f"Imported {written} into {store.path}.")
     if report.merged_people:
-        print(f"{report.merged_people} people matched ones already in the database (by email or profile URL).")
+        print(f"{plural(report.merged_people, 'person', 'people')} matched "
+              f"{'one' if report.merged_people == 1 else 'ones'} already in the database (by email or profile URL).")
     print("Database now holds " + ", ".join(f"{n} {name}" for name, n in counts.items()) + ".")
     return 0

@@ -20,6 +20,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from recommender.network import load_network
     from recommender.ledger import referral_ledger
+    from recommender.refer.text import track_record_text
 
     with open_store(args) as store:
         from recommender.practice.owner import resolve_person
@@ -36,8 +37,7 @@ def run(args) -> int:
     sign = "+" if b["net"] > 0 else ""
     print(f"  go-giver balance: {sign}{b['net']} (given - received); won: {b['won_given']} given, "
           f"{b['won_received']} received")
-    print(f"  track record: {tr['received']} received, {tr['accepted']} taken on, {tr['won']} won "
-          f"(accept {tr['accept_rate']:.0%}, win {tr['win_rate']:.0%} smoothed)")
+    print(f"  {track_record_text(tr)}")
     if led["peers"]:
         print("\nPer peer (given / received, won given / won received):")
         for p in led["peers"]:

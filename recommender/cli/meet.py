@@ -12,7 +12,7 @@ def register(sub) -> None:
                     "adjacent fractionals (other functions, same kind of client) and executives whose company "
                     "fits the person's ICP. Each comes with its reasons, the best mutual contact to introduce "
                     "you, and a draft note. The ranker is learned from the network's own history.")
-    p.add_argument("person", metavar="PERSON", nargs="?", help="person id (default: me, see 'fracnet me')")
+    p.add_argument("person", metavar="PERSON", nargs="?", help="person id, or a name only one person has (default: me, see 'fracnet me')")
     p.add_argument("--k", type=int, default=10, metavar="K", help="recommendations per group (default: 10)")
     p.add_argument("--group", choices=("all", "peers", "adjacent", "executives"), default="all",
                    help="one group, or all three (default: all)")
@@ -38,7 +38,7 @@ def run(args) -> int:
     from recommender.practice.pipeline import recommend_for
 
     with open_store(args) as store:
-        args.person = resolve_person(store, args.person, "meet")  # unknown id: one line with "did you mean"
+        args.person = resolve_person(store, args.person, "meet")  # an id or a unique name (default: me)
         if args.model:
             model = MeetModel.load(args.model)
         else:
@@ -59,6 +59,7 @@ def run(args) -> int:
                     pass
     if args.save_model:
         model.save(args.save_model)
+    introduced = _introduced_by(args, args.person, [r.candidate_id for r in recs])
     me = model.person(args.person)
     them = {r.candidate_id: model.person(r.candidate_id) for r in recs}
     notes = []
@@ -71,8 +72,26 @@ def run(args) -> int:
             "group": args.group,
             "as_of": model.as_of_,
             "model": {"kind": model.ranker_.kind_, "fallback_reason": model.fallback_reason_},
-            "recommendations": [recommendation_dict(r, me, them[r.candidate_id]) for r in recs],
+            "recommendations": [recommendation_dict(r, me, them[r.candidate_id],
+                                                    introduced_by=introduced.get(r.candidate_id)) for r in recs],
         })
         return 0
-    print(format_recommendations(me, recs, notes=notes, them=them))
+    print(format_recommendations(me, recs, notes=notes, them=them, introduced=introduced))
     return 0
+
+
+def _introduced_by(args, person: str, candidates: list[str]) -> dict[str, str]:
+    """Candidates someone already introduced ``person`` to (a logged introduction): id -> introducer's name."""
+    if not candidates:
+        return {}
+    with open_store(args) as store:
+        intros = store.read_table("introductions")
+        people = store.read_table("people")[["id", "name"]]
+    names = dict(zip(people["id"], people["name"].fillna(people["id"])))
+    want = set(candidates)
+    out = {}
+    for r in intros.itertuples(index=False):
+        other = r.b if r.a == person else r.a if r.b == person else None
+        if other in want and r.outcome in ("pending", "connected") and r.introducer:
+            out[other] = str(names.get(r.introducer, r.introducer))
+    return out

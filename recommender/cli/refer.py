@@ -25,6 +25,8 @@ def register(sub) -> None:
     p.add_argument("--everyone", action="store_true", help="consider every fractional in the network")
     p.add_argument("--include-full", action="store_true",
                    help="keep people with no open slots (penalised) instead of leaving them out")
+    p.add_argument("--anyway", action="store_true",
+                   help="route an opportunity that is closed (won, lost, closed) or that someone else brought")
     add_db_option(p)
     add_json_option(p)
     p.set_defaults(func=run)
@@ -33,6 +35,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from recommender.errors import UsageError
     from recommender.network import load_network
+    from recommender.refer.request import check_opportunity
     from recommender.refer.router import Router
     from recommender.refer.text import format_routing, routing_to_dict
 
@@ -46,16 +49,19 @@ def run(args) -> int:
     with open_store(args) as store:
         from recommender.practice.owner import resolve_person
 
-        args.from_id = resolve_person(store, args.from_id, "refer")  # unknown id: one line with "did you mean"
+        args.from_id = resolve_person(store, args.from_id, "refer")  # an id or a unique name (default: me)
+        concerns = ()
         if args.opportunity:
-            store.get("opportunities", args.opportunity)
+            args.opportunity = store.resolve("opportunities", args.opportunity)
+            concerns = check_opportunity(store.get("opportunities", args.opportunity), args.from_id,
+                                         anyway=args.anyway, name_of=lambda pid: store.get_person(pid)["name"] or pid)
         network = load_network(store)
     router = Router().fit(network)
     routing = router.route(args.from_id, args.opportunity, needs=args.needs, industry=args.industry,
                            size_band=args.size_band, region=args.region, description=args.description,
                            k=args.k, max_hops=args.max_hops, widen=args.everyone, include_full=args.include_full)
     if args.json:
-        print_json(routing_to_dict(routing))
+        print_json(routing_to_dict(routing, concerns))
     else:
-        print(format_routing(routing))
+        print(format_routing(routing, concerns))
     return 0

@@ -20,6 +20,8 @@ def register(sub) -> None:
     log.add_argument("--from", dest="from_id", metavar="PERSON",
                      help="who referred it (default: the opportunity's brought_by)")
     log.add_argument("--date", metavar="D", help="YYYY-MM-DD (default: today)")
+    log.add_argument("--anyway", action="store_true",
+                     help="log it even though the opportunity is closed (won, lost, closed) or someone else brought it")
     add_db_option(log)
     add_json_option(log)
     log.set_defaults(func=run_log)
@@ -43,7 +45,13 @@ def run_log(args) -> int:
     from recommender.ledger import log_referral
 
     with open_store(args) as store:
-        row = log_referral(store, args.opportunity, args.to_id, from_id=args.from_id, date=args.date)
+        if args.opportunity:
+            args.opportunity = store.resolve("opportunities", args.opportunity)
+        args.to_id = store.resolve("people", args.to_id)
+        if args.from_id:
+            args.from_id = store.resolve("people", args.from_id)
+        row = log_referral(store, args.opportunity, args.to_id, from_id=args.from_id, date=args.date,
+                           anyway=args.anyway)
     if args.json:
         print_json(row)
     else:
@@ -56,6 +64,7 @@ def run_outcome(args) -> int:
     from recommender.ledger import record_outcome
 
     with open_store(args) as store:
+        args.referral_id = store.resolve("referrals", args.referral_id)
         res = record_outcome(store, args.referral_id, args.outcome)
     if args.json:
         print_json(res)

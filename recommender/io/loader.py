@@ -19,6 +19,7 @@ from recommender.io.validate import MAX_PROBLEMS, ImportReport, LineMap
 from recommender.progress import progress_bar
 from recommender.store.schema import IMPORT_ORDER, TABLES
 from recommender.store.db import Store
+from recommender.words import plural
 
 CHUNK = 50_000
 
@@ -135,7 +136,7 @@ def load_tables(
         dup = ties.duplicated(["a", "b"], keep="last")
         if dup.any():
             report.warnings.append(ValidationProblem(files.get("ties", "ties"), None, None,
-                                                     f"{int(dup.sum())} ties repeat an earlier pair; the last one of each pair was kept"))
+                                                     f"{plural(int(dup.sum()), 'tie')} {'repeats' if int(dup.sum()) == 1 else 'repeat'} an earlier pair; the last one of each pair was kept"))
             tables["ties"] = ties[~dup]
 
     for name in ("introductions",):

@@ -28,6 +28,8 @@ __all__ = [
     "market_phrase",
     "reason_text",
     "draft_note",
+    "introducer_note",
+    "note_recipient",
     "recommendation_dict",
     "format_recommendations",
 ]
@@ -39,21 +41,16 @@ GROUP_TITLES = {
 }
 FUNCTION_ROLES = {
     "marketing": "CMO", "finance": "CFO", "operations": "COO", "people": "CHRO", "sales": "CRO",
-    "product": "CPO", "technology": "CTO",
+    "product": "CPO", "technology": "CTO", "legal": "general counsel",
 }
-_SIZE_LABELS = {"under-1m": "sub-$1M", "1-5m": "$1-5M", "5-50m": "$5-50M", "50-250m": "$50-250M", "250m-plus": "$250M+"}
 _MAX_NAMED = 3
 
 
 def label(tag: str) -> str:
-    """A tag as words: the demo vocabulary's label if known, else the tag with spaces."""
-    try:
-        from recommender.demo import LABELS
-    except ImportError:  # pragma: no cover - the demo module is optional here
-        LABELS = {}
-    if tag in _SIZE_LABELS:
-        return _SIZE_LABELS[tag]
-    return LABELS.get(tag, str(tag).replace("-", " "))
+    """A tag as words: the taxonomy's display label ("demand generation", "$5-50M", "B2B SaaS")."""
+    from recommender.taxonomy import load_taxonomy
+
+    return load_taxonomy().label(tag)
 
 
 def _join(words: list[str]) -> str:
@@ -64,11 +61,18 @@ def _join(words: list[str]) -> str:
 
 
 def role_of(person: dict) -> str:
-    """The short role of a fractional ("CMO"), from the title or the function."""
-    title = (person.get("title") or "").strip()
+    """The short role of a fractional ("CMO"), from the title or the function.
+
+    >>> role_of({"title": "Fractional CFO | FP&A for SaaS", "function": "finance"})
+    'CFO'
+    """
+    import re
+
+    title = re.split(r"\s*(?:\||•|·|–|—|\s-\s|,|\bat\b|@|\bfor\b)\s*", (person.get("title") or "").strip())[0].strip()
     low = title.lower()
-    if low.startswith("fractional "):
-        return title[len("fractional "):].strip()
+    for word in ("fractional ", "interim ", "part-time ", "part time "):
+        if low.startswith(word) and title[len(word):].strip():
+            return title[len(word):].strip()
     fn = (person.get("function") or "").lower()
     if fn in FUNCTION_ROLES:
         return FUNCTION_ROLES[fn]
@@ -113,8 +117,7 @@ def reason_text(reason) -> str:
         company = d.get("company") or "their company"
         return f"ICP fit: {company} ({', '.join(parts)}) matches {_join(matched) or 'part of the ICP'}"
     if k == "shared_clients":
-        shared = [label(t) for t in d["industries"]] + [label(t) for t in d["size_bands"]]
-        return f"same kind of client: {_join(shared)}"
+        return f"same kind of client: {market_phrase(d['industries'], d['size_bands'])}"
     if k == "similar_profile":
         return f"similar profile (tag similarity {d['similarity']:.2f})"
     if k == "active":
@@ -122,8 +125,55 @@ def reason_text(reason) -> str:
     return k.replace("_", " ")
 
 
-def draft_note(rec, me: dict, them: dict | None = None) -> str:
-    """A short, genuine first message from ``me`` to the recommended person.
+def _reason(rec, kind: str):
+    return next((r for r in rec.reasons if r.kind == kind), None)
+
+
+def _their_work(rec, them: dict | None) -> str:
+    """What the recommended person does, in plain words: "a fractional CFO focused on FP&A"."""
+    them = them or {}
+    if them.get("is_exec"):
+        company = them.get("company")
+        title = (them.get("title") or "").strip() or "an executive"
+        return f"{title} of {company}" if company else title
+    role = role_of(them) if (them.get("title") or them.get("function")) else ""
+    comp = _reason(rec, "complementary_specialties")
+    focus = comp.data["theirs"] if comp and comp.data.get("theirs") else them.get("specialties", [])[:2]
+    what = f"a fractional {role}" if role else "a fractional"
+    return f"{what} focused on {_join([label(t) for t in focus])}" if focus else what
+
+
+def _why_we_should_talk(rec, me: dict, them: dict | None) -> str:
+    """One sentence on what we have in common, from the reasons (no scores)."""
+    them = them or {}
+    if rec.group == "peers":
+        comp = _reason(rec, "complementary_specialties")
+        mine = _join([label(t) for t in comp.data["yours"]]) if comp and comp.data.get("yours") else ""
+        if mine:
+            return f"I focus on {mine}, so we could send each other work."
+        return "We do the same work from different angles, so we could send each other work."
+    if rec.group == "adjacent":
+        shared = _reason(rec, "shared_clients")
+        market = market_phrase(shared.data["industries"], shared.data["size_bands"]) if shared else ""
+        return (f"We both work with {market} from different seats." if shared and market != "growing companies"
+                else "We seem to serve the same kind of client from different seats.")
+    icp = _reason(rec, "icp_fit")
+    company = them.get("company") or (icp.data.get("company") if icp else None)
+    if me.get("is_exec"):
+        return "We seem to face the same market."
+    return (f"{company} is the kind of company I work with." if company
+            else "Their company is the kind I work with.")
+
+
+def draft_note(rec, me: dict, them: dict | None = None, *, introduced_by: str | None = None) -> str:
+    """A short, genuine, sendable first note (no scores, display labels only).
+
+    With an introducer (and no introduction logged yet), the note goes **to the
+    introducer**, asking for a double-opt-in introduction: nobody is told
+    "X suggested we talk" before X was asked. Without one, it is a direct note
+    in the seeds' spirit ("I'm another fractional CFO working with ... I'd love to
+    compare notes"). Once an introduction between us is logged
+    (``introduced_by``), the note to the new contact says who introduced us.
 
     Parameters
     ----------
@@ -131,10 +181,14 @@ def draft_note(rec, me: dict, them: dict | None = None) -> str:
     me : dict
         The sender's profile facts (:meth:`MeetModel.person`).
     them : dict, optional
-        The recipient's profile facts, for their first name and company.
+        The recipient's profile facts, for their first name, role and company.
+    introduced_by : str, optional
+        The name of whoever introduced us (an introduction already logged).
     """
+    if rec.introducer_name and not introduced_by:
+        return introducer_note(rec, me, them)
     first = _first_name(them["name"] if them else rec.name)
-    intro = f"{rec.introducer_name} suggested we talk. " if rec.introducer_name else ""
+    intro = f"{_first_name(introduced_by)} introduced us, and thank you for being open to it. " if introduced_by else ""
     my_market = market_phrase(me.get("industries", []), me.get("sizes", []))
     if me.get("is_exec"):
         company = me.get("company") or "my company"
@@ -145,7 +199,7 @@ def draft_note(rec, me: dict, them: dict | None = None) -> str:
                 "I'd love to hear what you're seeing across your clients.")
     role = role_of(me)
     if rec.group == "peers":
-        comp = next((r for r in rec.reasons if r.kind == "complementary_specialties"), None)
+        comp = _reason(rec, "complementary_specialties")
         focus = _join([label(t) for t in comp.data["theirs"]]) if comp else ""
         mine = _join([label(t) for t in comp.data["yours"]]) if comp else ""
         angle = f" You focus on {focus} and I on {mine}, so we might send each other work." if focus and mine else ""
@@ -161,8 +215,33 @@ def draft_note(rec, me: dict, them: dict | None = None) -> str:
             f"what you're seeing in the market{where} and swap notes.")
 
 
-def recommendation_dict(rec, me: dict, them: dict | None = None, *, with_numbers: bool = True) -> dict:
-    """One recommendation as the JSON object ``fracnet meet --json`` prints."""
+def introducer_note(rec, me: dict, them: dict | None = None) -> str:
+    """The note to the mutual contact: would you introduce us (double opt-in)?"""
+    them = them or {}
+    intro_first = _first_name(rec.introducer_name)
+    name = them.get("name") or rec.name
+    first = _first_name(name)
+    if me.get("is_exec"):
+        me_part = f"I run {me.get('company') or 'my company'}"
+    else:
+        me_part = f"I'm a fractional {role_of(me)} working with {market_phrase(me.get('industries', []), me.get('sizes', []))}"
+    return (f"Hi {intro_first}, would you be open to introducing me to {name}? {first} is {_their_work(rec, them)}, "
+            f"and {me_part}. {_why_we_should_talk(rec, me, them)} I'd love to compare notes, no pitch. "
+            f"If you think {first} would welcome it, could you ask them first and connect us only if they say yes? "
+            "No pressure either way, and thank you.")
+
+
+def note_recipient(rec, *, introduced_by: str | None = None) -> dict:
+    """Whom :func:`draft_note` is addressed to: ``{"id", "name", "role"}``, role "introducer" or "contact"."""
+    if rec.introducer_name and not introduced_by:
+        return {"id": rec.introducer_id, "name": rec.introducer_name, "role": "introducer"}
+    return {"id": rec.candidate_id, "name": rec.name, "role": "contact"}
+
+
+def recommendation_dict(rec, me: dict, them: dict | None = None, *, with_numbers: bool = True,
+                        introduced_by: str | None = None) -> dict:
+    """One recommendation as the JSON object ``fracnet meet --json`` prints
+    (``message`` is the draft note, ``message_to`` whom it is addressed to)."""
     out = {
         "id": rec.candidate_id,
         "name": rec.name,
@@ -171,7 +250,8 @@ def recommendation_dict(rec, me: dict, them: dict | None = None, *, with_numbers
         "reasons": [reason_text(r) for r in rec.reasons],
         "introducer": ({"id": rec.introducer_id, "name": rec.introducer_name, "trust": round(rec.introducer_trust, 4)}
                        if rec.introducer_id else None),
-        "message": draft_note(rec, me, them),
+        "message": draft_note(rec, me, them, introduced_by=introduced_by),
+        "message_to": note_recipient(rec, introduced_by=introduced_by),
     }
     if with_numbers:
         out["features"] = {k: round(v, 6) for k, v in rec.features.items()}
@@ -179,10 +259,12 @@ def recommendation_dict(rec, me: dict, them: dict | None = None, *, with_numbers
     return out
 
 
-def format_recommendations(me: dict, recs: list, *, notes: list[str] = (), them: dict | None = None) -> str:
+def format_recommendations(me: dict, recs: list, *, notes: list[str] = (), them: dict | None = None,
+                           introduced: dict | None = None) -> str:
     """Human-readable output: one section per group, reasons, introducer and draft note.
 
-    ``them`` maps candidate ids to their profile facts (for first names and companies).
+    ``them`` maps candidate ids to their profile facts (for first names and companies);
+    ``introduced`` maps candidate ids to the name of whoever already introduced us.
     """
     lines = [f"Who {me['name']} ({me['id']}) should meet next"]
     lines += [f"note: {n}" for n in notes]
@@ -202,6 +284,10 @@ def format_recommendations(me: dict, recs: list, *, notes: list[str] = (), them:
                 lines.append(f"      - {reason_text(reason)}")
             if r.introducer_name:
                 lines.append(f"      introducer: {r.introducer_name} ({r.introducer_id})")
-            note = draft_note(r, me, (them or {}).get(r.candidate_id))
-            lines.append(f"      note: \"{note}\"")
+            by = (introduced or {}).get(r.candidate_id)
+            to = note_recipient(r, introduced_by=by)
+            note = draft_note(r, me, (them or {}).get(r.candidate_id), introduced_by=by)
+            head = (f"note to {to['name']}, asking for an introduction" if to["role"] == "introducer"
+                    else "note")
+            lines.append(f"      {head}: \"{note}\"")
     return "\n".join(lines)

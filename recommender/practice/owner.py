@@ -74,13 +74,12 @@ def require_me(store, what: str = "this command") -> str:
 
 
 def resolve_person(store, given: str | None = None, what: str = "this command") -> str:
-    """The person a command is about: ``given`` (checked) or me.
+    """The person a command is about: ``given`` (an id, or a name only one person has) or me.
 
     Raises UnknownIdError for an unknown ``given``, MeNotSetError when neither is there.
     """
     if given:
-        store.get_person(given)
-        return str(given)
+        return store.resolve("people", given)  # an id or a name only one person has
     return require_me(store, what)
 
 

@@ -293,12 +293,23 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
         chosen, gains = self._choose(cand, relevance, fs["full"], fs["credit"], k)
         covered = fs["full"][chosen].max(axis=0) if chosen and req.needs else np.zeros(len(req.needs))
         uncovered = tuple(t for t, c in zip(req.needs, covered) if c < 1)
-        rest = [j for j in np.argsort(-relevance, kind="stable") if j not in set(chosen)][:n_alternatives]
+        # alternatives: the next best who at least partly match a need (or anyone, without needs)
+        related = fs["credit"].sum(axis=1) > 0 if req.needs else np.ones(len(cand), bool)
+        rest = [j for j in np.argsort(-relevance, kind="stable") if j not in set(chosen) and related[j]][:n_alternatives]
+        wider = self._wider_search(src, req, uncovered, max_hops, widen, include_full) if uncovered else []
+        if req.needs:  # the needs nobody in reach is listed for (a partial fit at best)
+            in_reach = fs["full"].max(axis=0) if len(cand) else np.zeros(len(req.needs))
+            reach["nobody_listed_for"] = [t for t, c in zip(req.needs, in_reach) if c < 1]
 
         comps = {"fit": fs["fit"], "trust": trust, "track": track, "capacity": cap_score}
 
         def make(j: int, gain=None) -> Pick:
             return self._make_pick(j, cand, relevance, comps, fs, tr, dist, pred, src, req, qvec, gain)
+
+        if not chosen:  # nobody in reach covers any need, not even as a partial fit
+            expl = {"code": "nobody_covers", **reach, "from": req.from_id, "needs": list(req.needs)}
+            return Routing(req, lane, (), tuple(make(j) for j in rest), tuple(req.needs), (), reach, expl,
+                           tuple(wider))
 
         picks = tuple(make(j, g) for j, g in zip(chosen, gains))
         alts = tuple(make(j) for j in rest)
@@ -314,5 +325,29 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
                     i = full_idx[j]
                     excluded.append({"id": str(self.ids_[i]), "name": str(self.names_[i]), "reason": "no_capacity",
                                      "fit": round(float(ffs["fit"][j]), 4)})
-        sugg = [{"max_hops": int(max_hops) + 1}, {"widen": True}] if uncovered and not widen else []
-        return Routing(req, lane, picks, alts, uncovered, tuple(excluded), reach, None, tuple(sugg))
+        return Routing(req, lane, picks, alts, uncovered, tuple(excluded), reach, None, tuple(wider))
+
+    def _wider_search(self, src: int, req: Request, needs: tuple[str, ...], max_hops: int, widen: bool,
+                      include_full: bool) -> list[dict]:
+        """What a wider search would find for ``needs``: one more hop, then everyone.
+
+        Each option is a dict (``max_hops`` or ``widen``) with ``finds``: per need,
+        how many open fractionals there cover it.
+        """
+        if widen or not needs:
+            return []
+        out = []
+        base = self.is_fractional_ & ~self.opt_out_
+        if not include_full:
+            base &= ~(self.capacity_ == 0)
+        base[src] = False
+        for option in ({"max_hops": int(max_hops) + 1}, {"widen": True}):
+            pool = base.copy()
+            if "max_hops" in option:
+                d, _ = self.strongest_paths(src, option["max_hops"])
+                pool &= np.isfinite(d)
+            rows = np.flatnonzero(pool)
+            full, _ = self._need_coverage(rows, needs)
+            out.append({**option, "finds": {t: int(full[:, i].sum()) for i, t in enumerate(needs)}})
+        return out
+

@@ -35,16 +35,18 @@ class Selection:
 
         Each step takes the candidate maximising ``relevance + coverage_gain *
         (share of the needs it newly covers; partial credit counts a third) -
-        redundancy * (max profile cosine to the picks so far)``. People who
-        cover nothing of the need only fill up when too few do.
+        redundancy * (max profile cosine to the picks so far)``. Only people who
+        cover at least one need, fully or as a partial fit (the same function),
+        are picked: fewer than ``k`` (or none) when too few do, never a slot
+        filled with someone who covers nothing.
         """
         order = np.argsort(-relevance, kind="stable")
         m = credit.shape[1]
-        if m:
-            useful = credit[order].sum(axis=1) > 0
-            if useful.sum() >= k:
-                order = order[useful]
+        if m:  # a pick covers a need, at least as a partial fit; nobody is picked only to fill a slot
+            order = order[credit[order].sum(axis=1) > 0]
         top = order[: max(50, 10 * k)]
+        if not len(top):
+            return [], []
         prof = self.profiles_.matrix_[cand[top]]
         sim = np.asarray((prof @ prof.T).todense())
         covered = np.zeros(m)
@@ -84,6 +86,11 @@ class Selection:
             reasons.append(Reason("adds_coverage", {"needs": [req.needs[t] for t in gain]}))
         if req.needs and not covers and not partial:
             reasons.insert(0, Reason("covers_none", {"needs": list(req.needs)}))
+        elif req.needs and not covers:  # a partial fit only: say so first, with what it does not cover
+            fns = sorted({self.tax_.parent(t, "specialty") or t for t in partial})
+            reasons = [r for r in reasons if r.code != "partial"]
+            reasons.insert(0, Reason("partial_fit", {"needs": list(partial), "functions": fns,
+                                                     "specialties": self._specialties_of(i, fns)}))
         path = self._path(i, pred) if np.isfinite(dist[i]) else []
         trust_path = tuple((str(self.ids_[p]), str(self.names_[p])) for p in path)
         t = float(comps["trust"][j])
@@ -99,6 +106,12 @@ class Selection:
         components.update({f"fit.{name}": round(float(v[j]), 4) for name, v in fs["parts"].items() if fs["active"][name]})
         return Pick(str(self.ids_[i]), str(self.names_[i]), round(float(relevance[j]), 4), components, covers,
                     partial, trust_path, record, capacity, tuple(reasons))
+
+    def _specialties_of(self, i: int, functions) -> list[str]:
+        """Person ``i``'s specialties within ``functions`` (what makes them a partial fit)."""
+        vocab = {j: t for t, j in self.spec_vocab_.items()}
+        row = self.spec_[i]
+        return [vocab[j] for j in row.indices if self.tax_.parent(vocab[j], "specialty") in functions]
 
     def _fit_reasons(self, i: int, req: Request, fs: dict, j: int, covers, partial, weight: float) -> list[Reason]:
         fw, wsum, parts = self.fit_weights_, fs["wsum"], fs["parts"]

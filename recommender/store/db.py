@@ -220,26 +220,48 @@ class Store:
         return self.get("people", person_id)
 
     def suggest_ids(self, table: str, text: str, n: int = 3) -> list[str]:
-        """Ids (and, for people, names) close to ``text``, for "did you mean" hints."""
-        import difflib
-
+        """Ids (and, for people, names) close to ``text``, for "did you mean" hints (:func:`suggest_ids`)."""
         with self._lock:
             if table == "people":
                 rows = self.con.execute("SELECT id, name FROM people").fetchall()
             else:
                 rows = [(r[0], None) for r in self.con.execute(f"SELECT id FROM {table}")]
-        by_id = difflib.get_close_matches(text, [r[0] for r in rows], n=n, cutoff=0.6)
-        out = list(by_id)
-        if table == "people":
-            names = {(r[1] or "").lower(): r[0] for r in rows if r[1]}
-            low = text.lower()
-            for name, pid in names.items():
-                if low and low in name and pid not in out:
-                    out.append(pid)
-            for name in difflib.get_close_matches(low, list(names), n=n, cutoff=0.6):
-                if names[name] not in out:
-                    out.append(names[name])
-        return [f"{i}" for i in out[:n]]
+        return suggest_ids(text, [r[0] for r in rows], [r[1] for r in rows] if table == "people" else None, n)
+
+    def resolve(self, table: str, text: str) -> str:
+        """The id ``text`` means in ``table``: the id itself, the same number zero-padded
+        (``p12`` -> ``p0012``), or, for people, a name held by exactly one person
+        ("Mark Sánchez"; case and accents aside).
+
+        Raises
+        ------
+        UnknownIdError
+            Nothing matches (with "did you mean" suggestions), or a name is held by
+            several people (the message lists them, with titles, to pick an id).
+        """
+        text = str(text if text is not None else "").strip()
+        kind = _singular(table)
+        with self._lock:
+            if self.con.execute(f"SELECT 1 FROM {table} WHERE id = ?", (text,)).fetchone():
+                return text
+            ids = [r[0] for r in self.con.execute(f"SELECT id FROM {table}")]
+            same = _same_number(text, ids)
+            if len(same) == 1:
+                return same[0]
+            if table == "people" and text:
+                key = _fold(text)
+                rows = self.con.execute(
+                    "SELECT p.id, p.name, p.title, c.name FROM people p LEFT JOIN companies c ON c.id = p.company_id "
+                    "WHERE lower(p.name) = lower(?) OR p.name LIKE ?", (text, text)).fetchall()
+                if not rows:
+                    rows = [r for r in self.con.execute(
+                        "SELECT p.id, p.name, p.title, c.name FROM people p LEFT JOIN companies c ON c.id = p.company_id")
+                        if r[1] and _fold(r[1]) == key]
+                if len(rows) == 1:
+                    return rows[0][0]
+                if len(rows) > 1:
+                    raise AmbiguousNameError(text, [(r[0], r[1], ", ".join(x for x in (r[2], r[3]) if x)) for r in rows])
+        raise UnknownIdError(kind, text, self.suggest_ids(table, text))
 
     # -- writes ------------------------------------------------------------
     def upsert_rows(self, con: sqlite3.Connection, table: str, rows: Iterable[Sequence], columns: Sequence[str],
@@ -310,6 +332,72 @@ def _migrate_2_to_3(con: sqlite3.Connection) -> None:
 
 #: (target version, step) pairs, applied in order to older databases.
 _MIGRATIONS = ((2, _migrate_1_to_2), (3, _migrate_2_to_3))
+
+
+def suggest_ids(text: str, ids, names=None, n: int = 3) -> list[str]:
+    """The "did you mean" rule, one for every id: ids (and names, when given) close to ``text``.
+
+    The same number zero-padded comes first (``p12`` -> ``p0012``, before
+    ``p1992``), then ids that start with ``text``, then names holding it
+    (accents aside), then spellings close to it.
+
+    >>> suggest_ids("p12", ["p1992", "p0012", "p1982"])
+    ['p0012', 'p1992', 'p1982']
+    """
+    import difflib
+
+    ids = [str(i) for i in ids]
+    out = list(_same_number(text, ids))
+    low = str(text).lower()
+
+    def add(items):
+        for i in items:
+            if i not in out:
+                out.append(i)
+
+    add(sorted((i for i in ids if low and i.lower().startswith(low)), key=len)[:n])
+    if names is not None:
+        by_name = {str(nm).lower(): pid for pid, nm in zip(ids, names) if nm}
+        add(pid for nm, pid in by_name.items() if low and (low in nm or _fold(low) in _fold(nm)))
+        add(by_name[nm] for nm in difflib.get_close_matches(low, list(by_name), n=n, cutoff=0.6))
+    add(difflib.get_close_matches(str(text), ids, n=n, cutoff=0.6))
+    return out[:n]
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents and extra spaces: "Mark  Sánchez" -> "mark sanchez"."""
+    import unicodedata
+
+    t = unicodedata.normalize("NFKD", str(text).replace("ø", "o").replace("ł", "l").replace("Ø", "O").replace("Ł", "L"))
+    t = "".join(c for c in t if not unicodedata.combining(c))
+    return " ".join(t.lower().split())
+
+
+def _same_number(text: str, ids: Iterable[str]) -> list[str]:
+    """Ids that are ``text`` with its number zero-padded differently (``p12`` ~ ``p0012``)."""
+    import re
+
+    m = re.fullmatch(r"([^\d]*)(\d+)", str(text).strip())
+    if not m:
+        return []
+    prefix, num = m.group(1).lower(), int(m.group(2))
+    out = []
+    for i in ids:
+        k = re.fullmatch(r"([^\d]*)(\d+)", i)
+        if k and k.group(1).lower() == prefix and int(k.group(2)) == num and i != text:
+            out.append(i)
+    return sorted(out)
+
+
+class AmbiguousNameError(UnknownIdError):
+    """A name that several people hold: the message lists them so the user can give an id."""
+
+    def __init__(self, name: str, people: Sequence[tuple[str, str, str]]):
+        super().__init__("person", name, [p[0] for p in people])
+        listed = "; ".join(f"{pid} ({name}{', ' + what if what else ''})" for pid, name, what in people[:8])
+        more = f"; and {len(people) - 8} more" if len(people) > 8 else ""
+        self.message = f"{len(people)} people are called {name!r}: {listed}{more}"
+        self.hint = "give one of these ids"
 
 
 def _singular(table: str) -> str:

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 SCHEMA_VERSION = 3
 APPLICATION_ID = 0x46524E54  # "FRNT": marks a SQLite file as a fracnet database
 
-PERSON_KINDS = ("fractional", "executive")
+#: ``contact``: someone who is neither a fractional nor an executive (an engineer, an
+#: investor, ...): they link people and can introduce, but are never suggested.
+PERSON_KINDS = ("fractional", "executive", "contact")
 INTRO_OUTCOMES = ("connected", "declined", "no_response", "pending")
 OPPORTUNITY_STATUSES = ("open", "referred", "won", "lost", "closed")
 REFERRAL_OUTCOMES = ("pending", "accepted", "declined", "won", "lost")

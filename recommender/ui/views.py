@@ -29,6 +29,7 @@ from recommender.ledger import log_routed_referral  # noqa: F401
 from recommender.network import Network
 from recommender.people import GROUPS, PeopleFacts, group_of  # noqa: F401  (the one group rule; pages read it here)
 from recommender.taxonomy import split_tags
+from recommender.words import plural
 
 GROUP_LABELS = {"peers": "Peers", "adjacent": "Adjacent fractionals", "executives": "Executives (ICP)"}
 
@@ -106,10 +107,11 @@ def map_layout(trust: nx.Graph, facts: pd.DataFrame, center: str, ids: list[str]
     cut = info["total"] > shown
     notes = []
     if cut:
-        notes.append(f"Showing {shown} of {info['total']} people within reach, strongest ties first; "
+        notes.append(f"Showing {shown} of {plural(info['total'], 'person', 'people')} within reach, strongest ties first; "
                      "raise the node limit or narrow the filters to see others.")
     if info.get("opted_out"):
-        notes.append(f"{info['opted_out']} people who opted out are not shown.")
+        notes.append(f"{plural(info['opted_out'], 'person', 'people')} who opted out "
+                     f"{'is' if info['opted_out'] == 1 else 'are'} not shown.")
     return MapData(nodes, edges, info["total"], shown, cut, info.get("filtered_out", 0), info.get("opted_out", 0), notes)
 
 

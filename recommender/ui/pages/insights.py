@@ -10,6 +10,7 @@ from recommender.ledger import referral_ledger
 from recommender.ui import state, views
 from recommender.ui.pages.network import FUNCTION_COLOURS
 from recommender.ui.views import md_escape
+from recommender.words import plural
 
 OUTCOME_COLOURS = {"pending": "#bab0ac", "accepted": "#72b7b2", "declined": "#e45756", "won": "#54a24b",
                    "lost": "#f58518"}
@@ -77,7 +78,7 @@ def _communities(pid: str) -> None:
     if pid in labels:
         mine = labels[pid]
         st.caption(md_escape(f"{fx.at[pid, 'name']} is in community C{mine + 1} "
-                             f"({sum(1 for v in labels.values() if v == mine)} people). "
+                             f"({plural(sum(1 for v in labels.values() if v == mine), 'person', 'people')}). "
                              f"{len(set(labels.values()))} communities in all (Louvain on trust)."))
     st.dataframe(table, hide_index=True, width="stretch", key="insights_communities")
 

@@ -9,6 +9,7 @@ from recommender.meet.text import label
 from recommender.taxonomy import load_taxonomy
 from recommender.ui import state, views
 from recommender.ui.views import md_escape
+from recommender.words import plural
 
 FUNCTION_COLOURS = {
     "marketing": "#e45756", "finance": "#4c78a8", "operations": "#54a24b", "people": "#b279a2",
@@ -69,7 +70,7 @@ def _chart(m: views.MapData, colour: str) -> alt.LayerChart:
     nodes = alt.Chart(m.nodes).mark_point(filled=True, stroke="white", strokeWidth=0.8).encode(
         x=alt.X("x:Q", axis=axis, scale=sx), y=alt.Y("y:Q", axis=axis, scale=sy),
         color=alt.Color(f"{field}:N", scale=scale, title=colour),
-        shape=alt.Shape("kind:N", scale=alt.Scale(domain=["fractional", "executive"], range=["circle", "square"]),
+        shape=alt.Shape("kind:N", scale=alt.Scale(domain=["fractional", "executive", "contact"], range=["circle", "square", "triangle"]),
                         title="kind"),
         size=alt.Size("size:Q", legend=None, scale=None),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.85)),
@@ -120,7 +121,7 @@ def render() -> None:
                 " · ".join(x for x in (r["title"], r["company"], r["kind"], r["function"]) if x)))
             if len(row):
                 g = row.iloc[0]
-                st.caption(md_escape(f"{g['hop']} hop(s) away · trust {g['trust']:.2f} · group: {g['group']} · "
+                st.caption(md_escape(f"{plural(g['hop'], 'hop')} away · trust {g['trust']:.2f} · group: {g['group']} · "
                                      f"specialties: {g['specialties'] or '—'} · industries: {g['industries'] or '—'}"))
             a, b, _ = st.columns([1, 1, 3])
             a.button("Open profile", key="map_open", on_click=_open_person, args=(sel,), type="primary")

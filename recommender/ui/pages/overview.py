@@ -8,6 +8,7 @@ import streamlit as st
 
 from recommender.network import network_stats
 from recommender.ui import state, views
+from recommender.words import plural
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -71,7 +72,7 @@ def render() -> None:
             "- **Outreach list**: your saved pipeline: status, follow-up, note; CSV, XLSX, calendar\n"
             "- **Insights**: go-giver ledger, outcomes, brokers, communities, group coverage\n"
             "- **Data**: import CSVs or a LinkedIn export; download a backup")
-        st.caption(f"{stats['people']:,} people in {stats['components']:,} components; the largest has "
+        st.caption(f"{plural(stats['people'], 'person', 'people')} in {plural(stats['components'], 'component')}; the largest has "
                    f"{stats['largest_component']:,}. {stats['opted_out']} opted out (never recommended or exported).")
 
 

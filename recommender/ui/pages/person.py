@@ -106,7 +106,8 @@ def _recommendations(pid: str) -> None:
                 intro = (f"Introducer: **{md_escape(rec.introducer_name)}** (trust {rec.introducer_trust:.2f})"
                          if rec.introducer_name else "No mutual contact: reach out directly")
                 st.caption(intro + f" · score {rec.score:.2f}")
-                with st.expander("Draft note"):
+                with st.expander(f"Draft note to {rec.introducer_name}, asking for an introduction"
+                                 if rec.introducer_name else "Draft note"):
                     st.code(draft_note(rec, me_facts, them), language=None, wrap_lines=True)
 
 

@@ -8,14 +8,15 @@ import streamlit as st
 from recommender.errors import FracnetError
 from recommender.meet.text import label
 from recommender.ledger import allowed_outcomes, record_outcome, referral_ledger
-from recommender.refer.text import explanation_text, introduction_message, reason_text, warning_text
+from recommender.refer.request import check_opportunity
+from recommender.refer.text import (explanation_text, introduction_messages, reason_text, warning_text,
+                                    uncovered_text)
 from recommender.taxonomy import load_taxonomy, split_tags
 from recommender.ui import state, views
 from recommender.ui.views import md_escape
+from recommender.words import plural
 
 NEW = "__new__"
-SIZE_LABELS = {"under-1m": "under $1M", "1-5m": "$1-5M", "5-50m": "$5-50M", "50-250m": "$50-250M",
-               "250m-plus": "$250M+"}
 
 
 @st.cache_resource(show_spinner=False)
@@ -40,7 +41,7 @@ def _log(pick_id: str, pick_name: str) -> None:
         row = views.log_routed_referral(state.get_store(), q["from_id"], pick_id,
                                         opportunity_id=res.get("opportunity_id"), needs=q["needs"],
                                         industry=q["industry"], size_band=q["size_band"],
-                                        description=q["description"])
+                                        description=q["description"], anyway=bool(q.get("anyway")))
     except FracnetError as exc:
         res["error"] = str(exc)
         return
@@ -68,11 +69,12 @@ def _form(pid: str) -> None:
         c.selectbox("Industry", v["industry"], key="refer_industry", index=None, format_func=label,
                     placeholder="any industry")
         d.selectbox("Company size (revenue)", v["size_band"], key="refer_size", index=None,
-                    format_func=lambda t: SIZE_LABELS.get(t, label(t)), placeholder="any size")
+                    format_func=label, placeholder="any size")
         e.number_input("Picks", 1, 5, 3, key="refer_k")
         f.selectbox("Reach", [1, 2, 3], index=1, key="refer_hops",
                     format_func=lambda h: f"{h} tie{'s' if h > 1 else ''} away")
         g.checkbox("Whole network", key="refer_widen")
+        st.checkbox("Route it even if the opportunity is closed (won, lost, closed)", key="refer_anyway")
         st.text_area("Description", key="refer_description", height=68,
                      placeholder="e.g. Series A SaaS company needs a forecast model and board reporting before its raise")
         submitted = st.form_submit_button("Find the best peers", key="refer_submit", type="primary")
@@ -84,17 +86,24 @@ def _form(pid: str) -> None:
         desc = (ss.get("refer_description") or "").strip() or None
         query = {"from_id": pid, "opportunity": opp, "needs": needs, "industry": ss.get("refer_industry"),
                  "size_band": ss.get("refer_size"), "description": desc, "k": int(ss.get("refer_k", 3)),
-                 "max_hops": int(ss.get("refer_hops", 2)), "widen": bool(ss.get("refer_widen"))}
+                 "max_hops": int(ss.get("refer_hops", 2)), "widen": bool(ss.get("refer_widen")),
+                 "anyway": bool(ss.get("refer_anyway"))}
         if not opp and not needs and not desc:
             ss[state.REFER_KEY] = {"query": query, "error": "Say what the client needs (tags) or describe the work.",
                                    "routing": None}
             return
         try:
+            concerns = ()
+            if opp:
+                rec = net.opportunities.set_index("id").loc[opp].to_dict()
+                concerns = check_opportunity({"id": opp, **rec}, pid, anyway=query["anyway"],
+                                             name_of=lambda x: str(state.facts().at[x, "name"]))
+                concerns = tuple(c.replace("; nothing was routed", "") for c in concerns)
             routing = state.router().route(pid, opp, needs=needs or None, industry=query["industry"],
                                            size_band=query["size_band"], description=desc, k=query["k"],
                                            max_hops=query["max_hops"], widen=query["widen"])
             ss[state.REFER_KEY] = {"query": query, "routing": routing, "opportunity_id": opp, "logged": {},
-                                   "error": None}
+                                   "error": None, "concerns": concerns}
         except FracnetError as exc:
             ss[state.REFER_KEY] = {"query": query, "routing": None, "error": str(exc)}
 
@@ -132,8 +141,10 @@ def _result(pid: str) -> None:
     if routing is None:
         return
     fx = state.facts()
+    for c in res.get("concerns") or ():
+        st.warning(md_escape(f"{c[:1].upper()}{c[1:]}: routed anyway, as asked."))
     for w in routing.request.warnings:
-        st.warning(md_escape(warning_text(w)))
+        (st.info if w.get("corrected") else st.warning)(md_escape(warning_text(w)))
     lane = routing.lane
     lane_reasons = "; ".join(reason_text(r) for r in lane.reasons) or "nothing in your profile matches"
     if lane.in_lane:
@@ -143,7 +154,7 @@ def _result(pid: str) -> None:
     if not routing.picks:
         st.info(md_escape(explanation_text(routing) or "No peers to suggest."))
         return
-    hops = "the whole network" if routing.reach["widened"] else f"within {routing.reach['max_hops']} ties"
+    hops = "the whole network" if routing.reach["widened"] else f"within {plural(routing.reach['max_hops'], 'tie')}"
     st.subheader(f"Refer to these {len(routing.picks)}")
     st.caption(f"Chosen from {routing.reach['candidates']} candidates {hops}, for coverage and diversity; "
                f"{routing.reach.get('opted_out', 0)} opted-out people left out.")
@@ -152,14 +163,17 @@ def _result(pid: str) -> None:
         with col:
             _pick_card(p, res, i, fx)
     if routing.uncovered_needs:
-        st.info("Not fully covered by these picks: " + md_escape(", ".join(label(t) for t in routing.uncovered_needs))
-                + ". Try a wider reach or the whole network.")
+        st.info(md_escape(uncovered_text(routing)))
     for e in routing.excluded:
         st.caption(md_escape(f"Left out: {e['name']} fits but has no open slots."))
     left, right = st.columns([3, 2])
     with left:
-        st.subheader("Draft introduction")
-        st.code(introduction_message(routing, fx.at[pid, "name"]) or "", language=None, wrap_lines=True)
+        st.subheader("Draft notes (double opt-in)")
+        msgs = introduction_messages(routing, fx.at[pid, "name"]) or {"picks": [], "client": ""}
+        tabs = st.tabs([f"To {m['name']}" for m in msgs["picks"]] + ["Then, to the client"])
+        for tab, text in zip(tabs, [m["message"] for m in msgs["picks"]] + [msgs["client"]]):
+            with tab:
+                st.code(text or "", language=None, wrap_lines=True)
     with right:
         st.subheader("Alternatives")
         if routing.alternatives:

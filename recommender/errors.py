@@ -49,11 +49,27 @@ class ValidationProblem:
         if self.line is not None:
             where += f":{self.line}"
         if self.field:
-            where += f": field '{self.field}'"
-        text = f"{where}: {self.message}"
+            where += f": field '{bounded(self.field, 80)}'"
+        text = f"{where}: {bounded(self.message)}"
         if self.hint:
-            text += f" ({self.hint})"
+            text += f" ({bounded(self.hint)})"
         return text
+
+
+#: Longest message text shown for one problem (a 200,000-column header is not printed whole).
+MAX_MESSAGE = 300
+
+
+def bounded(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out.
+
+    >>> bounded("x" * 1000, 20)
+    'xxxxxxxxxxxxxxxxxxxx... (980 more characters)'
+    """
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
 
 
 class DataValidationError(FracnetError):
@@ -103,3 +119,16 @@ class UsageError(FracnetError):
     """A request that makes no sense (bad option value, impossible state change)."""
 
     exit_code = 2
+
+
+class FileAccessError(FracnetError):
+    """A file could not be read or written: disk full, permission denied, a read-only or missing folder.
+
+    Raised before anything is kept: the target file (or database) is exactly as before.
+    """
+
+    exit_code = 8
+
+
+class FracnetWarning(UserWarning):
+    """Something fracnet worked around (e.g. a model cache file it refused to load); the CLI prints one line."""

@@ -264,11 +264,28 @@ def write_outreach(rows: Iterable[Mapping], path: str | os.PathLike, *, fmt: str
 
 
 def safe_file_stem(person_id: str) -> str:
-    """A file name for a person's list: their id with anything unsafe replaced."""
+    """A file name for a person's list, unique per id: the id itself when it is a safe name, else
+    the id with anything unsafe replaced plus a short hash of the id (so 'x y', 'x_y' and 'x/y'
+    never share a file).
+
+    >>> [safe_file_stem(p) for p in ("p0042", "x_y")]
+    ['p0042', 'x_y']
+    >>> len({safe_file_stem(p) for p in ("x y", "x_y", "x/y", "X_Y")})
+    4
+    """
+    import hashlib
     import re
 
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", str(person_id)).strip("._") or "person"
-    return stem[:120]
+    pid = str(person_id)
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", pid).strip("._") or "person"
+    if stem == pid and len(stem) <= 120 and stem.lower() not in _RESERVED_STEMS:
+        return stem
+    return f"{stem[:100]}-{hashlib.sha256(pid.encode('utf-8')).hexdigest()[:10]}"
+
+
+#: Names some file systems refuse or treat specially.
+_RESERVED_STEMS = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+                             *(f"lpt{i}" for i in range(1, 10))})
 
 
 def write_outreach_lists(model, network, out_dir: str | os.PathLike, *, per_group: int = 15, fmt: str = "csv",
@@ -296,6 +313,7 @@ def write_outreach_lists(model, network, out_dir: str | os.PathLike, *, per_grou
     todo = [p for p in ids if p not in opted]
     lookup = _people_lookup(network)
     files = rows_total = 0
+    used: set[str] = set()  # file names taken, case-folded (case-insensitive file systems)
     for start in range(0, len(todo), block_size):
         block = todo[start:start + block_size]
         recs = model.recommend_many(block, k=per_group, group="all")
@@ -306,7 +324,13 @@ def write_outreach_lists(model, network, out_dir: str | os.PathLike, *, per_grou
                 row = outreach_row(rec, network, me, model.person(rec.candidate_id), lookup=lookup)
                 if row is not None:
                     rows.append(row)
-            write_outreach(rows, out / f"{safe_file_stem(pid)}.{fmt}", opted_out=opted)
+            stem = safe_file_stem(pid)
+            if stem.casefold() in used:  # 'P1' beside 'p1' on a case-insensitive disk
+                import hashlib
+
+                stem = f"{stem[:100]}-{hashlib.sha256(pid.encode('utf-8')).hexdigest()[:10]}"
+            used.add(stem.casefold())
+            write_outreach(rows, out / f"{stem}.{fmt}", opted_out=opted)
             files += 1
             rows_total += len(rows)
         if progress is not None:

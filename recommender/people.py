@@ -71,22 +71,21 @@ def opt_out_flags(column) -> np.ndarray:
 
 def group_code(me_exec: bool, other_exec: bool, *, same_function: bool, same_specialties: bool,
                shared_market: bool, shared_industry: bool) -> int:
-    """The group rule: 0 peers, 1 adjacent, 2 executives, -1 none, seen from ``me``.
+    """The group rule: 0 peers, 1 adjacent, 2 executives, seen from ``me``.
 
-    Peers: two fractionals of the same function with different specialty sets.
-    Adjacent: two fractionals of different functions sharing a market (an
-    industry or a size band), or, for an executive, a fractional in its market.
-    Executives: an executive in a fractional's market (industry or size band),
-    or, for an executive, an executive sharing an industry.
-    ``same_function`` is False when either has no function.
+    The groups of DESIGN.md, and a home for every other pair so that none is dropped silently
+    (issue 14; the ranker's group features learn what each kind of pair is worth on the network):
+    two fractionals of the same function (or both without one) are *peers*, whether or not their
+    specialty sets differ; of different functions *adjacent*, with or without a shared market; a
+    fractional and an executive are *executives* seen from the fractional and *adjacent* seen from
+    the executive; two executives are *executives*. ``same_specialties``, ``shared_market`` and
+    ``shared_industry`` no longer decide the group (the features carry them).
     """
     if not me_exec and not other_exec:
-        if same_function:
-            return -1 if same_specialties else 0
-        return 1 if shared_market else -1
+        return 0 if same_function else 1
     if other_exec:
-        return 2 if (shared_industry if me_exec else shared_market) else -1
-    return 1 if shared_market else -1
+        return 2
+    return 1
 
 
 def group_of(me, other) -> str | None:
@@ -97,7 +96,7 @@ def group_of(me, other) -> str | None:
     me_exec, other_exec = me["kind"] == "executive", other["kind"] == "executive"
     shared_ind = bool(set(me["industries"]) & set(other["industries"]))
     code = group_code(me_exec, other_exec,
-                      same_function=bool(me["function"]) and me["function"] == other["function"],
+                      same_function=(me["function"] or "") == (other["function"] or ""),
                       same_specialties=set(me["specialties"]) == set(other["specialties"]),
                       shared_market=shared_ind or bool(set(me["sizes"]) & set(other["sizes"])),
                       shared_industry=shared_ind)

@@ -1,4 +1,4 @@
-"""Shared fixtures: never touch the user's default database; a small sample store."""
+"""Shared fixtures: a small sample store (isolation from the user's home: the root conftest.py)."""
 
 from __future__ import annotations
 
@@ -24,12 +24,7 @@ def plant_hostile_names(store) -> dict[str, str]:
     return names
 
 
-@pytest.fixture(autouse=True)
-def _isolated_default_db(tmp_path_factory, monkeypatch):
-    """Point the default database at a per-session temp file."""
-    home = tmp_path_factory.getbasetemp() / "fracnet-home"
-    home.mkdir(exist_ok=True)
-    monkeypatch.setenv("FRACNET_DB", str(home / "default.db"))
+# HOME and FRACNET_DB point into a temp folder for every test and doctest: see the root conftest.py.
 
 
 @pytest.fixture(scope="session")

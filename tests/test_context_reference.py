@@ -103,7 +103,7 @@ def _check(net: Network, cuts):
     ties = TieTable.encode(net, enc.ids)
     assert ties.span == history_span(net)
     for as_of in cuts:
-        ctx = build_context(net, profile, as_of=as_of, people=enc, ties=ties)
+        ctx = build_context(net, profile, as_of=as_of, people=enc, ties=ties, time_scale=1.0)  # the references use fixed windows
         ref = _context_reference(net, as_of, enc)
         assert ctx.as_of == ref["as_of"]
         for name in ("A", "W", "F"):

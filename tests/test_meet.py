@@ -80,15 +80,35 @@ def test_fit_rejects_non_network():
         MeetModel().fit(pd.DataFrame())
 
 
-def test_fallback_with_thin_history(net):
-    thin = Network.from_frames(people=net.people, companies=net.companies,
-                               ties=net.ties.assign(since="2020-01-01"))
-    m = MeetModel().fit(thin)
-    assert m.ranker_.kind_ == "default"
-    assert "default weights" in m.fallback_reason_
+def test_undated_network_learns_from_holdouts(net):
+    """No history at all: the ranker still learns, from random holdouts of the current ties, and says so."""
+    undated = Network.from_frames(people=net.people, companies=net.companies,
+                                  ties=net.ties.assign(since=None))
+    m = MeetModel().fit(undated)
+    assert m.ranker_.kind_ == "logistic" and m.fallback_reason_ is None
+    assert m.training_sources_["history_positives"] == 0 and m.training_sources_["holdout_positives"] > 30
+    assert "random holdout" in m.description() and "history window" not in m.description()
     pid = _fractionals(net, 1)[0]
     recs = m.recommend(pid, k=5)
     assert recs and all(np.isfinite(r.score) for r in recs)
+
+
+def test_fallback_when_too_few_ties(net):
+    few = Network.from_frames(people=net.people, companies=net.companies, ties=net.ties.head(12))
+    m = MeetModel().fit(few)
+    assert m.ranker_.kind_ == "default"
+    assert "default weights" in m.fallback_reason_ and "default weights" in m.description()
+
+
+def test_windows_sized_to_a_short_history(net):
+    """A history of weeks gets windows of days, so it trains on its history too."""
+    days = pd.date_range("2024-01-01", periods=60, freq="D").strftime("%Y-%m-%d")
+    rng = np.random.default_rng(0)
+    short = Network.from_frames(people=net.people, companies=net.companies,
+                                ties=net.ties.assign(since=rng.choice(days, len(net.ties)), last_contact=None))
+    m = MeetModel().fit(short)
+    assert m.horizon_ < 30
+    assert m.training_sources_["history_windows"] >= 2 and m.training_sources_["history_positives"] > 0
 
 
 @pytest.mark.parametrize("bad", [{"k": 0}, {"k": "3"}, {"group": "friends"}])
@@ -124,8 +144,7 @@ def test_invariants(model, net):
             if people.at[pid, "kind"] == "fractional":
                 if r.group == "peers":
                     assert people.at[c, "kind"] == "fractional"
-                    assert people.at[c, "function"] == people.at[pid, "function"]
-                    assert spec[c] != spec[pid]
+                    assert people.at[c, "function"] == people.at[pid, "function"]  # identical specialty sets allowed
                 elif r.group == "adjacent":
                     assert people.at[c, "kind"] == "fractional"
                     assert people.at[c, "function"] != people.at[pid, "function"]
@@ -177,13 +196,25 @@ def test_fit_on_two_threads_equals_its_steps_in_order(net, model):
     profile = ProfileModel().fit(net.people)
     people = encode_people(net, profile)
     ties = TieTable.encode(net, people.ids)
-    ctx = build_context(net, profile, people=people, ties=ties)
+    from recommender.meet.context import history_time_scale
+    from recommender.meet.holdout import history_horizon, holdout_training_set
+    from recommender.meet.training import history_span
+
+    lo, hi = history_span(net)
+    scale = history_time_scale(np.array([(pd.Timestamp(hi) - pd.Timestamp(lo)).days], dtype=float))
+    ctx = build_context(net, profile, people=people, ties=ties, time_scale=scale)
+
     m = MeetModel()
-    train = build_training_set(net, ctx.as_of, profile=profile, horizon_days=m.horizon_days, n_windows=m.n_windows,
+    horizon = history_horizon(*history_span(net), n_windows=m.n_windows)
+    train = build_training_set(net, ctx.as_of, profile=profile, horizon_days=horizon, n_windows=m.n_windows,
                                random_state=m.random_state, candidate_kw=m._candidate_kw, people=people,
-                               enough_positives=m.enough_positives, ties=ties)
+                               enough_positives=m.enough_positives, ties=ties, time_scale=scale)
+    held = holdout_training_set(net, profile=profile, people=people, share=m.holdout_share, time_scale=scale,
+                                n_holdouts=0 if train.n_positive >= m.enough_positives else m.n_holdouts,
+                                candidate_kw=m._candidate_kw, random_state=m.random_state)
     ranker = PairRanker(estimator=m.estimator, min_positives=m.min_positives, random_state=m.random_state).fit(
-        train.X, train.y)
+        np.vstack([train.X, held.X]), np.concatenate([train.y, held.y]))
+    assert model.horizon_ == horizon
     assert model.as_of_ == ctx.as_of and model.training_cutoffs_ == train.cutoffs
     assert model.ranker_.kind_ == ranker.kind_
     np.testing.assert_array_equal(model.ranker_.coef_, ranker.coef_)
@@ -320,3 +351,15 @@ def test_cli_unknown_person(db, capsys):
     err = capsys.readouterr().err
     assert "unknown person 'p0001x'" in err and "did you mean 'p0001'" in err
     assert err.count("\n") == 1
+
+
+def test_no_candidate_dropped_for_missing_function_or_identical_specialties():
+    """People without a function, and peers with the very same specialties, are still candidates."""
+    people = pd.DataFrame({"id": list("abcdef"), "name": list("ABCDEF"), "kind": ["fractional"] * 6,
+                           "function": ["", "", "", "marketing", "marketing", "marketing"],
+                           "specialties": ["", "", "", "seo", "seo", "seo"]})
+    ties = pd.DataFrame({"a": ["a", "b", "d", "e"], "b": ["b", "c", "e", "f"]})
+    m = MeetModel().fit(Network.from_frames(people=people, ties=ties))
+    assert "c" in [r.candidate_id for r in m.recommend("a", k=5)]
+    recs = m.recommend("d", k=5)
+    assert "f" in [r.candidate_id for r in recs] and all(r.group is not None for r in recs)

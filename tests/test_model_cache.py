@@ -2,6 +2,8 @@
 
 from recommender.ledger import log_referral
 from recommender.model_cache import cache_dir, meet_model
+from pathlib import Path
+
 from recommender.store.db import Store
 
 
@@ -33,7 +35,12 @@ def test_corrupt_cache_file_is_refitted(writable_db):
         meet_model(s)
         f = next(cache_dir(s).glob("meet-*.pkl"))
         f.write_bytes(b"garbage")
-        model = meet_model(s)
+        import pytest
+
+        from recommender.errors import FracnetWarning
+
+        with pytest.warns(FracnetWarning, match="SHA-256"):
+            model = meet_model(s)
         assert model.recommend(model.context_.ids[0], k=3) is not None
 
 
@@ -48,3 +55,102 @@ def test_one_cache_key_the_revision(writable_db):
             con.execute("UPDATE people SET name = name || '!' WHERE id = (SELECT MIN(id) FROM people)")
         assert revision_key(store) != before and cache_key(store) != key
         assert revision_key(store)[0] == str(store.path.resolve())
+
+
+# -- issue 18: a cache bound to its data -------------------------------------------------------
+
+import pickle
+import shutil
+import warnings
+
+import pytest
+
+from recommender.model_cache import cache_key
+from recommender.store.backup import restore
+
+
+def _opt_out(store, pid):
+    with store.transaction() as con:
+        con.execute("UPDATE people SET opt_out = 1 WHERE id = ?", (pid,))
+
+
+def test_after_restore_and_a_new_opt_out_meet_never_answers_from_the_old_model(writable_db, tmp_path):
+    backup = tmp_path / "before.db"
+    with Store(writable_db) as s:
+        s.backup(backup)
+        pid = s.read_table("people", "kind = 'fractional'")["id"].iloc[3]
+        with s.transaction() as con:  # some write after the backup: a new revision, and a model for it
+            con.execute("UPDATE people SET bio = 'changed' WHERE id = ?", (pid,))
+        first = meet_model(s)
+        victim = first.recommend(pid, k=5)[0].candidate_id
+        rev_with_model = s.revision
+    with Store(writable_db) as s:
+        ident = s.identity
+    restore(backup, writable_db)
+    with Store(writable_db) as s:
+        assert s.identity != ident  # a restored database is a new one: no older model can match it
+        _opt_out(s, victim)  # the restored database reaches the same revision number again
+        assert s.revision == rev_with_model
+        model = meet_model(s)
+        assert victim not in [r.candidate_id for r in model.recommend(pid, k=30)]
+
+
+class _Exploit:
+    marker = None
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_a_file_placed_in_the_cache_folder_is_never_unpickled(writable_db, tmp_path):
+    marker = tmp_path / "pwned"
+    _Exploit.marker = marker
+    payload = pickle.dumps(_Exploit())
+    with Store(writable_db) as s:
+        key = cache_key(s)
+        cache_dir(s).mkdir(exist_ok=True)
+        for name in (f"meet-{key}-0000000000000000.pkl", f"meet-{key}.pkl", "meet-anything.pkl"):
+            (cache_dir(s) / name).write_bytes(payload)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = meet_model(s)
+        assert not marker.exists()
+        # now a model is recorded; overwrite its file with the payload: the checksum refuses it
+        recorded = next(p for p in cache_dir(s).glob(f"meet-{key}-*.pkl") if p.read_bytes() != payload)
+        recorded.write_bytes(payload)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            again = meet_model(s)
+        assert not marker.exists()
+        assert any("SHA-256" in str(w.message) for w in caught)
+        pid = model.context_.ids[0]
+        assert _answer(again, pid) == _answer(model, pid)
+
+
+def test_a_replaced_database_file_never_matches_the_old_cache(writable_db, sample_db, tmp_path):
+    other = tmp_path / "other.db"
+    with Store(other) as o:
+        with o.transaction() as con:
+            con.execute("INSERT INTO people (id, name, kind) VALUES ('z1', 'Zed', 'fractional')")
+    with Store(writable_db) as s:
+        meet_model(s)
+        ident = s.identity
+    for suffix in ("-wal", "-shm"):
+        p = Path(str(writable_db) + suffix)
+        if p.exists():
+            p.unlink()
+    shutil.copyfile(other, writable_db)
+    with Store(writable_db) as s:
+        assert s.identity != ident
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = meet_model(s)
+        assert list(model.context_.ids) == ["z1"]
+
+
+def test_cache_files_are_private_and_the_record_lives_in_the_database(writable_db):
+    with Store(writable_db) as s:
+        meet_model(s)
+        f = next(cache_dir(s).glob("meet-*.pkl"))
+        assert f.stat().st_mode & 0o777 == 0o600
+        assert s.meta("model:" + cache_key(s))

@@ -131,7 +131,9 @@ def test_atomic_writes(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(mod.os, "replace", boom)
-    with pytest.raises(OSError):
+    from recommender.errors import FileAccessError
+
+    with pytest.raises(FileAccessError, match="cannot write .*list.csv"):  # one line naming the file
         write_outreach([_row(name="Changed")], out)
     assert out.read_bytes() == before  # the old file is untouched
     assert [p.name for p in tmp_path.iterdir()] == ["list.csv"]  # no temp file left behind

@@ -5,7 +5,8 @@ import pytest
 from recommender.errors import StoreError, UnknownIdError
 from recommender.store.schema import APPLICATION_ID, SCHEMA_VERSION
 from recommender.sample import create_sample_database, open_default_store
-from recommender.store.db import Store, restore
+from recommender.store.backup import restore
+from recommender.store.db import Store
 
 
 def test_new_database_has_schema_and_version(tmp_path):

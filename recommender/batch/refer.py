@@ -46,7 +46,12 @@ def read_opportunities(path, person_ids) -> pd.DataFrame:
     try:
         df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataValidationError([ValidationProblem(name, None, None, f"not a readable CSV file ({exc})".strip())])
+        raise DataValidationError([ValidationProblem(name, None, None, f"not a readable CSV file ({exc})".strip(),
+                                                     hint="save it as UTF-8 CSV with a header row")]) from None
+    except OSError as exc:  # permission denied, a folder, an I/O error
+        from recommender.io.atomic import file_error
+
+        raise file_error(name, exc, "read") from None
     df.columns = [str(c).strip().lower() for c in df.columns]
     missing = [c for c in _OPP_REQUIRED if c not in df.columns]
     if missing or not ({"needs", "description"} & set(df.columns)):
@@ -119,8 +124,10 @@ def batch_refer(network, opportunities, out, *, k: int = 3, max_hops: int = 2, r
     path, fmt = check_output(out)
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise UsageError(f"k must be a positive integer, got {k!r}")
-    if not isinstance(max_hops, (int, np.integer)) or max_hops < 1:
-        raise UsageError(f"max hops must be a positive integer, got {max_hops!r}")
+    from recommender.refer.request import MAX_HOPS
+
+    if not isinstance(max_hops, (int, np.integer)) or not 1 <= max_hops <= MAX_HOPS:
+        raise UsageError(f"max hops must be a whole number from 1 to {MAX_HOPS}, got {max_hops!r}")
     people = network.people["id"].astype(str)
     df = read_opportunities(opportunities, people)
     t0 = time.perf_counter()

@@ -11,6 +11,7 @@ from typing import Iterable
 import pandas as pd
 
 from recommender.errors import FracnetError
+from recommender.io.atomic import file_error, usual_file_mode
 
 OUTPUT_FORMATS = ("csv", "parquet")
 
@@ -86,7 +87,13 @@ class _AtomicTableWriter:
             self.rows += df.num_rows
             return
         df = df[self.columns]
-        if self.fmt == "csv":
+        if self.fmt == "csv":  # a spreadsheet opens it: formula-like cells neutralised, as every CSV export
+            from recommender.io.csv_folder import neutralise_formula
+
+            df = df.copy()
+            for c in df.columns:
+                if not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])):
+                    df[c] = df[c].map(neutralise_formula)
             if self._fh is None:
                 self._fh = open(self.tmp, "w", encoding="utf-8", newline="")
                 df.to_csv(self._fh, index=False)
@@ -113,7 +120,7 @@ class _AtomicTableWriter:
         if self._fh is None and self._pq is None:
             self.write(pd.DataFrame({c: pd.Series(dtype=_dtype_of(c)) for c in self.columns}))
         self._close()
-        os.chmod(self.tmp, 0o666 & ~_umask())
+        os.chmod(self.tmp, usual_file_mode())
         os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
@@ -136,15 +143,15 @@ class _AtomicTableWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
-            self.commit()
+            try:
+                self.commit()
+            except OSError as err:  # disk full, permission: one line naming the file, nothing kept
+                self.abort()
+                raise file_error(self.path, err) from None
         else:
             self.abort()
-
-
-def _umask() -> int:
-    m = os.umask(0)
-    os.umask(m)
-    return m
+            if isinstance(exc, OSError):
+                raise file_error(self.path, exc) from None
 
 
 def _dtype_of(column: str):

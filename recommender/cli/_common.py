@@ -22,8 +22,9 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
 
 
 def print_json(obj: Any) -> None:
-    json.dump(obj, sys.stdout, indent=2, default=str, ensure_ascii=False)
-    sys.stdout.write("\n")
+    from recommender.cli.terminal import json_safe
+
+    sys.stdout.write(json_safe(json.dumps(obj, indent=2, default=str, ensure_ascii=False)) + "\n")
 
 
 def open_store(args: argparse.Namespace, *, create_sample: bool = True):

@@ -17,6 +17,10 @@ def register(sub) -> None:
 
     r = sub.add_parser("restore", help="replace the database with a backup (checked first)")
     r.add_argument("backup", help="a file written by 'fracnet backup'")
+    r.add_argument("--yes", "-y", action="store_true",
+                   help="replace the database without asking (needed when stdin is not a terminal)")
+    r.add_argument("--wait", type=float, default=5.0, metavar="SECONDS",
+                   help="how long to wait for a running writer (e.g. an import) before refusing (default: 5)")
     add_db_option(r)
     add_json_option(r)
     r.set_defaults(func=run_restore)
@@ -39,14 +43,30 @@ def run_backup(args) -> int:
 
 
 def run_restore(args) -> int:
-    from recommender.store.db import Store, default_db_path, restore
+    import sys
+
+    from recommender.store.backup import check_backup, check_restore_target, restore
+    from recommender.store.db import default_db_path
 
     target = Path(args.db) if args.db else default_db_path()
-    restore(args.backup, target)
-    with Store(target) as s:
-        counts = s.counts()
+    if not 0 <= args.wait <= 3600:
+        raise UsageError(f"--wait must be between 0 and 3600 seconds, got {args.wait}")
+    counts = check_backup(args.backup)  # an empty, corrupt or foreign backup is refused before anything else
+    check_restore_target(target)
+    if target.exists() and target.stat().st_size and not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError(f"restore replaces {target} with {args.backup}; confirm with --yes",
+                             hint="stdin is not a terminal, so fracnet cannot ask")
+        answer = input(f"Replace {target} with {args.backup} (" + ", ".join(f"{n} {k}" for k, n in counts.items())
+                       + f")? A copy of the current database is kept beside it. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing restored.")
+            return 1
+    result = restore(args.backup, target, wait=args.wait)
     if args.json:
-        print_json({"restored": str(target), "from": args.backup, "counts": counts})
+        print_json(result)
     else:
-        print(f"Restored {target} from {args.backup} (" + ", ".join(f"{n} {k}" for k, n in counts.items()) + ").")
+        kept = f"; the replaced database is kept as {result['kept']}" if result["kept"] else ""
+        print(f"Restored {target} from {args.backup} (" + ", ".join(f"{n} {k}" for k, n in result["counts"].items())
+              + f"){kept}.")
     return 0

@@ -150,8 +150,10 @@ def run_refer(args) -> int:
 
     if args.k < 1:
         raise UsageError(f"--k must be a positive integer, got {args.k}")
-    if args.max_hops < 1:
-        raise UsageError(f"--max-hops must be a positive integer, got {args.max_hops}")
+    from recommender.refer.request import MAX_HOPS
+
+    if not 1 <= args.max_hops <= MAX_HOPS:
+        raise UsageError(f"--max-hops must be a whole number from 1 to {MAX_HOPS}, got {args.max_hops}")
     check_output(args.out)
     with open_store(args) as store:
         network = load_network(store)

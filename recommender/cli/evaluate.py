@@ -25,9 +25,11 @@ def register(subparsers) -> None:
     _register_links(sub)
     from recommender.cli.evaluate_history import register_history
     from recommender.cli.evaluate_referrals import register_referrals
+    from recommender.cli.evaluate_ties import register_ties
 
     register_history(sub)
     register_referrals(sub)
+    register_ties(sub)
 
 
 def _no_protocol(parser: argparse.ArgumentParser) -> int:

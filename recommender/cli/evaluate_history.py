@@ -41,7 +41,9 @@ def run_history(args) -> int:
           f"{res['candidate_recall']:.1%} of them were among the candidates "
           f"(~{res['mean_candidates']:.0f} per person)")
     m = res["model"]
-    if m["fallback_reason"]:
+    if m.get("description"):
+        print(f"  model: {m['description']}")
+    elif m["fallback_reason"]:
         print(f"  note: {m['fallback_reason']}")
     else:
         print(f"  ranker: {m['kind']}, learned from {m['training_rows']:,} pairs ({m['training_positives']:,} positive)")

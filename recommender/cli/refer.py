@@ -44,8 +44,11 @@ def run(args) -> int:
                          hint="e.g. fracnet refer --from p0001 --needs 'demand gen;abm' --industry saas")
     if args.k < 1:
         raise UsageError(f"--k must be a positive integer, got {args.k}")
-    if args.max_hops < 1:
-        raise UsageError(f"--max-hops must be a positive integer, got {args.max_hops}")
+    from recommender.refer.request import MAX_HOPS
+
+    if not 1 <= args.max_hops <= MAX_HOPS:
+        raise UsageError(f"--max-hops must be a whole number from 1 to {MAX_HOPS}, got {args.max_hops}",
+                         hint="use --everyone to search the whole network")
     with open_store(args) as store:
         from recommender.practice.owner import resolve_person
 

@@ -78,6 +78,7 @@ from recommender.demo.vocab import (
     _vocab,
 )
 from recommender.errors import UsageError
+from recommender.store.files import usual_file_mode
 from recommender.store.schema import TABLES
 
 __all__ = [
@@ -410,12 +411,6 @@ def generate_network(n_people: int, seed: int = 0, *, progress: Progress | None 
     return tables
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def write_network(tables: dict[str, pd.DataFrame], out_dir: str | os.PathLike, *, progress: Progress | None = None) -> dict[str, int]:
     """Write tables as CSV files into ``out_dir``, atomically.
 
@@ -454,7 +449,7 @@ def write_network(tables: dict[str, pd.DataFrame], out_dir: str | os.PathLike, *
             except OSError as exc:
                 raise UsageError(f"cannot write to output folder {str(out)!r}: {exc.strerror or exc}") from None
             temps.append((table.file, Path(tmp)))
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; use the usual mode
+            os.chmod(tmp, usual_file_mode())  # mkstemp makes 0600 files; use the usual mode
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
                 frame.to_csv(fh, index=False, lineterminator="\n", chunksize=200_000)
             counts[name] = len(frame)

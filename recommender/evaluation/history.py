@@ -159,6 +159,8 @@ def evaluate_history(network: Network, split_date=None, k: int = 10, *, model=No
         "candidate_recall": float(y.sum() / max(n_pos.sum(), 1)),
         "mean_candidates": float(len(pr) / max(len(rows), 1)),
         "model": {"kind": model.ranker_.kind_, "fallback_reason": model.fallback_reason_,
-                  "training_rows": model.ranker_.n_rows_, "training_positives": model.ranker_.n_positive_},
+                  "training_rows": model.ranker_.n_rows_, "training_positives": model.ranker_.n_positive_,
+                  **({"description": model.description(), "sources": model.training_sources_}
+                     if hasattr(model, "training_sources_") else {})},
         "methods": methods,
     }

@@ -12,6 +12,10 @@ specialties the picks cover. Two baselines get the same requests:
 * ``most_connected``: the top ``k`` eligible fractionals by number of ties,
   within ``max_hops`` of the referrer.
 
+* ``tags_then_ra``: the eligible people within ``max_hops`` holding the most of
+  the needed tags (a requested industry, size band and region count as one
+  more each), ties broken by resource allocation with the referrer.
+
 Eligible: a fractional, not the referrer, not opted out. ``similarity_in_reach``
 (the similarity ranking restricted to the referrer's reach) is reported too,
 as is ``reachable``, the share of winners within ``max_hops`` at the time.
@@ -26,7 +30,7 @@ Example
 >>> from recommender.network import Network
 >>> report = evaluate_referrals(Network.from_frames(**generate_network(150, seed=1)))
 >>> sorted(report["methods"])
-['fracnet', 'most_connected', 'similarity', 'similarity_in_reach']
+['fracnet', 'most_connected', 'similarity', 'similarity_in_reach', 'tags_then_ra']
 >>> 0 <= report["methods"]["fracnet"]["hit@3"] <= 1
 True
 """
@@ -41,7 +45,7 @@ from recommender.refer.router import Router
 
 __all__ = ["evaluate_referrals", "won_cases", "METHODS"]
 
-METHODS = ("fracnet", "similarity", "most_connected", "similarity_in_reach")
+METHODS = ("fracnet", "similarity", "most_connected", "similarity_in_reach", "tags_then_ra")
 
 
 def won_cases(network: Network) -> pd.DataFrame:
@@ -134,6 +138,7 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
             "fracnet": np.array([r.position_[p.person_id] for p in ans.picks], dtype=np.int64),
             "similarity": _top(sim, eligible, k),
             "similarity_in_reach": _top(sim, eligible & in_reach, k),
+            "tags_then_ra": _top_lex(_held(r, req), _ra_with(r, src), eligible & in_reach, k),
             "most_connected": _top(r.degree_, eligible & in_reach, k),
         }
         if req.needs:
@@ -160,4 +165,34 @@ def _top(score: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
     if len(idx) == 0:
         return idx
     order = np.lexsort((idx, -score[idx]))
+    return idx[order[:k]]
+
+
+def _held(r: Router, req) -> np.ndarray:
+    """Per person, how many of the needed tags they hold (+1 for each requested industry, size band, region)."""
+    rows = np.arange(len(r.ids_))
+    full, _ = r._need_coverage(rows, req.needs)
+    held = full.sum(axis=1) if len(req.needs) else np.zeros(len(rows))
+    if req.industry is not None:
+        held = held + (r._industry_fit(rows, req.industry) >= 1)
+    if req.size_band is not None:
+        held = held + (r._size_fit(rows, req.size_band) >= 1)
+    if req.region is not None:
+        held = held + ((r._region_fit(rows, req.region) >= 1) & r.has_region_)
+    return held
+
+
+def _ra_with(r: Router, src: int) -> np.ndarray:
+    """Resource allocation of everyone with the referrer on the unweighted tie graph."""
+    A = r.cost_.copy()
+    A.data[:] = 1.0
+    deg = np.asarray(A.sum(axis=1)).ravel()
+    inv = np.divide(1.0, deg, out=np.zeros(len(deg)), where=deg > 0)
+    return np.asarray((A[src].multiply(inv) @ A).todense()).ravel()
+
+
+def _top_lex(primary: np.ndarray, secondary: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the ``k`` best by ``primary``, then ``secondary`` (ties: lower row first), among ``mask``."""
+    idx = np.flatnonzero(mask)
+    order = np.lexsort((idx, -secondary[idx], -primary[idx]))
     return idx[order[:k]]

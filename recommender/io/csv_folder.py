@@ -8,6 +8,7 @@ enough to load a network. See :mod:`recommender.store.schema` for the columns.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from recommender.errors import DataValidationError, UsageError, ValidationProblem
-from recommender.io.atomic import atomic_write, ensure_writable_folder
+from recommender.io.atomic import atomic_write, atomic_write_many, ensure_writable_folder
 from recommender.io.loader import id_slug, load_tables
 from recommender.io.validate import ImportReport, LineMap, validate_table
 from recommender.store.schema import IMPORT_ORDER, TABLES
@@ -106,8 +107,11 @@ def read_csv_file(path: str | os.PathLike) -> tuple[pd.DataFrame, LineMap]:
     path = Path(path)
     try:
         data = path.read_bytes()
+    except IsADirectoryError:
+        raise UsageError(f"cannot read {path}: it is a folder, not a CSV file") from None
     except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot read {path}: {exc.strerror}",
+                         hint="check that the file exists and that you may read it") from None
     return read_csv_text(decode_text(data, str(path)), str(path))
 
 
@@ -176,8 +180,16 @@ def import_folder(store: Store, folder: str | os.PathLike, *, taxonomy: Taxonomy
     problems = []
     for name in IMPORT_ORDER:
         path = folder / TABLES[name].file
-        if not path.exists():
+        if not os.path.lexists(path):
             continue
+        if path.is_symlink() and not path.exists():  # dangling, or a loop: say so, never skip it
+            try:
+                path.stat()
+                reason = "cannot be read"
+            except OSError as exc:
+                reason = "is a symbolic link loop" if exc.errno == errno.ELOOP else \
+                    f"is a symbolic link to {os.readlink(path)}, which does not exist"
+            raise UsageError(f"{path} {reason}", hint=f"fix or remove the link, then import again")
         files[name] = str(path)
         try:
             frames[name] = read_csv_file(path)
@@ -206,9 +218,10 @@ def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 
 def export_folder(store: Store, folder: str | os.PathLike) -> dict[str, int]:
-    """Write every table to ``folder`` as CSV (the import format); returns rows per file."""
+    """Write every table to ``folder`` as CSV (the import format), all files or none; returns rows per file."""
     folder = ensure_writable_folder(folder)
     counts = {}
+    staged = []
     for name in IMPORT_ORDER:
         df = store.read_table(name)
         text_cols = [c.name for c in TABLES[name].columns if c.type in ("text", "tags")]
@@ -216,8 +229,9 @@ def export_folder(store: Store, folder: str | os.PathLike) -> dict[str, int]:
             df[c] = df[c].map(neutralise_formula)
         for c in [c.name for c in TABLES[name].columns if c.type == "int"]:
             df[c] = df[c].astype("Int64")
-        write_csv_atomic(df, folder / TABLES[name].file)
+        staged.append((folder / TABLES[name].file, lambda fh, df=df: df.to_csv(fh, index=False, encoding="utf-8")))
         counts[name] = len(df)
+    atomic_write_many(staged)
     return counts
 
 

@@ -206,14 +206,41 @@ def guess_role(position: str, taxonomy: Taxonomy) -> tuple[str, str | None]:
     return r.kind, r.function
 
 
+def stable_id(raw: str, prefix: str = "li-") -> str:
+    """An id from ``raw`` text that never collapses two different texts into one.
+
+    Plain ASCII text keeps its readable slug (``li-ada-lovelace``, as before);
+    text the slug cannot hold (non-Latin names, non-ASCII vanity URLs) gets a
+    short hash of the raw text, so it is stable across re-imports and unique.
+
+    >>> stable_id("Ada Lovelace")
+    'li-ada-lovelace'
+    >>> stable_id("王 伟") != stable_id("李 娜") and stable_id("王 伟") == stable_id("王 伟")
+    True
+    >>> stable_id("josé-garcía") != stable_id("jose-garcia")
+    True
+    """
+    import hashlib
+    import unicodedata
+
+    text = unicodedata.normalize("NFC", str(raw).strip())
+    slug = id_slug(text)
+    if slug and text.isascii():
+        return prefix + slug
+    digest = hashlib.sha256(text.casefold().encode("utf-8")).hexdigest()[:10]
+    return f"{prefix}{slug}-{digest}" if slug else f"{prefix}{digest}"
+
+
 def _person_id(url: str, first: str, last: str, email: str) -> str:
+    from urllib.parse import unquote
+
     u = normalise_url(url) or ""
     m = re.search(r"/in/([^/]+)", u)
     if m:
-        return "li-" + id_slug(m.group(1))
+        return stable_id(unquote(m.group(1)))
     if email:
-        return "li-" + id_slug(email.split("@")[0] + "-" + email.split("@")[-1].split(".")[0])
-    return "li-" + id_slug(f"{first} {last}")
+        return stable_id(email.split("@")[0] + "-" + email.split("@")[-1].split(".")[0])
+    return stable_id(f"{first} {last}")
 
 
 def find_header(text: str) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from recommender.errors import ValidationProblem
+from recommender.errors import ValidationProblem, bounded
 from recommender.store.schema import Column, Table
 from recommender.taxonomy import Taxonomy, join_tags
 
@@ -21,6 +21,8 @@ _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f", ""}
 _FORMULA_ESCAPED = re.compile(r"^'[=+\-@\t\r]")
 MAX_PROBLEMS = 200
+#: Largest whole number a column (capacity) takes: inf, 1e30 and other absurd values are refused.
+MAX_INT = 1_000_000
 
 
 @dataclass
@@ -115,6 +117,9 @@ def validate_table(
     result.attrs["present"] = [c for c in table.column_names if c in raw.columns]
     result.index = range(n)
 
+    if "id" in table.column_names:
+        _warn_lookalike_ids(result["id"], file, table.name, line_of, warnings)
+
     # duplicate keys within the file
     key_cols = list(table.key)
     if table.name == "ties":  # repeated pairs are merged by the loader
@@ -167,9 +172,9 @@ def _check_column(col: Column, values: pd.Series, file: str, taxonomy: Taxonomy,
         report(bad, lambda v: f"expected a date as YYYY-MM-DD, got {v!r}", "e.g. 2024-03-15")
         return parsed.dt.strftime("%Y-%m-%d").where(~empty & ~bad, None)
     if col.type == "int":
-        num = pd.to_numeric(values.where(~empty, None), errors="coerce")
-        bad = ~empty & (num.isna() | (num != np.floor(num)) | (num < 0))
-        report(bad, lambda v: f"expected a whole number >= 0, got {v!r}")
+        num = pd.to_numeric(values.where(~empty, None), errors="coerce").astype(float)
+        bad = ~empty & (num.isna() | ~np.isfinite(num.fillna(0)) | (num != np.floor(num)) | (num < 0) | (num > MAX_INT))
+        report(bad, lambda v: f"expected a whole number from 0 to {MAX_INT:,}, got {bounded(repr(v), 40)}")
         return pd.Series([None if (e or b) else int(x) for x, e, b in zip(num, empty, bad)], index=values.index, dtype=object)
     if col.type == "float":
         num = pd.to_numeric(values.where(~empty, None), errors="coerce")
@@ -214,3 +219,47 @@ def _normalise_tags(values, empty, col, file, taxonomy, line_of, warnings, singl
                 warnings.append(ValidationProblem(file, line_of(i), col.name,
                                                   f"unknown {col.tag_kind.replace('_', ' ')} {u.raw!r} (kept as {u.tag!r})", hint))
     return pd.Series(out, index=values.index, dtype=object)
+
+
+# Latin look-alikes of Cyrillic and Greek letters (the ones that fool a reader in an id).
+_CONFUSABLE = str.maketrans({
+    "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t",
+    "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ү": "y", "һ": "h",
+    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T",
+    "Х": "X", "І": "I", "Ј": "J", "Ѕ": "S", "У": "Y",
+    "α": "a", "ο": "o", "ρ": "p", "ν": "v", "τ": "t", "ι": "i", "κ": "k", "υ": "u", "χ": "x",
+    "Α": "A", "Β": "B", "Ε": "E", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P",
+    "Τ": "T", "Χ": "X", "Υ": "Y", "Ζ": "Z",
+})
+
+
+def id_skeleton(value: str) -> str:
+    """What an id looks like to a reader: compatibility-normalised, look-alike letters made Latin.
+
+    >>> id_skeleton("\u04400001") == id_skeleton("p0001")
+    True
+    """
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", value).translate(_CONFUSABLE).casefold()
+
+
+def _warn_lookalike_ids(ids: pd.Series, file: str, table: str, line_of: LineMap, warnings: list) -> None:
+    """Warn about ids that look like another id of the file (Cyrillic 'р0001' beside 'p0001')."""
+    values = [v for v in ids if isinstance(v, str)]
+    if all(v.isascii() for v in values):
+        return
+    first: dict[str, tuple[int, str]] = {}
+    for i, v in enumerate(ids):
+        if not isinstance(v, str):
+            continue
+        sk = id_skeleton(v)
+        if sk in first and first[sk][1] != v and len(warnings) < MAX_PROBLEMS:
+            j, other = first[sk]
+            odd = v if not v.isascii() else other
+            warnings.append(ValidationProblem(
+                file, line_of(i), "id", f"id {v!r} looks like id {other!r} on line {line_of(j)} "
+                f"(it contains the non-Latin character(s) {', '.join(sorted({c for c in odd if not c.isascii()}))!r})",
+                hint="use plain ASCII ids, or check that these are really two different records"))
+        else:
+            first.setdefault(sk, (i, v))

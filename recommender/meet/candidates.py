@@ -120,7 +120,7 @@ def _groups(ctx: FeatureContext, u: np.ndarray, v: np.ndarray, ind: np.ndarray, 
         fv, ev, nsv = vattr["function"], vattr["is_exec"], vattr["n_spec"]
     code = ctx.is_exec[u].astype(np.uint8) << 5
     code |= ev.astype(np.uint8) << 4
-    code |= (((fu == fv) & (fu >= 0)).astype(np.uint8) << 3)
+    code |= ((fu == fv).astype(np.uint8) << 3)  # both without a function count as the same
     code |= (((spec_inter == ctx.n_spec_i[u]) & (spec_inter == nsv)).astype(np.uint8) << 2)
     ind_pos = ind > 0
     code |= ((ind_pos | (size > 0)).astype(np.uint8) << 1)
@@ -233,6 +233,7 @@ def block_candidates(ctx: FeatureContext, rows: np.ndarray, hop: TwoHop, *, grou
             j = np.flatnonzero(mask & (fit > 0))
             if len(j):
                 keep[j[_top_per_row(pr[j], fit[j], n_market, b)]] = True
+        keep |= ctx.active_mask(n_pool)[pc]  # the network's most active people, for everyone
         in_sel2 = np.zeros(len(hop) + 1, dtype=bool)
         in_sel2[sel2] = True
         keep &= ~in_sel2[hidx]  # already a two-hop candidate

@@ -49,7 +49,8 @@ class FeatureContext:
     affinity : ndarray, shape (n_specialties, n_specialties)
         Specialty co-occurrence lift among ties formed so far.
     activity : ndarray, shape (n,)
-        ``log1p`` of ties formed in the last :data:`ACTIVITY_DAYS` days.
+        ``log1p`` of ties formed in the last :data:`ACTIVITY_DAYS` days (fewer on a history shorter
+        than three years: :func:`history_time_scale`).
     vocab : dict of str to list of str
         Tag names of the columns of S, I, Z, G and the function codes.
     as_of : str
@@ -124,22 +125,37 @@ class FeatureContext:
                 "spec": _pool(self.S, ok & ~self.is_exec, rank, order, size),
                 "exec_size": _pool(self.Z, ok & self.is_exec, rank, order, size),
                 "frac_size": _pool(self.Z, ok & ~self.is_exec, rank, order, size),
+                # the most active people of the whole network, a candidate for everyone: on networks where new
+                # ties go to hubs (messages, follows) they are where a person's next tie often is
+                "active": (np.array([0, min(size, int(ok.sum()))], np.int64), order[ok[order]][:size].astype(np.int64)),
             }
         return self._pools[size]
+
+    def active_mask(self, size: int) -> np.ndarray:
+        """True for the members of the ``"active"`` pool of :meth:`pools` (cached)."""
+        key = ("active", size)
+        if key not in self._pools:
+            m = np.zeros(len(self.ids), dtype=bool)
+            m[self.pools(size)["active"][1]] = True
+            self._pools[key] = m
+        return self._pools[key]
 
     def pool_index(self, size: int) -> dict:
         """The pools of :meth:`pools` as one CSR over pool tags, with a compact index of their members.
 
         ``tags`` (n x pool tags) lists each person's pool tags (industry for
-        executives and fractionals, specialty, size band for both), ``indptr``
+        executives and fractionals, specialty, size band for both, and the
+        network's most active people for everyone), ``indptr``
         and ``members`` the people of each pool tag, ``compact`` maps a person
         to 0 .. ``n_members`` - 1 (-1: in no pool).
         """
         key = ("index", size)
         if key not in self._pools:
             p = self.pools(size)
+            everyone = sp.csr_matrix((np.ones(len(self.ids)), np.zeros(len(self.ids), np.int64),
+                                      np.arange(len(self.ids) + 1)), shape=(len(self.ids), 1))
             parts = [(self.I, p["exec"]), (self.I, p["frac"]), (self.S, p["spec"]), (self.Z, p["exec_size"]),
-                     (self.Z, p["frac_size"])]
+                     (self.Z, p["frac_size"]), (everyone, p["active"])]
             tags = sp.hstack([M for M, _ in parts], format="csr")
             tags.indices = tags.indices.astype(np.int64)
             indptr, members, off = [np.zeros(1, np.int64)], [], 0
@@ -179,13 +195,27 @@ def _pool(M: sp.csr_matrix, ok: np.ndarray, rank: np.ndarray, order: np.ndarray,
     return indptr, people.astype(np.int64)
 
 
+def history_time_scale(age: np.ndarray) -> float:
+    """How much shorter than three years the dated ties span, in (0, 1]: freshness and activity windows shrink by it.
+
+    A network whose ties span three years or more (or are undated) keeps :data:`FRESH_DAYS` and
+    :data:`ACTIVITY_DAYS`; one whose history covers weeks measures "recent" in days, on its own time scale.
+    """
+    a = age[np.isfinite(age)] if len(age) else age
+    if len(a) == 0:
+        return 1.0
+    span = float(a.max())
+    return float(np.clip(span / (3.0 * ACTIVITY_DAYS), 7.0 / ACTIVITY_DAYS, 1.0))
+
+
 def context_day(net: Network, as_of=None) -> str:
     """The day (``YYYY-MM-DD``) :func:`build_context` sees ``net`` as of: ``as_of``, else the latest date."""
     return pd.Timestamp(parse_as_of(as_of) or net.reference_date).strftime("%Y-%m-%d")
 
 
 def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=None,
-                  people: PeopleEncoding | None = None, ties: TieTable | None = None) -> FeatureContext:
+                  people: PeopleEncoding | None = None, ties: TieTable | None = None,
+                  time_scale: float | None = None) -> FeatureContext:
     """Encode the network as of ``as_of`` (default: ``net.as_of``) for feature work.
 
     Parameters
@@ -204,6 +234,11 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
         ``TieTable.encode(net, people.ids)`` of this very ``net``, when already
         computed (several dates of one network share it; cutting it at a date
         is a filter).
+
+    time_scale : float, optional
+        Shrinks the freshness and activity windows (see :func:`history_time_scale`; default 1:
+        :data:`FRESH_DAYS` and :data:`ACTIVITY_DAYS`). A model passes its network's one scale to every
+        context it builds (history windows, holdouts, the current graph), so a feature means the same in each.
 
     Returns
     -------
@@ -232,9 +267,10 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
         weight[sel] = ties.trust(sel, day_str, cut=cut)
         weight = weight[tie]
     age = day_number(day_str) - ties.since.days(tie)
-    fresh = np.exp(-np.clip(age, 0, None) / FRESH_DAYS)
+    scale = float(time_scale) if time_scale else 1.0
+    fresh = np.exp(-np.clip(age, 0, None) / (FRESH_DAYS * scale))
     fresh[np.isnan(age)] = np.exp(-3.0)
-    recent = ~np.isnan(age) & (age <= ACTIVITY_DAYS)
+    recent = ~np.isnan(age) & (age <= ACTIVITY_DAYS * scale)
     if in_window is not None:
         recent &= in_window
     recent = tie[recent]

@@ -36,7 +36,7 @@ from sklearn.base import BaseEstimator
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
 from recommender.kernels import _kth_largest, _top_per_row
 from recommender.meet.candidates import block_candidates
-from recommender.meet.context import build_context, context_day
+from recommender.meet.context import build_context, context_day, history_time_scale
 from recommender.meet.features import (
     FEATURE_NAMES,
     block_tag_similarity,
@@ -45,10 +45,11 @@ from recommender.meet.features import (
     pair_features,
     stack_features,
 )
+from recommender.meet.holdout import history_horizon, holdout_training_set
 from recommender.meet.persistence import load_object, save_object
 from recommender.meet.ranker import PairRanker, _sigmoid
 from recommender.meet.reasons import REASON_FEATURES, REASON_ORDER, Reason, reason_weights, reasons_present
-from recommender.meet.training import build_training_set
+from recommender.meet.training import build_training_set, history_span
 from recommender.meet.twohop import two_hop_paths
 from recommender.network import Network
 from recommender.people import GROUPS, PeopleFacts, encode_people
@@ -94,6 +95,16 @@ class MeetModel(BaseEstimator):
     horizon_days, n_windows : int
         The temporal split: ``n_windows`` cutoffs ``horizon_days`` apart
         before the end of the history, each labelled by the next ``horizon_days``.
+        ``horizon_days=None`` (the default) sizes the windows to the history's
+        span (:func:`~recommender.meet.holdout.history_horizon`: at most 180 days,
+        days for a history of weeks).
+    n_holdouts, holdout_share : int, float
+        Training rows also come from ``n_holdouts`` random holdouts of
+        ``holdout_share`` of the current ties, their features computed on the
+        graph without them (:func:`~recommender.meet.holdout.holdout_training_set`),
+        so a network with little or no history still learns its own weights. They
+        are skipped when the history alone gave ``enough_positives`` (the
+        description says so).
     n_similar, n_market, max_two_hop, n_pool : int
         Candidate sources per person (see :func:`~recommender.meet.features.candidate_pairs`).
     enough_positives : int, default 4000
@@ -110,10 +121,14 @@ class MeetModel(BaseEstimator):
         Why default weights are used, or None when learned.
     """
 
-    def __init__(self, *, estimator: str = "logistic", min_positives: int = 30, horizon_days: int = 180,
+    def __init__(self, *, estimator: str = "logistic", min_positives: int = 30, horizon_days: int | None = None,
                  n_windows: int = 5, n_similar: int = 50, n_market: int = 50, max_two_hop: int = 400,
-                 n_pool: int = 32, enough_positives: int = 4000, random_state: int = 0):
+                 n_pool: int = 32, enough_positives: int = 4000, n_holdouts: int = 2, holdout_share: float = 0.1,
+                 holdout_weight: float = 1.0, random_state: int = 0):
         self.estimator = estimator
+        self.holdout_weight = holdout_weight
+        self.n_holdouts = n_holdouts
+        self.holdout_share = holdout_share
         self.min_positives = min_positives
         self.horizon_days = horizon_days
         self.n_windows = n_windows
@@ -143,21 +158,63 @@ class MeetModel(BaseEstimator):
             self.profile_ = ProfileModel().fit(net.people)
             people = encode_people(net, self.profile_)  # shared by the current graph and every history window
             ties = ties_job.result()
-            context_job = pool.submit(build_context, net, self.profile_, people=people, ties=ties)
+            first, last = history_span(net)
+            span = float((np.datetime64(last, "D") - np.datetime64(first, "D")).astype(np.int64)) if first is not None else np.nan
+            self.time_scale_ = history_time_scale(np.array([span], dtype=float))  # one for every context
+            context_job = pool.submit(build_context, net, self.profile_, people=people, ties=ties,
+                                      time_scale=self.time_scale_)
             people_job = pool.submit(_people_info, net)
             self.as_of_ = context_day(net)
-            train = build_training_set(net, self.as_of_, profile=self.profile_, horizon_days=self.horizon_days,
+            self.horizon_ = int(self.horizon_days) if self.horizon_days else history_horizon(first, last, n_windows=self.n_windows)
+            train = build_training_set(net, self.as_of_, profile=self.profile_, horizon_days=self.horizon_,
                                        n_windows=self.n_windows, random_state=self.random_state,
                                        candidate_kw=self._candidate_kw, people=people,
-                                       enough_positives=self.enough_positives, ties=ties)
+                                       enough_positives=self.enough_positives, ties=ties,
+                                       time_scale=self.time_scale_)
+            # holdouts teach a network whatever history it lacks; once the history alone gave enough positives
+            # (big, long-lived networks) they add little and would cost a second encoding of the whole graph
+            n_holdouts = 0 if train.n_positive >= self.enough_positives else self.n_holdouts
+            held = holdout_training_set(net, profile=self.profile_, people=people, share=self.holdout_share,
+                                        n_holdouts=n_holdouts, candidate_kw=self._candidate_kw,
+                                        random_state=self.random_state, time_scale=self.time_scale_) if n_holdouts else None
             self.context_ = context_job.result()
             self.people_ = people_job.result()
         del ties
         self.training_cutoffs_ = train.cutoffs
+        X, y, w = train.X, train.y, None
+        self.training_sources_ = {"history_positives": train.n_positive, "history_windows": len(train.cutoffs),
+                                  "horizon_days": self.horizon_, "holdout_positives": 0, "holdouts": 0}
+        if held is not None and len(held.y):
+            X, y = np.vstack([X, held.X]), np.concatenate([y, held.y])
+            hw = float(getattr(self, "holdout_weight", 1.0))
+            if hw != 1.0 and train.n_positive >= self.min_positives:  # history is the task itself: it can weigh more
+                w = np.r_[np.ones(len(train.y)), np.full(len(held.y), hw)]
+            self.training_sources_.update(holdout_positives=held.n_positive, holdouts=len(held.cutoffs))
         self.ranker_ = PairRanker(estimator=self.estimator, min_positives=self.min_positives,
-                                  random_state=self.random_state).fit(train.X, train.y)
+                                  random_state=self.random_state).fit(X, y, sample_weight=w)
         self.fallback_reason_ = self.ranker_.fallback_reason_
         return self
+
+    def description(self) -> str:
+        """What the ranker learned from, in one line (or why it uses default weights)."""
+        self._check()
+        src = getattr(self, "training_sources_", None)
+        rk = self.ranker_
+        if src is None:
+            return self.fallback_reason_ or f"{rk.kind_} ranker"
+        parts = []
+        if src["holdouts"]:
+            parts.append(f"{src['holdout_positives']:,} from {src['holdouts']} random holdout(s) of "
+                         f"{self.holdout_share:.0%} of the current ties")
+        if src["history_windows"]:
+            parts.append(f"{src['history_positives']:,} from {src['history_windows']} history window(s) of "
+                         f"{src['horizon_days']} days")
+        if not src["holdouts"] and src["history_positives"] >= self.enough_positives:
+            parts.append("no holdouts needed (the history alone had enough positives)")
+        what = "; ".join(parts) or "no positive pairs"
+        if self.fallback_reason_:
+            return f"default weights: {self.fallback_reason_} ({what})"
+        return f"{rk.kind_} ranker learned from {rk.n_rows_:,} pairs, {rk.n_positive_:,} positive: {what}"
 
     def _check(self) -> None:
         if not hasattr(self, "ranker_"):

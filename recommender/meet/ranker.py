@@ -26,7 +26,7 @@ Example
 >>> X = np.zeros((2, len(FEATURE_NAMES))); X[1, FEATURE_NAMES.index("ra")] = 0.5
 >>> r = PairRanker().fit(X, np.array([0, 1]))
 >>> r.fallback_reason_
-'only 1 positive pairs in the history (need 30); using default weights'
+'only 1 positive pairs to learn from (need 30); using default weights'
 >>> bool(r.score(X)[1] > r.score(X)[0])
 True
 """
@@ -128,8 +128,8 @@ class PairRanker(BaseEstimator):
         self.C = C
         self.random_state = random_state
 
-    def fit(self, X, y) -> "PairRanker":
-        """Learn weights from rows ``X`` (m, F) and labels ``y`` (m,) in {0, 1}; returns self."""
+    def fit(self, X, y, sample_weight=None) -> "PairRanker":
+        """Learn weights from rows ``X`` (m, F) and labels ``y`` (m,) in {0, 1} (optionally weighted); returns self."""
         if self.estimator not in ESTIMATORS:
             raise UsageError(f"estimator must be one of {', '.join(ESTIMATORS)}, got {self.estimator!r}")
         X = np.asarray(X, dtype=float)
@@ -144,7 +144,7 @@ class PairRanker(BaseEstimator):
         Z = _transform(X)
         self.reference_ = np.median(Z, axis=0) if len(Z) else np.zeros(len(FEATURE_NAMES))
         if self.n_positive_ < self.min_positives or self.n_positive_ == len(y):
-            self.fallback_reason_ = (f"only {self.n_positive_} positive pairs in the history "
+            self.fallback_reason_ = (f"only {self.n_positive_} positive pairs to learn from "
                                      f"(need {self.min_positives}); using default weights")
             self.kind_ = "default"
             self.coef_ = np.array([DEFAULT_WEIGHTS[f] for f in FEATURE_NAMES])
@@ -160,7 +160,7 @@ class PairRanker(BaseEstimator):
             sd = Z.std(axis=0)
             self.scale_ = np.where(sd > 1e-12, sd, 1.0)
             lr = LogisticRegression(C=self.C, max_iter=2000)
-            lr.fit(((Z - self.mean_) / self.scale_)[:, used], y)
+            lr.fit(((Z - self.mean_) / self.scale_)[:, used], y, sample_weight=sample_weight)
             self.kind_ = "logistic"
             self.coef_ = np.zeros(len(FEATURE_NAMES))
             self.coef_[used] = lr.coef_.ravel().astype(float)
@@ -171,7 +171,7 @@ class PairRanker(BaseEstimator):
             self.model_ = HistGradientBoostingClassifier(
                 max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40,
                 l2_regularization=1.0, random_state=self.random_state)
-            self.model_.fit(Z[:, used], y)
+            self.model_.fit(Z[:, used], y, sample_weight=sample_weight)
             self.kind_ = "hgb"
         return self
 

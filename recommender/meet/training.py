@@ -106,7 +106,8 @@ def _label(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
 def build_training_set(net: Network, end=None, *, profile=None, horizon_days: int = 180, n_windows: int = 3,
                        max_queries: int = 2000, max_negatives: int = 100, block_size: int = 256,
                        random_state: int = 0, candidate_kw: dict | None = None, people=None,
-                       enough_positives: int | None = None, ties: TieTable | None = None) -> TrainingSet:
+                       enough_positives: int | None = None, ties: TieTable | None = None,
+                       time_scale: float | None = None) -> TrainingSet:
     """Training rows from the history before ``end`` (default: the latest date).
 
     For ``i = 1 .. n_windows``, the cutoff ``end - i * horizon_days`` gives
@@ -145,7 +146,7 @@ def build_training_set(net: Network, end=None, *, profile=None, horizon_days: in
         if enc is None:
             enc = people if people is not None else encode_people(net, profile)
         ctx = None  # the previous window's graph can go before this one is built
-        ctx = build_context(net, profile, as_of=cut, people=enc, ties=ties)
+        ctx = build_context(net, profile, as_of=cut, people=enc, ties=ties, time_scale=time_scale)
         pu, pv = query_pairs(ctx, net, cut, hi, ties=ties)
         pos_keys = sorted_unique(pu.astype(np.int64) * len(ctx) + pv)
         queries = sorted_unique(pu)

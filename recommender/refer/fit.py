@@ -143,6 +143,12 @@ class FitScores:
         self.cost_ = m
         self.degree_ = np.diff(m.indptr).astype(float)
         self.hop_cost_ = _without_rows(m, self.opt_out_)  # opted-out people are never a hop of a trust path
+        tw = m.copy()
+        tw.data = np.exp(-(tw.data - _EPS))  # the tie's trust weight (strength, recency, referral history)
+        self.trust_w_ = tw
+        inv = np.divide(1.0, self.degree_, out=np.zeros(n), where=self.degree_ > 0)
+        # row w: weight(w, v) / deg(w); an opted-out person is never counted as a mutual contact
+        self.trust_ra_ = _without_rows((sparse.diags(inv) @ tw).tocsr(), self.opt_out_)
 
         ref = network.referrals
         self.ref_to_ = pos.get_indexer(ref["to_id"].astype(str))
@@ -276,6 +282,23 @@ class FitScores:
         return out
 
     # ---------------------------------------------------------------- reach
+    def trust_scores(self, source: int, rows: np.ndarray) -> np.ndarray:
+        """How well ``source`` knows each of ``rows``, counting every path up to two ties, in [0, 1].
+
+        ``weight(source, v)`` for a direct tie plus, like resource allocation, the sum over mutual
+        contacts ``w`` of ``weight(source, w) * weight(w, v) / degree(w)`` (tie weights carry strength,
+        recency and referral history; :func:`recommender.network.trust_weights`), divided by the largest
+        value among ``rows``: someone who shares many mutual contacts with the referrer is trusted more
+        than someone reached through one, however strong that one path is.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) == 0:
+            return np.zeros(0)
+        first = self.trust_w_[source]
+        raw = np.asarray(first[:, rows].todense()).ravel() + np.asarray((first @ self.trust_ra_)[:, rows].todense()).ravel()
+        top = raw.max()
+        return raw / top if top > 0 else raw
+
     def strongest_paths(self, source: int, max_hops: int | None):
         """Strongest trust paths from ``source``: hop-bounded Bellman-Ford, or
         Dijkstra when ``max_hops`` is None.

@@ -42,6 +42,9 @@ from recommender.network import parse_as_of
 from recommender.taxonomy import Taxonomy, load_taxonomy, split_tags
 from recommender.words import join_words
 
+#: Longest trust path considered (a referral through more ties than this is not a trusted one).
+MAX_HOPS = 6
+
 
 @dataclass(frozen=True)
 class Reason:

@@ -17,7 +17,7 @@ A route request runs in five steps:
    product of the tie weights along the path), or to everyone (``widen``).
 4. **Scoring** (vectorised over the candidates): fit (coverage of the needs,
    with partial credit for the same function; industry; size band; region;
-   text similarity of profile and description), trust (the path's strength),
+   text similarity of profile and description), trust (every path of up to two ties, weighted like resource allocation),
    track record (Beta-smoothed accept and win rates of referrals received
    before the routing date) and capacity (unknown is neutral; zero open slots
    excludes unless ``include_full``).
@@ -68,7 +68,7 @@ from recommender.refer.fit import (
     FitScores,
     TrackRecord,
 )
-from recommender.refer.request import LaneCheck, Reason, Request, RequestChecks
+from recommender.refer.request import MAX_HOPS, LaneCheck, Reason, Request, RequestChecks
 from recommender.refer.selection import Pick, Selection
 from recommender.taxonomy import Taxonomy, load_taxonomy
 
@@ -85,7 +85,7 @@ __all__ = [
 ]
 
 #: How the four components add up to a candidate's relevance.
-DEFAULT_WEIGHTS = {"fit": 0.5, "trust": 0.3, "track": 0.15, "capacity": 0.05}
+DEFAULT_WEIGHTS = {"fit": 0.6, "trust": 0.3, "track": 0.05, "capacity": 0.05}
 #: How the parts of fit add up (renormalised over the parts the request has).
 DEFAULT_FIT_WEIGHTS = {"coverage": 0.55, "industry": 0.15, "size": 0.10, "region": 0.05, "text": 0.15}
 
@@ -110,6 +110,20 @@ class Routing:
     suggestions: tuple[dict, ...] = ()
 
 
+def requested_match(fs: dict) -> np.ndarray:
+    """Per candidate, a factor in (0, 1] for the requested industry, size band and region.
+
+    Each requested one multiplies relevance by ``0.5 + 0.5 * match`` (match 1 when the person has it,
+    0 when they lack it, in between for a related industry, a neighbouring band or unknown), so someone
+    who lacks what the client asked for is not preferred over someone who has it for a little more trust.
+    """
+    out = np.ones(len(fs["fit"]))
+    for part in ("industry", "size", "region"):
+        if fs["active"][part]:
+            out *= 0.5 + 0.5 * np.clip(fs["parts"][part], 0.0, 1.0)
+    return out
+
+
 class Router(RequestChecks, FitScores, Selection, BaseEstimator):
     """Routes opportunities to the best 2-3 peers in a referrer's trust network.
 
@@ -123,8 +137,10 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
         ``text`` in fit (default :data:`DEFAULT_FIT_WEIGHTS`).
     coverage_gain : float, default 0.5
         Bonus per unit of needs a pick adds to the picks so far.
-    redundancy : float, default 0.25
-        Penalty per unit of profile similarity to the closest pick so far.
+    redundancy : float, default 0.0
+        Penalty per unit of profile similarity to the closest pick so far (0 since issue 14: two
+        people who both hold what was asked for are not clones to avoid; on real opportunities the
+        penalty pushed the right person out of the picks; coverage gain still spreads the needs).
     prior_strength : float, default 4
         Pseudo-referrals of the Beta prior on track-record rates.
     prior_mean : tuple of float, optional
@@ -141,7 +157,7 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
     """
 
     def __init__(self, *, weights: dict | None = None, fit_weights: dict | None = None,
-                 coverage_gain: float = 0.5, redundancy: float = 0.25, prior_strength: float = 4.0,
+                 coverage_gain: float = 0.5, redundancy: float = 0.0, prior_strength: float = 4.0,
                  prior_mean: tuple[float, float] | None = None, lane_threshold: float = 0.6,
                  full_penalty: float = 0.5, half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
                  taxonomy: Taxonomy | None = None):
@@ -244,8 +260,9 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
         self._check()
         if not isinstance(k, (int, np.integer)) or k < 1:
             raise UsageError(f"k must be a positive integer, got {k!r}")
-        if not isinstance(max_hops, (int, np.integer)) or max_hops < 1:
-            raise UsageError(f"max_hops must be a positive integer, got {max_hops!r}")
+        if not isinstance(max_hops, (int, np.integer)) or not 1 <= max_hops <= MAX_HOPS:
+            raise UsageError(f"max_hops must be a whole number from 1 to {MAX_HOPS}, got {max_hops!r}",
+                             hint="to search the whole network, widen the search instead")
         req = self.make_request(from_id, opportunity, needs=needs, industry=industry, size_band=size_band,
                                 region=region, description=description, date=date)
         src = self.person_index(req.from_id)
@@ -279,15 +296,14 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
 
         # -- vectorised scoring over the candidates
         fs = self._fit_scores(cand, req, qvec)
-        trust = np.exp(-dist[cand])
-        trust[~np.isfinite(dist[cand])] = 0.0
+        trust = self.trust_scores(src, cand)
         tr = self.track_records(cand, as_of=req.date, exclude_opportunity=req.opportunity_id)
         track = 0.5 * tr["accept_rate"] + 0.5 * tr["win_rate"]
         capv = self.capacity_[cand]
         cap_score = np.where(np.isnan(capv), _NEUTRAL, np.interp(np.nan_to_num(capv), _CAPACITY_X, _CAPACITY_Y))
         W = self.weights_
         relevance = W["fit"] * fs["fit"] + W["trust"] * trust + W["track"] * track + W["capacity"] * cap_score
-        relevance = relevance / sum(W.values())
+        relevance = relevance / sum(W.values()) * requested_match(fs)
         relevance = np.where(capv == 0, relevance - self.full_penalty, relevance)  # only with include_full
 
         chosen, gains = self._choose(cand, relevance, fs["full"], fs["credit"], k)
@@ -317,8 +333,7 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
             full_idx = np.flatnonzero(pool & full_cap)
             ffs = self._fit_scores(full_idx, req, qvec)
             floor = min(p.score for p in picks)
-            ftrust = np.exp(-dist[full_idx])
-            ftrust[~np.isfinite(dist[full_idx])] = 0.0
+            ftrust = self.trust_scores(src, np.r_[cand, full_idx])[len(cand):]
             frel = (W["fit"] * ffs["fit"] + W["trust"] * ftrust + W["track"] * _NEUTRAL) / sum(W.values())
             for j in np.argsort(-frel)[:3]:
                 if frel[j] >= floor:

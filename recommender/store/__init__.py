@@ -7,7 +7,8 @@ re-exported lazily, so ``import recommender.store`` stays cheap.
 from recommender._lazy import lazy_exports
 
 _EXPORTS = {
-    "Store": "db", "default_db_path": "db", "restore": "db",
+    "Store": "db", "default_db_path": "db", "sqlite_error": "db",
+    "restore": "backup", "check_backup": "backup", "check_restore_target": "backup",
     "TABLES": "schema", "IMPORT_ORDER": "schema", "SCHEMA_VERSION": "schema", "APPLICATION_ID": "schema",
     "REFERRAL_OUTCOMES": "schema", "OPPORTUNITY_STATUSES": "schema", "INTRO_OUTCOMES": "schema",
     "PERSON_KINDS": "schema", "Column": "schema", "Table": "schema",

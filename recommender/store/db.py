@@ -20,16 +20,17 @@ Example
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import threading
+import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import pandas as pd
 
-from recommender.errors import StoreError, UnknownIdError
+from recommender.errors import FracnetError, StoreError, UnknownIdError, UsageError
 from recommender.store.schema import APPLICATION_ID, IMPORT_ORDER, SCHEMA_VERSION, TABLES, create_table_sql
 
 BUSY_TIMEOUT_MS = 30_000
@@ -86,8 +87,16 @@ class Store:
             self._migrate()
             self.con.execute("PRAGMA journal_mode = WAL")
             self.con.execute("PRAGMA synchronous = NORMAL")
+            self._ensure_identity()
+        except StoreError:
+            self.con.close()
+            raise
         except sqlite3.DatabaseError as exc:
             self.con.close()
+            if "full" in str(exc):
+                from recommender.store.files import file_error
+
+                raise file_error(self.path, exc) from None
             raise StoreError(
                 f"{self.path} is not a usable fracnet database ({exc})",
                 hint="point --db at a fracnet database, or restore a backup",
@@ -156,7 +165,7 @@ class Store:
         instead of ``revision``, so fitted models stay valid.
         """
         with self._lock:
-            self.con.execute("BEGIN IMMEDIATE")
+            self._begin_immediate()
             before = self.con.total_changes
             try:
                 yield self.con
@@ -164,11 +173,95 @@ class Store:
                     key = "practice_revision" if practice else "revision"
                     self.con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, '0')", (key,))
                     self.con.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = ?", (key,))
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
-            else:
                 self.con.execute("COMMIT")
+            except BaseException as exc:
+                # SQLite may already have rolled back (disk full, I/O error): roll back only what is open
+                if self.con.in_transaction:
+                    try:
+                        self.con.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                if isinstance(exc, (sqlite3.OperationalError, sqlite3.DatabaseError)) and not isinstance(
+                        exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+                    raise sqlite_error(self.path, exc) from None
+                raise
+
+    def _begin_immediate(self) -> None:
+        """Take the write lock, waiting up to the busy timeout for other writers.
+
+        SQLite's own busy handler sleeps in growing steps (up to 100 ms), so
+        four processes logging referrals spend most of their time asleep; this
+        polls every millisecond or two instead (with jitter), and still gives
+        up after :data:`BUSY_TIMEOUT_MS` with a one-line "busy" error.
+        """
+        import random
+
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        self.con.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    self.con.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                        raise sqlite_error(self.path, exc) from None
+                except sqlite3.Error as exc:
+                    raise sqlite_error(self.path, exc) from None
+                time.sleep(0.0005 + random.random() * 0.0015)
+        finally:
+            self.con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+    # -- identity and bookkeeping (never raise the revision) -------------------
+    def _ensure_identity(self) -> None:
+        """Give the database a random identity once (``meta.db_id``); caches are bound to it."""
+        if not self._has_meta():
+            return
+        if self.con.execute("SELECT 1 FROM meta NOT INDEXED WHERE key = 'db_id'").fetchone():
+            return
+        # a file that gets its identity now is an older one: never write into a damaged file
+        status = self.con.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if status != "ok":
+            raise StoreError(f"database {self.path} is corrupt ({status})",
+                             hint="restore a backup with 'fracnet restore FILE'")
+        try:
+            self.write_meta({"db_id": uuid.uuid4().hex}, replace=False)
+        except FracnetError:  # a read-only file: no identity, so nothing is cached for it
+            pass
+
+    @property
+    def identity(self) -> str | None:
+        """The database's random identity, made when it was created (None for a read-only old file)."""
+        return self.meta("db_id")
+
+    def meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self.con.execute("SELECT value FROM meta NOT INDEXED WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def meta_like(self, prefix: str) -> dict[str, str]:
+        with self._lock:
+            rows = self.con.execute("SELECT key, value FROM meta WHERE key LIKE ? ESCAPE '\\'",
+                                    (prefix.replace("_", "\\_").replace("%", "\\%") + "%",)).fetchall()
+        return {str(k): str(v) for k, v in rows}
+
+    def write_meta(self, items: dict[str, str], *, delete: Iterable[str] = (), replace: bool = True) -> None:
+        """Bookkeeping rows (identity, cache checksums) in one transaction that does not raise the revision."""
+        with self._lock:
+            try:
+                self.con.execute("BEGIN IMMEDIATE")
+                for key in delete:
+                    self.con.execute("DELETE FROM meta WHERE key = ?", (key,))
+                verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+                self.con.executemany(f"{verb} INTO meta (key, value) VALUES (?, ?)", list(items.items()))
+                self.con.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self.con.in_transaction:
+                    try:
+                        self.con.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                raise sqlite_error(self.path, exc) from None
 
     def _has_meta(self) -> bool:
         if not getattr(self, "_meta_ok", False):
@@ -283,31 +376,44 @@ class Store:
 
     def next_id(self, table: str, prefix: str) -> str:
         """A fresh id ``prefix<N>`` not used in ``table``, zero-padded like the ids already there."""
-        with self._lock:
-            rows = self.con.execute(f"SELECT id FROM {table} WHERE id LIKE ?", (prefix + "%",)).fetchall()
-        best, width = 0, 0
-        for (rid,) in rows:
-            tail = rid[len(prefix):]
-            if tail.isdigit():
-                best = max(best, int(tail))
-                width = max(width, len(tail))
-        return f"{prefix}{str(best + 1).zfill(width)}"
+        n = len(prefix)
+        with self._lock:  # in SQL: one pass, no Python loop over every id (many writers log referrals)
+            best, width = self.con.execute(
+                f"SELECT MAX(CAST(substr(id, ?) AS INTEGER)), MAX(length(id) - ?) FROM {table} "
+                "WHERE id LIKE ? ESCAPE '\\' AND length(id) > ? AND substr(id, ?) NOT GLOB '*[^0-9]*'",
+                (n + 1, n, prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", n,
+                 n + 1)).fetchone()
+        return f"{prefix}{str(int(best or 0) + 1).zfill(int(width or 0))}"
 
     # -- backup --------------------------------------------------------------
     def backup(self, out_path: str | os.PathLike) -> Path:
         """A consistent copy of the database, safe while others write (SQLite online backup)."""
+        from recommender.store.files import file_error, usual_file_mode
+
         out = Path(out_path)
         tmp = out.with_name(out.name + ".partial")
-        if tmp.exists():
-            tmp.unlink()
-        dst = sqlite3.connect(tmp)
         try:
-            with self._lock:
-                self.con.backup(dst)
-            dst.execute("PRAGMA journal_mode = DELETE")
-        finally:
-            dst.close()
-        os.replace(tmp, out)
+            if tmp.exists():
+                tmp.unlink()
+            dst = sqlite3.connect(tmp)
+            try:
+                with self._lock:
+                    self.con.backup(dst)
+                dst.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                dst.close()
+            os.chmod(tmp, usual_file_mode())
+            os.replace(tmp, out)
+        except (OSError, sqlite3.Error) as exc:  # disk full, permission: nothing kept, the old file untouched
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                try:
+                    os.unlink(str(tmp) + suffix)
+                except OSError:
+                    pass
+            if isinstance(exc, sqlite3.Error) and "full" not in str(exc) and "disk" not in str(exc) \
+                    and "unable to open" not in str(exc) and "readonly" not in str(exc):
+                raise sqlite_error(self.path, exc) from None
+            raise file_error(out, exc) from None
         return out
 
     def integrity_check(self) -> str:
@@ -420,21 +526,23 @@ def _check_header(path: Path) -> None:
         )
 
 
-def restore(backup_path: str | os.PathLike, db_path: str | os.PathLike) -> Path:
-    """Replace ``db_path`` with a checked copy of ``backup_path``."""
-    src = Path(backup_path)
-    if not src.exists():
-        raise StoreError(f"backup {src} does not exist")
-    with Store(src, create=False) as check:
-        status = check.integrity_check()
-        if status != "ok":
-            raise StoreError(f"backup {src} fails the integrity check: {status}")
-    dst = Path(db_path)
-    tmp = dst.with_name(dst.name + ".restoring")
-    shutil.copyfile(src, tmp)
-    for suffix in ("-wal", "-shm"):
-        p = Path(str(dst) + suffix)
-        if p.exists():
-            p.unlink()
-    os.replace(tmp, dst)
-    return dst
+def sqlite_error(path, exc: BaseException) -> FracnetError:
+    """The one-line error for a SQLite failure on the database at ``path``."""
+    msg = str(exc)
+    low = msg.lower()
+    if "full" in low:
+        from recommender.store.files import file_error
+
+        return file_error(path, exc)
+    if "locked" in low or "busy" in low:
+        return StoreError(f"database {path} is busy: another process is writing to it",
+                          hint="wait for it to finish and try again")
+    if "readonly" in low or "read-only" in low:
+        from recommender.errors import FileAccessError
+
+        return FileAccessError(f"cannot write database {path}: it is read-only",
+                               hint="check the permissions of the file and its folder")
+    if "malformed" in low or "not a database" in low or "i/o" in low or "corrupt" in low:
+        return StoreError(f"database {path} is corrupt ({msg})",
+                          hint="restore a backup with 'fracnet restore FILE'")
+    return StoreError(f"database {path}: {msg}")

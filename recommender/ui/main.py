@@ -77,6 +77,9 @@ def _sidebar() -> None:
 def render() -> None:
     st.set_page_config(page_title="fracnet explorer", page_icon="🤝", layout="wide")
     st.html(_CSS)  # static styling only; never user data
+    from recommender.ui import auth
+
+    auth.gate()  # local unless protected: stops here unless the viewer may see the explorer
     state.init_session()
     pages = _pages()
     _sidebar()

@@ -63,7 +63,9 @@ def structure_version() -> tuple:
     store = get_store()
     with store._lock:
         parts = tuple(store.con.execute(f"SELECT COUNT(*), MAX(rowid) FROM {t}").fetchone() for t in _STRUCTURE_TABLES)
-    return (str(store.path),) + parts
+        # an opt-out or a restore changes no count: the identity and the opted-out rows are part of it too
+        opted = store.con.execute("SELECT COUNT(*), TOTAL(rowid) FROM people WHERE opt_out = 1").fetchone()
+    return (str(store.path), store.identity, opted) + parts
 
 
 @st.cache_resource(show_spinner="Reading the network…", max_entries=2)

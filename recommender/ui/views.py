@@ -123,6 +123,8 @@ def ties_table(net: Network, facts: pd.DataFrame, pid: str) -> pd.DataFrame:
     rows = []
     for a, b, s, since, last, src in mine[["a", "b", "strength", "since", "last_contact", "source"]].itertuples(index=False):
         other = b if a == pid else a
+        if _opted_out(facts, other):
+            continue  # never named; the page says how many are not shown (hidden_ties)
         r = facts.loc[other] if other in facts.index else None
         rows.append({"name": r["name"] if r is not None else other, "id": other,
                      "kind": r["kind"] if r is not None else "", "function": r["function"] if r is not None else "",
@@ -134,11 +136,32 @@ def ties_table(net: Network, facts: pd.DataFrame, pid: str) -> pd.DataFrame:
     return df.sort_values(["strength", "name"], ascending=[False, True], na_position="last").reset_index(drop=True)
 
 
+OPTED_OUT_NAME = "a person who opted out"
+
+
+def _opted_out(facts: pd.DataFrame, pid) -> bool:
+    return pid in facts.index and bool(facts.at[pid, "opt_out"])
+
+
+def shown_name(facts: pd.DataFrame, pid) -> str:
+    """The name the explorer may show for ``pid``: never an opted-out person's."""
+    if _opted_out(facts, pid):
+        return OPTED_OUT_NAME
+    return facts.at[pid, "name"] if pid in facts.index else (pid or "")
+
+
+def hidden_ties(net: Network, facts: pd.DataFrame, pid: str) -> int:
+    """How many of the person's ties are with people who opted out (left out of :func:`ties_table`)."""
+    t = net.ties
+    others = pd.concat([t.loc[t["a"] == pid, "b"], t.loc[t["b"] == pid, "a"]])
+    return int(sum(_opted_out(facts, o) for o in others))
+
+
 def introductions_table(net: Network, facts: pd.DataFrame, pid: str) -> pd.DataFrame:
     """Introductions the person made or was part of."""
     i = net.introductions
     mine = i[(i["a"] == pid) | (i["b"] == pid) | (i["introducer"] == pid)]
-    name = lambda x: facts.at[x, "name"] if x in facts.index else (x or "")  # noqa: E731
+    name = lambda x: shown_name(facts, x)  # noqa: E731
     rows = []
     for r in mine.to_dict("records"):
         if r["introducer"] == pid:
@@ -156,7 +179,7 @@ def referrals_table(net: Network, facts: pd.DataFrame, pid: str) -> pd.DataFrame
     r = net.referrals
     mine = r[(r["from_id"] == pid) | (r["to_id"] == pid)]
     opps = net.opportunities.set_index("id") if len(net.opportunities) else None
-    name = lambda x: facts.at[x, "name"] if x in facts.index else (x or "")  # noqa: E731
+    name = lambda x: shown_name(facts, x)  # noqa: E731
     rows = []
     for rec in mine.to_dict("records"):
         given = rec["from_id"] == pid

@@ -52,6 +52,11 @@ def render() -> None:
     counts = store.counts()
     st.caption("  ·  ".join(f"{counts[t]:,} {t}" for t in IMPORT_ORDER))
     _show_result()
+    from recommender.ui.auth import is_admin
+
+    if not is_admin():
+        st.info("Importing data and downloading a backup need an admin. Ask the person who runs this explorer.")
+        return
     tabs = st.tabs(["CSV files", "LinkedIn connections", "Backup"])
     with tabs[0]:
         st.markdown("Upload one or more of " + ", ".join(f"`{TABLES[t].file}`" for t in IMPORT_ORDER)

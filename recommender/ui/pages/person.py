@@ -7,6 +7,7 @@ import streamlit as st
 from recommender.meet.text import GROUP_TITLES, draft_note, label, reason_text
 from recommender.outreach import outreach_row
 from recommender.taxonomy import split_tags
+from recommender.words import plural
 from recommender.ui import state, views
 from recommender.ui.views import md_escape
 
@@ -43,7 +44,8 @@ def _profile(pid: str):
     intros = views.introductions_table(net, fx, pid)
     refs = views.referrals_table(net, fx, pid)
     c = st.columns(5)
-    c[0].metric("Ties", len(ties))
+    hidden = views.hidden_ties(net, fx, pid)
+    c[0].metric("Ties", len(ties) + hidden)
     c[1].metric("Introductions", len(intros))
     c[2].metric("Referrals given", int((refs["direction"] == "given").sum()))
     c[3].metric("Referrals received", int((refs["direction"] == "received").sum()))
@@ -130,6 +132,9 @@ def render() -> None:
                              "strength", min_value=0.0, max_value=1.0, format="%.2f")})
         else:
             st.info("No ties yet: import a LinkedIn export on the Data page, or add ties.csv.")
+        hidden = views.hidden_ties(state.network(), state.facts(), pid)
+        if hidden:
+            st.caption(f"{plural(hidden, 'tie')} with people who opted out {'is' if hidden == 1 else 'are'} not shown.")
     with tabs[2]:
         if len(intros):
             st.dataframe(intros, hide_index=True, width="stretch")

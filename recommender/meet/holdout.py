@@ -1,0 +1,154 @@
+"""Training rows for the meet ranker from random holdouts of the current ties.
+
+Every network has current ties, dated or not, so every network can teach the
+ranker what its ties look like: hide a random share of the ties, encode the
+graph *without* them (:func:`~recommender.meet.context.build_context`, exactly as
+the answer later sees the whole graph), generate each affected person's
+candidates as the answer does, and label the hidden ties positive. Pooled over
+a few holdouts this gives thousands of positives on networks with no history
+at all (the standard link-prediction protocol; :class:`~recommender.evaluation.linkpred.LinkPredictor`
+trains the same way).
+
+:func:`history_horizon` sizes the dated-history windows to the span the
+history actually has, so a network whose history covers weeks trains on
+windows of days instead of finding nothing in 180-day windows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from recommender.network import Network
+
+__all__ = ["holdout_training_set", "history_horizon", "hideable_ties"]
+
+
+def history_horizon(first: str | None, last: str | None, *, n_windows: int = 5, max_days: int = 180,
+                    min_days: int = 1) -> int:
+    """Window length in days: ``max_days``, or less so that ``n_windows`` windows fit in the history's span.
+
+    Examples
+    --------
+    >>> history_horizon("2020-01-01", "2024-01-01")
+    180
+    >>> history_horizon("2004-04-15", "2004-08-22")
+    21
+    """
+    if first is None or last is None:
+        return max_days
+    span = (pd.Timestamp(last) - pd.Timestamp(first)).days
+    return int(np.clip(span // (n_windows + 1), min_days, max_days))
+
+
+def hideable_ties(net: Network) -> np.ndarray:
+    """Rows of ``net.ties`` that may be hidden: two distinct known people, neither opted out."""
+    people = net.people
+    opt = pd.to_numeric(people["opt_out"], errors="coerce").fillna(0).to_numpy() != 0
+    ok_ids = pd.Index(people["id"].astype(str)[~opt])
+    a, b = net.ties["a"].astype(str), net.ties["b"].astype(str)
+    return np.flatnonzero((a.isin(ok_ids) & b.isin(ok_ids) & (a != b)).to_numpy())
+
+
+def holdout_training_set(net: Network, *, profile=None, people=None, share: float = 0.1, n_holdouts: int = 2,
+                         max_queries: int = 2000, max_negatives: int = 100, hard_negatives: int = 0, extra=None, block_size: int = 256,
+                         candidate_kw: dict | None = None, random_state: int = 0, time_scale: float | None = None):
+    """Training rows from ``n_holdouts`` random holdouts of ``share`` of the current ties.
+
+    Parameters
+    ----------
+    net : Network
+        The network as of the fit (every tie in it is current).
+    profile, people
+        The fitted :class:`~recommender.similarity.ProfileModel` and
+        :func:`~recommender.people.encode_people` of ``net`` (shared with the fit).
+    share : float
+        Share of the hideable ties hidden per holdout.
+    n_holdouts : int
+    max_queries : int
+        People with hidden ties queried per holdout (sampled).
+    max_negatives : int
+        Sampled negative candidates kept per query (all positives are kept).
+    candidate_kw : dict
+        The model's candidate parameters.
+
+    Returns
+    -------
+    TrainingSet
+        ``cutoffs`` lists one ``"holdout:<i>"`` per holdout used.
+    """
+    from recommender.meet.candidates import candidate_pairs
+    from recommender.meet.context import build_context
+    from recommender.meet.features import FEATURE_NAMES, pair_features
+    from recommender.meet.training import TrainingSet, _label
+    from recommender.meet.twohop import two_hop_paths
+    from recommender.network import sorted_unique
+
+    rng = np.random.default_rng(random_state + 7919)
+    idx = hideable_ties(net)
+    n_hide = int(round(share * len(idx)))
+    Xs, ys, qs, used = [], [], [], []
+    if n_hide < 1:
+        return TrainingSet(np.zeros((0, len(FEATURE_NAMES))), np.zeros(0, np.int64), np.zeros(0, np.int64), [])
+    ties = net.ties
+    for h in range(n_holdouts):
+        hidden = rng.choice(idx, n_hide, replace=False)
+        keep = np.ones(len(ties), dtype=bool)
+        keep[hidden] = False
+        obs = replace(net, ties=ties[keep].reset_index(drop=True))
+        ctx = build_context(obs, profile, people=people, time_scale=time_scale)
+        n = len(ctx)
+        hid = ties.iloc[hidden]
+        ia = pd.Index(ctx.ids).get_indexer(hid["a"].astype(str))
+        ib = pd.Index(ctx.ids).get_indexer(hid["b"].astype(str))
+        ok = (ia >= 0) & (ib >= 0) & (ia != ib)
+        ia, ib = ia[ok].astype(np.int64), ib[ok].astype(np.int64)
+        if len(ia):
+            tied = np.asarray(ctx.A[ia, ib]).ravel() > 0  # a duplicate row of a kept tie
+            ia, ib = ia[~tied], ib[~tied]
+        pu, pv = np.r_[ia, ib], np.r_[ib, ia]
+        if len(pu) == 0:
+            continue
+        pos_keys = sorted_unique(pu * n + pv)
+        queries = sorted_unique(pu)
+        if len(queries) > max_queries:
+            queries = np.sort(rng.choice(queries, max_queries, replace=False))
+        used.append(f"holdout:{h}")
+        for b0 in range(0, len(queries), block_size):
+            rows = queries[b0:b0 + block_size]
+            hop = two_hop_paths(ctx, rows)
+            pr, pc = candidate_pairs(ctx, rows, hop=hop, **(candidate_kw or {}))
+            if len(pr) == 0:
+                continue
+            y = _label(pos_keys, rows[pr].astype(np.int64) * n + pc)
+            noise = rng.random(len(pr))
+            if hard_negatives:  # the candidates an unlearned ranking would put first, then random ones
+                ra = pair_features(ctx, rows, pr, pc, hop=hop)[:, FEATURE_NAMES.index("ra")]
+                hard = np.zeros(len(pr), bool)
+                o = np.lexsort((noise, -ra, pr))
+                pr_o = pr[o]
+                f0 = np.r_[0, np.flatnonzero(pr_o[1:] != pr_o[:-1]) + 1]
+                rk = np.arange(len(o)) - np.repeat(f0, np.diff(np.r_[f0, len(o)]))
+                hard[o[rk < hard_negatives]] = True
+                noise = np.where(hard, noise - 1.0, noise)
+            order = np.lexsort((noise, -y, pr))
+            pr_s = pr[order]
+            first = np.r_[0, np.flatnonzero(pr_s[1:] != pr_s[:-1]) + 1]
+            rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
+            npos = np.bincount(pr, weights=y, minlength=len(rows)).astype(np.int64)
+            sel = np.sort(order[rank < npos[pr_s] + max_negatives])
+            sel = sel[npos[pr[sel]] > 0]
+            if len(sel) == 0:
+                continue
+            Xp = pair_features(ctx, rows, pr[sel], pc[sel], hop=hop)
+            if extra is not None:
+                Xp = np.hstack([Xp, extra(ctx, rows, pr[sel], pc[sel])])
+            Xs.append(Xp)
+            ys.append(y[sel])
+            qs.append(rows[pr[sel]] + (h + 1) * 10 * n)  # query ids distinct from the history windows'
+        del ctx
+    if not Xs:
+        return TrainingSet(np.zeros((0, len(FEATURE_NAMES))), np.zeros(0, np.int64), np.zeros(0, np.int64), used)
+    return TrainingSet(np.vstack(Xs), np.concatenate(ys), np.concatenate(qs), used)

@@ -77,7 +77,7 @@ def test_cli_item_is_seen_after_restore(db, monkeypatch, tmp_path):
     assert main(["outreach", "add", OTHER, "--note", "kept in the backup"] + d) == 0
     assert main(["backup", str(tmp_path / "b.db")] + d) == 0
     assert main(["outreach", "remove", OTHER] + d) == 0
-    assert main(["restore", str(tmp_path / "b.db")] + d) == 0
+    assert main(["restore", str(tmp_path / "b.db"), "--yes"] + d) == 0
     at = _app(db, monkeypatch)
     at.switch_page(PAGES.format("outreach")).run()
     frames = [e.value for e in at.dataframe]

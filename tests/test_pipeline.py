@@ -264,7 +264,7 @@ def test_item_added_in_one_process_is_seen_in_another_and_after_restore(db, tmp_
     with Store(db) as s:  # lost after the backup ...
         pipeline.remove_item(s, OTHER)
         assert pipeline.list_items(s) == []
-    assert main(["restore", str(backup), "--db", str(db)]) == 0
+    assert main(["restore", str(backup), "--yes", "--db", str(db)]) == 0
     with Store(db) as s:  # ... and back from it
         items = pipeline.list_items(s)
     assert [(i["person_id"], i["note"], i["follow_up"]) for i in items] == [(OTHER, "from the CLI", "2026-12-12")]

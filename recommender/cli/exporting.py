@@ -74,6 +74,11 @@ def run_outreach(args) -> int:
     if not out.parent.is_dir():
         raise UsageError(f"cannot write {out}: folder {out.parent} does not exist")
     with open_store(args) as store:
+        from recommender.practice.owner import get_me
+
+        if not args.person and get_me(store) is None:
+            raise UsageError("export outreach needs --person ID, or 'me' set",
+                             hint="fracnet export outreach --person p0001 --out list.xlsx, or run 'fracnet me --set-id ID'")
         args.person = resolve_person(store, args.person, "export outreach")  # unknown id: clear error, no work
         net = load_network(store)
         model = meet_model(store, network=net)

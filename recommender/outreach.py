@@ -50,11 +50,11 @@ __all__ = [
 
 #: Columns of an outreach file, in order.
 COLUMNS = ("group", "name", "company", "title", "why", "introducer", "profile_url", "email", "note",
-           "draft_note", "person_id", "for_id", "score")
+           "status", "follow_up", "draft_note", "person_id", "for_id", "score")
 #: Header labels in files.
 HEADERS = {"group": "Group", "name": "Name", "company": "Company", "title": "Title", "why": "Why",
            "introducer": "Introducer", "profile_url": "Profile URL", "email": "Email", "note": "Note",
-           "draft_note": "Draft note", "person_id": "Person id", "for_id": "For", "score": "Score"}
+           "status": "Status", "follow_up": "Follow-up", "draft_note": "Draft note", "person_id": "Person id", "for_id": "For", "score": "Score"}
 GROUP_ORDER = ("peers", "adjacent", "executives")
 _TEXT_COLUMNS = tuple(c for c in COLUMNS if c != "score")
 
@@ -97,6 +97,8 @@ def outreach_row(rec, network, me: dict, them: dict | None = None, *, lookup=Non
         "profile_url": person.get("profile_url") or "",
         "email": person.get("email") or "",
         "note": "",
+        "status": "",
+        "follow_up": "",
         "draft_note": draft_note(rec, me, them),
         "person_id": str(rec.candidate_id),
         "for_id": str(rec.person_id),
@@ -213,7 +215,7 @@ def outreach_xlsx_bytes(rows: Iterable[Mapping], *, opted_out: Iterable[str] = (
                 if col in ("why", "draft_note", "note"):
                     cell.alignment = Alignment(wrap_text=True, vertical="top")
     widths = {"group": 12, "name": 26, "company": 28, "title": 22, "why": 60, "introducer": 26,
-              "profile_url": 40, "email": 30, "note": 30, "draft_note": 70, "person_id": 10, "for_id": 10,
+              "profile_url": 40, "email": 30, "note": 30, "status": 18, "follow_up": 12, "draft_note": 70, "person_id": 10, "for_id": 10,
               "score": 8}
     from openpyxl.utils import get_column_letter
 

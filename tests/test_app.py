@@ -82,15 +82,19 @@ def test_person_grouped_recommendations_and_outreach(app):
     first = add[0]
     first.click().run()
     assert not at.exception
-    assert len(at.session_state["outreach"]) == 1
-    row = at.session_state["outreach"][0]
-    assert row["for_id"] == HTML_ID and row["draft_note"] and row["why"]
+    # "Add to outreach" writes to the saved pipeline of the person explored
+    from recommender.practice.pipeline import list_items
+
+    with Store(app_db(at)) as s:
+        items = list_items(s, owner=HTML_ID)
+    assert [i["person_id"] for i in items] == [first.key.split("_", 2)[2]]
+    assert items[0]["source"].startswith("who to meet: ")
     assert at.button(key=first.key).disabled
-    # the outreach page lists it, grouped, with downloads
+    # the outreach page is the pipeline, with downloads
     at.switch_page(PAGES.format("outreach")).run()
     assert not at.exception
-    assert at.subheader[0].value.endswith("(1)")
-    assert [b.key for b in at.get("download_button")] == ["outreach_csv", "outreach_xlsx"]
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 1
+    assert [b.key for b in at.get("download_button")] == ["outreach_csv", "outreach_xlsx", "followups_ics"]
 
 
 def app_db(at: AppTest) -> str:

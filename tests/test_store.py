@@ -137,7 +137,7 @@ def test_version_1_database_is_migrated(tmp_path):
     con.commit()
     con.close()
     with Store(p) as s:
-        assert s.schema_version == SCHEMA_VERSION == 2
+        assert s.schema_version == SCHEMA_VERSION == 3
         assert s.get_person("p1")["name"] == "Ada"
         r = s.revision
         with s.transaction() as c:

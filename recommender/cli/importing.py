@@ -17,7 +17,7 @@ def register(sub) -> None:
                                    "on any problem nothing is written.")
     p.add_argument("path", help="a folder of CSVs, or Connections.csv with --format linkedin")
     p.add_argument("--format", choices=("csv", "linkedin"), default="csv", help="input format (default: csv folder)")
-    p.add_argument("--owner", metavar="PERSON_ID", help="whose LinkedIn connections these are (with --format linkedin)")
+    p.add_argument("--owner", metavar="PERSON_ID", help="whose LinkedIn connections these are (with --format linkedin; default: me)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_db_option(p)
     add_json_option(p)
@@ -28,11 +28,25 @@ def run(args) -> int:
     from recommender.io.csv_folder import import_folder
     from recommender.io.linkedin import import_linkedin
 
-    if args.format == "linkedin" and not args.owner:
-        raise UsageError("--format linkedin needs --owner PERSON_ID", hint="the person whose connections these are")
     progress = wants_progress(args.quiet or args.json)
+    no_owner = UsageError("--format linkedin needs --owner PERSON_ID, or 'me' set",
+                          hint="the person whose connections these are; or run 'fracnet me --set-id ID' "
+                               "or 'fracnet me --new --name NAME' first")
+    if args.format == "linkedin" and not args.owner:
+        from pathlib import Path
+
+        from recommender.store import default_db_path
+
+        if not Path(args.db or default_db_path()).exists():  # a new database has no 'me': refuse before creating it
+            raise no_owner
     store = open_store(args)
     try:
+        if args.format == "linkedin" and not args.owner:
+            from recommender.practice.owner import get_me
+
+            args.owner = get_me(store)
+            if not args.owner:
+                raise no_owner
         if args.format == "linkedin":
             report = import_linkedin(store, args.path, args.owner, progress=progress)
         else:

@@ -10,7 +10,7 @@ def register(sub) -> None:
                        description="The go-giver ledger: referrals given and received per peer, per quarter "
                                    "or year, the balance (given - received; won given vs won received) and "
                                    "PERSON's track record.")
-    p.add_argument("person", metavar="PERSON", help="person id")
+    p.add_argument("person", metavar="PERSON", nargs="?", help="person id (default: me)")
     p.add_argument("--by", choices=("quarter", "year"), default="quarter", help="period (default: quarter)")
     add_db_option(p)
     add_json_option(p)
@@ -23,7 +23,9 @@ def run(args) -> int:
     from recommender.refer.text import track_record_text
 
     with open_store(args) as store:
-        args.person = store.resolve("people", args.person)
+        from recommender.practice.owner import resolve_person
+
+        args.person = resolve_person(store, args.person, "ledger")
         led = referral_ledger(load_network(store), args.person, by=args.by)
     if args.json:
         print_json(led)

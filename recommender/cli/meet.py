@@ -12,7 +12,7 @@ def register(sub) -> None:
                     "adjacent fractionals (other functions, same kind of client) and executives whose company "
                     "fits the person's ICP. Each comes with its reasons, the best mutual contact to introduce "
                     "you, and a draft note. The ranker is learned from the network's own history.")
-    p.add_argument("person", metavar="PERSON", help="person id (or a name only one person has)")
+    p.add_argument("person", metavar="PERSON", nargs="?", help="person id, or a name only one person has (default: me, see 'fracnet me')")
     p.add_argument("--k", type=int, default=10, metavar="K", help="recommendations per group (default: 10)")
     p.add_argument("--group", choices=("all", "peers", "adjacent", "executives"), default="all",
                    help="one group, or all three (default: all)")
@@ -34,15 +34,31 @@ def run(args) -> int:
 
     if args.k < 1:
         raise UsageError(f"--k must be a positive integer, got {args.k}")
+    from recommender.practice.owner import resolve_person
+    from recommender.practice.pipeline import recommend_for
+
     with open_store(args) as store:
-        args.person = store.resolve("people", args.person)  # an id or a unique name; else "did you mean"
+        args.person = resolve_person(store, args.person, "meet")  # an id or a unique name (default: me)
         if args.model:
             model = MeetModel.load(args.model)
         else:
             model = meet_model(store, args.as_of, use_cache=not args.no_cache)
+        recs = recommend_for(store, model, args.person, k=args.k, group=args.group)  # "not relevant" left out
+        if not args.as_of and not args.model:
+            from recommender.practice.owner import get_me
+            from recommender.practice.week import remember_suggestions
+
+            if args.person == get_me(store):
+                import sqlite3
+
+                from recommender.errors import FracnetError
+
+                try:  # so 'fracnet week' need not load the model; an optimisation, never a failure
+                    remember_suggestions(store, args.person, model)
+                except (sqlite3.Error, FracnetError):
+                    pass
     if args.save_model:
         model.save(args.save_model)
-    recs = model.recommend(args.person, k=args.k, group=args.group)
     introduced = _introduced_by(args, args.person, [r.candidate_id for r in recs])
     me = model.person(args.person)
     them = {r.candidate_id: model.person(r.candidate_id) for r in recs}

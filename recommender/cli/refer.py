@@ -11,7 +11,7 @@ def register(sub) -> None:
         description="Is this opportunity in PERSON's lane? If not, which 2-3 fractionals in their trust network "
                     "fit best together (needs coverage, industry, size band, trust path, track record, capacity), "
                     "with reasons, alternatives and a draft double-opt-in introduction.")
-    p.add_argument("--from", dest="from_id", required=True, metavar="PERSON", help="the referrer's person id")
+    p.add_argument("--from", dest="from_id", metavar="PERSON", help="the referrer's person id (default: me)")
     what = p.add_argument_group("the opportunity (an id, or its needs)")
     what.add_argument("--opportunity", metavar="ID", help="an opportunity in the database")
     what.add_argument("--needs", metavar="TAGS", help="needed specialties, ';'- or ','-separated")
@@ -50,7 +50,9 @@ def run(args) -> int:
         raise UsageError(f"--max-hops must be a whole number from 1 to {MAX_HOPS}, got {args.max_hops}",
                          hint="use --everyone to search the whole network")
     with open_store(args) as store:
-        args.from_id = store.resolve("people", args.from_id)  # an id or a unique name; else "did you mean"
+        from recommender.practice.owner import resolve_person
+
+        args.from_id = resolve_person(store, args.from_id, "refer")  # an id or a unique name (default: me)
         concerns = ()
         if args.opportunity:
             args.opportunity = store.resolve("opportunities", args.opportunity)

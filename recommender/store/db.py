@@ -115,6 +115,7 @@ class Store:
                 for sql in _INDEXES:
                     c.execute(sql)
                 _migrate_1_to_2(c)
+                _migrate_2_to_3(c)
                 c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             return
@@ -148,16 +149,30 @@ class Store:
         return self.con.execute("PRAGMA user_version").fetchone()[0]
 
     # -- transactions ------------------------------------------------------
+    @property
+    def practice_revision(self) -> int:
+        """A counter raised by writes of the practice only (me, outreach pipeline): models do not key on it."""
+        with self._lock:
+            row = self.con.execute("SELECT value FROM meta WHERE key = 'practice_revision'").fetchone()
+        return int(row[0]) if row else 0
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on any error."""
+    def transaction(self, *, practice: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on any error.
+
+        ``practice=True`` marks a write that leaves the network as it was (the
+        outreach pipeline, the owner setting): it raises ``practice_revision``
+        instead of ``revision``, so fitted models stay valid.
+        """
         with self._lock:
             self._begin_immediate()
             before = self.con.total_changes
             try:
                 yield self.con
                 if self.con.total_changes != before and self._has_meta():
-                    self.con.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
+                    key = "practice_revision" if practice else "revision"
+                    self.con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, '0')", (key,))
+                    self.con.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = ?", (key,))
                 self.con.execute("COMMIT")
             except BaseException as exc:
                 # SQLite may already have rolled back (disk full, I/O error): roll back only what is open
@@ -412,8 +427,17 @@ def _migrate_1_to_2(con: sqlite3.Connection) -> None:
     con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('revision', '0')")
 
 
+def _migrate_2_to_3(con: sqlite3.Connection) -> None:
+    """Schema 3 adds the practice: the owner (``meta`` key ``owner_id``), outreach items and their
+    history, and interactions (see :data:`recommender.store.schema.PRACTICE_SQL`)."""
+    from recommender.store.schema import PRACTICE_SQL
+
+    for sql in PRACTICE_SQL:
+        con.execute(sql)
+
+
 #: (target version, step) pairs, applied in order to older databases.
-_MIGRATIONS = ((2, _migrate_1_to_2),)
+_MIGRATIONS = ((2, _migrate_1_to_2), (3, _migrate_2_to_3))
 
 
 def suggest_ids(text: str, ids, names=None, n: int = 3) -> list[str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x46524E54  # "FRNT": marks a SQLite file as a fracnet database
 
 #: ``contact``: someone who is neither a fractional nor an executive (an engineer, an
@@ -176,3 +176,45 @@ def create_table_sql(table: Table) -> str:
         cols.append(f"{c.name} {sql_type}{null}")
     cols.append(f"PRIMARY KEY ({', '.join(table.key)})")
     return f"CREATE TABLE IF NOT EXISTS {table.name} (\n  " + ",\n  ".join(cols) + "\n)"
+
+
+# -- the practice around the answers (schema 3): me, the outreach pipeline, touches ----------------
+#: Outreach statuses, in pipeline order (the last two are ways out).
+OUTREACH_STATUSES = ("to_contact", "asked_introducer", "introduced", "met", "follow_up", "closed",
+                     "not_now", "not_relevant")
+#: Kinds of logged interactions (touches).
+TOUCH_KINDS = ("meeting", "call", "email", "intro", "referral")
+
+#: Tables of the practice: not part of a network's CSV folder (``TABLES``), kept in the same file.
+PRACTICE_SQL = (
+    """CREATE TABLE IF NOT EXISTS outreach_items (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  owner_id TEXT NOT NULL,
+  person_id TEXT NOT NULL,
+  source TEXT,
+  introducer_id TEXT,
+  note TEXT,
+  status TEXT NOT NULL DEFAULT 'to_contact',
+  follow_up TEXT,
+  created TEXT NOT NULL,
+  updated TEXT NOT NULL,
+  UNIQUE (owner_id, person_id)
+)""",
+    """CREATE TABLE IF NOT EXISTS outreach_history (
+  item_id INTEGER NOT NULL,
+  at TEXT NOT NULL,
+  status TEXT,
+  follow_up TEXT,
+  note TEXT
+)""",
+    "CREATE INDEX IF NOT EXISTS outreach_history_item ON outreach_history (item_id)",
+    """CREATE TABLE IF NOT EXISTS interactions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  owner_id TEXT NOT NULL,
+  person_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  date TEXT NOT NULL,
+  note TEXT
+)""",
+    "CREATE INDEX IF NOT EXISTS interactions_person ON interactions (owner_id, person_id)",
+)

@@ -53,15 +53,23 @@ def go_to(file: str, person: str | None = None) -> None:
 
 
 def _sidebar() -> None:
+    from recommender.ui import practice
+
     fx = state.facts()
     ss = st.session_state
-    if state.PERSON_KEY not in ss:  # a link may name the person
-        wanted = st.query_params.get("person")
-        ss[state.PERSON_KEY] = wanted if wanted in fx.index else None
+    if state.PERSON_KEY not in ss:  # a link may name the person (?person=ID); else the explorer opens on me
+        ss[state.PERSON_KEY] = practice.initial_person(fx.index)
+    if practice.PENDING_PERSON in ss:  # e.g. my new profile: chosen before the picker is drawn
+        wanted = ss.pop(practice.PENDING_PERSON)
+        ss[state.PERSON_KEY] = wanted if wanted in fx.index else ss.get(state.PERSON_KEY)
     with st.sidebar:
         person_picker("Person", state.PERSON_KEY, SEARCH_KEY,
                       help="Whose network to explore; type to search by name or id.")
-        n = len(ss.get(state.OUTREACH_KEY, []))
+        mine = practice.me()
+        st.caption("Me: " + (views.person_label(fx, mine) if mine in fx.index else
+                             "not set (create your profile on the Overview page)"))
+        pid = ss.get(state.PERSON_KEY)
+        n = len(practice.pipeline.list_items(practice.store(), owner=pid)) if pid in fx.index else 0
         if n:
             st.caption(f"Outreach list: {n} {'person' if n == 1 else 'people'}")
 
@@ -79,6 +87,13 @@ def render() -> None:
     goto = st.session_state.pop(GOTO_KEY, None)
     if goto in pages:
         st.switch_page(pages[goto])
+    from recommender.ui import practice
+
+    current = next((f.removesuffix(".py") for f, p in pages.items() if p is nav), None)
+    linked = practice.wanted_page(pages)  # a bookmark or shared link: ?page=outreach
+    if linked is not None and linked is not nav:
+        st.switch_page(linked)
+    practice.write_url(state.current_person(), current)
     with st.sidebar:
         store = state.get_store()
         st.caption("Database: " + views.md_escape(store.path))

@@ -16,9 +16,30 @@ def _stats(path: str, ver: tuple) -> dict:
     return network_stats(state._network(path, ver))
 
 
+def _home() -> None:
+    """The home view for me: this week and give first; or create my profile when me is not set."""
+    from recommender.ui import practice
+
+    mine = practice.me()
+    pid = state.current_person()
+    if mine is None:
+        with st.expander("New here? Create your profile (or pick yourself in the sidebar and press "
+                         "**This is me** on the Person page)", icon=":material/person_add:"):
+            practice.profile_form(None)
+        return
+    if pid == mine:
+        week, give = st.tabs(["This week", "Give first"])
+        with week:
+            practice.week_view(mine)
+        with give:
+            practice.connect_view(mine)
+        st.divider()
+
+
 def render() -> None:
     st.title("fracnet")
     st.caption("Who should I meet next, and who do I refer this opportunity to?")
+    _home()
     stats = _stats(state.db_path(), state.version())
     cols = st.columns(5)
     cols[0].metric("People", f"{stats['people']:,}")
@@ -48,7 +69,7 @@ def render() -> None:
             "- **Person**: profile, ties, history, and who to meet next in the three groups\n"
             "- **Network**: the map around a person, 1-2 hops\n"
             "- **Refer an opportunity**: lane check, 2-3 picks, a draft introduction, log it\n"
-            "- **Outreach list**: collect people to contact; download CSV or XLSX\n"
+            "- **Outreach list**: your saved pipeline: status, follow-up, note; CSV, XLSX, calendar\n"
             "- **Insights**: go-giver ledger, outcomes, brokers, communities, group coverage\n"
             "- **Data**: import CSVs or a LinkedIn export; download a backup")
         st.caption(f"{plural(stats['people'], 'person', 'people')} in {plural(stats['components'], 'component')}; the largest has "

@@ -13,14 +13,17 @@ from recommender.ui.views import md_escape
 
 
 def add_to_outreach(row: dict) -> None:
-    """Callback: add one outreach row (once per person and recipient)."""
-    items = st.session_state.setdefault(state.OUTREACH_KEY, [])
-    if not any(r["person_id"] == row["person_id"] and r["for_id"] == row["for_id"] for r in items):
-        items.append(row)
+    """Callback: write the item to the saved pipeline of ``row["for_id"]`` (one transaction)."""
+    from recommender.ui import practice
+
+    practice.add_to_outreach(row["for_id"], row["person_id"], source=row.get("source"),
+                             introducer_id=row.get("introducer_id"))
 
 
-def _in_outreach(pid: str, cid: str) -> bool:
-    return any(r["person_id"] == cid and r["for_id"] == pid for r in st.session_state.get(state.OUTREACH_KEY, []))
+def _listed(pid: str) -> dict:
+    from recommender.practice.pipeline import statuses_of
+
+    return statuses_of(state.get_store(), pid)
 
 
 def _tags(text) -> str:
@@ -62,7 +65,13 @@ def _profile(pid: str):
 
 def _recommendations(pid: str) -> None:
     k = st.columns([1, 3])[0].slider("People per group", 3, 15, 5, key="meet_k")
-    recs = state.recommendations(pid, k)
+    listed = _listed(pid)
+    gone = {c for c, it in listed.items() if it["status"] == "not_relevant"}  # never suggested again
+    recs, per = [], {}
+    for r in state.recommendations(pid, k + len(gone)):
+        if r.candidate_id not in gone and per.get(r.group, 0) < k:
+            per[r.group] = per.get(r.group, 0) + 1
+            recs.append(r)
     if not recs:
         st.info("No recommendations: nobody eligible in any group (everyone nearby is already a tie or opted out).")
         return
@@ -86,11 +95,13 @@ def _recommendations(pid: str) -> None:
                     st.markdown(f"**{md_escape(rec.name)}**  \n" + md_escape(
                         " · ".join(x for x in (them.get("title"), them.get("company")) if x) or "—"))
                 with btn:
-                    if _in_outreach(pid, rec.candidate_id):
+                    if rec.candidate_id in listed:
                         st.button("In list ✓", key=f"add_{group}_{rec.candidate_id}", disabled=True,
                                   width="stretch")
                     else:
                         row = outreach_row(rec, net, me_facts, them)
+                        if row is not None:
+                            row = {**row, "source": f"who to meet: {group}", "introducer_id": rec.introducer_id}
                         st.button("Add to outreach", icon=":material/add:", key=f"add_{group}_{rec.candidate_id}", width="stretch",
                                   on_click=add_to_outreach, args=(row,), disabled=row is None, type="primary")
                 st.markdown("\n".join(f"- {md_escape(reason_text(r))}" for r in rec.reasons) or "- profile match")
@@ -103,10 +114,15 @@ def _recommendations(pid: str) -> None:
 
 
 def render() -> None:
+    from recommender.ui import practice
+
     pid = state.require_person()
     ties, intros, refs = _profile(pid)
+    practice.me_section(pid)
     tabs = st.tabs(["Who to meet next", f"Ties ({len(ties)})", f"Introductions ({len(intros)})",
-                    f"Referrals ({len(refs)})"])
+                    f"Referrals ({len(refs)})", "Touches"])
+    with tabs[4]:
+        practice.touch_form(practice.me(), pid)
     with tabs[0]:
         _recommendations(pid)
     with tabs[1]:

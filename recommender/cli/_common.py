@@ -8,6 +8,25 @@ import sys
 from typing import Any
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a positive integer (a usage error before any heavy import)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def check_positive(value, option: str) -> None:
+    """Refuse a count option below 1 with the one usage message."""
+    from recommender.errors import UsageError
+
+    if value < 1:
+        raise UsageError(f"{option} must be a positive integer, got {value}")
+
+
 def add_db_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",

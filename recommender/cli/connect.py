@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+from recommender.cli._common import add_db_option, add_json_option, open_store, print_json, check_positive
 
 
 def register(sub) -> None:
@@ -20,13 +20,11 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from recommender.connect import connection_dict, format_connections, suggest_connections
-    from recommender.errors import UsageError
     from recommender.model_cache import meet_model
     from recommender.practice.owner import resolve_person
     from recommender.practice.pipeline import excluded_people
 
-    if args.k < 1:
-        raise UsageError(f"--k must be a positive integer, got {args.k}")
+    check_positive(args.k, "--k")
     with open_store(args) as store:
         pid = resolve_person(store, args.person, "connect")
         model = meet_model(store)

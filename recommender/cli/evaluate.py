@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from recommender.cli._common import add_json_option, print_json
+from recommender.cli._common import add_json_option, print_json, positive_int
 
 
 def register(subparsers) -> None:
@@ -42,16 +42,6 @@ def _no_protocol(parser: argparse.ArgumentParser) -> int:
 # ---------------------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def _fraction(text: str) -> float:
     try:
         value = float(text)
@@ -73,7 +63,7 @@ def _register_links(sub) -> None:
         ),
     )
     p.add_argument("edges", metavar="EDGES", help="edge list: CSV with two id columns (header optional) or whitespace-separated")
-    p.add_argument("--runs", type=_positive_int, default=10, help="number of random runs / splits (default 10)")
+    p.add_argument("--runs", type=positive_int, default=10, help="number of random runs / splits (default 10)")
     p.add_argument("--test-frac", type=_fraction, default=0.1, help="fraction of edges held out per run (default 0.1)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--splits", metavar="DIR", default=None, help="use the fixed split_*.csv files (u,v,label,part) in DIR")

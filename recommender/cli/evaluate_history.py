@@ -40,13 +40,7 @@ def run_history(args) -> int:
     print(f"  {plural(res['n_queries'], 'person', 'people')} formed {plural(res['n_positives'], 'new tie')}; "
           f"{res['candidate_recall']:.1%} of them were among the candidates "
           f"(~{res['mean_candidates']:.0f} per person)")
-    m = res["model"]
-    if m.get("description"):
-        print(f"  model: {m['description']}")
-    elif m["fallback_reason"]:
-        print(f"  note: {m['fallback_reason']}")
-    else:
-        print(f"  ranker: {m['kind']}, learned from {m['training_rows']:,} pairs ({m['training_positives']:,} positive)")
+    print_model_line(res["model"])
     cols = [f"recall@{k}", "mrr", f"ndcg@{k}"]
     print()
     print(f"  {'method':<10}" + "".join(f"{c:>11}" for c in cols))
@@ -57,3 +51,13 @@ def run_history(args) -> int:
         lift = res["methods"]["fracnet"][cols[0]] / best[0] - 1
         print(f"\n  fracnet vs best heuristic ({best[1]}): {lift:+.1%} {cols[0]}")
     return 0
+
+
+def print_model_line(m: dict) -> None:
+    """What the evaluated model learned from, in one line (shared by the evaluate commands)."""
+    if m.get("description"):
+        print(f"  model: {m['description']}")
+    elif m["fallback_reason"]:
+        print(f"  note: {m['fallback_reason']}")
+    else:
+        print(f"  ranker: {m['kind']}, learned from {m['training_rows']:,} pairs ({m['training_positives']:,} positive)")

@@ -10,7 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+from recommender.cli.evaluate_history import print_model_line
+from recommender.cli._common import add_db_option, add_json_option, open_store, print_json, positive_int
 from recommender.errors import UsageError
 
 
@@ -24,16 +25,6 @@ def _holdout(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def register_ties(evaluate_subparsers) -> None:
     p = evaluate_subparsers.add_parser(
         "ties", help="hide random ties, fit on the rest: does fracnet's meet answer find them?",
@@ -44,10 +35,10 @@ def register_ties(evaluate_subparsers) -> None:
     p.add_argument("folder", metavar="FOLDER", nargs="?", default=None,
                    help="a fracnet CSV folder (people.csv, ties.csv, ...) instead of --db")
     p.add_argument("--holdout", type=_holdout, default=0.1, help="share of the ties hidden per run, in (0, 0.5] (default 0.1)")
-    p.add_argument("--runs", type=_positive_int, default=3, help="number of random runs (default 3)")
+    p.add_argument("--runs", type=positive_int, default=3, help="number of random runs (default 3)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the first run (default 0)")
-    p.add_argument("--k", type=_positive_int, default=10, metavar="K", help="list length (default 10)")
-    p.add_argument("--max-queries", type=_positive_int, default=1000, metavar="N",
+    p.add_argument("--k", type=positive_int, default=10, metavar="K", help="list length (default 10)")
+    p.add_argument("--max-queries", type=positive_int, default=1000, metavar="N",
                    help="at most N people with hidden ties ranked per run (default 1000)")
     add_db_option(p)
     add_json_option(p)
@@ -100,13 +91,7 @@ def run_ties(args) -> int:
     k = res["k"]
     print(f"Held-out ties: {res['holdout']:.0%} of the ties hidden, {res['runs']} run(s) from seed {args.seed}; "
           f"{res['queries']:,} queries in all")
-    m = res["model"]
-    if m.get("description"):
-        print(f"  model: {m['description']}")
-    elif m["fallback_reason"]:
-        print(f"  note: {m['fallback_reason']}")
-    else:
-        print(f"  ranker: {m['kind']}, learned from {m['training_rows']:,} pairs ({m['training_positives']:,} positive)")
+    print_model_line(res["model"])
     cols = [f"recall@{k}", "recall@20", "mrr", f"ndcg@{k}", "candidate_recall"]
     if k == 20:
         cols.remove("recall@20")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+from recommender.cli._common import add_db_option, add_json_option, open_store, print_json, check_positive
 
 
 def register(sub) -> None:
@@ -27,13 +27,11 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from recommender.errors import UsageError
     from recommender.meet.text import format_recommendations, recommendation_dict
     from recommender.meet.model import MeetModel
     from recommender.model_cache import meet_model
 
-    if args.k < 1:
-        raise UsageError(f"--k must be a positive integer, got {args.k}")
+    check_positive(args.k, "--k")
     from recommender.practice.owner import resolve_person
     from recommender.practice.pipeline import recommend_for
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+from recommender.cli._common import add_db_option, add_json_option, open_store, print_json, check_positive
 
 
 def register(sub) -> None:
@@ -42,8 +42,7 @@ def run(args) -> int:
     if not args.opportunity and not args.needs and not args.description:
         raise UsageError("say what to route: --opportunity ID, or --needs TAGS (and --industry, --size, ...)",
                          hint="e.g. fracnet refer --from p0001 --needs 'demand gen;abm' --industry saas")
-    if args.k < 1:
-        raise UsageError(f"--k must be a positive integer, got {args.k}")
+    check_positive(args.k, "--k")
     from recommender.refer.request import MAX_HOPS
 
     if not 1 <= args.max_hops <= MAX_HOPS:

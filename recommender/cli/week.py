@@ -3,7 +3,7 @@ outcome and my go-giver balance, each line with its action."""
 
 from __future__ import annotations
 
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+from recommender.cli._common import add_db_option, add_json_option, open_store, print_json, check_positive
 
 
 def register(sub) -> None:
@@ -18,13 +18,11 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from recommender.errors import UsageError
     from recommender.model_cache import meet_model
     from recommender.practice.owner import require_me
     from recommender.practice.week import format_week, this_week
 
-    if args.k < 1:
-        raise UsageError(f"--k must be a positive integer, got {args.k}")
+    check_positive(args.k, "--k")
     with open_store(args) as store:
         require_me(store, "week")
         w = this_week(store, model=lambda: meet_model(store), today=args.today, k=args.k)

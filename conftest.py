@@ -13,6 +13,11 @@ from pathlib import Path
 
 import pytest
 
+# The suite runs on two workers (pytest-xdist) on a two-core machine: one BLAS/OpenMP thread per worker keeps
+# them from oversubscribing the cores (results do not depend on it; set before numpy or scikit-learn load)
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 #: The user's real home and fracnet folder, read before any test changes HOME.
 REAL_HOME = Path(os.path.expanduser("~")).resolve()
 REAL_FRACNET = REAL_HOME / ".fracnet"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-__all__ = ["join_words", "plural", "noun"]
+__all__ = ["join_words", "first_name", "plural", "noun"]
 
 
 def join_words(items: Iterable, last: str = "and") -> str:
@@ -28,6 +28,11 @@ def join_words(items: Iterable, last: str = "and") -> str:
     if len(words) <= 1:
         return "".join(words)
     return ", ".join(words[:-1]) + f" {last} " + words[-1]
+
+
+def first_name(name: str) -> str:
+    """The first word of a name, for a greeting ("there" when there is none)."""
+    return (name or "").split()[0] if (name or "").strip() else "there"
 
 
 def noun(n: int, word: str, many: str | None = None) -> str:

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from recommender.words import first_name, join_words
+
 __all__ = ["HELP_REASONS", "Connection", "score_contact_pairs", "suggest_connections", "connection_dict",
            "format_connections"]
 
@@ -106,49 +108,38 @@ def score_contact_pairs(model, person_id: str, *, exclude_ids=(), max_contacts: 
 # -- words -------------------------------------------------------------------
 
 def _label(tag):
-    from recommender.practice._compat import label
+    from recommender.meet.text import label  # imported when words are made: keeps the CLI's start light
 
     return label(tag)
 
 
-def _join(words) -> str:
-    words = [w for w in words if w]
-    if len(words) <= 1:
-        return "".join(words)
-    return ", ".join(words[:-1]) + " and " + words[-1]
-
-
-def _first(name: str) -> str:
-    return (name or "").split()[0] if (name or "").strip() else "there"
-
-
 def _who(p: dict) -> str:
     """'a fractional CFO' / 'CEO of Acme'."""
-    from recommender.practice._compat import explain_module
+    from recommender.meet.text import role_of
 
     if p["is_exec"]:
         title = p.get("title") or "an executive"
         return f"{title} of {p['company']}" if p.get("company") else title
-    return f"a fractional {explain_module().role_of(p)}"
+    return f"a fractional {role_of(p)}"
 
 
 def _market(p: dict) -> str:
-    from recommender.practice._compat import explain_module
+    from recommender.meet.text import market_phrase
 
-    return explain_module().market_phrase(p.get("industries", []), p.get("sizes", []))
+    return market_phrase(p.get("industries", []), p.get("sizes", []))
 
 
 def _shared_market(d: dict) -> str:
-    from recommender.practice._compat import explain_module
+    from recommender.meet.text import market_phrase
 
-    return explain_module().market_phrase(d["industries"], d["size_bands"])
+    return market_phrase(d["industries"], d["size_bands"])
 
 
 def _reason_text(kind: str, d: dict, a: dict, b: dict) -> str:
     """A reason about two other people, in words they can check."""
     an, bn = a["name"], b["name"]
     if kind == "complementary_specialties":
-        theirs, yours = _join([_label(t) for t in d["theirs"][:3]]), _join([_label(t) for t in d["yours"][:3]])
+        theirs, yours = join_words([_label(t) for t in d["theirs"][:3]]), join_words([_label(t) for t in d["yours"][:3]])
         if theirs and yours:
             return f"complementary specialties: {an} does {yours}, {bn} does {theirs}"
         return f"complementary specialties: {bn if theirs else an} adds {theirs or yours}"
@@ -159,20 +150,20 @@ def _reason_text(kind: str, d: dict, a: dict, b: dict) -> str:
         company = d.get("company") or f"{ex['name']}'s company"
         parts = [_label(t) for t in d["company_industry"] + d["company_size"] + d["company_region"]]
         matched = [_label(t) for t in d["industry"] + d["size_band"] + d["region"]]
-        spec = _join([_label(t) for t in fr.get("specialties", [])[:3]])
+        spec = join_words([_label(t) for t in fr.get("specialties", [])[:3]])
         does = f"; {fr['name']} does {spec}" if spec else ""
         return (f"ICP fit: {company} ({', '.join(parts)}) is the kind of client {fr['name']} serves "
-                f"({_join(matched) or 'part of the ICP'}){does}")
+                f"({join_words(matched) or 'part of the ICP'}){does}")
     return kind.replace("_", " ")
 
 
 def _plain_why(kind: str, d: dict, to: dict, other: dict) -> str:
     """The reason as a plain clause addressed to ``to`` (no labels, no scores)."""
-    of = _first(other["name"])
+    of = first_name(other["name"])
     if kind == "complementary_specialties":
         mine = d["yours"] if to["id"] != d.get("_b") else d["theirs"]
         theirs = d["theirs"] if to["id"] != d.get("_b") else d["yours"]
-        m, t = _join([_label(x) for x in mine[:2]]), _join([_label(x) for x in theirs[:2]])
+        m, t = join_words([_label(x) for x in mine[:2]]), join_words([_label(x) for x in theirs[:2]])
         if m and t:
             return f"you do {m} and {of} does {t}, so you could send each other work"
         if m:
@@ -186,7 +177,7 @@ def _plain_why(kind: str, d: dict, to: dict, other: dict) -> str:
     if kind == "icp_fit":
         company = d.get("company") or "your company"
         if to["id"] == d["executive_id"]:
-            spec = _join([_label(t) for t in other.get("specialties", [])[:2]])
+            spec = join_words([_label(t) for t in other.get("specialties", [])[:2]])
             return f"{of} works with companies like {company}" + (f" on {spec}" if spec else "")
         return f"{company} is the kind of company you work with"
     return kind.replace("_", " ")
@@ -199,9 +190,9 @@ def _note(to: dict, other: dict, reasons, me: dict) -> str:
     else:
         who = f"{_who(other)} working with {_market(other)}"
     why = "; ".join(_plain_why(k, d, to, other) for k, _, d in reasons[:2])
-    return (f"Hi {_first(to['name'])}, I'd like to introduce you to {other['name']}, {who}. "
+    return (f"Hi {first_name(to['name'])}, I'd like to introduce you to {other['name']}, {who}. "
             f"I think you could help each other: {why}. Would you be open to an introduction? "
-            f"If you both say yes, I'll connect you by email. No pressure either way. {_first(me['name'])}")
+            f"If you both say yes, I'll connect you by email. No pressure either way. {first_name(me['name'])}")
 
 
 def suggest_connections(model, person_id: str, k: int = 10, *, exclude_ids=(),

@@ -20,6 +20,7 @@ Example
 from __future__ import annotations
 
 from recommender.people import GROUPS
+from recommender.words import first_name, join_words
 
 __all__ = [
     "GROUP_TITLES",
@@ -53,13 +54,6 @@ def label(tag: str) -> str:
     return load_taxonomy().label(tag)
 
 
-def _join(words: list[str]) -> str:
-    words = [w for w in words if w]
-    if len(words) <= 1:
-        return "".join(words)
-    return ", ".join(words[:-1]) + " and " + words[-1]
-
-
 def role_of(person: dict) -> str:
     """The short role of a fractional ("CMO"), from the title or the function.
 
@@ -81,14 +75,10 @@ def role_of(person: dict) -> str:
 
 def market_phrase(industries: list[str], sizes: list[str], max_items: int = 2) -> str:
     """'$5-50M B2B SaaS and fintech companies' from tags (at most ``max_items`` of each)."""
-    ind = _join([label(t) for t in industries[:max_items]])
+    ind = join_words([label(t) for t in industries[:max_items]])
     size = "/".join(label(t) for t in sizes[:max_items])
     words = " ".join(w for w in (size, ind) if w)
     return f"{words} companies" if words else "growing companies"
-
-
-def _first_name(name: str) -> str:
-    return (name or "").split()[0] if (name or "").strip() else "there"
 
 
 def reason_text(reason) -> str:
@@ -101,11 +91,11 @@ def reason_text(reason) -> str:
         if more > 0:
             names.append(f"{more} more")
         noun = "mutual contact" if d["count"] == 1 else "mutual contacts"
-        return f"{d['count']} {noun}: {_join(names)}" if d["people"] else f"{d['count']} {noun}"
+        return f"{d['count']} {noun}: {join_words(names)}" if d["people"] else f"{d['count']} {noun}"
     if k == "complementary_specialties":
-        theirs = _join([label(t) for t in d["theirs"]])
-        yours = _join([label(t) for t in d["yours"]])
-        shared = _join([label(t) for t in d["shared"]])
+        theirs = join_words([label(t) for t in d["theirs"]])
+        yours = join_words([label(t) for t in d["yours"]])
+        shared = join_words([label(t) for t in d["shared"]])
         if theirs and yours:
             return f"complementary specialties: they do {theirs}, you do {yours}"
         if theirs:
@@ -115,7 +105,7 @@ def reason_text(reason) -> str:
         parts = [label(t) for t in d["company_industry"] + d["company_size"] + d["company_region"]]
         matched = [label(t) for t in d["industry"] + d["size_band"] + d["region"]]
         company = d.get("company") or "their company"
-        return f"ICP fit: {company} ({', '.join(parts)}) matches {_join(matched) or 'part of the ICP'}"
+        return f"ICP fit: {company} ({', '.join(parts)}) matches {join_words(matched) or 'part of the ICP'}"
     if k == "shared_clients":
         return f"same kind of client: {market_phrase(d['industries'], d['size_bands'])}"
     if k == "similar_profile":
@@ -140,7 +130,7 @@ def _their_work(rec, them: dict | None) -> str:
     comp = _reason(rec, "complementary_specialties")
     focus = comp.data["theirs"] if comp and comp.data.get("theirs") else them.get("specialties", [])[:2]
     what = f"a fractional {role}" if role else "a fractional"
-    return f"{what} focused on {_join([label(t) for t in focus])}" if focus else what
+    return f"{what} focused on {join_words([label(t) for t in focus])}" if focus else what
 
 
 def _why_we_should_talk(rec, me: dict, them: dict | None) -> str:
@@ -148,7 +138,7 @@ def _why_we_should_talk(rec, me: dict, them: dict | None) -> str:
     them = them or {}
     if rec.group == "peers":
         comp = _reason(rec, "complementary_specialties")
-        mine = _join([label(t) for t in comp.data["yours"]]) if comp and comp.data.get("yours") else ""
+        mine = join_words([label(t) for t in comp.data["yours"]]) if comp and comp.data.get("yours") else ""
         if mine:
             return f"I focus on {mine}, so we could send each other work."
         return "We do the same work from different angles, so we could send each other work."
@@ -187,8 +177,8 @@ def draft_note(rec, me: dict, them: dict | None = None, *, introduced_by: str | 
     """
     if rec.introducer_name and not introduced_by:
         return introducer_note(rec, me, them)
-    first = _first_name(them["name"] if them else rec.name)
-    intro = f"{_first_name(introduced_by)} introduced us, and thank you for being open to it. " if introduced_by else ""
+    first = first_name(them["name"] if them else rec.name)
+    intro = f"{first_name(introduced_by)} introduced us, and thank you for being open to it. " if introduced_by else ""
     my_market = market_phrase(me.get("industries", []), me.get("sizes", []))
     if me.get("is_exec"):
         company = me.get("company") or "my company"
@@ -200,8 +190,8 @@ def draft_note(rec, me: dict, them: dict | None = None, *, introduced_by: str | 
     role = role_of(me)
     if rec.group == "peers":
         comp = _reason(rec, "complementary_specialties")
-        focus = _join([label(t) for t in comp.data["theirs"]]) if comp else ""
-        mine = _join([label(t) for t in comp.data["yours"]]) if comp else ""
+        focus = join_words([label(t) for t in comp.data["theirs"]]) if comp else ""
+        mine = join_words([label(t) for t in comp.data["yours"]]) if comp else ""
         angle = f" You focus on {focus} and I on {mine}, so we might send each other work." if focus and mine else ""
         return (f"Hi {first}, {intro}I'm another fractional {role} working with {my_market}.{angle} "
                 "I'd love to compare notes on what you're seeing in the market.")
@@ -218,9 +208,9 @@ def draft_note(rec, me: dict, them: dict | None = None, *, introduced_by: str | 
 def introducer_note(rec, me: dict, them: dict | None = None) -> str:
     """The note to the mutual contact: would you introduce us (double opt-in)?"""
     them = them or {}
-    intro_first = _first_name(rec.introducer_name)
+    intro_first = first_name(rec.introducer_name)
     name = them.get("name") or rec.name
-    first = _first_name(name)
+    first = first_name(name)
     if me.get("is_exec"):
         me_part = f"I run {me.get('company') or 'my company'}"
     else:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-from recommender.practice._compat import explain_module
 from recommender.practice.owner import cadence as get_cadence, cadence_group, require_me
 from recommender.practice.pipeline import STATUS_LABELS, excluded_people, list_items, parse_date, today_iso
 
@@ -46,7 +45,8 @@ def _my_facts(store, me: str) -> dict:
 
 
 def _role_and_market(mine: dict) -> tuple[str, str]:
-    ex = explain_module()
+    from recommender.meet import text as ex  # imported on use: week answers without loading scikit-learn
+
     return ex.role_of(mine), ex.market_phrase(mine["industries"], mine["sizes"])
 
 
@@ -195,7 +195,8 @@ def remember_suggestions(store, me: str, model, *, k: int = 5) -> dict:
     Called by ``week`` when its copy is stale, and by ``fracnet meet`` for me
     (which has the model loaded anyway), so ``week`` rarely loads the model.
     """
-    ex = explain_module()
+    from recommender.meet import text as ex  # imported on use: week answers without loading scikit-learn
+
     recs = model.recommend(me, k=k + _EXTRA, group="all")
     mine = model.person(me)
     cached = {"revision": store.revision, "me": me, "k": k, "recs": [

@@ -88,7 +88,7 @@ def _tag_options(kind: str) -> list[str]:
 
 
 def _label(tag: str) -> str:
-    from recommender.practice._compat import label
+    from recommender.meet.text import label
 
     return label(tag)
 

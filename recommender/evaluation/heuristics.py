@@ -8,7 +8,9 @@ pairs: sparse products of row blocks (``A[rows] @ A``) keep memory bounded.
 
 from __future__ import annotations
 
+import functools
 import numbers
+import re
 
 import numpy as np
 import scipy.sparse as sp
@@ -138,6 +140,43 @@ def _blocks(cost: np.ndarray, budget: float):
         start = stop
 
 
+#: The parameters and result every scorer shares; :func:`_pair_scorer` puts them in each docstring.
+_PAIRS_DOC = """
+
+    Parameters
+    ----------
+    A : scipy.sparse matrix, shape (n, n)
+        Symmetric binary adjacency matrix.
+    pairs : array-like of int, shape (m, 2)
+        Node index pairs to score.{options}
+
+    Returns
+    -------
+    ndarray of float, shape (m,)"""
+
+
+def _pair_scorer(options: str = ""):
+    """Make ``f(A, pairs, **kw)`` a scorer: ``A`` and ``pairs`` checked first, both documented.
+
+    ``options`` documents the keyword arguments (numpydoc lines, indented as
+    in a docstring). The shared sections go before the first section of
+    ``f``'s docstring (``Raises``, ``Examples``), after its description.
+    """
+
+    def decorate(f):
+        @functools.wraps(f)
+        def scorer(A, pairs, **kw):
+            A = _check_adjacency(A)
+            return f(A, _check_pairs(A, pairs), **kw)
+
+        first = re.search(r"\n\n(?=    \w+\n    -+\n)", f.__doc__)
+        cut = first.start() if first else len(f.__doc__.rstrip())
+        scorer.__doc__ = f.__doc__[:cut] + _PAIRS_DOC.format(options=options) + f.__doc__[cut:]
+        return scorer
+
+    return decorate
+
+
 def _weighted_common(A, pairs, weights) -> np.ndarray:
     """``sum_w A[u, w] * weights[w] * A[w, v]`` for every pair, in row blocks."""
     deg = _degrees(A)
@@ -149,19 +188,9 @@ def _weighted_common(A, pairs, weights) -> np.ndarray:
     return out
 
 
+@_pair_scorer()
 def score_cn(A, pairs) -> np.ndarray:
     """Common neighbours: the number of neighbours ``u`` and ``v`` share.
-
-    Parameters
-    ----------
-    A : scipy.sparse matrix, shape (n, n)
-        Symmetric binary adjacency matrix.
-    pairs : array-like of int, shape (m, 2)
-        Node index pairs to score.
-
-    Returns
-    -------
-    ndarray of float, shape (m,)
 
     Examples
     --------
@@ -169,21 +198,12 @@ def score_cn(A, pairs) -> np.ndarray:
     >>> score_cn(A, [[0, 2], [0, 1]])
     array([1., 0.])
     """
-    A = _check_adjacency(A)
-    return _weighted_common(A, _check_pairs(A, pairs), None)
+    return _weighted_common(A, pairs, None)
 
 
+@_pair_scorer()
 def score_jaccard(A, pairs) -> np.ndarray:
     """Jaccard coefficient ``|N(u) & N(v)| / |N(u) | N(v)|`` (0 when both are isolated).
-
-    Parameters
-    ----------
-    A : scipy.sparse matrix, shape (n, n)
-    pairs : array-like of int, shape (m, 2)
-
-    Returns
-    -------
-    ndarray of float, shape (m,)
 
     Examples
     --------
@@ -191,25 +211,15 @@ def score_jaccard(A, pairs) -> np.ndarray:
     >>> score_jaccard(A, [[0, 2], [0, 1]])
     array([1., 0.])
     """
-    A = _check_adjacency(A)
-    pairs = _check_pairs(A, pairs)
     cn = _weighted_common(A, pairs, None)
     deg = _degrees(A)
     union = deg[pairs[:, 0]] + deg[pairs[:, 1]] - cn
     return cn * _inv(union)
 
 
+@_pair_scorer()
 def score_aa(A, pairs) -> np.ndarray:
     """Adamic-Adar index ``sum_{w in N(u) & N(v)} 1 / log d(w)``.
-
-    Parameters
-    ----------
-    A : scipy.sparse matrix, shape (n, n)
-    pairs : array-like of int, shape (m, 2)
-
-    Returns
-    -------
-    ndarray of float, shape (m,)
 
     Examples
     --------
@@ -217,24 +227,15 @@ def score_aa(A, pairs) -> np.ndarray:
     >>> score_aa(A, [[0, 2]])  # the middle node has degree 2
     array([1.442695...])
     """
-    A = _check_adjacency(A)
     deg = _degrees(A)
     w = np.zeros_like(deg)
     np.divide(1.0, np.log(np.maximum(deg, 1.0)), out=w, where=deg > 1)
-    return _weighted_common(A, _check_pairs(A, pairs), w)
+    return _weighted_common(A, pairs, w)
 
 
+@_pair_scorer()
 def score_ra(A, pairs) -> np.ndarray:
     """Resource allocation index ``sum_{w in N(u) & N(v)} 1 / d(w)``.
-
-    Parameters
-    ----------
-    A : scipy.sparse matrix, shape (n, n)
-    pairs : array-like of int, shape (m, 2)
-
-    Returns
-    -------
-    ndarray of float, shape (m,)
 
     Examples
     --------
@@ -242,21 +243,12 @@ def score_ra(A, pairs) -> np.ndarray:
     >>> score_ra(A, [[0, 2]])
     array([0.5])
     """
-    A = _check_adjacency(A)
-    return _weighted_common(A, _check_pairs(A, pairs), _inv(_degrees(A)))
+    return _weighted_common(A, pairs, _inv(_degrees(A)))
 
 
+@_pair_scorer()
 def score_pa(A, pairs) -> np.ndarray:
     """Preferential attachment ``d(u) * d(v)``.
-
-    Parameters
-    ----------
-    A : scipy.sparse matrix, shape (n, n)
-    pairs : array-like of int, shape (m, 2)
-
-    Returns
-    -------
-    ndarray of float, shape (m,)
 
     Examples
     --------
@@ -264,8 +256,6 @@ def score_pa(A, pairs) -> np.ndarray:
     >>> score_pa(A, [[0, 1], [0, 2]])
     array([3., 1.])
     """
-    A = _check_adjacency(A)
-    pairs = _check_pairs(A, pairs)
     deg = _degrees(A)
     return deg[pairs[:, 0]] * deg[pairs[:, 1]]
 
@@ -313,24 +303,18 @@ def _walk_terms(A, pairs, *, normalised=True):
     return out
 
 
+@_pair_scorer(
+    """
+    beta : float, default 0.01
+        Damping per step, ``0 < beta < 1``.
+    max_length : {1, 2, 3, 4}, default 4
+        Longest walk counted."""
+)
 def score_katz(A, pairs, *, beta=0.01, max_length=4) -> np.ndarray:
     """Truncated Katz index ``sum_{l=1}^{L} beta^l (A^l)_{uv}``.
 
     Walks of length up to ``max_length`` (at most 4) are counted exactly by
     meeting in the middle: ``(A^4)_{uv} = (A_u A) . (A_v A)``.
-
-    Parameters
-    ----------
-    A : scipy.sparse matrix, shape (n, n)
-    pairs : array-like of int, shape (m, 2)
-    beta : float, default 0.01
-        Damping per step, ``0 < beta < 1``.
-    max_length : {1, 2, 3, 4}, default 4
-        Longest walk counted.
-
-    Returns
-    -------
-    ndarray of float, shape (m,)
 
     Raises
     ------
@@ -347,8 +331,6 @@ def score_katz(A, pairs, *, beta=0.01, max_length=4) -> np.ndarray:
         raise UsageError(f"beta must be in (0, 1), got {beta!r}")
     if max_length not in (1, 2, 3, 4):
         raise UsageError(f"max_length must be 1, 2, 3 or 4, got {max_length!r}")
-    A = _check_adjacency(A)
-    pairs = _check_pairs(A, pairs)
     w = _walk_terms(A, pairs, normalised=False)
     return sum(beta**l * w[f"w{l}"] for l in range(1, max_length + 1))
 
@@ -383,6 +365,15 @@ def _ppr_exact(A, sources, targets_of, alpha, tol, max_iter):
     return results
 
 
+@_pair_scorer(
+    """
+    alpha : float, default 0.15
+        Restart probability, ``0 < alpha < 1``.
+    tol : float, default 1e-6
+        Largest change of any probability at which power iteration stops.
+    max_iter : int, default 100
+    method : {"auto", "power", "truncated"}"""
+)
 def score_ppr(A, pairs, *, alpha=0.15, tol=1e-6, max_iter=100, method="auto") -> np.ndarray:
     """Symmetrised personalised PageRank ``ppr_u(v) + ppr_v(u)``.
 
@@ -394,21 +385,6 @@ def score_ppr(A, pairs, *, alpha=0.15, tol=1e-6, max_iter=100, method="auto") ->
     ``method="truncated"`` the walk is cut after 4 steps and computed by
     meeting in the middle, which scales to millions of edges. ``"auto"``
     picks ``"power"`` when it is affordable.
-
-    Parameters
-    ----------
-    A : scipy.sparse matrix, shape (n, n)
-    pairs : array-like of int, shape (m, 2)
-    alpha : float, default 0.15
-        Restart probability, ``0 < alpha < 1``.
-    tol : float, default 1e-6
-        Largest change of any probability at which power iteration stops.
-    max_iter : int, default 100
-    method : {"auto", "power", "truncated"}
-
-    Returns
-    -------
-    ndarray of float, shape (m,)
 
     Raises
     ------
@@ -426,8 +402,6 @@ def score_ppr(A, pairs, *, alpha=0.15, tol=1e-6, max_iter=100, method="auto") ->
         raise UsageError(f"alpha must be in (0, 1), got {alpha!r}")
     if method not in ("auto", "power", "truncated"):
         raise UsageError(f"method must be 'auto', 'power' or 'truncated', got {method!r}")
-    A = _check_adjacency(A)
-    pairs = _check_pairs(A, pairs)
     if len(pairs) == 0:
         return np.zeros(0)
     deg = _degrees(A)

@@ -217,3 +217,30 @@ def test_meet_for_me_keeps_the_suggestions_week_shows(db, capsys):
     with Store(db) as s:
         w = week.this_week(s, model=no_fit, today="2026-12-01")
     assert w["new_suggestions"]["available"] and w["new_suggestions"]["people"]
+
+
+def test_cadence_groups_follow_the_one_group_rule():
+    """owner.cadence_group is people.group_of on every pair of kinds and functions (a contact: adjacent)."""
+    from recommender import people
+
+    assert owner.GROUPS == people.GROUPS
+    kinds = ("fractional", "executive", "contact", None)
+    functions = ("marketing", "finance", None, "")
+    seen = set()
+    for mk in kinds:
+        for mf in functions:
+            for k in kinds:
+                for f in functions:
+                    got = owner.cadence_group(mk, mf, k, f)
+                    me = {"kind": mk or "fractional", "function": mf, "specialties": ["brand"],
+                          "industries": ["saas"], "sizes": ["5-50m"]}
+                    other = {"kind": k or "fractional", "function": f, "specialties": ["abm"],
+                             "industries": ["fintech"], "sizes": []}
+                    want = people.group_of(me, other) or ("adjacent" if k == "contact" else None)
+                    assert got == want, (mk, mf, k, f, got, want)
+                    seen.add(got)
+    assert seen == set(people.GROUPS)
+    # the rule's corners: two fractionals without a function are peers; an executive's fractional is adjacent
+    assert owner.cadence_group("fractional", None, "fractional", "") == "peers"
+    assert owner.cadence_group("executive", "finance", "fractional", "finance") == "adjacent"
+    assert owner.cadence_group("fractional", "finance", "executive", "finance") == "executives"

@@ -27,7 +27,7 @@ __all__ = ["MeNotSetError", "DEFAULT_CADENCE", "GROUPS", "get_me", "require_me",
 
 #: Days without contact after which a strong tie counts as "losing touch", per group.
 DEFAULT_CADENCE = {"peers": 90, "adjacent": 90, "executives": 180}
-GROUPS = ("peers", "adjacent", "executives")
+GROUPS = ("peers", "adjacent", "executives")  # recommender.people.GROUPS (tests/test_rules.py checks)
 #: The profile fields a person can set on themselves, and their taxonomy kind (None: free text).
 PROFILE_FIELDS = {"name": None, "kind": None, "function": "function", "title": None, "specialties": "specialty",
                   "industries": "industry", "icp_sizes": "size_band", "regions": "region", "capacity": None,
@@ -209,14 +209,16 @@ def set_cadence(store, days: dict) -> dict:
 
 
 def cadence_group(me_kind, me_function, kind, function) -> str:
-    """The cadence that applies to one of my contacts: executives, peers (same function) or adjacent.
+    """The cadence that applies to one of my contacts: the group rule of :func:`recommender.people.group_of`.
 
-    Every contact gets one (unlike :func:`recommender.people.group_of`, which
-    says whether a *new* person fits one of my groups to meet, and can say none).
+    Only kinds and functions decide a group (tags do not), so these four are
+    enough. Every contact gets a cadence: a plain contact, in no group to meet,
+    keeps the adjacent one.
     """
-    if kind == "executive":
-        return "executives"
-    if me_function and function and me_function == function:
-        return "peers"
-    return "adjacent"
+    from recommender.people import GROUPS as _GROUPS, group_of  # numpy-free import of this module for the CLI
+
+    def facts(k, fn):
+        return {"kind": k or "fractional", "function": fn, "specialties": (), "industries": (), "sizes": ()}
+
+    return group_of(facts(me_kind, me_function), facts(kind, function)) or _GROUPS[1]
 

@@ -19,7 +19,7 @@ from recommender.errors import DataValidationError, UsageError, ValidationProble
 from recommender.io.atomic import atomic_write, atomic_write_many, ensure_writable_folder
 from recommender.io.loader import id_slug, load_tables
 from recommender.io.validate import ImportReport, LineMap, validate_table
-from recommender.store.schema import IMPORT_ORDER, TABLES
+from recommender.store.schema import FOLDER_TABLES, IMPORT_ORDER, TABLES
 from recommender.store.db import Store
 from recommender.taxonomy import Taxonomy, load_taxonomy
 
@@ -123,13 +123,13 @@ def validate_folder_frames(
     problems: list[ValidationProblem] = []
     warnings: list[ValidationProblem] = []
     out = {}
-    for name in IMPORT_ORDER:
+    for name in FOLDER_TABLES:
         if name not in frames:
             continue
         raw, line_of = frames[name]
         if name == "people" and "company" in [c.strip().lower() for c in raw.columns]:
             raw = _companies_from_names(raw)
-        out[name] = validate_table(TABLES[name], raw, files[name], taxonomy, line_of, problems, warnings)
+        out[name] = validate_table(FOLDER_TABLES[name], raw, files[name], taxonomy, line_of, problems, warnings)
     return out, problems, warnings
 
 
@@ -170,7 +170,7 @@ def import_folder(store: Store, folder: str | os.PathLike, *, taxonomy: Taxonomy
     if not folder.exists():
         raise UsageError(f"{folder} does not exist", hint="give a folder holding people.csv (and optional ties.csv, ...)")
     if folder.is_file():
-        if folder.name in {t.file for t in TABLES.values()}:
+        if folder.name in {t.file for t in FOLDER_TABLES.values()}:
             raise UsageError(f"{folder} is a file; import takes the folder that holds it",
                              hint=f"fracnet import {folder.parent}")
         raise UsageError(f"{folder} is a file, not a folder of CSVs",
@@ -178,8 +178,8 @@ def import_folder(store: Store, folder: str | os.PathLike, *, taxonomy: Taxonomy
     frames = {}
     files = {}
     problems = []
-    for name in IMPORT_ORDER:
-        path = folder / TABLES[name].file
+    for name in FOLDER_TABLES:
+        path = folder / FOLDER_TABLES[name].file
         if not os.path.lexists(path):
             continue
         if path.is_symlink() and not path.exists():  # dangling, or a loop: say so, never skip it
@@ -218,20 +218,22 @@ def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 
 def export_folder(store: Store, folder: str | os.PathLike) -> dict[str, int]:
-    """Write every table to ``folder`` as CSV (the import format), all files or none; returns rows per file."""
+    """Write every table to ``folder`` as CSV (the import format), the practice's beside the network's,
+    all files or none; returns rows per file."""
+    from recommender.io.practice_csv import read_practice
+
     folder = ensure_writable_folder(folder)
+    frames = {name: store.read_table(name) for name in IMPORT_ORDER}
+    frames.update(read_practice(store))
     counts = {}
     staged = []
-    for name in IMPORT_ORDER:
-        df = store.read_table(name)
-        text_cols = [c.name for c in TABLES[name].columns if c.type in ("text", "tags")]
-        for c in text_cols:
+    for name, df in frames.items():
+        table = FOLDER_TABLES[name]
+        for c in [c.name for c in table.columns if c.type in ("text", "tags")]:
             df[c] = df[c].map(neutralise_formula)
-        for c in [c.name for c in TABLES[name].columns if c.type == "int"]:
+        for c in [c.name for c in table.columns if c.type == "int"]:
             df[c] = df[c].astype("Int64")
-        staged.append((folder / TABLES[name].file, lambda fh, df=df: df.to_csv(fh, index=False, encoding="utf-8")))
+        staged.append((folder / table.file, lambda fh, df=df: df.to_csv(fh, index=False, encoding="utf-8")))
         counts[name] = len(df)
     atomic_write_many(staged)
     return counts
-
-

@@ -17,7 +17,8 @@ import pandas as pd
 from recommender.errors import DataValidationError, ValidationProblem
 from recommender.io.validate import MAX_PROBLEMS, ImportReport, LineMap
 from recommender.progress import progress_bar
-from recommender.store.schema import IMPORT_ORDER, TABLES
+from recommender.io.practice_csv import check_practice, write_practice
+from recommender.store.schema import FOLDER_TABLES, IMPORT_ORDER, PRACTICE_TABLES
 from recommender.store.db import Store
 from recommender.words import plural
 
@@ -98,10 +99,12 @@ def load_tables(
     person_ids = existing_ids | (set(tables["people"]["id"]) if "people" in tables else set())
     company_ids = store.ids("companies") | (set(tables["companies"]["id"]) if "companies" in tables else set())
     opportunity_ids = store.ids("opportunities") | (set(tables["opportunities"]["id"]) if "opportunities" in tables else set())
-    known = {"people": person_ids, "companies": company_ids, "opportunities": opportunity_ids}
+    outreach_ids = set(tables["outreach"]["id"]) if "outreach" in tables else set()  # the folder's own numbers
+    known = {"people": person_ids, "companies": company_ids, "opportunities": opportunity_ids,
+             "outreach": outreach_ids}
 
     for name, df in tables.items():
-        t = TABLES[name]
+        t = FOLDER_TABLES[name]
         line_of = lines.get(name, LineMap())
         for col in t.columns:
             if col.ref is None or col.name not in df.columns:
@@ -114,12 +117,14 @@ def load_tables(
             bad = vals.notna() & ~vals.isin(known[col.ref])
             for i in np.flatnonzero(bad.to_numpy())[:MAX_PROBLEMS]:
                 v = vals.iloc[i]
-                close = difflib.get_close_matches(str(v), list(known[col.ref]), n=1) if len(known[col.ref]) < 200_000 else []
-                singular = {"people": "person", "companies": "company", "opportunities": "opportunity"}[col.ref]
+                close = difflib.get_close_matches(str(v), [str(k) for k in known[col.ref]], n=1) \
+                    if len(known[col.ref]) < 200_000 else []
+                singular = {"people": "person", "companies": "company", "opportunities": "opportunity",
+                            "outreach": "outreach item"}[col.ref]
                 problems.append(ValidationProblem(
                     files.get(name, name), line_of(int(i)), col.name,
                     f"unknown {singular} id {v!r}",
-                    f"did you mean {close[0]!r}?" if close else f"add it to {TABLES[col.ref].file} first"))
+                    f"did you mean {close[0]!r}?" if close else f"add it to {FOLDER_TABLES[col.ref].file} first"))
 
     # -- ties: one row per unordered pair, no self loops ----------------------
     if "ties" in tables:
@@ -153,6 +158,7 @@ def load_tables(
         for i in np.flatnonzero(same.to_numpy())[:MAX_PROBLEMS]:
             problems.append(ValidationProblem(files.get("referrals", "referrals"), line_of(int(i)), "to_id", "a referral to the person who made it"))
 
+    check_practice(tables, files, lines, problems)
     if problems:
         raise DataValidationError(problems, hint="nothing was written; fix the rows above and import again")
 
@@ -168,7 +174,7 @@ def load_tables(
                                                      f"{len(missing)} companies not in companies.csv were added by id"))
 
     # -- write, all or nothing --------------------------------------------------
-    total = sum(len(df) for df in tables.values())
+    total = sum(len(df) for name, df in tables.items() if name not in PRACTICE_TABLES)
     bar = progress_bar(total=total, desc="importing", enabled=progress, unit="rows")
     try:
         with store.transaction() as con:
@@ -187,6 +193,7 @@ def load_tables(
                 report.written[name] = report.written.get(name, 0) + len(df)
                 if before is not None:
                     report.new[name] = int((~df["id"].isin(before)).sum())
+            report.written.update(write_practice(con, {k: tables[k] for k in PRACTICE_TABLES if k in tables}))
     finally:
         bar.close()
     return report

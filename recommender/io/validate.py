@@ -122,7 +122,7 @@ def validate_table(
 
     # duplicate keys within the file
     key_cols = list(table.key)
-    if table.name == "ties":  # repeated pairs are merged by the loader
+    if table.name == "ties" or not key_cols:  # repeated pairs are merged by the loader; no key, no duplicates
         return result
     key = result[key_cols[0]].astype(str)
     for c in key_cols[1:]:
@@ -171,6 +171,12 @@ def _check_column(col: Column, values: pd.Series, file: str, taxonomy: Taxonomy,
         bad = ~empty & parsed.isna()
         report(bad, lambda v: f"expected a date as YYYY-MM-DD, got {v!r}", "e.g. 2024-03-15")
         return parsed.dt.strftime("%Y-%m-%d").where(~empty & ~bad, None)
+    if col.type == "timestamp":
+        parsed = pd.to_datetime(values.where(~empty, None), format="ISO8601", utc=True, errors="coerce")
+        bad = ~empty & parsed.isna()
+        report(bad, lambda v: f"expected a date and time (ISO 8601), got {bounded(repr(v), 40)}",
+               "e.g. 2026-12-01T09:30:00Z")
+        return parsed.dt.strftime("%Y-%m-%dT%H:%M:%SZ").where(~empty & ~bad, None)
     if col.type == "int":
         num = pd.to_numeric(values.where(~empty, None), errors="coerce").astype(float)
         bad = ~empty & (num.isna() | ~np.isfinite(num.fillna(0)) | (num != np.floor(num)) | (num < 0) | (num > MAX_INT))

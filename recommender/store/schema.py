@@ -31,8 +31,8 @@ REFERRAL_OUTCOMES = ("pending", "accepted", "declined", "won", "lost")
 class Column:
     """One column of a table.
 
-    type is one of ``text``, ``int``, ``float``, ``date``, ``bool``, ``tags``,
-    ``choice``. ``tag_kind`` names the taxonomy kind for ``tags`` columns (and
+    type is one of ``text``, ``int``, ``float``, ``date``, ``timestamp`` (ISO 8601,
+    stored as UTC ``YYYY-MM-DDTHH:MM:SSZ``), ``bool``, ``tags``, ``choice``. ``tag_kind`` names the taxonomy kind for ``tags`` columns (and
     single-tag text columns such as a company's industry). ``ref`` names the
     table an id column points to.
     """
@@ -218,3 +218,69 @@ PRACTICE_SQL = (
 )""",
     "CREATE INDEX IF NOT EXISTS interactions_person ON interactions (owner_id, person_id)",
 )
+
+#: The practice in a CSV folder (``fracnet export DIR`` / ``fracnet import DIR``), beside the network's
+#: files. Ids here are the database's own numbers: ``outreach_history.item_id`` names an ``outreach.csv``
+#: id of the same folder; an import matches items by (owner, person), never by number.
+ME = Table(
+    "me",
+    "me.csv",
+    (
+        Column("person_id", required=True, ref="people"),
+        Column("peers_days", "int"),
+        Column("adjacent_days", "int"),
+        Column("executives_days", "int"),
+    ),
+    ("person_id",),
+)
+
+OUTREACH = Table(
+    "outreach",
+    "outreach.csv",
+    (
+        Column("id", "int", required=True),
+        Column("owner_id", required=True, ref="people"),
+        Column("person_id", required=True, ref="people"),
+        Column("source"),
+        Column("introducer_id", ref="people"),
+        Column("note"),
+        Column("status", "choice", choices=OUTREACH_STATUSES, default="to_contact"),
+        Column("follow_up", "date"),
+        Column("created", "timestamp"),
+        Column("updated", "timestamp"),
+    ),
+    ("id",),
+)
+
+OUTREACH_HISTORY = Table(
+    "outreach_history",
+    "outreach_history.csv",
+    (
+        Column("item_id", "int", required=True, ref="outreach"),
+        Column("at", "timestamp", required=True),
+        Column("status", "choice", choices=OUTREACH_STATUSES),
+        Column("follow_up", "date"),
+        Column("note"),
+    ),
+    (),  # no key: two changes may share a second; an import skips rows it already holds
+)
+
+TOUCHES = Table(
+    "touches",
+    "touches.csv",
+    (
+        Column("id", "int", required=True),
+        Column("owner_id", required=True, ref="people"),
+        Column("person_id", required=True, ref="people"),
+        Column("kind", "choice", required=True, choices=TOUCH_KINDS),
+        Column("date", "date", required=True),
+        Column("note"),
+    ),
+    ("id",),
+)
+
+#: The practice's files, in import order (items before their history).
+PRACTICE_TABLES: dict[str, Table] = {t.name: t for t in (ME, OUTREACH, OUTREACH_HISTORY, TOUCHES)}
+#: Every table a CSV folder holds: the network's, then the practice's.
+FOLDER_TABLES: dict[str, Table] = {**{n: TABLES[n] for n in IMPORT_ORDER}, **PRACTICE_TABLES}
+

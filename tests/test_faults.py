@@ -449,25 +449,25 @@ def _corrupt_inner_pages(src: Path, dst: Path) -> Path:
     return dst
 
 
+def _sql(path: Path, statement: str) -> Path:
+    """Run one statement on the SQLite file at ``path`` (behind fracnet's back)."""
+    con = sqlite3.connect(path)
+    try:
+        con.execute(statement)
+        con.commit()
+    finally:
+        con.close()
+    return path
+
+
 def _db_file(kind: str, tmp: Path, db: Path) -> Path:
     if kind == "text file":
         return write(tmp / "notes.txt", "my notes, not a database")
     if kind == "other app's SQLite":
-        p = tmp / "other.sqlite"
-        con = sqlite3.connect(p)
-        con.execute("CREATE TABLE t (x)")
-        con.commit()
-        con.close()
-        return p
+        return _sql(tmp / "other.sqlite", "CREATE TABLE t (x)")
     if kind == "newer schema":
-        p = tmp / "newer.db"
         with Store(db) as s:
-            s.backup(p)
-        con = sqlite3.connect(p)
-        con.execute("PRAGMA user_version = 999")
-        con.commit()
-        con.close()
-        return p
+            return _sql(s.backup(tmp / "newer.db"), "PRAGMA user_version = 999")
     if kind == "corrupt inner pages":
         p = tmp / "inner.db"
         with Store(db) as s:
@@ -884,15 +884,27 @@ def _cli(args, **kw):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
-def test_a_killed_import_changes_nothing(db, tmp_path):
+@pytest.fixture(scope="module")
+def big_folder(tmp_path_factory) -> Path:
+    """A 6,000-person network as CSVs: importing it takes long enough to be interrupted midway."""
     from recommender.demo import generate_network, write_network
 
-    d = tmp_path / "big"
+    d = tmp_path_factory.mktemp("big") / "big"
     write_network(generate_network(6000, seed=5), d)
+    return d
+
+
+def _interrupted_import(db: Path, folder: Path, sig: int) -> tuple[subprocess.Popen, str | None]:
+    """``fracnet import folder`` into ``db`` in a process sent ``sig`` two seconds in; (process, digest before)."""
     before = db_digest(db)
-    proc = _cli(["import", d, "--db", db, "--quiet"])
+    proc = _cli(["import", folder, "--db", db, "--quiet"])
     time.sleep(2.0)
-    proc.send_signal(signal.SIGKILL)
+    proc.send_signal(sig)
+    return proc, before
+
+
+def test_a_killed_import_changes_nothing(db, big_folder):
+    proc, before = _interrupted_import(db, big_folder, signal.SIGKILL)
     proc.wait(30)
     TALLY["cases"] += 1
     changed = db_digest(db) != before
@@ -916,15 +928,8 @@ def test_a_killed_batch_meet_leaves_no_file(db, tmp_path):
     assert not [p for p in out.parent.iterdir() if p.name != out.name and not p.name.endswith(".partial")]
 
 
-def test_an_interrupted_cli_is_one_line_and_exit_130(db, tmp_path):
-    from recommender.demo import generate_network, write_network
-
-    d = tmp_path / "big"
-    write_network(generate_network(6000, seed=6), d)
-    before = db_digest(db)
-    proc = _cli(["import", d, "--db", db, "--quiet"])
-    time.sleep(2.0)
-    proc.send_signal(signal.SIGINT)
+def test_an_interrupted_cli_is_one_line_and_exit_130(db, big_folder):
+    proc, before = _interrupted_import(db, big_folder, signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     TALLY["cases"] += 1
     TALLY["tracebacks"] += int("Traceback" in err)

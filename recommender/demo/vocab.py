@@ -120,23 +120,21 @@ _MODE_SOURCES = (
 SOURCES = ("colleague", "event", "linkedin", "client", "introduction")
 
 
-FIRST_NAMES = (
-    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth",
-    "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Charles", "Karen",
-    "Daniel", "Lisa", "Matthew", "Nancy", "Anthony", "Sandra", "Mark", "Ashley", "Steven", "Emily",
-    "Andrew", "Michelle", "Kevin", "Amanda", "Brian", "Melissa", "Priya", "Wei", "Aisha", "Omar",
-    "Hiroshi", "Fatima", "Carlos", "Ana", "Dmitri", "Ingrid", "Kwame", "Mei", "Rahul", "Olivia",
-    "José", "Zoë", "Björn", "Søren", "Chloé", "Renée", "Łukasz", "François", "Siobhán", "Anaïs",
-)
+FIRST_NAMES = tuple("""
+    James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth William Barbara Richard
+    Susan Joseph Jessica Thomas Sarah Charles Karen Daniel Lisa Matthew Nancy Anthony Sandra Mark
+    Ashley Steven Emily Andrew Michelle Kevin Amanda Brian Melissa Priya Wei Aisha Omar Hiroshi
+    Fatima Carlos Ana Dmitri Ingrid Kwame Mei Rahul Olivia José Zoë Björn Søren Chloé Renée Łukasz
+    François Siobhán Anaïs
+""".split())
 
 
-LAST_NAMES = (
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson", "Anderson", "Taylor",
-    "Thomas", "Moore", "Martin", "Jackson", "Thompson", "White", "Harris", "Clark", "Lewis", "Robinson",
-    "Walker", "Young", "Allen", "King", "Wright", "Scott", "Hill", "Green", "Adams", "Baker",
-    "Patel", "Chen", "Kim", "Singh", "Okafor", "Tanaka", "Rossi", "Schmidt", "Cohen", "Murphy",
-    "Núñez", "Müller", "García", "Dubois", "O'Brien", "Østergaard", "Kowalczyk", "Nguyễn", "Łopez", "Sánchez",
-)
+LAST_NAMES = tuple("""
+    Smith Johnson Williams Brown Jones Miller Davis Wilson Anderson Taylor Thomas Moore Martin
+    Jackson Thompson White Harris Clark Lewis Robinson Walker Young Allen King Wright Scott Hill
+    Green Adams Baker Patel Chen Kim Singh Okafor Tanaka Rossi Schmidt Cohen Murphy Núñez Müller
+    García Dubois O'Brien Østergaard Kowalczyk Nguyễn Łopez Sánchez
+""".split())
 
 
 #: Edge-case people planted in every network (as ordinary fractionals). (Names that
@@ -147,17 +145,17 @@ SPECIAL_NAMES = (
 )
 
 
-COMPANY_PREFIXES = (
-    "Blue", "North", "Bright", "Iron", "Summit", "Cedar", "Silver", "Harbor", "Granite", "Maple",
-    "Atlas", "Beacon", "Copper", "Evergreen", "Falcon", "Golden", "Juniper", "Keystone", "Lumen", "Meridian",
-    "Nova", "Oak", "Pioneer", "Quarry", "Redwood", "Sterling", "True", "Vista", "Willow", "Zenith",
-)
+COMPANY_PREFIXES = tuple("""
+    Blue North Bright Iron Summit Cedar Silver Harbor Granite Maple Atlas Beacon Copper Evergreen
+    Falcon Golden Juniper Keystone Lumen Meridian Nova Oak Pioneer Quarry Redwood Sterling True
+    Vista Willow Zenith
+""".split())
 
 
-COMPANY_NOUNS = (
-    "Ridge", "Peak", "River", "Field", "Stone", "Bridge", "Point", "Path", "Grove", "Harbor",
-    "Forge", "Line", "Gate", "Works", "Crest", "Lake", "Spring", "Trail", "Bay", "Arc",
-)
+COMPANY_NOUNS = tuple("""
+    Ridge Peak River Field Stone Bridge Point Path Grove Harbor Forge Line Gate Works Crest Lake
+    Spring Trail Bay Arc
+""".split())
 
 
 INDUSTRY_SUFFIX = {

@@ -75,14 +75,6 @@ class TestReadEdgeList:
         assert problem.file == str(p)
         assert ":4" in str(info.value)
 
-    def test_empty_id(self, tmp_path):
-        p = tmp_path / "bad.csv"
-        p.write_text("u,v\n0,1\n,2\n")
-        with pytest.raises(DataValidationError) as info:
-            read_edge_list(p)
-        assert info.value.problems[0].line == 3
-        assert info.value.problems[0].field == "u"
-
     def test_missing_and_empty_file(self, tmp_path):
         with pytest.raises(DataValidationError, match="not found"):
             read_edge_list(tmp_path / "nope.csv")
@@ -90,6 +82,18 @@ class TestReadEdgeList:
         p.write_text("u,v\n")
         with pytest.raises(DataValidationError, match="no edges"):
             read_edge_list(p)
+
+
+@pytest.mark.parametrize("reader, name, text, line, field", [
+    (read_edge_list, "bad.csv", "u,v\n0,1\n,2\n", 3, "u"),  # an empty id
+    (read_split, "split_01.csv", "u,v,label,part\n0,1,1,train\n0,2,yes,train\n", 3, "label"),
+])
+def test_a_bad_cell_names_its_line_and_field(reader, name, text, line, field, tmp_path):
+    p = tmp_path / name
+    p.write_text(text)
+    with pytest.raises(DataValidationError) as info:
+        reader(p)
+    assert (info.value.problems[0].line, info.value.problems[0].field) == (line, field)
 
 
 class TestReadSplit:
@@ -102,14 +106,6 @@ class TestReadSplit:
         assert s.test_pos.tolist() == [[1, 2]]
         assert s.test_neg.tolist() == [[0, 3]]
         assert s.max_id == 3
-
-    def test_bad_label(self, tmp_path):
-        p = tmp_path / "split_01.csv"
-        p.write_text("u,v,label,part\n0,1,1,train\n0,2,yes,train\n")
-        with pytest.raises(DataValidationError) as info:
-            read_split(p)
-        assert info.value.problems[0].line == 3
-        assert info.value.problems[0].field == "label"
 
     def test_missing_column(self, tmp_path):
         p = tmp_path / "split_01.csv"

@@ -64,101 +64,77 @@ class Table:
         raise KeyError(name)
 
 
-PEOPLE = Table(
-    "people",
-    "people.csv",
-    (
-        Column("id", required=True),
-        Column("name"),
-        Column("kind", "choice", choices=PERSON_KINDS, default="fractional"),
-        Column("function", "text", tag_kind="function"),
-        Column("title"),
-        Column("company_id", ref="companies"),
-        Column("specialties", "tags", tag_kind="specialty"),
-        Column("industries", "tags", tag_kind="industry"),
-        Column("icp_sizes", "tags", tag_kind="size_band"),
-        Column("regions", "tags", tag_kind="region"),
-        Column("capacity", "int"),
-        Column("email"),
-        Column("profile_url"),
-        Column("bio"),
-        Column("opt_out", "bool", default=0),
-    ),
-    ("id",),
+def _table(name: str, columns: tuple[Column, ...], key: tuple[str, ...] = ("id",)) -> Table:
+    """A table kept as ``<name>.csv`` in a folder."""
+    return Table(name, f"{name}.csv", columns, key)
+
+
+_ID = Column("id", required=True)
+_DATE = Column("date", "date")
+#: A market, as a company and an opportunity name it.
+_MARKET = (
+    Column("industry", "text", tag_kind="industry"),
+    Column("size_band", "text", tag_kind="size_band"),
+    Column("region", "text", tag_kind="region"),
 )
 
-COMPANIES = Table(
-    "companies",
-    "companies.csv",
-    (
-        Column("id", required=True),
-        Column("name"),
-        Column("industry", "text", tag_kind="industry"),
-        Column("size_band", "text", tag_kind="size_band"),
-        Column("region", "text", tag_kind="region"),
-    ),
-    ("id",),
-)
+PEOPLE = _table("people", (
+    _ID,
+    Column("name"),
+    Column("kind", "choice", choices=PERSON_KINDS, default="fractional"),
+    Column("function", "text", tag_kind="function"),
+    Column("title"),
+    Column("company_id", ref="companies"),
+    Column("specialties", "tags", tag_kind="specialty"),
+    Column("industries", "tags", tag_kind="industry"),
+    Column("icp_sizes", "tags", tag_kind="size_band"),
+    Column("regions", "tags", tag_kind="region"),
+    Column("capacity", "int"),
+    Column("email"),
+    Column("profile_url"),
+    Column("bio"),
+    Column("opt_out", "bool", default=0),
+))
 
-TIES = Table(
-    "ties",
-    "ties.csv",
-    (
-        Column("a", required=True, ref="people"),
-        Column("b", required=True, ref="people"),
-        Column("strength", "float", default=0.5),
-        Column("since", "date"),
-        Column("last_contact", "date"),
-        Column("source"),
-    ),
-    ("a", "b"),
-)
+COMPANIES = _table("companies", (_ID, Column("name"), *_MARKET))
 
-INTRODUCTIONS = Table(
-    "introductions",
-    "introductions.csv",
-    (
-        Column("id", required=True),
-        Column("date", "date"),
-        Column("introducer", ref="people"),
-        Column("a", required=True, ref="people"),
-        Column("b", required=True, ref="people"),
-        Column("outcome", "choice", choices=INTRO_OUTCOMES, default="pending"),
-    ),
-    ("id",),
-)
+TIES = _table("ties", (
+    Column("a", required=True, ref="people"),
+    Column("b", required=True, ref="people"),
+    Column("strength", "float", default=0.5),
+    Column("since", "date"),
+    Column("last_contact", "date"),
+    Column("source"),
+), key=("a", "b"))
 
-OPPORTUNITIES = Table(
-    "opportunities",
-    "opportunities.csv",
-    (
-        Column("id", required=True),
-        Column("date", "date"),
-        Column("brought_by", ref="people"),
-        Column("company_id", ref="companies"),
-        Column("needs", "tags", tag_kind="specialty"),
-        Column("industry", "text", tag_kind="industry"),
-        Column("size_band", "text", tag_kind="size_band"),
-        Column("region", "text", tag_kind="region"),
-        Column("description"),
-        Column("status", "choice", choices=OPPORTUNITY_STATUSES, default="open"),
-    ),
-    ("id",),
-)
+INTRODUCTIONS = _table("introductions", (
+    _ID,
+    _DATE,
+    Column("introducer", ref="people"),
+    Column("a", required=True, ref="people"),
+    Column("b", required=True, ref="people"),
+    Column("outcome", "choice", choices=INTRO_OUTCOMES, default="pending"),
+))
 
-REFERRALS = Table(
-    "referrals",
-    "referrals.csv",
-    (
-        Column("id", required=True),
-        Column("opportunity_id", required=True, ref="opportunities"),
-        Column("from_id", required=True, ref="people"),
-        Column("to_id", required=True, ref="people"),
-        Column("date", "date"),
-        Column("outcome", "choice", choices=REFERRAL_OUTCOMES, default="pending"),
-    ),
-    ("id",),
-)
+OPPORTUNITIES = _table("opportunities", (
+    _ID,
+    _DATE,
+    Column("brought_by", ref="people"),
+    Column("company_id", ref="companies"),
+    Column("needs", "tags", tag_kind="specialty"),
+    *_MARKET,
+    Column("description"),
+    Column("status", "choice", choices=OPPORTUNITY_STATUSES, default="open"),
+))
+
+REFERRALS = _table("referrals", (
+    _ID,
+    Column("opportunity_id", required=True, ref="opportunities"),
+    Column("from_id", required=True, ref="people"),
+    Column("to_id", required=True, ref="people"),
+    _DATE,
+    Column("outcome", "choice", choices=REFERRAL_OUTCOMES, default="pending"),
+))
 
 TABLES: dict[str, Table] = {t.name: t for t in (PEOPLE, COMPANIES, TIES, INTRODUCTIONS, OPPORTUNITIES, REFERRALS)}
 #: Import order: referenced tables first.
@@ -222,65 +198,51 @@ PRACTICE_SQL = (
 #: The practice in a CSV folder (``fracnet export DIR`` / ``fracnet import DIR``), beside the network's
 #: files. Ids here are the database's own numbers: ``outreach_history.item_id`` names an ``outreach.csv``
 #: id of the same folder; an import matches items by (owner, person), never by number.
-ME = Table(
-    "me",
-    "me.csv",
-    (
-        Column("person_id", required=True, ref="people"),
-        Column("peers_days", "int"),
-        Column("adjacent_days", "int"),
-        Column("executives_days", "int"),
-    ),
-    ("person_id",),
+#: The practice in a CSV folder (``fracnet export DIR`` / ``fracnet import DIR``), beside the network's
+#: files. Ids here are the database's own numbers: ``outreach_history.item_id`` names an ``outreach.csv``
+#: id of the same folder; an import matches items by (owner, person), never by number.
+ME = _table("me", (
+    Column("person_id", required=True, ref="people"),
+    Column("peers_days", "int"),
+    Column("adjacent_days", "int"),
+    Column("executives_days", "int"),
+), key=("person_id",))
+
+#: An owner's row: its own number, whose it is, about whom.
+_OWNED = (
+    Column("id", "int", required=True),
+    Column("owner_id", required=True, ref="people"),
+    Column("person_id", required=True, ref="people"),
 )
 
-OUTREACH = Table(
-    "outreach",
-    "outreach.csv",
-    (
-        Column("id", "int", required=True),
-        Column("owner_id", required=True, ref="people"),
-        Column("person_id", required=True, ref="people"),
-        Column("source"),
-        Column("introducer_id", ref="people"),
-        Column("note"),
-        Column("status", "choice", choices=OUTREACH_STATUSES, default="to_contact"),
-        Column("follow_up", "date"),
-        Column("created", "timestamp"),
-        Column("updated", "timestamp"),
-    ),
-    ("id",),
-)
+OUTREACH = _table("outreach", (
+    *_OWNED,
+    Column("source"),
+    Column("introducer_id", ref="people"),
+    Column("note"),
+    Column("status", "choice", choices=OUTREACH_STATUSES, default="to_contact"),
+    Column("follow_up", "date"),
+    Column("created", "timestamp"),
+    Column("updated", "timestamp"),
+))
 
-OUTREACH_HISTORY = Table(
-    "outreach_history",
-    "outreach_history.csv",
-    (
-        Column("item_id", "int", required=True, ref="outreach"),
-        Column("at", "timestamp", required=True),
-        Column("status", "choice", choices=OUTREACH_STATUSES),
-        Column("follow_up", "date"),
-        Column("note"),
-    ),
-    (),  # no key: two changes may share a second; an import skips rows it already holds
-)
+# no key: two changes may share a second; an import skips the rows it already holds
+OUTREACH_HISTORY = _table("outreach_history", (
+    Column("item_id", "int", required=True, ref="outreach"),
+    Column("at", "timestamp", required=True),
+    Column("status", "choice", choices=OUTREACH_STATUSES),
+    Column("follow_up", "date"),
+    Column("note"),
+), key=())
 
-TOUCHES = Table(
-    "touches",
-    "touches.csv",
-    (
-        Column("id", "int", required=True),
-        Column("owner_id", required=True, ref="people"),
-        Column("person_id", required=True, ref="people"),
-        Column("kind", "choice", required=True, choices=TOUCH_KINDS),
-        Column("date", "date", required=True),
-        Column("note"),
-    ),
-    ("id",),
-)
+TOUCHES = _table("touches", (
+    *_OWNED,
+    Column("kind", "choice", required=True, choices=TOUCH_KINDS),
+    Column("date", "date", required=True),
+    Column("note"),
+))
 
 #: The practice's files, in import order (items before their history).
 PRACTICE_TABLES: dict[str, Table] = {t.name: t for t in (ME, OUTREACH, OUTREACH_HISTORY, TOUCHES)}
 #: Every table a CSV folder holds: the network's, then the practice's.
 FOLDER_TABLES: dict[str, Table] = {**{n: TABLES[n] for n in IMPORT_ORDER}, **PRACTICE_TABLES}
-

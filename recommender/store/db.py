@@ -140,8 +140,11 @@ class Store:
     @property
     def revision(self) -> int:
         """A counter that every committed write transaction raises: caches key on it."""
+        return self._counter("revision")
+
+    def _counter(self, key: str) -> int:
         with self._lock:
-            row = self.con.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
+            row = self.con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return int(row[0]) if row else 0
 
     @property
@@ -152,9 +155,7 @@ class Store:
     @property
     def practice_revision(self) -> int:
         """A counter raised by writes of the practice only (me, outreach pipeline): models do not key on it."""
-        with self._lock:
-            row = self.con.execute("SELECT value FROM meta WHERE key = 'practice_revision'").fetchone()
-        return int(row[0]) if row else 0
+        return self._counter("practice_revision")
 
     @contextmanager
     def transaction(self, *, practice: bool = False) -> Iterator[sqlite3.Connection]:

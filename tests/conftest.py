@@ -57,6 +57,17 @@ def writable_db(sample_db, tmp_path) -> Path:
     return dst
 
 
+@pytest.fixture
+def db_with_me(writable_db, request) -> Path:
+    """A private copy of the sample with "me" set to the test module's ``ME``."""
+    from recommender.practice import owner
+    from recommender.store.db import Store
+
+    with Store(writable_db) as s:
+        owner.set_me(s, request.module.ME)
+    return writable_db
+
+
 def write_csv(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path

@@ -31,10 +31,8 @@ def _snapshot(db: Path) -> dict:
 
 
 @pytest.fixture
-def db(writable_db):
-    with Store(writable_db) as s:
-        owner.set_me(s, ME)
-    return writable_db
+def db(db_with_me):
+    return db_with_me
 
 
 # -- me ------------------------------------------------------------------------
@@ -268,27 +266,6 @@ def test_item_added_in_one_process_is_seen_in_another_and_after_restore(db, tmp_
     with Store(db) as s:  # ... and back from it
         items = pipeline.list_items(s)
     assert [(i["person_id"], i["note"], i["follow_up"]) for i in items] == [(OTHER, "from the CLI", "2026-12-12")]
-
-
-def test_old_schema_2_database_is_migrated(tmp_path):
-    from recommender.store.schema import APPLICATION_ID, TABLES, create_table_sql
-
-    p = tmp_path / "v2.db"
-    con = sqlite3.connect(p)
-    for t in TABLES.values():
-        con.execute(create_table_sql(t))
-    con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
-    con.execute("INSERT INTO meta VALUES ('revision', '5')")
-    con.execute("INSERT INTO people (id, name) VALUES ('p1', 'Ada'), ('p2', 'Bo')")
-    con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    con.execute("PRAGMA user_version = 2")
-    con.commit()
-    con.close()
-    with Store(p) as s:
-        assert s.schema_version == 3 and s.revision == 5
-        owner.set_me(s, "p1")
-        assert pipeline.add_item(s, "p2")["status"] == "to_contact"
-        assert s.revision == 5
 
 
 def test_parse_date_and_status():

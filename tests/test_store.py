@@ -124,18 +124,24 @@ def test_revision_rises_with_every_write_and_only_then(tmp_path):
         assert s.revision == r0 + 1
 
 
-def test_version_1_database_is_migrated(tmp_path):
+def _old_database(path, version: int, *statements: str):
+    """A fracnet database as an older version left it: the network's tables, ``statements``, ``user_version``."""
     from recommender.store.schema import TABLES, create_table_sql
 
-    p = tmp_path / "v1.db"
-    con = sqlite3.connect(p)
+    con = sqlite3.connect(path)
     for t in TABLES.values():
         con.execute(create_table_sql(t))
-    con.execute("INSERT INTO people (id, name) VALUES ('p1', 'Ada')")
+    for statement in statements:
+        con.execute(statement)
     con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    con.execute("PRAGMA user_version = 1")
+    con.execute(f"PRAGMA user_version = {version}")
     con.commit()
     con.close()
+    return path
+
+
+def test_version_1_database_is_migrated(tmp_path):
+    p = _old_database(tmp_path / "v1.db", 1, "INSERT INTO people (id, name) VALUES ('p1', 'Ada')")
     with Store(p) as s:
         assert s.schema_version == SCHEMA_VERSION == 3
         assert s.get_person("p1")["name"] == "Ada"
@@ -143,3 +149,16 @@ def test_version_1_database_is_migrated(tmp_path):
         with s.transaction() as c:
             c.execute("INSERT INTO people (id) VALUES ('p2')")
         assert s.revision == r + 1
+
+
+def test_old_schema_2_database_is_migrated(tmp_path):
+    from recommender.practice import owner, pipeline
+
+    p = _old_database(tmp_path / "v2.db", 2, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)",
+                      "INSERT INTO meta VALUES ('revision', '5')",
+                      "INSERT INTO people (id, name) VALUES ('p1', 'Ada'), ('p2', 'Bo')")
+    with Store(p) as s:
+        assert s.schema_version == 3 and s.revision == 5
+        owner.set_me(s, "p1")
+        assert pipeline.add_item(s, "p2")["status"] == "to_contact"
+        assert s.revision == 5  # practice writes leave the network's revision as it was

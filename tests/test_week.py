@@ -14,10 +14,8 @@ ME = "p0113"
 
 
 @pytest.fixture
-def db(writable_db):
-    with Store(writable_db) as s:
-        owner.set_me(s, ME)
-    return writable_db
+def db(db_with_me):
+    return db_with_me
 
 
 def _strong_ties(s, me):

@@ -19,6 +19,8 @@ import time
 
 import numpy as np
 
+from _timing import generated_network, latency_ms, timed
+
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -28,17 +30,10 @@ def main(argv=None) -> dict:
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
 
-    from recommender.demo import generate_network
-    from recommender.network import Network
     from recommender.meet.model import MeetModel
 
-    t = time.perf_counter()
-    net = Network.from_frames(**generate_network(args.people, seed=args.seed))
-    gen_s = time.perf_counter() - t
-
-    t = time.perf_counter()
-    model = MeetModel().fit(net)
-    fit_s = time.perf_counter() - t
+    net, gen_s = generated_network(args.people, args.seed)
+    model, fit_s = timed(MeetModel().fit, net)
 
     rng = np.random.default_rng(args.seed)
     ids = rng.choice(net.people["id"].to_numpy(), size=min(args.queries, len(net.people)), replace=False)
@@ -52,9 +47,7 @@ def main(argv=None) -> dict:
         n_recs += len(recs)
     lat_ms = np.array(lat) * 1000
 
-    t = time.perf_counter()
-    many = model.recommend_many(ids, k=10, group="all")
-    batch_s = time.perf_counter() - t
+    many, batch_s = timed(model.recommend_many, ids, k=10, group="all")
     same = all([r.candidate_id for r in many[pid]] == [r.candidate_id for r in model.recommend(pid)] for pid in ids[:20])
 
     res = {
@@ -67,9 +60,7 @@ def main(argv=None) -> dict:
         "training_positives": model.ranker_.n_positive_,
         "queries": int(len(ids)),
         "mean_recommendations": round(n_recs / len(ids), 1),
-        "recommend_ms": {"p50": round(float(np.percentile(lat_ms, 50)), 1),
-                         "p95": round(float(np.percentile(lat_ms, 95)), 1),
-                         "max": round(float(lat_ms.max()), 1)},
+        "recommend_ms": latency_ms(lat_ms),
         "recommend_many_s": round(batch_s, 2),
         "recommend_many_ms_per_person": round(1000 * batch_s / len(ids), 1),
         "batch_equals_single": bool(same),

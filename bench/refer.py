@@ -15,9 +15,8 @@ import json
 import time
 
 import numpy as np
+from _timing import generated_network, latency_ms, timed
 
-from recommender.demo import generate_network
-from recommender.network import Network
 from recommender.refer.router import Router
 
 
@@ -31,12 +30,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
 
-    t0 = time.perf_counter()
-    net = Network.from_frames(**generate_network(args.people, seed=args.seed))
-    t_gen = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    router = Router().fit(net)
-    t_fit = time.perf_counter() - t0
+    net, t_gen = generated_network(args.people, args.seed)
+    router, t_fit = timed(Router().fit, net)
 
     rng = np.random.default_rng(args.seed)
     opps = net.opportunities.dropna(subset=["brought_by"])
@@ -54,8 +49,7 @@ def main(argv=None) -> dict:
         "people": args.people, "ties": int(len(net.ties)), "referrals": int(len(net.referrals)),
         "requests": len(t), "max_hops": None if args.everyone else args.max_hops,
         "generate_s": round(t_gen, 2), "fit_s": round(t_fit, 2),
-        "route_ms": {"p50": round(float(np.percentile(t, 50)), 2), "p95": round(float(np.percentile(t, 95)), 2),
-                     "max": round(float(t.max()), 2)},
+        "route_ms": latency_ms(t, digits=2),
         "mean_candidates": round(float(np.mean(n_cand)), 1), "mean_picks": round(float(np.mean(n_picks)), 2),
         "target_ms": 50,
     }

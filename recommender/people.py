@@ -22,7 +22,7 @@ Three rules live here and nowhere else:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -142,8 +142,12 @@ def _indicator_from(parts: list[tuple[np.ndarray, list[list[str]]]], n: int) -> 
 
 
 @dataclass(eq=False)
-class PeopleEncoding:
-    """The parts of a :class:`FeatureContext` that depend only on the people table (not on a date)."""
+class PeopleColumns:
+    """The people, one row each: the fields every encoding of them carries (declared once, here).
+
+    :class:`PeopleEncoding` is these and nothing dated; a feature context
+    (``meet.context.FeatureContext``) is these plus the network as of a date.
+    """
 
     ids: np.ndarray
     names: np.ndarray
@@ -156,6 +160,16 @@ class PeopleEncoding:
     G: sp.csr_matrix
     profile: sp.csr_matrix
     vocab: dict
+
+    def columns(self) -> dict:
+        """These fields by name (to build a richer encoding of the same people: ``Context(**enc.columns(), ...)``)."""
+        return {f.name: getattr(self, f.name) for f in fields(PeopleColumns)}
+
+
+@dataclass(eq=False)
+class PeopleEncoding(PeopleColumns):
+    """The parts of a :class:`FeatureContext` that depend only on the people table (not on a date)."""
+
     is_contact: np.ndarray | None = None  # plain contacts (kind "contact"): they link people, never suggested
 
     @property

@@ -78,7 +78,7 @@ from recommender.demo.vocab import (
     _vocab,
 )
 from recommender.errors import UsageError
-from recommender.store.files import usual_file_mode
+from recommender.io.atomic import atomic_write_many
 from recommender.store.schema import TABLES
 
 __all__ = [
@@ -412,11 +412,9 @@ def generate_network(n_people: int, seed: int = 0, *, progress: Progress | None 
 
 
 def write_network(tables: dict[str, pd.DataFrame], out_dir: str | os.PathLike, *, progress: Progress | None = None) -> dict[str, int]:
-    """Write tables as CSV files into ``out_dir``, atomically.
+    """Write tables as CSV files into ``out_dir``, all or none (:func:`recommender.io.atomic.atomic_write_many`).
 
-    Every file is first written to a temporary file in ``out_dir``; only when all
-    are complete are they renamed into place, so an interrupted run leaves the
-    folder as it was.
+    An interrupted or failed run leaves the folder as it was.
 
     Returns
     -------
@@ -426,7 +424,9 @@ def write_network(tables: dict[str, pd.DataFrame], out_dir: str | os.PathLike, *
     Raises
     ------
     UsageError
-        If ``out_dir`` cannot be created or written.
+        If ``out_dir`` cannot be created or is not a folder.
+    FileAccessError
+        If a file cannot be written (disk full, permissions); nothing is replaced then.
     """
     step = progress or (lambda name: None)
     out = Path(out_dir)
@@ -436,33 +436,20 @@ def write_network(tables: dict[str, pd.DataFrame], out_dir: str | os.PathLike, *
         raise UsageError(f"cannot create output folder {str(out)!r}: {exc.strerror or exc}") from None
     if not out.is_dir():
         raise UsageError(f"output path {str(out)!r} is not a folder")
-    temps: list[tuple[str, Path]] = []
     counts: dict[str, int] = {}
-    try:
-        for name, df in tables.items():
-            if name not in TABLES:
-                raise UsageError(f"unknown table {name!r}; expected one of {', '.join(TABLES)}")
-            table = TABLES[name]
-            frame = df.reindex(columns=table.column_names)
-            try:
-                fd, tmp = tempfile.mkstemp(prefix=f".{table.file}.", suffix=".tmp", dir=out)
-            except OSError as exc:
-                raise UsageError(f"cannot write to output folder {str(out)!r}: {exc.strerror or exc}") from None
-            temps.append((table.file, Path(tmp)))
-            os.chmod(tmp, usual_file_mode())  # mkstemp makes 0600 files; use the usual mode
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                frame.to_csv(fh, index=False, lineterminator="\n", chunksize=200_000)
-            counts[name] = len(frame)
+    staged = []
+    for name, df in tables.items():
+        if name not in TABLES:
+            raise UsageError(f"unknown table {name!r}; expected one of {', '.join(TABLES)}")
+        frame = df.reindex(columns=TABLES[name].column_names)
+        counts[name] = len(frame)
+
+        def write(fh, frame=frame, name=name):
+            frame.to_csv(fh, index=False, encoding="utf-8", lineterminator="\n", chunksize=200_000)
             step(f"write {name}")
-        for file, tmp in temps:
-            os.replace(tmp, out / file)
-        temps.clear()
-    finally:
-        for _, tmp in temps:
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
+
+        staged.append((out / TABLES[name].file, write))
+    atomic_write_many(staged)  # every file, or none (the folder as it was)
     return counts
 
 

@@ -46,6 +46,32 @@ def sample_db(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def sample_net(sample_db):
+    """The sample as a Network, loaded once per session (read-only: never change it)."""
+    from recommender.network import load_network
+    from recommender.store.db import Store
+
+    with Store(sample_db) as store:
+        return load_network(store)
+
+
+@pytest.fixture(scope="session")
+def sample_model(sample_net):
+    """The "who to meet" model fitted on the sample, once per session (read-only: fit your own to change it)."""
+    from recommender.meet.model import MeetModel
+
+    return MeetModel().fit(sample_net)
+
+
+@pytest.fixture(scope="session")
+def sample_router(sample_net):
+    """The referral router fitted on the sample, once per session (read-only)."""
+    from recommender.refer.router import Router
+
+    return Router().fit(sample_net)
+
+
 @pytest.fixture
 def writable_db(sample_db, tmp_path) -> Path:
     """A private copy of the sample database for tests that write."""

@@ -13,14 +13,8 @@ from recommender.people import is_opted_out, opt_out_flags
 
 
 @pytest.fixture(scope="module")
-def sample(sample_db):
-    from recommender.meet.model import MeetModel
-    from recommender.network import load_network
-    from recommender.store.db import Store
-
-    with Store(sample_db) as store:
-        net = load_network(store)
-    model = MeetModel().fit(net)
+def sample(sample_net, sample_model):
+    net, model = sample_net, sample_model
     people = net.people
     flags = opt_out_flags(people["opt_out"])
     opted = dict(zip(people["id"][flags].astype(str), people["name"][flags].astype(str)))
@@ -29,6 +23,23 @@ def sample(sample_db):
     # names that only opted-out people carry (a shared name could belong to someone else)
     only_theirs = {nm for nm in opted.values() if (names == nm).sum() == 1}
     return net, model, opted, only_theirs
+
+
+def _near_opted_out(net, opted) -> set[str]:
+    """People tied to an opted-out person: whose introducers, mutual contacts and trust paths could name one."""
+    ties = net.ties
+    a, b = ties["a"].astype(str), ties["b"].astype(str)
+    return set(b[a.isin(list(opted))]) | set(a[b.isin(list(opted))])
+
+
+def _walked(net, opted, n_random: int = 40, seed: int = 13) -> list[str]:
+    """Whose answers the walks render: every opted-out person (their own answers), everyone tied to one, and a
+    seeded sample of the others (the whole network: ``python bench/opt_out_walk.py``)."""
+    ids = net.people["id"].astype(str).tolist()
+    near = _near_opted_out(net, opted)
+    rest = [p for p in ids if p not in opted and p not in near]
+    picked = set(np.random.default_rng(seed).choice(rest, size=min(n_random, len(rest)), replace=False))
+    return [p for p in ids if p in opted or p in near or p in picked]
 
 
 def _leaks(text: str, opted: dict, names: set, allow: tuple = ()) -> list[str]:
@@ -53,17 +64,21 @@ def test_meet_for_everyone_never_names_an_opted_out_person(sample):
     from recommender.meet.text import format_recommendations, recommendation_dict
 
     net, model, opted, names = sample
-    ids = net.people["id"].astype(str).tolist()
-    for pid in ids:
+    walked = _walked(net, opted)  # everyone's ids in the batch frame: test_batch_meet_never_names_...
+    assert set(opted) <= set(walked) and len(_near_opted_out(net, opted) & set(walked)) >= 10
+    introduced = 0
+    for pid in walked:
         recs = model.recommend(pid, k=10)
         me = model.person(pid)
         them = {r.candidate_id: model.person(r.candidate_id) for r in recs}
         for r in recs:
             assert r.candidate_id not in opted
             assert r.introducer_id not in opted, (pid, r.candidate_id, r.introducer_id)
+            introduced += r.introducer_id is not None
         text = format_recommendations(me, recs, them=them)
         js = json.dumps([recommendation_dict(r, me, them[r.candidate_id]) for r in recs], ensure_ascii=False)
         assert not _leaks(text + js, opted, names, allow=(pid,)), pid
+    assert introduced, "some answers name an introducer"
 
 
 def test_batch_meet_never_names_an_opted_out_person(sample):
@@ -75,18 +90,19 @@ def test_batch_meet_never_names_an_opted_out_person(sample):
         assert not df[col].astype(str).isin(list(opted)).any(), col
 
 
-def test_refer_never_routes_through_an_opted_out_person(sample):
-    from recommender.refer.router import Router
+def test_refer_never_routes_through_an_opted_out_person(sample, sample_router):
     from recommender.refer.text import format_routing, routing_to_dict
 
     net, model, opted, names = sample
-    router = Router().fit(net)
+    router = sample_router
     opps = net.opportunities
     assert len(opps)
-    paths = 0
+    walked = set(_walked(net, opted))
+    paths = near = 0
     for oid, frm in zip(opps["id"].astype(str), opps["brought_by"].astype(str)):
-        if frm not in router.position_:
+        if frm not in router.position_ or frm not in walked:
             continue
+        near += frm in _near_opted_out(net, opted)
         for widen in (False, True):
             routing = router.route(frm, oid, k=3, widen=widen)
             for p in routing.picks:
@@ -97,19 +113,21 @@ def test_refer_never_routes_through_an_opted_out_person(sample):
             text = format_routing(routing) + json.dumps(routing_to_dict(routing), default=str, ensure_ascii=False)
             assert not _leaks(text, opted, names, allow=(frm,)), (oid, widen)
     assert paths, "some trust paths have intermediate hops"
+    assert near >= 10, "routed for people tied to an opted-out person"
 
 
 def test_outreach_exports_never_name_an_opted_out_person(sample, tmp_path):
     from recommender.outreach import outreach_csv_bytes, outreach_rows, write_outreach_lists
 
     net, model, opted, names = sample
-    ids = [p for p in net.people["id"].astype(str) if p not in opted]
-    recs = [r for lst in model.recommend_many(ids[:60], k=15).values() for r in lst]
+    walked = _walked(net, opted)
+    ids = [p for p in walked if p not in opted]
+    recs = [r for lst in model.recommend_many(ids, k=15).values() for r in lst]
     rows = outreach_rows(recs, net, model)
     text = outreach_csv_bytes(rows).decode("utf-8")
     assert rows and not _leaks(text, opted, names)
-    summary = write_outreach_lists(model, net, tmp_path / "lists", per_group=5)
-    assert summary["files"] > 0
+    summary = write_outreach_lists(model, net, tmp_path / "lists", per_group=5, person_ids=walked)
+    assert summary["files"] == len(ids) and summary["skipped_opted_out"] == len(opted)
     for f in (tmp_path / "lists").iterdir():
         assert not _leaks(f.read_text(encoding="utf-8"), opted, names), f.name
 

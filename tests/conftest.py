@@ -83,15 +83,54 @@ def writable_db(sample_db, tmp_path) -> Path:
     return dst
 
 
+def copy_database(src: Path, dst: Path) -> Path:
+    """A consistent copy of the database at ``src`` with its cached models (``<db>.models/``), at ``dst``."""
+    import shutil
+
+    from recommender.store.db import Store
+
+    with Store(src) as s:
+        s.backup(dst)
+    models = Path(str(src) + ".models")
+    if models.is_dir():
+        shutil.copytree(models, str(dst) + ".models")
+    return dst
+
+
+@pytest.fixture(scope="session")
+def copy_db():
+    """:func:`copy_database`, for tests that keep their own copies."""
+    return copy_database
+
+
+@pytest.fixture(scope="session")
+def warm_sample_db(sample_db, tmp_path_factory) -> Path:
+    """The sample with its "who to meet" model fitted once and cached beside it (read-only: copy it first)."""
+    from recommender.model_cache import meet_model
+    from recommender.store.db import Store
+
+    path = copy_database(sample_db, tmp_path_factory.mktemp("warm") / "warm.db")
+    with Store(path) as s:
+        meet_model(s)
+    return path
+
+
 @pytest.fixture
-def db_with_me(writable_db, request) -> Path:
-    """A private copy of the sample with "me" set to the test module's ``ME``."""
+def warm_db(warm_sample_db, tmp_path) -> Path:
+    """A private copy of the sample whose first answer needs no fit (its model cache copied too)."""
+    return copy_database(warm_sample_db, tmp_path / "warm-copy.db")
+
+
+@pytest.fixture
+def db_with_me(warm_db, request) -> Path:
+    """A private warm copy of the sample with "me" set to the test module's ``ME`` (a practice write: the cached
+    model stays valid)."""
     from recommender.practice import owner
     from recommender.store.db import Store
 
-    with Store(writable_db) as s:
+    with Store(warm_db) as s:
         owner.set_me(s, request.module.ME)
-    return writable_db
+    return warm_db
 
 
 def write_csv(path: Path, text: str) -> Path:

@@ -59,14 +59,9 @@ def _cli(argv, capsys) -> str:
 
 
 @pytest.fixture(scope="module")
-def db(sample_db, tmp_path_factory):
-    from recommender.store.db import Store
-
-    path = tmp_path_factory.mktemp("optout") / "o.db"
-    with Store(sample_db) as s:
-        s.backup(path)
+def db(warm_sample_db, copy_db, tmp_path_factory):
     assert OPTED
-    return path
+    return copy_db(warm_sample_db, tmp_path_factory.mktemp("optout") / "o.db")
 
 
 def test_the_cli_never_shows_an_opted_out_person(db, tmp_path, capsys):

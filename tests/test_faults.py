@@ -140,31 +140,17 @@ def settle(db: Path) -> Path:
     return db
 
 
-@pytest.fixture(scope="module")
-def warm_db(sample_db, tmp_path_factory) -> Path:
-    """The sample, settled, with its "who to meet" model cached (and recorded in the database)."""
-    import shutil
-
-    from recommender.model_cache import meet_model
-
-    base = tmp_path_factory.mktemp("faults") / "base.db"
-    with Store(sample_db) as s:
-        s.backup(base)
-    with Store(base) as s:
-        meet_model(s)
-    return base
-
-
 @pytest.fixture
-def db(warm_db, tmp_path) -> Path:
-    """A private copy of :func:`warm_db` (its model cache too), in its own folder."""
+def db(warm_sample_db, tmp_path) -> Path:
+    """A private copy of the sample with its "who to meet" model cached (conftest's warm_sample_db, byte for
+    byte, its model cache too), in its own folder."""
     import shutil
 
     d = tmp_path / "dbdir"
     d.mkdir()
     dst = d / "copy.db"
-    shutil.copyfile(warm_db, dst)
-    shutil.copytree(str(warm_db) + ".models", str(dst) + ".models")
+    shutil.copyfile(warm_sample_db, dst)
+    shutil.copytree(str(warm_sample_db) + ".models", str(dst) + ".models")
     return settle(dst)
 
 

@@ -17,7 +17,7 @@ from recommender.batch.writer import OutputPathError
 from recommender.cli import main
 from recommender.errors import DataValidationError
 from recommender.meet.model import MeetModel
-from recommender.network import Network, load_network
+from recommender.network import Network
 
 
 # sample_net and sample_model: session fixtures (tests/conftest.py)

@@ -10,10 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from recommender.demo import generate_network
-from recommender.network import Network, load_network
+from recommender.network import Network
 from recommender.meet.model import MeetModel
 from recommender.refer.router import Router
-from recommender.store.db import Store
 
 SETTINGS = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -78,26 +77,23 @@ def test_refer_invariants_on_random_networks(seed, n):
             assert routing.explanation is not None  # never a silent empty answer
 
 
-@pytest.fixture(scope="module")
-def sample_net(sample_db):
-    with Store(sample_db) as s:
-        return load_network(s)
+# sample_net, sample_model, sample_router: session fixtures (tests/conftest.py)
 
 
 def test_sample_has_opted_out_people(sample_net):
     assert _opted_out(sample_net), "the bundled sample should exercise opt-out"
 
 
-def test_no_opted_out_in_any_meet_answer(sample_net):
-    model = MeetModel().fit(sample_net)
+def test_no_opted_out_in_any_meet_answer(sample_net, sample_model):
+    model = sample_model
     out = _opted_out(sample_net)
     recs = model.recommend_many(list(sample_net.people["id"]), k=10)
     for pid, rs in recs.items():
         assert not ({r.candidate_id for r in rs} & out), pid
 
 
-def test_no_opted_out_in_any_referral_pick(sample_net):
-    router = Router().fit(sample_net)
+def test_no_opted_out_in_any_referral_pick(sample_net, sample_router):
+    router = sample_router
     out = _opted_out(sample_net)
     for opp in sample_net.opportunities.itertuples():
         if opp.brought_by in out:

@@ -10,20 +10,15 @@ import pytest
 from openpyxl import load_workbook
 
 from recommender.errors import UsageError
-from recommender.network import load_network
-from recommender.meet.model import MeetModel
 from recommender.outreach import (COLUMNS, HEADERS, outreach_csv_bytes, outreach_frame, outreach_row, outreach_rows,
                                   outreach_xlsx_bytes, write_outreach)
-from recommender.store.db import Store
 
 EVIL = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)", "\tTab", "\rCR"]
 
 
 @pytest.fixture(scope="module")
-def fitted(sample_db):
-    with Store(sample_db) as s:
-        net = load_network(s)
-    return net, MeetModel().fit(net)
+def fitted(sample_net, sample_model):
+    return sample_net, sample_model  # fitted once per session (tests/conftest.py)
 
 
 def _row(**kw):

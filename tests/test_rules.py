@@ -10,14 +10,8 @@ from recommender import people as people_rules
 
 
 @pytest.fixture(scope="module")
-def fitted(sample_db):
-    from recommender.meet.model import MeetModel
-    from recommender.network import load_network
-    from recommender.store.db import Store
-
-    with Store(sample_db) as store:
-        net = load_network(store)
-    return net, MeetModel().fit(net)
+def fitted(sample_net, sample_model):
+    return sample_net, sample_model  # fitted once per session (tests/conftest.py)
 
 
 def test_the_explorer_and_the_model_share_one_group_rule(fitted):

@@ -815,7 +815,7 @@ def test_permission_denied_on_an_output_is_one_line(db, tmp_path, capsys, monkey
 
 # -- 8. concurrent writers and killed processes -----------------------------------------------------
 
-WRITERS, WRITES = 4, 500
+WRITERS, WRITES = 4, 250  # 1,000 contended writes; bench/concurrent_writers.py runs 4 x 500 through the CLI
 
 
 def _log_referrals(db: str, worker: int, n: int, start, errors) -> None:

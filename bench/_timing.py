@@ -29,3 +29,22 @@ def latency_ms(ms, digits: int = 1) -> dict:
     ms = np.asarray(ms, dtype=float)
     return {"p50": round(float(np.percentile(ms, 50)), digits), "p95": round(float(np.percentile(ms, 95)), digits),
             "max": round(float(ms.max()), digits)}
+
+
+def network_options(ap, people: int = 400) -> None:
+    """``--db PATH`` or ``--people N --seed S`` (a generated network), and ``--json``."""
+    ap.add_argument("--db", help="a fracnet database (default: a generated network)")
+    ap.add_argument("--people", type=int, default=people)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", action="store_true")
+
+
+def network_of(args):
+    """The network ``network_options`` chose: read from ``--db`` or generated."""
+    if args.db:
+        from recommender.network import load_network
+        from recommender.store.db import Store
+
+        with Store(args.db) as s:
+            return load_network(s)
+    return generated_network(args.people, args.seed)[0]

@@ -19,30 +19,19 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _timing import network_of, network_options  # noqa: E402  (this folder, as a script)
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--db", help="a fracnet database (default: a generated network)")
-    ap.add_argument("--people", type=int, default=400)
-    ap.add_argument("--seed", type=int, default=0)
+    network_options(ap)
     ap.add_argument("--block-size", type=int, default=64)
-    ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
 
     from recommender.batch.meet import meet_frame
     from recommender.meet.model import MeetModel
-    from recommender.network import Network, load_network
 
-    if args.db:
-        from recommender.store.db import Store
-
-        with Store(args.db) as s:
-            net = load_network(s)
-    else:
-        from recommender.demo import generate_network
-
-        net = Network.from_frames(**generate_network(args.people, seed=args.seed))
+    net = network_of(args)
     model = MeetModel().fit(net)
     t = time.perf_counter()
     frame = meet_frame(model, k=10, block_size=args.block_size)

@@ -18,32 +18,21 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _timing import network_of, network_options  # noqa: E402  (this folder, as a script)
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--db", help="a fracnet database (default: a generated network)")
-    ap.add_argument("--people", type=int, default=400)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--json", action="store_true")
+    network_options(ap)
     args = ap.parse_args(argv)
 
     from recommender.meet.model import MeetModel
     from recommender.meet.text import format_recommendations, recommendation_dict
-    from recommender.network import Network, load_network
     from recommender.people import opt_out_flags
     from recommender.refer.router import Router
     from recommender.refer.text import format_routing, routing_to_dict
 
-    if args.db:
-        from recommender.store.db import Store
-
-        with Store(args.db) as s:
-            net = load_network(s)
-    else:
-        from recommender.demo import generate_network
-
-        net = Network.from_frames(**generate_network(args.people, seed=args.seed))
+    net = network_of(args)
     people = net.people
     flags = opt_out_flags(people["opt_out"])
     opted = dict(zip(people["id"][flags].astype(str), people["name"][flags].astype(str)))

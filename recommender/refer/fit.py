@@ -280,12 +280,14 @@ class FitScores:
         trust = raw / top if top > 0 else raw
         return (trust, direct) if with_direct else trust
 
-    def strongest_paths(self, source: int, max_hops: int | None):
+    def strongest_paths(self, source: int, max_hops: int | None, *, through_opted_out: bool = False):
         """Strongest trust paths from ``source``: hop-bounded Bellman-Ford, or
         Dijkstra when ``max_hops`` is None.
 
         Opted-out people end a path: they are reached (and left out of the
-        picks) but never a hop between the source and someone else.
+        picks) but never a hop between the source and someone else
+        (``through_opted_out=True`` lifts that, only for the evaluation to count
+        whom the rule puts out of reach).
 
         Returns
         -------
@@ -298,8 +300,8 @@ class FitScores:
         n = len(self.ids_)
         # paths leave only from people who may introduce (the source always may): opted-out people are
         # reached, never passed through
-        C = self.hop_cost_
-        if self.opt_out_[source]:
+        C = self.cost_ if through_opted_out else self.hop_cost_  # through_opted_out: only to count what the rule hides
+        if self.opt_out_[source] and not through_opted_out:
             mask = self.opt_out_.copy()
             mask[source] = False
             C = _without_rows(self.cost_, mask)

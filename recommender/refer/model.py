@@ -24,6 +24,7 @@ signal goes; with fewer than ``min_positives`` positives the prior is used, and
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -154,23 +155,26 @@ def learn_weights(router, network, *, min_positives: int = 30, negatives_per_ref
         return RoutingWeights.prior(f"only {n_pos} {what} taken on or won in the history; learning needs "
                                     f"{min_positives}", prior_w, positives=n_pos, referrals=len(ref))
     starts = period_starts(router.referral_dates_, 8) or period_starts(ref["_day"], 8)
+    records = ref.to_dict("records")
+    reqs = [router.past_request(rec, router.opportunities_.get(str(rec["opportunity_id"]))) for rec in records]
+    ok = [i for i, r in enumerate(reqs) if r is not None]
+    Q = router.query_vectors([reqs[i] for i in ok]) if ok else None
+    qrow = {i: j for j, i in enumerate(ok)}
     X_rows, y_rows, used = [], [], 0
     cut_idx = np.searchsorted(np.array(starts, dtype="datetime64[ns]"), ref["_day"].to_numpy(), side="right") - 1
-    for c in sorted(set(cut_idx.tolist())):
-        past = router.history_at(starts[max(c, 0)] if c >= 0 else ref["_day"].min())
-        for rec in ref[cut_idx == c].to_dict("records"):
-            key = (str(rec.get("id")), str(rec["from_id"]), str(rec["to_id"]), str(rec["opportunity_id"]))
-            cache = past.__dict__.setdefault("_training_rows_", {})
-            if key not in cache:  # the same referral replayed on the same period: the same rows
-                opp = router.opportunities_.get(str(rec["opportunity_id"]))
-                rng = np.random.default_rng([seed, len(cache)])
-                cache[key] = past.training_rows(rec, opp, rng, negatives_per_referral, max_hops) if opp else None
-            rows = cache[key]
-            if rows is None:
-                continue
-            X, y = rows
-            X_rows.append(X)
-            y_rows.append(y)
+    for i, rec in enumerate(records):
+        if reqs[i] is None:
+            continue
+        c = int(cut_idx[i])
+        past = router.history_at(starts[max(c, 0)])
+        key = (str(rec.get("id")), str(rec["from_id"]), str(rec["to_id"]), str(rec["opportunity_id"]))
+        cache = past.__dict__.setdefault("_training_rows_", {})
+        if key not in cache:  # the same referral replayed on the same period: the same rows
+            rng = np.random.default_rng([seed, zlib.crc32("|".join(key).encode())])
+            cache[key] = past.training_rows(rec, reqs[i], Q[qrow[i]], rng, negatives_per_referral, max_hops)
+        if cache[key] is not None:
+            X_rows.append(cache[key][0])
+            y_rows.append(cache[key][1])
             used += 1
     if not X_rows:
         return RoutingWeights.prior("no past referral could be replayed", prior_w, positives=n_pos, referrals=len(ref))

@@ -133,6 +133,8 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
         Learn the weights from the network's referral history (centred on the
         prior) when it has at least ``min_history`` referrals taken on or won.
     min_history : int, default 30
+    learn_strength : float, default 10
+        How strongly learned weights are held to the prior (an L2 penalty on their difference).
     fit_weights : dict, optional
         Weights of ``coverage``, ``industry``, ``size``, ``region`` and
         ``text`` in the lane check's fit (default :data:`DEFAULT_FIT_WEIGHTS`).
@@ -158,6 +160,7 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
     """
 
     def __init__(self, *, weights: dict | None = None, learn: bool = True, min_history: int = 30,
+                 learn_strength: float = 10.0,
                  fit_weights: dict | None = None, coverage_gain: float = 2.0, redundancy: float = 0.0,
                  prior_strength: float = 4.0, prior_mean: tuple[float, float] | None = None,
                  lane_threshold: float = 0.6, full_penalty: float = 4.0,
@@ -165,6 +168,7 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
         self.weights = weights
         self.learn = learn
         self.min_history = min_history
+        self.learn_strength = learn_strength
         self.fit_weights = fit_weights
         self.coverage_gain = coverage_gain
         self.redundancy = redundancy
@@ -219,7 +223,7 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
         if not self.learn:
             self.weights_ = RoutingWeights.prior("learning is off", self.weights)
             return
-        self.weights_ = learn_weights(self, network, min_positives=self.min_history)
+        self.weights_ = learn_weights(self, network, min_positives=self.min_history, strength=self.learn_strength)
 
     def _validate_params(self) -> None:
         w = dict(PRIOR_WEIGHTS, **(self.weights or {}))
@@ -366,16 +370,13 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
         return Routing(req, lane, picks, alts, uncovered, tuple(excluded), reach, None, tuple(wider), near_picks,
                        self.weights_)
 
-    def training_rows(self, referral: dict, opportunity: dict, rng, n_negatives: int, max_hops: int = 2):
-        """One past referral as rows of the routing model, on this (past) network: the person it went to
-        (1 if they took it on or won it, else 0) and up to ``n_negatives`` other eligible people in the
-        referrer's reach (0). None when it cannot be replayed (unknown people, nothing to match, the
-        recipient out of reach or not eligible)."""
+    def past_request(self, referral: dict, opportunity: dict | None) -> Request | None:
+        """The request a past referral answered (its opportunity's needs and fields, on the referral's date);
+        None when it cannot be replayed (unknown people, no opportunity, nothing to match)."""
         from recommender.errors import FracnetError
-        from recommender.refer.model import POSITIVE_OUTCOMES
 
         src, tgt = self.position_.get(str(referral["from_id"])), self.position_.get(str(referral["to_id"]))
-        if src is None or tgt is None or src == tgt:
+        if opportunity is None or src is None or tgt is None or src == tgt:
             return None
         try:
             req = self.make_request(str(referral["from_id"]), needs=opportunity.get("needs") or [],
@@ -384,7 +385,20 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
                                     date=str(referral["date"])[:10])
         except FracnetError:
             return None
-        req = replace(req, opportunity_id=str(referral["opportunity_id"]))
+        return replace(req, opportunity_id=str(referral["opportunity_id"]))
+
+    def query_vectors(self, requests: list[Request]):
+        """The profile vectors of several requests at once (rows in order)."""
+        return self.profiles_.transform([{"specialties": list(r.needs), "industries": [r.industry] if r.industry
+                                          else [], "description": r.description} for r in requests])
+
+    def training_rows(self, referral: dict, req: Request, qvec, rng, n_negatives: int, max_hops: int = 2):
+        """One past referral as rows of the routing model, on this (past) network: the person it went to
+        (1 if they took it on or won it, else 0) and up to ``n_negatives`` other eligible people in the
+        referrer's reach (0). None when the recipient was out of reach or not eligible then."""
+        from recommender.refer.model import POSITIVE_OUTCOMES
+
+        src, tgt = self.position_[str(referral["from_id"])], self.position_[str(referral["to_id"])]
         dist, _ = self.strongest_paths(src, max_hops)
         pool = self.is_fractional_ & ~self.opt_out_ & np.isfinite(dist)
         pool[src] = False
@@ -396,7 +410,7 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
             others = rng.choice(others, n_negatives, replace=False)
         cand = np.r_[tgt, others].astype(np.int64)
         every = np.r_[np.setdiff1d(np.flatnonzero(pool), cand), cand]  # trust is relative to everyone in reach
-        _, _, X = self._features(src, cand, req, self._query_vector(req), trust_rows=every, dist=dist)
+        _, _, X = self._features(src, cand, req, qvec, trust_rows=every, dist=dist)
         y = np.zeros(len(cand))
         y[0] = float(referral["outcome"] in POSITIVE_OUTCOMES)
         return X, y

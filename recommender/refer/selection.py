@@ -83,7 +83,8 @@ class Selection:
         if gain:
             reasons.append(Reason("adds_coverage", {"needs": [req.needs[t] for t in gain]}))
         missing = [t for t in req.needs if t not in covers]
-        if covers and missing:  # a partial fit: say what it does not cover
+        if covers and missing:  # a partial fit: say what it does not cover (once)
+            reasons = [r for r in reasons if r.code != "partial"]
             reasons.insert(1, Reason("not_covered", {"needs": missing}))
         if req.needs and not covers and not partial:
             reasons.insert(0, Reason("covers_none", {"needs": list(req.needs)}))

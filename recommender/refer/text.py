@@ -61,7 +61,7 @@ def reason_text(reason: Reason) -> str:
         return f"a {_and(d['functions'])} fractional, not listed for {_labels(d['needs'])}"
     if code == "partial_fit":
         own = f" ({_labels(d['specialties'])})" if d.get("specialties") else ""
-        return f"nearby: a {_and(d['functions'])} fractional{own}, not listed for {_labels(d['needs'])}"
+        return f"a {_and(d['functions'])} fractional{own}, not listed for {_labels(d['needs'])}"
     if code == "not_covered":
         return f"partial fit: not listed for {_labels(d['needs'])}"
     if code == "lane_missing":

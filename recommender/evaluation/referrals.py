@@ -100,7 +100,9 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
         ``n`` (cases scored), ``cases`` (with the unreachable-via-opted-out
         ones), ``k``, ``max_hops``, ``reachable`` (share of winners
         within reach), ``unreachable_via_opted_out``, ``winner_covers_none``,
-        ``winner_no_capacity``, ``weights``, ``learned_cases``, ``coverage_bound`` (mean share of the needs that some
+        ``winner_no_capacity``, ``named_with_nearby`` (share of cases whose
+        winner fracnet named as a pick or as nearby), ``weights``,
+        ``learned_cases``, ``coverage_bound`` (mean share of the needs that some
         peer fracnet may pick covers: the best coverage within reach),
         ``methods``: per method ``hit@k`` and ``coverage`` (mean
         share of the needs fully covered by the picks), and ``skipped``
@@ -117,6 +119,7 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
     bound: list[float] = []
     skipped = 0
     via_opted_out = covers_none = no_capacity = learned_cases = 0
+    named: list[bool] = []  # the winner among fracnet's picks or its "nearby" list
     last_weights = None
     cache: dict[str, Router] = {}
     for case in cases.to_dict("records"):
@@ -167,6 +170,7 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
             pool = np.flatnonzero(eligible & in_reach & (include_full | ~(r.capacity_ == 0)))
             full, _ = r._need_coverage(pool, req.needs)
             bound.append(float(full.max(axis=0).mean()) if len(pool) else 0.0)
+        named.append(case["winner"] in {p.person_id for p in ans.picks + ans.nearby})
         for m, rows in picks.items():
             hits[m].append(bool(winner in set(rows.tolist())))
             if req.needs:
@@ -181,6 +185,7 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
             "reachable": round(float(np.mean(reachable)), 4) if reachable else None,
             "unreachable_via_opted_out": via_opted_out, "winner_covers_none": covers_none,
             "winner_no_capacity": no_capacity,
+            "named_with_nearby": round(float(np.mean(named)), 4) if named else None,
             "coverage_bound": round(float(np.mean(bound)), 4) if bound else None,
             "skipped": skipped, "methods": methods, "learned_cases": learned_cases,
             "weights": last_weights.as_dict() if last_weights is not None else None}
@@ -238,7 +243,8 @@ def report_notes(report: dict) -> list[str]:
                    f"{report['methods']['fracnet'][f'hit@{k}_all']:.1%} of {report['cases']})")
     if report.get("winner_covers_none"):
         out.append(f"{plural(report['winner_covers_none'], 'winner')} listed for none of the needs "
-                   "(a pick covers at least one need, so no pick names them)")
+                   "(a pick covers at least one need, so no pick names them; fracnet named the winner among its "
+                   f"picks or its 'nearby' list in {report['named_with_nearby']:.1%} of the cases)")
     if report.get("winner_no_capacity"):
         out.append(f"{plural(report['winner_no_capacity'], 'winner')} with no open slots today "
                    "(left out; capacity is stored as it is now, not as it was)")

@@ -154,7 +154,7 @@ def learn_weights(router, network, *, min_positives: int = 30, negatives_per_ref
         what = "referral" if n_pos == 1 else "referrals"
         return RoutingWeights.prior(f"only {n_pos} {what} taken on or won in the history; learning needs "
                                     f"{min_positives}", prior_w, positives=n_pos, referrals=len(ref))
-    starts = period_starts(router.referral_dates_, 8) or period_starts(ref["_day"], 8)
+    starts = period_starts(router.referral_dates_, 6) or period_starts(ref["_day"], 6)
     records = ref.to_dict("records")
     reqs = [router.past_request(rec, router.opportunities_.get(str(rec["opportunity_id"]))) for rec in records]
     ok = [i for i, r in enumerate(reqs) if r is not None]

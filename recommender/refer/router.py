@@ -395,13 +395,19 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
     def training_rows(self, referral: dict, req: Request, qvec, rng, n_negatives: int, max_hops: int = 2):
         """One past referral as rows of the routing model, on this (past) network: the person it went to
         (1 if they took it on or won it, else 0) and up to ``n_negatives`` other eligible people in the
-        referrer's reach (0). None when the recipient was out of reach or not eligible then."""
+        referrer's reach whom routing could have picked (0). None when routing could not have picked the
+        recipient (out of reach, not eligible, no open slots, or listed for none of the needs): the model
+        learns to rank the people it ranks."""
         from recommender.refer.model import POSITIVE_OUTCOMES
 
         src, tgt = self.position_[str(referral["from_id"])], self.position_[str(referral["to_id"])]
         dist, _ = self.strongest_paths(src, max_hops)
-        pool = self.is_fractional_ & ~self.opt_out_ & np.isfinite(dist)
+        # the people routing would choose among: eligible, in reach, with open slots, listed for a need
+        pool = self.is_fractional_ & ~self.opt_out_ & np.isfinite(dist) & ~(self.capacity_ == 0)
         pool[src] = False
+        if req.needs:
+            rows = np.flatnonzero(pool)
+            pool[rows[self._need_coverage(rows, req.needs)[0].sum(axis=1) == 0]] = False
         if not pool[tgt]:
             return None
         others = np.flatnonzero(pool)

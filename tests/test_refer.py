@@ -365,3 +365,24 @@ def test_a_short_history_falls_back_to_the_prior_and_says_so():
     assert Router().fit(tiny_network()).weights_.description == "prior weights (no referral history)"
     d = routing_to_dict(router.route("r", needs=["demand-gen"], k=1))
     assert d["weights"]["learned"] is False and "prior weights" in d["weights"]["description"]
+
+
+def test_the_router_reads_people_from_the_one_people_encoding():
+    """ids, names, kinds, opt-out and capacity are the encoding's; tags are its columns mapped through the
+    taxonomy (a synonym is the canonical tag; a tag the taxonomy does not know is kept and is a known need)."""
+    from recommender.people import encode_people
+
+    net = tiny_network()
+    people = net.people.copy()
+    people.loc[people["id"] == "bo", "specialties"] = "Lead Generation;widget-tuning"
+    net = Network.from_frames(people=people, ties=net.ties, as_of="2025-01-01")
+    router = Router().fit(net)
+    enc = encode_people(net)
+    assert router.people_.ids.tolist() == enc.ids.tolist() == list(router.ids_)
+    assert np.array_equal(router.opt_out_, enc.opt_out) and np.array_equal(router.is_fractional_, enc.is_fractional)
+    assert np.array_equal(np.isnan(router.capacity_), np.isnan(enc.capacity))
+    vocab = {j: t for t, j in router.spec_vocab_.items()}
+    bo = router.position_["bo"]
+    assert {vocab[j] for j in router.spec_[bo].indices} == {"demand-gen", "widget-tuning"}
+    ans = router.route("me", needs=["widget-tuning"], k=1)  # held by someone here: a need, not an unknown tag
+    assert ans.picks[0].person_id == "bo" and not ans.request.warnings

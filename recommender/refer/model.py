@@ -86,7 +86,8 @@ class RoutingWeights:
         shift = ", ".join(f"{f} {self.prior[f]:g} -> {self.weights[f]:.2f}" for f in moved)
         return (f"weights learned from {self.referrals:,} past referrals ({self.positives:,} taken on or won, "
                 f"{self.negatives:,} declined, lost or not picked among the people in reach), replayed over "
-                f"{self.periods} periods; largest moves from the prior: {shift}")
+                f"{self.periods} {'period' if self.periods == 1 else 'periods'}; largest moves from the prior: "
+                f"{shift}")
 
     def as_dict(self) -> dict:
         return {"learned": self.learned, "description": self.description, "weights": dict(self.weights),
@@ -135,8 +136,11 @@ def period_starts(dates: pd.Series, max_periods: int = 8) -> list[pd.Timestamp]:
 
 
 def learn_weights(router, network, *, min_positives: int = 30, negatives_per_referral: int = 20,
-                  strength: float = 10.0, max_hops: int = 2, seed: int = 0) -> RoutingWeights:
+                  strength: float = 10.0, max_hops: int = 2, max_referrals: int = 400, seed: int = 0) -> RoutingWeights:
     """Learn routing weights from ``network``'s referral history (see the module's docstring).
+
+    The most recent ``max_referrals`` referrals with an outcome are replayed (enough for ten weights,
+    and it bounds the cost of a fit on a network with a long history).
 
     ``router`` is a fitted :class:`~recommender.refer.router.Router` of the same people; it replays each
     period with :meth:`Router.history_at` (cached on the router, so an evaluation that learns again at every
@@ -148,7 +152,8 @@ def learn_weights(router, network, *, min_positives: int = 30, negatives_per_ref
         return RoutingWeights.prior("no referral history", prior_w)
     ref = ref[ref["outcome"].isin(POSITIVE_OUTCOMES + NEGATIVE_OUTCOMES)]
     dates = pd.to_datetime(ref["date"], errors="coerce")
-    ref = ref[dates.notna()].assign(_day=dates[dates.notna()])
+    ref = ref[dates.notna()].assign(_day=dates[dates.notna()]).sort_values("_day", kind="stable")
+    ref = ref.tail(max_referrals)
     n_pos = int(ref["outcome"].isin(POSITIVE_OUTCOMES).sum())
     if n_pos < min_positives:
         what = "referral" if n_pos == 1 else "referrals"

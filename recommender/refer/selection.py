@@ -142,7 +142,12 @@ class Selection:
         """The description words that weigh most in both the query and the profile."""
         if not req.description:
             return []
-        q = self.profiles_.transform([{"description": req.description}])
+        cache = self.__dict__.setdefault("_description_vectors_", {})
+        q = cache.get(req.description)
+        if q is None:  # one transform per description, not one per pick
+            if len(cache) > 1024:
+                cache.clear()
+            q = cache[req.description] = self.profiles_.transform([{"description": req.description}])
         prod = q.multiply(self.profiles_.matrix_[i]).tocoo()
         if prod.nnz == 0:
             return []

@@ -66,12 +66,13 @@ class RoutingWeights:
     referrals: int = 0
     periods: int = 0
     reason: str = ""
-    prior: dict = field(default_factory=lambda: dict(PRIOR_WEIGHTS))
+    prior_weights: dict = field(default_factory=lambda: dict(PRIOR_WEIGHTS))  # what learning started from
 
     @classmethod
     def prior(cls, reason: str, weights: dict | None = None, **counts) -> "RoutingWeights":
+        """The prior weights (with ``weights`` overriding some), saying why they are used."""
         w = dict(PRIOR_WEIGHTS, **(weights or {}))
-        return cls(w, PRIOR_INTERCEPT, False, reason=reason, prior=dict(w), **counts)
+        return cls(w, PRIOR_INTERCEPT, False, reason=reason, prior_weights=dict(w), **counts)
 
     @property
     def vector(self) -> np.ndarray:
@@ -82,8 +83,9 @@ class RoutingWeights:
         """One line: learned from how many referrals, or prior weights and why."""
         if not self.learned:
             return f"prior weights ({self.reason})"
-        moved = sorted(FEATURES, key=lambda f: -abs(self.weights[f] - self.prior[f]))[:3]
-        shift = ", ".join(f"{f} {self.prior[f]:g} -> {self.weights[f]:.2f}" for f in moved)
+        p = self.prior_weights
+        moved = sorted(FEATURES, key=lambda f: -abs(self.weights[f] - p[f]))[:3]
+        shift = ", ".join(f"{f} {p[f]:g} -> {self.weights[f]:.2f}" for f in moved)
         return (f"weights learned from {self.referrals:,} past referrals ({self.positives:,} taken on or won, "
                 f"{self.negatives:,} declined, lost or not picked among the people in reach), replayed over "
                 f"{self.periods} {'period' if self.periods == 1 else 'periods'}; largest moves from the prior: "
@@ -191,4 +193,4 @@ def learn_weights(router, network, *, min_positives: int = 30, negatives_per_ref
     prior = np.array([prior_w[f] for f in FEATURES])
     w, b = fit_logistic(X, y, prior, strength=strength)
     return RoutingWeights(dict(zip(FEATURES, (round(float(v), 4) for v in w))), b, True, n_pos,
-                          int(len(y) - n_pos), used, len(set(cut_idx.tolist())), prior=prior_w)
+                          int(len(y) - n_pos), used, len(set(cut_idx.tolist())), prior_weights=prior_w)

@@ -75,7 +75,7 @@ from recommender.refer.fit import (
     FitScores,
     TrackRecord,
 )
-from recommender.refer.model import FEATURES, PRIOR_WEIGHTS, RoutingWeights, feature_matrix, learn_weights
+from recommender.refer.model import PRIOR_WEIGHTS, RoutingWeights, feature_matrix, learn_weights
 from recommender.refer.request import MAX_HOPS, LaneCheck, Reason, Request, RequestChecks
 from recommender.refer.selection import Pick, Selection
 from recommender.taxonomy import Taxonomy, load_taxonomy

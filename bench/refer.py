@@ -1,7 +1,8 @@
 """Benchmark: routing latency on a generated 10,000-person network.
 
-Fits a Router once, then times one routing answer (lane check, reach,
-scoring, choice and the picks with reasons) for ~200 random opportunities.
+Fits a Router without and with learning its weights from the network's referral history (the cost of
+learning, in the same run), then times one routing answer (lane check, reach, scoring, choice and the
+picks with reasons) for ~200 random opportunities.
 
 Usage::
 
@@ -31,7 +32,12 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
 
     net, t_gen = generated_network(args.people, args.seed)
+    c0 = time.process_time()
+    _, t_prior = timed(Router(learn=False).fit, net)
+    c_prior = time.process_time() - c0
+    c0 = time.process_time()
     router, t_fit = timed(Router().fit, net)
+    c_fit = time.process_time() - c0
 
     rng = np.random.default_rng(args.seed)
     opps = net.opportunities.dropna(subset=["brought_by"])
@@ -48,7 +54,9 @@ def main(argv=None) -> dict:
     report = {
         "people": args.people, "ties": int(len(net.ties)), "referrals": int(len(net.referrals)),
         "requests": len(t), "max_hops": None if args.everyone else args.max_hops,
-        "generate_s": round(t_gen, 2), "fit_s": round(t_fit, 2),
+        "generate_s": round(t_gen, 2), "fit_s": round(t_fit, 2), "fit_cpu_s": round(c_fit, 2),
+        "fit_without_learning_s": round(t_prior, 2), "fit_without_learning_cpu_s": round(c_prior, 2),
+        "weights": router.weights_.description,
         "route_ms": latency_ms(t, digits=2),
         "mean_candidates": round(float(np.mean(n_cand)), 1), "mean_picks": round(float(np.mean(n_picks)), 2),
         "target_ms": 50,
@@ -57,8 +65,11 @@ def main(argv=None) -> dict:
         print(json.dumps(report, indent=2))
     else:
         r = report["route_ms"]
-        print(f"{report['people']:,} people, {report['ties']:,} ties; fit {report['fit_s']} s "
-              f"(generate {report['generate_s']} s)")
+        print(f"{report['people']:,} people, {report['ties']:,} ties, {report['referrals']:,} referrals; fit "
+              f"{report['fit_s']} s wall / {report['fit_cpu_s']} s CPU, of which learning the weights "
+              f"{report['fit_s'] - report['fit_without_learning_s']:.2f} s wall / "
+              f"{report['fit_cpu_s'] - report['fit_without_learning_cpu_s']:.2f} s CPU (generate {report['generate_s']} s)")
+        print(f"  {report['weights']}")
         print(f"route ({report['requests']} opportunities, max hops {report['max_hops']}): "
               f"p50 {r['p50']} ms, p95 {r['p95']} ms, max {r['max']} ms (target < 50 ms); "
               f"{report['mean_candidates']} candidates on average")

@@ -171,6 +171,12 @@ class PeopleEncoding(PeopleColumns):
     """The parts of a :class:`FeatureContext` that depend only on the people table (not on a date)."""
 
     is_contact: np.ndarray | None = None  # plain contacts (kind "contact"): they link people, never suggested
+    capacity: np.ndarray | None = None  # open slots (NaN: unknown)
+
+    @property
+    def is_fractional(self) -> np.ndarray:
+        """Fractionals (neither an executive nor a plain contact): who can take on a referral."""
+        return ~self.is_exec if self.is_contact is None else ~self.is_exec & ~self.is_contact
 
     @property
     def can_introduce(self) -> np.ndarray:
@@ -218,7 +224,8 @@ def encode_people(net: Network, profile: ProfileModel | None = None) -> PeopleEn
         people = people.copy()
         people.loc[contact, ["function", "specialties", "industries", "icp_sizes"]] = None
     opt_out = opt_out_flags(people["opt_out"])
-    names = people["name"].where(people["name"].notna(), people["id"]).astype(str).to_numpy()
+    names = people["name"].where(people["name"].notna() & (people["name"].astype(str).str.strip() != ""),
+                                 people["id"]).astype(str).to_numpy()
     func = people["function"].where(people["function"].notna(), "").astype(str).str.strip().str.lower()
     fcodes, funiq = pd.factorize(func)
     func_vocab = sorted(f for f in funiq if f)
@@ -253,7 +260,8 @@ def encode_people(net: Network, profile: ProfileModel | None = None) -> PeopleEn
                           S=S, I=I, Z=Z, G=G, profile=P,
                           vocab={"function": func_vocab, "specialty": spec_vocab, "industry": ind_vocab,
                                  "size_band": size_vocab, "region": reg_vocab},
-                          is_contact=contact)
+                          is_contact=contact,
+                          capacity=pd.to_numeric(people["capacity"], errors="coerce").to_numpy(dtype=float))
 
 
 def _profile_rows(profile: ProfileModel, ids: np.ndarray) -> sp.csr_matrix:

@@ -4,7 +4,7 @@
   (every opportunity) reads like a message: no taxonomy slug, no score or
   other number from the ranking, none of the words "fit", "covers", "picks".
 * For every opportunity, ``refer`` returns picks that each cover a need
-  (fully, or as a partial fit labelled as one), or says that nobody in reach
+  (a partial fit, listed for some needs, says which it lacks), or says that nobody in reach
   does.
 """
 
@@ -112,11 +112,14 @@ def test_every_pick_covers_a_need_or_the_answer_says_nobody_does(sample):
             assert re.match(r"(Nobody|No eligible fractional) within 2 hops", explanation_text(routing))
             assert introduction_message(routing) is None
             continue
-        for p in routing.picks:
-            partial = [r for r in p.reasons if r.code == "partial_fit"]
-            assert p.covers or (p.partial and partial), (opp.id, p.person_id)
-        if any(not p.covers for p in routing.picks):  # a partial fit says so, and what it does not cover
-            assert "partial fit" in format_routing(routing)
+        for p in routing.picks:  # a pick is listed for at least one need; one who lacks some says so
+            assert p.covers, (opp.id, p.person_id)
+            if len(p.covers) < len(routing.request.needs):
+                assert any(r.code == "not_covered" for r in p.reasons), (opp.id, p.person_id)
+        if any(len(p.covers) < len(routing.request.needs) for p in routing.picks):
+            assert "partial fit: not listed for" in format_routing(routing)
+        for p in routing.nearby:  # people who only share the function are never picks
+            assert not p.covers and p.reasons[0].code == "partial_fit"
         for need in routing.uncovered_needs:  # an uncovered need is said, with where it could be found
             assert need in routing.reach["nobody_listed_for"] or any(need not in p.covers for p in routing.picks)
     assert nobody < len(net.opportunities)

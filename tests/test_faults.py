@@ -652,7 +652,8 @@ def test_batch_csvs_neutralise_formulas(db, tmp_path, capsys):
     for cell in text.replace("\r", "").replace("\n", ",").split(","):
         assert not cell.startswith(("=", "+", "@")), cell
     assert "'=1+2" in text
-    write(tmp_path / "opps.csv", "id,brought_by,needs\n=cmd(),=1+2,demand gen\nx2,p0001,demand gen\n")
+    # =1+2 refers brand to @evil ("+Plus"), a direct contact listed for it: a pick, so a row to neutralise
+    write(tmp_path / "opps.csv", "id,brought_by,needs\n=cmd(),=1+2,brand\nx2,p0001,demand gen\n")
     picks = tmp_path / "picks.csv"
     assert main(["batch", "refer", str(tmp_path / "opps.csv"), "--out", str(picks), "--db", str(db), "--quiet"]) == 0
     text = picks.read_text()

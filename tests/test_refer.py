@@ -291,3 +291,98 @@ def test_a_pick_lacking_the_requested_region_is_not_preferred():
     router = Router().fit(Network.from_frames(people=people, ties=ties))
     ans = router.route("r", needs=["seo"], region="north-america", k=1, max_hops=2)
     assert ans.picks[0].person_id == "b"
+
+
+# -- the honest rule: a pick covers a need -------------------------------------------------------------------------
+
+
+def test_a_same_function_peer_who_covers_no_need_is_nearby_not_a_pick(router):
+    """fay (abm) is two hops away; with one hop nobody covers abm: no pick, and the marketing peers who
+    only share the function are listed as nearby with what they are not listed for."""
+    ans = router.route("me", needs=["abm"], k=3, max_hops=1)
+    assert ans.picks == () and ans.explanation["code"] == "nobody_covers"
+    assert {p.person_id for p in ans.nearby} >= {"ann", "bo"}
+    assert all(not p.covers and p.reasons[0].code == "partial_fit" for p in ans.nearby)
+    text = format_routing(ans)
+    assert "Nobody within 1 hop of me covers ABM" in text and "Nearby, not listed for the needs" in text
+    assert "Draft notes" not in text
+    assert any(s.get("max_hops") == 2 and s["finds"]["abm"] == 1 for s in ans.suggestions)  # the wider search
+
+
+def test_a_pick_that_lacks_a_need_says_so():
+    ans = Router().fit(tiny_network()).route("me", needs=["demand-gen", "abm"], k=1, max_hops=1)
+    pick = ans.picks[0]
+    assert pick.covers == ("demand-gen",)
+    assert any(r.code == "not_covered" and r.data["needs"] == ["abm"] for r in pick.reasons)
+    assert "partial fit: not listed for ABM" in format_routing(ans)
+
+
+# -- learned routing weights ---------------------------------------------------------------------------------------
+
+
+def _history_network(n_refs: int, seed: int = 0):
+    """A referrer tied to twenty marketing peers who all hold the needed tag; past referrals always went to
+    (and were won by) the peers in the requested region, whatever their tie strength."""
+    rng = np.random.default_rng(seed)
+    ids = ["r"] + [f"q{i:02d}" for i in range(20)]
+    regions = [""] + ["emea" if i % 2 else "north-america" for i in range(20)]
+    people = pd.DataFrame({"id": ids, "name": ids, "kind": "fractional", "function": "marketing",
+                           "specialties": ["fundraising"] + ["demand-gen"] * 20, "regions": regions, "capacity": 2})
+    strength = [0.9 if i % 2 else 0.3 for i in range(20)]  # the emea peers are the strongly tied ones
+    ties = pd.DataFrame({"a": "r", "b": ids[1:], "strength": strength, "since": "2023-01-01"})
+    opps, refs = [], []
+    in_na = [p for p, g in zip(ids, regions) if g == "north-america"]
+    for j in range(n_refs):
+        day = (pd.Timestamp("2024-01-01") + pd.Timedelta(days=7 * j)).strftime("%Y-%m-%d")
+        opps.append({"id": f"o{j}", "needs": "demand-gen", "region": "north-america", "date": day, "status": "won",
+                     "brought_by": "r"})
+        to = in_na[int(rng.integers(len(in_na)))]
+        refs.append({"id": f"x{j}", "opportunity_id": f"o{j}", "from_id": "r", "to_id": to, "date": day,
+                     "outcome": "won"})
+    return Network.from_frames(people=people, ties=ties, opportunities=pd.DataFrame(opps),
+                               referrals=pd.DataFrame(refs), as_of="2026-01-01")
+
+
+def test_learned_weights_move_toward_the_signal_in_the_history():
+    from recommender.refer.model import PRIOR_WEIGHTS
+
+    router = Router(weights={"region": 0.0}).fit(_history_network(60))
+    w = router.weights_
+    assert w.learned and w.positives == 60 and w.referrals == 60
+    assert w.weights["region"] > 0.5  # the prior said 0 here; every past winner had the region
+    assert "learned from 60 past referrals" in w.description
+    # and routing follows: the strongly tied emea peers lose to the north-america ones
+    ans = router.route("r", needs=["demand-gen"], region="north-america", k=3)
+    assert all(p.person_id in {f"q{i:02d}" for i in range(0, 20, 2)} for p in ans.picks)
+    assert PRIOR_WEIGHTS["region"] > 0  # the default prior already weighs a requested region
+
+
+def test_a_short_history_falls_back_to_the_prior_and_says_so():
+    router = Router().fit(_history_network(5))
+    w = router.weights_
+    assert not w.learned
+    assert w.description == ("prior weights (only 5 referrals taken on or won in the history; learning needs 30)")
+    assert Router().fit(tiny_network()).weights_.description == "prior weights (no referral history)"
+    d = routing_to_dict(router.route("r", needs=["demand-gen"], k=1))
+    assert d["weights"]["learned"] is False and "prior weights" in d["weights"]["description"]
+
+
+def test_the_router_reads_people_from_the_one_people_encoding():
+    """ids, names, kinds, opt-out and capacity are the encoding's; tags are its columns mapped through the
+    taxonomy (a synonym is the canonical tag; a tag the taxonomy does not know is kept and is a known need)."""
+    from recommender.people import encode_people
+
+    net = tiny_network()
+    people = net.people.copy()
+    people.loc[people["id"] == "bo", "specialties"] = "Lead Generation;widget-tuning"
+    net = Network.from_frames(people=people, ties=net.ties, as_of="2025-01-01")
+    router = Router().fit(net)
+    enc = encode_people(net)
+    assert router.people_.ids.tolist() == enc.ids.tolist() == list(router.ids_)
+    assert np.array_equal(router.opt_out_, enc.opt_out) and np.array_equal(router.is_fractional_, enc.is_fractional)
+    assert np.array_equal(np.isnan(router.capacity_), np.isnan(enc.capacity))
+    vocab = {j: t for t, j in router.spec_vocab_.items()}
+    bo = router.position_["bo"]
+    assert {vocab[j] for j in router.spec_[bo].indices} == {"demand-gen", "widget-tuning"}
+    ans = router.route("me", needs=["widget-tuning"], k=1)  # held by someone here: a need, not an unknown tag
+    assert ans.picks[0].person_id == "bo" and not ans.request.warnings

@@ -24,7 +24,7 @@ def test_won_cases_are_won_and_dated(network):
 
 def test_evaluate_referrals_sane(network):
     rep = evaluate_referrals(network)
-    assert rep["n"] == len(won_cases(network)) - rep["skipped"] and rep["n"] > 5
+    assert rep["n"] + rep["unreachable_via_opted_out"] == len(won_cases(network)) - rep["skipped"] and rep["n"] > 5
     assert 0 <= rep["reachable"] <= 1
     for name in ("fracnet", "similarity", "most_connected"):
         m = rep["methods"][name]
@@ -41,3 +41,28 @@ def test_evaluate_referrals_without_history():
     net = Network.from_frames(people=net.people, ties=net.ties)
     rep = evaluate_referrals(net)
     assert rep["n"] == 0 and rep["methods"]["fracnet"]["hit@3"] is None
+
+
+def test_a_winner_reachable_only_through_an_opted_out_person_is_counted_apart_not_as_a_miss():
+    """r -> o (opted out) -> w: w won r's referral, but no trust path may pass through o."""
+    import pandas as pd
+
+    from recommender.evaluation.referrals import report_notes
+
+    ids = ["r", "o", "w", "v"]
+    people = pd.DataFrame({"id": ids, "name": ["Rae", "Oz", "Wyn", "Val"], "kind": "fractional",
+                           "function": "marketing", "specialties": ["brand", "seo", "abm", "abm"],
+                           "opt_out": [0, 1, 0, 0], "capacity": 2})
+    ties = pd.DataFrame({"a": ["r", "o", "r"], "b": ["o", "w", "v"], "strength": 0.8, "since": "2023-01-01"})
+    opps = pd.DataFrame({"id": ["o1", "o2"], "needs": ["abm", "abm"], "date": ["2024-03-01", "2024-04-01"],
+                         "status": "won", "brought_by": "r"})
+    refs = pd.DataFrame({"id": ["x1", "x2"], "opportunity_id": ["o1", "o2"], "from_id": "r", "to_id": ["w", "v"],
+                         "date": ["2024-03-02", "2024-04-02"], "outcome": "won"})
+    rep = evaluate_referrals(Network.from_frames(people=people, ties=ties, opportunities=opps, referrals=refs))
+    assert rep["unreachable_via_opted_out"] == 1 and rep["cases"] == 2 and rep["n"] == 1
+    assert rep["methods"]["fracnet"]["hit@3"] == 1.0  # v, the one reachable winner, is picked
+    assert rep["methods"]["fracnet"]["hit@3_all"] == 0.5
+    notes = report_notes(rep)
+    assert any(n.startswith("1 winner reachable only through someone who opted out") and "a miss" in n for n in notes)
+    assert any("prior weights (only 1 referral taken on or won in the history; learning needs 30)" in n
+               for n in notes)

@@ -44,6 +44,10 @@ def run_referrals(args) -> int:
     print(f"  {'method':<20} {key:>7} {'coverage':>9}")
     for name, m in report["methods"].items():
         print(f"  {name:<20} {_pct(m[key]):>7} {_pct(m['coverage']):>9}")
+    from recommender.evaluation.referrals import report_notes
+
+    for line in report_notes(report):
+        print(line)
     return 0
 
 

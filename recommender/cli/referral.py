@@ -48,14 +48,22 @@ def run_log(args) -> int:
         if args.opportunity:
             args.opportunity = store.resolve("opportunities", args.opportunity)
         args.to_id = store.resolve("people", args.to_id)
+        from_me = False
         if args.from_id:
             args.from_id = store.resolve("people", args.from_id)
+        else:  # the referrer is me when me is set (else the opportunity's bringer), and the answer says which
+            from recommender.practice.owner import get_me
+
+            args.from_id = get_me(store)
+            from_me = args.from_id is not None
         row = log_referral(store, args.opportunity, args.to_id, from_id=args.from_id, date=args.date,
                            anyway=args.anyway)
     if args.json:
-        print_json(row)
+        print_json(dict(row, from_default="me" if from_me else ("brought_by" if not args.from_id else None)))
     else:
-        print(f"Logged referral {row['id']}: {row['opportunity_id']} from {row['from_id']} to {row['to_id']} "
+        who = " (you: fracnet me)" if from_me else (" (the opportunity's bringer; set yourself with 'fracnet me "
+                                                     "PERSON')" if not args.from_id else "")
+        print(f"Logged referral {row['id']}: {row['opportunity_id']} from {row['from_id']}{who} to {row['to_id']} "
               f"on {row['date']} (pending); opportunity is {row['opportunity_status']}")
     return 0
 

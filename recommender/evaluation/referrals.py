@@ -20,6 +20,16 @@ Eligible: a fractional, not the referrer, not opted out. ``similarity_in_reach``
 (the similarity ranking restricted to the referrer's reach) is reported too,
 as is ``reachable``, the share of winners within ``max_hops`` at the time.
 
+Winners who could only be reached through someone who opted out are correctly
+out of reach (an opted-out person is never a hop of a trust path): they are
+counted apart (``unreachable_via_opted_out``) and left out of ``hit@k`` (and
+``hit@k_all`` counts them as misses, as before). ``winner_covers_none`` counts
+the winners listed for none of the needs (a pick covers at least one need, so
+no method that follows the rule can name them) and ``winner_no_capacity``
+those with no open slots (left out unless ``include_full``). ``weights`` is
+what the routing model learned at the last replayed date (or why it used the
+prior), and ``learned_cases`` how many cases were routed with learned weights.
+
 Limits: referral outcomes are stored as they are now, not as they were, so a
 track record replayed as of a date counts the final outcome of earlier
 referrals (a referral still pending then counts as decided).
@@ -43,7 +53,7 @@ import pandas as pd
 from recommender.network import Network
 from recommender.refer.router import Router
 
-__all__ = ["evaluate_referrals", "won_cases", "METHODS"]
+__all__ = ["evaluate_referrals", "won_cases", "report_notes", "METHODS"]
 
 METHODS = ("fracnet", "similarity", "most_connected", "similarity_in_reach", "tags_then_ra")
 
@@ -87,8 +97,12 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
     Returns
     -------
     dict
-        ``n`` (cases), ``k``, ``max_hops``, ``reachable`` (share of winners
-        within reach), ``coverage_bound`` (mean share of the needs that some
+        ``n`` (cases scored), ``cases`` (with the unreachable-via-opted-out
+        ones), ``k``, ``max_hops``, ``reachable`` (share of winners
+        within reach), ``unreachable_via_opted_out``, ``winner_covers_none``,
+        ``winner_no_capacity``, ``named_with_nearby`` (share of cases whose
+        winner fracnet named as a pick or as nearby), ``weights``,
+        ``learned_cases``, ``coverage_bound`` (mean share of the needs that some
         peer fracnet may pick covers: the best coverage within reach),
         ``methods``: per method ``hit@k`` and ``coverage`` (mean
         share of the needs fully covered by the picks), and ``skipped``
@@ -104,6 +118,9 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
     reachable: list[bool] = []
     bound: list[float] = []
     skipped = 0
+    via_opted_out = covers_none = no_capacity = learned_cases = 0
+    named: list[bool] = []  # the winner among fracnet's picks or its "nearby" list
+    last_weights = None
     cache: dict[str, Router] = {}
     for case in cases.to_dict("records"):
         cut = _day_before(case["opp_date"])
@@ -129,6 +146,14 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
         dist, _ = r.strongest_paths(src, max_hops)
         in_reach = np.isfinite(dist)
         reachable.append(bool(in_reach[winner]))
+        last_weights = r.weights_
+        learned_cases += bool(r.weights_.learned)
+        if req.needs and r._need_coverage(np.array([winner]), req.needs)[0].sum() == 0:
+            covers_none += 1
+        no_capacity += bool(r.capacity_[winner] == 0)
+        if not in_reach[winner] and np.isfinite(r.strongest_paths(src, max_hops, through_opted_out=True)[0][winner]):
+            via_opted_out += 1  # correctly unreachable: not a miss
+            continue
         eligible = r.is_fractional_ & ~r.opt_out_
         eligible[src] = False
         tags_q = r.profiles_.transform([{"specialties": list(req.needs),
@@ -145,18 +170,25 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
             pool = np.flatnonzero(eligible & in_reach & (include_full | ~(r.capacity_ == 0)))
             full, _ = r._need_coverage(pool, req.needs)
             bound.append(float(full.max(axis=0).mean()) if len(pool) else 0.0)
+        named.append(case["winner"] in {p.person_id for p in ans.picks + ans.nearby})
         for m, rows in picks.items():
             hits[m].append(bool(winner in set(rows.tolist())))
             if req.needs:
                 full, _ = r._need_coverage(rows, req.needs)
                 cover[m].append(float(full.max(axis=0).mean()) if len(rows) else 0.0)
     n = len(hits["fracnet"])
+    n_all = n + via_opted_out
     methods = {m: {hit_key: round(float(np.mean(hits[m])), 4) if n else None,
+                   f"{hit_key}_all": round(float(np.sum(hits[m]) / n_all), 4) if n_all else None,
                    "coverage": round(float(np.mean(cover[m])), 4) if cover[m] else None} for m in METHODS}
-    return {"n": n, "k": k, "max_hops": max_hops,
+    return {"n": n, "cases": n_all, "k": k, "max_hops": max_hops,
             "reachable": round(float(np.mean(reachable)), 4) if reachable else None,
+            "unreachable_via_opted_out": via_opted_out, "winner_covers_none": covers_none,
+            "winner_no_capacity": no_capacity,
+            "named_with_nearby": round(float(np.mean(named)), 4) if named else None,
             "coverage_bound": round(float(np.mean(bound)), 4) if bound else None,
-            "skipped": skipped, "methods": methods}
+            "skipped": skipped, "methods": methods, "learned_cases": learned_cases,
+            "weights": last_weights.as_dict() if last_weights is not None else None}
 
 
 def _top(score: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
@@ -196,3 +228,28 @@ def _top_lex(primary: np.ndarray, secondary: np.ndarray, mask: np.ndarray, k: in
     idx = np.flatnonzero(mask)
     order = np.lexsort((idx, -secondary[idx], -primary[idx]))
     return idx[order[:k]]
+
+
+def report_notes(report: dict) -> list[str]:
+    """The lines under the table: what was left out and why, and what the routing model learned from."""
+    from recommender.words import plural
+
+    out = []
+    k = report["k"]
+    if report.get("unreachable_via_opted_out"):
+        n = report["unreachable_via_opted_out"]
+        out.append(f"{plural(n, 'winner')} reachable only through someone who opted out: correctly out of reach, "
+                   f"not counted as {'misses' if n > 1 else 'a miss'} (fracnet hit@{k} counting them: "
+                   f"{report['methods']['fracnet'][f'hit@{k}_all']:.1%} of {report['cases']})")
+    if report.get("winner_covers_none"):
+        out.append(f"{plural(report['winner_covers_none'], 'winner')} listed for none of the needs "
+                   "(a pick covers at least one need, so no pick names them; fracnet named the winner among its "
+                   f"picks or its 'nearby' list in {report['named_with_nearby']:.1%} of the cases)")
+    if report.get("winner_no_capacity"):
+        out.append(f"{plural(report['winner_no_capacity'], 'winner')} with no open slots today "
+                   "(left out; capacity is stored as it is now, not as it was)")
+    w = report.get("weights")
+    if w:
+        out.append(f"routing weights at the last replayed date: {w['description']}; "
+                   f"{report['learned_cases']} of {report['n']} cases routed with learned weights")
+    return out

@@ -13,7 +13,7 @@ from scipy.sparse.csgraph import dijkstra
 from recommender.ledger import OUTCOME_CODES, smoothed_rate
 from recommender.network import Network, parse_as_of
 from recommender.trust import trust_weights
-from recommender.people import opt_out_flags
+from recommender.people import encode_people
 from recommender.refer.request import Request
 from recommender.similarity import ProfileModel
 
@@ -59,57 +59,37 @@ class TrackRecord:
 class FitScores:
     """The fitted per-person arrays and the parts of a candidate's score (a part of :class:`Router`)."""
 
-    def _fit_people(self, people: pd.DataFrame) -> None:
+    def _fit_people(self, network: Network) -> None:
+        """The per-person arrays, read from the one people encoding (:func:`recommender.people.encode_people`:
+        ids, names, kinds, opt-out, capacity, tag matrices), with the tag columns mapped through the taxonomy
+        to canonical tags (synonyms merged; tags the taxonomy does not know kept as they are)."""
         tax = self.tax_
-        ids = people["id"].astype(str).to_numpy(dtype=object)
-        n = len(ids)
-        self.ids_ = ids
-        self.position_ = {pid: i for i, pid in enumerate(ids)}
-        names = people["name"].where(people["name"].notna() & (people["name"].astype(str) != ""), people["id"])
-        self.names_ = names.astype(str).to_numpy(dtype=object)
-        self.is_fractional_ = (people["kind"].fillna("fractional").astype(str) == "fractional").to_numpy()
-        self.opt_out_ = opt_out_flags(people["opt_out"])
-        cap = pd.to_numeric(people["capacity"], errors="coerce").to_numpy(dtype=float)
-        self.capacity_ = cap  # NaN: unknown
+        people = network.people.reset_index(drop=True)
+        self.profiles_ = ProfileModel().fit(people.assign(id=people["id"].astype(str)))
+        enc = encode_people(network, self.profiles_)
+        self.people_ = enc
+        self.ids_ = enc.ids.astype(object)
+        self.position_ = enc.position
+        self.names_ = enc.names.astype(object)
+        self.is_fractional_ = enc.is_fractional
+        self.opt_out_ = enc.opt_out
+        self.capacity_ = enc.capacity  # NaN: unknown
 
-        def tag_matrix(column: str, kind: str, vocab: dict[str, int]) -> sparse.csr_matrix:
-            rows, cols = [], []
-            for i, val in enumerate(people[column].tolist()):
-                if val is None or (isinstance(val, float) and np.isnan(val)):
-                    continue
-                tags, _ = tax.normalize_many(val, kind)
-                for t in tags:
-                    j = vocab.setdefault(t, len(vocab))
-                    rows.append(i)
-                    cols.append(j)
-            return rows, cols
+        self.spec_, self.spec_vocab_ = _canonical(enc.S, enc.vocab["specialty"], "specialty", tax)
+        self.ind_, self.ind_vocab_ = _canonical(enc.I, enc.vocab["industry"], "industry", tax)
+        self.size_, self.size_vocab_ = _canonical(enc.Z, enc.vocab["size_band"], "size_band", tax)
+        self.region_, self.region_vocab_ = _canonical(enc.G, enc.vocab["region"], "region", tax)
+        known = set(tax.tags("specialty"))
+        self.held_specialties_ = frozenset(t for t in self.spec_vocab_ if t not in known)
+        self.has_ind_ = np.diff(self.ind_.indptr) > 0
+        self.has_size_ = np.diff(self.size_.indptr) > 0
+        self.has_region_ = np.diff(self.region_.indptr) > 0
 
-        def build(column, kind):
-            vocab = {t: i for i, t in enumerate(tax.tags(kind))}
-            rows, cols = tag_matrix(column, kind, vocab)
-            m = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(vocab)))
-            m.sum_duplicates()
-            m.data[:] = 1.0
-            return m, vocab
-
-        self.spec_, self.spec_vocab_ = build("specialties", "specialty")
-        self.ind_, self.ind_vocab_ = build("industries", "industry")
-        self.size_, self.size_vocab_ = build("icp_sizes", "size_band")
-        self.region_, self.region_vocab_ = build("regions", "region")
-        self.has_ind_ = np.asarray(self.ind_.sum(axis=1)).ravel() > 0
-        self.has_size_ = np.asarray(self.size_.sum(axis=1)).ravel() > 0
-        self.has_region_ = np.asarray(self.region_.sum(axis=1)).ravel() > 0
-
-        # functions: a person's own function, and the parents of their specialties
+        # functions: a person's own function (when the taxonomy knows it), and the parents of their specialties
         functions = tax.tags("function")
         self.func_vocab_ = {f: i for i, f in enumerate(functions)}
-        rows, cols = [], []
-        for i, val in enumerate(people["function"].tolist()):
-            if isinstance(val, str) and val.strip():
-                f = tax.normalize(val, "function")
-                if f.known:
-                    rows.append(i)
-                    cols.append(self.func_vocab_[f.tag])
+        own = np.array([self.func_vocab_.get(tax.normalize(f, "function").tag, -1) for f in enc.vocab["function"]]
+                       + [-1], dtype=np.int64)[enc.function]
         spec_parent = np.full(len(self.spec_vocab_), -1)
         for t, j in self.spec_vocab_.items():
             p = tax.parent(t, "specialty")
@@ -117,16 +97,11 @@ class FitScores:
                 spec_parent[j] = self.func_vocab_[p]
         coo = self.spec_.tocoo()
         has_parent = spec_parent[coo.col] >= 0
-        rows = np.r_[np.asarray(rows, dtype=np.int64), coo.row[has_parent]]
-        cols = np.r_[np.asarray(cols, dtype=np.int64), spec_parent[coo.col[has_parent]]]
-        fm = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(functions)))
-        fm.sum_duplicates()
-        fm.data[:] = 1.0
-        self.func_ = fm
+        rows = np.r_[np.flatnonzero(own >= 0), coo.row[has_parent]].astype(np.int64)
+        cols = np.r_[own[own >= 0], spec_parent[coo.col[has_parent]]].astype(np.int64)
+        self.func_ = _binary(rows, cols, (len(self.ids_), len(functions)))
         self.spec_parent_ = spec_parent
-
-        self.profiles_ = ProfileModel().fit(people.assign(id=ids))
-        self.degree_ = np.zeros(n)
+        self.degree_ = np.zeros(len(self.ids_))
 
     def _fit_history(self, network: Network) -> None:
         n = len(self.ids_)
@@ -282,29 +257,37 @@ class FitScores:
         return out
 
     # ---------------------------------------------------------------- reach
-    def trust_scores(self, source: int, rows: np.ndarray) -> np.ndarray:
+    def trust_scores(self, source: int, rows: np.ndarray, *, with_direct: bool = False):
         """How well ``source`` knows each of ``rows``, counting every path up to two ties, in [0, 1].
 
-        ``weight(source, v)`` for a direct tie plus, like resource allocation, the sum over mutual
-        contacts ``w`` of ``weight(source, w) * weight(w, v) / degree(w)`` (tie weights carry strength,
-        recency and referral history; :func:`recommender.network.trust_weights`), divided by the largest
-        value among ``rows``: someone who shares many mutual contacts with the referrer is trusted more
-        than someone reached through one, however strong that one path is.
+        Resource allocation over the referrer's contacts: the sum over mutual contacts ``w`` of
+        ``weight(source, w) * weight(w, v) / degree(w)``, plus the direct tie as one more such path,
+        ``weight(source, v) / degree(source)`` (tie weights carry strength, recency and referral history;
+        :func:`recommender.trust.trust_weights`), divided by the largest value among ``rows``. Someone who
+        shares many mutual contacts with the referrer is trusted more than someone reached through one,
+        however strong that one path is, and a direct tie counts as much as one well-placed mutual contact,
+        not as everything (on real friendships, a tie and the mutual contacts are both evidence of knowing
+        someone well). With ``with_direct``, also the direct tie's weight per row (0 without a tie).
         """
         rows = np.asarray(rows, dtype=np.int64)
         if len(rows) == 0:
-            return np.zeros(0)
+            return (np.zeros(0), np.zeros(0)) if with_direct else np.zeros(0)
         first = self.trust_w_[source]
-        raw = np.asarray(first[:, rows].todense()).ravel() + np.asarray((first @ self.trust_ra_)[:, rows].todense()).ravel()
+        direct = np.asarray(first[:, rows].todense()).ravel()
+        deg = max(self.degree_[source], 1.0)
+        raw = direct / deg + np.asarray((first @ self.trust_ra_)[:, rows].todense()).ravel()
         top = raw.max()
-        return raw / top if top > 0 else raw
+        trust = raw / top if top > 0 else raw
+        return (trust, direct) if with_direct else trust
 
-    def strongest_paths(self, source: int, max_hops: int | None):
+    def strongest_paths(self, source: int, max_hops: int | None, *, through_opted_out: bool = False):
         """Strongest trust paths from ``source``: hop-bounded Bellman-Ford, or
         Dijkstra when ``max_hops`` is None.
 
         Opted-out people end a path: they are reached (and left out of the
-        picks) but never a hop between the source and someone else.
+        picks) but never a hop between the source and someone else
+        (``through_opted_out=True`` lifts that, only for the evaluation to count
+        whom the rule puts out of reach).
 
         Returns
         -------
@@ -317,8 +300,8 @@ class FitScores:
         n = len(self.ids_)
         # paths leave only from people who may introduce (the source always may): opted-out people are
         # reached, never passed through
-        C = self.hop_cost_
-        if self.opt_out_[source]:
+        C = self.cost_ if through_opted_out else self.hop_cost_  # through_opted_out: only to count what the rule hides
+        if self.opt_out_[source] and not through_opted_out:
             mask = self.opt_out_.copy()
             mask[source] = False
             C = _without_rows(self.cost_, mask)
@@ -364,6 +347,27 @@ class FitScores:
                 v = int(pred[v])
                 path.append(v)
         return path[::-1]
+
+
+def _binary(rows, cols, shape) -> sparse.csr_matrix:
+    m = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape)
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    return m
+
+
+def _canonical(M: sparse.csr_matrix, vocab: list[str], kind: str, tax) -> tuple[sparse.csr_matrix, dict]:
+    """A 0/1 people x tag matrix with its columns mapped to canonical tags: the taxonomy's tags of ``kind``
+    first (in file order), then the tags it does not know (as slugs, in the order of ``vocab``)."""
+    canon = {t: i for i, t in enumerate(tax.tags(kind))}
+    target = []
+    for t in vocab:
+        c = tax.normalize(t, kind).tag
+        target.append(canon.setdefault(c, len(canon)) if c else -1)
+    target = np.asarray(target, dtype=np.int64)
+    coo = M.tocoo()
+    ok = target[coo.col] >= 0 if len(target) else np.zeros(0, bool)
+    return _binary(coo.row[ok], target[coo.col[ok]], (M.shape[0], len(canon))), canon
 
 
 def _without_rows(C: sparse.csr_matrix, drop: np.ndarray) -> sparse.csr_matrix:

@@ -39,7 +39,7 @@ import numpy as np
 
 from recommender.errors import UnknownIdError, UsageError
 from recommender.network import parse_as_of
-from recommender.taxonomy import Taxonomy, load_taxonomy, split_tags
+from recommender.taxonomy import Taxonomy, load_taxonomy, slugify, split_tags
 from recommender.words import join_words
 
 #: Longest trust path considered (a referral through more ties than this is not a trusted one).
@@ -131,7 +131,7 @@ class RequestChecks:
 
         raw_needs = needs if needs is not None else opp.get("needs")
         # the needs go through the one request check (corrections applied, ambiguity refused)
-        reading = read_needs(raw_needs, tax)
+        reading = read_needs(raw_needs, tax, held=self.held_specialties_)
         tags = list(reading.tags)
         warnings.extend(reading.warnings())
 
@@ -209,8 +209,11 @@ def _choices_text(tags: Iterable[str], tax: Taxonomy) -> str:
     return join_words([f"{tax.label(t)} ({t!r})" for t in tags], "or")
 
 
-def read_needs(raw, taxonomy: Taxonomy | None = None, *, field: str = "needs") -> NeedsReading:
+def read_needs(raw, taxonomy: Taxonomy | None = None, *, field: str = "needs", held=()) -> NeedsReading:
     """Read a needs list (a ``;``/``,``-separated string or a list of raw tags).
+
+    ``held``: specialty tags people in the network hold that the taxonomy does not know (an imported
+    network's own vocabulary); a need spelled as one of them is known, kept as it is.
 
     Raises
     ------
@@ -223,9 +226,14 @@ def read_needs(raw, taxonomy: Taxonomy | None = None, *, field: str = "needs") -
     tags: list[str] = []
     corrections: list[dict] = []
     unknown: list[dict] = []
+    held = frozenset(held)
     for value in items:
+        if held and slugify(value) in held and not tax.is_known(slugify(value), "specialty"):
+            if slugify(value) not in tags:
+                tags.append(slugify(value))
+            continue
         spec = tax.correct(value, "specialty")
-        func = tax.correct(value, "function")
+        func = tax.correct(value, "function") if not (spec.tag and not spec.corrected) else spec
         if spec.tag and not spec.corrected:
             tag = spec.tag
         elif func.tag and not func.corrected:

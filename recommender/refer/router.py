@@ -15,16 +15,22 @@ A route request runs in five steps:
 3. **Reach**: the strongest trust path from the referrer to everyone within
    ``max_hops`` (a hop-bounded Bellman-Ford over the sparse cost matrix; the
    product of the tie weights along the path), or to everyone (``widen``).
-4. **Scoring** (vectorised over the candidates): fit (coverage of the needs,
-   with partial credit for the same function; industry; size band; region;
-   text similarity of profile and description), trust (every path of up to two ties, weighted like resource allocation),
-   track record (Beta-smoothed accept and win rates of referrals received
-   before the routing date) and capacity (unknown is neutral; zero open slots
-   excludes unless ``include_full``).
+4. **Scoring** (vectorised over the candidates): a logistic model
+   (:mod:`recommender.refer.model`) over the features coverage of the needs,
+   partial credit for the same function, the requested industry, size band and
+   region, text similarity of profile and description, trust (every path of up
+   to two ties, weighted like resource allocation), a direct tie, the track
+   record (Beta-smoothed accept and win rates of referrals received before the
+   routing date) and capacity (unknown is neutral; zero open slots excludes
+   unless ``include_full``). Its weights are learned from the network's
+   referral history when it has enough of it, else the prior (:attr:`Router.weights_`
+   says which).
 5. **Choice**: greedy, maximal-marginal-relevance style: each next pick
    maximises ``relevance + coverage_gain * (needs it adds) -
    redundancy * (profile similarity to the picks so far)``, so two clones of
-   one specialist are not both picked when a complementary peer exists.
+   one specialist are not both picked when a complementary peer exists. A pick
+   covers at least one need; people who only share the function are listed as
+   ``nearby`` (they may know someone), never picked.
 
 The answer is data (:class:`Routing`) with structured :class:`Reason` s;
 :mod:`recommender.refer.text` renders it as text and JSON.
@@ -53,9 +59,10 @@ False
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator
 
 from recommender.errors import UsageError
@@ -68,12 +75,13 @@ from recommender.refer.fit import (
     FitScores,
     TrackRecord,
 )
+from recommender.refer.model import PRIOR_WEIGHTS, RoutingWeights, feature_matrix, learn_weights
 from recommender.refer.request import MAX_HOPS, LaneCheck, Reason, Request, RequestChecks
 from recommender.refer.selection import Pick, Selection
 from recommender.taxonomy import Taxonomy, load_taxonomy
 
 __all__ = [
-    "DEFAULT_WEIGHTS",
+    "PRIOR_WEIGHTS",
     "DEFAULT_FIT_WEIGHTS",
     "Reason",
     "Request",
@@ -84,9 +92,7 @@ __all__ = [
     "Router",
 ]
 
-#: How the four components add up to a candidate's relevance.
-DEFAULT_WEIGHTS = {"fit": 0.6, "trust": 0.3, "track": 0.05, "capacity": 0.05}
-#: How the parts of fit add up (renormalised over the parts the request has).
+#: How the parts of the lane check's fit add up (renormalised over the parts the request has).
 DEFAULT_FIT_WEIGHTS = {"coverage": 0.55, "industry": 0.15, "size": 0.10, "region": 0.05, "text": 0.15}
 
 
@@ -96,7 +102,10 @@ class Routing:
 
     ``explanation`` is set (a dict with a ``code``) when there are no picks;
     ``suggestions`` lists options that widen the search when there are no
-    picks or the picks leave needs uncovered.
+    picks or the picks leave needs uncovered. ``nearby`` are people in reach
+    who cover none of the needs but work in the same function (never picks:
+    they may know the right person). ``weights`` says what the scores were
+    learned from.
     """
 
     request: Request
@@ -108,20 +117,8 @@ class Routing:
     reach: dict
     explanation: dict | None = None
     suggestions: tuple[dict, ...] = ()
-
-
-def requested_match(fs: dict) -> np.ndarray:
-    """Per candidate, a factor in (0, 1] for the requested industry, size band and region.
-
-    Each requested one multiplies relevance by ``0.5 + 0.5 * match`` (match 1 when the person has it,
-    0 when they lack it, in between for a related industry, a neighbouring band or unknown), so someone
-    who lacks what the client asked for is not preferred over someone who has it for a little more trust.
-    """
-    out = np.ones(len(fs["fit"]))
-    for part in ("industry", "size", "region"):
-        if fs["active"][part]:
-            out *= 0.5 + 0.5 * np.clip(fs["parts"][part], 0.0, 1.0)
-    return out
+    nearby: tuple[Pick, ...] = ()
+    weights: RoutingWeights | None = None
 
 
 class Router(RequestChecks, FitScores, Selection, BaseEstimator):
@@ -130,13 +127,19 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
     Parameters
     ----------
     weights : dict, optional
-        Weights of ``fit``, ``trust``, ``track`` and ``capacity`` in relevance
-        (default :data:`DEFAULT_WEIGHTS`).
+        Prior weights of the features of :data:`recommender.refer.model.FEATURES`
+        in relevance (a logit; default :data:`PRIOR_WEIGHTS`), overriding some.
+    learn : bool, default True
+        Learn the weights from the network's referral history (centred on the
+        prior) when it has at least ``min_history`` referrals taken on or won.
+    min_history : int, default 30
+    learn_strength : float, default 10
+        How strongly learned weights are held to the prior (an L2 penalty on their difference).
     fit_weights : dict, optional
         Weights of ``coverage``, ``industry``, ``size``, ``region`` and
-        ``text`` in fit (default :data:`DEFAULT_FIT_WEIGHTS`).
-    coverage_gain : float, default 0.5
-        Bonus per unit of needs a pick adds to the picks so far.
+        ``text`` in the lane check's fit (default :data:`DEFAULT_FIT_WEIGHTS`).
+    coverage_gain : float, default 2.0
+        Bonus (in logit units) per share of the needs a pick adds to the picks so far.
     redundancy : float, default 0.0
         Penalty per unit of profile similarity to the closest pick so far (0 since issue 14: two
         people who both hold what was asked for are not clones to avoid; on real opportunities the
@@ -147,8 +150,8 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
         ``(accept, win)`` prior means; default: the network's base rates.
     lane_threshold : float, default 0.6
         Fit at or above which an opportunity is in the referrer's lane.
-    full_penalty : float, default 0.5
-        Subtracted from the relevance of people with zero open slots when they
+    full_penalty : float, default 4.0
+        Subtracted from the relevance (a logit) of people with zero open slots when they
         are kept (``route(..., include_full=True)``).
     half_life_days : float
         Recency decay of trust (see :func:`recommender.network.trust_weights`).
@@ -156,12 +159,16 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
         Default: the bundled taxonomy.
     """
 
-    def __init__(self, *, weights: dict | None = None, fit_weights: dict | None = None,
-                 coverage_gain: float = 0.5, redundancy: float = 0.0, prior_strength: float = 4.0,
-                 prior_mean: tuple[float, float] | None = None, lane_threshold: float = 0.6,
-                 full_penalty: float = 0.5, half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
-                 taxonomy: Taxonomy | None = None):
+    def __init__(self, *, weights: dict | None = None, learn: bool = True, min_history: int = 30,
+                 learn_strength: float = 10.0,
+                 fit_weights: dict | None = None, coverage_gain: float = 2.0, redundancy: float = 0.0,
+                 prior_strength: float = 4.0, prior_mean: tuple[float, float] | None = None,
+                 lane_threshold: float = 0.6, full_penalty: float = 4.0,
+                 half_life_days: float = DEFAULT_HALF_LIFE_DAYS, taxonomy: Taxonomy | None = None):
         self.weights = weights
+        self.learn = learn
+        self.min_history = min_history
+        self.learn_strength = learn_strength
         self.fit_weights = fit_weights
         self.coverage_gain = coverage_gain
         self.redundancy = redundancy
@@ -182,24 +189,46 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
         """
         self._validate_params()
         self.tax_ = self.taxonomy or load_taxonomy()
-        self._fit_people(network.people)
+        self._fit_people(network)
+        self.referral_dates_ = network.referrals["date"].copy()  # the replay periods' span (not their outcomes)
+        self._periods_ = {}  # the network at the start of each replay period, shared by copies
         self._fit_history(network)
+        self._learn(network)
         return self
 
-    def with_history(self, network: Network) -> "Router":
+    def with_history(self, network: Network, *, learn: bool = True) -> "Router":
         """A copy sharing the fitted people arrays, with trust, referrals and
         opportunities refitted from ``network`` (the same people, e.g. an
-        earlier :meth:`Network.until`). Much cheaper than :meth:`fit`."""
+        earlier :meth:`Network.until`), and the weights learned again from its
+        referral history (unless ``learn`` is False). Much cheaper than :meth:`fit`."""
         self._check()
         other = object.__new__(Router)
         other.__dict__.update(self.__dict__)
         other._fit_history(network)
+        if learn:
+            other._learn(network)
         return other
 
+    def history_at(self, start) -> "Router":
+        """The network as it was before ``start`` (a replay period's first day), without learning; cached."""
+        key = str(start)[:10]
+        hit = self._periods_.get(key)
+        if hit is None:
+            day = (pd.Timestamp(start) - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+            hit = self._periods_[key] = self.with_history(self._network_.until(day), learn=False)
+        return hit
+
+    def _learn(self, network: Network) -> None:
+        self._network_ = network
+        if not self.learn:
+            self.weights_ = RoutingWeights.prior("learning is off", self.weights)
+            return
+        self.weights_ = learn_weights(self, network, min_positives=self.min_history, strength=self.learn_strength)
+
     def _validate_params(self) -> None:
-        w = dict(DEFAULT_WEIGHTS, **(self.weights or {}))
+        w = dict(PRIOR_WEIGHTS, **(self.weights or {}))
         fw = dict(DEFAULT_FIT_WEIGHTS, **(self.fit_weights or {}))
-        for name, table, ref in (("weights", w, DEFAULT_WEIGHTS), ("fit_weights", fw, DEFAULT_FIT_WEIGHTS)):
+        for name, table, ref in (("weights", w, PRIOR_WEIGHTS), ("fit_weights", fw, DEFAULT_FIT_WEIGHTS)):
             extra = set(table) - set(ref)
             if extra:
                 raise UsageError(f"unknown {name} key(s) {sorted(extra)}; expected some of {sorted(ref)}")
@@ -207,7 +236,7 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
                 raise UsageError(f"{name} must be non-negative and not all zero, got {table}")
         if self.prior_strength <= 0:
             raise UsageError(f"prior_strength must be positive, got {self.prior_strength}")
-        self.weights_, self.fit_weights_ = w, fw
+        self.fit_weights_ = fw
 
 
     def _check(self) -> None:
@@ -295,52 +324,130 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
             return Routing(req, lane, (), (), tuple(req.needs), (), reach, expl, tuple(sugg))
 
         # -- vectorised scoring over the candidates
-        fs = self._fit_scores(cand, req, qvec)
-        trust = self.trust_scores(src, cand)
-        tr = self.track_records(cand, as_of=req.date, exclude_opportunity=req.opportunity_id)
-        track = 0.5 * tr["accept_rate"] + 0.5 * tr["win_rate"]
+        fs, comps, X = self._features(src, cand, req, qvec, dist=dist)
+        tr = comps.pop("_track_record")
+        relevance = X @ self.weights_.vector + self.weights_.intercept
         capv = self.capacity_[cand]
-        cap_score = np.where(np.isnan(capv), _NEUTRAL, np.interp(np.nan_to_num(capv), _CAPACITY_X, _CAPACITY_Y))
-        W = self.weights_
-        relevance = W["fit"] * fs["fit"] + W["trust"] * trust + W["track"] * track + W["capacity"] * cap_score
-        relevance = relevance / sum(W.values()) * requested_match(fs)
         relevance = np.where(capv == 0, relevance - self.full_penalty, relevance)  # only with include_full
 
         chosen, gains = self._choose(cand, relevance, fs["full"], fs["credit"], k)
         covered = fs["full"][chosen].max(axis=0) if chosen and req.needs else np.zeros(len(req.needs))
         uncovered = tuple(t for t, c in zip(req.needs, covered) if c < 1)
-        # alternatives: the next best who at least partly match a need (or anyone, without needs)
-        related = fs["credit"].sum(axis=1) > 0 if req.needs else np.ones(len(cand), bool)
-        rest = [j for j in np.argsort(-relevance, kind="stable") if j not in set(chosen) and related[j]][:n_alternatives]
+        order = [j for j in np.argsort(-relevance, kind="stable") if j not in set(chosen)]
+        if req.needs:  # alternatives cover a need too; people who only share the function are "nearby"
+            covers_one = fs["full"].sum(axis=1) > 0
+            near = fs["credit"].sum(axis=1) > 0
+            rest = [j for j in order if covers_one[j]][:n_alternatives]
+            nearby = [j for j in order if near[j] and not covers_one[j]][:n_alternatives]
+        else:
+            rest, nearby = order[:n_alternatives], []
         wider = self._wider_search(src, req, uncovered, max_hops, widen, include_full) if uncovered else []
         if req.needs:  # the needs nobody in reach is listed for (a partial fit at best)
             in_reach = fs["full"].max(axis=0) if len(cand) else np.zeros(len(req.needs))
             reach["nobody_listed_for"] = [t for t, c in zip(req.needs, in_reach) if c < 1]
 
-        comps = {"fit": fs["fit"], "trust": trust, "track": track, "capacity": cap_score}
-
         def make(j: int, gain=None) -> Pick:
             return self._make_pick(j, cand, relevance, comps, fs, tr, dist, pred, src, req, qvec, gain)
 
-        if not chosen:  # nobody in reach covers any need, not even as a partial fit
+        near_picks = tuple(make(j) for j in nearby)
+        if not chosen:  # nobody in reach covers any need
             expl = {"code": "nobody_covers", **reach, "from": req.from_id, "needs": list(req.needs)}
-            return Routing(req, lane, (), tuple(make(j) for j in rest), tuple(req.needs), (), reach, expl,
-                           tuple(wider))
+            return Routing(req, lane, (), (), tuple(req.needs), (), reach, expl, tuple(wider), near_picks,
+                           self.weights_)
 
         picks = tuple(make(j, g) for j, g in zip(chosen, gains))
         alts = tuple(make(j) for j in rest)
         if not include_full and reach["no_capacity"]:
             full_idx = np.flatnonzero(pool & full_cap)
-            ffs = self._fit_scores(full_idx, req, qvec)
-            floor = min(p.score for p in picks)
-            ftrust = self.trust_scores(src, np.r_[cand, full_idx])[len(cand):]
-            frel = (W["fit"] * ffs["fit"] + W["trust"] * ftrust + W["track"] * _NEUTRAL) / sum(W.values())
+            ffs, _, fX = self._features(src, full_idx, req, qvec, trust_rows=np.r_[cand, full_idx], dist=dist)
+            frel = fX @ self.weights_.vector + self.weights_.intercept
+            floor = min(relevance[j] for j in chosen)
             for j in np.argsort(-frel)[:3]:
-                if frel[j] >= floor:
+                if frel[j] >= floor and (not req.needs or ffs["full"][j].sum() > 0):
                     i = full_idx[j]
                     excluded.append({"id": str(self.ids_[i]), "name": str(self.names_[i]), "reason": "no_capacity",
                                      "fit": round(float(ffs["fit"][j]), 4)})
-        return Routing(req, lane, picks, alts, uncovered, tuple(excluded), reach, None, tuple(wider))
+        return Routing(req, lane, picks, alts, uncovered, tuple(excluded), reach, None, tuple(wider), near_picks,
+                       self.weights_)
+
+    def past_request(self, referral: dict, opportunity: dict | None) -> Request | None:
+        """The request a past referral answered (its opportunity's needs and fields, on the referral's date);
+        None when it cannot be replayed (unknown people, no opportunity, nothing to match)."""
+        from recommender.errors import FracnetError
+
+        src, tgt = self.position_.get(str(referral["from_id"])), self.position_.get(str(referral["to_id"]))
+        if opportunity is None or src is None or tgt is None or src == tgt:
+            return None
+        try:
+            req = self.make_request(str(referral["from_id"]), needs=opportunity.get("needs") or [],
+                                    industry=opportunity.get("industry"), size_band=opportunity.get("size_band"),
+                                    region=opportunity.get("region"), description=opportunity.get("description"),
+                                    date=str(referral["date"])[:10])
+        except FracnetError:
+            return None
+        return replace(req, opportunity_id=str(referral["opportunity_id"]))
+
+    def query_vectors(self, requests: list[Request]):
+        """The profile vectors of several requests at once (rows in order)."""
+        return self.profiles_.transform([{"specialties": list(r.needs), "industries": [r.industry] if r.industry
+                                          else [], "description": r.description} for r in requests])
+
+    def training_rows(self, referral: dict, req: Request, qvec, rng, n_negatives: int, max_hops: int = 2):
+        """One past referral as rows of the routing model, on this (past) network: the person it went to
+        (1 if they took it on or won it, else 0) and up to ``n_negatives`` other eligible people in the
+        referrer's reach whom routing could have picked (0). None when routing could not have picked the
+        recipient (out of reach, not eligible, no open slots, or listed for none of the needs): the model
+        learns to rank the people it ranks."""
+        from recommender.refer.model import POSITIVE_OUTCOMES
+
+        src, tgt = self.position_[str(referral["from_id"])], self.position_[str(referral["to_id"])]
+        dist, _ = self.strongest_paths(src, max_hops)
+        # the people routing would choose among: eligible, in reach, with open slots, listed for a need
+        pool = self.is_fractional_ & ~self.opt_out_ & np.isfinite(dist) & ~(self.capacity_ == 0)
+        pool[src] = False
+        if req.needs:
+            rows = np.flatnonzero(pool)
+            pool[rows[self._need_coverage(rows, req.needs)[0].sum(axis=1) == 0]] = False
+        if not pool[tgt]:
+            return None
+        others = np.flatnonzero(pool)
+        others = others[others != tgt]
+        if len(others) > n_negatives:
+            others = rng.choice(others, n_negatives, replace=False)
+        cand = np.r_[tgt, others].astype(np.int64)
+        every = np.r_[np.setdiff1d(np.flatnonzero(pool), cand), cand]  # trust is relative to everyone in reach
+        _, _, X = self._features(src, cand, req, qvec, trust_rows=every, dist=dist)
+        y = np.zeros(len(cand))
+        y[0] = float(referral["outcome"] in POSITIVE_OUTCOMES)
+        return X, y
+
+    def _features(self, src: int, cand: np.ndarray, req: Request, qvec, trust_rows=None, dist=None):
+        """The fit scores, the components shown with a pick, and the feature matrix of the routing model.
+
+        ``trust_rows``: normalise trust over these rows (default ``cand``) and take ``cand``'s values.
+        ``dist``: the strongest paths' costs from ``src`` (:meth:`strongest_paths`), for ``path``.
+        """
+        fs = self._fit_scores(cand, req, qvec)
+        rows = cand if trust_rows is None else trust_rows
+        trust, direct = self.trust_scores(src, rows, with_direct=True)
+        trust, direct = trust[len(rows) - len(cand):], direct[len(rows) - len(cand):]
+        tr = self.track_records(cand, as_of=req.date, exclude_opportunity=req.opportunity_id)
+        track = 0.5 * tr["accept_rate"] + 0.5 * tr["win_rate"]
+        capv = self.capacity_[cand]
+        cap_score = np.where(np.isnan(capv), _NEUTRAL, np.interp(np.nan_to_num(capv), _CAPACITY_X, _CAPACITY_Y))
+        full, credit = fs["full"], fs["credit"]
+        m = len(req.needs)
+        zero = np.zeros(len(cand))
+        parts = {
+            "coverage": full.mean(axis=1) if m else zero,
+            "partial": ((credit > 0) & (full < 1)).mean(axis=1) if m else zero,
+            **{f: fs["parts"][f] if fs["active"][f] else zero for f in ("industry", "size", "region")},
+            "text": fs["parts"]["text"], "trust": trust, "direct": (direct > 0).astype(float),
+            "path": np.exp(-dist[cand]) if dist is not None else zero, "track": track,
+            "capacity": cap_score,
+        }
+        comps = {"fit": fs["fit"], "trust": trust, "track": track, "capacity": cap_score, "_track_record": tr}
+        return fs, comps, feature_matrix(parts)
 
     def _wider_search(self, src: int, req: Request, needs: tuple[str, ...], max_hops: int, widen: bool,
                       include_full: bool) -> list[dict]:

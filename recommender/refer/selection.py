@@ -34,16 +34,16 @@ class Selection:
         """Greedy coverage + maximal marginal relevance over the top of the list.
 
         Each step takes the candidate maximising ``relevance + coverage_gain *
-        (share of the needs it newly covers; partial credit counts a third) -
-        redundancy * (max profile cosine to the picks so far)``. Only people who
-        cover at least one need, fully or as a partial fit (the same function),
-        are picked: fewer than ``k`` (or none) when too few do, never a slot
-        filled with someone who covers nothing.
+        (share of the needs it newly covers) - redundancy * (max profile cosine
+        to the picks so far)``. Only people listed for at least one need are
+        picked: fewer than ``k`` (or none) when too few are, never a slot filled
+        with someone who covers none of the needs (someone who only shares the
+        function is "nearby", not a pick).
         """
         order = np.argsort(-relevance, kind="stable")
         m = credit.shape[1]
-        if m:  # a pick covers a need, at least as a partial fit; nobody is picked only to fill a slot
-            order = order[credit[order].sum(axis=1) > 0]
+        if m:  # a pick covers a need; nobody is picked only to fill a slot
+            order = order[full[order].sum(axis=1) > 0]
         top = order[: max(50, 10 * k)]
         if not len(top):
             return [], []
@@ -57,8 +57,7 @@ class Selection:
         avail = np.ones(len(top), bool)
         for _ in range(min(k, len(top))):
             if m:
-                gain = (np.clip(full[top] - covered, 0, None).sum(axis=1)
-                        + np.clip(credit[top] - credited, 0, None).sum(axis=1) / 3.0) / m
+                gain = np.clip(full[top] - covered, 0, None).sum(axis=1) / m
             else:
                 gain = np.zeros(len(top))
             obj = relevance[top] + self.coverage_gain * gain - self.redundancy * max_sim
@@ -79,14 +78,17 @@ class Selection:
         full, credit = fs["full"][j], fs["credit"][j]
         covers = tuple(t for t, f in zip(req.needs, full) if f >= 1)
         partial = tuple(t for t, f, c in zip(req.needs, full, credit) if f < 1 and c > 0)
-        W = self.weights_
-        wsum = sum(W.values())
-        reasons = self._fit_reasons(i, req, fs, j, covers, partial, weight=W["fit"] / wsum)
+        W = self.weights_.weights
+        reasons = self._fit_reasons(i, req, fs, j, covers, partial, weight=1.0)
         if gain:
             reasons.append(Reason("adds_coverage", {"needs": [req.needs[t] for t in gain]}))
+        missing = [t for t in req.needs if t not in covers]
+        if covers and missing:  # a partial fit: say what it does not cover (once)
+            reasons = [r for r in reasons if r.code != "partial"]
+            reasons.insert(1, Reason("not_covered", {"needs": missing}))
         if req.needs and not covers and not partial:
             reasons.insert(0, Reason("covers_none", {"needs": list(req.needs)}))
-        elif req.needs and not covers:  # a partial fit only: say so first, with what it does not cover
+        elif req.needs and not covers:  # nearby (same function): say so first, with what it does not cover
             fns = sorted({self.tax_.parent(t, "specialty") or t for t in partial})
             reasons = [r for r in reasons if r.code != "partial"]
             reasons.insert(0, Reason("partial_fit", {"needs": list(partial), "functions": fns,
@@ -95,16 +97,17 @@ class Selection:
         trust_path = tuple((str(self.ids_[p]), str(self.names_[p])) for p in path)
         t = float(comps["trust"][j])
         reasons.append(Reason("trust", {"strength": round(t, 3), "hops": max(len(path) - 1, 0),
-                                        "via": [nm for _, nm in trust_path[1:-1]]}, W["trust"] / wsum * t))
+                                        "via": [nm for _, nm in trust_path[1:-1]]}, W["trust"] * t))
         record = TrackRecord(**{k: (int(v[j]) if k not in ("accept_rate", "win_rate") else round(float(v[j]), 4))
                                 for k, v in tr.items()})
-        reasons.append(Reason("track_record", record.as_dict(), W["track"] / wsum * float(comps["track"][j])))
+        reasons.append(Reason("track_record", record.as_dict(), W["track"] * float(comps["track"][j])))
         cap = self.capacity_[i]
         capacity = None if np.isnan(cap) else int(cap)
-        reasons.append(Reason("capacity", {"capacity": capacity}, W["capacity"] / wsum * float(comps["capacity"][j])))
+        reasons.append(Reason("capacity", {"capacity": capacity}, W["capacity"] * float(comps["capacity"][j])))
         components = {name: round(float(v[j]), 4) for name, v in comps.items()}
         components.update({f"fit.{name}": round(float(v[j]), 4) for name, v in fs["parts"].items() if fs["active"][name]})
-        return Pick(str(self.ids_[i]), str(self.names_[i]), round(float(relevance[j]), 4), components, covers,
+        score = 1.0 / (1.0 + np.exp(-float(relevance[j])))  # the routing model's probability, for ordering
+        return Pick(str(self.ids_[i]), str(self.names_[i]), round(score, 4), components, covers,
                     partial, trust_path, record, capacity, tuple(reasons))
 
     def _specialties_of(self, i: int, functions) -> list[str]:
@@ -139,7 +142,12 @@ class Selection:
         """The description words that weigh most in both the query and the profile."""
         if not req.description:
             return []
-        q = self.profiles_.transform([{"description": req.description}])
+        cache = self.__dict__.setdefault("_description_vectors_", {})
+        q = cache.get(req.description)
+        if q is None:  # one transform per description, not one per pick
+            if len(cache) > 1024:
+                cache.clear()
+            q = cache[req.description] = self.profiles_.transform([{"description": req.description}])
         prod = q.multiply(self.profiles_.matrix_[i]).tocoo()
         if prod.nnz == 0:
             return []

@@ -61,7 +61,9 @@ def reason_text(reason: Reason) -> str:
         return f"a {_and(d['functions'])} fractional, not listed for {_labels(d['needs'])}"
     if code == "partial_fit":
         own = f" ({_labels(d['specialties'])})" if d.get("specialties") else ""
-        return f"partial fit: a {_and(d['functions'])} fractional{own}, not listed for {_labels(d['needs'])}"
+        return f"a {_and(d['functions'])} fractional{own}, not listed for {_labels(d['needs'])}"
+    if code == "not_covered":
+        return f"partial fit: not listed for {_labels(d['needs'])}"
     if code == "lane_missing":
         return f"does not cover {_labels(d['needs'])}"
     if code == "not_fractional":
@@ -333,6 +335,8 @@ def routing_to_dict(routing: Routing, concerns=()) -> dict:
                  "covers": list(lane.covers), "missing": list(lane.missing)},
         "picks": [_pick_dict(p) for p in routing.picks],
         "alternatives": [_pick_dict(p) for p in routing.alternatives],
+        "nearby": [_pick_dict(p) for p in routing.nearby],
+        "weights": routing.weights.as_dict() if routing.weights is not None else None,
         "uncovered_needs": list(routing.uncovered_needs),
         "excluded": [dict(e, reason="no open slots (capacity 0)" if e["reason"] == "no_capacity" else e["reason"])
                      for e in routing.excluded],
@@ -370,11 +374,7 @@ def format_routing(routing: Routing, concerns=()) -> str:
     out.append("")
     if not routing.picks:
         out.append(d["explanation"])
-        if d["alternatives"]:
-            out.append("")
-            out.append("Same-function peers who may know someone (not listed for the needs):")
-            for p in d["alternatives"]:
-                out.append(f"  {p['name']} ({p['id']})  score {p['score']:.2f}")
+        out += _nearby_lines(d)
         return "\n".join(out)
     hops = "everyone" if routing.reach["widened"] else f"within {plural(routing.reach['max_hops'], 'hop')}"
     out.append(f"Refer to ({plural(routing.reach['candidates'], 'candidate')} {hops}):")
@@ -393,5 +393,16 @@ def format_routing(routing: Routing, concerns=()) -> str:
         for p in d["alternatives"]:
             out.append(f"  {p['name']} ({p['id']})  score {p['score']:.2f}"
                        + (f"  covers {_labels(p['covers'])}" if p["covers"] else ""))
+    out += _nearby_lines(d)
     out += ["", "Draft notes (double opt-in: each peer first, then the client):", "", d["message"]]
     return "\n".join(out)
+
+
+def _nearby_lines(d: dict) -> list[str]:
+    """People in reach who do not cover the needs but work close to them (they may know someone)."""
+    if not d["nearby"]:
+        return []
+    out = ["", "Nearby, not listed for the needs (they may know someone):"]
+    for p in d["nearby"]:
+        out.append(f"  {p['name']} ({p['id']})  {p['reasons'][0]}")
+    return out

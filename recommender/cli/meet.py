@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json, check_positive
+from recommender.cli._common import add_command, open_store, positive_int, print_json
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "meet", help="who should PERSON meet next (peers, adjacent fractionals, ICP executives)",
-        description="Recommend people to meet, per group: peers (same function, complementary specialty), "
-                    "adjacent fractionals (other functions, same kind of client) and executives whose company "
-                    "fits the person's ICP. Each comes with its reasons, the best mutual contact to introduce "
-                    "you, and a draft note. The ranker is learned from the network's own history.")
+    p = add_command(sub, "meet", run, "who should PERSON meet next (peers, adjacent fractionals, ICP executives)",
+                    """Recommend people to meet, per group: peers (same function, complementary specialty),
+                    adjacent fractionals (other functions, same kind of client) and executives whose company fits
+                    the person's ICP. Each comes with its reasons, the best mutual contact to introduce you, and a
+                    draft note. The ranker is learned from the network's own history.""")
     p.add_argument("person", metavar="PERSON", nargs="?", help="person id, or a name only one person has (default: me, see 'fracnet me')")
-    p.add_argument("--k", type=int, default=10, metavar="K", help="recommendations per group (default: 10)")
+    p.add_argument("--k", type=positive_int, default=10, metavar="K", help="recommendations per group (default: 10)")
     p.add_argument("--group", choices=("all", "peers", "adjacent", "executives"), default="all",
                    help="one group, or all three (default: all)")
     p.add_argument("--as-of", metavar="DATE", help="recommend as of DATE (YYYY-MM-DD): the network as it was then")
@@ -21,17 +20,12 @@ def register(sub) -> None:
     p.add_argument("--save-model", metavar="PATH", help="save the fitted model to PATH")
     p.add_argument("--no-cache", action="store_true",
                    help="fit afresh instead of reusing the model cached beside the database (refitted after any write)")
-    add_db_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from recommender.meet.text import format_recommendations, recommendation_dict
     from recommender.meet.model import MeetModel
     from recommender.model_cache import meet_model
-
-    check_positive(args.k, "--k")
     from recommender.practice.owner import resolve_person
     from recommender.practice.pipeline import recommend_for
 

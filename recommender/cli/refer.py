@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json, check_positive
+from recommender.cli._common import add_command, hops, open_store, positive_int, print_json
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "refer", help="lane check and the 2-3 best peers to refer an opportunity to",
-        description="Is this opportunity in PERSON's lane? If not, which 2-3 fractionals in their trust network "
-                    "fit best together (needs coverage, industry, size band, trust path, track record, capacity), "
-                    "with reasons, alternatives and a draft double-opt-in introduction.")
+    p = add_command(sub, "refer", run, "lane check and the 2-3 best peers to refer an opportunity to",
+                    """Is this opportunity in PERSON's lane? If not, which 2-3 fractionals in their trust network
+                    fit best together (needs coverage, industry, size band, trust path, track record, capacity),
+                    with reasons, alternatives and a draft double-opt-in introduction.""")
     p.add_argument("--from", dest="from_id", metavar="PERSON", help="the referrer's person id (default: me)")
     what = p.add_argument_group("the opportunity (an id, or its needs)")
     what.add_argument("--opportunity", metavar="ID", help="an opportunity in the database")
@@ -19,17 +18,14 @@ def register(sub) -> None:
     what.add_argument("--size", dest="size_band", metavar="BAND", help="the client's size band, e.g. 5-50m")
     what.add_argument("--region", metavar="R", help="the client's region")
     what.add_argument("--description", metavar="TEXT", help="free text, matched against peers' bios and tags")
-    p.add_argument("--k", type=int, default=3, metavar="K", help="number of picks (default: 3)")
-    p.add_argument("--max-hops", type=int, default=2, metavar="H",
+    p.add_argument("--k", type=positive_int, default=3, metavar="K", help="number of picks (default: 3)")
+    p.add_argument("--max-hops", type=hops, default=2, metavar="H",
                    help="candidates within H ties of PERSON (default: 2)")
     p.add_argument("--everyone", action="store_true", help="consider every fractional in the network")
     p.add_argument("--include-full", action="store_true",
                    help="keep people with no open slots (penalised) instead of leaving them out")
     p.add_argument("--anyway", action="store_true",
                    help="route an opportunity that is closed (won, lost, closed) or that someone else brought")
-    add_db_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:
@@ -42,12 +38,6 @@ def run(args) -> int:
     if not args.opportunity and not args.needs and not args.description:
         raise UsageError("say what to route: --opportunity ID, or --needs TAGS (and --industry, --size, ...)",
                          hint="e.g. fracnet refer --from p0001 --needs 'demand gen;abm' --industry saas")
-    check_positive(args.k, "--k")
-    from recommender.refer.request import MAX_HOPS
-
-    if not 1 <= args.max_hops <= MAX_HOPS:
-        raise UsageError(f"--max-hops must be a whole number from 1 to {MAX_HOPS}, got {args.max_hops}",
-                         hint="use --everyone to search the whole network")
     with open_store(args) as store:
         from recommender.practice.owner import resolve_person
 

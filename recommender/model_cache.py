@@ -13,19 +13,26 @@ Rules (issue 18)
   a restore from another database has another identity, so it never matches.
 * When a model is cached, the SHA-256 of its file is recorded **in the
   database** (a ``meta`` row, written in a transaction that does not raise the
-  revision). A model file is unpickled only when its bytes hash to the value
+  revision). A model file is read only when its bytes hash to the value
   the database records for its key: a restore brings back the backup's
   records, so a model fitted after the backup was taken (say, before a new
   opt-out) is never used again; a file someone placed in the folder is never
-  unpickled. Anything else is ignored, with a warning, and the model refitted.
+  read. Anything else is ignored, with a warning, and the model refitted.
 * Files are written atomically with mode ``0600``; old files are removed.
+
+The file holds the model's state, arrays and JSON
+(:mod:`recommender.meet.persistence`), never a pickle: reading one runs no
+code, and a cached model loads as a
+:class:`~recommender.meet.scoring.MeetScorer`, which answers without
+importing scikit-learn or pandas. The key includes
+:data:`~recommender.meet.persistence.MODEL_FORMAT_VERSION`, so a cache
+written by another format is simply not found, and refitted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import warnings
 from pathlib import Path
 
@@ -52,12 +59,18 @@ def cache_key(store, as_of=None) -> str | None:
     ident = store.identity
     if not ident:
         return None
-    raw = f"{ident}|{store.revision}|{as_of or ''}|{__version__}"  # not the path: a copied file keeps its models
+    from recommender.meet.persistence import MODEL_FORMAT_VERSION
+
+    # not the path: a copied file keeps its models
+    raw = f"{ident}|{store.revision}|{as_of or ''}|{__version__}|{MODEL_FORMAT_VERSION}"
     return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 
+SUFFIX = ".npz"  # a zip of .npy arrays and meta.json (recommender.meet.persistence)
+
+
 def model_file(store, key: str, sha256: str) -> Path:
-    return cache_dir(store) / f"meet-{key}-{sha256[:16]}.pkl"
+    return cache_dir(store) / f"meet-{key}-{sha256[:16]}{SUFFIX}"
 
 
 def meet_model(store, as_of=None, *, network=None, use_cache: bool = True):
@@ -72,15 +85,19 @@ def meet_model(store, as_of=None, *, network=None, use_cache: bool = True):
     use_cache : bool
         False always fits (and does not write the cache).
     """
-    from recommender.network import load_network, parse_as_of
-    from recommender.meet.model import MeetModel
+    day = None
+    if as_of is not None and as_of != "":
+        from recommender.network import parse_as_of
 
-    day = parse_as_of(as_of)
+        day = parse_as_of(as_of)
     key = cache_key(store, day) if use_cache else None
     if key is not None:
         model = _load_cached(store, key)
         if model is not None:
             return model
+    from recommender.meet.model import MeetModel  # fitting: scikit-learn, pandas and the network are loaded here
+    from recommender.network import load_network
+
     net = network if network is not None else load_network(store)
     model = MeetModel().fit(net, as_of=day)
     if key is not None:
@@ -96,7 +113,7 @@ def _load_cached(store, key: str):
     recorded = store.meta(_META_PREFIX + key)
     folder = cache_dir(store)
     if not recorded:
-        stray = sorted(folder.glob(f"meet-{key}-*.pkl")) if folder.is_dir() else []
+        stray = sorted(folder.glob(f"meet-{key}-*")) if folder.is_dir() else []
         if stray:
             _warn(f"ignored {stray[0]}: the database records no model for it; fitting the model again")
         return None
@@ -124,50 +141,36 @@ def _load_cached(store, key: str):
 
 
 def _read_model(fh, path):
-    from recommender.meet.persistence import MODEL_FORMAT, MODEL_FORMAT_VERSION, ModelFileError
+    """The MeetScorer in the open model file ``fh`` (ModelFileError for anything else)."""
+    from recommender.meet.persistence import ModelFileError, read_state
+    from recommender.meet.scoring import MeetScorer
 
+    state = read_state(fh, "MeetModel", path)
     try:
-        header = pickle.load(fh)
-        if not (isinstance(header, dict) and header.get("format") == MODEL_FORMAT
-                and header.get("version") == MODEL_FORMAT_VERSION and header.get("kind") == "MeetModel"):
-            raise ModelFileError(f"{path} is not a current fracnet MeetModel file")
-        return pickle.load(fh)
-    except ModelFileError:
-        raise
-    except Exception as exc:  # truncated or corrupt
+        return MeetScorer.from_state(state)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a well-formed file of the wrong shape
         raise ModelFileError(f"{path} is not a readable fracnet model file ({type(exc).__name__})") from None
 
 
-class _HashingWriter:
-    def __init__(self, fh):
-        self.fh = fh
-        self.sha = hashlib.sha256()
-
-    def write(self, data) -> int:
-        self.sha.update(data)
-        return self.fh.write(data)
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_HASH_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _save_cached(store, key: str, model) -> Path:
-    """Write the model (atomically, mode 0600), then record its SHA-256 in the database."""
+    """Write the model's state (atomically, mode 0600), then record its SHA-256 in the database."""
     from recommender.io.atomic import atomic_write
-    from recommender.meet.persistence import MODEL_FORMAT, MODEL_FORMAT_VERSION
+    from recommender.meet.persistence import write_state
 
     folder = cache_dir(store)
     folder.mkdir(mode=0o700, exist_ok=True)
-    header = {"format": MODEL_FORMAT, "version": MODEL_FORMAT_VERSION, "kind": "MeetModel", "fracnet": __version__}
-    model._check()
-    staging = folder / f".meet-{key}.{os.getpid()}.pkl"
-    holder = {}
-
-    def write(fh):
-        w = _HashingWriter(fh)
-        pickle.dump(header, w, protocol=pickle.HIGHEST_PROTOCOL)
-        pickle.dump(model, w, protocol=pickle.HIGHEST_PROTOCOL)
-        holder["sha"] = w.sha.hexdigest()
-
-    atomic_write(staging, write, mode=0o600)
-    sha = holder["sha"]
+    state = model.to_state()
+    staging = folder / f".meet-{key}.{os.getpid()}{SUFFIX}"
+    atomic_write(staging, lambda fh: write_state(fh, "MeetModel", state), mode=0o600)
+    sha = _file_sha256(staging)  # the staged file is this process's own (0600, a private name)
     path = model_file(store, key, sha)
     os.replace(staging, path)
     try:
@@ -180,20 +183,21 @@ def _save_cached(store, key: str, model) -> Path:
 
 def _prune(store, folder: Path, *, keep_key: str, keep_sha: str) -> None:
     """Record the new model; keep the newest KEEP files and only their records."""
-    files = sorted(folder.glob("meet-*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
+    files = sorted(folder.glob(f"meet-*{SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
     kept, dropped = [], []
     for p in files:
         (kept if len(kept) < KEEP else dropped).append(p)
     kept_keys = {p.name.split("-")[1] for p in kept} | {keep_key}
     stale = [k for k in store.meta_like(_META_PREFIX) if k[len(_META_PREFIX):] not in kept_keys]
     store.write_meta({_META_PREFIX + keep_key: keep_sha}, delete=stale)
+    dropped += folder.glob("meet-*.pkl")  # caches of the pickle format (before version 11): never read again
     for p in dropped:
         try:
             os.unlink(p)
         except OSError:
             pass
-    for p in folder.glob(f"meet-{keep_key}-*.pkl"):  # older fits for the same key
-        if p.name != f"meet-{keep_key}-{keep_sha[:16]}.pkl":
+    for p in folder.glob(f"meet-{keep_key}-*{SUFFIX}"):  # older fits for the same key
+        if p.name != f"meet-{keep_key}-{keep_sha[:16]}{SUFFIX}":
             try:
                 os.unlink(p)
             except OSError:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recommender.cli._common import add_command, add_group, hops, open_store, positive_int, print_json
+from recommender.cli._common import add_command, add_group, check_positive, hops, open_store, positive_int, print_json
 
 
 def _job(bsub, name: str, run, help: str, description: str):
@@ -24,7 +24,7 @@ def register(sub) -> None:
              score, introducer_id, introducer_trust, top_reason. Each person's list equals `fracnet meet PERSON
              --json`.""")
     m.add_argument("--out", required=True, metavar="FILE", help="output file, .csv or .parquet")
-    m.add_argument("--top-k", "--k", dest="k", type=positive_int, default=10, metavar="K",
+    m.add_argument("--top-k", "--k", dest="k", type=int, default=10, metavar="K",
                    help="recommendations per person and group (default: 10)")
     m.add_argument("--group", choices=("all", "peers", "adjacent", "executives"), default="all",
                    help="one group, or all three (default: all)")
@@ -33,7 +33,7 @@ def register(sub) -> None:
     m.add_argument("--scheduler", metavar="ADDRESS",
                    help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default with --engine dask: "
                         "a local cluster of 2 worker processes)")
-    m.add_argument("--block-size", type=positive_int, default=None, metavar="N",
+    m.add_argument("--block-size", type=int, default=None, metavar="N",
                    help="people per block; bounds memory, never changes results (default: 1024)")
     m.add_argument("--model", metavar="PATH", help="use a model saved with `fracnet meet --save-model`")
 
@@ -99,6 +99,9 @@ def run_meet(args) -> int:
     from recommender.errors import UsageError
     from recommender.meet.model import MeetModel
 
+    check_positive(args.k, "--top-k")  # checked here, not by the parser: one line on stderr, exit 2, no usage text
+    if args.block_size is not None:
+        check_positive(args.block_size, "--block-size")
     if args.scheduler and args.engine != "dask":
         raise UsageError("--scheduler needs --engine dask")
     check_output(args.out)  # before any work

@@ -3,7 +3,8 @@
 Fitting the "who to meet" ranker takes seconds on a sample and longer on a
 big network; answering with a fitted model takes milliseconds. The CLI and the
 explorer therefore keep the fitted :class:`~recommender.meet.model.MeetModel` in a
-folder beside the database (``<db>.models/``).
+folder beside the database (``<db>.models/``), and the CLI the fitted referral
+:class:`~recommender.refer.router.Router` too (:func:`router`).
 
 Rules (issue 18)
 ----------------
@@ -40,7 +41,6 @@ from recommender import __version__
 from recommender.errors import FracnetError, FracnetWarning
 
 KEEP = 3  # cached model files kept per database
-_META_PREFIX = "model:"
 _HASH_CHUNK = 1 << 20
 
 
@@ -69,12 +69,16 @@ def cache_key(store, as_of=None) -> str | None:
 SUFFIX = ".npz"  # a zip of .npy arrays and meta.json (recommender.meet.persistence)
 
 
-def model_file(store, key: str, sha256: str) -> Path:
-    return cache_dir(store) / f"meet-{key}-{sha256[:16]}{SUFFIX}"
+#: What is cached, by kind: the file name prefix and the ``meta`` key prefix of its records.
+KINDS = {"MeetModel": ("meet", "model:"), "Router": ("route", "router:")}
+
+
+def model_file(store, key: str, sha256: str, kind: str = "MeetModel") -> Path:
+    return cache_dir(store) / f"{KINDS[kind][0]}-{key}-{sha256[:16]}{SUFFIX}"
 
 
 def meet_model(store, as_of=None, *, network=None, use_cache: bool = True):
-    """A fitted MeetModel for ``store`` (as of ``as_of``): from the cache, or fitted and cached.
+    """A fitted "who to meet" model for ``store`` (as of ``as_of``): from the cache, or fitted and cached.
 
     Parameters
     ----------
@@ -84,40 +88,72 @@ def meet_model(store, as_of=None, *, network=None, use_cache: bool = True):
         The network already loaded from ``store`` (saves reading it again).
     use_cache : bool
         False always fits (and does not write the cache).
-    """
-    day = None
-    if as_of is not None and as_of != "":
-        from recommender.network import parse_as_of
 
-        day = parse_as_of(as_of)
-    key = cache_key(store, day) if use_cache else None
+    Returns
+    -------
+    MeetScorer
+        A :class:`~recommender.meet.model.MeetModel` when fitted here, its
+        answering half :class:`~recommender.meet.scoring.MeetScorer` when
+        loaded from the cache (the same answers, no scikit-learn).
+    """
+    from recommender.dates import parse_as_of
+
+    day = parse_as_of(as_of)
+
+    def fit(net):
+        from recommender.meet.model import MeetModel  # fitting: scikit-learn and pandas are loaded here
+
+        return MeetModel().fit(net, as_of=day)
+
+    return _cached(store, "MeetModel", cache_key(store, day) if use_cache else None, fit, network)
+
+
+def router(store, *, network=None, use_cache: bool = True):
+    """A fitted referral router for ``store``: from the cache, or fitted (``Router().fit``) and cached.
+
+    Returns a :class:`~recommender.refer.router.Router` when fitted here, its
+    answering half :class:`~recommender.refer.routes.RouteAnswers` when loaded
+    (the same routes, no scikit-learn or pandas).
+    """
+
+    def fit(net):
+        from recommender.refer.router import Router
+
+        return Router().fit(net)
+
+    return _cached(store, "Router", cache_key(store) if use_cache else None, fit, network)
+
+
+def _cached(store, kind: str, key: str | None, fit, network):
     if key is not None:
-        model = _load_cached(store, key)
+        model = _load_cached(store, key, kind)
         if model is not None:
             return model
-    from recommender.meet.model import MeetModel  # fitting: scikit-learn, pandas and the network are loaded here
     from recommender.network import load_network
 
     net = network if network is not None else load_network(store)
-    model = MeetModel().fit(net, as_of=day)
+    model = fit(net)
     if key is not None:
         try:
-            _save_cached(store, key, model)
+            _save_cached(store, key, model, kind)
         except (OSError, FracnetError):
             pass  # a read-only folder or database: answer without caching
+        except (TypeError, ValueError) as exc:  # a state that cannot be stored: a bug, but never a failed answer
+            _warn(f"the {kind} was not cached: {exc}")
     return model
 
 
-def _load_cached(store, key: str):
+def _load_cached(store, key: str, kind: str = "MeetModel"):
     """The cached model for ``key`` if its file's SHA-256 is the one the database records; else None."""
-    recorded = store.meta(_META_PREFIX + key)
+    prefix, meta = KINDS[kind]
+    recorded = store.meta(meta + key)
     folder = cache_dir(store)
     if not recorded:
-        stray = sorted(folder.glob(f"meet-{key}-*")) if folder.is_dir() else []
+        stray = sorted(folder.glob(f"{prefix}-{key}-*")) if folder.is_dir() else []
         if stray:
             _warn(f"ignored {stray[0]}: the database records no model for it; fitting the model again")
         return None
-    path = model_file(store, key, recorded)
+    path = model_file(store, key, recorded, kind)
     try:
         fh = open(path, "rb")
     except FileNotFoundError:
@@ -134,20 +170,22 @@ def _load_cached(store, key: str):
             return None
         fh.seek(0)  # the very bytes just checked (same open file), never the path again
         try:
-            return _read_model(fh, path)
+            return _read_model(fh, path, kind)
         except FracnetError as exc:
             _warn(f"ignored {path}: {exc}; fitting the model again")
             return None
 
 
-def _read_model(fh, path):
-    """The MeetScorer in the open model file ``fh`` (ModelFileError for anything else)."""
-    from recommender.meet.persistence import ModelFileError, read_state
-    from recommender.meet.scoring import MeetScorer
+def _read_model(fh, path, kind: str = "MeetModel"):
+    """The answering object in the open model file ``fh`` (ModelFileError for anything else)."""
+    from importlib import import_module
 
-    state = read_state(fh, "MeetModel", path)
+    from recommender.meet.persistence import ANSWERING_CLASSES, ModelFileError, read_state
+
+    state = read_state(fh, kind, path)
+    module, name = ANSWERING_CLASSES[kind]
     try:
-        return MeetScorer.from_state(state)
+        return getattr(import_module(module), name).from_state(state)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a well-formed file of the wrong shape
         raise ModelFileError(f"{path} is not a readable fracnet model file ({type(exc).__name__})") from None
 
@@ -160,44 +198,52 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _save_cached(store, key: str, model) -> Path:
-    """Write the model's state (atomically, mode 0600), then record its SHA-256 in the database."""
+def _save_cached(store, key: str, model, kind: str = "MeetModel") -> Path | None:
+    """Write the model's state (atomically, mode 0600), then record its SHA-256 in the database.
+
+    A model whose state cannot be saved (a router with its own taxonomy) is not cached: None.
+    """
     from recommender.io.atomic import atomic_write
     from recommender.meet.persistence import write_state
 
+    try:
+        state = model.to_state()
+    except ValueError:
+        return None
     folder = cache_dir(store)
     folder.mkdir(mode=0o700, exist_ok=True)
-    state = model.to_state()
-    staging = folder / f".meet-{key}.{os.getpid()}{SUFFIX}"
-    atomic_write(staging, lambda fh: write_state(fh, "MeetModel", state), mode=0o600)
+    prefix = KINDS[kind][0]
+    staging = folder / f".{prefix}-{key}.{os.getpid()}{SUFFIX}"
+    atomic_write(staging, lambda fh: write_state(fh, kind, state), mode=0o600)
     sha = _file_sha256(staging)  # the staged file is this process's own (0600, a private name)
-    path = model_file(store, key, sha)
+    path = model_file(store, key, sha, kind)
     os.replace(staging, path)
     try:
-        _prune(store, folder, keep_key=key, keep_sha=sha)
+        _prune(store, folder, keep_key=key, keep_sha=sha, kind=kind)
     except (OSError, FracnetError):  # not recorded (a read-only database): never leave an unrecorded file
         path.unlink(missing_ok=True)
         raise
     return path
 
 
-def _prune(store, folder: Path, *, keep_key: str, keep_sha: str) -> None:
-    """Record the new model; keep the newest KEEP files and only their records."""
-    files = sorted(folder.glob(f"meet-*{SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
+def _prune(store, folder: Path, *, keep_key: str, keep_sha: str, kind: str = "MeetModel") -> None:
+    """Record the new model; keep the newest KEEP files of its kind and only their records."""
+    prefix, meta = KINDS[kind]
+    files = sorted(folder.glob(f"{prefix}-*{SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
     kept, dropped = [], []
     for p in files:
         (kept if len(kept) < KEEP else dropped).append(p)
     kept_keys = {p.name.split("-")[1] for p in kept} | {keep_key}
-    stale = [k for k in store.meta_like(_META_PREFIX) if k[len(_META_PREFIX):] not in kept_keys]
-    store.write_meta({_META_PREFIX + keep_key: keep_sha}, delete=stale)
+    stale = [k for k in store.meta_like(meta) if k[len(meta):] not in kept_keys]
+    store.write_meta({meta + keep_key: keep_sha}, delete=stale)
     dropped += folder.glob("meet-*.pkl")  # caches of the pickle format (before version 11): never read again
     for p in dropped:
         try:
             os.unlink(p)
         except OSError:
             pass
-    for p in folder.glob(f"meet-{keep_key}-*{SUFFIX}"):  # older fits for the same key
-        if p.name != f"meet-{keep_key}-{keep_sha[:16]}{SUFFIX}":
+    for p in folder.glob(f"{prefix}-{keep_key}-*{SUFFIX}"):  # older fits for the same key
+        if p.name != f"{prefix}-{keep_key}-{keep_sha[:16]}{SUFFIX}":
             try:
                 os.unlink(p)
             except OSError:

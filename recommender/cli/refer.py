@@ -30,26 +30,24 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from recommender.errors import UsageError
-    from recommender.network import load_network
-    from recommender.refer.request import check_opportunity
-    from recommender.refer.router import Router
-    from recommender.refer.text import format_routing, routing_to_dict
 
     if not args.opportunity and not args.needs and not args.description:
         raise UsageError("say what to route: --opportunity ID, or --needs TAGS (and --industry, --size, ...)",
                          hint="e.g. fracnet refer --from p0001 --needs 'demand gen;abm' --industry saas")
-    with open_store(args) as store:
-        from recommender.practice.owner import resolve_person
+    from recommender.model_cache import router
+    from recommender.practice.owner import resolve_person
+    from recommender.refer.request import check_opportunity
+    from recommender.refer.text import format_routing, routing_to_dict
 
+    with open_store(args) as store:
         args.from_id = resolve_person(store, args.from_id, "refer")  # an id or a unique name (default: me)
         concerns = ()
         if args.opportunity:
             args.opportunity = store.resolve("opportunities", args.opportunity)
             concerns = check_opportunity(store.get("opportunities", args.opportunity), args.from_id,
                                          anyway=args.anyway, name_of=lambda pid: store.get_person(pid)["name"] or pid)
-        network = load_network(store)
-    router = Router().fit(network)
-    routing = router.route(args.from_id, args.opportunity, needs=args.needs, industry=args.industry,
+        fitted = router(store)  # cached beside the database: routes without scikit-learn or pandas
+    routing = fitted.route(args.from_id, args.opportunity, needs=args.needs, industry=args.industry,
                            size_band=args.size_band, region=args.region, description=args.description,
                            k=args.k, max_hops=args.max_hops, widen=args.everyone, include_full=args.include_full)
     if args.json:

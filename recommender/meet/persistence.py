@@ -3,7 +3,7 @@
 The contract every fitted component follows
 -------------------------------------------
 * ``to_state() -> dict`` exports the fitted state. Its values are numpy
-  arrays of numbers or booleans, scipy.sparse CSR matrices, JSON values
+  arrays of numbers, booleans or dates, scipy.sparse CSR matrices, JSON values
   (None, bool, int, float, str and lists or dicts of them; an object array
   becomes a list), or the state of a sub-component (a dict again).
 * the classmethod ``from_state(state)`` rebuilds an object that answers
@@ -17,7 +17,8 @@ The contract every fitted component follows
   :class:`~recommender.profile_vectors.ProfileVectors` /
   :class:`~recommender.similarity.ProfileModel`,
   :class:`~recommender.meet.scoring.MeetScorer` /
-  :class:`~recommender.meet.model.MeetModel`, and the router's
+  :class:`~recommender.meet.model.MeetModel`,
+  :class:`~recommender.refer.routes.RouteAnswers` /
   :class:`~recommender.refer.router.Router`). So a cached model loads and
   answers without importing scikit-learn.
 
@@ -96,7 +97,7 @@ def _flatten(value, path: str, arrays: dict):
     if isinstance(value, np.ndarray):
         if value.dtype.kind == "O":  # strings and None: JSON keeps them exactly
             return {"$objects": [_flatten(v, path, arrays) for v in value.tolist()]}
-        if value.dtype.kind not in "biufc":
+        if value.dtype.kind not in "biufcmM":  # numbers, booleans, dates and durations
             raise TypeError(f"state {path}: arrays of {value.dtype} are not stored")
         arrays[path] = value
         return {"$array": path}
@@ -207,7 +208,7 @@ ANSWERING_CLASSES = {
     "MeetModel": ("recommender.meet.scoring", "MeetScorer"),
     "PairRanker": ("recommender.meet.pair_scorer", "PairScorer"),
     "ProfileModel": ("recommender.profile_vectors", "ProfileVectors"),
-    "Router": ("recommender.refer.router", "Router"),
+    "Router": ("recommender.refer.routes", "RouteAnswers"),
 }
 
 

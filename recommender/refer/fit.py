@@ -1,21 +1,28 @@
 """What routing knows about people and history: the fitted arrays, fit scores, track records and trust paths.
+
+Fitting (:meth:`FitScores._fit_people`, :meth:`FitScores._fit_history`) reads
+a Network with pandas; everything else answers from the fitted arrays with
+numpy and scipy.sparse, so a router loaded from its state routes without
+pandas or scikit-learn.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
-from scipy.sparse.csgraph import dijkstra
 
+from recommender.dates import parse_as_of
 from recommender.ledger import OUTCOME_CODES, smoothed_rate
-from recommender.network import Network, parse_as_of
-from recommender.trust import trust_weights
 from recommender.people import opt_out_flags
 from recommender.refer.request import Request
-from recommender.similarity import ProfileModel
+
+if TYPE_CHECKING:  # annotations only
+    import pandas as pd
+
+    from recommender.network import Network
 
 #: Credit for a need covered only by the same function (a sibling specialty).
 PARTIAL_CREDIT = 0.35
@@ -60,6 +67,10 @@ class FitScores:
     """The fitted per-person arrays and the parts of a candidate's score (a part of :class:`Router`)."""
 
     def _fit_people(self, people: pd.DataFrame) -> None:
+        import pandas as pd
+
+        from recommender.similarity import ProfileModel
+
         tax = self.tax_
         ids = people["id"].astype(str).to_numpy(dtype=object)
         n = len(ids)
@@ -129,6 +140,10 @@ class FitScores:
         self.degree_ = np.zeros(n)
 
     def _fit_history(self, network: Network) -> None:
+        import pandas as pd
+
+        from recommender.trust import trust_weights
+
         n = len(self.ids_)
         pos = pd.Index(self.ids_)
         w = trust_weights(network, self.half_life_days)
@@ -323,6 +338,8 @@ class FitScores:
             mask[source] = False
             C = _without_rows(self.cost_, mask)
         if max_hops is None:
+            from scipy.sparse.csgraph import dijkstra
+
             dist, pred = dijkstra(C, directed=True, indices=source, return_predecessors=True)
             return dist, pred
         dist = np.full(n, np.inf)

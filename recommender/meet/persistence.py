@@ -4,8 +4,8 @@ The contract every fitted component follows
 -------------------------------------------
 * ``to_state() -> dict`` exports the fitted state. Its values are numpy
   arrays of numbers, booleans or dates, scipy.sparse CSR matrices, JSON values
-  (None, bool, int, float, str and lists or dicts of them; an object array
-  becomes a list), or the state of a sub-component (a dict again).
+  (None, bool, int, float, str and lists or dicts of them; an array of
+  objects or strings becomes a list), or the state of a sub-component (a dict again).
 * the classmethod ``from_state(state)`` rebuilds an object that answers
   exactly as the fitted one did (scores equal to the last bit: the same
   arrays, the same numpy operations).
@@ -97,6 +97,8 @@ def _flatten(value, path: str, arrays: dict):
     if isinstance(value, np.ndarray):
         if value.dtype.kind == "O":  # strings and None: JSON keeps them exactly
             return {"$objects": [_flatten(v, path, arrays) for v in value.tolist()]}
+        if value.dtype.kind == "U":
+            return {"$strings": value.tolist(), "dtype": value.dtype.str}
         if value.dtype.kind not in "biufcmM":  # numbers, booleans, dates and durations
             raise TypeError(f"state {path}: arrays of {value.dtype} are not stored")
         arrays[path] = value
@@ -126,6 +128,8 @@ def _unflatten(node, read):
         m = cls((data, indices, indptr), shape=tuple(c["shape"]))
         m.indices, m.indptr = indices, indptr  # the stored index dtypes, not scipy's choice
         return m
+    if "$strings" in node:
+        return np.array(node["$strings"], dtype=node["dtype"])
     if "$objects" in node:
         values = node["$objects"]
         out = np.empty(len(values), dtype=object)

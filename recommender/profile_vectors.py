@@ -24,6 +24,7 @@ import numpy as np
 from scipy import sparse
 
 from recommender.errors import NotFittedError, UnknownIdError
+from recommender.meet.persistence import params_of, set_params_of
 from recommender.taxonomy import split_tags
 
 #: How many times a field's tokens are repeated in a profile (its weight).
@@ -145,14 +146,14 @@ class ProfileVectors:
     def to_state(self) -> dict:
         """The fitted state: the parameters, the terms (in column order), ``idf_``, ``matrix_`` and ``ids_``."""
         self._check()
-        return {"params": {"use_bio": bool(self.use_bio), "min_df": self.min_df},
+        return {"params": params_of(self),
                 "terms": [str(t) for t in self.terms_], "idf": self.idf_, "matrix": self.matrix_,
                 "ids": np.asarray(self.ids_, dtype=object)}
 
     @classmethod
     def from_state(cls, state: dict) -> "ProfileVectors":
         obj = cls.__new__(cls)
-        obj.__dict__.update(state["params"])
+        set_params_of(obj, state["params"])
         terms = list(state["terms"])
         obj.terms_ = np.array(terms, dtype=object)
         obj.vocabulary_ = {t: j for j, t in enumerate(terms)}

@@ -18,9 +18,8 @@ import numpy as np
 
 from recommender.errors import NotFittedError
 from recommender.meet.features import FEATURE_NAMES
+from recommender.meet.persistence import params_of, set_params_of
 
-#: Estimator parameters kept with the fitted state (the estimator's ``get_params``).
-PARAMS = ("estimator", "min_positives", "C", "random_state")
 _ARRAYS = ("used_", "reference_", "coef_", "mean_", "scale_")
 _VALUES = ("kind_", "n_rows_", "n_positive_", "fallback_reason_", "intercept_")
 
@@ -119,7 +118,7 @@ class PairScorer:
     def to_state(self) -> dict:
         """The fitted state as arrays and JSON values."""
         self._check()
-        state = {"params": {p: getattr(self, p) for p in PARAMS if hasattr(self, p)}}
+        state = {"params": params_of(self)}
         state.update({a: getattr(self, a) for a in _ARRAYS if hasattr(self, a)})
         state.update({v: getattr(self, v) for v in _VALUES if hasattr(self, v)})
         if self.kind_ == "hgb":
@@ -130,7 +129,7 @@ class PairScorer:
     def from_state(cls, state: dict) -> "PairScorer":
         """A scorer that answers as the one whose :meth:`to_state` gave ``state``."""
         obj = cls.__new__(cls)
-        obj.__dict__.update(state["params"])
+        set_params_of(obj, state["params"])
         for key, value in state.items():
             if key != "params":
                 setattr(obj, key, value)

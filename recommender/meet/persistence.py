@@ -64,6 +64,21 @@ class ModelFileError(FracnetError):
     exit_code = 4
 
 
+def params_of(obj) -> dict:
+    """The estimator parameters of ``obj`` for its state: ``get_params()`` of a fitted estimator, or the
+    parameters a loaded answering object was rebuilt with (:func:`set_params_of`)."""
+    names = obj.__dict__.get("_param_names")
+    if names is None:
+        names = list(obj.get_params(deep=False))
+    return {n: getattr(obj, n) for n in names}
+
+
+def set_params_of(obj, params: dict) -> None:
+    """Give a rebuilt ``obj`` the parameters of a state (and remember their names for its next state)."""
+    obj.__dict__.update(params)
+    obj.__dict__["_param_names"] = list(params)
+
+
 # ---------------------------------------------------------------------------
 # states <-> archive members
 # ---------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from recommender.meet.features import (
     stack_features,
 )
 from recommender.meet.pair_scorer import PairScorer, _sigmoid
+from recommender.meet.persistence import params_of, set_params_of
 from recommender.meet.reasons import REASON_FEATURES, REASON_ORDER, Reason, reason_weights, reasons_present
 from recommender.meet.twohop import two_hop_paths
 from recommender.people import GROUPS, PeopleFacts
@@ -46,6 +47,7 @@ _CN = FEATURE_NAMES.index("cn")
 _ACTIVITY = FEATURE_NAMES.index("cand_activity")
 _GROUP_COLS = [FEATURE_NAMES.index(f) for f in ("group_peer", "group_adjacent", "group_executive")]  # GROUPS order
 _NOT_IN_PARTIAL = {"tag_sim", "cand_activity", "group_peer", "group_adjacent", "group_executive"}
+
 
 @dataclass(frozen=True)
 class Recommendation:
@@ -74,9 +76,6 @@ class MeetScorer:
 
     #: Fitted attributes kept in the state besides the parameters and the components.
     _FITTED = ("as_of_", "horizon_", "time_scale_", "training_cutoffs_", "training_sources_", "fallback_reason_")
-    #: Parameters of MeetModel (get_params), kept in the state.
-    _PARAMS = ("estimator", "holdout_weight", "n_holdouts", "holdout_share", "min_positives", "horizon_days",
-               "n_windows", "n_similar", "n_market", "max_two_hop", "n_pool", "enough_positives", "random_state")
 
     @property
     def _candidate_kw(self) -> dict:
@@ -366,7 +365,7 @@ class MeetScorer:
     def to_state(self) -> dict:
         """The fitted model as arrays and JSON: parameters, fitted values and each component's state."""
         self._check()
-        return {"params": {p: getattr(self, p) for p in self._PARAMS if hasattr(self, p)},
+        return {"params": params_of(self),
                 "fitted": {a: getattr(self, a) for a in self._FITTED if hasattr(self, a)},
                 "context": self.context_.to_state(), "ranker": self.ranker_.to_state(),
                 "profile": self.profile_.to_state(), "people": self.people_.to_state()}
@@ -375,7 +374,7 @@ class MeetScorer:
     def from_state(cls, state: dict):
         """The model whose :meth:`to_state` gave ``state``, as ``cls`` (MeetScorer: no scikit-learn)."""
         obj = cls.__new__(cls)
-        obj.__dict__.update(state["params"])
+        set_params_of(obj, state["params"])
         for key, value in state["fitted"].items():
             setattr(obj, key, value)
         obj.context_ = FeatureContext.from_state(state["context"])

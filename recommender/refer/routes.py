@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from recommender.errors import UsageError
+from recommender.meet.persistence import params_of, set_params_of
 from recommender.profile_vectors import ProfileVectors
 from recommender.refer.fit import _CAPACITY_X, _CAPACITY_Y, _NEUTRAL, FitScores
 from recommender.refer.request import MAX_HOPS, LaneCheck, Request, RequestChecks
@@ -62,10 +63,8 @@ def requested_match(fs: dict) -> np.ndarray:
 class RouteAnswers(RequestChecks, FitScores, Selection):
     """A fitted router's answers (see the module docstring); its attributes are :class:`Router`'s."""
 
-    #: Parameters of Router (get_params), kept in the state; a router with its own ``taxonomy`` is not saved.
-    _PARAMS = ("weights", "fit_weights", "coverage_gain", "redundancy", "prior_strength", "prior_mean",
-               "lane_threshold", "full_penalty", "half_life_days")
-    _NOT_STATE = ("taxonomy", "tax_", "position_", "profiles_")
+    #: Not in the state: rebuilt on load (the bundled taxonomy, the id positions) or saved as their own state.
+    _NOT_STATE = ("_param_names", "tax_", "position_", "profiles_")
 
     def _check(self) -> None:
         if not hasattr(self, "cost_"):
@@ -231,9 +230,10 @@ class RouteAnswers(RequestChecks, FitScores, Selection):
         self._check()
         if getattr(self, "taxonomy", None) is not None:
             raise ValueError("a router with its own taxonomy is not saved (it would be read back with the bundled one)")
-        fitted = {k: v for k, v in self.__dict__.items() if k not in self._PARAMS and k not in self._NOT_STATE}
-        return {"params": {p: getattr(self, p) for p in self._PARAMS}, "fitted": fitted,
-                "profiles": self.profiles_.to_state()}
+        params = {k: v for k, v in params_of(self).items() if k != "taxonomy"}
+        fitted = {k: v for k, v in self.__dict__.items()
+                  if k not in params and k != "taxonomy" and k not in self._NOT_STATE}
+        return {"params": params, "fitted": fitted, "profiles": self.profiles_.to_state()}
 
     @classmethod
     def from_state(cls, state: dict):
@@ -244,7 +244,7 @@ class RouteAnswers(RequestChecks, FitScores, Selection):
         params = dict(state["params"])
         if params.get("prior_mean") is not None:
             params["prior_mean"] = tuple(params["prior_mean"])
-        obj.__dict__.update(params, taxonomy=None)
+        set_params_of(obj, {**params, "taxonomy": None})
         obj.__dict__.update(state["fitted"])
         obj.tax_ = load_taxonomy()
         obj.position_ = {pid: i for i, pid in enumerate(obj.ids_)}

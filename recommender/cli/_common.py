@@ -67,7 +67,7 @@ def add_command(sub, name: str, run, help: str, description: str | None = None, 
     p = sub.add_parser(name, help=help, description=description)
     p.set_defaults(func=run)
     if db or json:
-        shared = p.add_argument_group("database and output")
+        shared = p.add_argument_group(" and ".join(t for t, on in (("database", db), ("output", json)) if on))
         if db:
             add_db_option(shared)
         if json:

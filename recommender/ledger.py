@@ -24,11 +24,15 @@ from __future__ import annotations
 
 from datetime import date as _date
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from recommender.errors import UnknownIdError, UsageError
 from recommender.store.schema import REFERRAL_OUTCOMES
+
+if TYPE_CHECKING:  # annotations only: the outcome codes and rates are read by routing without pandas
+    import pandas as pd
 
 __all__ = [
     "OUTCOME_CODES",
@@ -224,6 +228,8 @@ def record_outcome(store, referral_id: str, outcome: str) -> dict:
 
 
 def _period(dates: pd.Series, by: str) -> pd.Series:
+    import pandas as pd
+
     d = pd.to_datetime(dates, errors="coerce")
     if by == "year":
         out = d.dt.year.astype("Int64").astype(str)
@@ -300,6 +306,8 @@ def referral_ledger(network, person_id: str, *, by: str = "quarter") -> dict:
     UsageError
         ``by`` is not quarter or year.
     """
+    import pandas as pd
+
     if by not in ("quarter", "year"):
         raise UsageError(f"by must be 'quarter' or 'year', got {by!r}")
     people = network.people

@@ -3,7 +3,8 @@
 Fitting the "who to meet" ranker takes seconds on a sample and longer on a
 big network; answering with a fitted model takes milliseconds. The CLI and the
 explorer therefore keep the fitted :class:`~recommender.meet.model.MeetModel` in a
-folder beside the database (``<db>.models/``).
+folder beside the database (``<db>.models/``), and the CLI the fitted referral
+:class:`~recommender.refer.router.Router` too (:func:`router`).
 
 Rules (issue 18)
 ----------------
@@ -13,19 +14,26 @@ Rules (issue 18)
   a restore from another database has another identity, so it never matches.
 * When a model is cached, the SHA-256 of its file is recorded **in the
   database** (a ``meta`` row, written in a transaction that does not raise the
-  revision). A model file is unpickled only when its bytes hash to the value
+  revision). A model file is read only when its bytes hash to the value
   the database records for its key: a restore brings back the backup's
   records, so a model fitted after the backup was taken (say, before a new
   opt-out) is never used again; a file someone placed in the folder is never
-  unpickled. Anything else is ignored, with a warning, and the model refitted.
+  read. Anything else is ignored, with a warning, and the model refitted.
 * Files are written atomically with mode ``0600``; old files are removed.
+
+The file holds the model's state, arrays and JSON
+(:mod:`recommender.meet.persistence`), never a pickle: reading one runs no
+code, and a cached model loads as a
+:class:`~recommender.meet.scoring.MeetScorer`, which answers without
+importing scikit-learn or pandas. The key includes
+:data:`~recommender.meet.persistence.MODEL_FORMAT_VERSION`, so a cache
+written by another format is simply not found, and refitted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import warnings
 from pathlib import Path
 
@@ -33,7 +41,6 @@ from recommender import __version__
 from recommender.errors import FracnetError, FracnetWarning
 
 KEEP = 3  # cached model files kept per database
-_META_PREFIX = "model:"
 _HASH_CHUNK = 1 << 20
 
 
@@ -52,16 +59,26 @@ def cache_key(store, as_of=None) -> str | None:
     ident = store.identity
     if not ident:
         return None
-    raw = f"{ident}|{store.revision}|{as_of or ''}|{__version__}"  # not the path: a copied file keeps its models
+    from recommender.meet.persistence import MODEL_FORMAT_VERSION
+
+    # not the path: a copied file keeps its models
+    raw = f"{ident}|{store.revision}|{as_of or ''}|{__version__}|{MODEL_FORMAT_VERSION}"
     return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 
-def model_file(store, key: str, sha256: str) -> Path:
-    return cache_dir(store) / f"meet-{key}-{sha256[:16]}.pkl"
+SUFFIX = ".npz"  # a zip of .npy arrays and meta.json (recommender.meet.persistence)
+
+
+#: What is cached, by kind: the file name prefix and the ``meta`` key prefix of its records.
+KINDS = {"MeetModel": ("meet", "model:"), "Router": ("route", "router:")}
+
+
+def model_file(store, key: str, sha256: str, kind: str = "MeetModel") -> Path:
+    return cache_dir(store) / f"{KINDS[kind][0]}-{key}-{sha256[:16]}{SUFFIX}"
 
 
 def meet_model(store, as_of=None, *, network=None, use_cache: bool = True):
-    """A fitted MeetModel for ``store`` (as of ``as_of``): from the cache, or fitted and cached.
+    """A fitted "who to meet" model for ``store`` (as of ``as_of``): from the cache, or fitted and cached.
 
     Parameters
     ----------
@@ -71,36 +88,72 @@ def meet_model(store, as_of=None, *, network=None, use_cache: bool = True):
         The network already loaded from ``store`` (saves reading it again).
     use_cache : bool
         False always fits (and does not write the cache).
+
+    Returns
+    -------
+    MeetScorer
+        A :class:`~recommender.meet.model.MeetModel` when fitted here, its
+        answering half :class:`~recommender.meet.scoring.MeetScorer` when
+        loaded from the cache (the same answers, no scikit-learn).
     """
-    from recommender.network import load_network, parse_as_of
-    from recommender.meet.model import MeetModel
+    from recommender.dates import parse_as_of
 
     day = parse_as_of(as_of)
-    key = cache_key(store, day) if use_cache else None
+
+    def fit(net):
+        from recommender.meet.model import MeetModel  # fitting: scikit-learn and pandas are loaded here
+
+        return MeetModel().fit(net, as_of=day)
+
+    return _cached(store, "MeetModel", cache_key(store, day) if use_cache else None, fit, network)
+
+
+def router(store, *, network=None, use_cache: bool = True):
+    """A fitted referral router for ``store``: from the cache, or fitted (``Router().fit``) and cached.
+
+    Returns a :class:`~recommender.refer.router.Router` when fitted here, its
+    answering half :class:`~recommender.refer.routes.RouteAnswers` when loaded
+    (the same routes, no scikit-learn or pandas).
+    """
+
+    def fit(net):
+        from recommender.refer.router import Router
+
+        return Router().fit(net)
+
+    return _cached(store, "Router", cache_key(store) if use_cache else None, fit, network)
+
+
+def _cached(store, kind: str, key: str | None, fit, network):
     if key is not None:
-        model = _load_cached(store, key)
+        model = _load_cached(store, key, kind)
         if model is not None:
             return model
+    from recommender.network import load_network
+
     net = network if network is not None else load_network(store)
-    model = MeetModel().fit(net, as_of=day)
+    model = fit(net)
     if key is not None:
         try:
-            _save_cached(store, key, model)
+            _save_cached(store, key, model, kind)
         except (OSError, FracnetError):
             pass  # a read-only folder or database: answer without caching
+        except (TypeError, ValueError) as exc:  # a state that cannot be stored: a bug, but never a failed answer
+            _warn(f"the {kind} was not cached: {exc}")
     return model
 
 
-def _load_cached(store, key: str):
+def _load_cached(store, key: str, kind: str = "MeetModel"):
     """The cached model for ``key`` if its file's SHA-256 is the one the database records; else None."""
-    recorded = store.meta(_META_PREFIX + key)
+    prefix, meta = KINDS[kind]
+    recorded = store.meta(meta + key)
     folder = cache_dir(store)
     if not recorded:
-        stray = sorted(folder.glob(f"meet-{key}-*.pkl")) if folder.is_dir() else []
+        stray = sorted(folder.glob(f"{prefix}-{key}-*")) if folder.is_dir() else []
         if stray:
             _warn(f"ignored {stray[0]}: the database records no model for it; fitting the model again")
         return None
-    path = model_file(store, key, recorded)
+    path = model_file(store, key, recorded, kind)
     try:
         fh = open(path, "rb")
     except FileNotFoundError:
@@ -117,83 +170,80 @@ def _load_cached(store, key: str):
             return None
         fh.seek(0)  # the very bytes just checked (same open file), never the path again
         try:
-            return _read_model(fh, path)
+            return _read_model(fh, path, kind)
         except FracnetError as exc:
             _warn(f"ignored {path}: {exc}; fitting the model again")
             return None
 
 
-def _read_model(fh, path):
-    from recommender.meet.persistence import MODEL_FORMAT, MODEL_FORMAT_VERSION, ModelFileError
+def _read_model(fh, path, kind: str = "MeetModel"):
+    """The answering object in the open model file ``fh`` (ModelFileError for anything else)."""
+    from importlib import import_module
 
+    from recommender.meet.persistence import ANSWERING_CLASSES, ModelFileError, read_state
+
+    state = read_state(fh, kind, path)
+    module, name = ANSWERING_CLASSES[kind]
     try:
-        header = pickle.load(fh)
-        if not (isinstance(header, dict) and header.get("format") == MODEL_FORMAT
-                and header.get("version") == MODEL_FORMAT_VERSION and header.get("kind") == "MeetModel"):
-            raise ModelFileError(f"{path} is not a current fracnet MeetModel file")
-        return pickle.load(fh)
-    except ModelFileError:
-        raise
-    except Exception as exc:  # truncated or corrupt
+        return getattr(import_module(module), name).from_state(state)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a well-formed file of the wrong shape
         raise ModelFileError(f"{path} is not a readable fracnet model file ({type(exc).__name__})") from None
 
 
-class _HashingWriter:
-    def __init__(self, fh):
-        self.fh = fh
-        self.sha = hashlib.sha256()
-
-    def write(self, data) -> int:
-        self.sha.update(data)
-        return self.fh.write(data)
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_HASH_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
-def _save_cached(store, key: str, model) -> Path:
-    """Write the model (atomically, mode 0600), then record its SHA-256 in the database."""
+def _save_cached(store, key: str, model, kind: str = "MeetModel") -> Path | None:
+    """Write the model's state (atomically, mode 0600), then record its SHA-256 in the database.
+
+    A model whose state cannot be saved (a router with its own taxonomy) is not cached: None.
+    """
     from recommender.io.atomic import atomic_write
-    from recommender.meet.persistence import MODEL_FORMAT, MODEL_FORMAT_VERSION
+    from recommender.meet.persistence import write_state
 
+    try:
+        state = model.to_state()
+    except ValueError:
+        return None
     folder = cache_dir(store)
     folder.mkdir(mode=0o700, exist_ok=True)
-    header = {"format": MODEL_FORMAT, "version": MODEL_FORMAT_VERSION, "kind": "MeetModel", "fracnet": __version__}
-    model._check()
-    staging = folder / f".meet-{key}.{os.getpid()}.pkl"
-    holder = {}
-
-    def write(fh):
-        w = _HashingWriter(fh)
-        pickle.dump(header, w, protocol=pickle.HIGHEST_PROTOCOL)
-        pickle.dump(model, w, protocol=pickle.HIGHEST_PROTOCOL)
-        holder["sha"] = w.sha.hexdigest()
-
-    atomic_write(staging, write, mode=0o600)
-    sha = holder["sha"]
-    path = model_file(store, key, sha)
+    prefix = KINDS[kind][0]
+    staging = folder / f".{prefix}-{key}.{os.getpid()}{SUFFIX}"
+    atomic_write(staging, lambda fh: write_state(fh, kind, state), mode=0o600)
+    sha = _file_sha256(staging)  # the staged file is this process's own (0600, a private name)
+    path = model_file(store, key, sha, kind)
     os.replace(staging, path)
     try:
-        _prune(store, folder, keep_key=key, keep_sha=sha)
+        _prune(store, folder, keep_key=key, keep_sha=sha, kind=kind)
     except (OSError, FracnetError):  # not recorded (a read-only database): never leave an unrecorded file
         path.unlink(missing_ok=True)
         raise
     return path
 
 
-def _prune(store, folder: Path, *, keep_key: str, keep_sha: str) -> None:
-    """Record the new model; keep the newest KEEP files and only their records."""
-    files = sorted(folder.glob("meet-*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
+def _prune(store, folder: Path, *, keep_key: str, keep_sha: str, kind: str = "MeetModel") -> None:
+    """Record the new model; keep the newest KEEP files of its kind and only their records."""
+    prefix, meta = KINDS[kind]
+    files = sorted(folder.glob(f"{prefix}-*{SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
     kept, dropped = [], []
     for p in files:
         (kept if len(kept) < KEEP else dropped).append(p)
     kept_keys = {p.name.split("-")[1] for p in kept} | {keep_key}
-    stale = [k for k in store.meta_like(_META_PREFIX) if k[len(_META_PREFIX):] not in kept_keys]
-    store.write_meta({_META_PREFIX + keep_key: keep_sha}, delete=stale)
+    stale = [k for k in store.meta_like(meta) if k[len(meta):] not in kept_keys]
+    store.write_meta({meta + keep_key: keep_sha}, delete=stale)
+    dropped += folder.glob("meet-*.pkl")  # caches of the pickle format (before version 11): never read again
     for p in dropped:
         try:
             os.unlink(p)
         except OSError:
             pass
-    for p in folder.glob(f"meet-{keep_key}-*.pkl"):  # older fits for the same key
-        if p.name != f"meet-{keep_key}-{keep_sha[:16]}.pkl":
+    for p in folder.glob(f"{prefix}-{keep_key}-*{SUFFIX}"):  # older fits for the same key
+        if p.name != f"{prefix}-{keep_key}-{keep_sha[:16]}{SUFFIX}":
             try:
                 os.unlink(p)
             except OSError:

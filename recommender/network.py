@@ -27,23 +27,11 @@ import pyarrow.compute as pc
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from recommender.errors import UsageError
+from recommender.dates import parse_as_of  # noqa: F401  (its home is recommender.dates)
 from recommender.kernels import match_keys, sorted_unique
 from recommender.store.schema import TABLES
 from recommender.trust import DEFAULT_HALF_LIFE_DAYS, bonus_events, decayed_strength, tie_strength, trust_weights
 from recommender.trust import INTRO_TRUST_BONUS, REFERRAL_TRUST_BONUS, build_trust_graph  # noqa: F401  (the trust rule's home is recommender.trust)
-
-
-def parse_as_of(as_of) -> str | None:
-    """``as_of`` as an ISO date string (accepts date, datetime, str or None)."""
-    if as_of is None or as_of == "":
-        return None
-    if isinstance(as_of, (date, pd.Timestamp)):
-        return pd.Timestamp(as_of).strftime("%Y-%m-%d")
-    try:
-        return pd.Timestamp(str(as_of)).strftime("%Y-%m-%d")
-    except (ValueError, TypeError):
-        raise UsageError(f"expected a date as YYYY-MM-DD, got {as_of!r}") from None
 
 
 @dataclass(frozen=True)

@@ -23,15 +23,19 @@ Three rules live here and nowhere else:
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from recommender.kernels import _bitmask, _ranges
-from recommender.network import Network
-from recommender.similarity import ProfileModel
 from recommender.taxonomy import split_tags
+
+if TYPE_CHECKING:  # annotations only: the rules and the facts of a fitted model need no pandas or Network
+    import pandas as pd
+
+    from recommender.network import Network
+    from recommender.similarity import ProfileModel
 
 #: The three groups, in the order of their codes 0, 1, 2 (-1: no group).
 GROUPS = ("peers", "adjacent", "executives")
@@ -63,6 +67,8 @@ def is_opted_out(value) -> bool:
 
 def opt_out_flags(column) -> np.ndarray:
     """:func:`is_opted_out` of every value of a column, as a bool array (parsed once per distinct value)."""
+    import pandas as pd
+
     s = pd.Series(column, dtype=object) if not isinstance(column, pd.Series) else column
     codes, uniq = pd.factorize(s, use_na_sentinel=True)
     flags = np.array([is_opted_out(v) for v in uniq] + [False], dtype=bool)
@@ -112,6 +118,8 @@ def _tag_lists(series: pd.Series) -> tuple[np.ndarray, list[list[str]]]:
 
     Values that are not strings have no tags.
     """
+    import pandas as pd
+
     try:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
     except TypeError:  # unhashable values (lists): none of them is a string
@@ -197,6 +205,8 @@ class PeopleEncoding(PeopleColumns):
 
     def spec_groups(self) -> tuple[np.ndarray, np.ndarray]:
         """People grouped by their set of specialties: (group per person, 0/1 matrix groups x specialties)."""
+        import pandas as pd
+
         if "_spec_groups" not in self.__dict__:
             bits = _bitmask(self.S)
             if bits.shape[1] == 1:
@@ -212,6 +222,8 @@ class PeopleEncoding(PeopleColumns):
 
 def encode_people(net: Network, profile: ProfileModel | None = None) -> PeopleEncoding:
     """Encode ``net.people`` (tags, kinds, profiles) once; reusable for every date of the same people."""
+    import pandas as pd
+
     people = net.people.reset_index(drop=True)
     ids = people["id"].astype(str).to_numpy()
     n = len(ids)
@@ -251,6 +263,8 @@ def encode_people(net: Network, profile: ProfileModel | None = None) -> PeopleEn
     G, reg_vocab = _indicator_from([_tag_lists(people["regions"]), company_attr("region")], n)
 
     if profile is None:
+        from recommender.similarity import ProfileModel
+
         profile = ProfileModel().fit(people)
     if len(profile.ids_) == n and np.array_equal(pd.Index(profile.ids_).astype(str).to_numpy(dtype=object), ids):
         P = profile.matrix_  # the same rows in the same order: shared, not copied
@@ -266,6 +280,8 @@ def encode_people(net: Network, profile: ProfileModel | None = None) -> PeopleEn
 
 def _profile_rows(profile: ProfileModel, ids: np.ndarray) -> sp.csr_matrix:
     """The profile rows of ``ids`` (zero rows for ids the profile model does not know)."""
+    import pandas as pd
+
     pos = pd.Series(np.arange(len(profile.ids_)), index=pd.Index(profile.ids_).astype(str))
     pos = pos[~pos.index.duplicated()].reindex(ids).to_numpy()
     missing = np.isnan(pos)
@@ -305,6 +321,8 @@ class PeopleFacts:
              "opt_out")
 
     def __init__(self, net: Network):
+        import pandas as pd
+
         people = net.people.reset_index(drop=True)
         comp = net.companies.drop_duplicates("id").set_index("id") if len(net.companies) else None
         self._a = {c: _objects(people[c]) for c in self._COLS}
@@ -322,6 +340,16 @@ class PeopleFacts:
 
     def __getstate__(self):
         return {"_a": self._a}  # the cache is rebuilt on demand
+
+    def to_state(self) -> dict:
+        """The facts table as columns (persistence contract of :mod:`recommender.meet.persistence`)."""
+        return dict(self._a)
+
+    @classmethod
+    def from_state(cls, state: dict) -> "PeopleFacts":
+        obj = cls.__new__(cls)
+        obj._a = dict(state)
+        return obj
 
     def __getitem__(self, i: int) -> dict:
         """Person ``i``'s facts (a shared dict: read it, do not change it)."""
@@ -364,6 +392,8 @@ class PeopleFacts:
     def frame(self) -> pd.DataFrame:
         """One row per person, indexed by id: name, kind, function, title, company, specialties,
         industries and sizes (frozensets; an executive's include their company's), capacity, opt_out."""
+        import pandas as pd
+
         a = self._a
         rows = []
         for i in range(len(self)):
@@ -383,6 +413,8 @@ class PeopleFacts:
 
 def _objects(series: pd.Series) -> np.ndarray:
     """A column as an object array with missing values as None."""
+    import pandas as pd
+
     arr = np.array(series.to_numpy(dtype=object), dtype=object, copy=True)
     arr[np.asarray(pd.isna(series), dtype=bool)] = None
     return arr

@@ -40,12 +40,15 @@ def open_default_store(*, create_sample: bool = True) -> Store:
 
 
 def _warm_model_cache(store: "Store") -> None:
-    """Fit the sample's "who to meet" model once, so the first answers are instant."""
+    """Fit the sample's "who to meet" model and its referral router once, so the first answers are instant."""
     from recommender.errors import FracnetError
-    from recommender.model_cache import meet_model
+    from recommender.model_cache import meet_model, router
+    from recommender.network import load_network
 
     try:
-        meet_model(store)
+        network = load_network(store)  # read once for both
+        meet_model(store, network=network)
+        router(store, network=network)
     except (FracnetError, OSError, ValueError):  # a cache is an optimisation, never a failure
         pass
 

@@ -5,7 +5,10 @@ Each person's profile is a bag of tokens: their canonical specialty tags
 prefixed tokens (``spec:demand-gen``, ``ind:saas``), and the words of their
 bio. scikit-learn's TfidfVectorizer turns profiles into L2-normalised sparse
 rows, so cosine similarity is a sparse dot product (also how the most similar
-people are found).
+people are found). :class:`ProfileModel` learns the vocabulary and the IDF
+weights; the documents and everything after the fit (vectors of new records,
+similarities, the saved state) are :mod:`recommender.profile_vectors`, which
+needs neither scikit-learn nor pandas.
 
 Example
 -------
@@ -26,54 +29,24 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+from sklearn.feature_extraction.text import TfidfTransformer
 
-from recommender.errors import NotFittedError, UnknownIdError
+from recommender.profile_vectors import (  # noqa: F401  (the profile documents' home is recommender.profile_vectors)
+    FIELD_PREFIX,
+    FIELD_WEIGHTS,
+    ProfileVectors,
+    _analyzer,
+    _tokens,
+    profile_document,  # noqa: F401
+)
 from recommender.taxonomy import split_tags
 
-#: How many times a field's tokens are repeated in a profile (its weight).
-FIELD_WEIGHTS = {"specialties": 3, "industries": 2, "icp_sizes": 1, "regions": 1, "function": 1}
-FIELD_PREFIX = {"specialties": "spec", "industries": "ind", "icp_sizes": "size", "regions": "reg", "function": "fn"}
 
-
-def _tokens(tags, prefix: str, weight: int) -> list[str]:
-    return [f"{prefix}:{t}" for t in tags for _ in range(weight)]
-
-
-def profile_document(row: dict, use_bio: bool = True) -> str:
-    """One person (or an opportunity's needs) as a document of tag tokens and bio words."""
-    toks: list[str] = []
-    for field, weight in FIELD_WEIGHTS.items():
-        val = row.get(field)
-        if val is None or (isinstance(val, float) and np.isnan(val)):
-            continue
-        toks += _tokens(split_tags(val) if isinstance(val, str) else list(val), FIELD_PREFIX[field], weight)
-    text = " ".join(toks)
-    if use_bio:
-        bio = row.get("bio") or row.get("description")
-        if isinstance(bio, str) and bio.strip():
-            text += " " + bio
-    return text
-
-
-def _analyzer(doc: str) -> list[str]:
-    out = []
-    for tok in doc.split():
-        if ":" in tok and tok.split(":", 1)[0] in FIELD_PREFIX.values():
-            out.append(tok)
-        else:
-            w = "".join(ch for ch in tok.lower() if ch.isalnum() or ch == "-").strip("-")
-            if len(w) > 2 and w not in _STOP:
-                out.append("w:" + w)
-    return out
-
-
-_STOP = frozenset("the and for with from that this into our are was were you your who has have had will can not but all any "
-                  "helping helps help work working companies company".split())
-
-
-class ProfileModel(BaseEstimator):
+class ProfileModel(ProfileVectors, BaseEstimator):
     """TF-IDF profiles and cosine similarity.
+
+    The estimator that learns the vocabulary and IDF weights; vectors and
+    similarities are :class:`~recommender.profile_vectors.ProfileVectors`'.
 
     Parameters
     ----------
@@ -117,58 +90,11 @@ class ProfileModel(BaseEstimator):
         # counts over the fixed vocabulary, then the fitted TF-IDF weights
         self.vocabulary_ = {t: j for j, t in enumerate(vocab)}
         self.terms_ = np.array(vocab, dtype=object)
-        self.counter_ = CountVectorizer(analyzer=_analyzer, vocabulary=self.vocabulary_)
-        self.tfidf_ = tfidf
+        self.idf_ = np.asarray(tfidf.idf_, dtype=np.float64)
         matrix = sparse.csr_matrix(tfidf.transform(counts, copy=False))
         self.matrix_ = matrix[:n] if blank else matrix
         self.ids_ = people["id"].to_numpy()
         return self
-
-    @property
-    def position_(self) -> dict:
-        """Person id -> row of ``matrix_`` (built when first needed)."""
-        if "position_" not in self.__dict__:
-            self.__dict__["position_"] = {pid: i for i, pid in enumerate(self.ids_)}
-        return self.__dict__["position_"]
-
-    def _check(self) -> None:
-        if not hasattr(self, "matrix_"):
-            raise NotFittedError("ProfileModel is not fitted; call fit(people) first")
-
-    def vector(self, person_id: str) -> sparse.csr_matrix:
-        """The (1, n_terms) TF-IDF row of one person."""
-        self._check()
-        i = self.position_.get(person_id)
-        if i is None:
-            raise UnknownIdError("person", person_id)
-        return self.matrix_[i]
-
-    def transform(self, records: list[dict]) -> sparse.csr_matrix:
-        """Profiles of new records (people, or opportunities' needs), shape (n, n_terms).
-
-        Unknown tokens are ignored, as TF-IDF does for unseen words.
-        """
-        self._check()
-        counts = self.counter_.transform([profile_document(r, self.use_bio) for r in records])
-        return self.tfidf_.transform(counts, copy=False)
-
-    def similarity_to(self, query: sparse.csr_matrix) -> np.ndarray:
-        """Cosine similarity of every person to each query row, shape (n_queries, n_people)."""
-        self._check()
-        return np.asarray((query @ self.matrix_.T).todense())
-
-    def pair_similarity(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """Cosine similarity of person ``rows[i]`` and ``cols[i]`` (positions), shape (m,)."""
-        self._check()
-        a = self.matrix_[rows]
-        b = self.matrix_[cols]
-        return np.asarray(a.multiply(b).sum(axis=1)).ravel()
-
-    def most_similar(self, person_id: str, k: int = 10) -> list[tuple[str, float]]:
-        """The ``k`` people most similar to ``person_id`` (excluding them), with cosine similarity."""
-        sim = self.similarity_to(self.vector(person_id))[0]
-        order = np.lexsort((np.arange(len(sim)), -sim))  # most similar first, then by position
-        return [(self.ids_[j], float(sim[j])) for j in order if self.ids_[j] != person_id][:k]
 
 
 # ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ def _answer(model, pid):
 def test_cached_model_is_reused_and_refreshed_after_a_write(writable_db):
     with Store(writable_db) as s:
         m1 = meet_model(s)
-        files = list(cache_dir(s).glob("meet-*.pkl"))
+        files = list(cache_dir(s).glob("meet-*.npz"))
         assert len(files) == 1
         stamp = files[0].stat().st_mtime_ns
         m2 = meet_model(s)
@@ -27,13 +27,13 @@ def test_cached_model_is_reused_and_refreshed_after_a_write(writable_db):
         to = next(p for p in fractional if p != brought_by)
         log_referral(s, opp, to)
         meet_model(s)
-        assert len(list(cache_dir(s).glob("meet-*.pkl"))) == 2  # a new revision, a new model
+        assert len(list(cache_dir(s).glob("meet-*.npz"))) == 2  # a new revision, a new model
 
 
 def test_corrupt_cache_file_is_refitted(writable_db):
     with Store(writable_db) as s:
         meet_model(s)
-        f = next(cache_dir(s).glob("meet-*.pkl"))
+        f = next(cache_dir(s).glob("meet-*.npz"))
         f.write_bytes(b"garbage")
         import pytest
 
@@ -109,14 +109,15 @@ def test_a_file_placed_in_the_cache_folder_is_never_unpickled(writable_db, tmp_p
     with Store(writable_db) as s:
         key = cache_key(s)
         cache_dir(s).mkdir(exist_ok=True)
-        for name in (f"meet-{key}-0000000000000000.pkl", f"meet-{key}.pkl", "meet-anything.pkl"):
+        for name in (f"meet-{key}-0000000000000000.npz", f"meet-{key}-0000000000000000.pkl", f"meet-{key}.npz",
+                     "meet-anything.pkl"):
             (cache_dir(s) / name).write_bytes(payload)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = meet_model(s)
         assert not marker.exists()
         # now a model is recorded; overwrite its file with the payload: the checksum refuses it
-        recorded = next(p for p in cache_dir(s).glob(f"meet-{key}-*.pkl") if p.read_bytes() != payload)
+        recorded = next(p for p in cache_dir(s).glob(f"meet-{key}-*.npz") if p.read_bytes() != payload)
         recorded.write_bytes(payload)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -151,6 +152,6 @@ def test_a_replaced_database_file_never_matches_the_old_cache(writable_db, sampl
 def test_cache_files_are_private_and_the_record_lives_in_the_database(writable_db):
     with Store(writable_db) as s:
         meet_model(s)
-        f = next(cache_dir(s).glob("meet-*.pkl"))
+        f = next(cache_dir(s).glob("meet-*.npz"))
         assert f.stat().st_mode & 0o777 == 0o600
         assert s.meta("model:" + cache_key(s))

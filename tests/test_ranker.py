@@ -107,12 +107,31 @@ def test_missing_file(tmp_path):
 
 
 def test_wrong_version(tmp_path):
+    import json
+    import zipfile
+
     path = tmp_path / "old.model"
-    with open(path, "wb") as fh:
-        pickle.dump({"format": "fracnet-model", "version": 0, "kind": "PairRanker"}, fh)
-        pickle.dump(None, fh)
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("meta.json", json.dumps({"format": "fracnet-model", "version": 0, "kind": "PairRanker",
+                                             "state": {}}))
     with pytest.raises(ModelFileError, match="format version 0"):
         load_object(path, kind="PairRanker")
+
+
+def test_an_old_pickle_model_file_is_refused_without_being_unpickled(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path = tmp_path / "old.model"
+    with open(path, "wb") as fh:
+        pickle.dump({"format": "fracnet-model", "version": 10, "kind": "PairRanker"}, fh)
+        pickle.dump(Exploit(), fh)
+    with pytest.raises(ModelFileError, match="not a readable fracnet model file"):
+        load_object(path, kind="PairRanker")
+    assert not marker.exists()
 
 
 @pytest.fixture(scope="module")
@@ -141,15 +160,18 @@ def test_training_set_uses_only_the_past(demo_net):
     assert np.array_equal(ts.X, ts2.X) and np.array_equal(ts.y, ts2.y)
 
 
-def test_save_object_leaves_no_temp_file_when_pickling_fails(tmp_path):
-    class Unpicklable:
-        def __reduce__(self):
-            raise TypeError("no")
+def test_save_object_leaves_no_temp_file_when_writing_fails(tmp_path):
+    class State:
+        def __init__(self, state):
+            self.state = state
+
+        def to_state(self):
+            return self.state
 
     path = tmp_path / "m.model"
-    save_object({"a": 1}, path, kind="PairRanker")
+    save_object(State({"a": 1, "x": np.arange(3)}), path, kind="PairRanker")
     before = path.read_bytes()
-    with pytest.raises(TypeError):
-        save_object(Unpicklable(), path, kind="PairRanker")
+    with pytest.raises(TypeError):  # an object is not an array, a CSR matrix or a JSON value
+        save_object(State({"a": 1, "x": np.arange(3), "bad": object()}), path, kind="PairRanker")
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.model"]

@@ -24,7 +24,7 @@ def _same(people: pd.DataFrame, use_bio: bool = True, min_df=1) -> ProfileModel:
     model = ProfileModel(use_bio=use_bio, min_df=min_df).fit(people)
     assert model.vocabulary_ == vec.vocabulary_
     assert list(model.terms_) == list(vec.get_feature_names_out())
-    np.testing.assert_allclose(model.tfidf_.idf_, vec.idf_, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(model.idf_, vec.idf_, rtol=0, atol=1e-12)
     assert model.matrix_.shape == ref.shape
     assert abs(model.matrix_ - ref).max() <= 1e-12 if ref.nnz else model.matrix_.nnz == 0
     docs = [profile_document(r, use_bio) for r in people.to_dict("records")]

@@ -163,7 +163,7 @@ def iter_meet_blocks(model, rows: np.ndarray, *, k: int = 10, group: str = "all"
     ``scheduler``, else a two-worker LocalCluster), at most a few blocks per
     worker in flight.
     """
-    from recommender.meet.model import _check_k_group
+    from recommender.meet.scoring import _check_k_group
 
     model._check()
     _check_k_group(k, group)
@@ -271,7 +271,7 @@ def batch_meet(model, out, *, k: int = 10, group: str = "all", block_size: int =
     -------
     BatchSummary
     """
-    from recommender.meet.model import _check_k_group
+    from recommender.meet.scoring import _check_k_group
 
     path, fmt = check_output(out)
     model._check()

@@ -1,4 +1,8 @@
-"""Helpers shared by the subcommands: --db and --json options, output."""
+"""Helpers shared by the subcommands: adding a command with its --db and --json options, option types, output.
+
+Everything here runs while the command line is parsed, so it imports nothing
+heavy: a usage error is printed before numpy, pandas or a model is loaded.
+"""
 
 from __future__ import annotations
 
@@ -20,11 +24,66 @@ def positive_int(text: str) -> int:
 
 
 def check_positive(value, option: str) -> None:
-    """Refuse a count option below 1 with the one usage message."""
+    """Refuse a count option below 1 with the one usage message (for counts not parsed by :func:`positive_int`)."""
     from recommender.errors import UsageError
 
     if value < 1:
         raise UsageError(f"{option} must be a positive integer, got {value}")
+
+
+def int_between(low: int, high: int, option: str):
+    """An argparse type: a whole number from ``low`` to ``high`` (the message names ``option``)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{option} must be a whole number from {low} to {high}, got {text}")
+        return value
+
+    parse.__name__ = "whole number"  # argparse names the type in its messages
+    return parse
+
+
+def hops(text: str) -> int:
+    """An argparse type for ``--max-hops``: a whole number from 1 to :data:`recommender.refer.MAX_HOPS`."""
+    from recommender.refer import MAX_HOPS
+
+    return int_between(1, MAX_HOPS, "--max-hops")(text)
+
+
+def add_command(sub, name: str, run, help: str, description: str | None = None, *, db: bool = True,
+                json: bool = True) -> argparse.ArgumentParser:
+    """Add subcommand ``name`` to ``sub`` and bind ``run`` (``args -> exit code``) to it.
+
+    ``help`` is its line in the command list, ``description`` its own ``--help``
+    text (whitespace is reflowed, so it may be a triple-quoted paragraph). The
+    options every command shares, ``--db`` and ``--json``, are added in a
+    section of their own (``db=False`` / ``json=False`` leave one out). Returns
+    the parser for the command's own arguments.
+    """
+    p = sub.add_parser(name, help=help, description=description)
+    p.set_defaults(func=run)
+    if db or json:
+        shared = p.add_argument_group(" and ".join(t for t, on in (("database", db), ("output", json)) if on))
+        if db:
+            add_db_option(shared)
+        if json:
+            add_json_option(shared)
+    return p
+
+
+def add_group(sub, name: str, help: str, description: str | None = None, *, dest: str, metavar: str,
+              code: int = 2):
+    """Add a command made of subcommands (``fracnet referral log|outcome``); returns its subparsers.
+
+    Without a subcommand it prints its help and exits with ``code``.
+    """
+    p = sub.add_parser(name, help=help, description=description)
+    p.set_defaults(func=lambda args: (p.print_help(), code)[1])
+    return p.add_subparsers(dest=dest, metavar=metavar, parser_class=type(p))
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:

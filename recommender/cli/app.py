@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from recommender.cli._common import add_command
 from recommender.errors import UsageError
 
 DEFAULT_ADDRESS = "127.0.0.1"
@@ -32,10 +33,10 @@ def app_script() -> Path:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("app", help="open the Streamlit explorer in a browser",
-                       description="Start the Streamlit explorer on the database (default: the bundled sample). "
-                                   "It listens on 127.0.0.1 only; to serve it on another address, create users "
-                                   "with 'fracnet users add' and sign in.")
+    p = add_command(sub, "app", run, "open the Streamlit explorer in a browser",
+                    """Start the Streamlit explorer on the database (default: the bundled sample). It listens on
+                    127.0.0.1 only; to serve it on another address, create users with 'fracnet users add' and sign
+                    in.""", db=False, json=False)
     p.add_argument("--db", metavar="PATH", help="database to explore (default: the bundled sample's)")
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--address", default=DEFAULT_ADDRESS, metavar="ADDR",
@@ -44,7 +45,6 @@ def register(sub) -> None:
     p.add_argument("--auth", metavar="USERS.yaml",
                    help="users file for sign-in (default: ~/.fracnet/users.yaml if it exists); see 'fracnet users add'")
     p.add_argument("--headless", action="store_true", help="don't open a browser")
-    p.set_defaults(func=run)
 
 
 def streamlit_command(args, script: Path | None = None) -> list[str]:

@@ -4,26 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+from recommender.cli._common import add_command, open_store, print_json
 from recommender.errors import UsageError
 
 
 def register(sub) -> None:
-    p = sub.add_parser("backup", help="write a consistent copy of the database (safe while it is in use)")
+    p = add_command(sub, "backup", run_backup, "write a consistent copy of the database (safe while it is in use)")
     p.add_argument("out", help="the backup file to write")
-    add_db_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run_backup)
 
-    r = sub.add_parser("restore", help="replace the database with a backup (checked first)")
+    r = add_command(sub, "restore", run_restore, "replace the database with a backup (checked first)")
     r.add_argument("backup", help="a file written by 'fracnet backup'")
     r.add_argument("--yes", "-y", action="store_true",
                    help="replace the database without asking (needed when stdin is not a terminal)")
     r.add_argument("--wait", type=float, default=5.0, metavar="SECONDS",
                    help="how long to wait for a running writer (e.g. an import) before refusing (default: 5)")
-    add_db_option(r)
-    add_json_option(r)
-    r.set_defaults(func=run_restore)
 
 
 def run_backup(args) -> int:

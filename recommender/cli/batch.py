@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+from recommender.cli._common import add_command, add_group, check_positive, hops, open_store, positive_int, print_json
 
 
-def _job_options(p, func) -> None:
-    """What every batch job takes: --quiet, --db, --json; and the function that runs it."""
+def _job(bsub, name: str, run, help: str, description: str):
+    """A batch job: a command with --quiet besides --db and --json."""
+    p = add_command(bsub, name, run, help, description)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_db_option(p)
-    add_json_option(p)
-    p.set_defaults(func=func)
+    return p
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "batch", help="whole-network jobs: everyone's who-to-meet lists, many referrals at once",
-        description="Batch jobs over the whole network, written to a .csv or .parquet file (atomically: an "
-                    "interrupted run leaves no file). Runs in-process, or on Dask with --engine dask.")
-    bsub = p.add_subparsers(dest="batch_command", metavar="JOB", parser_class=type(p))
-    p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
+    bsub = add_group(sub, "batch", "whole-network jobs: everyone's who-to-meet lists, many referrals at once",
+                     """Batch jobs over the whole network, written to a .csv or .parquet file (atomically: an
+                     interrupted run leaves no file). Runs in-process, or on Dask with --engine dask.""",
+                     dest="batch_command", metavar="JOB", code=0)
 
-    m = bsub.add_parser(
-        "meet", help="who should everyone meet next (top K per person and group)",
-        description="Score every person (opted-out people are never candidates and get no list) in row blocks "
-                    "with sparse products, and write the top K per person and group: person_id, rank, group, "
-                    "candidate_id, score, introducer_id, introducer_trust, top_reason. Each person's list equals "
-                    "`fracnet meet PERSON --json`.")
+    m = _job(bsub, "meet", run_meet, "who should everyone meet next (top K per person and group)",
+             """Score every person (opted-out people are never candidates and get no list) in row blocks with
+             sparse products, and write the top K per person and group: person_id, rank, group, candidate_id,
+             score, introducer_id, introducer_trust, top_reason. Each person's list equals `fracnet meet PERSON
+             --json`.""")
     m.add_argument("--out", required=True, metavar="FILE", help="output file, .csv or .parquet")
     m.add_argument("--top-k", "--k", dest="k", type=int, default=10, metavar="K",
                    help="recommendations per person and group (default: 10)")
@@ -40,31 +36,26 @@ def register(sub) -> None:
     m.add_argument("--block-size", type=int, default=None, metavar="N",
                    help="people per block; bounds memory, never changes results (default: 1024)")
     m.add_argument("--model", metavar="PATH", help="use a model saved with `fracnet meet --save-model`")
-    _job_options(m, run_meet)
 
-    r = bsub.add_parser(
-        "refer", help="route many opportunities at once (one output row per pick)",
-        description="Route every opportunity of a CSV file (columns like opportunities.csv: id, brought_by, needs, "
-                    "industry, size_band, region, description) and write one row per pick: opportunity_id, "
-                    "brought_by, in_lane, lane_fit, rank, person_id, name, score, covers, partially_covers, "
-                    "trust_path, hops, capacity. Bad rows are reported (file:line: field) before any routing.")
+    r = _job(bsub, "refer", run_refer, "route many opportunities at once (one output row per pick)",
+             """Route every opportunity of a CSV file (columns like opportunities.csv: id, brought_by, needs,
+             industry, size_band, region, description) and write one row per pick: opportunity_id, brought_by,
+             in_lane, lane_fit, rank, person_id, name, score, covers, partially_covers, trust_path, hops,
+             capacity. Bad rows are reported (file:line: field) before any routing.""")
     r.add_argument("opportunities", metavar="OPPORTUNITIES.csv", help="the opportunities to route")
     r.add_argument("--out", required=True, metavar="FILE", help="output file, .csv or .parquet")
-    r.add_argument("--k", type=int, default=3, metavar="K", help="picks per opportunity (default: 3)")
-    r.add_argument("--max-hops", type=int, default=2, metavar="H",
+    r.add_argument("--k", type=positive_int, default=3, metavar="K", help="picks per opportunity (default: 3)")
+    r.add_argument("--max-hops", type=hops, default=2, metavar="H",
                    help="candidates within H ties of the referrer (default: 2)")
     r.add_argument("--anyway", action="store_true",
                    help="also route rows whose status is closed (won, lost, closed); skipped by default")
-    _job_options(r, run_refer)
 
-    o = bsub.add_parser(
-        "outreach", help="one outreach list per person, in a folder",
-        description="Write every person's outreach list (as `fracnet export outreach --person ID`) to "
-                    "DIR/<person_id>.csv or .xlsx. Opted-out people get no list and appear in none.")
+    o = _job(bsub, "outreach", run_outreach, "one outreach list per person, in a folder",
+             """Write every person's outreach list (as `fracnet export outreach --person ID`) to
+             DIR/<person_id>.csv or .xlsx. Opted-out people get no list and appear in none.""")
     o.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
-    o.add_argument("--per-group", type=int, default=15, metavar="N", help="people per group (default: 15)")
+    o.add_argument("--per-group", type=positive_int, default=15, metavar="N", help="people per group (default: 15)")
     o.add_argument("--format", choices=("csv", "xlsx"), default="csv", help="file format (default: csv)")
-    _job_options(o, run_outreach)
 
 
 def _bar(args, total: int, desc: str, unit: str):
@@ -108,10 +99,9 @@ def run_meet(args) -> int:
     from recommender.errors import UsageError
     from recommender.meet.model import MeetModel
 
-    if args.k < 1:
-        raise UsageError(f"--top-k must be a positive integer, got {args.k}")
-    if args.block_size is not None and args.block_size < 1:
-        raise UsageError(f"--block-size must be a positive integer, got {args.block_size}")
+    check_positive(args.k, "--top-k")  # checked here, not by the parser: one line on stderr, exit 2, no usage text
+    if args.block_size is not None:
+        check_positive(args.block_size, "--block-size")
     if args.scheduler and args.engine != "dask":
         raise UsageError("--scheduler needs --engine dask")
     check_output(args.out)  # before any work
@@ -145,15 +135,8 @@ def run_meet(args) -> int:
 def run_refer(args) -> int:
     from recommender.batch.refer import batch_refer, read_opportunities
     from recommender.batch.writer import check_output
-    from recommender.errors import UsageError
     from recommender.network import load_network
 
-    if args.k < 1:
-        raise UsageError(f"--k must be a positive integer, got {args.k}")
-    from recommender.refer.request import MAX_HOPS
-
-    if not 1 <= args.max_hops <= MAX_HOPS:
-        raise UsageError(f"--max-hops must be a whole number from 1 to {MAX_HOPS}, got {args.max_hops}")
     check_output(args.out)
     with open_store(args) as store:
         network = load_network(store)
@@ -171,13 +154,10 @@ def run_refer(args) -> int:
 def run_outreach(args) -> int:
     import time
 
-    from recommender.errors import UsageError
     from recommender.model_cache import meet_model
     from recommender.network import load_network
     from recommender.outreach import write_outreach_lists
 
-    if args.per_group < 1:
-        raise UsageError(f"--per-group must be a positive integer, got {args.per_group}")
     t0 = time.perf_counter()
     with open_store(args) as store:
         network = load_network(store)

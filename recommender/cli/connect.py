@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json, check_positive
+from recommender.cli._common import add_command, open_store, positive_int, print_json
 
 
 def register(sub) -> None:
-    p = sub.add_parser("connect", help="give first: two of my contacts who should meet, with a note to each",
-                       description="Pairs of PERSON's (default: my) contacts who do not know each other and could "
-                                   "help each other (complementary specialties, the same kind of client, an "
-                                   "ICP fit), scored by the 'who to meet' model, each with a draft "
-                                   "double-opt-in note to both. Opted-out people never appear.")
+    p = add_command(sub, "connect", run, "give first: two of my contacts who should meet, with a note to each",
+                    """Pairs of PERSON's (default: my) contacts who do not know each other and could help each
+                    other (complementary specialties, the same kind of client, an ICP fit), scored by the 'who to
+                    meet' model, each with a draft double-opt-in note to both. Opted-out people never appear.""")
     p.add_argument("person", metavar="PERSON", nargs="?", help="person id (default: me)")
-    p.add_argument("--k", type=int, default=10, metavar="K", help="number of pairs (default: 10)")
-    add_db_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run)
+    p.add_argument("--k", type=positive_int, default=10, metavar="K", help="number of pairs (default: 10)")
 
 
 def run(args) -> int:
@@ -23,8 +19,6 @@ def run(args) -> int:
     from recommender.model_cache import meet_model
     from recommender.practice.owner import resolve_person
     from recommender.practice.pipeline import excluded_people
-
-    check_positive(args.k, "--k")
     with open_store(args) as store:
         pid = resolve_person(store, args.person, "connect")
         model = meet_model(store)

@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import argparse
 
-from recommender.cli._common import add_json_option, print_json
+from recommender.cli._common import add_command, print_json
 from recommender.errors import UsageError
 
 
-def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "demo-data",
-        help="generate a realistic synthetic network (CSV folder)",
-        description=(
-            "Generate a synthetic referral network of fractional executives: people, companies, "
-            "ties, three years of introductions, opportunities and referrals, with the structure "
-            "the recommender learns planted in it. Deterministic for a seed."
-        ),
-    )
+def register(sub) -> None:
+    p = add_command(sub, "demo-data", run, "generate a realistic synthetic network (CSV folder)",
+                    """Generate a synthetic referral network of fractional executives: people, companies, ties,
+                    three years of introductions, opportunities and referrals, with the structure the recommender
+                    learns planted in it. Deterministic for a seed.""", db=False)
     p.add_argument("--people", type=int, default=400, metavar="N", help="number of people (default: 400)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing; files replaced)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_json_option(p)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,18 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from recommender.cli._common import add_json_option, print_json, positive_int
+from recommender.cli._common import add_command, add_group, positive_int, print_json
 
 
 def register(subparsers) -> None:
     """Add ``evaluate`` and its nested protocol subcommands."""
-    parser = subparsers.add_parser(
-        "evaluate",
-        help="measure recommendation quality (link prediction, history replay, ...)",
-        description="Measure quality with a standard protocol, always beside classic baselines.",
-    )
-    sub = parser.add_subparsers(dest="protocol", metavar="PROTOCOL", parser_class=type(parser))
-    parser.set_defaults(func=lambda args: _no_protocol(parser))
+    sub = add_group(subparsers, "evaluate", "measure recommendation quality (link prediction, history replay, ...)",
+                    "Measure quality with a standard protocol, always beside classic baselines.",
+                    dest="protocol", metavar="PROTOCOL")
     _register_links(sub)
     from recommender.cli.evaluate_history import register_history
     from recommender.cli.evaluate_referrals import register_referrals
@@ -30,11 +26,6 @@ def register(subparsers) -> None:
     register_history(sub)
     register_referrals(sub)
     register_ties(sub)
-
-
-def _no_protocol(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
 
 
 # ---------------------------------------------------------------------------
@@ -53,23 +44,16 @@ def _fraction(text: str) -> float:
 
 
 def _register_links(sub) -> None:
-    p = sub.add_parser(
-        "links",
-        help="link-prediction AUC/AP of fracnet vs CN, Jaccard, AA, RA, PA, Katz, PPR",
-        description=(
-            "Hold out a random fraction of the edges (plus as many sampled non-edges), "
-            "rebuild the graph from the rest, score the held-out pairs with every method, "
-            "and report AUC and average precision over several runs."
-        ),
-    )
+    p = add_command(sub, "links", run_links, "link-prediction AUC/AP of fracnet vs CN, Jaccard, AA, RA, PA, Katz, PPR",
+                    """Hold out a random fraction of the edges (plus as many sampled non-edges), rebuild the graph
+                    from the rest, score the held-out pairs with every method, and report AUC and average
+                    precision over several runs.""", db=False)
     p.add_argument("edges", metavar="EDGES", help="edge list: CSV with two id columns (header optional) or whitespace-separated")
     p.add_argument("--runs", type=positive_int, default=10, help="number of random runs / splits (default 10)")
     p.add_argument("--test-frac", type=_fraction, default=0.1, help="fraction of edges held out per run (default 0.1)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--splits", metavar="DIR", default=None, help="use the fixed split_*.csv files (u,v,label,part) in DIR")
     p.add_argument("--plot", metavar="FILE.png", default=None, help="save the ROC curves of every method to FILE.png")
-    add_json_option(p)
-    p.set_defaults(func=run_links)
 
 
 def _progress_bar(total_hint: int | None = None):

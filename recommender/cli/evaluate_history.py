@@ -6,23 +6,20 @@
 
 from __future__ import annotations
 
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+from recommender.cli._common import add_command, open_store, positive_int, print_json
 from recommender.words import plural
 
 
 def register_history(evaluate_subparsers) -> None:
-    p = evaluate_subparsers.add_parser(
-        "history", help="temporal replay: would fracnet have predicted the ties people formed?",
-        description="Cut the network's history at a date (default: two thirds of the way through), fit the "
-                    "meet model on what was known before, and rank candidates for every person who formed new "
-                    "ties or connected introductions afterwards. Prints recall@K, MRR and NDCG@K for fracnet, "
-                    "each classic heuristic and random, over the same candidate sets.")
+    p = add_command(evaluate_subparsers, "history", run_history,
+                    "temporal replay: would fracnet have predicted the ties people formed?",
+                    """Cut the network's history at a date (default: two thirds of the way through), fit the meet
+                    model on what was known before, and rank candidates for every person who formed new ties or
+                    connected introductions afterwards. Prints recall@K, MRR and NDCG@K for fracnet, each classic
+                    heuristic and random, over the same candidate sets.""")
     p.add_argument("--as-of", "--split-date", dest="split_date", metavar="DATE",
                    help="the cut date (YYYY-MM-DD); default: 2/3 of the history")
-    p.add_argument("--k", type=int, default=10, metavar="K", help="list length (default: 10)")
-    add_db_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run_history)
+    p.add_argument("--k", type=positive_int, default=10, metavar="K", help="list length (default: 10)")
 
 
 def run_history(args) -> int:

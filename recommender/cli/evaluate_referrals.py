@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+from recommender.cli._common import add_command, open_store, positive_int, print_json
 
 
 def register_referrals(evaluate_subparsers) -> None:
     """Add ``referrals`` to the ``evaluate`` subcommand's subparsers."""
-    p = evaluate_subparsers.add_parser(
-        "referrals", help="history replay: would fracnet have picked the winner? (hit@3, needs coverage)",
-        description="For each past opportunity that was referred and won, route it with only what was known "
-                    "the day before, and report hit@K (the winner among the picks) and the mean share of the "
-                    "needs the picks cover, for fracnet and two baselines: tag similarity alone and the "
-                    "most-connected peers within reach.")
-    p.add_argument("--k", type=int, default=3, metavar="K", help="picks per opportunity (default: 3)")
-    p.add_argument("--max-hops", type=int, default=2, metavar="H", help="reach (default: 2)")
-    add_db_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run_referrals)
+    p = add_command(evaluate_subparsers, "referrals", run_referrals,
+                    "history replay: would fracnet have picked the winner? (hit@3, needs coverage)",
+                    """For each past opportunity that was referred and won, route it with only what was known the
+                    day before, and report hit@K (the winner among the picks) and the mean share of the needs the
+                    picks cover, for fracnet and two baselines: tag similarity alone and the most-connected peers
+                    within reach.""")
+    p.add_argument("--k", type=positive_int, default=3, metavar="K", help="picks per opportunity (default: 3)")
+    p.add_argument("--max-hops", type=positive_int, default=2, metavar="H", help="reach (default: 2)")
 
 
 def run_referrals(args) -> int:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from recommender.cli.evaluate_history import print_model_line
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json, positive_int
+from recommender.cli._common import add_command, open_store, positive_int, print_json
 from recommender.errors import UsageError
 
 
@@ -26,12 +26,12 @@ def _holdout(text: str) -> float:
 
 
 def register_ties(evaluate_subparsers) -> None:
-    p = evaluate_subparsers.add_parser(
-        "ties", help="hide random ties, fit on the rest: does fracnet's meet answer find them?",
-        description="Hide a random share of the current ties, fit the meet model on the rest, and rank every "
-                    "group's candidates for the people with hidden ties. Prints recall@K, recall@20, MRR, NDCG@K "
-                    "and candidate recall for fracnet beside CN, Jaccard, AA, RA, PA, Katz, tag similarity and "
-                    "random on the same observed graph, averaged over several runs.")
+    p = add_command(evaluate_subparsers, "ties", run_ties,
+                    "hide random ties, fit on the rest: does fracnet's meet answer find them?",
+                    """Hide a random share of the current ties, fit the meet model on the rest, and rank every
+                    group's candidates for the people with hidden ties. Prints recall@K, recall@20, MRR, NDCG@K and
+                    candidate recall for fracnet beside CN, Jaccard, AA, RA, PA, Katz, tag similarity and random on
+                    the same observed graph, averaged over several runs.""")
     p.add_argument("folder", metavar="FOLDER", nargs="?", default=None,
                    help="a fracnet CSV folder (people.csv, ties.csv, ...) instead of --db")
     p.add_argument("--holdout", type=_holdout, default=0.1, help="share of the ties hidden per run, in (0, 0.5] (default 0.1)")
@@ -40,9 +40,6 @@ def register_ties(evaluate_subparsers) -> None:
     p.add_argument("--k", type=positive_int, default=10, metavar="K", help="list length (default 10)")
     p.add_argument("--max-queries", type=positive_int, default=1000, metavar="N",
                    help="at most N people with hidden ties ranked per run (default 1000)")
-    add_db_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run_ties)
 
 
 def load_folder_network(folder: str):

@@ -9,29 +9,23 @@
 
 from __future__ import annotations
 
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+from recommender.cli._common import add_command, open_store, positive_int, print_json
 from recommender.errors import UsageError
 from recommender.words import plural
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "export",
-        help="export every table as CSV, or a person's outreach list (export outreach ...)",
-        description="'fracnet export DIR' writes people, companies, ties, introductions, opportunities and "
-                    "referrals as CSVs in DIR ('fracnet import DIR' reads them back). "
-                    "'fracnet export outreach --person ID --out FILE.csv|.xlsx' writes that person's outreach "
-                    "list: name, company, title, group, why, introducer, profile URL, email and a draft note. "
-                    "Opted-out people never appear; cells a spreadsheet would run as a formula are neutralised.",
-    )
+    p = add_command(sub, "export", run, "export every table as CSV, or a person's outreach list (export outreach ...)",
+                    """'fracnet export DIR' writes people, companies, ties, introductions, opportunities and
+                    referrals as CSVs in DIR ('fracnet import DIR' reads them back). 'fracnet export outreach
+                    --person ID --out FILE.csv|.xlsx' writes that person's outreach list: name, company, title,
+                    group, why, introducer, profile URL, email and a draft note. Opted-out people never appear;
+                    cells a spreadsheet would run as a formula are neutralised.""")
     p.add_argument("target", metavar="DIR|outreach|followups",
                    help="output folder, or the word 'outreach' or 'followups'")
     p.add_argument("--person", metavar="ID", help="with 'outreach': whose list (default: me)")
-    p.add_argument("--per-group", type=int, default=15, metavar="N", help="with 'outreach': people per group (default 15)")
+    p.add_argument("--per-group", type=positive_int, default=15, metavar="N", help="with 'outreach': people per group (default 15)")
     p.add_argument("--out", metavar="FILE", help="with 'outreach': FILE.csv or FILE.xlsx; with 'followups': FILE.ics")
-    add_db_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:
@@ -66,8 +60,6 @@ def run_outreach(args) -> int:
     if not args.out:
         raise UsageError("export outreach needs --out FILE.csv|.xlsx (and --person ID unless 'me' is set)",
                          hint="fracnet export outreach --person p0001 --out list.xlsx")
-    if args.per_group < 1:
-        raise UsageError(f"--per-group must be a positive integer, got {args.per_group}")
     out = Path(args.out)
     if out.suffix.lower() not in (".csv", ".xlsx"):
         raise UsageError(f"outreach lists are written as .csv or .xlsx, got {out.name!r}")

@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import sys
 
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+from recommender.cli._common import add_command, open_store, print_json
 from recommender.errors import UsageError
 from recommender.progress import wants_progress
 from recommender.words import plural
 
 
 def register(sub) -> None:
-    p = sub.add_parser("import", help="import a folder of CSVs, or a LinkedIn Connections.csv",
-                       description="Import a folder of CSVs (people.csv required; companies, ties, introductions, "
-                                   "opportunities, referrals optional) or LinkedIn's Connections.csv. All or nothing: "
-                                   "on any problem nothing is written.")
+    p = add_command(sub, "import", run, "import a folder of CSVs, or a LinkedIn Connections.csv",
+                    """Import a folder of CSVs (people.csv required; companies, ties, introductions, opportunities,
+                    referrals optional) or LinkedIn's Connections.csv. All or nothing: on any problem nothing is
+                    written.""")
     p.add_argument("path", help="a folder of CSVs, or Connections.csv with --format linkedin")
     p.add_argument("--format", choices=("csv", "linkedin"), default="csv", help="input format (default: csv folder)")
     p.add_argument("--owner", metavar="PERSON_ID", help="whose LinkedIn connections these are (with --format linkedin; default: me)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_db_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+from recommender.cli._common import add_command, open_store, print_json
 
 
 def register(sub) -> None:
-    p = sub.add_parser("ledger", help="referrals PERSON gave and received, per peer and over time",
-                       description="The go-giver ledger: referrals given and received per peer, per quarter "
-                                   "or year, the balance (given - received; won given vs won received) and "
-                                   "PERSON's track record.")
+    p = add_command(sub, "ledger", run, "referrals PERSON gave and received, per peer and over time",
+                    """The go-giver ledger: referrals given and received per peer, per quarter or year, the balance
+                    (given - received; won given vs won received) and PERSON's track record.""")
     p.add_argument("person", metavar="PERSON", nargs="?", help="person id (default: me)")
     p.add_argument("--by", choices=("quarter", "year"), default="quarter", help="period (default: quarter)")
-    add_db_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+from recommender.cli._common import add_command, open_store, print_json
 
 _FIELDS = ("name", "kind", "function", "title", "specialties", "industries", "icp_sizes", "regions", "capacity",
            "email", "profile_url", "bio")
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "me", help="show, choose, create or edit me (the person the tool is used as)",
-        description="Without options, show me. --set-id ID makes a person already in the network me; "
-                    "--new --name NAME ... creates my profile and makes it me; field options alone edit my "
-                    "profile. Tags go through the taxonomy (\"Demand Gen\" is demand-gen). Every command that "
-                    "takes a person (meet, refer --from, ledger, export outreach, import --format linkedin) "
-                    "defaults to me once set.")
+    p = add_command(sub, "me", run, "show, choose, create or edit me (the person the tool is used as)",
+                    """Without options, show me. --set-id ID makes a person already in the network me; --new
+                    --name NAME ... creates my profile and makes it me; field options alone edit my profile. Tags
+                    go through the taxonomy ("Demand Gen" is demand-gen). Every command that takes a person (meet,
+                    refer --from, ledger, export outreach, import --format linkedin) defaults to me once set.""")
     how = p.add_mutually_exclusive_group()
     how.add_argument("--set-id", metavar="ID", help="make person ID me")
     how.add_argument("--new", action="store_true", help="create my profile (with --name and the fields below)")
@@ -35,9 +33,6 @@ def register(sub) -> None:
     p.add_argument("--cadence", metavar="GROUP=DAYS", action="append", default=[],
                    help="days without contact before a strong tie is 'losing touch' (peers, adjacent, "
                         "executives; default 90, 90, 180); repeatable")
-    add_db_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run)
 
 
 def _parse_cadence(items) -> dict:

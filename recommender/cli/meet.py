@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json, check_positive
+from recommender.cli._common import add_command, open_store, positive_int, print_json
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "meet", help="who should PERSON meet next (peers, adjacent fractionals, ICP executives)",
-        description="Recommend people to meet, per group: peers (same function, complementary specialty), "
-                    "adjacent fractionals (other functions, same kind of client) and executives whose company "
-                    "fits the person's ICP. Each comes with its reasons, the best mutual contact to introduce "
-                    "you, and a draft note. The ranker is learned from the network's own history.")
+    p = add_command(sub, "meet", run, "who should PERSON meet next (peers, adjacent fractionals, ICP executives)",
+                    """Recommend people to meet, per group: peers (same function, complementary specialty),
+                    adjacent fractionals (other functions, same kind of client) and executives whose company fits
+                    the person's ICP. Each comes with its reasons, the best mutual contact to introduce you, and a
+                    draft note. The ranker is learned from the network's own history.""")
     p.add_argument("person", metavar="PERSON", nargs="?", help="person id, or a name only one person has (default: me, see 'fracnet me')")
-    p.add_argument("--k", type=int, default=10, metavar="K", help="recommendations per group (default: 10)")
+    p.add_argument("--k", type=positive_int, default=10, metavar="K", help="recommendations per group (default: 10)")
     p.add_argument("--group", choices=("all", "peers", "adjacent", "executives"), default="all",
                    help="one group, or all three (default: all)")
     p.add_argument("--as-of", metavar="DATE", help="recommend as of DATE (YYYY-MM-DD): the network as it was then")
@@ -21,43 +20,29 @@ def register(sub) -> None:
     p.add_argument("--save-model", metavar="PATH", help="save the fitted model to PATH")
     p.add_argument("--no-cache", action="store_true",
                    help="fit afresh instead of reusing the model cached beside the database (refitted after any write)")
-    add_db_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from recommender.meet.text import format_recommendations, recommendation_dict
-    from recommender.meet.model import MeetModel
     from recommender.model_cache import meet_model
-
-    check_positive(args.k, "--k")
-    from recommender.practice.owner import resolve_person
-    from recommender.practice.pipeline import recommend_for
+    from recommender.practice.owner import get_me, resolve_person
+    from recommender.practice.pipeline import introduced_by, recommend_for
 
     with open_store(args) as store:
         args.person = resolve_person(store, args.person, "meet")  # an id or a unique name (default: me)
         if args.model:
+            from recommender.meet.model import MeetModel
+
             model = MeetModel.load(args.model)
-        else:
+        else:  # a cached model answers without scikit-learn; a fit (no cache, --as-of) loads it
             model = meet_model(store, args.as_of, use_cache=not args.no_cache)
         recs = recommend_for(store, model, args.person, k=args.k, group=args.group)  # "not relevant" left out
-        if not args.as_of and not args.model:
-            from recommender.practice.owner import get_me
-            from recommender.practice.week import remember_suggestions
-
-            if args.person == get_me(store):
-                import sqlite3
-
-                from recommender.errors import FracnetError
-
-                try:  # so 'fracnet week' need not load the model; an optimisation, never a failure
-                    remember_suggestions(store, args.person, model)
-                except (sqlite3.Error, FracnetError):
-                    pass
+        if not args.as_of and not args.model and args.person == get_me(store):
+            _remember(store, args.person, model)
+        introduced = introduced_by(store, args.person, [r.candidate_id for r in recs])
     if args.save_model:
         model.save(args.save_model)
-    introduced = _introduced_by(args, args.person, [r.candidate_id for r in recs])
+    from recommender.meet.text import format_recommendations, recommendation_dict
+
     me = model.person(args.person)
     them = {r.candidate_id: model.person(r.candidate_id) for r in recs}
     notes = []
@@ -78,18 +63,14 @@ def run(args) -> int:
     return 0
 
 
-def _introduced_by(args, person: str, candidates: list[str]) -> dict[str, str]:
-    """Candidates someone already introduced ``person`` to (a logged introduction): id -> introducer's name."""
-    if not candidates:
-        return {}
-    with open_store(args) as store:
-        intros = store.read_table("introductions")
-        people = store.read_table("people")[["id", "name"]]
-    names = dict(zip(people["id"], people["name"].fillna(people["id"])))
-    want = set(candidates)
-    out = {}
-    for r in intros.itertuples(index=False):
-        other = r.b if r.a == person else r.a if r.b == person else None
-        if other in want and r.outcome in ("pending", "connected") and r.introducer:
-            out[other] = str(names.get(r.introducer, r.introducer))
-    return out
+def _remember(store, me: str, model) -> None:
+    """Keep my suggestions for 'fracnet week' (so it need not load the model): an optimisation, never a failure."""
+    import sqlite3
+
+    from recommender.errors import FracnetError
+    from recommender.practice.week import remember_suggestions
+
+    try:
+        remember_suggestions(store, me, model)
+    except (sqlite3.Error, FracnetError):
+        pass

@@ -2,50 +2,37 @@
 
 from __future__ import annotations
 
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+from recommender.cli._common import add_command, add_group, open_store, print_json
 
 STATUS_HELP = ("to_contact, asked_introducer, introduced, met, follow_up, closed, not_now, not_relevant "
                "(words work too: 'asked the introducer')")
 
 
 def register(sub) -> None:
-    p = sub.add_parser("outreach", help="my saved outreach pipeline: add, list, set a status, remove",
-                       description="The people I am working through, saved in the database: status "
-                                   "(to contact -> asked the introducer -> introduced -> met -> follow up -> "
-                                   "closed, or not now / not relevant), follow-up date, introducer and note. "
-                                   "A 'not relevant' person is no longer suggested to me. Needs 'me' "
-                                   "(fracnet me --set-id ID).")
-    inner = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    inner = add_group(sub, "outreach", "my saved outreach pipeline: add, list, set a status, remove",
+                      """The people I am working through, saved in the database: status (to contact -> asked the
+                      introducer -> introduced -> met -> follow up -> closed, or not now / not relevant),
+                      follow-up date, introducer and note. A 'not relevant' person is no longer suggested to me.
+                      Needs 'me' (fracnet me --set-id ID).""", dest="action", metavar="ACTION")
 
-    add = inner.add_parser("add", help="put a person on my list")
+    add = add_command(inner, "add", run_add, "put a person on my list")
     add.add_argument("person", metavar="PERSON")
     add.add_argument("--note")
     add.add_argument("--follow-up", dest="follow_up", metavar="DATE", help="YYYY-MM-DD, today, +7d or +2w")
     add.add_argument("--introducer", metavar="PERSON", help="who introduces us (default: the strongest mutual contact)")
     add.add_argument("--source", help="how I found them (default: added by hand)")
-    _common(add, run_add)
 
-    ls = inner.add_parser("list", help="my list, in pipeline order")
+    ls = add_command(inner, "list", run_list, "my list, in pipeline order")
     ls.add_argument("--status", metavar="S", help=STATUS_HELP)
-    _common(ls, run_list)
 
-    st = inner.add_parser("set", help="change an item's status, follow-up date or note")
+    st = add_command(inner, "set", run_set, "change an item's status, follow-up date or note")
     st.add_argument("item", metavar="ITEM", help="item id (or the person's id)")
     st.add_argument("status", metavar="STATUS", nargs="?", help=STATUS_HELP)
     st.add_argument("--follow-up", dest="follow_up", metavar="DATE", help="YYYY-MM-DD, today, +7d or +2w")
     st.add_argument("--note")
-    _common(st, run_set)
 
-    rm = inner.add_parser("remove", help="take an item off my list")
+    rm = add_command(inner, "remove", run_remove, "take an item off my list")
     rm.add_argument("item", metavar="ITEM")
-    _common(rm, run_remove)
-
-
-def _common(p, func) -> None:
-    add_db_option(p)
-    add_json_option(p)
-    p.set_defaults(func=func)
 
 
 def _line(it: dict) -> str:

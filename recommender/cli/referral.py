@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+from recommender.cli._common import add_command, add_group, open_store, print_json
 from recommender.store.schema import REFERRAL_OUTCOMES
 
 
 def register(sub) -> None:
-    p = sub.add_parser("referral", help="log a referral, or record its outcome",
-                       description="Write referrals and their outcomes to the database, one transaction each. "
-                                   "Outcomes move pending -> accepted|declined, accepted -> won|lost.")
-    inner = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
-    p.set_defaults(func=lambda args: _no_action(p))
+    inner = add_group(sub, "referral", "log a referral, or record its outcome",
+                      """Write referrals and their outcomes to the database, one transaction each. Outcomes move
+                      pending -> accepted|declined, accepted -> won|lost.""", dest="action", metavar="ACTION")
 
-    log = inner.add_parser("log", help="record that an opportunity was referred to someone",
-                           description="Record a referral (outcome pending). An open opportunity becomes referred.")
+    log = add_command(inner, "log", run_log, "record that an opportunity was referred to someone",
+                      "Record a referral (outcome pending). An open opportunity becomes referred.")
     log.add_argument("--opportunity", required=True, metavar="ID", help="the opportunity id")
     log.add_argument("--to", dest="to_id", required=True, metavar="PERSON", help="who it was referred to")
     log.add_argument("--from", dest="from_id", metavar="PERSON",
@@ -22,23 +20,12 @@ def register(sub) -> None:
     log.add_argument("--date", metavar="D", help="YYYY-MM-DD (default: today)")
     log.add_argument("--anyway", action="store_true",
                      help="log it even though the opportunity is closed (won, lost, closed) or someone else brought it")
-    add_db_option(log)
-    add_json_option(log)
-    log.set_defaults(func=run_log)
 
-    out = inner.add_parser("outcome", help="record what came of a referral",
-                           description="Set a referral's outcome. A won referral marks its opportunity won. "
-                                       "Changes that make no sense (e.g. won after declined) are refused.")
+    out = add_command(inner, "outcome", run_outcome, "record what came of a referral",
+                      """Set a referral's outcome. A won referral marks its opportunity won. Changes that make no
+                      sense (e.g. won after declined) are refused.""")
     out.add_argument("referral_id", metavar="REFERRAL_ID")
     out.add_argument("outcome", choices=[o for o in REFERRAL_OUTCOMES if o != "pending"])
-    add_db_option(out)
-    add_json_option(out)
-    out.set_defaults(func=run_outcome)
-
-
-def _no_action(parser) -> int:
-    parser.print_help()
-    return 2
 
 
 def run_log(args) -> int:

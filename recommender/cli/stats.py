@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+from recommender.cli._common import add_command, open_store, print_json
 
 
 def register(sub) -> None:
-    p = sub.add_parser("stats", help="counts by kind, function and edge type; the largest component",
-                       description="Summarise the network: people by kind and function, edges by type, "
-                                   "and the size of the largest connected component of ties.")
+    p = add_command(sub, "stats", run, "counts by kind, function and edge type; the largest component",
+                    """Summarise the network: people by kind and function, edges by type, and the size of the
+                    largest connected component of ties.""")
     p.add_argument("--as-of", metavar="DATE", help="the network as it was on DATE (YYYY-MM-DD)")
-    add_db_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

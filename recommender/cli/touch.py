@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from recommender.cli._common import add_db_option, add_json_option, open_store, print_json
+from recommender.cli._common import add_command, open_store, print_json
 
 
 def register(sub) -> None:
-    p = sub.add_parser("touch", help="log a contact with PERSON (keeps our tie's last contact true)",
-                       description="Log a touch with PERSON. Our tie's last contact moves to its date (a tie is "
-                                   "created when we had none), so recency, trust and 'losing touch' see it. "
-                                   "Needs 'me'.")
+    p = add_command(sub, "touch", run, "log a contact with PERSON (keeps our tie's last contact true)",
+                    """Log a touch with PERSON. Our tie's last contact moves to its date (a tie is created when
+                    we had none), so recency, trust and 'losing touch' see it. Needs 'me'.""")
     p.add_argument("person", metavar="PERSON")
     p.add_argument("--kind", required=True, help="meeting, call, email, intro or referral")
     p.add_argument("--date", metavar="D", help="YYYY-MM-DD (default: today)")
     p.add_argument("--note")
-    add_db_option(p)
-    add_json_option(p)
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import sys
 
-from recommender.cli._common import add_json_option, print_json
+from recommender.cli._common import add_command, add_group, print_json
 from recommender.errors import UsageError
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "users", help="users who may sign in to the explorer (needed to serve it beyond this machine)",
-        description="Manage the explorer's users file (YAML, bcrypt-hashed passwords, mode 0600; default "
-                    "~/.fracnet/users.yaml). 'fracnet app --address 0.0.0.0' requires it; the Data page's import "
-                    "and backup need an admin.")
-    usub = p.add_subparsers(dest="users_command", metavar="ACTION", parser_class=type(p))
-    p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
+    usub = add_group(sub, "users", "users who may sign in to the explorer (needed to serve it beyond this machine)",
+                     """Manage the explorer's users file (YAML, bcrypt-hashed passwords, mode 0600; default
+                     ~/.fracnet/users.yaml). 'fracnet app --address 0.0.0.0' requires it; the Data page's import
+                     and backup need an admin.""", dest="users_command", metavar="ACTION", code=0)
 
-    a = usub.add_parser("add", help="add a user, or change their password, person or role")
+    a = add_command(usub, "add", run_add, "add a user, or change their password, person or role", db=False)
     a.add_argument("username")
     a.add_argument("--name", help="display name (default: the user name)")
     a.add_argument("--person", metavar="ID", help="the database's person this user is (their 'me')")
@@ -26,18 +23,13 @@ def register(sub) -> None:
                    help="read the password from the first line of stdin (for scripts) instead of asking")
     a.add_argument("--config", metavar="FILE", help="users file (default: ~/.fracnet/users.yaml)")
     a.add_argument("--db", metavar="PATH", help="check --person against this database (default: the default one)")
-    add_json_option(a)
-    a.set_defaults(func=run_add)
 
-    r = usub.add_parser("remove", help="remove a user")
+    r = add_command(usub, "remove", run_remove, "remove a user", db=False, json=False)
     r.add_argument("username")
     r.add_argument("--config", metavar="FILE", help="users file (default: ~/.fracnet/users.yaml)")
-    r.set_defaults(func=run_remove)
 
-    ls = usub.add_parser("list", help="list the users (never their passwords)")
+    ls = add_command(usub, "list", run_list, "list the users (never their passwords)", db=False)
     ls.add_argument("--config", metavar="FILE", help="users file (default: ~/.fracnet/users.yaml)")
-    add_json_option(ls)
-    ls.set_defaults(func=run_list)
 
 
 def _config(args):

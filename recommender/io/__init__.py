@@ -6,4 +6,7 @@
 * :mod:`recommender.io.loader` — the one transaction that writes validated tables.
 """
 
-from recommender.io.validate import ImportReport  # noqa: F401
+from recommender._lazy import lazy_exports
+
+# lazily: recommender.io.atomic (every file write) must not load pandas through its package
+__getattr__, __all__ = lazy_exports(__name__, {"ImportReport": "validate"})

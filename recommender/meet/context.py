@@ -1,4 +1,8 @@
 """The network as of one date, encoded for feature work (:class:`FeatureContext`, :func:`build_context`).
+
+A :class:`FeatureContext` is arrays only and is what a fitted model answers
+from; building one (:func:`build_context`) reads a Network, so pandas and the
+network module are imported there, not when a cached model is loaded.
 """
 
 from __future__ import annotations
@@ -7,16 +11,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from recommender.kernels import _bitmask, _ranges
-from recommender.network import Network, TieTable, day_number, parse_as_of
-from recommender.people import encode_people
-from recommender.similarity import ProfileModel
 
 if TYPE_CHECKING:  # annotations only
+    from recommender.network import Network, TieTable
     from recommender.people import PeopleEncoding
+    from recommender.similarity import ProfileModel
 
 
 FRESH_DAYS = 365.0
@@ -179,6 +181,34 @@ class FeatureContext:
         state["_pools"] = {}  # cheap to rebuild, deterministic
         return state
 
+    # -- persistence (recommender.meet.persistence) -------------------------------------------------
+    _STATE_FIELDS = ("ids", "names", "A", "deg", "is_exec", "opt_out", "function", "S", "I", "Z", "G", "profile",
+                     "affinity", "activity", "vocab", "as_of", "never_suggested")
+
+    def to_state(self) -> dict:
+        """The encoded graph as arrays; W and F keep only their values (they share A's pattern)."""
+        state = {f: getattr(self, f) for f in self._STATE_FIELDS}
+        for name in ("W", "F"):
+            m = getattr(self, name)
+            if not (m.indptr is self.A.indptr or np.array_equal(m.indptr, self.A.indptr)) or not np.array_equal(
+                    m.indices, self.A.indices):
+                raise ValueError(f"FeatureContext.{name} does not share A's sparsity pattern")
+            state[name + "_data"] = m.data
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict) -> "FeatureContext":
+        """The context whose :meth:`to_state` gave ``state`` (derived arrays rebuilt as at construction)."""
+        A = state["A"]
+        shared = {name: sp.csr_matrix((state[name + "_data"], A.indices, A.indptr), shape=A.shape)
+                  for name in ("W", "F")}
+        for m in (A, *shared.values()):
+            m.indices, m.indptr = A.indices, A.indptr  # one index array for the three, as build_context makes them
+            m.has_sorted_indices = True
+            m.has_canonical_format = True
+        fields = {f: state[f] for f in cls._STATE_FIELDS}
+        return cls(**fields, **shared)
+
     def __len__(self) -> int:
         return len(self.ids)
 
@@ -213,6 +243,10 @@ def history_time_scale(age: np.ndarray) -> float:
 
 def context_day(net: Network, as_of=None) -> str:
     """The day (``YYYY-MM-DD``) :func:`build_context` sees ``net`` as of: ``as_of``, else the latest date."""
+    import pandas as pd
+
+    from recommender.network import parse_as_of
+
     return pd.Timestamp(parse_as_of(as_of) or net.reference_date).strftime("%Y-%m-%d")
 
 
@@ -247,6 +281,9 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
     -------
     FeatureContext
     """
+    from recommender.network import TieTable, day_number, parse_as_of
+    from recommender.people import encode_people
+
     cut = parse_as_of(as_of)
     day_str = context_day(net, as_of)  # Network.until(as_of).reference_date
     enc = people if people is not None else encode_people(net, profile)

@@ -36,8 +36,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from recommender.errors import NotFittedError, UsageError
+from recommender.errors import UsageError
 from recommender.meet.features import FEATURE_NAMES
+from recommender.meet.pair_scorer import PairScorer, _transform, export_trees
 from recommender.meet.persistence import ModelFileError, load_object, save_object
 from recommender.meet.training import TrainingSet, build_training_set, formed_pairs
 
@@ -45,6 +46,7 @@ __all__ = [
     "DEFAULT_WEIGHTS",
     "ESTIMATORS",
     "PairRanker",
+    "PairScorer",
     "TrainingSet",
     "ModelFileError",
     "formed_pairs",
@@ -89,16 +91,12 @@ UNSCORED_FEATURES = ("katz",)
 ESTIMATORS = ("logistic", "hgb")
 
 
-def _transform(X: np.ndarray) -> np.ndarray:
-    return np.log1p(np.clip(np.asarray(X, dtype=float), 0.0, None))
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
-
-
-class PairRanker(BaseEstimator):
+class PairRanker(PairScorer, BaseEstimator):
     """Scores candidate pairs from their features; learned, or default weights.
+
+    The scikit-learn estimator that fits the weights (or trees); scoring is
+    :class:`~recommender.meet.pair_scorer.PairScorer`'s, in numpy, the same
+    for a fitted ranker and one loaded from its state.
 
     Parameters
     ----------
@@ -172,69 +170,6 @@ class PairRanker(BaseEstimator):
                 max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40,
                 l2_regularization=1.0, random_state=self.random_state)
             self.model_.fit(Z[:, used], y, sample_weight=sample_weight)
+            self.trees_ = export_trees(self.model_)  # scored by PairScorer in numpy, fitted or loaded
             self.kind_ = "hgb"
         return self
-
-    def _check(self) -> None:
-        if not hasattr(self, "kind_"):
-            raise NotFittedError("PairRanker is not fitted; call fit(X, y) first")
-
-    def decision(self, X) -> np.ndarray:
-        """Raw scores (log-odds), shape (m,)."""
-        self._check()
-        Z = _transform(X)
-        if self.kind_ == "hgb":
-            if len(Z) == 0:
-                return np.zeros(0)
-            return np.asarray(self.model_.decision_function(Z[:, self.used_]), dtype=float).ravel()
-        # elementwise then a row sum: each row's score is independent of the batch
-        return (((Z - self.mean_) / self.scale_) * self.coef_).sum(axis=1) + self.intercept_
-
-    def score(self, X) -> np.ndarray:
-        """Probability-like scores in (0, 1), shape (m,)."""
-        return _sigmoid(self.decision(X))
-
-    def contributions(self, X) -> tuple[np.ndarray, np.ndarray]:
-        """Per-feature contributions to the log-odds and the baseline.
-
-        Returns
-        -------
-        contrib : ndarray, shape (m, F)
-            For linear kinds, ``coef * standardised feature`` (exact: the row
-            sums plus ``base`` give :meth:`decision`). For ``hgb``, the drop in
-            log-odds when the feature is set to its training median.
-        base : ndarray, shape (m,)
-        """
-        self._check()
-        X = np.asarray(X, dtype=float)
-        Z = _transform(X)
-        if self.kind_ != "hgb":
-            contrib = ((Z - self.mean_) / self.scale_) * self.coef_
-            return contrib, np.full(len(Z), self.intercept_)
-        m, f = Z.shape
-        full = self.decision(X)
-        Zs = np.repeat(Z, f, axis=0)
-        Zs[np.arange(m * f), np.tile(np.arange(f), m)] = np.tile(self.reference_, m)
-        occl = np.asarray(self.model_.decision_function(Zs[:, self.used_]), dtype=float).reshape(m, f)
-        contrib = full[:, None] - occl
-        return contrib, full - contrib.sum(axis=1)
-
-    def linear_form(self):
-        """``(a, c)`` with ``decision(X) == log1p(X) @ a + c`` (up to rounding), or None for ``hgb``.
-
-        Lets a caller score feature columns one at a time, skip features
-        whose weight is 0, and bound the effect of a feature it has not
-        computed yet (:meth:`MeetModel.score_block <recommender.meet.model.MeetModel.score_block>`).
-        """
-        self._check()
-        if self.kind_ == "hgb":
-            return None
-        a = self.coef_ / self.scale_
-        return a, float(self.intercept_ - (a * self.mean_).sum())
-
-    def weights(self) -> dict[str, float]:
-        """Weights on the standardised ``log1p`` features (logistic) or on ``log1p`` (default); {} for hgb."""
-        self._check()
-        if self.kind_ == "hgb":
-            return {}
-        return {f: float(w) for f, w in zip(FEATURE_NAMES, self.coef_)}

@@ -343,3 +343,21 @@ def recommend_for(store, model, person_id: str, k: int = 10, group: str = "all")
             per[r.group] = per.get(r.group, 0) + 1
             out.append(r)
     return out
+
+
+def introduced_by(store, person: str, candidates) -> dict[str, str]:
+    """Candidates someone already introduced ``person`` to (a logged introduction, pending or connected):
+    candidate id -> the introducer's name (their id when they have none)."""
+    want = set(candidates)
+    if not want:
+        return {}
+    with store._lock:
+        rows = store.con.execute(
+            "SELECT i.a, i.b, i.introducer, i.outcome, p.name FROM introductions i LEFT JOIN people p "
+            "ON p.id = i.introducer WHERE i.a = ? OR i.b = ? ORDER BY i.id", (person, person)).fetchall()
+    out = {}
+    for a, b, introducer, outcome, name in rows:
+        other = b if a == person else a if b == person else None
+        if other in want and outcome in ("pending", "connected") and introducer:
+            out[other] = str(name if name is not None else introducer)
+    return out

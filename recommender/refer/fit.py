@@ -1,21 +1,27 @@
 """What routing knows about people and history: the fitted arrays, fit scores, track records and trust paths.
+
+Fitting (:meth:`FitScores._fit_people`, :meth:`FitScores._fit_history`) reads
+a Network with pandas; everything else answers from the fitted arrays with
+numpy and scipy.sparse, so a router loaded from its state routes without
+pandas or scikit-learn.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
-from scipy.sparse.csgraph import dijkstra
 
+from recommender.dates import parse_as_of
 from recommender.ledger import OUTCOME_CODES, smoothed_rate
-from recommender.network import Network, parse_as_of
-from recommender.trust import trust_weights
-from recommender.people import encode_people
 from recommender.refer.request import Request
-from recommender.similarity import ProfileModel
+
+if TYPE_CHECKING:  # annotations only
+    import pandas as pd
+
+    from recommender.network import Network
 
 #: Credit for a need covered only by the same function (a sibling specialty).
 PARTIAL_CREDIT = 0.35
@@ -63,6 +69,9 @@ class FitScores:
         """The per-person arrays, read from the one people encoding (:func:`recommender.people.encode_people`:
         ids, names, kinds, opt-out, capacity, tag matrices), with the tag columns mapped through the taxonomy
         to canonical tags (synonyms merged; tags the taxonomy does not know kept as they are)."""
+        from recommender.people import encode_people
+        from recommender.similarity import ProfileModel
+
         tax = self.tax_
         people = network.people.reset_index(drop=True)
         self.profiles_ = ProfileModel().fit(people.assign(id=people["id"].astype(str)))
@@ -104,6 +113,10 @@ class FitScores:
         self.degree_ = np.zeros(len(self.ids_))
 
     def _fit_history(self, network: Network) -> None:
+        import pandas as pd
+
+        from recommender.trust import trust_weights
+
         n = len(self.ids_)
         pos = pd.Index(self.ids_)
         w = trust_weights(network, self.half_life_days)
@@ -306,6 +319,8 @@ class FitScores:
             mask[source] = False
             C = _without_rows(self.cost_, mask)
         if max_hops is None:
+            from scipy.sparse.csgraph import dijkstra
+
             dist, pred = dijkstra(C, directed=True, indices=source, return_predecessors=True)
             return dist, pred
         dist = np.full(n, np.inf)

@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from scipy.optimize import minimize
+
+if TYPE_CHECKING:  # annotations only: a loaded router answers without pandas or scipy.optimize
+    import pandas as pd
 
 __all__ = ["FEATURES", "PRIOR_WEIGHTS", "PRIOR_INTERCEPT", "RoutingWeights", "feature_matrix", "fit_logistic",
            "learn_weights", "period_starts"]
@@ -122,12 +124,16 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, prior: np.ndarray, *, strength: f
         g = X.T @ (p - y)
         return ll.sum() + 0.5 * strength * d @ d, np.r_[g + strength * d, (p - y).sum()]
 
+    from scipy.optimize import minimize
+
     res = minimize(loss, np.r_[prior, intercept], jac=True, method="L-BFGS-B")
     return res.x[:-1], float(res.x[-1])
 
 
 def period_starts(dates: pd.Series, max_periods: int = 8) -> list[pd.Timestamp]:
     """Month starts that cut the span of ``dates`` into at most ``max_periods`` periods of whole months."""
+    import pandas as pd
+
     d = pd.to_datetime(dates, errors="coerce").dropna()
     if d.empty:
         return []
@@ -148,6 +154,8 @@ def learn_weights(router, network, *, min_positives: int = 30, negatives_per_ref
     period with :meth:`Router.history_at` (cached on the router, so an evaluation that learns again at every
     date reuses the periods it already replayed).
     """
+    import pandas as pd
+
     prior_w = dict(PRIOR_WEIGHTS, **(router.weights or {}))
     ref = network.referrals
     if ref is None or not len(ref):

@@ -38,12 +38,11 @@ from typing import Callable, Iterable
 import numpy as np
 
 from recommender.errors import UnknownIdError, UsageError
-from recommender.network import parse_as_of
+from recommender.dates import parse_as_of
+from recommender.refer import MAX_HOPS  # noqa: F401  (defined in the package: the CLI's parser reads it cheaply)
 from recommender.taxonomy import Taxonomy, load_taxonomy, slugify, split_tags
 from recommender.words import join_words
 
-#: Longest trust path considered (a referral through more ties than this is not a trusted one).
-MAX_HOPS = 6
 
 
 @dataclass(frozen=True)

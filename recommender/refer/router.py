@@ -59,25 +59,19 @@ False
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator
 
 from recommender.errors import UsageError
 from recommender.trust import DEFAULT_HALF_LIFE_DAYS
 from recommender.network import Network
-from recommender.refer.fit import (
-    _CAPACITY_X,
-    _CAPACITY_Y,
-    _NEUTRAL,
-    FitScores,
-    TrackRecord,
-)
-from recommender.refer.model import PRIOR_WEIGHTS, RoutingWeights, feature_matrix, learn_weights
-from recommender.refer.request import MAX_HOPS, LaneCheck, Reason, Request, RequestChecks
-from recommender.refer.selection import Pick, Selection
+from recommender.refer.fit import TrackRecord
+from recommender.refer.model import PRIOR_WEIGHTS, RoutingWeights, learn_weights
+from recommender.refer.request import LaneCheck, Reason, Request
+from recommender.refer.routes import RouteAnswers, Routing  # noqa: F401  (their home: routes)
+from recommender.refer.selection import Pick
 from recommender.taxonomy import Taxonomy, load_taxonomy
 
 __all__ = [
@@ -90,39 +84,19 @@ __all__ = [
     "Pick",
     "Routing",
     "Router",
+    "RouteAnswers",
 ]
 
 #: How the parts of the lane check's fit add up (renormalised over the parts the request has).
 DEFAULT_FIT_WEIGHTS = {"coverage": 0.55, "industry": 0.15, "size": 0.10, "region": 0.05, "text": 0.15}
 
 
-@dataclass(frozen=True)
-class Routing:
-    """The answer to "who do I refer this opportunity to?".
-
-    ``explanation`` is set (a dict with a ``code``) when there are no picks;
-    ``suggestions`` lists options that widen the search when there are no
-    picks or the picks leave needs uncovered. ``nearby`` are people in reach
-    who cover none of the needs but work in the same function (never picks:
-    they may know the right person). ``weights`` says what the scores were
-    learned from.
-    """
-
-    request: Request
-    lane: LaneCheck
-    picks: tuple[Pick, ...]
-    alternatives: tuple[Pick, ...]
-    uncovered_needs: tuple[str, ...]
-    excluded: tuple[dict, ...]
-    reach: dict
-    explanation: dict | None = None
-    suggestions: tuple[dict, ...] = ()
-    nearby: tuple[Pick, ...] = ()
-    weights: RoutingWeights | None = None
-
-
-class Router(RequestChecks, FitScores, Selection, BaseEstimator):
+class Router(RouteAnswers, BaseEstimator):
     """Routes opportunities to the best 2-3 peers in a referrer's trust network.
+
+    The scikit-learn estimator that fits; routing is
+    :class:`~recommender.refer.routes.RouteAnswers`' (the same for a router
+    loaded from its state).
 
     Parameters
     ----------
@@ -214,6 +188,8 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
         key = str(start)[:10]
         hit = self._periods_.get(key)
         if hit is None:
+            import pandas as pd
+
             day = (pd.Timestamp(start) - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
             hit = self._periods_[key] = self.with_history(self._network_.until(day), learn=False)
         return hit
@@ -238,137 +214,6 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
             raise UsageError(f"prior_strength must be positive, got {self.prior_strength}")
         self.fit_weights_ = fw
 
-
-    def _check(self) -> None:
-        if not hasattr(self, "cost_"):
-            from recommender.errors import NotFittedError
-
-            raise NotFittedError("Router is not fitted; call Router().fit(network) first")
-
-
-    def route(self, from_id: str, opportunity: str | None = None, *, needs=None, industry=None, size_band=None,
-              region=None, description=None, date=None, k: int = 3, max_hops: int = 2, widen: bool = False,
-              include_full: bool = False, n_alternatives: int = 3) -> Routing:
-        """Route an opportunity (by id, or by its needs) from ``from_id`` to ``k`` peers.
-
-        Parameters
-        ----------
-        from_id : str
-            The referrer.
-        opportunity : str, optional
-            An opportunity id; its needs, industry, size band, region,
-            description and date are used unless given explicitly.
-        needs : str or list of str, optional
-            Needed specialties (raw tags; ``;``-separated string accepted).
-        industry, size_band, region, description : str, optional
-        date : str, optional
-            The routing date (default: the opportunity's date); track records
-            count referrals dated before it.
-        k : int, default 3
-            Number of picks.
-        max_hops : int, default 2
-            Candidates are fractionals within this many ties of ``from_id``.
-        widen : bool, default False
-            Consider every fractional in the network.
-        include_full : bool, default False
-            Keep people with zero open slots (heavily penalised) instead of
-            excluding them.
-        n_alternatives : int, default 3
-
-        Returns
-        -------
-        Routing
-
-        Raises
-        ------
-        UnknownIdError
-            Unknown ``from_id`` or ``opportunity``.
-        UsageError
-            Bad ``k`` / ``max_hops``, or nothing to match.
-        """
-        self._check()
-        if not isinstance(k, (int, np.integer)) or k < 1:
-            raise UsageError(f"k must be a positive integer, got {k!r}")
-        if not isinstance(max_hops, (int, np.integer)) or not 1 <= max_hops <= MAX_HOPS:
-            raise UsageError(f"max_hops must be a whole number from 1 to {MAX_HOPS}, got {max_hops!r}",
-                             hint="to search the whole network, widen the search instead")
-        req = self.make_request(from_id, opportunity, needs=needs, industry=industry, size_band=size_band,
-                                region=region, description=description, date=date)
-        src = self.person_index(req.from_id)
-        qvec = self._query_vector(req)
-        lane = self.lane_check(req, qvec)
-
-        dist, pred = self.strongest_paths(src, None if widen else int(max_hops))
-        reached = np.isfinite(dist)
-        reached[src] = False
-        pool = self.is_fractional_ & ~self.opt_out_
-        pool[src] = False
-        if not widen:
-            pool &= reached
-        full_cap = self.capacity_ == 0
-        excluded: list[dict] = []
-        n_opted_out = int((reached & self.opt_out_ & self.is_fractional_).sum()) if not widen else int(
-            (self.opt_out_ & self.is_fractional_).sum())
-        cand = np.flatnonzero(pool if include_full else pool & ~full_cap)
-        reach = {"max_hops": None if widen else int(max_hops), "widened": bool(widen),
-                 "people_in_reach": int(reached.sum()),
-                 "fractionals_in_reach": int((reached & self.is_fractional_).sum()),
-                 "candidates": int(len(cand)), "opted_out": n_opted_out,
-                 "no_capacity": int((pool & full_cap).sum())}
-
-        if len(cand) == 0:
-            expl = {"code": "no_peer_in_reach", **reach, "from": req.from_id}
-            sugg = [] if widen else [{"max_hops": int(max_hops) + 1}, {"widen": True}]
-            if not include_full and reach["no_capacity"]:
-                sugg.append({"include_full": True})
-            return Routing(req, lane, (), (), tuple(req.needs), (), reach, expl, tuple(sugg))
-
-        # -- vectorised scoring over the candidates
-        fs, comps, X = self._features(src, cand, req, qvec, dist=dist)
-        tr = comps.pop("_track_record")
-        relevance = X @ self.weights_.vector + self.weights_.intercept
-        capv = self.capacity_[cand]
-        relevance = np.where(capv == 0, relevance - self.full_penalty, relevance)  # only with include_full
-
-        chosen, gains = self._choose(cand, relevance, fs["full"], fs["credit"], k)
-        covered = fs["full"][chosen].max(axis=0) if chosen and req.needs else np.zeros(len(req.needs))
-        uncovered = tuple(t for t, c in zip(req.needs, covered) if c < 1)
-        order = [j for j in np.argsort(-relevance, kind="stable") if j not in set(chosen)]
-        if req.needs:  # alternatives cover a need too; people who only share the function are "nearby"
-            covers_one = fs["full"].sum(axis=1) > 0
-            near = fs["credit"].sum(axis=1) > 0
-            rest = [j for j in order if covers_one[j]][:n_alternatives]
-            nearby = [j for j in order if near[j] and not covers_one[j]][:n_alternatives]
-        else:
-            rest, nearby = order[:n_alternatives], []
-        wider = self._wider_search(src, req, uncovered, max_hops, widen, include_full) if uncovered else []
-        if req.needs:  # the needs nobody in reach is listed for (a partial fit at best)
-            in_reach = fs["full"].max(axis=0) if len(cand) else np.zeros(len(req.needs))
-            reach["nobody_listed_for"] = [t for t, c in zip(req.needs, in_reach) if c < 1]
-
-        def make(j: int, gain=None) -> Pick:
-            return self._make_pick(j, cand, relevance, comps, fs, tr, dist, pred, src, req, qvec, gain)
-
-        near_picks = tuple(make(j) for j in nearby)
-        if not chosen:  # nobody in reach covers any need
-            expl = {"code": "nobody_covers", **reach, "from": req.from_id, "needs": list(req.needs)}
-            return Routing(req, lane, (), (), tuple(req.needs), (), reach, expl, tuple(wider), near_picks,
-                           self.weights_)
-
-        picks = tuple(make(j, g) for j, g in zip(chosen, gains))
-        alts = tuple(make(j) for j in rest)
-        if not include_full and reach["no_capacity"]:
-            full_idx = np.flatnonzero(pool & full_cap)
-            ffs, _, fX = self._features(src, full_idx, req, qvec, trust_rows=np.r_[cand, full_idx], dist=dist)
-            frel = fX @ self.weights_.vector + self.weights_.intercept
-            floor = min(relevance[j] for j in chosen)
-            for j in np.argsort(-frel)[:3]:
-                if frel[j] >= floor and (not req.needs or ffs["full"][j].sum() > 0):
-                    i = full_idx[j]
-                    excluded.append({"id": str(self.ids_[i]), "name": str(self.names_[i]), "reason": "no_capacity",
-                                     "fit": round(float(ffs["fit"][j]), 4)})
-        return Routing(req, lane, picks, alts, uncovered, tuple(excluded), reach, None, tuple(wider), near_picks,
-                       self.weights_)
 
     def past_request(self, referral: dict, opportunity: dict | None) -> Request | None:
         """The request a past referral answered (its opportunity's needs and fields, on the referral's date);
@@ -420,56 +265,3 @@ class Router(RequestChecks, FitScores, Selection, BaseEstimator):
         y = np.zeros(len(cand))
         y[0] = float(referral["outcome"] in POSITIVE_OUTCOMES)
         return X, y
-
-    def _features(self, src: int, cand: np.ndarray, req: Request, qvec, trust_rows=None, dist=None):
-        """The fit scores, the components shown with a pick, and the feature matrix of the routing model.
-
-        ``trust_rows``: normalise trust over these rows (default ``cand``) and take ``cand``'s values.
-        ``dist``: the strongest paths' costs from ``src`` (:meth:`strongest_paths`), for ``path``.
-        """
-        fs = self._fit_scores(cand, req, qvec)
-        rows = cand if trust_rows is None else trust_rows
-        trust, direct = self.trust_scores(src, rows, with_direct=True)
-        trust, direct = trust[len(rows) - len(cand):], direct[len(rows) - len(cand):]
-        tr = self.track_records(cand, as_of=req.date, exclude_opportunity=req.opportunity_id)
-        track = 0.5 * tr["accept_rate"] + 0.5 * tr["win_rate"]
-        capv = self.capacity_[cand]
-        cap_score = np.where(np.isnan(capv), _NEUTRAL, np.interp(np.nan_to_num(capv), _CAPACITY_X, _CAPACITY_Y))
-        full, credit = fs["full"], fs["credit"]
-        m = len(req.needs)
-        zero = np.zeros(len(cand))
-        parts = {
-            "coverage": full.mean(axis=1) if m else zero,
-            "partial": ((credit > 0) & (full < 1)).mean(axis=1) if m else zero,
-            **{f: fs["parts"][f] if fs["active"][f] else zero for f in ("industry", "size", "region")},
-            "text": fs["parts"]["text"], "trust": trust, "direct": (direct > 0).astype(float),
-            "path": np.exp(-dist[cand]) if dist is not None else zero, "track": track,
-            "capacity": cap_score,
-        }
-        comps = {"fit": fs["fit"], "trust": trust, "track": track, "capacity": cap_score, "_track_record": tr}
-        return fs, comps, feature_matrix(parts)
-
-    def _wider_search(self, src: int, req: Request, needs: tuple[str, ...], max_hops: int, widen: bool,
-                      include_full: bool) -> list[dict]:
-        """What a wider search would find for ``needs``: one more hop, then everyone.
-
-        Each option is a dict (``max_hops`` or ``widen``) with ``finds``: per need,
-        how many open fractionals there cover it.
-        """
-        if widen or not needs:
-            return []
-        out = []
-        base = self.is_fractional_ & ~self.opt_out_
-        if not include_full:
-            base &= ~(self.capacity_ == 0)
-        base[src] = False
-        for option in ({"max_hops": int(max_hops) + 1}, {"widen": True}):
-            pool = base.copy()
-            if "max_hops" in option:
-                d, _ = self.strongest_paths(src, option["max_hops"])
-                pool &= np.isfinite(d)
-            rows = np.flatnonzero(pool)
-            full, _ = self._need_coverage(rows, needs)
-            out.append({**option, "finds": {t: int(full[:, i].sum()) for i, t in enumerate(needs)}})
-        return out
-

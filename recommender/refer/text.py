@@ -15,7 +15,9 @@ Example
 
 from __future__ import annotations
 
-from recommender.refer.router import Pick, Reason, Routing
+from recommender.refer.request import Reason
+from recommender.refer.routes import Routing
+from recommender.refer.selection import Pick
 from recommender.taxonomy import load_taxonomy
 from recommender.words import join_words, plural
 

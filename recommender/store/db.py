@@ -26,12 +26,13 @@ import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from recommender.errors import FracnetError, StoreError, UnknownIdError, UsageError
 from recommender.store.schema import APPLICATION_ID, IMPORT_ORDER, SCHEMA_VERSION, TABLES, create_table_sql
+
+if TYPE_CHECKING:  # annotations only: opening a store and reading rows need no pandas
+    import pandas as pd
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -282,6 +283,8 @@ class Store:
     # -- reads -------------------------------------------------------------
     def read_table(self, name: str, where: str = "", params: Sequence = ()) -> pd.DataFrame:
         """A whole table (or a filtered part) as a DataFrame with the schema's columns."""
+        import pandas as pd
+
         table = TABLES[name]
         cols = ", ".join(table.column_names)
         sql = f"SELECT {cols} FROM {name}" + (f" WHERE {where}" if where else "") + f" ORDER BY {', '.join(table.key)}"

@@ -1,0 +1,164 @@
+"""Scoring candidate pairs with a fitted ranker, in numpy only: the answering half of
+:class:`~recommender.meet.ranker.PairRanker`.
+
+:class:`PairScorer` holds what a fit learned, as arrays: for the linear kinds
+(``logistic``, ``default``) the weights on standardised ``log1p`` features
+(``coef_``, ``intercept_``, ``mean_``, ``scale_``); for ``hgb`` the boosted
+trees, flattened into node arrays (``trees_``) and walked with numpy, in
+scikit-learn's order of operations (baseline, then each tree's leaf value),
+so the scores are scikit-learn's to the last bit. It follows the persistence
+contract of :mod:`recommender.meet.persistence` (``to_state`` /
+``from_state``) and imports nothing from scikit-learn: a cached model answers
+without it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recommender.errors import NotFittedError
+from recommender.meet.features import FEATURE_NAMES
+from recommender.meet.persistence import params_of, set_params_of
+
+_ARRAYS = ("used_", "reference_", "coef_", "mean_", "scale_")
+_VALUES = ("kind_", "n_rows_", "n_positive_", "fallback_reason_", "intercept_")
+
+
+def _transform(X: np.ndarray) -> np.ndarray:
+    return np.log1p(np.clip(np.asarray(X, dtype=float), 0.0, None))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+class PairScorer:
+    """Scores pairs from their features with fitted weights or trees (see the module docstring)."""
+
+    def _check(self) -> None:
+        if not hasattr(self, "kind_"):
+            raise NotFittedError("PairRanker is not fitted; call fit(X, y) first")
+
+    def decision(self, X) -> np.ndarray:
+        """Raw scores (log-odds), shape (m,)."""
+        self._check()
+        Z = _transform(X)
+        if self.kind_ == "hgb":
+            return self._tree_decision(Z[:, self.used_])
+        # elementwise then a row sum: each row's score is independent of the batch
+        return (((Z - self.mean_) / self.scale_) * self.coef_).sum(axis=1) + self.intercept_
+
+    def score(self, X) -> np.ndarray:
+        """Probability-like scores in (0, 1), shape (m,)."""
+        return _sigmoid(self.decision(X))
+
+    def contributions(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Per-feature contributions to the log-odds and the baseline.
+
+        Returns
+        -------
+        contrib : ndarray, shape (m, F)
+            For linear kinds, ``coef * standardised feature`` (exact: the row
+            sums plus ``base`` give :meth:`decision`). For ``hgb``, the drop in
+            log-odds when the feature is set to its training median.
+        base : ndarray, shape (m,)
+        """
+        self._check()
+        X = np.asarray(X, dtype=float)
+        Z = _transform(X)
+        if self.kind_ != "hgb":
+            contrib = ((Z - self.mean_) / self.scale_) * self.coef_
+            return contrib, np.full(len(Z), self.intercept_)
+        m, f = Z.shape
+        full = self.decision(X)
+        Zs = np.repeat(Z, f, axis=0)
+        Zs[np.arange(m * f), np.tile(np.arange(f), m)] = np.tile(self.reference_, m)
+        occl = self._tree_decision(Zs[:, self.used_]).reshape(m, f)
+        contrib = full[:, None] - occl
+        return contrib, full - contrib.sum(axis=1)
+
+    def linear_form(self):
+        """``(a, c)`` with ``decision(X) == log1p(X) @ a + c`` (up to rounding), or None for ``hgb``.
+
+        Lets a caller score feature columns one at a time, skip features
+        whose weight is 0, and bound the effect of a feature it has not
+        computed yet (:meth:`MeetScorer.score_block <recommender.meet.scoring.MeetScorer.score_block>`).
+        """
+        self._check()
+        if self.kind_ == "hgb":
+            return None
+        a = self.coef_ / self.scale_
+        return a, float(self.intercept_ - (a * self.mean_).sum())
+
+    def weights(self) -> dict[str, float]:
+        """Weights on the standardised ``log1p`` features (logistic) or on ``log1p`` (default); {} for hgb."""
+        self._check()
+        if self.kind_ == "hgb":
+            return {}
+        return {f: float(w) for f, w in zip(FEATURE_NAMES, self.coef_)}
+
+    def _tree_decision(self, Z: np.ndarray) -> np.ndarray:
+        """The boosted trees' log-odds of the rows of ``Z`` (the used columns): baseline plus each tree's leaf."""
+        t = self.trees_
+        m = len(Z)
+        out = np.full(m, t["baseline"], dtype=float)
+        rows = np.arange(m)
+        for root in t["roots"].tolist():
+            node = np.full(m, root, dtype=np.int64)
+            leaf = t["leaf"][node]
+            while not leaf.all():
+                x = Z[rows, t["feature"][node]]
+                left = np.where(np.isnan(x), t["missing_left"][node], x <= t["threshold"][node])
+                node = np.where(leaf, node, np.where(left, t["left"][node], t["right"][node]))
+                leaf = t["leaf"][node]
+            out += t["value"][node]
+        return out
+
+    # -- persistence (recommender.meet.persistence) -------------------------------------------------
+    def to_state(self) -> dict:
+        """The fitted state as arrays and JSON values."""
+        self._check()
+        state = {"params": params_of(self)}
+        state.update({a: getattr(self, a) for a in _ARRAYS if hasattr(self, a)})
+        state.update({v: getattr(self, v) for v in _VALUES if hasattr(self, v)})
+        if self.kind_ == "hgb":
+            state["trees_"] = dict(self.trees_)
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict) -> "PairScorer":
+        """A scorer that answers as the one whose :meth:`to_state` gave ``state``."""
+        obj = cls.__new__(cls)
+        set_params_of(obj, state["params"])
+        for key, value in state.items():
+            if key != "params":
+                setattr(obj, key, value)
+        return obj
+
+
+def export_trees(model) -> dict:
+    """A fitted scikit-learn HistGradientBoostingClassifier (binary, numeric features) as flat node arrays."""
+    predictors = model._predictors  # one list of trees per boosting iteration
+    if any(len(trees) != 1 for trees in predictors):
+        raise ValueError("only binary classifiers (one tree per iteration) are exported")
+    nodes = [trees[0].nodes for trees in predictors]
+    if any(n["is_categorical"].any() for n in nodes):
+        raise ValueError("categorical splits are not exported")
+    sizes = np.array([len(n) for n in nodes], dtype=np.int64)
+    roots = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
+    offset = np.repeat(roots, sizes)
+
+    def cat(field, dtype):
+        return np.concatenate([n[field] for n in nodes]).astype(dtype) if nodes else np.zeros(0, dtype)
+
+    return {
+        "roots": roots,
+        "feature": cat("feature_idx", np.int64),
+        "threshold": cat("num_threshold", np.float64),
+        "missing_left": cat("missing_go_to_left", bool),
+        "left": cat("left", np.int64) + offset,
+        "right": cat("right", np.int64) + offset,
+        "leaf": cat("is_leaf", bool),
+        "value": cat("value", np.float64),
+        "baseline": float(np.asarray(model._baseline_prediction).ravel()[0]),
+    }

@@ -34,7 +34,7 @@ def _tags(text) -> str:
 def _profile(pid: str):
     net, fx = state.network(), state.facts()
     me = fx.loc[pid]
-    person = net.people[net.people["id"] == pid].iloc[0]
+    person = state.outreach_lookup()[0][pid]  # the person's row, from the lookup built once per revision
     st.title(md_escape(me["name"]))
     bits = [me["title"], me["company"], me["kind"], (me["function"] or None)]
     st.caption(md_escape(" · ".join(b for b in bits if b)) + " · " + md_escape(pid))
@@ -75,7 +75,7 @@ def _recommendations(pid: str) -> None:
     if not recs:
         st.info("No recommendations: nobody eligible in any group (everyone nearby is already a tie or opted out).")
         return
-    model, net = state.meet_model(), state.network()
+    model, net, lookup = state.meet_model(), state.network(), state.outreach_lookup()
     me_facts = model.person(pid)
     counts = {g: sum(r.group == g for r in recs) for g in views.GROUPS}
     st.caption(" · ".join(f"{views.GROUP_LABELS[g]}: {counts[g]}" for g in views.GROUPS)
@@ -99,7 +99,7 @@ def _recommendations(pid: str) -> None:
                         st.button("In list ✓", key=f"add_{group}_{rec.candidate_id}", disabled=True,
                                   width="stretch")
                     else:
-                        row = outreach_row(rec, net, me_facts, them)
+                        row = outreach_row(rec, net, me_facts, them, lookup=lookup)
                         if row is not None:
                             row = {**row, "source": f"who to meet: {group}", "introducer_id": rec.introducer_id}
                         st.button("Add to outreach", icon=":material/add:", key=f"add_{group}_{rec.candidate_id}", width="stretch",

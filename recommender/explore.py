@@ -23,6 +23,18 @@ from recommender.kernels import _ranges
 from recommender.network import Network
 from recommender.people import group_of
 
+#: The disk cache entry of :func:`whole_network_insights` (:mod:`recommender.result_cache`).
+INSIGHTS_CACHE = "insights"
+
+
+def insights_cache_key(store) -> tuple:
+    """The disk key of the whole-network insights: the structure's revision
+    (:func:`recommender.model_cache.tables_key`) without the path, so a copied database keeps them."""
+    from recommender.model_cache import STRUCTURE_TABLES, tables_key
+
+    return tables_key(store, STRUCTURE_TABLES)[1:]
+
+
 #: The most people the neighbourhood map shows (and the neighbourhood brokers and communities read).
 MAP_LIMIT_MAX = 300
 #: Betweenness pivots (sampled sources) on a neighbourhood, and on the whole network.

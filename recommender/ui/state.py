@@ -24,6 +24,7 @@ from dataclasses import replace
 
 import streamlit as st
 
+from recommender.explore import INSIGHTS_CACHE
 from recommender.model_cache import HISTORY_TABLES, STRUCTURE_TABLES, tables_key
 from recommender.network import Network
 from recommender.sample import open_default_store
@@ -37,7 +38,6 @@ REFER_KEY = "refer_result"
 LOGGED_KEY = "refer_logged"
 #: Whole-network insights are computed in the page's run below this much work (pivots x ties), else in the background.
 SYNC_WORK = 20_000_000
-INSIGHTS_NAME = "insights"
 
 
 def db_path() -> str:
@@ -143,7 +143,8 @@ def trust():
 def _meet_model(path: str, skey: tuple):
     from recommender.model_cache import meet_model as cached_meet_model
 
-    return cached_meet_model(_store(path))  # reads the network only when no model is cached on disk
+    store = _store(path)  # the network already read is fitted on when no model is cached on disk
+    return cached_meet_model(store, network=_network(path, skey, tables_key(store, HISTORY_TABLES)))
 
 
 def meet_model():
@@ -221,7 +222,7 @@ class _Job:
     def __init__(self, store, adj, fx, key):
         from recommender import result_cache
 
-        self.result, self.error, self.from_disk = result_cache.load(store, INSIGHTS_NAME, key), None, False
+        self.result, self.error = result_cache.load(store, INSIGHTS_CACHE, key), None
         self.from_disk = self.result is not None
         self._args = (store, adj, fx, key)
         self.thread = None
@@ -240,7 +241,7 @@ class _Job:
         try:
             result = whole_network_insights(adj, fx, pivots=_pivots())
             try:
-                result_cache.save(store, INSIGHTS_NAME, key, result)
+                result_cache.save(store, INSIGHTS_CACHE, key, result)
             except Exception:  # noqa: BLE001  (a read-only folder: keep the answer in memory)
                 pass
             self.result = result
@@ -254,14 +255,12 @@ def _pivots() -> int:
     return NETWORK_PIVOTS
 
 
-def disk_key(skey: tuple) -> tuple:
-    """A structure key without the path: a copied database keeps its cached results (as its models)."""
-    return skey[1:]
-
-
 @st.cache_resource(show_spinner="Finding brokers and communities in the whole network…", max_entries=2)
 def _network_job(path: str, skey: tuple) -> _Job:
-    return _Job(_store(path), _trust(path, skey), _facts(path, skey), disk_key(skey))
+    from recommender.explore import insights_cache_key
+
+    store = _store(path)
+    return _Job(store, _trust(path, skey), _facts(path, skey), insights_cache_key(store))
 
 
 def network_insights() -> dict | None:

@@ -135,9 +135,8 @@ def warm(db: Path) -> dict:
             meet_model(store)
         out["model"] = (t.wall, t.cpu)
         with Timer("network") as t:
-            net = load_network(store)
-            fx = views.people_facts(net)
-            adj = TrustAdjacency.from_network(net)
+            fx = views.people_facts(load_network(store))
+            adj = TrustAdjacency.from_model(meet_model(store))  # as the explorer builds it
         out["network"] = (t.wall, t.cpu)
         with Timer("insights") as t:
             res = whole_network_insights(adj, fx)
@@ -245,10 +244,11 @@ _FIRST_RUN_CHILD = r"""
 import json, sys, time
 from streamlit.elements import alert
 import recommender.ui as ui
+import recommender.ui.start as start
 seen = {}
 orig, run = alert.AlertMixin.info, ui.run
 def info(self, body, *a, **k):
-    if body == ui.STARTING and "message" not in seen:
+    if body == start.STARTING and "message" not in seen:
         seen["message"] = time.perf_counter() - seen["start"]
     return orig(self, body, *a, **k)
 def timed_run():  # the script's start (app.py calls it first thing)

@@ -21,7 +21,6 @@ def counts(monkeypatch):
     """Counts of the expensive builds: tables read, lookups, trust graphs, models, routers, whole-network insights."""
     import recommender.explore as explore
     import recommender.model_cache as model_cache
-    import recommender.outreach as outreach
     from recommender.refer.router import Router
 
     seen = Counter()
@@ -35,9 +34,9 @@ def counts(monkeypatch):
     read = Store.read_table
     monkeypatch.setattr(Store, "read_table", lambda self, name, *a, **k: (seen.update([f"read:{name}"]),
                                                                         read(self, name, *a, **k))[1])
-    monkeypatch.setattr(outreach, "_people_lookup", count("lookup", outreach._people_lookup))
-    monkeypatch.setattr(explore.TrustAdjacency, "from_network",
-                        classmethod(count("trust", explore.TrustAdjacency.from_network.__func__)))
+    monkeypatch.setattr(explore, "people_lookup", count("lookup", explore.people_lookup))
+    monkeypatch.setattr(explore.TrustAdjacency, "from_model",
+                        classmethod(count("trust", explore.TrustAdjacency.from_model.__func__)))
     monkeypatch.setattr(model_cache, "meet_model", count("model", model_cache.meet_model))
     monkeypatch.setattr(Router, "fit", count("router", Router.fit))
     monkeypatch.setattr(explore, "whole_network_insights", count("insights", explore.whole_network_insights))
@@ -207,7 +206,7 @@ def test_first_run_shows_a_message_before_the_database_is_made(tmp_path, monkeyp
     import streamlit as st
 
     import recommender.sample as sample
-    import recommender.ui as ui
+    import recommender.ui.start as ui
 
     monkeypatch.delenv("FRACNET_DB", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
@@ -227,3 +226,48 @@ def test_first_run_shows_a_message_before_the_database_is_made(tmp_path, monkeyp
     at = AppTest.from_file(APP, default_timeout=120).run()  # the whole first run: the message is gone when done
     assert not at.exception and (tmp_path / ".fracnet" / "fracnet.db").exists()
     assert ui.STARTING not in [i.value for i in at.info] and [t.value for t in at.title] == ["fracnet"]
+
+
+def test_row_index_and_people_rows_give_what_a_scan_gives(sample_db):
+    from recommender.explore import RowIndex, people_lookup
+    from recommender.network import load_network
+    from recommender.outreach import _people_lookup
+    from recommender.ui import views
+
+    with Store(sample_db) as s:
+        net = load_network(s)
+    fx = views.people_facts(net)
+    ties, intros = RowIndex(net.ties, ("a", "b")), RowIndex(net.introductions, ("a", "b", "introducer"))
+    refs = RowIndex(net.referrals, ("from_id", "to_id"))
+    for pid in (PID, "p0042", "p0113", "nobody"):
+        if pid in fx.index:
+            assert views.ties_table(net, fx, pid, ties(pid)).equals(views.ties_table(net, fx, pid))
+            assert views.hidden_ties(net, fx, pid, ties(pid)) == views.hidden_ties(net, fx, pid)
+            assert views.coverage(net, fx, pid, ties(pid)).equals(views.coverage(net, fx, pid))
+            assert views.introductions_table(net, fx, pid, intros(pid)).equals(views.introductions_table(net, fx, pid))
+            assert views.referrals_table(net, fx, pid, refs(pid)).equals(views.referrals_table(net, fx, pid))
+        else:
+            assert len(ties(pid)) == 0
+    rows, comps = people_lookup(net)
+    old_rows, old_comps = _people_lookup(net)
+    assert comps == old_comps and all(rows.get(p) == old_rows[p] for p in list(old_rows)[:50])
+    assert rows.get("nobody") is None and "nobody" not in rows
+
+
+def test_the_models_trust_graph_is_the_trust_rule(writable_db):
+    """The explorer reads the trust graph off the fitted model: the same ties and weights as trust_weights."""
+    import numpy as np
+
+    from recommender.explore import TrustAdjacency
+    from recommender.model_cache import meet_model
+    from recommender.network import load_network
+
+    with Store(writable_db) as s:
+        net = load_network(s)
+        model = meet_model(s, network=net)
+    a, b = TrustAdjacency.from_model(model), TrustAdjacency.from_network(net)
+    assert a.edges == b.edges and set(a.ids) == set(b.ids)
+    pos = b.index.get_indexer(a.ids)
+    wb = b.weights[pos][:, pos]
+    assert (a.weights != 0).sum() == (wb != 0).sum() and abs(a.weights - wb).max() < 1e-6
+    assert np.allclose(a.weights.sum(axis=1), wb.sum(axis=1), atol=1e-4)

@@ -105,6 +105,7 @@ def render(starting=None) -> None:
 
 
 if __name__ == "__main__":  # `streamlit run recommender/ui/main.py` (an installed copy without app.py)
-    from recommender.ui import run
+    from recommender.ui import start
 
-    run()
+    render(start.begin())
+    start.done()

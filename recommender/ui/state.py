@@ -105,14 +105,42 @@ def facts():
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _lookup(path: str, skey: tuple):
-    from recommender.outreach import _people_lookup
+    from recommender.explore import people_lookup
 
-    return _people_lookup(_structure(path, skey))
+    return people_lookup(_structure(path, skey))
 
 
 def outreach_lookup():
     """The people and company lookup every outreach row reads (built once per structure revision)."""
     return _lookup(db_path(), structure_key())
+
+
+#: The columns naming a person, per table a person's page lists rows of.
+PERSON_COLUMNS = {"ties": ("a", "b"), "introductions": ("a", "b", "introducer"), "referrals": ("from_id", "to_id")}
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def _row_index(path: str, key: tuple, table: str):
+    from recommender.explore import RowIndex
+
+    net = _structure(path, key) if table in STRUCTURE_TABLES else _history(path, key)
+    return RowIndex(getattr(net, table), PERSON_COLUMNS[table])
+
+
+def person_rows(table: str, pid: str):
+    """Positions of ``pid``'s rows in :func:`network`'s ``table`` (ties, introductions, referrals), from an
+    index built once per revision of that table."""
+    key = structure_key() if table in STRUCTURE_TABLES else history_key()
+    return _row_index(db_path(), key, table)(pid)
+
+
+def person_network(pid: str) -> Network:
+    """The network cut to ``pid``'s referrals and the people they name: what ``pid``'s referral ledger
+    (:func:`recommender.ledger.referral_ledger`) reads, without a pass over everyone."""
+    net = network()
+    refs = net.referrals.iloc[person_rows("referrals", pid)]
+    ids = {pid} | set(refs["from_id"].dropna()) | set(refs["to_id"].dropna())
+    return replace(net, referrals=refs, people=net.people.iloc[outreach_lookup()[0].positions(ids)])
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -131,7 +159,7 @@ def find_people(query: str, limit: int = 50) -> list[str]:
 def _trust(path: str, skey: tuple):
     from recommender.explore import TrustAdjacency
 
-    return TrustAdjacency.from_network(_network(path, skey, tables_key(_store(path), HISTORY_TABLES)))
+    return TrustAdjacency.from_model(_meet_model(path, skey))  # the model's trust weights: nothing recomputed
 
 
 def trust():
@@ -303,7 +331,7 @@ def recommendations(pid: str, k: int):
 def clear_caches() -> None:
     """Drop every cached table and model (after an import); the store stays open."""
     st.cache_data.clear()
-    for fn in (_structure, _history, _network, _facts, _lookup, _trust, _meet_model, _router_fitted, _router,
+    for fn in (_structure, _history, _network, _facts, _lookup, _row_index, _trust, _meet_model, _router_fitted, _router,
                _network_job, _community_of):
         fn.clear()
 

@@ -18,7 +18,7 @@ OUTCOME_COLOURS = {"pending": "#bab0ac", "accepted": "#72b7b2", "declined": "#e4
 
 def _ledger(pid: str) -> None:
     st.subheader("Go-giver ledger")
-    led = referral_ledger(state.network(), pid)
+    led = referral_ledger(state.person_network(pid), pid)
     b = led["balance"]
     c = st.columns(3)
     c[0].metric("Referrals given", b["given"])
@@ -125,7 +125,7 @@ def _communities(pid: str, local: dict) -> None:
 
 def _coverage(pid: str) -> None:
     st.subheader("Your three groups against the starter target")
-    cov = views.coverage(state.network(), state.facts(), pid)
+    cov = views.coverage(state.network(), state.facts(), pid, state.person_rows("ties", pid))
     lo, hi = views.TARGET
     band = alt.Chart(pd.DataFrame({"lo": [lo], "hi": [hi]})).mark_rect(opacity=0.15, color="#54a24b").encode(
         x="lo:Q", x2="hi:Q")

@@ -40,11 +40,12 @@ def _profile(pid: str):
     st.caption(md_escape(" · ".join(b for b in bits if b)) + " · " + md_escape(pid))
     if me["opt_out"]:
         st.warning("This person opted out: they are never recommended to others or exported.")
-    ties = views.ties_table(net, fx, pid)
-    intros = views.introductions_table(net, fx, pid)
-    refs = views.referrals_table(net, fx, pid)
+    tie_rows = state.person_rows("ties", pid)
+    ties = views.ties_table(net, fx, pid, tie_rows)
+    intros = views.introductions_table(net, fx, pid, state.person_rows("introductions", pid))
+    refs = views.referrals_table(net, fx, pid, state.person_rows("referrals", pid))
     c = st.columns(5)
-    hidden = views.hidden_ties(net, fx, pid)
+    hidden = views.hidden_ties(net, fx, pid, tie_rows)
     c[0].metric("Ties", len(ties) + hidden)
     c[1].metric("Introductions", len(intros))
     c[2].metric("Referrals given", int((refs["direction"] == "given").sum()))
@@ -132,7 +133,7 @@ def render() -> None:
                              "strength", min_value=0.0, max_value=1.0, format="%.2f")})
         else:
             st.info("No ties yet: import a LinkedIn export on the Data page, or add ties.csv.")
-        hidden = views.hidden_ties(state.network(), state.facts(), pid)
+        hidden = views.hidden_ties(state.network(), state.facts(), pid, state.person_rows("ties", pid))
         if hidden:
             st.caption(f"{plural(hidden, 'tie')} with people who opted out {'is' if hidden == 1 else 'are'} not shown.")
     with tabs[2]:

@@ -324,6 +324,11 @@ def main(argv=None) -> int:
     if not db.exists():
         print(f"building {args.people:,} people into {db}")
         build(db, args.people)
+    else:  # the explorer holds the whole network: check it fits before loading it
+        from recommender.store.db import Store
+
+        with Store(db, create=False) as s:
+            check_memory(s.counts()["people"])
     w = warm(db)
     with tempfile.TemporaryDirectory(prefix="fracnet-bench-work-") as work_dir:
         work = working_copy(db, Path(work_dir))  # the run writes (outreach, a referral): never into --db

@@ -44,7 +44,8 @@ def counts(monkeypatch):
 
 
 @pytest.fixture
-def app(writable_db, monkeypatch):
+def app(writable_db, monkeypatch, counts):
+    """The explorer on a private copy of the sample; builds are counted from before its first run."""
     monkeypatch.setenv("FRACNET_DB", str(writable_db))
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["person"] = PID
@@ -80,6 +81,26 @@ def test_a_write_stamps_only_the_tables_it_wrote(writable_db):
         s.con.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
         assert s.table_revisions(STRUCTURE_TABLES) is None
         assert tables_key(s, STRUCTURE_TABLES) != before and tables_key(s, STRUCTURE_TABLES)[-1][0] == "revision"
+        # the next stamped commit starts a new epoch: the counters from before the gap never come back
+        with s.transaction() as con:
+            con.execute("UPDATE referrals SET outcome = outcome WHERE rowid = (SELECT MIN(rowid) FROM referrals)")
+        assert s.table_revisions(STRUCTURE_TABLES) is not None and tables_key(s, STRUCTURE_TABLES) != before
+
+
+def test_an_older_database_is_stamped_when_opened(writable_db):
+    """A database no fracnet stamped yet gets per-table keys at open, not at the user's first write."""
+    from recommender.store import revisions
+
+    with Store(writable_db) as s:
+        s.write_meta({}, delete=[revisions.TRACKED, revisions.EPOCH])
+        assert s.table_revisions(STRUCTURE_TABLES) is None
+    with Store(writable_db) as s:
+        assert s.table_revisions(STRUCTURE_TABLES) is not None
+        structure = tables_key(s, STRUCTURE_TABLES)
+        from recommender.ledger import log_routed_referral
+
+        log_routed_referral(s, PID, "p0042", needs=["fundraising"])
+        assert tables_key(s, STRUCTURE_TABLES) == structure
 
 
 def test_outreach_and_the_slider_rebuild_nothing(app, counts):

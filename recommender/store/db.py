@@ -31,6 +31,7 @@ from typing import Iterable, Iterator, Sequence
 import pandas as pd
 
 from recommender.errors import FracnetError, StoreError, UnknownIdError, UsageError
+from recommender.store import revisions
 from recommender.store.schema import APPLICATION_ID, IMPORT_ORDER, SCHEMA_VERSION, TABLES, create_table_sql
 
 BUSY_TIMEOUT_MS = 30_000
@@ -44,21 +45,6 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS referrals_to ON referrals (to_id)",
     "CREATE INDEX IF NOT EXISTS intros_date ON introductions (date)",
 )
-
-
-#: ``meta`` keys ``rev:<table>``: per-table write counts (:meth:`Store.table_revisions`).
-TABLE_REVISION_PREFIX = "rev:"
-_TRACKED = "rev:tracked"
-_WRITE_ACTIONS = frozenset((sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE))
-
-
-def _writes_into(tables: set):
-    """An SQLite authorizer that allows everything and notes the tables written into ``tables``."""
-    def note(action, table, _arg, _db, _trigger):
-        if action in _WRITE_ACTIONS and table and table != "meta" and not table.startswith("sqlite_"):
-            tables.add(table)
-        return sqlite3.SQLITE_OK
-    return note
 
 
 def default_db_path() -> Path:
@@ -103,6 +89,7 @@ class Store:
             self.con.execute("PRAGMA journal_mode = WAL")
             self.con.execute("PRAGMA synchronous = NORMAL")
             self._ensure_identity()
+            revisions.start_tracking(self)
         except StoreError:
             self.con.close()
             raise
@@ -184,7 +171,7 @@ class Store:
             before = self.con.total_changes
             written: set[str] = set()
             try:
-                self.con.set_authorizer(_writes_into(written))  # the tables this transaction writes
+                self.con.set_authorizer(revisions.writes_into(written))  # the tables this transaction writes
                 try:
                     yield self.con
                 finally:
@@ -193,7 +180,7 @@ class Store:
                     key = "practice_revision" if practice else "revision"
                     self.con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, '0')", (key,))
                     self.con.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = ?", (key,))
-                    self._stamp_tables(written, practice)
+                    revisions.stamp(self.con, written, practice)
                 self.con.execute("COMMIT")
             except BaseException as exc:
                 # SQLite may already have rolled back (disk full, I/O error): roll back only what is open
@@ -207,28 +194,11 @@ class Store:
                     raise sqlite_error(self.path, exc) from None
                 raise
 
-    def _stamp_tables(self, written: set[str], practice: bool) -> None:
-        """Raise ``rev:<table>`` for every table written; ``rev:tracked`` says the revision is fully stamped."""
-        keys = [(TABLE_REVISION_PREFIX + t,) for t in sorted(written)]
-        self.con.executemany("INSERT OR IGNORE INTO meta (key, value) VALUES (?, '0')", keys)
-        self.con.executemany("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = ?", keys)
-        if not practice:
-            self.con.execute("INSERT OR REPLACE INTO meta (key, value) "
-                             "SELECT ?, value FROM meta WHERE key = 'revision'", (_TRACKED,))
-
     def table_revisions(self, tables: Sequence[str]) -> tuple[int, ...] | None:
-        """How often each of ``tables`` was written (one count per committed transaction that wrote it).
-
-        None when some commit was not stamped (a write by an older fracnet): then only
-        :attr:`revision` tells whether the tables changed.
-        """
-        names = ["revision", _TRACKED] + [TABLE_REVISION_PREFIX + t for t in tables]
+        """How often each of ``tables`` was written, and the epoch (:mod:`recommender.store.revisions`);
+        None when the last commit was not stamped (then only :attr:`revision` says what changed)."""
         with self._lock:
-            rows = dict(self.con.execute(f"SELECT key, value FROM meta WHERE key IN ({', '.join('?' * len(names))})",
-                                         names).fetchall())
-        if rows.get(_TRACKED) is None or str(rows.get(_TRACKED)) != str(rows.get("revision")):
-            return None
-        return tuple(int(rows.get(TABLE_REVISION_PREFIX + t, 0)) for t in tables)
+            return revisions.table_revisions(self.con, tables)
 
     def _begin_immediate(self) -> None:
         """Take the write lock, waiting up to the busy timeout for other writers.

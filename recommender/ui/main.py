@@ -83,7 +83,8 @@ def render(starting=None) -> None:
     state.init_session()
     state.get_store()  # on first use: the sample database created and its model fitted
     state.facts()
-    if starting is not None:
+    if starting is not None:  # the process's first run: what the pages share, under the message
+        state.warm()
         starting.empty()
     pages = _pages()
     _sidebar()

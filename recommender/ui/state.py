@@ -328,6 +328,15 @@ def recommendations(pid: str, k: int):
     return [r for r in recs if not (r.candidate_id in fx.index and fx.at[r.candidate_id, "opt_out"])]
 
 
+def warm() -> None:
+    """Build what every page shares once per revision (the model, the outreach lookup, the row indexes):
+    the process's first run does it while its message shows, so no page's first view waits for it."""
+    meet_model()
+    outreach_lookup()
+    for table in PERSON_COLUMNS:
+        _row_index(db_path(), structure_key() if table in STRUCTURE_TABLES else history_key(), table)
+
+
 def clear_caches() -> None:
     """Drop every cached table and model (after an import); the store stays open."""
     st.cache_data.clear()

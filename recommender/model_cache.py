@@ -54,6 +54,22 @@ def revision_key(store) -> tuple[str, int, str | None]:
     return str(store.path.resolve()), store.revision, store.identity
 
 
+#: What the explorer's caches read (issue 17), the one rule for their keys: the network's **structure**
+#: (the who-to-meet model, people facts, the trust graph, the router's people, brokers, communities)
+#: and its referral **history** (the ledger, the router's track records). Logging a referral or an
+#: outreach item leaves the structure as it was.
+STRUCTURE_TABLES = ("people", "companies", "ties", "introductions")
+HISTORY_TABLES = ("referrals", "opportunities")
+
+
+def tables_key(store, tables=STRUCTURE_TABLES) -> tuple:
+    """The cache key of what ``store`` holds in ``tables``: its path, identity and the tables' write counts
+    (:meth:`Store.table_revisions`; the whole revision when an unstamped write makes them unknown)."""
+    revs = store.table_revisions(tables)
+    return (str(store.path.resolve()), store.identity, tuple(tables),
+            revs if revs is not None else ("revision", store.revision))
+
+
 def cache_key(store, as_of=None) -> str | None:
     """The key of the model for ``store``'s identity and revision (None: the database has no identity)."""
     ident = store.identity

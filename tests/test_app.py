@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from recommender.explore import TrustAdjacency
 from recommender.trust import build_trust_graph
 from recommender.network import load_network
 from recommender.store.db import Store
@@ -243,18 +244,19 @@ def test_map_never_shows_opted_out_and_respects_cap(sample_db):
     with Store(sample_db) as s:
         net = load_network(s)
     facts = views.people_facts(net)
-    trust = build_trust_graph(net)
+    trust = TrustAdjacency.from_network(net)
+    graph = build_trust_graph(net)
     opted = set(facts.index[facts["opt_out"]])
-    hub = max(trust.degree, key=lambda kv: kv[1])[0]
+    hub = max(graph.degree, key=lambda kv: kv[1])[0]
     for pid in (HTML_ID, hub):
         ids, info = views.neighbourhood(trust, facts, pid, hops=2, limit=40)
         assert ids[0] == pid and len(ids) <= 40
         assert not set(ids[1:]) & opted
-        m = views.map_layout(trust, facts, pid, ids, info)
+        m = views.map_layout(trust.subgraph(ids), facts, pid, ids, info)
         assert len(m.nodes) == len(ids) and m.cut == (info["total"] > len(ids))
         assert set(m.edges["a"]) | set(m.edges["b"]) <= set(ids)
     # near an opted-out person, they are counted but never drawn
-    near = next(n for o in opted for n in trust[o] if n not in opted)
+    near = next(n for o in opted for n in graph[o] if n not in opted)
     ids, info = views.neighbourhood(trust, facts, near, hops=1, limit=300)
     assert info["opted_out"] >= 1 and not set(ids) & opted
     # filters: only finance fractionals (plus the centre)
@@ -325,3 +327,27 @@ def test_big_network_linkedin_owner_searches_first(writable_db, monkeypatch):
     owner = at.selectbox(key="linkedin_owner")
     assert owner.value == HTML_ID and 1 < len(owner.options) <= picker.PICKER_MATCHES + 1  # the owner stays listed
     _assert_no_raw_html(at)
+
+
+def test_neighbourhood_matches_the_networkx_trust_graph(sample_db):
+    """The sparse trust graph gives the neighbourhood the networkx graph gives: same people, hops, trust."""
+    import networkx as nx
+
+    with Store(sample_db) as s:
+        net = load_network(s)
+    facts = views.people_facts(net)
+    trust, graph = TrustAdjacency.from_network(net), build_trust_graph(net)
+    assert trust.edges == graph.number_of_edges()
+    for pid in (HTML_ID, "p0042", "p0113"):
+        ids, info = views.neighbourhood(trust, facts, pid, hops=2, limit=300)
+        bfs = nx.single_source_shortest_path_length(graph, pid, cutoff=2)
+        reach = {p for p in bfs if p != pid and not facts.at[p, "opt_out"]}
+        assert set(ids[1:]) == reach or len(ids) == 300
+        assert all(info["hop"][p] == bfs[p] for p in ids)
+        # the strongest path using at most two ties
+        for p in ids[1:6]:
+            paths = [graph[pid][p]["weight"]] if graph.has_edge(pid, p) else []
+            paths += [graph[pid][m]["weight"] * graph[m][p]["weight"] for m in graph[pid] if graph.has_edge(m, p)]
+            assert info["trust"][p] == pytest.approx(max(paths))
+        sub = trust.subgraph(ids)
+        assert sorted(map(sorted, sub.edges)) == sorted(map(sorted, graph.subgraph(ids).edges))

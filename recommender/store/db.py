@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from recommender.errors import FracnetError, StoreError, UnknownIdError, UsageError
+from recommender.store import revisions
 from recommender.store.schema import APPLICATION_ID, IMPORT_ORDER, SCHEMA_VERSION, TABLES, create_table_sql
 
 if TYPE_CHECKING:  # annotations only: opening a store and reading rows need no pandas
@@ -89,6 +90,7 @@ class Store:
             self.con.execute("PRAGMA journal_mode = WAL")
             self.con.execute("PRAGMA synchronous = NORMAL")
             self._ensure_identity()
+            revisions.start_tracking(self)
         except StoreError:
             self.con.close()
             raise
@@ -169,12 +171,18 @@ class Store:
         with self._lock:
             self._begin_immediate()
             before = self.con.total_changes
+            written: set[str] = set()
             try:
-                yield self.con
+                self.con.set_authorizer(revisions.writes_into(written))  # the tables this transaction writes
+                try:
+                    yield self.con
+                finally:
+                    self.con.set_authorizer(None)
                 if self.con.total_changes != before and self._has_meta():
                     key = "practice_revision" if practice else "revision"
                     self.con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, '0')", (key,))
                     self.con.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = ?", (key,))
+                    revisions.stamp(self.con, written, practice)
                 self.con.execute("COMMIT")
             except BaseException as exc:
                 # SQLite may already have rolled back (disk full, I/O error): roll back only what is open
@@ -187,6 +195,12 @@ class Store:
                         exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
                     raise sqlite_error(self.path, exc) from None
                 raise
+
+    def table_revisions(self, tables: Sequence[str]) -> tuple[int, ...] | None:
+        """How often each of ``tables`` was written, and the epoch (:mod:`recommender.store.revisions`);
+        None when the last commit was not stamped (then only :attr:`revision` says what changed)."""
+        with self._lock:
+            return revisions.table_revisions(self.con, tables)
 
     def _begin_immediate(self) -> None:
         """Take the write lock, waiting up to the busy timeout for other writers.

@@ -2,7 +2,12 @@
 
 
 def run() -> None:
-    """Render the explorer (one Streamlit script run)."""
+    """Render the explorer (one Streamlit script run); the first run's message comes first
+    (:mod:`recommender.ui.start`), before anything heavy is imported."""
+    from recommender.ui import start
+
+    box = start.begin()
     from recommender.ui.main import render
 
-    render()
+    render(box)
+    start.done()

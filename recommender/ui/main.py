@@ -74,13 +74,18 @@ def _sidebar() -> None:
             st.caption(f"Outreach list: {n} {'person' if n == 1 else 'people'}")
 
 
-def render() -> None:
-    st.set_page_config(page_title="fracnet explorer", page_icon="🤝", layout="wide")
+def render(starting=None) -> None:
+    """One run of the explorer; ``starting`` is the placeholder holding the first run's message, if any."""
     st.html(_CSS)  # static styling only; never user data
     from recommender.ui import auth
 
     auth.gate()  # local unless protected: stops here unless the viewer may see the explorer
     state.init_session()
+    state.get_store()  # on first use: the sample database created and its model fitted
+    state.facts()
+    if starting is not None:  # the process's first run: what the pages share, under the message
+        state.warm()
+        starting.empty()
     pages = _pages()
     _sidebar()
     nav = st.navigation(list(pages.values()))
@@ -101,4 +106,7 @@ def render() -> None:
 
 
 if __name__ == "__main__":  # `streamlit run recommender/ui/main.py` (an installed copy without app.py)
-    render()
+    from recommender.ui import start
+
+    render(start.begin())
+    start.done()

@@ -115,9 +115,10 @@ def map_layout(trust: nx.Graph, facts: pd.DataFrame, center: str, ids: list[str]
     return MapData(nodes, edges, info["total"], shown, cut, info.get("filtered_out", 0), info.get("opted_out", 0), notes)
 
 
-def ties_table(net: Network, facts: pd.DataFrame, pid: str) -> pd.DataFrame:
-    """The person's ties: who, their function and group, strength, since, last contact, source."""
-    t = net.ties
+def ties_table(net: Network, facts: pd.DataFrame, pid: str, rows=None) -> pd.DataFrame:
+    """The person's ties: who, their function and group, strength, since, last contact, source.
+    ``rows``: the positions of the person's ties (:class:`recommender.explore.RowIndex`), else the table is scanned."""
+    t = _rows(net.ties, rows)
     mine = t[(t["a"] == pid) | (t["b"] == pid)]
     me = facts.loc[pid]
     rows = []
@@ -139,6 +140,11 @@ def ties_table(net: Network, facts: pd.DataFrame, pid: str) -> pd.DataFrame:
 OPTED_OUT_NAME = "a person who opted out"
 
 
+def _rows(table: pd.DataFrame, rows) -> pd.DataFrame:
+    """The rows at ``rows`` (a person's, from a :class:`recommender.explore.RowIndex`), or the whole table."""
+    return table if rows is None else table.iloc[rows]
+
+
 def _opted_out(facts: pd.DataFrame, pid) -> bool:
     return pid in facts.index and bool(facts.at[pid, "opt_out"])
 
@@ -150,16 +156,16 @@ def shown_name(facts: pd.DataFrame, pid) -> str:
     return facts.at[pid, "name"] if pid in facts.index else (pid or "")
 
 
-def hidden_ties(net: Network, facts: pd.DataFrame, pid: str) -> int:
+def hidden_ties(net: Network, facts: pd.DataFrame, pid: str, rows=None) -> int:
     """How many of the person's ties are with people who opted out (left out of :func:`ties_table`)."""
-    t = net.ties
+    t = _rows(net.ties, rows)
     others = pd.concat([t.loc[t["a"] == pid, "b"], t.loc[t["b"] == pid, "a"]])
     return int(sum(_opted_out(facts, o) for o in others))
 
 
-def introductions_table(net: Network, facts: pd.DataFrame, pid: str) -> pd.DataFrame:
+def introductions_table(net: Network, facts: pd.DataFrame, pid: str, rows=None) -> pd.DataFrame:
     """Introductions the person made or was part of."""
-    i = net.introductions
+    i = _rows(net.introductions, rows)
     mine = i[(i["a"] == pid) | (i["b"] == pid) | (i["introducer"] == pid)]
     name = lambda x: shown_name(facts, x)  # noqa: E731
     rows = []
@@ -174,9 +180,9 @@ def introductions_table(net: Network, facts: pd.DataFrame, pid: str) -> pd.DataF
     return df.sort_values("date", ascending=False, na_position="last").reset_index(drop=True)
 
 
-def referrals_table(net: Network, facts: pd.DataFrame, pid: str) -> pd.DataFrame:
+def referrals_table(net: Network, facts: pd.DataFrame, pid: str, rows=None) -> pd.DataFrame:
     """Referrals the person gave and received, newest first."""
-    r = net.referrals
+    r = _rows(net.referrals, rows)
     mine = r[(r["from_id"] == pid) | (r["to_id"] == pid)]
     opps = net.opportunities.set_index("id") if len(net.opportunities) else None
     name = lambda x: shown_name(facts, x)  # noqa: E731
@@ -194,9 +200,9 @@ def referrals_table(net: Network, facts: pd.DataFrame, pid: str) -> pd.DataFrame
     return df.sort_values(["date", "id"], ascending=False, na_position="last").reset_index(drop=True)
 
 
-def coverage(net: Network, facts: pd.DataFrame, pid: str) -> pd.DataFrame:
+def coverage(net: Network, facts: pd.DataFrame, pid: str, rows=None) -> pd.DataFrame:
     """How many of the person's ties fall in each group, against the 10-20 starter target."""
-    t = net.ties
+    t = _rows(net.ties, rows)
     others = pd.concat([t.loc[t["a"] == pid, "b"], t.loc[t["b"] == pid, "a"]]).unique()
     me = facts.loc[pid]
     counts = {g: 0 for g in GROUPS}

@@ -18,7 +18,7 @@ OUTCOME_COLOURS = {"pending": "#bab0ac", "accepted": "#72b7b2", "declined": "#e4
 
 def _ledger(pid: str) -> None:
     st.subheader("Go-giver ledger")
-    led = referral_ledger(state.network(), pid)
+    led = referral_ledger(state.person_network(pid), pid)
     b = led["balance"]
     c = st.columns(3)
     c[0].metric("Referrals given", b["given"])
@@ -53,39 +53,79 @@ def _outcomes(pid: str) -> None:
     st.altair_chart(chart, width="stretch")
 
 
-def _brokers(pid: str) -> None:
-    st.subheader("Brokers")
-    st.caption("Who bridges the network: betweenness on the trust graph (strongest paths), sampled on big networks.")
-    df = state.brokers()
-    if not len(df):
-        st.info("No ties yet.")
-        return
+def _broker_chart(df, pid: str):
     df = df.assign(you=df["id"] == pid)
-    chart = alt.Chart(df).mark_bar().encode(
+    present = set(df["function"])
+    return alt.Chart(df).mark_bar().encode(
         y=alt.Y("name:N", sort="-x", title=None), x=alt.X("betweenness:Q"),
         color=alt.Color("function:N", title="function",
-                        scale=alt.Scale(domain=[f for f in FUNCTION_COLOURS if f in set(df["function"])],
-                                        range=[c for f, c in FUNCTION_COLOURS.items() if f in set(df["function"])])),
+                        scale=alt.Scale(domain=[f for f in FUNCTION_COLOURS if f in present],
+                                        range=[c for f, c in FUNCTION_COLOURS.items() if f in present])),
         tooltip=["name:N", "function:N", "betweenness:Q", "ties:Q"]).properties(height=34 * len(df))
-    st.altair_chart(chart, width="stretch")
 
 
-def _communities(pid: str) -> None:
+def _whole(what: str):
+    """The whole-network insights, or None with a note saying why they are not shown yet."""
+    try:
+        res = state.network_insights()
+    except RuntimeError as exc:
+        st.warning(md_escape(f"The whole network's {what} could not be computed: {exc}"))
+        return None
+    if res is None:
+        st.info(f"The whole network's {what} are being computed in the background (once per change of the "
+                "network; cached on disk beside the model). They show here on the next view.")
+    return res
+
+
+def _brokers(pid: str, local: dict) -> None:
+    st.subheader("Brokers")
+    around, whole = st.tabs(["Around this person", "Whole network"])
+    with around:
+        st.caption(md_escape(
+            f"Who bridges this person's neighbourhood: betweenness along the strongest trust paths among the "
+            f"{plural(local['people'], 'person', 'people')} closest within two ties ({plural(local['ties'], 'tie')}), "
+            f"sampled from {plural(local['pivots'], 'pivot')}."))
+        if not len(local["brokers"]):
+            st.info("No ties yet.")
+        else:
+            st.altair_chart(_broker_chart(local["brokers"], pid), width="stretch", key="insights_brokers_local")
+    with whole:
+        res = _whole("brokers")
+        if res is not None:
+            st.caption(f"Betweenness along the strongest trust paths in the whole network "
+                       f"({res['people']:,} people, {res['ties']:,} ties), sampled from {res['pivots']:,} pivots.")
+            if res["brokers"]:
+                st.altair_chart(_broker_chart(pd.DataFrame(res["brokers"]), pid), width="stretch",
+                                key="insights_brokers_network")
+            else:
+                st.info("No ties yet.")
+
+
+def _communities(pid: str, local: dict) -> None:
     st.subheader("Communities")
-    labels = state.communities()
     fx = state.facts()
-    table = views.community_table(labels, fx)
+    name = fx.at[pid, "name"]
+    res = _whole("communities")
+    if res is not None:
+        mine = state.network_community_of().get(pid)
+        if mine is not None:
+            size = res["community_sizes"][mine] if "community_sizes" in res else None
+            st.caption(md_escape(f"{name} is in community C{mine + 1}" + (f" ({plural(size, 'person', 'people')})" if size else "")
+                                 + f". {len(set(res['community']))} communities in all (Louvain on trust, whole network)."))
+        st.dataframe(pd.DataFrame(res["table"]), hide_index=True, width="stretch", key="insights_communities")
+    labels = local["labels"]
     if pid in labels:
         mine = labels[pid]
-        st.caption(md_escape(f"{fx.at[pid, 'name']} is in community C{mine + 1} "
-                             f"({plural(sum(1 for v in labels.values() if v == mine), 'person', 'people')}). "
-                             f"{len(set(labels.values()))} communities in all (Louvain on trust)."))
-    st.dataframe(table, hide_index=True, width="stretch", key="insights_communities")
+        st.caption(md_escape(f"Around {name}: {len(set(labels.values()))} communities among the "
+                             f"{plural(local['people'], 'person', 'people')} closest within two ties "
+                             f"(Louvain on that neighbourhood); {name}'s has "
+                             f"{plural(sum(1 for v in labels.values() if v == mine), 'person', 'people')}."))
+        st.dataframe(local["table"], hide_index=True, width="stretch", key="insights_communities_local")
 
 
 def _coverage(pid: str) -> None:
     st.subheader("Your three groups against the starter target")
-    cov = views.coverage(state.network(), state.facts(), pid)
+    cov = views.coverage(state.network(), state.facts(), pid, state.person_rows("ties", pid))
     lo, hi = views.TARGET
     band = alt.Chart(pd.DataFrame({"lo": [lo], "hi": [hi]})).mark_rect(opacity=0.15, color="#54a24b").encode(
         x="lo:Q", x2="hi:Q")
@@ -108,10 +148,11 @@ def render() -> None:
     with a:
         _coverage(pid)
         _ledger(pid)
+    local = state.local_insights(pid)
     with b:
         _outcomes(pid)
-        _brokers(pid)
-    _communities(pid)
+        _brokers(pid, local)
+    _communities(pid, local)
 
 
 if __name__ == "__main__":  # run by st.navigation as a page script

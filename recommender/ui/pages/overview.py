@@ -13,7 +13,7 @@ from recommender.words import plural
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _stats(path: str, ver: tuple) -> dict:
-    return network_stats(state._network(path, ver))
+    return network_stats(state.network())
 
 
 def _home() -> None:

@@ -34,17 +34,18 @@ def _tags(text) -> str:
 def _profile(pid: str):
     net, fx = state.network(), state.facts()
     me = fx.loc[pid]
-    person = net.people[net.people["id"] == pid].iloc[0]
+    person = state.outreach_lookup()[0][pid]  # the person's row, from the lookup built once per revision
     st.title(md_escape(me["name"]))
     bits = [me["title"], me["company"], me["kind"], (me["function"] or None)]
     st.caption(md_escape(" · ".join(b for b in bits if b)) + " · " + md_escape(pid))
     if me["opt_out"]:
         st.warning("This person opted out: they are never recommended to others or exported.")
-    ties = views.ties_table(net, fx, pid)
-    intros = views.introductions_table(net, fx, pid)
-    refs = views.referrals_table(net, fx, pid)
+    tie_rows = state.person_rows("ties", pid)
+    ties = views.ties_table(net, fx, pid, tie_rows)
+    intros = views.introductions_table(net, fx, pid, state.person_rows("introductions", pid))
+    refs = views.referrals_table(net, fx, pid, state.person_rows("referrals", pid))
     c = st.columns(5)
-    hidden = views.hidden_ties(net, fx, pid)
+    hidden = views.hidden_ties(net, fx, pid, tie_rows)
     c[0].metric("Ties", len(ties) + hidden)
     c[1].metric("Introductions", len(intros))
     c[2].metric("Referrals given", int((refs["direction"] == "given").sum()))
@@ -75,7 +76,7 @@ def _recommendations(pid: str) -> None:
     if not recs:
         st.info("No recommendations: nobody eligible in any group (everyone nearby is already a tie or opted out).")
         return
-    model, net = state.meet_model(), state.network()
+    model, net, lookup = state.meet_model(), state.network(), state.outreach_lookup()
     me_facts = model.person(pid)
     counts = {g: sum(r.group == g for r in recs) for g in views.GROUPS}
     st.caption(" · ".join(f"{views.GROUP_LABELS[g]}: {counts[g]}" for g in views.GROUPS)
@@ -99,7 +100,7 @@ def _recommendations(pid: str) -> None:
                         st.button("In list ✓", key=f"add_{group}_{rec.candidate_id}", disabled=True,
                                   width="stretch")
                     else:
-                        row = outreach_row(rec, net, me_facts, them)
+                        row = outreach_row(rec, net, me_facts, them, lookup=lookup)
                         if row is not None:
                             row = {**row, "source": f"who to meet: {group}", "introducer_id": rec.introducer_id}
                         st.button("Add to outreach", icon=":material/add:", key=f"add_{group}_{rec.candidate_id}", width="stretch",
@@ -132,7 +133,7 @@ def render() -> None:
                              "strength", min_value=0.0, max_value=1.0, format="%.2f")})
         else:
             st.info("No ties yet: import a LinkedIn export on the Data page, or add ties.csv.")
-        hidden = views.hidden_ties(state.network(), state.facts(), pid)
+        hidden = views.hidden_ties(state.network(), state.facts(), pid, state.person_rows("ties", pid))
         if hidden:
             st.caption(f"{plural(hidden, 'tie')} with people who opted out {'is' if hidden == 1 else 'are'} not shown.")
     with tabs[2]:

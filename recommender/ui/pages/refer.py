@@ -187,7 +187,7 @@ def _result(pid: str) -> None:
 
 def _ledger(pid: str) -> None:
     st.subheader("Your referral ledger")
-    led = referral_ledger(state.network(), pid)
+    led = referral_ledger(state.person_network(pid), pid)
     b = led["balance"]
     c = st.columns(4)
     c[0].metric("Given", b["given"])

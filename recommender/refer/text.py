@@ -93,6 +93,8 @@ def reason_text(reason: Reason) -> str:
             return "no trust path (outside your network)"
         if d["hops"] == 1:
             return f"direct tie (trust {d['strength']:.2f})"
+        if d["strength"] <= 0:  # trust counts paths of up to two ties: a longer path is reach, not trust
+            return f"reached via {_and(d['via'])} ({d['hops']} hops; no tie or mutual contact with you)"
         return f"trusted via {_and(d['via'])} ({d['hops']} hops, trust {d['strength']:.2f})"
     if code == "track_record":
         return track_record_text(d)
@@ -378,7 +380,7 @@ def format_routing(routing: Routing, concerns=()) -> str:
         out.append(d["explanation"])
         out += _nearby_lines(d)
         return "\n".join(out)
-    hops = "everyone" if routing.reach["widened"] else f"within {plural(routing.reach['max_hops'], 'hop')}"
+    hops = "in the whole network" if routing.reach["widened"] else f"within {plural(routing.reach['max_hops'], 'hop')}"
     out.append(f"Refer to ({plural(routing.reach['candidates'], 'candidate')} {hops}):")
     for n, p in enumerate(d["picks"], 1):
         out.append(f"{n}. {p['name']} ({p['id']})  score {p['score']:.2f}"

@@ -44,10 +44,11 @@ from recommender.meet.features import (
     katz_scores,
     pair_features,
     stack_features,
+    structure,
 )
 from recommender.meet.holdout import history_horizon, holdout_training_set
 from recommender.meet.persistence import load_object, save_object
-from recommender.meet.ranker import PairRanker, _sigmoid
+from recommender.meet.ranker import PairRanker, _sigmoid, transform_column
 from recommender.meet.reasons import REASON_FEATURES, REASON_ORDER, Reason, reason_weights, reasons_present
 from recommender.meet.training import build_training_set, history_span
 from recommender.meet.twohop import two_hop_paths
@@ -178,6 +179,7 @@ class MeetModel(BaseEstimator):
                                         n_holdouts=n_holdouts, candidate_kw=self._candidate_kw,
                                         random_state=self.random_state, time_scale=self.time_scale_) if n_holdouts else None
             self.context_ = context_job.result()
+            structure(self.context_)  # the graph-level columns' inputs, computed now rather than on the first answer
             self.people_ = people_job.result()
         del ties
         self.training_cutoffs_ = train.cutoffs
@@ -322,7 +324,7 @@ class MeetModel(BaseEstimator):
         part = np.full(len(g), c0)
         for j, name in enumerate(FEATURE_NAMES):
             if a[j] != 0 and name not in _NOT_IN_PARTIAL:
-                part += a[j] * np.log1p(cols[name])
+                part += a[j] * transform_column(name, cols[name])
         part += (a[_GROUP_COLS] * np.log(2.0))[g]
         if a[_ACTIVITY] != 0:
             if getattr(self, "_log1p_activity", None) is None:

@@ -22,7 +22,7 @@ complementary specialties, shared clients and profile similarity.
 Example
 -------
 >>> import numpy as np
->>> from recommender.meet.features import FEATURE_NAMES
+>>> from recommender.meet.features import FEATURE_NAMES, SIGNED_FEATURES, STRUCTURAL_FEATURES
 >>> X = np.zeros((2, len(FEATURE_NAMES))); X[1, FEATURE_NAMES.index("ra")] = 0.5
 >>> r = PairRanker().fit(X, np.array([0, 1]))
 >>> r.fallback_reason_
@@ -37,7 +37,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from recommender.errors import NotFittedError, UsageError
-from recommender.meet.features import FEATURE_NAMES
+from recommender.meet.features import FEATURE_NAMES, SIGNED_FEATURES, STRUCTURAL_FEATURES
 from recommender.meet.persistence import ModelFileError, load_object, save_object
 from recommender.meet.training import TrainingSet, build_training_set, formed_pairs
 
@@ -62,6 +62,13 @@ DEFAULT_WEIGHTS = {
     "ra": 2.0,
     "pa": 0.05,
     "katz": 0.0,
+    "deg_min": 0.0,
+    "deg_max": 0.0,
+    "spec": 0.0,
+    "spec_cos": 0.0,
+    "same_component": 0.0,
+    "clust_min": 0.0,
+    "clust_max": 0.0,
     "tag_sim": 1.5,
     "complementarity": 1.2,
     "specialty_affinity": 0.5,
@@ -89,12 +96,35 @@ UNSCORED_FEATURES = ("katz",)
 ESTIMATORS = ("logistic", "hgb")
 
 
+_SIGNED = np.array([f in SIGNED_FEATURES for f in FEATURE_NAMES])
+
+
 def _transform(X: np.ndarray) -> np.ndarray:
-    return np.log1p(np.clip(np.asarray(X, dtype=float), 0.0, None))
+    """``log1p`` of every column (clipped at 0), except :data:`~recommender.meet.features.SIGNED_FEATURES` (as they are)."""
+    X = np.asarray(X, dtype=float)
+    Z = np.log1p(np.clip(X, 0.0, None))
+    if X.ndim == 2 and X.shape[1] == len(FEATURE_NAMES):
+        Z[:, _SIGNED] = X[:, _SIGNED]
+    return Z
+
+
+def transform_column(name: str, x: np.ndarray) -> np.ndarray:
+    """The ranker's transform of one feature column (as :func:`_transform` does to the matrix)."""
+    x = np.asarray(x, dtype=float)
+    return x if name in SIGNED_FEATURES else np.log1p(np.clip(x, 0.0, None))
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+def _used_columns(features) -> list[int]:
+    if features is None:
+        return [i for i, f in enumerate(FEATURE_NAMES) if f not in UNSCORED_FEATURES]
+    names = STRUCTURAL_FEATURES if isinstance(features, str) and features == "structural" else features
+    if isinstance(names, str) or not all(f in FEATURE_NAMES for f in names):
+        raise UsageError(f"features must be None, 'structural' or names among {', '.join(FEATURE_NAMES)}, got {features!r}")
+    return [FEATURE_NAMES.index(f) for f in names]
 
 
 class PairRanker(BaseEstimator):
@@ -112,6 +142,11 @@ class PairRanker(BaseEstimator):
     C : float, default 1.0
         Inverse regularisation strength of the logistic model.
     random_state : int, default 0
+    features : tuple of str or None, default None
+        The columns of :data:`FEATURE_NAMES` the model may weigh (the others get
+        weight 0); None: all but :data:`UNSCORED_FEATURES`. ``"structural"``:
+        :data:`~recommender.meet.features.STRUCTURAL_FEATURES`, the graph-only
+        part that ``fracnet evaluate links`` scores with.
 
     Attributes
     ----------
@@ -122,7 +157,9 @@ class PairRanker(BaseEstimator):
         Weights on the transformed features (logistic and default).
     """
 
-    def __init__(self, *, estimator: str = "logistic", min_positives: int = 30, C: float = 1.0, random_state: int = 0):
+    def __init__(self, *, estimator: str = "logistic", min_positives: int = 30, C: float = 1.0, random_state: int = 0,
+                 features=None):
+        self.features = features
         self.estimator = estimator
         self.min_positives = min_positives
         self.C = C
@@ -137,7 +174,7 @@ class PairRanker(BaseEstimator):
         if X.ndim != 2 or X.shape[1] != len(FEATURE_NAMES) or len(X) != len(y):
             raise UsageError(f"expected X of shape (m, {len(FEATURE_NAMES)}) and y of shape (m,), "
                              f"got {X.shape} and {y.shape}")
-        self.used_ = np.array([i for i, f in enumerate(FEATURE_NAMES) if f not in UNSCORED_FEATURES])
+        self.used_ = np.array(_used_columns(getattr(self, "features", None)), dtype=np.int64)
         self.n_rows_ = int(len(y))
         self.n_positive_ = int(y.sum())
         self.fallback_reason_ = None
@@ -147,7 +184,8 @@ class PairRanker(BaseEstimator):
             self.fallback_reason_ = (f"only {self.n_positive_} positive pairs to learn from "
                                      f"(need {self.min_positives}); using default weights")
             self.kind_ = "default"
-            self.coef_ = np.array([DEFAULT_WEIGHTS[f] for f in FEATURE_NAMES])
+            self.coef_ = np.zeros(len(FEATURE_NAMES))
+            self.coef_[self.used_] = [DEFAULT_WEIGHTS[FEATURE_NAMES[i]] for i in self.used_]
             self.intercept_ = DEFAULT_INTERCEPT
             self.mean_ = np.zeros(len(FEATURE_NAMES))
             self.scale_ = np.ones(len(FEATURE_NAMES))
@@ -220,7 +258,9 @@ class PairRanker(BaseEstimator):
         return contrib, full - contrib.sum(axis=1)
 
     def linear_form(self):
-        """``(a, c)`` with ``decision(X) == log1p(X) @ a + c`` (up to rounding), or None for ``hgb``.
+        """``(a, c)`` with ``decision(X) == T(X) @ a + c`` (up to rounding), or None for ``hgb``.
+
+        ``T`` is :func:`transform_column` of each column (``log1p``, signed columns as they are).
 
         Lets a caller score feature columns one at a time, skip features
         whose weight is 0, and bound the effect of a feature it has not

@@ -16,7 +16,7 @@ from recommender.io.atomic import atomic_write
 MODEL_FORMAT = "fracnet-model"
 
 
-MODEL_FORMAT_VERSION = 10  # raised whenever a pickled class moves or changes shape (why: see git log)
+MODEL_FORMAT_VERSION = 11  # raised whenever a pickled class moves or changes shape (why: see git log)
 
 
 class ModelFileError(FracnetError):

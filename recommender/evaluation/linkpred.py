@@ -180,7 +180,7 @@ def meet_pair_features(ctx, pos, pairs) -> np.ndarray:
 def _structural_ranker(random_state):
     from recommender.meet.ranker import PairRanker
 
-    return PairRanker(features="structural", random_state=random_state)
+    return PairRanker(features="structural", C=1.0, random_state=random_state)  # pairs far apart need less shrinkage
 
 
 class LinkPredictor(BaseEstimator):

@@ -139,8 +139,11 @@ class PairRanker(BaseEstimator):
         the training medians).
     min_positives : int, default 30
         Fewer positive rows than this: no learning, :data:`DEFAULT_WEIGHTS`.
-    C : float, default 1.0
-        Inverse regularisation strength of the logistic model.
+    C : float, default 0.03
+        Inverse regularisation strength of the logistic model (on standardised
+        features; strong, so that a column with no signal on a network stays
+        near weight 0: it lifted the sample's history replay from 0.255 to 0.260
+        recall@10 once the graph-level columns were added).
     random_state : int, default 0
     features : tuple of str or None, default None
         The columns of :data:`FEATURE_NAMES` the model may weigh (the others get
@@ -157,7 +160,7 @@ class PairRanker(BaseEstimator):
         Weights on the transformed features (logistic and default).
     """
 
-    def __init__(self, *, estimator: str = "logistic", min_positives: int = 30, C: float = 1.0, random_state: int = 0,
+    def __init__(self, *, estimator: str = "logistic", min_positives: int = 30, C: float = 0.03, random_state: int = 0,
                  features=None):
         self.features = features
         self.estimator = estimator

@@ -137,21 +137,43 @@ def _remove_edges(A, pairs) -> sp.csr_matrix:
     return out
 
 
+class _GraphEncoder:
+    """Encodes graphs on one node set as the meet model's :class:`~recommender.meet.context.FeatureContext`.
+
+    Node ``i`` is person ``"i"`` (a fractional with no tags). The people table,
+    its encoding and the profile model are built once and shared by every graph
+    (the holdout rounds differ only in their ties).
+    """
+
+    def __init__(self, n: int):
+        import pandas as pd
+
+        from recommender.network import Network
+        from recommender.people import encode_people
+        from recommender.similarity import ProfileModel
+
+        self.ids = np.arange(n).astype(str)
+        self.net = Network.from_frames(people=pd.DataFrame({"id": self.ids, "name": self.ids, "kind": "fractional"}))
+        self.profile = ProfileModel().fit(self.net.people)
+        self.people = encode_people(self.net, self.profile)
+
+    def context(self, A):
+        """``(ctx, pos)``: the context of graph ``A`` and each node's position in it."""
+        from dataclasses import replace
+
+        import pandas as pd
+
+        from recommender.meet.context import build_context
+
+        e = _edge_array(A)
+        ties = pd.DataFrame({"a": self.ids[e[:, 0]], "b": self.ids[e[:, 1]]}).reindex(columns=self.net.ties.columns)
+        ctx = build_context(replace(self.net, ties=ties), self.profile, people=self.people)
+        return ctx, np.array([ctx.position[i] for i in self.ids], dtype=np.int64)
+
+
 def _graph_context(A):
     """The meet model's :class:`~recommender.meet.context.FeatureContext` of a bare graph (node ``i`` is person ``"i"``)."""
-    import pandas as pd
-
-    from recommender.meet.context import build_context
-    from recommender.network import Network
-
-    n = A.shape[0]
-    ids = np.arange(n).astype(str)
-    e = _edge_array(A)
-    net = Network.from_frames(people=pd.DataFrame({"id": ids, "name": ids, "kind": "fractional"}),
-                              ties=pd.DataFrame({"a": ids[e[:, 0]], "b": ids[e[:, 1]]}))
-    ctx = build_context(net)
-    pos = np.array([ctx.position[i] for i in ids], dtype=np.int64)
-    return ctx, pos
+    return _GraphEncoder(A.shape[0]).context(A)
 
 
 #: Query people per block when computing pair features (bounds the two-hop work held at once).
@@ -303,10 +325,11 @@ class LinkPredictor(BaseEstimator):
         # small graphs: more rounds, until min_train_edges positives (at most 10x)
         rounds = max(self.n_holdouts, min(10 * self.n_holdouts, -(-int(self.min_train_edges) // per_round)))
         Xs, ys = [], []
+        encoder = _GraphEncoder(A.shape[0])
         for _ in range(rounds):
             held = edges[rng.choice(m, size=per_round, replace=False)]
             neg = sample_non_edges(A, per_round, rng)
-            ctx, pos = _graph_context(_remove_edges(A, held))
+            ctx, pos = encoder.context(_remove_edges(A, held))
             Xs.append(meet_pair_features(ctx, pos, np.vstack([held, neg])))
             del ctx
             ys.append(np.r_[np.ones(per_round), np.zeros(per_round)])
@@ -325,7 +348,7 @@ class LinkPredictor(BaseEstimator):
         self.feature_names_ = list(STRUCTURAL_FEATURES)
         self.n_train_pairs_ = int(len(y_all))
         self.A_ = A
-        self._ctx, self._pos = _graph_context(A)
+        self._ctx, self._pos = encoder.context(A)
         return self
 
     def _check_fitted(self):

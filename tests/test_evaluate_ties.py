@@ -96,3 +96,14 @@ def test_convert_events_first_message_is_the_tie(tmp_path):
     ties = t["ties"].set_index(["a", "b"])["since"].to_dict()
     assert ties == {("1", "2"): "1970-01-02", ("1", "3"): "1970-01-04"}
     assert sorted(t["people"]["id"]) == ["1", "2", "3"]
+
+
+def test_a_network_too_sparse_to_learn_from_says_what_it_used():
+    """A ring of 30 people: the holdouts give a handful of positives, so the evaluation names the fallback."""
+    ids = [f"p{i:02d}" for i in range(30)]
+    people = pd.DataFrame({"id": ids, "name": ids, "kind": "fractional"})
+    ties = pd.DataFrame({"a": ids, "b": ids[1:] + ids[:1]})
+    res = evaluate_ties(Network.from_frames(people=people, ties=ties), holdout=0.1, runs=1)
+    m = res["model"]
+    assert m["fallback_reason"] and "default weights" in m["description"]
+    assert "need 30" in m["description"] and "holdout" in m["description"]

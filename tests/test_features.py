@@ -236,3 +236,27 @@ def test_a_person_is_never_two_hops_from_themself(demo_ctx):
     X = pair_features(ctx, np.array([u]), np.array([0]), np.array([u]))
     assert np.all(X[0, [COL["cn"], COL["aa"], COL["ra"], COL["introducer_trust"], COL["mutual_recency"]]] == 0)
     assert u not in candidate_pairs(ctx, np.array([u]))[1]
+
+
+def test_structural_columns_against_networkx():
+    """Degrees, components and clustering of the graph-level columns; the embedding's cosine is in [-1, 1]."""
+    g = nx.karate_club_graph()
+    g = nx.Graph(g.edges)
+    g.add_edges_from([(40, 41), (41, 42), (40, 42)])  # a second component (a triangle)
+    g.add_nodes_from(range(34, 40))  # and isolated people
+    ctx = build_context(_network_from_graph(g))
+    pos = {int(pid[1:]): i for i, pid in enumerate(ctx.ids)}
+    pairs = [(0, 33), (0, 40), (40, 41), (2, 35)]
+    rows = np.array(sorted({pos[u] for u, _ in pairs}))
+    pr = np.array([np.searchsorted(rows, pos[u]) for u, _ in pairs])
+    pc = np.array([pos[v] for _, v in pairs])
+    X = pair_features(ctx, rows, pr, pc)
+    clust = nx.clustering(g)
+    for i, (u, v) in enumerate(pairs):
+        assert X[i, COL["deg_min"]] == min(g.degree[u], g.degree[v])
+        assert X[i, COL["deg_max"]] == max(g.degree[u], g.degree[v])
+        assert X[i, COL["same_component"]] == float(nx.has_path(g, u, v))
+        assert X[i, COL["clust_min"]] == pytest.approx(min(clust[u], clust[v]))
+        assert X[i, COL["clust_max"]] == pytest.approx(max(clust[u], clust[v]))
+    assert np.all(np.abs(X[:, COL["spec_cos"]]) <= 1 + 1e-9)
+    assert X[3, COL["spec"]] == 0.0  # an isolated person has no embedding

@@ -321,3 +321,21 @@ class TestLinkPredictor:
         a = LinkPredictor(n_holdouts=1, min_train_edges=0).fit(A).score_pairs([[0, 1]])
         b = LinkPredictor(n_holdouts=1, min_train_edges=0).fit(A.toarray()).score_pairs([[0, 1]])
         assert a == pytest.approx(b)
+
+
+def test_link_predictor_is_the_meet_rankers_structural_part():
+    """evaluate links scores with the meet ranker (PairRanker) on the meet features' structural columns."""
+    from recommender.evaluation.linkpred import _graph_context, meet_pair_features
+    from recommender.meet.features import FEATURE_NAMES, STRUCTURAL_FEATURES
+    from recommender.meet.ranker import PairRanker
+
+    A = random_graph()
+    model = LinkPredictor(n_holdouts=1, min_train_edges=0).fit(A)
+    assert isinstance(model.estimator_, PairRanker) and model.feature_names_ == list(STRUCTURAL_FEATURES)
+    w = model.estimator_.weights()
+    assert all(w[f] == 0.0 for f in FEATURE_NAMES if f not in STRUCTURAL_FEATURES)
+    assert any(w[f] != 0.0 for f in STRUCTURAL_FEATURES)
+    pairs = np.array([[0, 1], [2, 3], [4, 5]])
+    ctx, pos = _graph_context(model.A_)
+    expected = model.estimator_.score(meet_pair_features(ctx, pos, pairs))
+    np.testing.assert_allclose(model.score_pairs(pairs), expected)

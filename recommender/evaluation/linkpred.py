@@ -20,8 +20,11 @@ Heuristics (each ``score_xxx(A, pairs) -> ndarray`` of shape ``(m,)``):
 
 :func:`graph_pair_features` stacks these with global features (walk counts,
 random-walk probabilities, capped distance, components, clustering, a spectral
-embedding) for learned rankers; :class:`LinkPredictor` learns to combine them
-on edges held out of the observed graph.
+embedding) for other learned rankers. :class:`LinkPredictor`, what ``fracnet
+evaluate links`` scores with, is the meet model's ranker on the meet model's
+structural features (:data:`~recommender.meet.features.STRUCTURAL_FEATURES`),
+learned on edges held out of the observed graph: the AUC it reports is that of
+the answer's structure-only part.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
 from recommender.errors import NotFittedError, UsageError
-from recommender.evaluation.graph_features import _GraphState, _pair_features, graph_pair_features
+from recommender.evaluation.graph_features import graph_pair_features
 from recommender.evaluation.heuristics import (
     HEURISTICS,
     MIN_EDGES,
@@ -134,29 +137,89 @@ def _remove_edges(A, pairs) -> sp.csr_matrix:
     return out
 
 
-def _default_estimator(random_state):
-    from sklearn.ensemble import HistGradientBoostingClassifier
+class _GraphEncoder:
+    """Encodes graphs on one node set as the meet model's :class:`~recommender.meet.context.FeatureContext`.
 
-    return HistGradientBoostingClassifier(
-        max_iter=200,
-        learning_rate=0.05,
-        max_leaf_nodes=15,
-        min_samples_leaf=20,
-        l2_regularization=1.0,
-        early_stopping=False,
-        random_state=random_state,
-    )
+    Node ``i`` is person ``"i"`` (a fractional with no tags). The people table,
+    its encoding and the profile model are built once and shared by every graph
+    (the holdout rounds differ only in their ties).
+    """
+
+    def __init__(self, n: int):
+        import pandas as pd
+
+        from recommender.network import Network
+        from recommender.people import encode_people
+        from recommender.similarity import ProfileModel
+
+        self.ids = np.arange(n).astype(str)
+        self.net = Network.from_frames(people=pd.DataFrame({"id": self.ids, "name": self.ids, "kind": "fractional"}))
+        self.profile = ProfileModel().fit(self.net.people)
+        self.people = encode_people(self.net, self.profile)
+
+    def context(self, A):
+        """``(ctx, pos)``: the context of graph ``A`` and each node's position in it."""
+        from dataclasses import replace
+
+        import pandas as pd
+
+        from recommender.meet.context import build_context
+
+        e = _edge_array(A)
+        ties = pd.DataFrame({"a": self.ids[e[:, 0]], "b": self.ids[e[:, 1]]}).reindex(columns=self.net.ties.columns)
+        ctx = build_context(replace(self.net, ties=ties), self.profile, people=self.people)
+        return ctx, np.array([ctx.position[i] for i in self.ids], dtype=np.int64)
+
+
+def _graph_context(A):
+    """The meet model's :class:`~recommender.meet.context.FeatureContext` of a bare graph (node ``i`` is person ``"i"``)."""
+    return _GraphEncoder(A.shape[0]).context(A)
+
+
+#: Query people per block when computing pair features (bounds the two-hop work held at once).
+_FEATURE_BLOCK = 512
+
+
+def meet_pair_features(ctx, pos, pairs) -> np.ndarray:
+    """The meet model's :data:`~recommender.meet.features.FEATURE_NAMES` of node pairs on ``ctx``, shape (m, F)."""
+    from recommender.meet.features import FEATURE_NAMES, pair_features
+
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    out = np.zeros((len(pairs), len(FEATURE_NAMES)))
+    if len(pairs) == 0:
+        return out
+    u, v = pos[pairs[:, 0]], pos[pairs[:, 1]]
+    order = np.argsort(u, kind="stable")
+    rows_all = np.unique(u)
+    for b0 in range(0, len(rows_all), _FEATURE_BLOCK):
+        rows = rows_all[b0:b0 + _FEATURE_BLOCK]
+        lo, hi = np.searchsorted(u[order], [rows[0], rows[-1] + 1])
+        sel = order[lo:hi]
+        out[sel] = pair_features(ctx, rows, np.searchsorted(rows, u[sel]), v[sel])
+    return out
+
+
+def _structural_ranker(random_state):
+    from recommender.meet.ranker import PairRanker
+
+    return PairRanker(features="structural", C=1.0, random_state=random_state)  # pairs far apart need less shrinkage
 
 
 class LinkPredictor(BaseEstimator):
-    """A learned link predictor: gradient-boosted trees over topological features.
+    """The meet model's ranker on its structural features, learned for link prediction.
 
-    ``fit(A)`` learns from the observed graph alone: it repeatedly holds out a
-    random fraction of the edges as positives, samples as many non-edges as
-    negatives, computes :func:`graph_pair_features` of those pairs on the graph
-    *without* the held-out edges (exactly how unseen pairs are scored later),
-    pools ``n_holdouts`` such rounds and trains a classifier. Scoring computes
-    features on the full fitted graph.
+    This is the structure-only part of the answer of ``fracnet meet``: the same
+    feature code (:func:`~recommender.meet.features.pair_features` on the
+    :class:`~recommender.meet.context.FeatureContext` of the graph) and the same
+    estimator (:class:`~recommender.meet.ranker.PairRanker`, restricted to
+    :data:`~recommender.meet.features.STRUCTURAL_FEATURES`: common neighbours,
+    Jaccard, Adamic-Adar, resource allocation, degrees, truncated Katz, a spectral
+    embedding, components and clustering). ``fit(A)`` learns from the observed
+    graph alone: it repeatedly holds out a random fraction of the edges as
+    positives, samples as many non-edges as negatives (the pairs the AUC protocol
+    scores), computes their features on the graph *without* the held-out edges
+    (exactly how unseen pairs are scored later), pools ``n_holdouts`` such rounds
+    and fits the ranker. Scoring computes features on the full fitted graph.
 
     Parameters
     ----------
@@ -170,12 +233,13 @@ class LinkPredictor(BaseEstimator):
     max_train_pairs : int, default 100_000
         Cap on positive training pairs over all rounds (big graphs).
     spectral_dim : int, default 16
-        Dimension of the spectral embedding used by the features.
+        Kept for compatibility; the embedding is the meet features'
+        (:data:`~recommender.meet.features.SPECTRAL_DIM`).
     random_state : int or None, default 0
         Seeds the holdouts, the negative samples and the estimator.
     estimator : scikit-learn classifier, optional
-        Any classifier with ``predict_proba``; cloned on ``fit``. Defaults to a
-        ``HistGradientBoostingClassifier``.
+        Any classifier with ``predict_proba``, fitted on the structural columns;
+        cloned on ``fit``. Defaults to the meet ranker (``PairRanker(features="structural")``).
 
     Attributes
     ----------
@@ -261,34 +325,30 @@ class LinkPredictor(BaseEstimator):
         # small graphs: more rounds, until min_train_edges positives (at most 10x)
         rounds = max(self.n_holdouts, min(10 * self.n_holdouts, -(-int(self.min_train_edges) // per_round)))
         Xs, ys = [], []
+        encoder = _GraphEncoder(A.shape[0])
         for _ in range(rounds):
             held = edges[rng.choice(m, size=per_round, replace=False)]
             neg = sample_non_edges(A, per_round, rng)
-            A_obs = _remove_edges(A, held)
-            state = _GraphState(A_obs, spectral_dim=self.spectral_dim, seed=0)
-            X, names = _pair_features(state, np.vstack([held, neg]))
-            Xs.append(X)
+            ctx, pos = encoder.context(_remove_edges(A, held))
+            Xs.append(meet_pair_features(ctx, pos, np.vstack([held, neg])))
+            del ctx
             ys.append(np.r_[np.ones(per_round), np.zeros(per_round)])
         X = np.vstack(Xs)
         y_all = np.concatenate(ys)
+        from recommender.meet.features import FEATURE_NAMES, STRUCTURAL_FEATURES
+
+        self._cols = [FEATURE_NAMES.index(f) for f in STRUCTURAL_FEATURES]
         if self.estimator is None:
-            est = _default_estimator(self.random_state)
+            est = _structural_ranker(self.random_state)
+            est.fit(X, y_all.astype(np.int64))
         else:
             est = clone(self.estimator)
-        if len(y_all) < 50_000:
-            # small data: OpenMP threads cost more than they save (and thrash
-            # when the machine is busy)
-            from threadpoolctl import threadpool_limits
-
-            with threadpool_limits(limits=1, user_api="openmp"):
-                est.fit(X, y_all)
-        else:
-            est.fit(X, y_all)
+            est.fit(X[:, self._cols], y_all)
         self.estimator_ = est
-        self.feature_names_ = names
+        self.feature_names_ = list(STRUCTURAL_FEATURES)
         self.n_train_pairs_ = int(len(y_all))
         self.A_ = A
-        self._state = _GraphState(A, spectral_dim=self.spectral_dim, seed=0)
+        self._ctx, self._pos = encoder.context(A)
         return self
 
     def _check_fitted(self):
@@ -301,20 +361,19 @@ class LinkPredictor(BaseEstimator):
         """Features of ``pairs`` on the fitted graph, shape ``(m, n_features)``."""
         self._check_fitted()
         pairs = _check_pairs(self.A_, pairs)
-        X, _ = _pair_features(self._state, pairs)
-        return X
+        return meet_pair_features(self._ctx, self._pos, pairs)[:, self._cols]
 
     def predict_proba(self, pairs) -> np.ndarray:
         """Class probabilities ``[P(no link), P(link)]`` per pair, shape ``(m, 2)``."""
-        X = self.transform(pairs)
+        self._check_fitted()
+        pairs = _check_pairs(self.A_, pairs)
+        X = meet_pair_features(self._ctx, self._pos, pairs)
         if len(X) == 0:
             return np.zeros((0, 2))
-        if len(X) < 50_000:
-            from threadpoolctl import threadpool_limits
-
-            with threadpool_limits(limits=1, user_api="openmp"):
-                return self.estimator_.predict_proba(X)
-        return self.estimator_.predict_proba(X)
+        if hasattr(self.estimator_, "score") and hasattr(self.estimator_, "linear_form"):  # the meet ranker
+            p = self.estimator_.score(X)
+            return np.column_stack([1.0 - p, p])
+        return self.estimator_.predict_proba(X[:, self._cols])
 
     def score_pairs(self, pairs) -> np.ndarray:
         """Probability of a link for each pair, shape ``(m,)``; higher is likelier."""

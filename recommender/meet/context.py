@@ -194,6 +194,9 @@ class FeatureContext:
                     m.indices, self.A.indices):
                 raise ValueError(f"FeatureContext.{name} does not share A's sparsity pattern")
             state[name + "_data"] = m.data
+        st = self.__dict__.get("_structure")  # the graph-level columns' inputs (meet.features.structure), if made
+        if st is not None:
+            state["structure"] = {k: v for k, v in st.items() if v is not None}
         return state
 
     @classmethod
@@ -207,7 +210,10 @@ class FeatureContext:
             m.has_sorted_indices = True
             m.has_canonical_format = True
         fields = {f: state[f] for f in cls._STATE_FIELDS}
-        return cls(**fields, **shared)
+        ctx = cls(**fields, **shared)
+        if "structure" in state:
+            ctx.__dict__["_structure"] = {"clustering": None, **state["structure"]}
+        return ctx
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -25,6 +25,14 @@ Features
 ``ra``               resource allocation ``sum_w 1 / d(w)``
 ``pa``               preferential attachment ``d(u) d(v)``
 ``katz``             truncated Katz ``b^2 (A^2)_uv + b^3 (A^3)_uv``, ``b = 0.05``
+``deg_min``          the smaller of the two degrees (``deg_max`` the larger)
+``deg_max``
+``spec``             eigenvalue-weighted dot product of a spectral embedding of the
+                     normalised adjacency (signed; networks up to :data:`GLOBAL_MAX_N`)
+``spec_cos``         cosine of the two embedding rows (signed; same cap)
+``same_component``   1 if a path of ties joins the two
+``clust_min``        the smaller local clustering coefficient of the two (``clust_max``
+``clust_max``        the larger; same cap)
 ``tag_sim``          TF-IDF cosine of the two profiles (:class:`ProfileModel`)
 ``complementarity``  ``1 - jaccard(specialties)`` if both are fractionals of
                      the same function, else 0
@@ -117,6 +125,13 @@ FEATURE_NAMES = (
     "ra",
     "pa",
     "katz",
+    "deg_min",
+    "deg_max",
+    "spec",
+    "spec_cos",
+    "same_component",
+    "clust_min",
+    "clust_max",
     "tag_sim",
     "complementarity",
     "specialty_affinity",
@@ -134,6 +149,22 @@ FEATURE_NAMES = (
 
 
 KATZ_BETA = 0.05
+
+
+#: The structural columns: what a graph alone gives (the link model of ``fracnet evaluate links`` uses only these).
+STRUCTURAL_FEATURES = ("cn", "jaccard", "aa", "ra", "pa", "katz", "deg_min", "deg_max", "spec", "spec_cos",
+                       "same_component", "clust_min", "clust_max")
+
+#: Columns that may be negative: the ranker reads them as they are, not through ``log1p``.
+SIGNED_FEATURES = ("spec", "spec_cos")
+
+#: Networks with more people than this get no spectral embedding and no clustering coefficients
+#: (those columns are 0, so their learned weight is too): they cost a sparse eigensolve and a
+#: triangle count per encoded graph, which pays on small, sparse graphs and not at 100k people.
+GLOBAL_MAX_N = 20_000
+
+#: Dimension of the spectral embedding.
+SPECTRAL_DIM = 16
 
 
 _COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
@@ -169,6 +200,25 @@ def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: n
     f["aa"] = hop._aa[hidx]
     f["ra"] = hop._ra[hidx]
     f["pa"] = du * dv
+    f["deg_min"] = np.minimum(du, dv)
+    f["deg_max"] = np.maximum(du, dv)
+    st = structure(ctx)
+    f["same_component"] = (st["component"][u] == st["component"][pc]).astype(float)
+    for name in ("spec", "spec_cos", "clust_min", "clust_max"):
+        f[name] = np.zeros(m)
+    if st["vecs"].shape[1]:
+        vecs, dot, proj = st["vecs"], np.zeros(m), np.zeros(m)
+        for j, lam in enumerate(st["vals"]):  # column by column: each pair's value never depends on the batch
+            p = vecs[u, j] * vecs[pc, j]
+            dot += lam * p
+            proj += p
+        f["spec"] = dot
+        den = st["norm"][u] * st["norm"][pc]
+        f["spec_cos"] = np.divide(proj, den, out=np.zeros(m), where=den > 0)
+    if st["clustering"] is not None:
+        cu, cv = st["clustering"][u], st["clustering"][pc]
+        f["clust_min"] = np.minimum(cu, cv)
+        f["clust_max"] = np.maximum(cu, cv)
     f["katz"] = katz_scores(ctx, rows, pr, pc, cn, np.zeros(m) if tied is None else tied.astype(float)) \
         if katz else np.zeros(m)
     f["tag_sim"] = block_tag_similarity(ctx, rows, pr, pc) if tag_sim else np.zeros(m)
@@ -204,6 +254,41 @@ def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: n
     f["group_adjacent"] = (g == 1).astype(float)
     f["group_executive"] = (g == 2).astype(float)
     return f
+
+
+def structure(ctx: FeatureContext) -> dict:
+    """Per-person graph quantities of ``ctx`` (computed once per context and kept on it).
+
+    ``component`` (connected component labels) always; on networks of at most
+    :data:`GLOBAL_MAX_N` people also ``vals``/``vecs`` (the top :data:`SPECTRAL_DIM`
+    non-trivial eigenpairs of ``D^-1/2 A D^-1/2``), ``norm`` (row norms of
+    ``vecs``) and ``clustering`` (local clustering coefficients); else empty / None.
+    """
+    st = ctx.__dict__.get("_structure")
+    if st is None:
+        st = _structure(ctx.A)
+        ctx.__dict__["_structure"] = st
+    return st
+
+
+def _structure(A) -> dict:
+    from scipy.sparse.csgraph import connected_components
+
+    from recommender.evaluation.graph_features import _spectral_embedding, _triangles
+
+    A = A.astype(np.float64)
+    n = A.shape[0]
+    n_comp, labels = connected_components(A, directed=False) if n else (0, np.zeros(0, np.int64))
+    st = {"component": labels.astype(np.int64), "vals": np.zeros(0), "vecs": np.zeros((n, 0)), "norm": np.zeros(n),
+          "clustering": None}
+    if 0 < n <= GLOBAL_MAX_N and A.nnz:
+        vals, vecs = _spectral_embedding(A, SPECTRAL_DIM, labels, n_comp, seed=0)
+        st.update(vals=np.asarray(vals, dtype=float), vecs=np.asarray(vecs, dtype=float),
+                  norm=np.linalg.norm(vecs, axis=1) if vecs.shape[1] else np.zeros(n))
+        d = np.asarray(A.sum(axis=1)).ravel()
+        den = d * (d - 1.0)
+        st["clustering"] = np.divide(2.0 * _triangles(A), den, out=np.zeros(n), where=den > 0)
+    return st
 
 
 def stack_features(cols: dict, idx: np.ndarray | None = None) -> np.ndarray:

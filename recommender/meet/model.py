@@ -35,6 +35,7 @@ from sklearn.base import BaseEstimator
 
 from recommender.errors import UsageError
 from recommender.meet.context import build_context, context_day, history_time_scale
+from recommender.meet.features import structure
 from recommender.meet.holdout import history_horizon, holdout_training_set
 from recommender.meet.persistence import load_object
 from recommender.meet.ranker import PairRanker
@@ -150,6 +151,8 @@ class MeetModel(MeetScorer, BaseEstimator):
                                         n_holdouts=n_holdouts, candidate_kw=self._candidate_kw,
                                         random_state=self.random_state, time_scale=self.time_scale_) if n_holdouts else None
             self.context_ = context_job.result()
+            structure(self.context_)  # the graph-level columns' inputs, computed now rather than on the first answer
+            structure(self.context_)  # the graph-level columns' inputs, computed now rather than on the first answer
             self.people_ = people_job.result()
         del ties
         self.training_cutoffs_ = train.cutoffs

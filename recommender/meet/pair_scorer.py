@@ -17,15 +17,29 @@ from __future__ import annotations
 import numpy as np
 
 from recommender.errors import NotFittedError
-from recommender.meet.features import FEATURE_NAMES
+from recommender.meet.features import FEATURE_NAMES, SIGNED_FEATURES
 from recommender.meet.persistence import params_of, set_params_of
 
 _ARRAYS = ("used_", "reference_", "coef_", "mean_", "scale_")
 _VALUES = ("kind_", "n_rows_", "n_positive_", "fallback_reason_", "intercept_")
 
 
+_SIGNED = np.array([f in SIGNED_FEATURES for f in FEATURE_NAMES])
+
+
 def _transform(X: np.ndarray) -> np.ndarray:
-    return np.log1p(np.clip(np.asarray(X, dtype=float), 0.0, None))
+    """``log1p`` of every column (clipped at 0), except :data:`~recommender.meet.features.SIGNED_FEATURES` (as they are)."""
+    X = np.asarray(X, dtype=float)
+    Z = np.log1p(np.clip(X, 0.0, None))
+    if X.ndim == 2 and X.shape[1] == len(FEATURE_NAMES):
+        Z[:, _SIGNED] = X[:, _SIGNED]
+    return Z
+
+
+def transform_column(name: str, x: np.ndarray) -> np.ndarray:
+    """The ranker's transform of one feature column (as :func:`_transform` does to the matrix)."""
+    x = np.asarray(x, dtype=float)
+    return x if name in SIGNED_FEATURES else np.log1p(np.clip(x, 0.0, None))
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -78,7 +92,9 @@ class PairScorer:
         return contrib, full - contrib.sum(axis=1)
 
     def linear_form(self):
-        """``(a, c)`` with ``decision(X) == log1p(X) @ a + c`` (up to rounding), or None for ``hgb``.
+        """``(a, c)`` with ``decision(X) == T(X) @ a + c`` (up to rounding), or None for ``hgb``.
+
+        ``T`` is :func:`transform_column` of each column (``log1p``, signed columns as they are).
 
         Lets a caller score feature columns one at a time, skip features
         whose weight is 0, and bound the effect of a feature it has not

@@ -31,7 +31,7 @@ from recommender.meet.features import (
     pair_features,
     stack_features,
 )
-from recommender.meet.pair_scorer import PairScorer, _sigmoid
+from recommender.meet.pair_scorer import PairScorer, _sigmoid, transform_column
 from recommender.meet.persistence import params_of, set_params_of
 from recommender.meet.reasons import REASON_FEATURES, REASON_ORDER, Reason, reason_weights, reasons_present
 from recommender.meet.twohop import two_hop_paths
@@ -209,7 +209,7 @@ class MeetScorer:
         part = np.full(len(g), c0)
         for j, name in enumerate(FEATURE_NAMES):
             if a[j] != 0 and name not in _NOT_IN_PARTIAL:
-                part += a[j] * np.log1p(cols[name])
+                part += a[j] * transform_column(name, cols[name])
         part += (a[_GROUP_COLS] * np.log(2.0))[g]
         if a[_ACTIVITY] != 0:
             if getattr(self, "_log1p_activity", None) is None:

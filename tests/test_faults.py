@@ -947,7 +947,7 @@ def test_explorer_upload_with_absurd_capacity_is_refused_with_file_line_field(va
 # -- the tallies ------------------------------------------------------------------------------------
 
 
-def test_zz_corpus_tallies():
+def test_zz_corpus_tallies(request):
     """Printed with -s (and always in the captured output): the issue's three zeros."""
     if TALLY["cases"] == 0:
         pytest.skip("run with the rest of tests/test_faults.py")
@@ -958,4 +958,7 @@ def test_zz_corpus_tallies():
     assert TALLY["lost_or_duplicated_rows"] == 0
     assert TALLY["changed_databases_after_refusal"] == 0
     assert TALLY["changed_outputs_after_refusal"] == 0
-    assert TALLY["cases"] >= 60
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        assert TALLY["cases"] >= 60
+    else:  # an xdist worker tallies only the cases it ran: the corpus's size is what the session collected
+        assert sum(item.module is sys.modules[__name__] for item in request.session.items) >= 60

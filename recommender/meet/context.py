@@ -93,7 +93,6 @@ class FeatureContext:
         np.divide(1.0, np.log(np.maximum(self.deg, 2.0)), out=inv_log, where=self.deg > 1)
         self.inv_log_deg = inv_log
         self.inv_deg = np.where(self.deg > 0, 1.0 / np.maximum(self.deg, 1), 0.0)
-        self.inv_deg_log = self.inv_deg + 1j * self.inv_log_deg  # both two-hop weights in one gather
         # tag sets as bit masks: pair intersections are popcounts, never (block x n) products
         self.S_bits = _bitmask(self.S)
         self.I_bits = _bitmask(self.I)

@@ -16,7 +16,7 @@ features are the ones the kernel knows (:data:`KERNEL_FEATURES`); otherwise
 :func:`score_block` runs the numpy path. Numba is imported only here, never by
 ``fracnet meet``. Compiled code is cached on disk (``NUMBA_CACHE_DIR`` if set,
 else beside the package if writable, else a temporary folder), so only the
-first run on a machine compiles (~10 s).
+first run on a machine compiles (~30 s on a loaded machine).
 """
 
 from __future__ import annotations

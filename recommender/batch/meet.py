@@ -1,7 +1,8 @@
 """Whole-network jobs: "who should everyone meet next?" and many routings at once.
 
 :func:`batch_meet` runs :meth:`MeetModel.score_block <recommender.meet.model.MeetModel.score_block>`
-(the very code ``recommend`` uses) over every person in row blocks, and
+(the very code ``recommend`` uses; with numba, its compiled twin
+:func:`recommender.batch.fast.score_block`, which gives the same answers) over every person in row blocks, and
 streams the top ``k`` per person and group to a CSV or Parquet file. Memory is
 bounded by the block size (one or two blocks in flight per worker), not by the
 network, and a person's list never depends on the block it was scored in, so
@@ -134,8 +135,10 @@ def score_meet_block(model, rows: np.ndarray, k: int, group: str) -> dict:
     person and group), ``score``, ``introducer`` (position or -1),
     ``introducer_trust`` and ``reason`` (code, -1 none).
     """
+    from recommender.batch import fast
+
     rows = np.asarray(rows, dtype=np.int64)
-    pr, pc, score, X, intro = model.score_block(rows, k=k, group=group, introducers=True, katz=False)
+    pr, pc, score, X, intro = fast.score_block(model, rows, k=k, group=group)  # compiled when usable
     g = np.where(X[:, -3:].any(axis=1), X[:, -3:].argmax(axis=1), -1) if len(X) else np.zeros(0, np.int64)
     if len(pr):
         new = np.r_[True, (pr[1:] != pr[:-1]) | (g[1:] != g[:-1])]

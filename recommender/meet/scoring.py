@@ -160,6 +160,16 @@ class MeetScorer:
         b = len(rows)
         hop = two_hop_paths(ctx, rows)
         pr, pc, hidx, tags = block_candidates(ctx, rows, hop, group=group, **self._candidate_kw)
+        return self._rank_candidates(rows, pr, pc, hop, hidx, tags, k, introducers=introducers, katz=katz)
+
+    def _rank_candidates(self, rows, pr, pc, hop, hidx, tags, k, *, introducers: bool, katz: bool):
+        """The rest of :meth:`score_block` from a block's candidates (``hop``: their two-hop aggregates).
+
+        Any set of candidates holding each (row, group)'s top ``k`` gives the same answer: what is kept depends
+        only on each pair's own features (the compiled batch path, :mod:`recommender.batch.fast`, passes fewer).
+        """
+        ctx = self.context_
+        b = len(rows)
         cols = feature_columns(ctx, rows, pr, pc, hop, hidx, katz=False, tag_sim=False, tags=tags)
         g = tags["group"]  # every candidate has a group
         per_group = [np.flatnonzero(g == gv) for gv in range(len(GROUPS))]

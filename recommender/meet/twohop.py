@@ -168,8 +168,18 @@ def two_hop_paths(ctx: FeatureContext, rows: np.ndarray) -> TwoHop:
             out[multi] = ufunc.reduceat(of_path(m_path), m_seg)
         return out
 
-    ra_aa = reduce(np.add, lambda p: ctx.inv_deg_log[w_path[p]], complex)  # resource allocation + 1j * AA
-    ra, aa = ra_aa.real, ra_aa.imag  # views: no copy
+    # sums in path order, one addition after another (bincount; reduceat would add pairwise): the compiled
+    # batch kernel (recommender/batch/compiled.py) adds in the same order, so both give the same bits
+    m_pair = np.repeat(np.arange(len(multi)), m_cnt) if len(multi) else None
+
+    def total(of_w):
+        out = np.zeros(m + 1)
+        out[:m] = of_w[w_path[first]]
+        if len(multi):
+            out[multi] = np.bincount(m_pair, weights=of_w[w_path[m_path]], minlength=len(multi))
+        return out
+
+    ra, aa = total(ctx.inv_deg), total(ctx.inv_log_deg)  # resource allocation, Adamic-Adar
     trust = reduce(np.maximum, lambda p: pt[p])
     recency = reduce(np.maximum, lambda p: pf[p])
     cn = np.zeros(m + 1)

@@ -1,0 +1,509 @@
+"""Compiled (numba) kernels of the whole-network job: one pass per person over the graph, candidates and bounds.
+
+Imported only by :mod:`recommender.batch.fast` (whole-network work), never by
+``fracnet meet``: the single-person path stays in numpy, and the batch path's
+answers are checked against it (``tests/test_batch*.py``).
+
+:func:`prune_block` does, for each query person ``u`` of a block, what
+:func:`~recommender.meet.twohop.two_hop_paths` and
+:func:`~recommender.meet.candidates.block_candidates` do in numpy (the same
+numbers, bit for bit: sums in the same order, the same ties), then bounds each
+candidate's log-odds under the linear ranker (every feature but the profile
+similarity, whose term lies in ``[0, a_tag log 2]``) and emits only the
+candidates that may still reach the top ``k`` of their (person, group). The
+exact scores of those few are then computed by the numpy feature code
+(:func:`recommender.batch.fast.score_block`).
+
+:func:`~recommender.batch.compiled_graph.two_hop_block` (the graph stage alone)
+and the reference kernel live in :mod:`recommender.batch.compiled_graph` and
+are re-exported here.
+
+Every kernel takes its per-thread scratch arrays from the caller (a few arrays
+of the network's size, reused from block to block, left clean), releases the
+GIL and is cached on disk (``cache=True``; see :mod:`recommender.batch.fast`
+for where the cache goes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from recommender.batch.compiled_graph import (  # noqa: F401  (re-exported: the kernels in one namespace)
+    REF,
+    SPA,
+    _accumulate,
+    _kth,
+    _popcount,
+    _topk_keep,
+    reference_aa_topk,
+    two_hop_block,
+)
+
+_NOGIL = {"nogil": True, "cache": True, "boundscheck": False}
+
+#: Per person, what the kernels read of a candidate, in one 64-byte record (one cache line): the first 64-bit
+#: word of each tag kind's bit mask (specialties, industries, size bands, regions; wider masks keep their other
+#: words in a side array), then the counts and flags.
+PERSON = np.dtype([("b_s", "u8"), ("b_i", "u8"), ("b_z", "u8"), ("b_g", "u8"), ("log1p_act", "f8"),
+                   ("deg", "f4"), ("tag_norm", "f4"), ("n_spec", "i2"), ("n_market", "i2"), ("n_ind", "i2"),
+                   ("n_reg", "i2"), ("function", "i2"), ("is_exec", "?"), ("has_region", "?"), ("never", "?"),
+                   ("active", "?")], align=True)
+
+@njit(**_NOGIL)
+def _group(group_table, ue, ve, fu, fv, sp_, nsu, nsv, ind, size):
+    code = (int(ue) << 5) | (int(ve) << 4) | (int(fu == fv) << 3)
+    code |= int(sp_ == nsu and sp_ == nsv) << 2
+    code |= int(ind > 0 or size > 0) << 1
+    code |= int(ind > 0)
+    return group_table[code]
+
+
+@njit(**_NOGIL)
+def _tags(pu, pv, u, v, extra, words):
+    """Shared specialties, industries, size bands and regions of u and v (first words inline, then any others)."""
+    sp_ = _popcount(pu.b_s & pv.b_s)
+    ind = _popcount(pu.b_i & pv.b_i)
+    size = _popcount(pu.b_z & pv.b_z)
+    reg = _popcount(pu.b_g & pv.b_g)
+    if extra.shape[1]:
+        o = 0
+        for kind in range(4):
+            for j in range(words[kind] - 1):
+                c = _popcount(extra[u, o + j] & extra[v, o + j])
+                if kind == 0:
+                    sp_ += c
+                elif kind == 1:
+                    ind += c
+                elif kind == 2:
+                    size += c
+                else:
+                    reg += c
+            o += words[kind] - 1
+    return sp_, ind, size, reg
+
+
+@njit(**_NOGIL)
+def _spec_codes(pu, u, extra, words, out):
+    """u's specialty codes, ascending, into ``out``; returns how many."""
+    n = 0
+    for w in range(words[0]):
+        xb = pu.b_s if w == 0 else extra[u, w - 1]
+        while xb:
+            low = xb & (~xb + np.uint64(1))
+            out[n] = w * 64 + _popcount(low - np.uint64(1))
+            n += 1
+            xb ^= low
+    return n
+
+
+@njit(**_NOGIL)
+def _top_lowest(vals, ids, cnt, k, keep):
+    """As :func:`_topk_keep`, ties at the k-th value to the lowest ``ids`` (entries in any order)."""
+    if k <= 0 or cnt == 0:
+        return
+    if cnt <= k:
+        for i in range(cnt):
+            keep[i] = True
+        return
+    thr = np.partition(vals[:cnt].copy(), cnt - k)[cnt - k]
+    need = k
+    n_eq = 0
+    for i in range(cnt):
+        if vals[i] > thr:
+            keep[i] = True
+            need -= 1
+        elif vals[i] == thr:
+            n_eq += 1
+    if n_eq <= need:
+        for i in range(cnt):
+            if vals[i] == thr:
+                keep[i] = True
+        return
+    eq = np.empty(n_eq, np.int64)
+    q = 0
+    for i in range(cnt):
+        if vals[i] == thr:
+            eq[q] = i
+            q += 1
+    o = np.argsort(ids[eq])
+    for q in range(need):
+        keep[eq[o[q]]] = True
+
+
+@njit(**_NOGIL)
+def log1p_tables(max_int, max_ratio):
+    """``log1p(i)`` for integers ``i < max_int``; ``log1p(a / b)`` and ``log1p(1 - a / b)`` for ``a, b < max_ratio``."""
+    ints = np.empty(max_int)
+    for i in range(max_int):
+        ints[i] = np.log1p(np.float64(i))
+    ratio = np.zeros((max_ratio, max_ratio))
+    comp = np.zeros((max_ratio, max_ratio))
+    for a in range(max_ratio):
+        for b in range(1, max_ratio):
+            ratio[a, b] = np.log1p(a / b)
+            comp[a, b] = np.log1p(1.0 - a / b)
+    return ints, ratio, comp
+
+
+@njit(**_NOGIL)
+def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
+                indptr, indices, Wd, Fd, inv_deg, inv_log_deg, intro_ok, person, extra, words, affinity,
+                group_table, pt_indptr, pt_indices, pool_indptr, pool_members, p_indptr, p_indices, p_data,
+                n_terms, coef, c0, gconst, a_act, a_tag, margin, l_int, l_ratio, l_comp, l_ra, l_aa,
+                spa, touched, stamp0):
+    """Candidates of a block that may reach the top ``k`` of their (row, group) under the linear ranker.
+
+    ``person`` holds :data:`PERSON` records (``extra``: the tag mask words
+    past the first, ``words`` per kind), ``spa`` is :data:`SPA` scratch,
+    ``p_*`` the L2-normalised profile rows (CSR). ``coef`` are the ranker's
+    weights on ``log1p`` of the features in the order ``cn, jaccard, aa, ra,
+    pa, complementarity, specialty_affinity, client_overlap, industry_overlap,
+    region_overlap, icp_fit, introducer_trust, mutual_recency``; ``gconst``
+    the log-odds of each group, ``a_act`` the weight of the candidate's
+    activity, ``a_tag`` that of the profile similarity. ``l_*`` are
+    :func:`log1p_tables` and ``log1p`` of each person's RA and AA weight.
+
+    Every candidate's log-odds without the profile term is bounded (that
+    term lies between 0 and ``a_tag log 2``); those that may reach the
+    ``k``-th lower bound of their (row, group) get their profile similarity
+    and log-odds, and those within ``margin`` of the ``k``-th log-odds are
+    returned: a superset of each (row, group)'s top ``k``.
+
+    Returns ``(pair_row, pair_col, group, has_hop, aggregates, introducer,
+    n_candidates)``; ``aggregates`` holds each pair's CN, AA, RA, trust and
+    recency (0 without a mutual contact), as :func:`two_hop_paths` gives them.
+    """
+    b = len(rows)
+    kspec = affinity.shape[0]
+    n_int = len(l_int)
+    n_rat = l_ratio.shape[0]
+    cap = 1024
+    o_row = np.empty(cap, np.int64)
+    o_col = np.empty(cap, np.int64)
+    o_g = np.empty(cap, np.int8)
+    o_hh = np.empty(cap, np.bool_)
+    o_agg = np.empty((cap, 5), np.float64)  # cn, aa, ra, trust, recency
+    o_in = np.empty(cap, np.int64)
+    m = 0
+    n_cand = 0
+    n_touch = len(touched)
+    c2v = np.empty(n_touch, np.int64)  # two-hop candidates of the row
+    c2r = np.empty(n_touch, np.float64)
+    c2keep = np.empty(n_touch, np.bool_)
+    c2t = np.empty((n_touch, 4), np.int64)
+    c2g = np.empty(n_touch, np.int8)
+    cap_p = 1024
+    pv = np.empty(cap_p, np.int64)  # pool candidates of the row
+    ptag = np.empty(cap_p, np.float64)
+    pfit = np.empty(cap_p, np.float64)
+    pkeep = np.empty(cap_p, np.bool_)
+    pt4 = np.empty((cap_p, 4), np.int64)
+    pg = np.empty(cap_p, np.int8)
+    sub = np.empty(cap_p, np.int64)
+    vals = np.empty(cap_p, np.float64)
+    ks = np.empty(cap_p, np.bool_)
+    SL = np.zeros(kspec + 1)
+    codes = np.empty(kspec + 1, np.int64)
+    Q = np.zeros(n_terms)
+    cap_c = 1024
+    cv = np.empty(cap_c, np.int64)  # all candidates of the row
+    lo = np.empty(cap_c, np.float64)
+    cg = np.empty(cap_c, np.int8)
+    gl = np.empty(cap_c, np.float64)
+    sc = np.empty(cap_c, np.float64)
+    thr = np.empty(3, np.float64)
+    pa_val = np.zeros(1)  # per-row cache of log1p(d(u) d(v)) by d(v)
+    pa_mark = np.full(1, -1, np.int64)
+    ln2 = np.log(2.0)
+    tag_span_lo = min(a_tag, 0.0) * ln2
+    tag_span = (max(a_tag, 0.0) - min(a_tag, 0.0)) * ln2
+    for i in range(b):
+        u = rows[i]
+        stamp = stamp0 + i
+        pu = person[u]
+        fu = pu.function
+        ue = pu.is_exec
+        du = np.float64(pu.deg)
+        nsu = int(pu.n_spec)
+        # ties of u (and u itself) are never candidates
+        for e in range(indptr[u], indptr[u + 1]):
+            spa[indices[e]].tied = stamp
+        spa[u].tied = stamp
+        t = _accumulate(u, indptr, indices, Wd, Fd, inv_deg, inv_log_deg, intro_ok, stamp, spa, touched)
+        # -- two hops in the wanted group(s): the best max_two_hop by resource allocation (ties: lowest position)
+        n2 = 0
+        if max_two_hop > 0:
+            for j in range(t):
+                v = touched[j]
+                pv_ = person[v]
+                if spa[v].tied == stamp or pv_.never:
+                    continue
+                sp_, ind, size, reg = _tags(pu, pv_, u, v, extra, words)
+                g = _group(group_table, ue, pv_.is_exec, fu, pv_.function, sp_, nsu, pv_.n_spec, ind, size)
+                if g < 0 or (gcode >= 0 and g != gcode):
+                    continue
+                c2v[n2] = v
+                c2r[n2] = spa[v].ra
+                c2t[n2, 0] = sp_
+                c2t[n2, 1] = ind
+                c2t[n2, 2] = size
+                c2t[n2, 3] = reg
+                c2g[n2] = g
+                n2 += 1
+        c2keep[:n2] = False
+        _top_lowest(c2r, c2v, n2, max_two_hop, c2keep)
+        n2k = 0
+        for j in range(n2):
+            if c2keep[j]:
+                c2v[n2k] = c2v[j]
+                c2t[n2k] = c2t[j]
+                c2g[n2k] = c2g[j]
+                spa[c2v[j]].sel2 = stamp
+                n2k += 1
+        # -- pools: each member once, not tied, in the wanted group(s)
+        tot = 0
+        for q in range(pt_indptr[u], pt_indptr[u + 1]):
+            tg = pt_indices[q]
+            tot += pool_indptr[tg + 1] - pool_indptr[tg]
+        if cap_p < tot:
+            cap_p = 2 * tot
+            pv = np.empty(cap_p, np.int64)
+            ptag = np.empty(cap_p, np.float64)
+            pfit = np.empty(cap_p, np.float64)
+            pkeep = np.empty(cap_p, np.bool_)
+            pt4 = np.empty((cap_p, 4), np.int64)
+            pg = np.empty(cap_p, np.int8)
+            sub = np.empty(cap_p, np.int64)
+            vals = np.empty(cap_p, np.float64)
+            ks = np.empty(cap_p, np.bool_)
+        # a member of several pools counts at its last occurrence, as the numpy join keeps it: walk backwards,
+        # keep the first seen, then reverse
+        np_ = 0
+        for q in range(pt_indptr[u + 1] - 1, pt_indptr[u] - 1, -1):
+            tg = pt_indices[q]
+            for e in range(pool_indptr[tg + 1] - 1, pool_indptr[tg] - 1, -1):
+                v = pool_members[e]
+                r = spa[v]
+                if r.pool == stamp:
+                    continue
+                r.pool = stamp
+                if r.tied == stamp:
+                    continue
+                pv_ = person[v]
+                sp_, ind, size, reg = _tags(pu, pv_, u, v, extra, words)
+                fv = pv_.function
+                g = _group(group_table, ue, pv_.is_exec, fu, fv, sp_, nsu, pv_.n_spec, ind, size)
+                if g < 0 or (gcode >= 0 and g != gcode):
+                    continue
+                same_fn = 1.0 if (fu == fv and fu >= 0) else 0.0
+                dot = 9.0 * sp_ + 4.0 * ind + size + reg + same_fn
+                den = np.sqrt(np.float64(pu.tag_norm) * np.float64(pv_.tag_norm))
+                tag = dot / den if den > 0 else 0.0
+                inter = np.float64(ind + size)
+                union = np.float64(pu.n_market) + np.float64(pv_.n_market) - inter
+                jac = inter / union if union > 0 else 0.0
+                fit = (1.0 if ind > 0 else 0.0) + (1.0 if size > 0 else 0.0)
+                fit = fit + 0.5 * (1.0 if reg > 0 else 0.0)
+                fit = fit + 0.1 * jac
+                fit = fit + 0.01 * tag
+                pv[np_] = v
+                ptag[np_] = tag
+                pfit[np_] = fit
+                pt4[np_, 0] = sp_
+                pt4[np_, 1] = ind
+                pt4[np_, 2] = size
+                pt4[np_, 3] = reg
+                pg[np_] = g
+                np_ += 1
+        for j in range(np_ // 2):
+            j2 = np_ - 1 - j
+            pv[j], pv[j2] = pv[j2], pv[j]
+            ptag[j], ptag[j2] = ptag[j2], ptag[j]
+            pfit[j], pfit[j2] = pfit[j2], pfit[j]
+            pg[j], pg[j2] = pg[j2], pg[j]
+            for c in range(4):
+                pt4[j, c], pt4[j2, c] = pt4[j2, c], pt4[j, c]
+        # top n_similar by the tag pre-score among tag > 0; top n_market by fit among (other function, not an
+        # executive) and among executives, fit > 0; the network's most active people; in pool order
+        pkeep[:np_] = False
+        for which in range(3):
+            ns = 0
+            for j in range(np_):
+                pv_ = person[pv[j]]
+                if which == 0:
+                    ok = ptag[j] > 0
+                elif which == 1:
+                    ok = (not pv_.is_exec) and fu != pv_.function and pfit[j] > 0
+                else:
+                    ok = pv_.is_exec and pfit[j] > 0
+                if ok:
+                    sub[ns] = j
+                    vals[ns] = ptag[j] if which == 0 else pfit[j]
+                    ns += 1
+            ks[:ns] = False
+            _topk_keep(vals, ns, n_similar if which == 0 else n_market, ks)
+            for j in range(ns):
+                if ks[j]:
+                    pkeep[sub[j]] = True
+        npk = 0
+        for j in range(np_):
+            v = pv[j]
+            if (pkeep[j] or person[v].active) and spa[v].sel2 != stamp:
+                pv[npk] = v
+                pt4[npk] = pt4[j]
+                pg[npk] = pg[j]
+                npk += 1
+        # -- bounds of every candidate's log-odds
+        nc = n2k + npk
+        n_cand += nc
+        if cap_c < nc:
+            cap_c = 2 * nc
+            cv = np.empty(cap_c, np.int64)
+            lo = np.empty(cap_c, np.float64)
+            cg = np.empty(cap_c, np.int8)
+            gl = np.empty(cap_c, np.float64)
+            sc = np.empty(cap_c, np.float64)
+        SL[:] = 0.0
+        nu = _spec_codes(pu, u, extra, words, codes)
+        for q in range(nu):  # u's specialties: the sum of their lift rows
+            for cc in range(kspec):
+                SL[cc] += affinity[codes[q], cc]
+        for j in range(nc):
+            if j < n2k:
+                v = c2v[j]
+                sp_, ind, size, reg = c2t[j, 0], c2t[j, 1], c2t[j, 2], c2t[j, 3]
+                g = c2g[j]
+            else:
+                v = pv[j - n2k]
+                sp_, ind, size, reg = pt4[j - n2k, 0], pt4[j - n2k, 1], pt4[j - n2k, 2], pt4[j - n2k, 3]
+                g = pg[j - n2k]
+            cv[j] = v
+            cg[j] = g
+            r = spa[v]
+            pv_ = person[v]
+            hh = r.seen == stamp
+            dv_i = int(pv_.deg)
+            dv = np.float64(dv_i)
+            fv = pv_.function
+            ve = pv_.is_exec
+            nsv = int(pv_.n_spec)
+            part = c0 + gconst[g] + a_act * pv_.log1p_act
+            if hh:
+                cn_i = int(r.cn)
+                part += coef[0] * (l_int[cn_i] if cn_i < n_int else np.log1p(np.float64(cn_i)))
+                un = int(du) + dv_i - cn_i
+                if un < 1:
+                    un = 1
+                part += coef[1] * (l_ratio[cn_i, un] if (cn_i < n_rat and un < n_rat) else np.log1p(cn_i / un))
+                if cn_i == 1:  # one mutual contact: its own RA and AA weights
+                    part += coef[2] * l_aa[r.intro] + coef[3] * l_ra[r.intro]
+                else:
+                    part += coef[2] * np.log1p(r.aa) + coef[3] * np.log1p(r.ra)
+                if r.tr > 0:
+                    part += coef[11] * np.log1p(np.float64(r.tr))
+                if r.rc > 0:
+                    part += coef[12] * np.log1p(np.float64(r.rc))
+            # preferential attachment, once per row and candidate degree
+            if dv_i >= len(pa_val):
+                pa_val = np.zeros(2 * dv_i + 2)
+                pa_mark = np.full(2 * dv_i + 2, -1, np.int64)
+            if pa_mark[dv_i] != stamp:
+                pa_mark[dv_i] = stamp
+                pa_val[dv_i] = np.log1p(du * dv)
+            part += coef[4] * pa_val[dv_i]
+            if fu == fv and fu >= 0 and not ue and not ve:  # complementarity: 1 - jaccard of the specialties
+                den = nsu + nsv - sp_
+                if den < 1:
+                    den = 1
+                part += coef[5] * (l_comp[sp_, den] if den < n_rat else np.log1p(1.0 - sp_ / den))
+            den = nsu * nsv
+            if den > 0:
+                num = 0.0
+                nv = _spec_codes(pv_, v, extra, words, codes)
+                for q in range(nv):
+                    num += SL[codes[q]]
+                part += coef[6] * np.log1p(num / den)
+            both = ind + size
+            d1 = int(pu.n_market) + int(pv_.n_market) - both
+            d2 = int(pu.n_ind) + int(pv_.n_ind) - ind
+            d3 = int(pu.n_reg) + int(pv_.n_reg) - reg
+            d1 = max(d1, 1)
+            d2 = max(d2, 1)
+            d3 = max(d3, 1)
+            part += coef[7] * (l_ratio[both, d1] if (both < n_rat and d1 < n_rat) else np.log1p(both / d1))
+            part += coef[8] * (l_ratio[ind, d2] if (ind < n_rat and d2 < n_rat) else np.log1p(ind / d2))
+            part += coef[9] * (l_ratio[reg, d3] if (reg < n_rat and d3 < n_rat) else np.log1p(reg / d3))
+            if ue != ve:
+                region_ok = reg > 0 or not pu.has_region or not pv_.has_region
+                icp = (1 if ind > 0 else 0) + (1 if size > 0 else 0) + (1 if region_ok else 0)
+                part += coef[10] * l_ratio[icp, 3]
+            lo[j] = part + tag_span_lo
+        # per group: the k-th largest lower bound; the profile similarity of what may reach it
+        for g in range(3):
+            ng = 0
+            for j in range(nc):
+                if cg[j] == g:
+                    gl[ng] = lo[j]
+                    ng += 1
+            thr[g] = _kth(gl, ng, k)
+        for q in range(p_indptr[u], p_indptr[u + 1]):
+            Q[p_indices[q]] = p_data[q]
+        for j in range(nc):
+            if lo[j] + tag_span < thr[cg[j]] - margin:
+                sc[j] = -np.inf
+                continue
+            v = cv[j]
+            dot = 0.0
+            for q in range(p_indptr[v], p_indptr[v + 1]):
+                dot += p_data[q] * Q[p_indices[q]]
+            sc[j] = lo[j] - tag_span_lo + a_tag * np.log1p(dot)
+        for q in range(p_indptr[u], p_indptr[u + 1]):
+            Q[p_indices[q]] = 0.0
+        # per group: the k-th largest log-odds; keep what is within the margin of it
+        for g in range(3):
+            ng = 0
+            for j in range(nc):
+                if cg[j] == g and sc[j] > -np.inf:
+                    gl[ng] = sc[j]
+                    ng += 1
+            thr[g] = _kth(gl, ng, k)
+        for j in range(nc):
+            if sc[j] == -np.inf or sc[j] < thr[cg[j]] - margin:
+                continue
+            if m == cap:
+                cap *= 2
+                o_row = _grow(o_row, cap)
+                o_col = _grow(o_col, cap)
+                o_g = _grow(o_g, cap)
+                o_hh = _grow(o_hh, cap)
+                o_in = _grow(o_in, cap)
+                agg = np.empty((cap, 5), np.float64)
+                agg[:m] = o_agg[:m]
+                o_agg = agg
+            v = cv[j]
+            r = spa[v]
+            hh = r.seen == stamp
+            o_row[m] = i
+            o_col[m] = v
+            o_g[m] = cg[j]
+            o_hh[m] = hh
+            if hh:
+                o_agg[m, 0] = np.float64(r.cn)
+                o_agg[m, 1] = r.aa
+                o_agg[m, 2] = r.ra
+                o_agg[m, 3] = np.float64(r.tr)
+                o_agg[m, 4] = np.float64(r.rc)
+                o_in[m] = r.intro if r.tr > 0 else -1
+            else:
+                o_agg[m] = 0.0
+                o_in[m] = -1
+            m += 1
+    return o_row[:m], o_col[:m], o_g[:m], o_hh[:m], o_agg[:m], o_in[:m], n_cand
+
+
+@njit(**_NOGIL)
+def _grow(a, cap):
+    out = np.empty(cap, a.dtype)
+    out[:len(a)] = a
+    return out

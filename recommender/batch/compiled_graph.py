@@ -1,0 +1,192 @@
+"""Compiled (numba) graph stage of the whole-network job: each person's two hops in one pass, and the reference.
+
+:func:`two_hop_block` is the graph stage the batch job's kernel
+(:func:`recommender.batch.compiled.prune_block`) runs for each person: every
+path ``u - w - v`` accumulated per ``v`` (CN, RA and AA sums in the order the
+numpy stage :func:`~recommender.meet.twohop.two_hop_paths` adds them, so the
+same bits; max-min trust with its introducer, recency). :func:`reference_aa_topk`
+is a plain compiled Adamic-Adar top-k two-hop kernel, the yardstick
+``bench/batch.py`` compares the graph stage with. Both take per-thread scratch
+(one record per person, marked with a fresh stamp per row, so never cleared),
+release the GIL and are cached on disk.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_NOGIL = {"nogil": True, "cache": True, "boundscheck": False}
+
+#: Per person, the per-row accumulator of the kernels (one cache line): stamps marking the row's two-hop
+#: people, ties, pool members and two-hop candidates, then the two-hop aggregates.
+SPA = np.dtype([("seen", "i8"), ("tied", "i8"), ("pool", "i8"), ("sel2", "i8"), ("ra", "f8"), ("aa", "f8"),
+                ("tr", "f4"), ("rc", "f4"), ("cn", "i4"), ("intro", "i4")], align=True)
+
+#: The reference kernel's accumulator: a stamp and the Adamic-Adar sum.
+REF = np.dtype([("seen", "i8"), ("acc", "f8")], align=True)
+
+
+@njit(**_NOGIL)
+def _popcount(x):
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return int((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@njit(**_NOGIL)
+def _topk_keep(vals, cnt, k, keep):
+    """``keep[:cnt]`` |= the ``k`` largest of ``vals[:cnt]``, ties at the k-th value to the earliest entries."""
+    if k <= 0 or cnt == 0:
+        return
+    if cnt <= k:
+        for i in range(cnt):
+            keep[i] = True
+        return
+    thr = np.partition(vals[:cnt].copy(), cnt - k)[cnt - k]
+    need = k
+    for i in range(cnt):
+        if vals[i] > thr:
+            keep[i] = True
+            need -= 1
+    for i in range(cnt):
+        if need <= 0:
+            break
+        if vals[i] == thr:
+            keep[i] = True
+            need -= 1
+
+
+@njit(**_NOGIL)
+def _kth(vals, cnt, k):
+    """The ``k``-th largest of ``vals[:cnt]`` (``-inf`` with at most ``k`` values)."""
+    if cnt <= k:
+        return -np.inf
+    return np.partition(vals[:cnt].copy(), cnt - k)[cnt - k]
+
+
+@njit(**_NOGIL)
+def _accumulate(u, indptr, indices, Wd, Fd, inv_deg, inv_log_deg, intro_ok, stamp, spa, touched):
+    """Every path u - w - v: per v the count, RA and AA sums (ascending w, as numpy sums them), max-min trust
+    (the first w reaching it) and recency. Returns the number of people touched (``touched[:t]``)."""
+    t = 0
+    for e in range(indptr[u], indptr[u + 1]):
+        w = indices[e]
+        wt = Wd[e] * intro_ok[w]  # float32, as the numpy stage computes it
+        wf = Fd[e]
+        xr = inv_deg[w]
+        xa = inv_log_deg[w]
+        for e2 in range(indptr[w], indptr[w + 1]):
+            v = indices[e2]
+            pt = min(wt, Wd[e2])
+            pf = min(wf, Fd[e2])
+            r = spa[v]
+            if r.seen != stamp:
+                r.seen = stamp
+                touched[t] = v
+                t += 1
+                r.cn = 1
+                r.ra = xr
+                r.aa = xa
+                r.tr = pt
+                r.rc = pf
+                r.intro = w
+            else:
+                r.cn += 1
+                r.ra += xr
+                r.aa += xa
+                if pt > r.tr:
+                    r.tr = pt
+                    r.intro = w
+                if pf > r.rc:
+                    r.rc = pf
+    return t
+
+
+@njit(**_NOGIL)
+def two_hop_block(rows, indptr, indices, Wd, Fd, inv_deg, inv_log_deg, intro_ok, spa, touched, stamp0):
+    """The graph stage of a block: per (row, person two hops away) CN, RA, AA, trust, recency and introducer.
+
+    Returns ``(ptr, col, cn, ra, aa, trust, recency, introducer)``: the pairs of
+    row ``i`` are ``ptr[i]:ptr[i + 1]`` (in the order they were reached; the
+    row's own person and its ties included, as in
+    :func:`~recommender.meet.twohop.two_hop_paths`).
+    """
+    b = len(rows)
+    total = 0
+    for i in range(b):
+        u = rows[i]
+        for e in range(indptr[u], indptr[u + 1]):
+            w = indices[e]
+            total += indptr[w + 1] - indptr[w]
+    cap = max(total, 1)
+    o_col = np.empty(cap, np.int64)
+    o_cn = np.empty(cap, np.int32)
+    o_ra = np.empty(cap, np.float64)
+    o_aa = np.empty(cap, np.float64)
+    o_tr = np.empty(cap, np.float32)
+    o_rc = np.empty(cap, np.float32)
+    o_in = np.empty(cap, np.int64)
+    ptr = np.zeros(b + 1, np.int64)
+    m = 0
+    for i in range(b):
+        t = _accumulate(rows[i], indptr, indices, Wd, Fd, inv_deg, inv_log_deg, intro_ok, stamp0 + i, spa, touched)
+        for j in range(t):
+            v = touched[j]
+            r = spa[v]
+            o_col[m] = v
+            o_cn[m] = r.cn
+            o_ra[m] = r.ra
+            o_aa[m] = r.aa
+            o_tr[m] = r.tr
+            o_rc[m] = r.rc
+            o_in[m] = r.intro if r.tr > 0 else -1
+            m += 1
+        ptr[i + 1] = m
+    return ptr, o_col[:m], o_cn[:m], o_ra[:m], o_aa[:m], o_tr[:m], o_rc[:m], o_in[:m]
+
+
+@njit(**_NOGIL)
+def reference_aa_topk(rows, indptr, indices, inv_log_deg, k, ref, touched, stamp0):
+    """The reference: plain Adamic-Adar over two-hop people (not tied, not self), top ``k`` per row.
+
+    Returns ``(ptr, col, score)``; the benchmark's yardstick for the graph stage.
+    """
+    b = len(rows)
+    o_col = np.empty(b * k, np.int64)
+    o_sc = np.empty(b * k, np.float64)
+    ptr = np.zeros(b + 1, np.int64)
+    vals = np.empty(len(touched), np.float64)
+    keep = np.zeros(len(touched), np.bool_)
+    m = 0
+    for i in range(b):
+        u = rows[i]
+        stamp = stamp0 + i
+        t = 0
+        for e in range(indptr[u], indptr[u + 1]):
+            w = indices[e]
+            x = inv_log_deg[w]
+            for e2 in range(indptr[w], indptr[w + 1]):
+                r = ref[indices[e2]]
+                if r.seen != stamp:
+                    r.seen = stamp
+                    touched[t] = indices[e2]
+                    t += 1
+                    r.acc = x
+                else:
+                    r.acc += x
+        for e in range(indptr[u], indptr[u + 1]):  # ties and self are no candidates
+            ref[indices[e]].acc = -1.0
+        ref[u].acc = -1.0
+        for j in range(t):
+            vals[j] = ref[touched[j]].acc
+            keep[j] = False
+        _topk_keep(vals, t, k, keep)
+        for j in range(t):
+            if keep[j] and vals[j] >= 0:
+                o_col[m] = touched[j]
+                o_sc[m] = vals[j]
+                m += 1
+        ptr[i + 1] = m
+    return ptr, o_col[:m], o_sc[:m]

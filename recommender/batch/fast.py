@@ -1,0 +1,217 @@
+"""The batch job's compiled path: :func:`score_block` gives what ``MeetModel.score_block`` gives, faster.
+
+The numpy path (:meth:`MeetModel.score_block <recommender.meet.model.MeetModel.score_block>`)
+builds every candidate's features and then keeps the few that can reach the
+top ``k``. Here a compiled kernel (:func:`recommender.batch.compiled.prune_block`)
+walks each person's two hops and candidate pools once, with the same rules and
+the same numbers, and bounds each candidate's log-odds; only the candidates
+that may still reach the top ``k`` of their (person, group) go on to the very
+numpy code ``recommend`` uses (``MeetModel._rank_candidates``: features,
+profile similarity, scores, top ``k``, introducers). The kept set holds every
+(person, group)'s top ``k`` with a margin, so the answer is the numpy path's:
+ids, order, introducers, and scores (``tests/test_batch_fast.py`` checks it).
+
+It is used when numba is installed, the ranker is linear and the model's
+features are the ones the kernel knows (:data:`KERNEL_FEATURES`); otherwise
+:func:`score_block` runs the numpy path. Numba is imported only here, never by
+``fracnet meet``. Compiled code is cached on disk (``NUMBA_CACHE_DIR`` if set,
+else beside the package if writable, else a temporary folder), so only the
+first run on a machine compiles (~30 s on a loaded machine).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+
+import numpy as np
+
+from recommender.meet.candidates import tag_counts
+from recommender.meet.features import FEATURE_NAMES
+from recommender.people import _GROUP_TABLE, GROUPS
+
+#: Features :func:`~recommender.batch.compiled.prune_block` computes, in its order (the rest of FEATURE_NAMES
+#: are ``katz`` and ``tag_sim``, bounded or zero, ``cand_activity`` and the group indicators).
+KERNEL_FEATURES = ("cn", "jaccard", "aa", "ra", "pa", "complementarity", "specialty_affinity", "client_overlap",
+                   "industry_overlap", "region_overlap", "icp_fit", "introducer_trust", "mutual_recency")
+_OTHERS = ("katz", "tag_sim", "cand_activity", "group_peer", "group_adjacent", "group_executive")
+
+#: Slack on the bound (log-odds): far above rounding, far below any gap that matters.
+MARGIN = 1e-6
+
+_LOCK = threading.Lock()
+_COMPILED = None
+
+
+def _cache_dir() -> None:
+    """Point numba's cache at a writable folder before it is imported (beside the package if writable)."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
+    try:
+        os.makedirs(here, exist_ok=True)
+        ok = os.access(here, os.W_OK)
+    except OSError:
+        ok = False
+    if not ok:
+        os.environ["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), "fracnet-numba-cache")
+
+
+def compiled():
+    """The compiled kernels module, or None when numba is not installed."""
+    global _COMPILED
+    if _COMPILED is None:
+        with _LOCK:
+            if _COMPILED is None:
+                _cache_dir()
+                try:
+                    from recommender.batch import compiled as mod
+                except ImportError:
+                    mod = False
+                _COMPILED = mod
+    return _COMPILED or None
+
+
+def usable(model) -> bool:
+    """Whether :func:`score_block` takes the compiled path for ``model`` (numba, a linear ranker, known features)."""
+    if set(FEATURE_NAMES) != set(KERNEL_FEATURES + _OTHERS) or len(FEATURE_NAMES) != len(KERNEL_FEATURES + _OTHERS):
+        return False
+    if model.ranker_.linear_form() is None or compiled() is None:
+        return False
+    ctx = model.context_
+    if "compiled_ok" not in ctx._pools:
+        try:
+            _people_arrays(model, model._candidate_kw["n_pool"])
+            ctx._pools["compiled_ok"] = True
+        except ValueError:  # a count or code too large for the kernel's compact record
+            ctx._pools["compiled_ok"] = False
+    return ctx._pools["compiled_ok"]
+
+
+def _aligned(n: int, dtype: np.dtype) -> np.ndarray:
+    """``np.zeros(n, dtype)`` starting on a 64-byte boundary (one record, one cache line)."""
+    raw = np.zeros(n * dtype.itemsize + 64, np.uint8)
+    off = (-raw.ctypes.data) % 64
+    return raw[off:off + n * dtype.itemsize].view(dtype)
+
+
+class _Scratch(threading.local):
+    """Per-thread accumulators of the network's size for the kernels, kept between blocks (rows are marked
+    with fresh stamps, so nothing needs clearing)."""
+
+    def stamps(self, n: int, b: int, kind: str = "spa") -> tuple[np.ndarray, np.ndarray, int]:
+        """The accumulator of ``kind``, a ``touched`` list and the first of ``b`` fresh stamps (never reused)."""
+        nb = compiled()
+        store = self.__dict__.setdefault("store", {})
+        if (kind, n) not in store:
+            acc = _aligned(n, nb.SPA if kind == "spa" else nb.REF)
+            for f in acc.dtype.names:
+                if acc.dtype[f] == np.int64:  # the stamps
+                    acc[f] = -1
+            store[(kind, n)] = [acc, np.zeros(n, np.int64), 0]
+        entry = store[(kind, n)]
+        first = entry[2]
+        entry[2] = first + b
+        return entry[0], entry[1], first
+
+
+_THREAD = _Scratch()
+
+
+def graph_arrays(ctx) -> dict:
+    """What the kernels read of a context's graph, in the kernels' types (built once, kept with its pools)."""
+    if "compiled" not in ctx._pools:
+        ctx._pools["compiled"] = {
+            "indptr": ctx.indptr64, "indices": ctx.A.indices, "Wd": ctx.W.data, "Fd": ctx.F.data,
+            "inv_deg": ctx.inv_deg, "inv_log_deg": ctx.inv_log_deg, "intro_ok": ctx.introducer_ok,
+        }
+    return ctx._pools["compiled"]
+
+
+def _people_arrays(model, n_pool: int) -> dict:
+    """Person records, the candidate pools, profiles and log1p tables, as the kernel reads them (built once)."""
+    ctx = model.context_
+    key = ("compiled_people", n_pool)
+    if key not in ctx._pools:
+        nb = compiled()
+        pool = ctx.pool_index(n_pool)
+        rec = _aligned(len(ctx), nb.PERSON)
+        parts = (ctx.S_bits, ctx.I_bits, ctx.Z_bits, ctx.G_bits)
+        for f, bits in zip(("b_s", "b_i", "b_z", "b_g"), parts):
+            rec[f] = bits[:, 0]
+        for f, col in (("deg", ctx.deg), ("n_spec", ctx.n_spec), ("n_market", ctx.n_market), ("n_ind", ctx.n_ind),
+                       ("n_reg", ctx.n_reg), ("tag_norm", ctx.tag_norm), ("log1p_act", np.log1p(ctx.activity)),
+                       ("function", ctx.function), ("is_exec", ctx.is_exec), ("has_region", ctx.has_region),
+                       ("never", ctx.never_suggested), ("active", ctx.active_mask(n_pool))):
+            rec[f] = col
+            if rec.dtype[f].kind in "fi" and not np.array_equal(rec[f], col):
+                raise ValueError(f"{f} does not fit the compiled kernel's record")  # usable() says no
+        extra = np.ascontiguousarray(np.hstack([p[:, 1:] for p in parts]))
+        P = ctx.profile
+        l_int, l_ratio, l_comp = nb.log1p_tables(max(int(ctx.deg.max(initial=0)) + 2, 64), 64)
+        ctx._pools[key] = {
+            "person": rec, "extra": extra, "words": np.array([p.shape[1] for p in parts], np.int64),
+            "affinity": np.ascontiguousarray(ctx.affinity, dtype=np.float64),
+            "group_table": _GROUP_TABLE.astype(np.int64),
+            "pt_indptr": pool["tags"].indptr.astype(np.int64), "pt_indices": pool["tags"].indices.astype(np.int64),
+            "pool_indptr": pool["indptr"].astype(np.int64), "pool_members": pool["members"].astype(np.int64),
+            "p_indptr": P.indptr.astype(np.int64), "p_indices": P.indices.astype(np.int64),
+            "p_data": P.data.astype(np.float64), "n_terms": int(P.shape[1]),
+            "l_int": l_int, "l_ratio": l_ratio, "l_comp": l_comp,
+            "l_ra": np.log1p(ctx.inv_deg), "l_aa": np.log1p(ctx.inv_log_deg),
+        }
+    return ctx._pools[key]
+
+
+class _Kept:
+    """The two-hop aggregates of the kept candidates, as ``MeetModel._rank_candidates`` reads a TwoHop."""
+
+    def __init__(self, cn, aa, ra, trust, recency, intro):
+        def pad(a, fill=0):  # a trailing entry: index -1 reads "no two-hop path"
+            return np.r_[a, fill]
+
+        self._cn, self._aa, self._ra = pad(cn), pad(aa), pad(ra)
+        self._trust, self._recency = pad(trust), pad(recency)
+        self._intro = pad(intro, -1).astype(np.int64)
+
+    def introducers(self, idx: np.ndarray) -> np.ndarray:
+        return self._intro[np.asarray(idx, dtype=np.int64)]
+
+
+def prune(model, rows: np.ndarray, k: int, group: str) -> dict:
+    """The compiled kernel on a block: the kept candidates and their aggregates (see :func:`compiled.prune_block`)."""
+    nb = compiled()
+    ctx = model.context_
+    kw = model._candidate_kw
+    a, c0 = model.ranker_.linear_form()
+    col = {f: i for i, f in enumerate(FEATURE_NAMES)}
+    coef = np.array([a[col[f]] for f in KERNEL_FEATURES], dtype=np.float64)
+    gconst = np.array([a[col[f]] for f in ("group_peer", "group_adjacent", "group_executive")]) * np.log(2.0)
+    g = graph_arrays(ctx)
+    p = _people_arrays(model, kw["n_pool"])
+    spa, touched, stamp0 = _THREAD.stamps(len(ctx), len(rows))
+    out = nb.prune_block(
+        np.asarray(rows, dtype=np.int64), int(k), -1 if group == "all" else GROUPS.index(group),
+        int(kw["max_two_hop"]), int(kw["n_similar"]), int(kw["n_market"]),
+        g["indptr"], g["indices"], g["Wd"], g["Fd"], g["inv_deg"], g["inv_log_deg"], g["intro_ok"],
+        p["person"], p["extra"], p["words"], p["affinity"], p["group_table"], p["pt_indptr"], p["pt_indices"],
+        p["pool_indptr"], p["pool_members"], p["p_indptr"], p["p_indices"], p["p_data"], p["n_terms"],
+        coef, float(c0), gconst, float(a[col["cand_activity"]]), float(a[col["tag_sim"]]), MARGIN,
+        p["l_int"], p["l_ratio"], p["l_comp"], p["l_ra"], p["l_aa"], spa, touched, stamp0)
+    names = ("row", "col", "group", "has_hop", "aggregates", "introducer", "candidates")
+    return dict(zip(names, out))
+
+
+def score_block(model, rows: np.ndarray, k: int = 10, group: str = "all"):
+    """``model.score_block(rows, k, group, introducers=True, katz=False)``, on the compiled path when usable."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if not usable(model) or len(rows) == 0:
+        return model.score_block(rows, k=k, group=group, introducers=True, katz=False)
+    r = prune(model, rows, k, group)
+    pr, pc = r["row"], r["col"]
+    hop = _Kept(*r["aggregates"].T, r["introducer"])
+    hidx = np.where(r["has_hop"], np.arange(len(pr)), -1)
+    tags = tag_counts(model.context_, rows, pr, pc)
+    tags["group"] = r["group"]
+    return model._rank_candidates(rows, pr, pc, hop, hidx, tags, k, introducers=True, katz=False)

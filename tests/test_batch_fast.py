@@ -1,0 +1,109 @@
+"""The batch job's compiled path (recommender/batch/fast.py, compiled.py) gives the numpy path's answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recommender.batch import fast
+from recommender.demo import generate_network
+from recommender.meet.model import MeetModel
+from recommender.meet.twohop import two_hop_paths
+from recommender.network import Network
+
+pytestmark = pytest.mark.skipif(fast.compiled() is None, reason="numba is not installed")
+
+
+@pytest.fixture(scope="module")
+def demo_model():
+    return MeetModel().fit(Network.from_frames(**generate_network(2500, seed=3)))
+
+
+def _blocks(n, size):
+    return [np.arange(r0, min(n, r0 + size)) for r0 in range(0, n, size)]
+
+
+def _assert_same(numpy_out, compiled_out):
+    names = ("pair_row", "pair_col", "score", "X", "introducer")
+    for name, a, b in zip(names, numpy_out, compiled_out):
+        assert a.shape == b.shape, name
+        if name in ("score", "X"):
+            np.testing.assert_allclose(b, a, rtol=0, atol=1e-12, err_msg=name)
+        else:
+            np.testing.assert_array_equal(b, a, err_msg=name)
+
+
+@pytest.mark.parametrize("group,k", [("all", 10), ("all", 3), ("peers", 5), ("adjacent", 10), ("executives", 2)])
+def test_compiled_blocks_equal_the_numpy_path(demo_model, group, k):
+    assert fast.usable(demo_model)
+    n = len(demo_model.context_)
+    for rows in _blocks(n, 700):
+        want = demo_model.score_block(rows, k=k, group=group, introducers=True, katz=False)
+        _assert_same(want, fast.score_block(demo_model, rows, k=k, group=group))
+
+
+def test_compiled_path_keeps_few_pairs_but_every_top_pair(demo_model):
+    rows = np.arange(0, 500)
+    kept = fast.prune(demo_model, rows, 10, "all")
+    pr, pc, *_ = demo_model.score_block(rows, k=10, introducers=True, katz=False)
+    assert len(kept["row"]) < kept["candidates"] / 3  # the bound does prune
+    have = set(zip(kept["row"].tolist(), kept["col"].tolist()))
+    assert set(zip(pr.tolist(), pc.tolist())) <= have
+
+
+def test_scattered_rows_and_a_block_of_one(demo_model):
+    rng = np.random.default_rng(0)
+    rows = rng.choice(len(demo_model.context_), size=300, replace=False)
+    _assert_same(demo_model.score_block(rows, k=10, introducers=True, katz=False), fast.score_block(demo_model, rows))
+    one = rows[:1]
+    _assert_same(demo_model.score_block(one, k=10, introducers=True, katz=False), fast.score_block(demo_model, one))
+
+
+def test_compiled_graph_stage_equals_two_hop_paths(demo_model):
+    ctx = demo_model.context_
+    rows = np.arange(0, 400)
+    g = fast.graph_arrays(ctx)
+    spa, touched, stamp = fast._THREAD.stamps(len(ctx), len(rows))
+    ptr, col, cn, ra, aa, tr, rc, intro = fast.compiled().two_hop_block(
+        rows, g["indptr"], g["indices"], g["Wd"], g["Fd"], g["inv_deg"], g["inv_log_deg"], g["intro_ok"],
+        spa, touched, stamp)
+    hop = two_hop_paths(ctx, rows)
+    row = np.repeat(np.arange(len(rows)), np.diff(ptr))
+    o = np.lexsort((col, row))
+    np.testing.assert_array_equal(col[o], hop.col)
+    np.testing.assert_array_equal(cn[o], hop.cn)
+    np.testing.assert_array_equal(ra[o], hop.ra)  # the same additions in the same order: the same bits
+    np.testing.assert_array_equal(aa[o], hop.aa)
+    np.testing.assert_array_equal(tr[o].astype(float), hop.trust)
+    np.testing.assert_array_equal(rc[o].astype(float), hop.recency)
+    np.testing.assert_array_equal(intro[o], hop.introducer)
+
+
+def test_reference_kernel_is_adamic_adar_top_k(demo_model):
+    ctx = demo_model.context_
+    rows = np.arange(0, 200)
+    g = fast.graph_arrays(ctx)
+    ref, touched, stamp = fast._THREAD.stamps(len(ctx), len(rows), "ref")
+    ptr, col, score = fast.compiled().reference_aa_topk(rows, g["indptr"], g["indices"], g["inv_log_deg"], 5,
+                                                        ref, touched, stamp)
+    A = ctx.A
+    for i, u in enumerate(rows.tolist()):
+        aa = (A[u].multiply(ctx.inv_log_deg[None, :]) @ A).toarray().ravel()
+        aa[A[u].indices] = 0
+        aa[u] = 0
+        reach = np.flatnonzero((A[u] @ A).toarray().ravel())
+        reach = np.setdiff1d(reach, np.r_[A[u].indices, u])
+        want = np.sort(aa[reach])[::-1][:5]
+        np.testing.assert_allclose(np.sort(score[ptr[i]:ptr[i + 1]])[::-1], want, rtol=1e-12)
+
+
+def test_falls_back_to_numpy_without_numba(demo_model, monkeypatch):
+    rows = np.arange(0, 300)
+    monkeypatch.setattr(fast, "compiled", lambda: None)
+    assert not fast.usable(demo_model)
+    _assert_same(demo_model.score_block(rows, k=10, introducers=True, katz=False), fast.score_block(demo_model, rows))
+
+
+def test_unknown_feature_columns_fall_back(demo_model, monkeypatch):
+    monkeypatch.setattr(fast, "FEATURE_NAMES", fast.FEATURE_NAMES + ("a_new_feature",))
+    assert not fast.usable(demo_model)

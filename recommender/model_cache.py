@@ -72,6 +72,12 @@ def cache_key(store, as_of=None) -> str | None:
     return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 
+def has_cached_model(store) -> bool:
+    """Whether the database records a cached model for its current revision (so :func:`meet_model` loads, not fits)."""
+    key = cache_key(store)
+    return bool(key and store.meta(_META_PREFIX + key))
+
+
 def model_file(store, key: str, sha256: str) -> Path:
     return cache_dir(store) / f"meet-{key}-{sha256[:16]}.pkl"
 

@@ -93,6 +93,13 @@ def model_file(store, key: str, sha256: str, kind: str = "MeetModel") -> Path:
     return cache_dir(store) / f"{KINDS[kind][0]}-{key}-{sha256[:16]}{SUFFIX}"
 
 
+def has_cached_model(store) -> bool:
+    """Whether the database records a cached meet model for its current revision (so :func:`meet_model` loads,
+    not fits)."""
+    key = cache_key(store)
+    return bool(key and store.meta(KINDS["MeetModel"][1] + key))
+
+
 def meet_model(store, as_of=None, *, network=None, use_cache: bool = True):
     """A fitted "who to meet" model for ``store`` (as of ``as_of``): from the cache, or fitted and cached.
 

@@ -330,8 +330,12 @@ def recommendations(pid: str, k: int):
 
 def warm() -> None:
     """Build what every page shares once per revision (the model, the outreach lookup, the row indexes):
-    the process's first run does it while its message shows, so no page's first view waits for it."""
-    meet_model()
+    the process's first run does it while its message shows, so no page's first view waits for it.
+    The model is loaded only when it is cached on disk: a fit waits for the first page that needs it."""
+    from recommender.model_cache import has_cached_model
+
+    if has_cached_model(get_store()):
+        meet_model()
     outreach_lookup()
     for table in PERSON_COLUMNS:
         _row_index(db_path(), structure_key() if table in STRUCTURE_TABLES else history_key(), table)

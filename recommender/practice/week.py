@@ -178,9 +178,9 @@ _EXTRA = 20  # suggestions kept beyond k, so people marked "not relevant" later 
 
 
 def _current_model_cached(store) -> bool:
-    from recommender.model_cache import cache_dir, cache_key
+    from recommender.model_cache import has_cached_model
 
-    return (cache_dir(store) / f"meet-{cache_key(store, None)}.pkl").exists()
+    return has_cached_model(store)
 
 
 def _my_contacts(store, me: str) -> set:

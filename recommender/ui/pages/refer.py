@@ -153,11 +153,13 @@ def _result(pid: str) -> None:
         st.warning(f"Out of your lane (fit {lane.fit:.2f}): refer it to peers who fit. You: {md_escape(lane_reasons)}.")
     if not routing.picks:
         st.info(md_escape(explanation_text(routing) or "No peers to suggest."))
+        _nearby(routing)
         return
     hops = "the whole network" if routing.reach["widened"] else f"within {plural(routing.reach['max_hops'], 'tie')}"
     st.subheader(f"Refer to these {len(routing.picks)}")
-    st.caption(f"Chosen from {routing.reach['candidates']} candidates {hops}, for coverage and diversity; "
-               f"{routing.reach.get('opted_out', 0)} opted-out people left out.")
+    n_out = routing.reach.get("opted_out", 0)
+    st.caption(f"Chosen from {plural(routing.reach['candidates'], 'candidate')} {hops}, for coverage and diversity"
+               + (f"; {plural(n_out, 'person')} who opted out left out." if n_out else "."))
     cols = st.columns(len(routing.picks))
     for i, (col, p) in enumerate(zip(cols, routing.picks), 1):
         with col:
@@ -183,6 +185,18 @@ def _result(pid: str) -> None:
             st.dataframe(alt, hide_index=True, width="stretch")
         else:
             st.caption("No other candidates.")
+        _nearby(routing)
+
+
+def _nearby(routing) -> None:
+    """People in reach who share the function but are listed for none of the needs: never picks, but they
+    may know the right person."""
+    if not routing.nearby:
+        return
+    st.subheader("Nearby, not listed for the needs")
+    st.caption("They work in the same function and may know someone who fits.")
+    st.dataframe(pd.DataFrame([{"name": p.name, "path": " → ".join(["you"] + [n for _, n in p.trust_path[1:]])}
+                               for p in routing.nearby]), hide_index=True, width="stretch")
 
 
 def _ledger(pid: str) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.kernels import _bitmask, _ranges
+from recommender.people import PeopleColumns
 
 if TYPE_CHECKING:  # annotations only
     from recommender.network import Network, TieTable
@@ -28,7 +29,7 @@ ACTIVITY_DAYS = 365
 
 
 @dataclass(eq=False)
-class FeatureContext:
+class FeatureContext(PeopleColumns):
     """The network as of one date, as sparse matrices aligned on ``ids``.
 
     Attributes
@@ -58,23 +59,14 @@ class FeatureContext:
     as_of : str
     """
 
-    ids: np.ndarray
-    names: np.ndarray
+    # the people's fields (ids, names, is_exec, opt_out, function, S, I, Z, G, profile, vocab) are
+    # recommender.people.PeopleColumns'; these are the network's as of ``as_of``
     A: sp.csr_matrix
     W: sp.csr_matrix
     F: sp.csr_matrix
     deg: np.ndarray
-    is_exec: np.ndarray
-    opt_out: np.ndarray
-    function: np.ndarray
-    S: sp.csr_matrix
-    I: sp.csr_matrix  # noqa: E741
-    Z: sp.csr_matrix
-    G: sp.csr_matrix
-    profile: sp.csr_matrix
     affinity: np.ndarray
     activity: np.ndarray
-    vocab: dict
     as_of: str
     position: dict = field(default_factory=dict)
     never_suggested: np.ndarray | None = None  # PeopleEncoding.never_suggested: opted out, or a plain contact
@@ -363,10 +355,8 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
     affinity = _specialty_affinity(enc.S, A, groups=enc.spec_groups(), ends=(r, c))
 
     return FeatureContext(
-        ids=ids, names=enc.names, A=A, W=W, F=Fm, deg=deg, is_exec=enc.is_exec, opt_out=enc.opt_out,
-        function=enc.function, S=enc.S, I=enc.I, Z=enc.Z, G=enc.G, profile=enc.profile, affinity=affinity,
-        activity=np.log1p(rec_count), vocab=enc.vocab, as_of=day_str, position=enc.position,
-        never_suggested=enc.never_suggested,
+        **{**enc.columns(), "ids": ids}, A=A, W=W, F=Fm, deg=deg, affinity=affinity, activity=np.log1p(rec_count),
+        as_of=day_str, position=enc.position, never_suggested=enc.never_suggested,
     )
 
 

@@ -26,6 +26,7 @@ def test_refer_needs_with_a_typo_and_a_need_nobody_holds(sample_db, capsys):
     picks = out.split("Refer to")[1].split("Nearby")[0].split("Draft notes")[0]
     assert "partial fit: not listed for SEO" in picks  # each pick covers demand generation, and says what it lacks
     assert "1 referrals" not in out and "smoothed" not in out
+    assert "score" not in out and "no_capacity" not in out  # the routing model's numbers and codes stay inside
 
 
 def test_referral_log_defaults_to_me_when_me_is_set(writable_db, capsys):

@@ -383,20 +383,19 @@ def format_routing(routing: Routing, concerns=()) -> str:
     hops = "in the whole network" if routing.reach["widened"] else f"within {plural(routing.reach['max_hops'], 'hop')}"
     out.append(f"Refer to ({plural(routing.reach['candidates'], 'candidate')} {hops}):")
     for n, p in enumerate(d["picks"], 1):
-        out.append(f"{n}. {p['name']} ({p['id']})  score {p['score']:.2f}"
-                   + (f"  covers {_labels(p['covers'])}" if p["covers"] else ""))
+        out.append(f"{n}. {p['name']} ({p['id']})" + (f"  covers {_labels(p['covers'])}" if p["covers"] else ""))
         out.append("   path: " + " -> ".join(x["name"] for x in p["trust_path"]))
         out += [f"   - {r}" for r in p["reasons"]]
     if d["uncovered_needs"]:
         out.append(uncovered_text(routing))
     for e in d["excluded"]:
-        out.append(f"Left out: {e['name']} ({e['id']}) fits but has {e['reason']}")
+        out.append(f"Left out: {e['name']} ({e['id']}) fits but has "
+                   + ("no open slots" if e["reason"] == "no_capacity" else e["reason"]))
     if d["alternatives"]:
         out.append("")
         out.append("Alternatives:")
         for p in d["alternatives"]:
-            out.append(f"  {p['name']} ({p['id']})  score {p['score']:.2f}"
-                       + (f"  covers {_labels(p['covers'])}" if p["covers"] else ""))
+            out.append(f"  {p['name']} ({p['id']})" + (f"  covers {_labels(p['covers'])}" if p["covers"] else ""))
     out += _nearby_lines(d)
     out += ["", "Draft notes (double opt-in: each peer first, then the client):", "", d["message"]]
     return "\n".join(out)

@@ -179,7 +179,7 @@ def _result(pid: str) -> None:
     with right:
         st.subheader("Alternatives")
         if routing.alternatives:
-            alt = pd.DataFrame([{"name": a.name, "score": round(a.score, 2),
+            alt = pd.DataFrame([{"name": a.name,
                                  "covers": ", ".join(label(t) for t in a.covers) or "—",
                                  "path": " → ".join(["you"] + [n for _, n in a.trust_path[1:]])} for a in routing.alternatives])
             st.dataframe(alt, hide_index=True, width="stretch")

@@ -46,16 +46,26 @@ _OTHERS = ("katz", "tag_sim", "cand_activity", "group_peer", "group_adjacent", "
 MARGIN = 1e-6
 
 
+#: Columns whose transformed value is at most ``log 2`` (ratios, shares and indicators in [0, 1]).
+_UNIT = ("jaccard", "same_component", "clust_min", "clust_max", "tag_sim", "complementarity", "client_overlap",
+         "industry_overlap", "region_overlap", "icp_fit", "mutual_recency", "group_peer",
+         "group_adjacent", "group_executive")
+
+
 def margin(ctx, a: np.ndarray, c0: float) -> float:
-    """The slack on the kernel's log-odds: :data:`MARGIN` plus 64 ulps of the largest sum the log-odds can reach.
+    """The slack on the kernel's log-odds: :data:`MARGIN` plus 128 ulps of the largest sum the log-odds can reach.
 
     The kernel adds the same terms as the numpy code in another order, so the two differ by rounding: a few
-    ulps of the partial sums' magnitude, at most ``|c0| + sum_j |a_j| T`` with ``T`` above every transformed
-    feature (``log1p`` of counts, products and ratios of a graph of ``nnz`` ties; the signed ones below 1).
+    ulps (one per addition, on either side) of the partial sums' magnitude, at most ``|c0| + sum_j |a_j| T_j``
+    with ``T_j`` above column j's transformed values: ``log 2`` for :data:`_UNIT` columns, 16 for the signed
+    spectral ones (16 eigenvalues and embedding entries in [-1, 1]), else ``log1p`` of a bound on counts and
+    products of a graph of ``nnz`` ties.
     """
-    bound = 2.0 * np.log1p(float(ctx.A.nnz) + len(ctx)) + 1.0
-    scale = abs(float(c0)) + float(np.abs(a).sum()) * bound
-    return MARGIN + 64.0 * np.finfo(np.float64).eps * scale
+    big = 2.0 * np.log1p(float(ctx.A.nnz) + len(ctx)) + 1.0
+    T = np.array([np.log(2.0) if f in _UNIT else 16.0 if f in ("spec", "spec_cos") else big for f in FEATURE_NAMES])
+    scale = abs(float(c0)) + float(np.abs(a) @ T)
+    return MARGIN + 128.0 * np.finfo(np.float64).eps * scale
+
 
 _LOG = logging.getLogger(__name__)
 _LOCK = threading.Lock()

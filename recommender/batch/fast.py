@@ -12,8 +12,11 @@ profile similarity, scores, top ``k``, introducers). The kept set holds every
 ids, order, introducers, and scores (``tests/test_batch_fast.py`` checks it).
 
 It is used when numba is installed, the ranker is linear and the model's
-features are the ones the kernel knows (:data:`KERNEL_FEATURES`); otherwise
-:func:`score_block` runs the numpy path. Numba is imported only here, never by
+features are the ones the kernel knows (:data:`KERNEL_FEATURES`, the per-person
+structural columns :data:`STRUCT_FEATURES`, which the kernel adds exactly, and
+the rest); otherwise :func:`score_block` runs the numpy path.
+:func:`path_taken` names the path (the batch job's summary shows it, each block
+logs it at debug level and :data:`RUNS` counts the blocks of each). Numba is imported only here, never by
 ``fracnet meet``. Compiled code is cached on disk (``NUMBA_CACHE_DIR`` if set,
 else beside the package if writable, else a temporary folder), so only the
 first run on a machine compiles (~30 s on a loaded machine).

@@ -136,3 +136,15 @@ def test_structural_columns_move_the_kernel_bound(demo_model, monkeypatch):
         monkeypatch.setattr(demo_model.ranker_, "linear_form", lambda b=b: (b, c0))
         _assert_same(demo_model.score_block(rows, k=10, introducers=True, katz=False),
                      fast.score_block(demo_model, rows))
+
+
+def test_above_the_global_cap_the_structural_columns_are_zero_and_still_exact(monkeypatch):
+    """Networks over GLOBAL_MAX_N have no embedding and no clustering: the kernel path is taken and exact."""
+    from recommender.meet import features
+
+    monkeypatch.setattr(features, "GLOBAL_MAX_N", 100)
+    model = MeetModel().fit(Network.from_frames(**generate_network(900, seed=5)))
+    assert features.structure(model.context_)["vecs"].shape[1] == 0
+    assert fast.path_taken(model) == "compiled"
+    for rows in _blocks(len(model.context_), 400):
+        _assert_same(model.score_block(rows, k=10, introducers=True, katz=False), fast.score_block(model, rows))

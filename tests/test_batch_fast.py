@@ -107,3 +107,44 @@ def test_falls_back_to_numpy_without_numba(demo_model, monkeypatch):
 def test_unknown_feature_columns_fall_back(demo_model, monkeypatch):
     monkeypatch.setattr(fast, "FEATURE_NAMES", fast.FEATURE_NAMES + ("a_new_feature",))
     assert not fast.usable(demo_model)
+    assert "a_new_feature" in fast.path_reason(demo_model)
+    assert fast.path_taken(demo_model).startswith("numpy (")
+
+
+def test_a_model_with_the_current_columns_takes_the_compiled_path(demo_model):
+    from recommender.meet.features import FEATURE_NAMES, STRUCTURAL_FEATURES
+
+    assert set(STRUCTURAL_FEATURES) <= set(FEATURE_NAMES)  # the model carries the structural columns
+    assert fast.path_reason(demo_model) == ""
+    assert fast.path_taken(demo_model) == "compiled"
+    before = dict(fast.RUNS)
+    rows = np.arange(0, 200)
+    _assert_same(demo_model.score_block(rows, k=10, introducers=True, katz=False), fast.score_block(demo_model, rows))
+    assert fast.RUNS["compiled"] == before.get("compiled", 0) + 1
+    assert fast.RUNS["numpy"] == before.get("numpy", 0)
+
+
+def test_structural_columns_move_the_kernel_bound(demo_model, monkeypatch):
+    """The kernel reads the structural columns' weights: changing one changes what it keeps, as numpy does."""
+    from recommender.meet.features import FEATURE_NAMES
+
+    a, c0 = demo_model.ranker_.linear_form()
+    rows = np.arange(0, 300)
+    for name, w in (("spec", 50.0), ("clust_max", 5.0), ("deg_max", 3.0)):
+        b = a.copy()
+        b[FEATURE_NAMES.index(name)] = w
+        monkeypatch.setattr(demo_model.ranker_, "linear_form", lambda b=b: (b, c0))
+        _assert_same(demo_model.score_block(rows, k=10, introducers=True, katz=False),
+                     fast.score_block(demo_model, rows))
+
+
+def test_above_the_global_cap_the_structural_columns_are_zero_and_still_exact(monkeypatch):
+    """Networks over GLOBAL_MAX_N have no embedding and no clustering: the kernel path is taken and exact."""
+    from recommender.meet import features
+
+    monkeypatch.setattr(features, "GLOBAL_MAX_N", 100)
+    model = MeetModel().fit(Network.from_frames(**generate_network(900, seed=5)))
+    assert features.structure(model.context_)["vecs"].shape[1] == 0
+    assert fast.path_taken(model) == "compiled"
+    for rows in _blocks(len(model.context_), 400):
+        _assert_same(model.score_block(rows, k=10, introducers=True, katz=False), fast.score_block(model, rows))

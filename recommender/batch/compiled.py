@@ -151,7 +151,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
                 indptr, indices, Wd, Fd, inv_deg, inv_log_deg, intro_ok, person, extra, words, affinity,
                 group_table, pt_indptr, pt_indices, pool_indptr, pool_members, p_indptr, p_indices, p_data,
                 n_terms, coef, c0, gconst, a_act, a_tag, margin, l_int, l_ratio, l_comp, l_ra, l_aa,
-                spa, touched, stamp0):
+                coef_s, s_comp, s_clust, s_vecs, s_vals, s_norm, spa, touched, stamp0):
     """Candidates of a block that may reach the top ``k`` of their (row, group) under the linear ranker.
 
     ``person`` holds :data:`PERSON` records (``extra``: the tag mask words
@@ -163,12 +163,19 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
     the log-odds of each group, ``a_act`` the weight of the candidate's
     activity, ``a_tag`` that of the profile similarity. ``l_*`` are
     :func:`log1p_tables` and ``log1p`` of each person's RA and AA weight.
+    ``coef_s`` are the weights of the per-person structural columns ``deg_min,
+    deg_max, spec, spec_cos, same_component, clust_min, clust_max`` (``spec``
+    and ``spec_cos`` as they are, the others through ``log1p``; a zero weight
+    skips its column), read from ``s_comp`` (component labels), ``s_clust``
+    (clustering coefficients), ``s_vecs``/``s_vals``/``s_norm`` (the spectral
+    embedding, its eigenvalues and row norms; no columns: the features are 0).
 
     Every candidate's log-odds without the profile term is bounded (that
     term lies between 0 and ``a_tag log 2``); those that may reach the
     ``k``-th lower bound of their (row, group) get their profile similarity
     and log-odds, and those within ``margin`` of the ``k``-th log-odds are
-    returned: a superset of each (row, group)'s top ``k``.
+    returned: a superset of each (row, group)'s top ``k``. Comparisons go
+    through the score (:func:`_sig`), as the numpy code ranks by it.
 
     Returns ``(pair_row, pair_col, group, has_hop, aggregates, introducer,
     n_candidates)``; ``aggregates`` holds each pair's CN, AA, RA, trust and
@@ -176,6 +183,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
     """
     b = len(rows)
     kspec = affinity.shape[0]
+    n_dim = s_vecs.shape[1]
     n_int = len(l_int)
     n_rat = l_ratio.shape[0]
     cap = 1024
@@ -412,6 +420,28 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
                 pa_mark[dv_i] = stamp
                 pa_val[dv_i] = np.log1p(du * dv)
             part += coef[4] * pa_val[dv_i]
+            # the structural columns: per-person lookups, as feature_columns computes them
+            if coef_s[0] != 0.0:
+                part += coef_s[0] * np.log1p(min(du, dv))
+            if coef_s[1] != 0.0:
+                part += coef_s[1] * np.log1p(max(du, dv))
+            if coef_s[4] != 0.0 and s_comp[u] == s_comp[v]:
+                part += coef_s[4] * ln2
+            if coef_s[5] != 0.0:
+                part += coef_s[5] * np.log1p(min(s_clust[u], s_clust[v]))
+            if coef_s[6] != 0.0:
+                part += coef_s[6] * np.log1p(max(s_clust[u], s_clust[v]))
+            if n_dim > 0 and (coef_s[2] != 0.0 or coef_s[3] != 0.0):
+                sdot = 0.0
+                sproj = 0.0
+                for jj in range(n_dim):  # column by column, as feature_columns sums them
+                    sp = s_vecs[u, jj] * s_vecs[v, jj]
+                    sdot += s_vals[jj] * sp
+                    sproj += sp
+                part += coef_s[2] * sdot
+                sden = s_norm[u] * s_norm[v]
+                if sden > 0:
+                    part += coef_s[3] * (sproj / sden)
             if fu == fv and fu >= 0 and not ue and not ve:  # complementarity: 1 - jaccard of the specialties
                 den = nsu + nsv - sp_
                 if den < 1:
@@ -450,7 +480,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
         for q in range(p_indptr[u], p_indptr[u + 1]):
             Q[p_indices[q]] = p_data[q]
         for j in range(nc):
-            if lo[j] + tag_span < thr[cg[j]] - margin:
+            if _sig(lo[j] + tag_span + margin) < _sig(thr[cg[j]] - margin):
                 sc[j] = -np.inf
                 continue
             v = cv[j]
@@ -469,7 +499,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
                     ng += 1
             thr[g] = _kth(gl, ng, k)
         for j in range(nc):
-            if sc[j] == -np.inf or sc[j] < thr[cg[j]] - margin:
+            if sc[j] == -np.inf or _sig(sc[j] + margin) < _sig(thr[cg[j]] - margin):
                 continue
             if m == cap:
                 cap *= 2
@@ -500,6 +530,14 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
                 o_in[m] = -1
             m += 1
     return o_row[:m], o_col[:m], o_g[:m], o_hh[:m], o_agg[:m], o_in[:m], n_cand
+
+
+@njit(**_NOGIL)
+def _sig(z):
+    """The ranker's score of log-odds ``z`` (clipped at +-50): the kernel compares candidates as the numpy code
+    does, so log-odds the score cannot tell apart (saturated, or within its rounding) count as tied."""
+    z = min(max(z, -50.0), 50.0)
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 @njit(**_NOGIL)

@@ -12,8 +12,11 @@ profile similarity, scores, top ``k``, introducers). The kept set holds every
 ids, order, introducers, and scores (``tests/test_batch_fast.py`` checks it).
 
 It is used when numba is installed, the ranker is linear and the model's
-features are the ones the kernel knows (:data:`KERNEL_FEATURES`); otherwise
-:func:`score_block` runs the numpy path. Numba is imported only here, never by
+features are the ones the kernel knows (:data:`KERNEL_FEATURES`, the per-person
+structural columns :data:`STRUCT_FEATURES`, which the kernel adds exactly, and
+the rest); otherwise :func:`score_block` runs the numpy path.
+:func:`path_taken` names the path (the batch job's summary shows it, each block
+logs it at debug level and :data:`RUNS` counts the blocks of each). Numba is imported only here, never by
 ``fracnet meet``. Compiled code is cached on disk (``NUMBA_CACHE_DIR`` if set,
 else beside the package if writable, else a temporary folder), so only the
 first run on a machine compiles (~30 s on a loaded machine).
@@ -21,6 +24,8 @@ first run on a machine compiles (~30 s on a loaded machine).
 
 from __future__ import annotations
 
+import collections
+import logging
 import os
 import tempfile
 import threading
@@ -28,18 +33,44 @@ import threading
 import numpy as np
 
 from recommender.meet.candidates import tag_counts
-from recommender.meet.features import FEATURE_NAMES
+from recommender.meet.features import FEATURE_NAMES, structure
 from recommender.people import _GROUP_TABLE, GROUPS
 
 #: Features :func:`~recommender.batch.compiled.prune_block` computes, in its order (the rest of FEATURE_NAMES
 #: are ``katz`` and ``tag_sim``, bounded or zero, ``cand_activity`` and the group indicators).
 KERNEL_FEATURES = ("cn", "jaccard", "aa", "ra", "pa", "complementarity", "specialty_affinity", "client_overlap",
                    "industry_overlap", "region_overlap", "icp_fit", "introducer_trust", "mutual_recency")
+#: Per-person structural columns the kernel adds exactly (degrees, components, clustering, spectral embedding).
+STRUCT_FEATURES = ("deg_min", "deg_max", "spec", "spec_cos", "same_component", "clust_min", "clust_max")
 _OTHERS = ("katz", "tag_sim", "cand_activity", "group_peer", "group_adjacent", "group_executive")
 
-#: Slack on the bound (log-odds): far above rounding, far below any gap that matters.
+#: Slack on the bound (log-odds): far above rounding, far below any gap that matters; :func:`margin` adds
+#: the rounding of large weights (a near-constant column can get a huge weight and intercept).
 MARGIN = 1e-6
 
+
+#: Columns whose transformed value is at most ``log 2`` (ratios, shares and indicators in [0, 1]).
+_UNIT = ("jaccard", "same_component", "clust_min", "clust_max", "tag_sim", "complementarity", "client_overlap",
+         "industry_overlap", "region_overlap", "icp_fit", "mutual_recency", "group_peer",
+         "group_adjacent", "group_executive")
+
+
+def margin(ctx, a: np.ndarray, c0: float) -> float:
+    """The slack on the kernel's log-odds: :data:`MARGIN` plus 128 ulps of the largest sum the log-odds can reach.
+
+    The kernel adds the same terms as the numpy code in another order, so the two differ by rounding: a few
+    ulps (one per addition, on either side) of the partial sums' magnitude, at most ``|c0| + sum_j |a_j| T_j``
+    with ``T_j`` above column j's transformed values: ``log 2`` for :data:`_UNIT` columns, 16 for the signed
+    spectral ones (16 eigenvalues and embedding entries in [-1, 1]), else ``log1p`` of a bound on counts and
+    products of a graph of ``nnz`` ties.
+    """
+    big = 2.0 * np.log1p(float(ctx.A.nnz) + len(ctx)) + 1.0
+    T = np.array([np.log(2.0) if f in _UNIT else 16.0 if f in ("spec", "spec_cos") else big for f in FEATURE_NAMES])
+    scale = abs(float(c0)) + float(np.abs(a) @ T)
+    return MARGIN + 128.0 * np.finfo(np.float64).eps * scale
+
+
+_LOG = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 _COMPILED = None
 
@@ -73,12 +104,16 @@ def compiled():
     return _COMPILED or None
 
 
-def usable(model) -> bool:
-    """Whether :func:`score_block` takes the compiled path for ``model`` (numba, a linear ranker, known features)."""
-    if set(FEATURE_NAMES) != set(KERNEL_FEATURES + _OTHERS) or len(FEATURE_NAMES) != len(KERNEL_FEATURES + _OTHERS):
-        return False
-    if model.ranker_.linear_form() is None or compiled() is None:
-        return False
+def path_reason(model) -> str:
+    """Why :func:`score_block` runs the numpy path for ``model`` ("" when it takes the compiled path)."""
+    known = KERNEL_FEATURES + STRUCT_FEATURES + _OTHERS
+    if set(FEATURE_NAMES) != set(known) or len(FEATURE_NAMES) != len(known):
+        unknown = sorted(set(FEATURE_NAMES) - set(known))
+        return f"feature columns the kernel does not know: {', '.join(unknown) or 'a changed set'}"
+    if compiled() is None:
+        return "numba is not installed"
+    if model.ranker_.linear_form() is None:
+        return "the ranker is not linear"
     ctx = model.context_
     if "compiled_ok" not in ctx._pools:
         try:
@@ -86,7 +121,22 @@ def usable(model) -> bool:
             ctx._pools["compiled_ok"] = True
         except ValueError:  # a count or code too large for the kernel's compact record
             ctx._pools["compiled_ok"] = False
-    return ctx._pools["compiled_ok"]
+    return "" if ctx._pools["compiled_ok"] else "a count or code too large for the kernel's record"
+
+
+def usable(model) -> bool:
+    """Whether :func:`score_block` takes the compiled path for ``model`` (numba, a linear ranker, known features)."""
+    return not path_reason(model)
+
+
+#: Blocks scored on each path in this process (``compiled``, ``numpy``): what the batch job and tests read.
+RUNS = collections.Counter()
+
+
+def path_taken(model) -> str:
+    """``"compiled"`` or ``"numpy (<why>)"``: the path :func:`score_block` takes for ``model``."""
+    why = path_reason(model)
+    return f"numpy ({why})" if why else "compiled"
 
 
 def _aligned(n: int, dtype: np.dtype) -> np.ndarray:
@@ -127,6 +177,22 @@ def graph_arrays(ctx) -> dict:
             "inv_deg": ctx.inv_deg, "inv_log_deg": ctx.inv_log_deg, "intro_ok": ctx.introducer_ok,
         }
     return ctx._pools["compiled"]
+
+
+def structure_arrays(ctx) -> dict:
+    """The context's per-person structure (:func:`~recommender.meet.features.structure`) in the kernel's types."""
+    if "compiled_structure" not in ctx._pools:
+        st = structure(ctx)
+        n = len(ctx)
+        clust = st["clustering"]
+        ctx._pools["compiled_structure"] = {
+            "component": np.ascontiguousarray(st["component"], dtype=np.int64),
+            "clustering": np.zeros(n) if clust is None else np.ascontiguousarray(clust, dtype=np.float64),
+            "vecs": np.ascontiguousarray(st["vecs"], dtype=np.float64),
+            "vals": np.ascontiguousarray(st["vals"], dtype=np.float64),
+            "norm": np.ascontiguousarray(st["norm"], dtype=np.float64),
+        }
+    return ctx._pools["compiled_structure"]
 
 
 def _people_arrays(model, n_pool: int) -> dict:
@@ -187,6 +253,8 @@ def prune(model, rows: np.ndarray, k: int, group: str) -> dict:
     a, c0 = model.ranker_.linear_form()
     col = {f: i for i, f in enumerate(FEATURE_NAMES)}
     coef = np.array([a[col[f]] for f in KERNEL_FEATURES], dtype=np.float64)
+    coef_s = np.array([a[col[f]] for f in STRUCT_FEATURES], dtype=np.float64)
+    s = structure_arrays(ctx)
     gconst = np.array([a[col[f]] for f in ("group_peer", "group_adjacent", "group_executive")]) * np.log(2.0)
     g = graph_arrays(ctx)
     p = _people_arrays(model, kw["n_pool"])
@@ -197,8 +265,9 @@ def prune(model, rows: np.ndarray, k: int, group: str) -> dict:
         g["indptr"], g["indices"], g["Wd"], g["Fd"], g["inv_deg"], g["inv_log_deg"], g["intro_ok"],
         p["person"], p["extra"], p["words"], p["affinity"], p["group_table"], p["pt_indptr"], p["pt_indices"],
         p["pool_indptr"], p["pool_members"], p["p_indptr"], p["p_indices"], p["p_data"], p["n_terms"],
-        coef, float(c0), gconst, float(a[col["cand_activity"]]), float(a[col["tag_sim"]]), MARGIN,
-        p["l_int"], p["l_ratio"], p["l_comp"], p["l_ra"], p["l_aa"], spa, touched, stamp0)
+        coef, float(c0), gconst, float(a[col["cand_activity"]]), float(a[col["tag_sim"]]), margin(ctx, a, c0),
+        p["l_int"], p["l_ratio"], p["l_comp"], p["l_ra"], p["l_aa"],
+        coef_s, s["component"], s["clustering"], s["vecs"], s["vals"], s["norm"], spa, touched, stamp0)
     names = ("row", "col", "group", "has_hop", "aggregates", "introducer", "candidates")
     return dict(zip(names, out))
 
@@ -206,8 +275,14 @@ def prune(model, rows: np.ndarray, k: int, group: str) -> dict:
 def score_block(model, rows: np.ndarray, k: int = 10, group: str = "all"):
     """``model.score_block(rows, k, group, introducers=True, katz=False)``, on the compiled path when usable."""
     rows = np.asarray(rows, dtype=np.int64)
-    if not usable(model) or len(rows) == 0:
+    why = path_reason(model)
+    if why or len(rows) == 0:
+        if why:
+            RUNS["numpy"] += 1
+            _LOG.debug("batch meet block of %d rows on the numpy path: %s", len(rows), why)
         return model.score_block(rows, k=k, group=group, introducers=True, katz=False)
+    RUNS["compiled"] += 1
+    _LOG.debug("batch meet block of %d rows on the compiled path", len(rows))
     r = prune(model, rows, k, group)
     pr, pc = r["row"], r["col"]
     hop = _Kept(*r["aggregates"].T, r["introducer"])

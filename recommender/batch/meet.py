@@ -274,6 +274,7 @@ def batch_meet(model, out, *, k: int = 10, group: str = "all", block_size: int =
     -------
     BatchSummary
     """
+    from recommender.batch import fast
     from recommender.meet.scoring import _check_k_group
 
     path, fmt = check_output(out)
@@ -301,4 +302,5 @@ def batch_meet(model, out, *, k: int = 10, group: str = "all", block_size: int =
         n_rows = writer.rows
     return BatchSummary(out=str(path), engine=engine, people=int(len(rows)), rows=int(n_rows),
                         seconds=time.perf_counter() - t0, peak_memory_mb=peak_memory_mb(), blocks=n_blocks,
-                        block_size=block_size, extra={"k": k, "group": group, "format": fmt})
+                        block_size=block_size,
+                        extra={"k": k, "group": group, "format": fmt, "path": fast.path_taken(model)})

@@ -80,6 +80,8 @@ def _print_summary(args, summary, what: str) -> None:
             f"in {d['seconds']:.1f} s (peak memory {d['peak_memory_mb']:,.0f} MiB")
     if "fit_seconds" in d:
         line += f"; model fit {d['fit_seconds']:.1f} s"
+    if "path" in d:
+        line += f"; scored on the {d['path']} path"
     line += ")"
     print(line)
     if d.get("skipped_closed"):

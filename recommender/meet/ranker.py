@@ -183,7 +183,11 @@ class PairRanker(PairScorer, BaseEstimator):
 
             self.mean_ = Z.mean(axis=0)
             sd = Z.std(axis=0)
-            self.scale_ = np.where(sd > 1e-12, sd, 1.0)
+            # a column that is constant up to rounding (its std is rounding of the mean, e.g. 5e-12) is not
+            # standardised: dividing by that noise gave it a weight of ~1e11 and the scores an error of ~1e-5
+            spread = Z.max(axis=0) - Z.min(axis=0)
+            constant = spread <= 1e-9 * (1.0 + np.abs(self.mean_))
+            self.scale_ = np.where(constant | (sd <= 1e-12), 1.0, sd)
             lr = LogisticRegression(C=self.C, max_iter=2000)
             lr.fit(((Z - self.mean_) / self.scale_)[:, used], y, sample_weight=sample_weight)
             self.kind_ = "logistic"

@@ -14,7 +14,8 @@ from recommender.io.linkedin import import_linkedin
 from recommender.store.db import Store
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                         HealthCheck.too_slow])
+                                                                         HealthCheck.too_slow,
+                                                                         HealthCheck.data_too_large])
 
 cell = st.one_of(
     st.text(max_size=30),

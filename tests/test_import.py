@@ -179,7 +179,8 @@ def test_neutralise_formula(v, out):
     assert neutralise_formula(v) == out
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+          deadline=None)
 @given(st.binary(max_size=300))
 def test_random_bytes_never_crash_the_reader(data):
     try:

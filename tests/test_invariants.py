@@ -13,7 +13,7 @@ from recommender.network import Network
 from recommender.meet.model import MeetModel
 from recommender.refer.router import Router
 
-SETTINGS = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 def _opted_out(net: Network) -> set[str]:

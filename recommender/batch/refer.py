@@ -100,7 +100,9 @@ def batch_refer(network, opportunities, out, *, k: int = 3, max_hops: int = 2, r
 
     Parameters
     ----------
-    network : Network
+    network : Network or None
+        The network routed on; None when ``router`` is given (a router loaded from the model cache
+        knows its people: the network need not be read at all).
     opportunities : path
         CSV with columns like ``opportunities.csv`` (id, brought_by, needs,
         industry, size_band, region, description; date optional).
@@ -108,8 +110,9 @@ def batch_refer(network, opportunities, out, *, k: int = 3, max_hops: int = 2, r
         .csv or .parquet; checked before any work, written atomically.
     k, max_hops
         As for :meth:`Router.route <recommender.refer.router.Router.route>`.
-    router : Router, optional
-        A fitted router (default: fitted on ``network``).
+    router : Router or RouteAnswers, optional
+        A fitted router (default: fitted on ``network``), e.g. the cached one of
+        :func:`recommender.model_cache.router`.
     anyway : bool, default False
         Also route rows whose ``status`` is closed (won, lost, closed); by
         default they are skipped and counted (``extra["skipped_closed"]``).
@@ -119,8 +122,6 @@ def batch_refer(network, opportunities, out, *, k: int = 3, max_hops: int = 2, r
     BatchSummary
         ``extra`` counts opportunities without picks.
     """
-    from recommender.refer.router import Router
-
     path, fmt = check_output(out)
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise UsageError(f"k must be a positive integer, got {k!r}")
@@ -128,10 +129,15 @@ def batch_refer(network, opportunities, out, *, k: int = 3, max_hops: int = 2, r
 
     if not isinstance(max_hops, (int, np.integer)) or not 1 <= max_hops <= MAX_HOPS:
         raise UsageError(f"max hops must be a whole number from 1 to {MAX_HOPS}, got {max_hops!r}")
-    people = network.people["id"].astype(str)
+    if router is None and network is None:
+        raise UsageError("batch_refer needs a network or a fitted router")
+    people = pd.Series(router.ids_ if router is not None else network.people["id"]).astype(str)
     df = read_opportunities(opportunities, people)
     t0 = time.perf_counter()
-    router = router if router is not None else Router().fit(network)
+    if router is None:
+        from recommender.refer.router import Router  # fitting: scikit-learn is loaded here
+
+        router = Router().fit(network)
     no_picks = skipped = 0
     with _AtomicTableWriter(path, fmt, REFER_COLUMNS) as writer:
         chunk: list[dict] = []

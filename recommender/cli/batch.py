@@ -135,18 +135,20 @@ def run_meet(args) -> int:
 
 
 def run_refer(args) -> int:
+    import pandas as pd
+
     from recommender.batch.refer import batch_refer, read_opportunities
     from recommender.batch.writer import check_output
-    from recommender.network import load_network
+    from recommender.model_cache import router
 
     check_output(args.out)
     with open_store(args) as store:
-        network = load_network(store)
-    n = len(read_opportunities(args.opportunities, network.people["id"].astype(str)))
+        fitted = router(store)  # the router cached for this revision (as `fracnet refer`'s), fitted only when none is
+    n = len(read_opportunities(args.opportunities, pd.Series(fitted.ids_).astype(str)))
     bar, update = _bar(args, n, "batch refer", "opportunities")
     try:
-        summary = batch_refer(network, args.opportunities, args.out, k=args.k, max_hops=args.max_hops,
-                              progress=update, anyway=args.anyway)
+        summary = batch_refer(None, args.opportunities, args.out, k=args.k, max_hops=args.max_hops,
+                              router=fitted, progress=update, anyway=args.anyway)
     finally:
         bar.close()
     _print_summary(args, summary, "referrers")

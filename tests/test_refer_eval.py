@@ -66,3 +66,16 @@ def test_a_winner_reachable_only_through_an_opted_out_person_is_counted_apart_no
     assert any(n.startswith("1 winner reachable only through someone who opted out") and "a miss" in n for n in notes)
     assert any("prior weights (only 1 referral taken on or won in the history; learning needs 30)" in n
                for n in notes)
+
+
+def test_every_miss_says_why_and_an_outranked_winner_is_ranked_below_the_picks(network):
+    rep = evaluate_referrals(network)
+    misses = rep["misses"]
+    n_hits = round(rep["methods"]["fracnet"]["hit@3"] * rep["n"])
+    assert len(misses) == rep["n"] - n_hits
+    assert {m["cause"] for m in misses} <= {"outranked", "listed_for_none", "no_capacity", "out_of_reach"}
+    assert sum(m["cause"] == "listed_for_none" for m in misses) <= rep["winner_covers_none"]
+    for m in misses:
+        if m["cause"] == "outranked":  # routing picks 3 of the listed people: the winner was not among the top
+            assert 1 <= m["rank"] <= m["listed"] and m["listed"] >= 1
+            assert all(v < 0 for v in m.get("lost_on", {}).values())

@@ -15,6 +15,8 @@ def register_referrals(evaluate_subparsers) -> None:
                     within reach.""")
     p.add_argument("--k", type=positive_int, default=3, metavar="K", help="picks per opportunity (default: 3)")
     p.add_argument("--max-hops", type=positive_int, default=2, metavar="H", help="reach (default: 2)")
+    p.add_argument("--misses", action="store_true",
+                   help="also list, case by case, why fracnet did not pick the winner (rank, the features it lost on)")
 
 
 def run_referrals(args) -> int:
@@ -45,6 +47,14 @@ def run_referrals(args) -> int:
 
     for line in report_notes(report):
         print(line)
+    if getattr(args, "misses", False):
+        for m in report["misses"]:
+            detail = ""
+            if m["cause"] == "outranked":
+                lost = ", ".join(f"{f} {v:+.2f}" for f, v in m.get("lost_on", {}).items())
+                detail = f" rank {m['rank']} of {m['listed']} listed" + (f"; against the last pick: {lost}" if lost else "")
+            weights = "learned" if m["learned"] else "prior"
+            print(f"  {m['opportunity_id']} from {m['from_id']}, winner {m['winner']}: {m['cause']}{detail} ({weights} weights)")
     return 0
 
 

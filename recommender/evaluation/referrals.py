@@ -106,7 +106,8 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
         peer fracnet may pick covers: the best coverage within reach),
         ``methods``: per method ``hit@k`` and ``coverage`` (mean
         share of the needs fully covered by the picks), and ``skipped``
-        (cases with no needs and no description).
+        (cases with no needs and no description), ``misses``: per case whose
+        winner is not among fracnet's picks, why (see :func:`_why_missed`).
     """
     cases = won_cases(network)
     if limit is not None:
@@ -120,6 +121,7 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
     skipped = 0
     via_opted_out = covers_none = no_capacity = learned_cases = 0
     named: list[bool] = []  # the winner among fracnet's picks or its "nearby" list
+    misses: list[dict] = []  # why fracnet did not pick the winner, case by case
     last_weights = None
     cache: dict[str, Router] = {}
     for case in cases.to_dict("records"):
@@ -171,6 +173,10 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
             full, _ = r._need_coverage(pool, req.needs)
             bound.append(float(full.max(axis=0).mean()) if len(pool) else 0.0)
         named.append(case["winner"] in {p.person_id for p in ans.picks + ans.nearby})
+        if case["winner"] not in {p.person_id for p in ans.picks}:
+            misses.append({"opportunity_id": str(case["opportunity_id"]), "from_id": str(case["from_id"]),
+                           "winner": str(case["winner"]), "learned": bool(r.weights_.learned),
+                           **_why_missed(r, req, src, winner, ans, dist, include_full)})
         for m, rows in picks.items():
             hits[m].append(bool(winner in set(rows.tolist())))
             if req.needs:
@@ -187,8 +193,40 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
             "winner_no_capacity": no_capacity,
             "named_with_nearby": round(float(np.mean(named)), 4) if named else None,
             "coverage_bound": round(float(np.mean(bound)), 4) if bound else None,
-            "skipped": skipped, "methods": methods, "learned_cases": learned_cases,
+            "skipped": skipped, "methods": methods, "learned_cases": learned_cases, "misses": misses,
             "weights": last_weights.as_dict() if last_weights is not None else None}
+
+
+def _why_missed(r: Router, req, src: int, winner: int, ans, dist: np.ndarray, include_full: bool) -> dict:
+    """Why the winner is not among fracnet's picks: ``cause`` (``out_of_reach``, ``no_capacity``,
+    ``listed_for_none`` (routing never picks them), or ``outranked``) and, when outranked, the winner's
+    ``rank`` among the people listed for a need, how many there were, and ``lost_on``: the features whose
+    weighted difference to the lowest pick is most against the winner (``{feature: logit difference}``)."""
+    from recommender.refer.model import FEATURES
+
+    if not np.isfinite(dist[winner]):
+        return {"cause": "out_of_reach"}
+    if r.capacity_[winner] == 0 and not include_full:
+        return {"cause": "no_capacity"}
+    if req.needs and r._need_coverage(np.array([winner]), req.needs)[0].sum() == 0:
+        return {"cause": "listed_for_none"}
+    pool = r.is_fractional_ & ~r.opt_out_ & np.isfinite(dist)
+    pool[src] = False
+    if not include_full:
+        pool &= ~(r.capacity_ == 0)
+    cand = np.flatnonzero(pool)  # the candidates route() scores, so trust is normalised the same way
+    fs, _, X = r._features(src, cand, req, r._query_vector(req), dist=dist)
+    w = r.weights_.vector
+    rel = X @ w + r.weights_.intercept
+    listed = fs["full"].sum(axis=1) > 0 if req.needs else np.ones(len(cand), bool)
+    jw = int(np.flatnonzero(cand == winner)[0])
+    rank = int((listed & (rel > rel[jw])).sum()) + 1
+    out = {"cause": "outranked", "rank": rank, "listed": int(listed.sum())}
+    if ans.picks:
+        last = int(np.flatnonzero(cand == r.position_[ans.picks[-1].person_id])[0])
+        diff = (X[jw] - X[last]) * w
+        out["lost_on"] = {FEATURES[i]: round(float(diff[i]), 2) for i in np.argsort(diff)[:3] if diff[i] < -0.01}
+    return out
 
 
 def _top(score: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
@@ -248,6 +286,14 @@ def report_notes(report: dict) -> list[str]:
     if report.get("winner_no_capacity"):
         out.append(f"{plural(report['winner_no_capacity'], 'winner')} with no open slots today "
                    "(left out; capacity is stored as it is now, not as it was)")
+    causes = {}
+    for m in report.get("misses", []):
+        causes[m["cause"]] = causes.get(m["cause"], 0) + 1
+    if causes:
+        words = {"outranked": "outranked by people routing scored higher", "listed_for_none": "listed for none of the needs",
+                 "no_capacity": "no open slots", "out_of_reach": "out of reach"}
+        out.append(f"fracnet missed {plural(sum(causes.values()), 'winner')}: " + ", ".join(
+            f"{n} {words[c]}" for c, n in sorted(causes.items(), key=lambda t: -t[1])))
     w = report.get("weights")
     if w:
         out.append(f"routing weights at the last replayed date: {w['description']}; "

@@ -250,6 +250,7 @@ class Router(RouteAnswers, BaseEstimator):
         # the people routing would choose among: eligible, in reach, with open slots, listed for a need
         pool = self.is_fractional_ & ~self.opt_out_ & np.isfinite(dist) & ~(self.capacity_ == 0)
         pool[src] = False
+        routed = np.flatnonzero(pool)  # the candidates routing scores (and normalises trust over)
         if req.needs:
             rows = np.flatnonzero(pool)
             pool[rows[self._need_coverage(rows, req.needs)[0].sum(axis=1) == 0]] = False
@@ -260,7 +261,7 @@ class Router(RouteAnswers, BaseEstimator):
         if len(others) > n_negatives:
             others = rng.choice(others, n_negatives, replace=False)
         cand = np.r_[tgt, others].astype(np.int64)
-        every = np.r_[np.setdiff1d(np.flatnonzero(pool), cand), cand]  # trust is relative to everyone in reach
+        every = np.r_[np.setdiff1d(routed, cand), cand]  # trust is relative to every candidate, as in route()
         _, _, X = self._features(src, cand, req, qvec, trust_rows=every, dist=dist)
         y = np.zeros(len(cand))
         y[0] = float(referral["outcome"] in POSITIVE_OUTCOMES)

@@ -187,7 +187,7 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
     methods = {m: {hit_key: round(float(np.mean(hits[m])), 4) if n else None,
                    f"{hit_key}_all": round(float(np.sum(hits[m]) / n_all), 4) if n_all else None,
                    "coverage": round(float(np.mean(cover[m])), 4) if cover[m] else None} for m in METHODS}
-    return {"n": n, "cases": n_all, "k": k, "max_hops": max_hops,
+    return {"n": n, "cases": n_all, "k": k, "max_hops": max_hops, "include_full": bool(include_full),
             "reachable": round(float(np.mean(reachable)), 4) if reachable else None,
             "unreachable_via_opted_out": via_opted_out, "winner_covers_none": covers_none,
             "winner_no_capacity": no_capacity,
@@ -284,8 +284,10 @@ def report_notes(report: dict) -> list[str]:
                    "(a pick covers at least one need, so no pick names them; fracnet named the winner among its "
                    f"picks or its 'nearby' list in {report['named_with_nearby']:.1%} of the cases)")
     if report.get("winner_no_capacity"):
+        kept = ("kept, penalised (--include-full)" if report.get("include_full") else
+                "left out unless --include-full")
         out.append(f"{plural(report['winner_no_capacity'], 'winner')} with no open slots today "
-                   "(left out; capacity is stored as it is now, not as it was)")
+                   f"({kept}; capacity is stored as it is now, not as it was)")
     causes = {}
     for m in report.get("misses", []):
         causes[m["cause"]] = causes.get(m["cause"], 0) + 1

@@ -284,7 +284,7 @@ def report_notes(report: dict) -> list[str]:
                    "(a pick covers at least one need, so no pick names them; fracnet named the winner among its "
                    f"picks or its 'nearby' list in {report['named_with_nearby']:.1%} of the cases)")
     if report.get("winner_no_capacity"):
-        kept = ("kept, penalised (--include-full)" if report.get("include_full") else
+        kept = ("kept with a penalty, as asked" if report.get("include_full") else
                 "left out unless --include-full")
         out.append(f"{plural(report['winner_no_capacity'], 'winner')} with no open slots today "
                    f"({kept}; capacity is stored as it is now, not as it was)")

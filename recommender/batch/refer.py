@@ -131,7 +131,7 @@ def batch_refer(network, opportunities, out, *, k: int = 3, max_hops: int = 2, r
         raise UsageError(f"max hops must be a whole number from 1 to {MAX_HOPS}, got {max_hops!r}")
     if router is None and network is None:
         raise UsageError("batch_refer needs a network or a fitted router")
-    people = pd.Series(router.ids_ if router is not None else network.people["id"]).astype(str)
+    people = router.ids_ if router is not None else network.people["id"].astype(str)
     df = read_opportunities(opportunities, people)
     t0 = time.perf_counter()
     if router is None:

@@ -135,8 +135,6 @@ def run_meet(args) -> int:
 
 
 def run_refer(args) -> int:
-    import pandas as pd
-
     from recommender.batch.refer import batch_refer, read_opportunities
     from recommender.batch.writer import check_output
     from recommender.model_cache import router
@@ -144,7 +142,7 @@ def run_refer(args) -> int:
     check_output(args.out)
     with open_store(args) as store:
         fitted = router(store)  # the router cached for this revision (as `fracnet refer`'s), fitted only when none is
-    n = len(read_opportunities(args.opportunities, pd.Series(fitted.ids_).astype(str)))
+    n = len(read_opportunities(args.opportunities, fitted.ids_))
     bar, update = _bar(args, n, "batch refer", "opportunities")
     try:
         summary = batch_refer(None, args.opportunities, args.out, k=args.k, max_hops=args.max_hops,

@@ -88,6 +88,11 @@ def pytest_unconfigure(config):
         if _WARMUP.poll() is None:
             _WARMUP.terminate()
         _WARMUP.wait()
+        marker = os.environ.get(WARMUP_ENV, "").rsplit(":", 1)[0]
+        if marker:
+            import shutil
+
+            shutil.rmtree(Path(marker).parent, ignore_errors=True)
         _WARMUP = None
         os.environ.pop(WARMUP_ENV, None)
 

@@ -61,8 +61,9 @@ def pytest_configure(config):
     the ``compiled_kernels`` fixture), and only when numba is installed and its cache is missing or stale.
     """
     global _WARMUP
-    if hasattr(config, "workerinput") or os.environ.get(WARMUP_ENV):
-        return
+    if (hasattr(config, "workerinput") or os.environ.get(WARMUP_ENV)
+            or not (ROOT / "tests" / "numba_warmup.py").exists()):
+        return  # a worker, a nested session, or a copy of this file outside the project (tests/test_isolation.py)
     import importlib.util
 
     sys.path.insert(0, str(ROOT / "tests"))

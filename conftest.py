@@ -9,6 +9,10 @@ session fails if the real ``~/.fracnet`` changed while it ran.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -43,6 +47,72 @@ def fracnet_home_snapshot(folder: Path = REAL_FRACNET):
 
 
 _BEFORE = fracnet_home_snapshot()
+
+ROOT = Path(__file__).resolve().parent
+#: Set by the controlling pytest process for its workers: "<marker file>:<pid>" of the numba warm-up.
+WARMUP_ENV = "FRACNET_TEST_NUMBA_WARMUP"
+_WARMUP: subprocess.Popen | None = None
+
+
+def pytest_configure(config):
+    """On a fresh clone, compile the batch kernels once in the background (tests/numba_warmup.py).
+
+    Only the controlling process starts it (pytest-xdist workers inherit :data:`WARMUP_ENV` and wait for it in
+    the ``compiled_kernels`` fixture), and only when numba is installed and its cache is missing or stale.
+    """
+    global _WARMUP
+    if (hasattr(config, "workerinput") or os.environ.get(WARMUP_ENV)
+            or not (ROOT / "tests" / "numba_warmup.py").exists()):
+        return  # a worker, a nested session, or a copy of this file outside the project (tests/test_isolation.py)
+    import importlib.util
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        from numba_warmup import cache_is_fresh
+    finally:
+        sys.path.pop(0)
+    if importlib.util.find_spec("numba") is None or cache_is_fresh(ROOT / "recommender"):
+        return
+    work = Path(tempfile.mkdtemp(prefix="fracnet-numba-warmup-"))
+    marker = work / "done"
+    env = dict(os.environ, HOME=str(work), FRACNET_DB=str(work / "never.db"),
+               PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    with open(work / "warmup.log", "w") as log:
+        _WARMUP = subprocess.Popen([sys.executable, str(ROOT / "tests" / "numba_warmup.py"), str(marker)],
+                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    os.environ[WARMUP_ENV] = f"{marker}:{_WARMUP.pid}"
+
+
+def pytest_unconfigure(config):
+    global _WARMUP
+    if _WARMUP is not None:
+        if _WARMUP.poll() is None:
+            _WARMUP.terminate()
+        _WARMUP.wait()
+        marker = os.environ.get(WARMUP_ENV, "").rsplit(":", 1)[0]
+        if marker:
+            import shutil
+
+            shutil.rmtree(Path(marker).parent, ignore_errors=True)
+        _WARMUP = None
+        os.environ.pop(WARMUP_ENV, None)
+
+
+@pytest.fixture(scope="session")
+def compiled_kernels():
+    """Wait (at most 5 minutes) for the session's numba warm-up, if one runs, so this worker loads the
+    compiled kernels from the cache instead of compiling them a second time. Results never depend on it."""
+    value = os.environ.get(WARMUP_ENV)
+    if not value:
+        return
+    marker, pid = value.rsplit(":", 1)
+    deadline = time.monotonic() + 300
+    while not os.path.exists(marker) and time.monotonic() < deadline:
+        try:
+            os.kill(int(pid), 0)
+        except OSError:  # gone without a marker (killed): compile here as usual
+            return
+        time.sleep(0.2)
 
 
 @pytest.fixture(autouse=True)

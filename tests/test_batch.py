@@ -20,7 +20,8 @@ from recommender.meet.model import MeetModel
 from recommender.network import Network
 
 
-# sample_net and sample_model: session fixtures (tests/conftest.py)
+# sample_net and sample_model: session fixtures (tests/conftest.py); compiled_kernels: the root conftest.py
+pytestmark = pytest.mark.usefixtures("compiled_kernels")
 
 
 @pytest.fixture(scope="module")

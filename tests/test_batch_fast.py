@@ -11,7 +11,8 @@ from recommender.meet.model import MeetModel
 from recommender.meet.twohop import two_hop_paths
 from recommender.network import Network
 
-pytestmark = pytest.mark.skipif(fast.compiled() is None, reason="numba is not installed")
+pytestmark = [pytest.mark.skipif(fast.compiled() is None, reason="numba is not installed"),
+              pytest.mark.usefixtures("compiled_kernels")]  # the session's numba warm-up (root conftest.py)
 
 
 @pytest.fixture(scope="module")

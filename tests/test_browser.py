@@ -49,12 +49,9 @@ def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 40.0) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(sample_db, tmp_path_factory):
-    from recommender.store.db import Store
-
-    db = tmp_path_factory.mktemp("browser") / "app.db"
-    with Store(sample_db) as s:
-        s.backup(db)
+def server(warm_sample_db, copy_db, tmp_path_factory):
+    # the sample with its model cached (fitting it inside the app is covered by tests/test_app*.py)
+    db = copy_db(warm_sample_db, tmp_path_factory.mktemp("browser") / "app.db")
     port = _free_port()
     env = dict(os.environ, FRACNET_DB=str(db), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     log = open(db.parent / "streamlit.log", "w")
@@ -129,7 +126,7 @@ def _find_node(page, text: str, legend_px: int = 130):
 def test_person_and_refer_in_a_browser(server, browser):
     from playwright.sync_api import expect
 
-    expect.set_options(timeout=TIMEOUT_MS)  # the first Person view fits the model; allow for a loaded machine
+    expect.set_options(timeout=TIMEOUT_MS)  # allow for a loaded machine
     SHOTS.mkdir(parents=True, exist_ok=True)
     dialogs = []
     page = browser.new_page(viewport={"width": 1440, "height": 2000})

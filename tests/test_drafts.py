@@ -16,7 +16,6 @@ import pytest
 
 from recommender.meet.text import draft_note
 from recommender.network import load_network
-from recommender.refer.router import Router
 from recommender.refer.text import explanation_text, format_routing, introduction_message, routing_to_dict
 from recommender.store.db import Store
 from recommender.taxonomy import load_taxonomy
@@ -52,13 +51,13 @@ def test_the_scan_catches_what_it_should():
 
 
 @pytest.fixture(scope="module")
-def sample(sample_db):
+def sample(warm_sample_db, sample_router):
     from recommender.model_cache import meet_model
 
-    with Store(sample_db) as s:
+    with Store(warm_sample_db) as s:  # the sample with its model cached: loaded, not fitted again
         net = load_network(s)
         model = meet_model(s, network=net)
-    router = Router().fit(net)
+    router = sample_router  # the session's router, fitted on the same sample (read-only)
     routings = {o.id: router.route(o.brought_by, o.id) for o in net.opportunities.itertuples(index=False)}
     return net, model, routings
 

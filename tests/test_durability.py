@@ -92,7 +92,8 @@ def test_cli_and_library_write_at_once(writable_db, tmp_path):
         assert s.integrity_check() == "ok"
 
 
-def _big_folder(path: Path, n_people: int = 20000, n_ties: int = 400000) -> Path:
+def _big_folder(path: Path, n_people: int = 20000, n_ties: int = 100000) -> Path:
+    """A folder whose import writes a WAL of ~10 MB over several seconds (killed at 2 MB: well inside it)."""
     import numpy as np
 
     path.mkdir()

@@ -642,6 +642,7 @@ def _network_with(db: Path, tmp: Path, people_rows: str, ties: str = "") -> Path
     return db
 
 
+@pytest.mark.usefixtures("compiled_kernels")  # the session's numba warm-up (root conftest.py)
 def test_batch_csvs_neutralise_formulas(db, tmp_path, capsys):
     _network_with(db, tmp_path, "=1+2,=pick(),fractional,marketing,demand gen;abm,3,\n@evil,+Plus,fractional,marketing,brand,2,\n",
                   "=1+2,p0001,0.9\n=1+2,p0002,0.8\n@evil,p0001,0.9\n@evil,=1+2,0.7\n")
@@ -681,6 +682,7 @@ def test_batch_outreach_file_names_are_unique_per_person(tiny_db, tmp_path, caps
         assert (out / f"{safe_file_stem(pid)}.csv").exists()
 
 
+@pytest.mark.usefixtures("compiled_kernels")  # the session's numba warm-up (root conftest.py)
 def test_exported_files_get_the_usual_permissions(tiny_db, tmp_path, capsys):
     db = tiny_db
     old = os.umask(0o022)
@@ -786,6 +788,7 @@ def test_disk_full_backup(small_disk, db, capsys):
                   message=r"cannot write .*b\.db: .*full", db=db, folders=[small_disk])
 
 
+@pytest.mark.usefixtures("compiled_kernels")  # the session's numba warm-up (root conftest.py)
 def test_disk_full_batch_meet(small_disk, db, capsys):
     fill(small_disk, leave=16384)
     check_refusal(["batch", "meet", "--out", small_disk / "everyone.csv", "--db", db, "--quiet"], capsys, code=8,

@@ -13,7 +13,7 @@ from recommender.io.csv_folder import export_folder, import_folder
 from recommender.io.linkedin import import_linkedin
 from recommender.store.db import Store
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                          HealthCheck.too_slow,
                                                                          HealthCheck.data_too_large])
 

@@ -175,9 +175,8 @@ class TestPPR:
         G = CANONICAL[name]
         n = G.number_of_nodes()
         A = as_adjacency(G)
-        pr = np.array(
-            [[nx.pagerank(G, alpha=0.85, personalization={u: 1}, tol=1e-12, max_iter=1000)[v] for v in range(n)] for u in range(n)]
-        )
+        rows = [nx.pagerank(G, alpha=0.85, personalization={u: 1}, tol=1e-12, max_iter=1000) for u in range(n)]
+        pr = np.array([[row[v] for v in range(n)] for row in rows])
         pairs = all_pairs(n)
         ref = pr[pairs[:, 0], pairs[:, 1]] + pr[pairs[:, 1], pairs[:, 0]]
         assert score_ppr(A, pairs, alpha=0.15, tol=1e-12, max_iter=1000) == pytest.approx(ref, abs=1e-8)

@@ -32,14 +32,9 @@ def _round_trip(obj, kind: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def fitted(sample_db):
-    from recommender.meet.model import MeetModel
-    from recommender.network import load_network
-    from recommender.refer.router import Router
-
-    with Store(sample_db) as store:
-        net = load_network(store)
-    return net, MeetModel().fit(net), Router().fit(net)
+def fitted(sample_net, sample_model, sample_router):
+    """The sample, its "who to meet" model and its router (the session's fits: read-only)."""
+    return sample_net, sample_model, sample_router
 
 
 def _recs(model, pid):
@@ -147,14 +142,22 @@ def _fracnet(db: Path, *argv: str) -> tuple[int, set, str]:
     return report["code"], set(report["modules"]), proc.stdout
 
 
-@pytest.fixture
-def warmed_db(writable_db):
+@pytest.fixture(scope="module")
+def warmed_template(warm_sample_db, copy_db, tmp_path_factory):
+    """The sample with both models (meet and router) cached beside it, fitted once per module (read-only)."""
     from recommender.model_cache import meet_model, router
 
-    with Store(writable_db) as store:
+    path = copy_db(warm_sample_db, tmp_path_factory.mktemp("warmed") / "warmed.db")
+    with Store(path) as store:
         meet_model(store)
         router(store)
-    return writable_db
+    return path
+
+
+@pytest.fixture
+def warmed_db(warmed_template, copy_db, tmp_path):
+    """A private copy of :func:`warmed_template` (its model caches copied too)."""
+    return copy_db(warmed_template, tmp_path / "warmed.db")
 
 
 def test_meet_and_refer_with_a_cached_model_import_no_sklearn_pandas_or_networkx(warmed_db):

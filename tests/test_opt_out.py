@@ -81,6 +81,7 @@ def test_meet_for_everyone_never_names_an_opted_out_person(sample):
     assert introduced, "some answers name an introducer"
 
 
+@pytest.mark.usefixtures("compiled_kernels")  # the session's numba warm-up (root conftest.py)
 def test_batch_meet_never_names_an_opted_out_person(sample):
     from recommender.batch.meet import meet_frame
 

@@ -64,6 +64,7 @@ def db(warm_sample_db, copy_db, tmp_path_factory):
     return copy_db(warm_sample_db, tmp_path_factory.mktemp("optout") / "o.db")
 
 
+@pytest.mark.usefixtures("compiled_kernels")  # the session's numba warm-up (root conftest.py)
 def test_the_cli_never_shows_an_opted_out_person(db, tmp_path, capsys):
     seen = []
     for pid in PEOPLE:

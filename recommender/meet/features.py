@@ -364,7 +364,7 @@ def katz_scores(ctx: FeatureContext, rows, pr, pc, cn, tied) -> np.ndarray:
 
 
 def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, pair_col: np.ndarray, *,
-                  hop: "TwoHop | None" = None) -> np.ndarray:
+                  hop: "TwoHop | None" = None, katz: bool = True) -> np.ndarray:
     """The :data:`FEATURE_NAMES` of pairs (``rows[pair_row]``, ``pair_col``).
 
     Parameters
@@ -378,6 +378,8 @@ def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, p
         Position of each pair's other person.
     hop : TwoHop, optional
         :func:`two_hop_paths` of ``rows`` if already computed.
+    katz : bool, default True
+        False: the ``katz`` column is left 0 (training rows for a ranker that gives it no weight).
 
     Returns
     -------
@@ -391,7 +393,7 @@ def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, p
     hop = two_hop_paths(ctx, rows) if hop is None else hop
     hidx = hop.locate(pr, pc)
     tied = _tied(ctx, rows, pr * len(ctx) + pc)
-    return stack_features(feature_columns(ctx, rows, pr, pc, hop, hidx, tied))
+    return stack_features(feature_columns(ctx, rows, pr, pc, hop, hidx, tied, katz=katz))
 
 
 #: Scratch cells (rows x people) used at a time by :func:`_walks3`.

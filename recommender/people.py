@@ -412,9 +412,21 @@ class PeopleFacts:
 
 
 def _objects(series: pd.Series) -> np.ndarray:
-    """A column as an object array with missing values as None."""
+    """A column as an object array with missing values as None.
+
+    Equal values share one Python object (the column is factorised first): most columns repeat a few
+    values (kinds, functions, tags, company fields), so at 1M people the facts hold a few thousand
+    strings per column instead of a million (1.3 GB of them before).
+    """
     import pandas as pd
 
-    arr = np.array(series.to_numpy(dtype=object), dtype=object, copy=True)
-    arr[np.asarray(pd.isna(series), dtype=bool)] = None
-    return arr
+    try:
+        codes, uniq = pd.factorize(series, use_na_sentinel=True)
+    except TypeError:  # unhashable values (lists): one object each, as they are
+        arr = np.array(series.to_numpy(dtype=object), dtype=object, copy=True)
+        arr[np.asarray(pd.isna(series), dtype=bool)] = None
+        return arr
+    table = np.empty(len(uniq) + 1, dtype=object)
+    table[:-1] = np.asarray(uniq, dtype=object)
+    table[-1] = None  # code -1: missing
+    return table[codes]

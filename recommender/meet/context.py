@@ -328,7 +328,13 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
         keep = in_window[rec]
         r, c, rec = r[keep], c[keep], rec[keep]
         del keep
-    wv, fv = weight[rec], fresh[rec]
+    if d["repeated"]:  # the strongest of a pair's records is chosen in double precision, before clipping
+        wv, fv = weight[rec], fresh[rec]
+    else:  # single precision before the gather to both directions (half the bytes; W and F are stored so): casting
+        # and clipping commute with a gather, and clipping to [1e-6, 1] before or after rounding gives the same numbers
+        weight = weight.astype(np.float32)
+        np.clip(weight, np.float32(1e-6), np.float32(1.0), out=weight)
+        wv, fv = weight[rec], fresh.astype(np.float32)[rec]
     del weight, fresh, rec
     if d["repeated"] and len(r):
         start = np.r_[True, (r[1:] != r[:-1]) | (c[1:] != c[:-1])]
@@ -345,8 +351,8 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
     A = sp.csr_matrix((np.ones(len(r)), indices, indptr), shape=(n, n))
     # trust and freshness in single precision (seven significant digits): the two-hop stage reads them once per
     # path, so half the bytes is time saved; every feature is still computed in double precision
-    W = sp.csr_matrix((np.clip(wv, 1e-6, 1.0, out=wv).astype(np.float32), indices, indptr), shape=(n, n))
-    Fm = sp.csr_matrix((fv.astype(np.float32), indices, indptr), shape=(n, n))
+    W = sp.csr_matrix((np.clip(wv, 1e-6, 1.0, out=wv).astype(np.float32, copy=False), indices, indptr), shape=(n, n))
+    Fm = sp.csr_matrix((fv.astype(np.float32, copy=False), indices, indptr), shape=(n, n))
     for m in (A, W, Fm):  # sorted by construction: sets the flags without sorting
         m.has_sorted_indices = True
         m.has_canonical_format = True

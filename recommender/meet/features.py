@@ -278,7 +278,10 @@ def _structure(A) -> dict:
 
     A = A.astype(np.float64)
     n = A.shape[0]
-    n_comp, labels = connected_components(A, directed=False) if n else (0, np.zeros(0, np.int64))
+    if n > GLOBAL_MAX_N:  # labels only compared: A is symmetric, so its strong components are its components, found
+        n_comp, labels = connected_components(A, directed=True, connection="strong")  # without a transpose (2x faster)
+    else:
+        n_comp, labels = connected_components(A, directed=False) if n else (0, np.zeros(0, np.int64))
     st = {"component": labels.astype(np.int64), "vals": np.zeros(0), "vecs": np.zeros((n, 0)), "norm": np.zeros(n),
           "clustering": None}
     if 0 < n <= GLOBAL_MAX_N and A.nnz:

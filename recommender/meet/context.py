@@ -382,7 +382,14 @@ def _specialty_affinity(S: sp.csr_matrix, T: sp.csr_matrix, prior: float = 5.0, 
         group, C = groups
         g = len(C)
         r, c = ends if ends is not None else (np.repeat(np.arange(T.shape[0]), np.diff(T.indptr)), T.indices)
-        M = np.bincount(group[r] * g + group[c], minlength=g * g).reshape(g, g).astype(float)
+        M = np.zeros(g * g, dtype=np.int64)
+        step = 1 << 22  # ties at a time: the pair codes of 20M directed ties would be 160 MB at once
+        for s0 in range(0, len(r), step):
+            code = group[r[s0:s0 + step]].astype(np.int64)
+            code *= g
+            code += group[c[s0:s0 + step]]
+            M += np.bincount(code, minlength=g * g)
+        M = M.reshape(g, g).astype(float)
         obs = C.T @ M @ C
     else:
         obs = np.asarray((S.T.tocsr() @ (T @ S)).todense())

@@ -296,13 +296,16 @@ class TieTable:
             row = np.r_[self.a[tie], self.b[tie]]
             col = np.r_[self.b[tie], self.a[tie]]
             # a CSR build sorts the records (row, then col); with every pair once its data is the permutation
-            P = sparse.csr_matrix((np.arange(1, 2 * m + 1, dtype=np.float64), (row, col)), shape=(n, n))
+            # (integers: half the bytes of floats at 1M people; with repeated pairs the summed data are not read)
+            idx_t = np.int32 if 2 * m < 2**31 - 1 else np.int64
+            P = sparse.csr_matrix((np.arange(1, 2 * m + 1, dtype=idx_t), (row, col)), shape=(n, n))
             repeated = P.nnz != 2 * m
             if repeated:
                 order = np.argsort(row.astype(np.int64) * n + col, kind="stable")
             else:
                 P.sort_indices()
-                order = P.data.astype(np.int64) - 1
+                order = P.data
+                order -= 1
             del P
             rec = np.where(order < m, order, order - m).astype(np.int32)
             self._directed = {"tie": tie, "row": row[order], "col": col[order], "rec": rec, "repeated": repeated}

@@ -126,17 +126,17 @@ class MeetModel(MeetScorer, BaseEstimator):
             raise UsageError(f"expected a Network (see recommender.network.load_network), got {type(network).__name__}")
         net = network.until(as_of)
         # two threads (the array work releases the GIL), each step the same computation as on one thread, so the
-        # model is too: the tie table is encoded while the profiles are fitted; the people facts are read while
-        # the history windows are replayed; the current graph is built while the ranker learns. One graph of the
+        # model is too: the tie table is encoded while the profiles are fitted and the people facts read; the
+        # history windows are replayed; the current graph is built while the ranker learns. One graph of the
         # network is alive at a time (a history window's, then the current one: at 1M people each is ~1 GB while
         # it is built), and what a stage freed is given back before the next (recommender.memory)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fracnet-fit") as pool:
             ties_job = pool.submit(_encode_ties, net, net.people["id"].astype(str).to_numpy())
             self.profile_ = ProfileModel().fit(net.people)
             people = encode_people(net, self.profile_)  # shared by the current graph and every history window
+            self.people_ = _people_info(net)  # while the ties are still being encoded (they take longest)
             ties = ties_job.result()
             release_freed_memory()
-            people_job = pool.submit(_people_info, net)
             first, last = history_span(net)
             span = float((np.datetime64(last, "D") - np.datetime64(first, "D")).astype(np.int64)) if first is not None else np.nan
             self.time_scale_ = history_time_scale(np.array([span], dtype=float))  # one for every context
@@ -156,7 +156,6 @@ class MeetModel(MeetScorer, BaseEstimator):
                                         n_holdouts=n_holdouts, candidate_kw=self._candidate_kw,
                                         random_state=self.random_state, time_scale=self.time_scale_,
                                         katz=katz) if n_holdouts else None
-            self.people_ = people_job.result()
             release_freed_memory()
             context_job = pool.submit(_current_context, net, self.profile_, people, ties, self.time_scale_)
             del ties  # the context job holds it until the current graph is built

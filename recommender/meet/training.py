@@ -12,6 +12,7 @@ from recommender.meet.candidates import candidate_pairs
 from recommender.meet.context import build_context
 from recommender.meet.features import FEATURE_NAMES, pair_features
 from recommender.meet.twohop import two_hop_paths
+from recommender.memory import release_freed_memory
 from recommender.network import Network, TieTable, parse_as_of
 from recommender.kernels import sorted_unique
 
@@ -158,6 +159,7 @@ def build_training_set(net: Network, end=None, *, profile=None, horizon_days: in
             enc = people if people is not None else encode_people(net, profile)
         ctx = None  # the previous window's graph can go before this one is built
         ctx = build_context(net, profile, as_of=cut, people=enc, ties=ties, time_scale=time_scale)
+        release_freed_memory()  # the graph's temporaries (at 1M people, several arrays of 20M directed ties)
         pu, pv = query_pairs(ctx, net, cut, hi, ties=ties)
         pos_keys = sorted_unique(pu.astype(np.int64) * len(ctx) + pv)
         everyone = queries = sorted_unique(pu)

@@ -276,8 +276,8 @@ def _structure(A) -> dict:
 
     from recommender.evaluation.graph_features import _spectral_embedding, _triangles
 
-    A = A.astype(np.float64)
     n = A.shape[0]
+    A = A.astype(np.float64, copy=n <= GLOBAL_MAX_N)  # big graphs are only read here: no copy (240 MB at 1M people)
     if n > GLOBAL_MAX_N:  # labels only compared: A is symmetric, so its strong components are its components, found
         n_comp, labels = connected_components(A, directed=True, connection="strong")  # without a transpose (2x faster)
     else:

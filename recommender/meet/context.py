@@ -323,7 +323,8 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
     rec_count = np.bincount(np.r_[ties.a[recent], ties.b[recent]], minlength=n).astype(float)
 
     # both directions, one record per directed pair (the strongest; the first of equals), in CSR order
-    r, c, rec = d["row"], d["col"], d["rec"]
+    c, rec = d["col"], d["rec"]
+    r = np.repeat(np.arange(n, dtype=c.dtype), np.diff(d["indptr"]))  # the records' rows (kept as counts)
     if in_window is not None:
         keep = in_window[rec]
         r, c, rec = r[keep], c[keep], rec[keep]

@@ -131,9 +131,14 @@ class MeetModel(MeetScorer, BaseEstimator):
         # network is alive at a time (a history window's, then the current one: at 1M people each is ~1 GB while
         # it is built), and what a stage freed is given back before the next (recommender.memory)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fracnet-fit") as pool:
-            ties_job = pool.submit(_encode_ties, net, net.people["id"].astype(str).to_numpy())
+            ids = net.people["id"].astype(str).to_numpy()
+            ties_job = pool.submit(_encode_ties, net, ids)
             self.profile_ = ProfileModel().fit(net.people)
             people = encode_people(net, self.profile_)  # shared by the current graph and every history window
+            if np.array_equal(people.ids, ids):  # one array of the ids (at 1M people, 60 MB of strings each)
+                people.ids = ids
+                if self.profile_.ids_.dtype == ids.dtype and np.array_equal(self.profile_.ids_, ids):
+                    self.profile_.ids_ = ids
             self.people_ = _people_info(net)  # while the ties are still being encoded (they take longest)
             ties = ties_job.result()
             release_freed_memory()

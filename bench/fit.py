@@ -19,6 +19,7 @@ Usage::
     python bench/fit.py --sizes 100000 --cache /tmp/scale
     python bench/fit.py --sizes 1000000 --cache /tmp/scale   # ~6 GB free needed
     python bench/fit.py --sizes 100000 --json
+    PYTHONPATH=/path/to/an/older/tree python bench/fit.py   # the same stages on another tree, for an A/B
 """
 
 from __future__ import annotations
@@ -80,9 +81,10 @@ def _fit_child(n: int, cache: str | None, queue) -> None:
             return out
         return g
 
-    for mod, attr, label in STAGES:
+    for mod, attr, label in STAGES:  # a stage an older tree does not have is not timed (A/B runs on it)
         m = importlib.import_module(mod)
-        setattr(m, attr, record(label, getattr(m, attr)))
+        if hasattr(m, attr):
+            setattr(m, attr, record(label, getattr(m, attr)))
     for cls, label in ((ProfileModel, "profile model"), (PairRanker, "ranker")):
         cls.fit = record(label, cls.fit)
 
@@ -111,7 +113,7 @@ def _fit_child(n: int, cache: str | None, queue) -> None:
         s["max_rss_mib"] = max(s["max_rss_mib"], max((r for x, r in samples if a <= x <= b), default=0.0))
     queue.put({"people": n, "ties": int(len(net.ties)), "network_rss_mib": before, "fit_s": wall,
                "fit_user_s": u1.ru_utime - u0.ru_utime, "fit_sys_s": u1.ru_stime - u0.ru_stime,
-               "fit_peak_rss_mib": u1.ru_maxrss / 1024, "stages": stages, "sources": model.training_sources_,
+               "fit_peak_rss_mib": u1.ru_maxrss / 1024, "stages": stages, "sources": getattr(model, "training_sources_", None),
                "description": model.description()})
 
 

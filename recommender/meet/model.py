@@ -58,6 +58,11 @@ from recommender.similarity import ProfileModel
 __all__ = ["GROUP_CHOICES", "Reason", "Recommendation", "MeetModel", "MeetScorer", "REASON_FEATURES"]
 
 
+#: Networks with more people than this build the current graph after the history windows, not beside them:
+#: at 1M people two graphs at once took the fit's peak memory from 3.9 to over 4 GiB; below, the overlap saves time.
+ONE_GRAPH_AT_A_TIME = 300_000
+
+
 class MeetModel(MeetScorer, BaseEstimator):
     """Recommends whom to meet: candidates, features, a learned ranker.
 
@@ -127,9 +132,10 @@ class MeetModel(MeetScorer, BaseEstimator):
         net = network.until(as_of)
         # two threads (the array work releases the GIL), each step the same computation as on one thread, so the
         # model is too: the tie table is encoded while the profiles are fitted and the people facts read; the
-        # history windows are replayed; the current graph is built while the ranker learns. One graph of the
-        # network is alive at a time (a history window's, then the current one: at 1M people each is ~1 GB while
-        # it is built), and what a stage freed is given back before the next (recommender.memory)
+        # history windows are replayed; the current graph is built while the ranker learns. Above
+        # ONE_GRAPH_AT_A_TIME people one graph of the network is alive at a time (a history window's, then the
+        # current one: at 1M people each is ~1 GB while it is built); below, the current graph is built while the
+        # windows are replayed. What a stage freed is given back before the next (recommender.memory)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fracnet-fit") as pool:
             ids = net.people["id"].astype(str).to_numpy()
             ties_job = pool.submit(_encode_ties, net, ids)
@@ -147,6 +153,9 @@ class MeetModel(MeetScorer, BaseEstimator):
             self.time_scale_ = history_time_scale(np.array([span], dtype=float))  # one for every context
             self.as_of_ = context_day(net)
             self.horizon_ = int(self.horizon_days) if self.horizon_days else history_horizon(first, last, n_windows=self.n_windows)
+            # below ONE_GRAPH_AT_A_TIME people the current graph is built while the history windows are replayed
+            context_job = None if len(ids) > ONE_GRAPH_AT_A_TIME else pool.submit(
+                _current_context, net, self.profile_, people, ties, self.time_scale_)
             # a column the ranker gives weight 0 (katz: 3-walks, the costliest) is not computed for training rows
             katz = FEATURE_NAMES.index("katz") in _used_columns(None)
             train = build_training_set(net, self.as_of_, profile=self.profile_, horizon_days=self.horizon_,
@@ -162,7 +171,8 @@ class MeetModel(MeetScorer, BaseEstimator):
                                         random_state=self.random_state, time_scale=self.time_scale_,
                                         katz=katz) if n_holdouts else None
             release_freed_memory()
-            context_job = pool.submit(_current_context, net, self.profile_, people, ties, self.time_scale_)
+            if context_job is None:
+                context_job = pool.submit(_current_context, net, self.profile_, people, ties, self.time_scale_)
             del ties  # the context job holds it until the current graph is built
             self.training_cutoffs_ = train.cutoffs
             X, y, w = train.X, train.y, None

@@ -141,7 +141,10 @@ class DateColumn:
             codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1)
         parsed = pd.to_datetime(pd.Series(uniq, dtype=object), format="%Y-%m-%d", errors="coerce")
         udays = np.where(parsed.isna(), np.nan, (parsed - _EPOCH).dt.days.to_numpy(dtype=float))
-        return cls(codes=codes.astype(np.int32), uniques=uniq, unique_days=np.r_[udays, np.nan],
+        # a column of dates has a few thousand distinct values: two bytes a row where they fit (20 MB, not 40,
+        # per 10M ties; ranks compared with the codes are at most len(uniques))
+        ctype = np.int16 if len(uniq) < np.iinfo(np.int16).max else np.int32
+        return cls(codes=codes.astype(ctype), uniques=uniq, unique_days=np.r_[udays, np.nan],
                    strict=bool(parsed.notna().all()), raw=None if texts else series)
 
     def days(self, rows=slice(None)) -> np.ndarray:
@@ -284,10 +287,12 @@ class TieTable:
         """Both directions of every tie between two different people, in CSR order (computed once).
 
         Returns a dict: ``tie`` (int32, indices into the table of the ties
-        used), ``row``/``col`` (int32) and ``rec`` (int32, index into ``tie``)
+        used), ``col`` (int32) and ``rec`` (int32, index into ``tie``)
         of the directed records sorted by (row, col), records of one pair in
-        their order in ``r_[a -> b, b -> a]``; ``repeated`` says whether some
-        directed pair has several records.
+        their order in ``r_[a -> b, b -> a]``, and ``indptr`` (int64, n + 1:
+        the records of row ``i`` are ``indptr[i]:indptr[i + 1]``; the rows
+        themselves are not kept, 80 MB at 1M people); ``repeated`` says whether
+        some directed pair has several records.
         """
         if getattr(self, "_directed", None) is None:
             ok = (self.a >= 0) & (self.b >= 0) & (self.a != self.b)
@@ -296,16 +301,21 @@ class TieTable:
             row = np.r_[self.a[tie], self.b[tie]]
             col = np.r_[self.b[tie], self.a[tie]]
             # a CSR build sorts the records (row, then col); with every pair once its data is the permutation
-            P = sparse.csr_matrix((np.arange(1, 2 * m + 1, dtype=np.float64), (row, col)), shape=(n, n))
+            # (integers: half the bytes of floats at 1M people; with repeated pairs the summed data are not read)
+            idx_t = np.int32 if 2 * m < 2**31 - 1 else np.int64
+            P = sparse.csr_matrix((np.arange(1, 2 * m + 1, dtype=idx_t), (row, col)), shape=(n, n))
             repeated = P.nnz != 2 * m
             if repeated:
                 order = np.argsort(row.astype(np.int64) * n + col, kind="stable")
             else:
                 P.sort_indices()
-                order = P.data.astype(np.int64) - 1
+                order = P.data
+                order -= 1
             del P
             rec = np.where(order < m, order, order - m).astype(np.int32)
-            self._directed = {"tie": tie, "row": row[order], "col": col[order], "rec": rec, "repeated": repeated}
+            indptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(row, minlength=n), out=indptr[1:])
+            self._directed = {"tie": tie, "indptr": indptr, "col": col[order], "rec": rec, "repeated": repeated}
         return self._directed
 
     def trust(self, sel: np.ndarray, day: str, half_life_days: float = DEFAULT_HALF_LIFE_DAYS,

@@ -323,12 +323,19 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
     rec_count = np.bincount(np.r_[ties.a[recent], ties.b[recent]], minlength=n).astype(float)
 
     # both directions, one record per directed pair (the strongest; the first of equals), in CSR order
-    r, c, rec = d["row"], d["col"], d["rec"]
+    c, rec = d["col"], d["rec"]
+    r = np.repeat(np.arange(n, dtype=c.dtype), np.diff(d["indptr"]))  # the records' rows (kept as counts)
     if in_window is not None:
         keep = in_window[rec]
         r, c, rec = r[keep], c[keep], rec[keep]
         del keep
-    wv, fv = weight[rec], fresh[rec]
+    if d["repeated"]:  # the strongest of a pair's records is chosen in double precision, before clipping
+        wv, fv = weight[rec], fresh[rec]
+    else:  # single precision before the gather to both directions (half the bytes; W and F are stored so): casting
+        # and clipping commute with a gather, and clipping to [1e-6, 1] before or after rounding gives the same numbers
+        weight = weight.astype(np.float32)
+        np.clip(weight, np.float32(1e-6), np.float32(1.0), out=weight)
+        wv, fv = weight[rec], fresh.astype(np.float32)[rec]
     del weight, fresh, rec
     if d["repeated"] and len(r):
         start = np.r_[True, (r[1:] != r[:-1]) | (c[1:] != c[:-1])]
@@ -345,8 +352,8 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
     A = sp.csr_matrix((np.ones(len(r)), indices, indptr), shape=(n, n))
     # trust and freshness in single precision (seven significant digits): the two-hop stage reads them once per
     # path, so half the bytes is time saved; every feature is still computed in double precision
-    W = sp.csr_matrix((np.clip(wv, 1e-6, 1.0, out=wv).astype(np.float32), indices, indptr), shape=(n, n))
-    Fm = sp.csr_matrix((fv.astype(np.float32), indices, indptr), shape=(n, n))
+    W = sp.csr_matrix((np.clip(wv, 1e-6, 1.0, out=wv).astype(np.float32, copy=False), indices, indptr), shape=(n, n))
+    Fm = sp.csr_matrix((fv.astype(np.float32, copy=False), indices, indptr), shape=(n, n))
     for m in (A, W, Fm):  # sorted by construction: sets the flags without sorting
         m.has_sorted_indices = True
         m.has_canonical_format = True
@@ -376,7 +383,14 @@ def _specialty_affinity(S: sp.csr_matrix, T: sp.csr_matrix, prior: float = 5.0, 
         group, C = groups
         g = len(C)
         r, c = ends if ends is not None else (np.repeat(np.arange(T.shape[0]), np.diff(T.indptr)), T.indices)
-        M = np.bincount(group[r] * g + group[c], minlength=g * g).reshape(g, g).astype(float)
+        M = np.zeros(g * g, dtype=np.int64)
+        step = 1 << 22  # ties at a time: the pair codes of 20M directed ties would be 160 MB at once
+        for s0 in range(0, len(r), step):
+            code = group[r[s0:s0 + step]].astype(np.int64)
+            code *= g
+            code += group[c[s0:s0 + step]]
+            M += np.bincount(code, minlength=g * g)
+        M = M.reshape(g, g).astype(float)
         obs = C.T @ M @ C
     else:
         obs = np.asarray((S.T.tocsr() @ (T @ S)).todense())

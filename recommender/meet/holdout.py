@@ -55,7 +55,8 @@ def hideable_ties(net: Network) -> np.ndarray:
 
 def holdout_training_set(net: Network, *, profile=None, people=None, share: float = 0.1, n_holdouts: int = 2,
                          max_queries: int = 2000, max_negatives: int = 100, hard_negatives: int = 0, extra=None, block_size: int = 256,
-                         candidate_kw: dict | None = None, random_state: int = 0, time_scale: float | None = None):
+                         candidate_kw: dict | None = None, random_state: int = 0, time_scale: float | None = None,
+                         katz: bool = True):
     """Training rows from ``n_holdouts`` random holdouts of ``share`` of the current ties.
 
     Parameters
@@ -74,6 +75,8 @@ def holdout_training_set(net: Network, *, profile=None, people=None, share: floa
         Sampled negative candidates kept per query (all positives are kept).
     candidate_kw : dict
         The model's candidate parameters.
+    katz : bool, default True
+        False: the ``katz`` column is left 0 (a ranker that gives it no weight).
 
     Returns
     -------
@@ -91,6 +94,7 @@ def holdout_training_set(net: Network, *, profile=None, people=None, share: floa
     idx = hideable_ties(net)
     n_hide = int(round(share * len(idx)))
     Xs, ys, qs, used = [], [], [], []
+    asked = available = 0
     if n_hide < 1:
         return TrainingSet(np.zeros((0, len(FEATURE_NAMES))), np.zeros(0, np.int64), np.zeros(0, np.int64), [])
     ties = net.ties
@@ -114,6 +118,8 @@ def holdout_training_set(net: Network, *, profile=None, people=None, share: floa
             continue
         pos_keys = sorted_unique(pu * n + pv)
         queries = sorted_unique(pu)
+        available += len(queries)
+        asked += min(len(queries), max_queries)
         if len(queries) > max_queries:
             queries = np.sort(rng.choice(queries, max_queries, replace=False))
         used.append(f"holdout:{h}")
@@ -143,7 +149,7 @@ def holdout_training_set(net: Network, *, profile=None, people=None, share: floa
             sel = sel[npos[pr[sel]] > 0]
             if len(sel) == 0:
                 continue
-            Xp = pair_features(ctx, rows, pr[sel], pc[sel], hop=hop)
+            Xp = pair_features(ctx, rows, pr[sel], pc[sel], hop=hop, katz=katz)
             if extra is not None:
                 Xp = np.hstack([Xp, extra(ctx, rows, pr[sel], pc[sel])])
             Xs.append(Xp)
@@ -151,5 +157,6 @@ def holdout_training_set(net: Network, *, profile=None, people=None, share: floa
             qs.append(rows[pr[sel]] + (h + 1) * 10 * n)  # query ids distinct from the history windows'
         del ctx
     if not Xs:
-        return TrainingSet(np.zeros((0, len(FEATURE_NAMES))), np.zeros(0, np.int64), np.zeros(0, np.int64), used)
-    return TrainingSet(np.vstack(Xs), np.concatenate(ys), np.concatenate(qs), used)
+        return TrainingSet(np.zeros((0, len(FEATURE_NAMES))), np.zeros(0, np.int64), np.zeros(0, np.int64), used,
+                           asked, available)
+    return TrainingSet(np.vstack(Xs), np.concatenate(ys), np.concatenate(qs), used, asked, available)

@@ -18,7 +18,8 @@ into text and draft notes.
 Example
 -------
 >>> from recommender.demo import generate_network
->>> from recommender.network import Network
+>>> from recommender.memory import release_freed_memory
+from recommender.network import Network
 >>> net = Network.from_frames(**generate_network(120, seed=1))
 >>> model = MeetModel().fit(net)
 >>> recs = model.recommend("p0001", k=3, group="executives")
@@ -35,10 +36,10 @@ from sklearn.base import BaseEstimator
 
 from recommender.errors import UsageError
 from recommender.meet.context import build_context, context_day, history_time_scale
-from recommender.meet.features import structure
+from recommender.meet.features import FEATURE_NAMES, structure
 from recommender.meet.holdout import history_horizon, holdout_training_set
 from recommender.meet.persistence import load_object
-from recommender.meet.ranker import PairRanker
+from recommender.meet.ranker import PairRanker, _used_columns
 from recommender.meet.scoring import (  # noqa: F401  (the answers' home is recommender.meet.scoring)
     GROUP_CHOICES,
     REASON_FEATURES,
@@ -49,11 +50,17 @@ from recommender.meet.scoring import (  # noqa: F401  (the answers' home is reco
     _group_codes,
 )
 from recommender.meet.training import build_training_set, history_span
+from recommender.memory import release_freed_memory
 from recommender.network import Network
 from recommender.people import PeopleFacts, encode_people
 from recommender.similarity import ProfileModel
 
 __all__ = ["GROUP_CHOICES", "Reason", "Recommendation", "MeetModel", "MeetScorer", "REASON_FEATURES"]
+
+
+#: Networks with more people than this build the current graph after the history windows, not beside them:
+#: at 1M people two graphs at once took the fit's peak memory from 3.9 to over 4 GiB; below, the overlap saves time.
+ONE_GRAPH_AT_A_TIME = 300_000
 
 
 class MeetModel(MeetScorer, BaseEstimator):
@@ -123,50 +130,69 @@ class MeetModel(MeetScorer, BaseEstimator):
         if not isinstance(network, Network):
             raise UsageError(f"expected a Network (see recommender.network.load_network), got {type(network).__name__}")
         net = network.until(as_of)
-        # two threads (the array work releases the GIL): the tie table is encoded while the profiles are fitted,
-        # and the current graph and the people facts are built while the history windows are replayed; each
-        # step is the same computation as on one thread, so the model is too
+        # two threads (the array work releases the GIL), each step the same computation as on one thread, so the
+        # model is too: the tie table is encoded while the profiles are fitted and the people facts read; the
+        # history windows are replayed; the current graph is built while the ranker learns. Above
+        # ONE_GRAPH_AT_A_TIME people one graph of the network is alive at a time (a history window's, then the
+        # current one: at 1M people each is ~1 GB while it is built); below, the current graph is built while the
+        # windows are replayed. What a stage freed is given back before the next (recommender.memory)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fracnet-fit") as pool:
-            ties_job = pool.submit(_encode_ties, net, net.people["id"].astype(str).to_numpy())
+            ids = net.people["id"].astype(str).to_numpy()
+            ties_job = pool.submit(_encode_ties, net, ids)
             self.profile_ = ProfileModel().fit(net.people)
             people = encode_people(net, self.profile_)  # shared by the current graph and every history window
+            if np.array_equal(people.ids, ids):  # one array of the ids (at 1M people, 60 MB of strings each)
+                people.ids = ids
+                if self.profile_.ids_.dtype == ids.dtype and np.array_equal(self.profile_.ids_, ids):
+                    self.profile_.ids_ = ids
+            self.people_ = _people_info(net)  # while the ties are still being encoded (they take longest)
             ties = ties_job.result()
+            release_freed_memory()
             first, last = history_span(net)
             span = float((np.datetime64(last, "D") - np.datetime64(first, "D")).astype(np.int64)) if first is not None else np.nan
             self.time_scale_ = history_time_scale(np.array([span], dtype=float))  # one for every context
-            context_job = pool.submit(build_context, net, self.profile_, people=people, ties=ties,
-                                      time_scale=self.time_scale_)
-            people_job = pool.submit(_people_info, net)
             self.as_of_ = context_day(net)
             self.horizon_ = int(self.horizon_days) if self.horizon_days else history_horizon(first, last, n_windows=self.n_windows)
+            # below ONE_GRAPH_AT_A_TIME people the current graph is built while the history windows are replayed
+            context_job = None if len(ids) > ONE_GRAPH_AT_A_TIME else pool.submit(
+                _current_context, net, self.profile_, people, ties, self.time_scale_)
+            # a column the ranker gives weight 0 (katz: 3-walks, the costliest) is not computed for training rows
+            katz = FEATURE_NAMES.index("katz") in _used_columns(None)
             train = build_training_set(net, self.as_of_, profile=self.profile_, horizon_days=self.horizon_,
                                        n_windows=self.n_windows, random_state=self.random_state,
                                        candidate_kw=self._candidate_kw, people=people,
                                        enough_positives=self.enough_positives, ties=ties,
-                                       time_scale=self.time_scale_)
+                                       time_scale=self.time_scale_, katz=katz)
             # holdouts teach a network whatever history it lacks; once the history alone gave enough positives
             # (big, long-lived networks) they add little and would cost a second encoding of the whole graph
             n_holdouts = 0 if train.n_positive >= self.enough_positives else self.n_holdouts
             held = holdout_training_set(net, profile=self.profile_, people=people, share=self.holdout_share,
                                         n_holdouts=n_holdouts, candidate_kw=self._candidate_kw,
-                                        random_state=self.random_state, time_scale=self.time_scale_) if n_holdouts else None
+                                        random_state=self.random_state, time_scale=self.time_scale_,
+                                        katz=katz) if n_holdouts else None
+            release_freed_memory()
+            if context_job is None:
+                context_job = pool.submit(_current_context, net, self.profile_, people, ties, self.time_scale_)
+            del ties  # the context job holds it until the current graph is built
+            self.training_cutoffs_ = train.cutoffs
+            X, y, w = train.X, train.y, None
+            self.training_sources_ = {"history_positives": train.n_positive, "history_windows": len(train.cutoffs),
+                                      "horizon_days": self.horizon_, "holdout_positives": 0, "holdouts": 0,
+                                      "queries": train.queries, "queriers": train.queriers}
+            if held is not None and len(held.y):
+                X, y = np.vstack([X, held.X]), np.concatenate([y, held.y])
+                hw = float(getattr(self, "holdout_weight", 1.0))
+                if hw != 1.0 and train.n_positive >= self.min_positives:  # history is the task itself: it can weigh more
+                    w = np.r_[np.ones(len(train.y)), np.full(len(held.y), hw)]
+                self.training_sources_.update(holdout_positives=held.n_positive, holdouts=len(held.cutoffs),
+                                              queries=train.queries + held.queries,
+                                              queriers=train.queriers + held.queriers)
+            del train, held
+            self.ranker_ = PairRanker(estimator=self.estimator, min_positives=self.min_positives,
+                                      random_state=self.random_state).fit(X, y, sample_weight=w)
+            del X, y, w
             self.context_ = context_job.result()
-            structure(self.context_)  # the graph-level columns' inputs, computed now rather than on the first answer
-            structure(self.context_)  # the graph-level columns' inputs, computed now rather than on the first answer
-            self.people_ = people_job.result()
-        del ties
-        self.training_cutoffs_ = train.cutoffs
-        X, y, w = train.X, train.y, None
-        self.training_sources_ = {"history_positives": train.n_positive, "history_windows": len(train.cutoffs),
-                                  "horizon_days": self.horizon_, "holdout_positives": 0, "holdouts": 0}
-        if held is not None and len(held.y):
-            X, y = np.vstack([X, held.X]), np.concatenate([y, held.y])
-            hw = float(getattr(self, "holdout_weight", 1.0))
-            if hw != 1.0 and train.n_positive >= self.min_positives:  # history is the task itself: it can weigh more
-                w = np.r_[np.ones(len(train.y)), np.full(len(held.y), hw)]
-            self.training_sources_.update(holdout_positives=held.n_positive, holdouts=len(held.cutoffs))
-        self.ranker_ = PairRanker(estimator=self.estimator, min_positives=self.min_positives,
-                                  random_state=self.random_state).fit(X, y, sample_weight=w)
+        release_freed_memory()
         self.fallback_reason_ = self.ranker_.fallback_reason_
         return self
 
@@ -175,6 +201,13 @@ class MeetModel(MeetScorer, BaseEstimator):
     def load(cls, path) -> "MeetModel":
         """Load a model saved by :meth:`save` (as a MeetModel); ModelFileError for anything else."""
         return load_object(path, kind="MeetModel", cls=cls)
+
+
+def _current_context(net: Network, profile, people, ties, time_scale):
+    """The current graph (:func:`build_context`) with its graph-level columns' inputs computed now, not on the first answer."""
+    ctx = build_context(net, profile, people=people, ties=ties, time_scale=time_scale)
+    structure(ctx)
+    return ctx
 
 
 def _people_info(net: Network) -> PeopleFacts:

@@ -99,6 +99,9 @@ class MeetScorer:
         if not src["holdouts"] and src["history_positives"] >= self.enough_positives:
             parts.append("no holdouts needed (the history alone had enough positives)")
         what = "; ".join(parts) or "no positive pairs"
+        if src.get("queries", 0) < src.get("queriers", 0):  # a big network: its training rows are a sample
+            what += (f"; candidates of {src['queries']:,} people sampled from the {src['queriers']:,} who formed "
+                     f"a tie or had one held out")
         if self.fallback_reason_:
             return f"default weights: {self.fallback_reason_} ({what})"
         return f"{rk.kind_} ranker learned from {rk.n_rows_:,} pairs, {rk.n_positive_:,} positive: {what}"

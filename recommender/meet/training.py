@@ -12,6 +12,7 @@ from recommender.meet.candidates import candidate_pairs
 from recommender.meet.context import build_context
 from recommender.meet.features import FEATURE_NAMES, pair_features
 from recommender.meet.twohop import two_hop_paths
+from recommender.memory import release_freed_memory
 from recommender.network import Network, TieTable, parse_as_of
 from recommender.kernels import sorted_unique
 
@@ -43,6 +44,8 @@ class TrainingSet:
     y: np.ndarray
     qid: np.ndarray
     cutoffs: list
+    queries: int = 0  # people queried (sampled) ...
+    queriers: int = 0  # ... of the people who formed a pair in the windows (or had a tie hidden) used
 
     @property
     def n_positive(self) -> int:
@@ -107,7 +110,7 @@ def build_training_set(net: Network, end=None, *, profile=None, horizon_days: in
                        max_queries: int = 2000, max_negatives: int = 100, block_size: int = 256,
                        random_state: int = 0, candidate_kw: dict | None = None, people=None,
                        enough_positives: int | None = None, ties: TieTable | None = None,
-                       time_scale: float | None = None) -> TrainingSet:
+                       time_scale: float | None = None, katz: bool = True) -> TrainingSet:
     """Training rows from the history before ``end`` (default: the latest date).
 
     For ``i = 1 .. n_windows``, the cutoff ``end - i * horizon_days`` gives
@@ -121,7 +124,15 @@ def build_training_set(net: Network, end=None, *, profile=None, horizon_days: in
     and ``ties`` its :class:`~recommender.network.TieTable`, if already computed
     (they are shared by every window). With
     ``enough_positives``, older windows are skipped once that many positive
-    rows were collected.
+    rows were collected; and a window with more querying people than
+    ``max_queries`` (a big network) that gave fewer positives samples more of
+    its people (at most ``n_windows * max_queries`` in all) instead of
+    encoding the graph as of an older cutoff: one graph of the network instead
+    of several, for as many training rows. ``katz`` False leaves that column 0
+    (a ranker that gives it no weight).
+
+    ``TrainingSet.queries`` counts the people queried and ``TrainingSet.queriers``
+    the people who formed a pair in the windows used (the sample's population).
     """
     from recommender.people import encode_people
 
@@ -132,6 +143,7 @@ def build_training_set(net: Network, end=None, *, profile=None, horizon_days: in
     end = parse_as_of(end) or last
     rng = np.random.default_rng(random_state)
     Xs, ys, qs, cuts = [], [], [], []
+    asked = available = 0
     if end is None:
         return TrainingSet(np.zeros((0, len(FEATURE_NAMES))), np.zeros(0, np.int64), np.zeros(0, np.int64), [])
     enc = None
@@ -147,33 +159,59 @@ def build_training_set(net: Network, end=None, *, profile=None, horizon_days: in
             enc = people if people is not None else encode_people(net, profile)
         ctx = None  # the previous window's graph can go before this one is built
         ctx = build_context(net, profile, as_of=cut, people=enc, ties=ties, time_scale=time_scale)
+        release_freed_memory()  # the graph's temporaries (at 1M people, several arrays of 20M directed ties)
         pu, pv = query_pairs(ctx, net, cut, hi, ties=ties)
         pos_keys = sorted_unique(pu.astype(np.int64) * len(ctx) + pv)
-        queries = sorted_unique(pu)
+        everyone = queries = sorted_unique(pu)
         if len(queries) > max_queries:
             queries = np.sort(rng.choice(queries, max_queries, replace=False))
         if len(queries) == 0:
             continue
         cuts.append(cut)
-        for b0 in range(0, len(queries), block_size):
-            rows = queries[b0:b0 + block_size]
-            hop = two_hop_paths(ctx, rows)
-            pr, pc = candidate_pairs(ctx, rows, hop=hop, **(candidate_kw or {}))
-            y = _label(pos_keys, rows[pr].astype(np.int64) * len(ctx) + pc)
-            # all positives, and at most max_negatives sampled negatives per query
-            noise = rng.random(len(pr))
-            order = np.lexsort((noise, -y, pr))
-            pr_s = pr[order]
-            if len(pr_s) == 0:
-                continue
-            first = np.r_[0, np.flatnonzero(pr_s[1:] != pr_s[:-1]) + 1]
-            rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
-            npos = np.bincount(pr, weights=y, minlength=len(rows)).astype(np.int64)
-            keep = np.sort(order[rank < npos[pr_s] + max_negatives])
-            keep = keep[npos[pr[keep]] > 0]
-            Xs.append(pair_features(ctx, rows, pr[keep], pc[keep], hop=hop))
-            ys.append(y[keep])
-            qs.append(rows[pr[keep]] + i * len(ctx))
+        available += len(everyone)
+        rows_of = dict(rng=rng, max_negatives=max_negatives, block_size=block_size, candidate_kw=candidate_kw,
+                       katz=katz, qid_offset=i * len(ctx))
+        got = _window_rows(ctx, queries, pos_keys, Xs, ys, qs, **rows_of)
+        asked += len(queries)
+        have = sum(int(y.sum()) for y in ys)
+        if enough_positives and have < enough_positives and len(everyone) > len(queries) and got:
+            # a big window: more of its people rather than another graph (as many as the positives per query
+            # so far say are needed, with a tenth more, within what n_windows windows would have queried)
+            more = int(np.ceil(1.1 * (enough_positives - have) * len(queries) / got))
+            more = min(more, len(everyone) - len(queries), n_windows * max_queries - len(queries))
+            if more > 0:
+                rest = everyone[~np.isin(everyone, queries, assume_unique=True)]
+                extra = np.sort(rng.choice(rest, more, replace=False))
+                _window_rows(ctx, extra, pos_keys, Xs, ys, qs, **rows_of)
+                asked += len(extra)
     if not Xs:
-        return TrainingSet(np.zeros((0, len(FEATURE_NAMES))), np.zeros(0, np.int64), np.zeros(0, np.int64), cuts)
-    return TrainingSet(np.vstack(Xs), np.concatenate(ys), np.concatenate(qs), cuts)
+        return TrainingSet(np.zeros((0, len(FEATURE_NAMES))), np.zeros(0, np.int64), np.zeros(0, np.int64), cuts,
+                           asked, available)
+    return TrainingSet(np.vstack(Xs), np.concatenate(ys), np.concatenate(qs), cuts, asked, available)
+
+
+def _window_rows(ctx, queries, pos_keys, Xs, ys, qs, *, rng, max_negatives, block_size, candidate_kw, katz,
+                 qid_offset) -> int:
+    """Append the training rows of ``queries`` (one window's graph ``ctx``) to ``Xs``, ``ys``, ``qs``; their positives."""
+    got = 0
+    for b0 in range(0, len(queries), block_size):
+        rows = queries[b0:b0 + block_size]
+        hop = two_hop_paths(ctx, rows)
+        pr, pc = candidate_pairs(ctx, rows, hop=hop, **(candidate_kw or {}))
+        y = _label(pos_keys, rows[pr].astype(np.int64) * len(ctx) + pc)
+        # all positives, and at most max_negatives sampled negatives per query
+        noise = rng.random(len(pr))
+        order = np.lexsort((noise, -y, pr))
+        pr_s = pr[order]
+        if len(pr_s) == 0:
+            continue
+        first = np.r_[0, np.flatnonzero(pr_s[1:] != pr_s[:-1]) + 1]
+        rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
+        npos = np.bincount(pr, weights=y, minlength=len(rows)).astype(np.int64)
+        keep = np.sort(order[rank < npos[pr_s] + max_negatives])
+        keep = keep[npos[pr[keep]] > 0]
+        Xs.append(pair_features(ctx, rows, pr[keep], pc[keep], hop=hop, katz=katz))
+        ys.append(y[keep])
+        qs.append(rows[pr[keep]] + qid_offset)
+        got += int(y[keep].sum())
+    return got

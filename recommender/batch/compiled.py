@@ -361,33 +361,33 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
             part = c0 + gconst[g] + a_act * pv_.log1p_act
             if hh:
                 cn_i = int(r.cn)
-                part += coef[0] * (l_int[cn_i] if cn_i < n_int else np.log1p(np.float64(cn_i)))
+                part += coef[0] * (l_int[cn_i] if cn_i < n_int else _log1p(np.float64(cn_i)))
                 un = int(du) + dv_i - cn_i
                 if un < 1:
                     un = 1
-                part += coef[1] * (l_ratio[cn_i, un] if (cn_i < n_rat and un < n_rat) else np.log1p(cn_i / un))
+                part += coef[1] * (l_ratio[cn_i, un] if (cn_i < n_rat and un < n_rat) else _log1p(cn_i / un))
                 if cn_i == 1:  # one mutual contact: its own RA and AA weights
                     part += coef[2] * l_aa[r.intro] + coef[3] * l_ra[r.intro]
                 else:
-                    part += coef[2] * np.log1p(r.aa) + coef[3] * np.log1p(r.ra)
+                    part += coef[2] * _log1p(r.aa) + coef[3] * _log1p(r.ra)
                 if r.tr > 0:
-                    part += coef[11] * np.log1p(np.float64(r.tr))
+                    part += coef[11] * _log1p(np.float64(r.tr))
                 if r.rc > 0:
-                    part += coef[12] * np.log1p(np.float64(r.rc))
+                    part += coef[12] * _log1p(np.float64(r.rc))
             # preferential attachment, once per row and candidate degree
             if dv_i >= len(pa_val):
                 pa_val = np.zeros(2 * dv_i + 2)
                 pa_mark = np.full(2 * dv_i + 2, -1, np.int64)
             if pa_mark[dv_i] != stamp:
                 pa_mark[dv_i] = stamp
-                pa_val[dv_i] = np.log1p(du * dv)
+                pa_val[dv_i] = _log1p(du * dv)
             part += coef[4] * pa_val[dv_i]
             # the structural columns: per-person lookups, as feature_columns computes them
             if coef_s[0] != 0.0 or coef_s[1] != 0.0:  # degrees are whole numbers below the table's end
                 d_lo = min(du_i, dv_i)
                 d_hi = max(du_i, dv_i)
-                part += coef_s[0] * (l_int[d_lo] if d_lo < n_int else np.log1p(np.float64(d_lo)))
-                part += coef_s[1] * (l_int[d_hi] if d_hi < n_int else np.log1p(np.float64(d_hi)))
+                part += coef_s[0] * (l_int[d_lo] if d_lo < n_int else _log1p(np.float64(d_lo)))
+                part += coef_s[1] * (l_int[d_hi] if d_hi < n_int else _log1p(np.float64(d_hi)))
             if coef_s[4] != 0.0 and s_comp[u] == s_comp[v]:
                 part += coef_s[4] * ln2
             if coef_s[5] != 0.0:  # log1p is increasing: log1p(min) is the min of the log1p's
@@ -409,14 +409,14 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
                 den = nsu + nsv - sp_
                 if den < 1:
                     den = 1
-                part += coef[5] * (l_comp[sp_, den] if den < n_rat else np.log1p(1.0 - sp_ / den))
+                part += coef[5] * (l_comp[sp_, den] if den < n_rat else _log1p(1.0 - sp_ / den))
             den = nsu * nsv
             if den > 0:
                 num = 0.0
                 nv = _spec_codes(pv_, v, extra, words, codes)
                 for q in range(nv):
                     num += SL[codes[q]]
-                part += coef[6] * np.log1p(num / den)
+                part += coef[6] * _log1p(num / den)
             both = ind + size
             d1 = int(pu.n_market) + int(pv_.n_market) - both
             d2 = int(pu.n_ind) + int(pv_.n_ind) - ind
@@ -424,9 +424,9 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
             d1 = max(d1, 1)
             d2 = max(d2, 1)
             d3 = max(d3, 1)
-            part += coef[7] * (l_ratio[both, d1] if (both < n_rat and d1 < n_rat) else np.log1p(both / d1))
-            part += coef[8] * (l_ratio[ind, d2] if (ind < n_rat and d2 < n_rat) else np.log1p(ind / d2))
-            part += coef[9] * (l_ratio[reg, d3] if (reg < n_rat and d3 < n_rat) else np.log1p(reg / d3))
+            part += coef[7] * (l_ratio[both, d1] if (both < n_rat and d1 < n_rat) else _log1p(both / d1))
+            part += coef[8] * (l_ratio[ind, d2] if (ind < n_rat and d2 < n_rat) else _log1p(ind / d2))
+            part += coef[9] * (l_ratio[reg, d3] if (reg < n_rat and d3 < n_rat) else _log1p(reg / d3))
             if ue != ve:
                 region_ok = reg > 0 or not pu.has_region or not pv_.has_region
                 icp = (1 if ind > 0 else 0) + (1 if size > 0 else 0) + (1 if region_ok else 0)
@@ -450,7 +450,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
             dot = 0.0
             for q in range(p_indptr[v], p_indptr[v + 1]):
                 dot += p_data[q] * Q[p_indices[q]]
-            sc[j] = lo[j] - tag_span_lo + a_tag * np.log1p(dot)
+            sc[j] = lo[j] - tag_span_lo + a_tag * _log1p(dot)
         for q in range(p_indptr[u], p_indptr[u + 1]):
             Q[p_indices[q]] = 0.0
         # per group: the k-th largest log-odds; keep what is within the margin of it
@@ -502,6 +502,16 @@ def _sig(z):
     does, so log-odds the score cannot tell apart (saturated, or within its rounding) count as tied."""
     z = min(max(z, -50.0), 50.0)
     return 1.0 / (1.0 + np.exp(-z))
+
+
+@njit(**_NOGIL)
+def _log1p(x):
+    """``log1p(x)`` to a few ulps at half the cost of the library's (a logarithm and a division: the classic
+    ``log(1 + x) x / ((1 + x) - 1)``, whose rounding errors cancel); the kernel's margin covers the difference."""
+    w = 1.0 + x
+    if w == 1.0:
+        return x
+    return np.log(w) * x / (w - 1.0)
 
 
 @njit(**_NOGIL)

@@ -24,7 +24,10 @@ every run is printed. In the first batch process it also times:
   numpy path (``MeetModel.score_block``, what ``fracnet meet`` runs) and on
   the compiled path the batch job takes (:func:`recommender.batch.fast.score_block`);
 * the naive approach: for ~200 sampled people, networkx ``adamic_adar_index``
-  over each person's two-hop candidates, extrapolated to everyone.
+  over each person's two-hop candidates, extrapolated to everyone, in the same
+  process right after the batch job: wall and user CPU (the ratio of user CPU
+  seconds, the batch job's over both threads, holds under load; the wall ratio
+  is the target's figure on a quiet machine).
 
 Usage::
 
@@ -245,15 +248,16 @@ def _batch_child(model_path: str, block_size: int, naive_sample: int, queue) -> 
     src = np.flatnonzero(near)[A.row]
     G = nx.Graph()
     G.add_edges_from(zip(src.tolist(), A.col.tolist()))
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.thread_time()
     for u in people.tolist():
         nb = set(G[u])
         two = {w for v in nb for w in G[v]} - nb - {u}
         scores = list(nx.adamic_adar_index(G, [(u, w) for w in two]))
         scores.sort(key=lambda x: -x[2])
-    dt = time.perf_counter() - t
+    dt, dc = time.perf_counter() - t, time.thread_time() - c
     out["naive_sample"] = len(people)
     out["naive_s_extrapolated"] = dt / len(people) * n
+    out["naive_cpu_s_extrapolated"] = dc / len(people) * n
     out["speedup_vs_naive"] = out["naive_s_extrapolated"] / out["batch_s"]
     queue.put(out)
 
@@ -296,6 +300,9 @@ def run(n: int, block_size: int, naive_sample: int, repeat: int, order: str = "g
     res["batch_cpu_s"] = float(np.median(res["batch_runs_cpu_s"]))
     res["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
     res["speedup_vs_naive"] = res["naive_s_extrapolated"] / res["batch_s"]
+    # under load wall times depend on what else runs at that moment: CPU seconds against CPU seconds do not
+    # (the batch job's CPU over both its threads, the naive approach's on its one)
+    res["cpu_speedup_vs_naive"] = res["naive_cpu_s_extrapolated"] / res["batch_cpu_s"]
     return res
 
 
@@ -310,7 +317,8 @@ def verdicts(r: dict) -> list[str]:
         check("100k batch meet < 10 s (issue 6)", r["batch_s"] < 10, f"{r['batch_s']:.1f} s")
         check("100k peak memory < 2 GB (issue 6)", r["peak_rss_mb"] < 2048, f"{r['peak_rss_mb']:,.0f} MiB")
         check("100k batch >= 50x the naive networkx approach (issue 17)", r["speedup_vs_naive"] >= 50,
-              f"{r['speedup_vs_naive']:.1f}x")
+              f"{r['speedup_vs_naive']:.1f}x in wall time ({r['cpu_speedup_vs_naive']:.1f}x in user CPU, both threads "
+              f"against one)")
     if r["people"] == 1_000_000:
         both = r["fit_s"] + r["batch_s"]
         check("1M fit + batch meet < 60 s (issue 17)", both < 60,
@@ -367,7 +375,8 @@ def main(argv=None) -> int:
             print(f"{'':>9}  one thread, whole blocks (8 sampled, extrapolated): numpy path {st['numpy_block']:.1f} s "
                   f"CPU, compiled path {st['compiled_block']:.1f} s CPU ({st['numpy_block'] / max(st['compiled_block'], 1e-9):.1f}x) "
                   f"| naive networkx AA ~{r['naive_s_extrapolated']:.0f} s (from {r['naive_sample']} people) -> "
-                  f"{r['speedup_vs_naive']:.1f}x faster (target >= 50x at 100k)", flush=True)
+                  f"{r['speedup_vs_naive']:.1f}x faster (target >= 50x at 100k); in user CPU naive ~{r['naive_cpu_s_extrapolated']:.0f} s "
+                  f"against batch {r['batch_cpu_s']:.1f} s: {r['cpu_speedup_vs_naive']:.1f}x", flush=True)
             for line in verdicts(r):
                 print(f"{'':>9}  {line}", flush=True)
     if args.json:

@@ -33,8 +33,9 @@ from recommender.batch.compiled_graph import (  # noqa: F401  (re-exported: the 
     REF,
     SPA,
     _accumulate,
-    _kth,
+    _kth_insert,
     _popcount,
+    _top_lowest,
     _topk_keep,
     reference_aa_topk,
     two_hop_block,
@@ -98,37 +99,17 @@ def _spec_codes(pu, u, extra, words, out):
 
 
 @njit(**_NOGIL)
-def _top_lowest(vals, ids, cnt, k, keep):
-    """As :func:`_topk_keep`, ties at the k-th value to the lowest ``ids`` (entries in any order)."""
-    if k <= 0 or cnt == 0:
-        return
-    if cnt <= k:
-        for i in range(cnt):
-            keep[i] = True
-        return
-    thr = np.partition(vals[:cnt].copy(), cnt - k)[cnt - k]
-    need = k
-    n_eq = 0
-    for i in range(cnt):
-        if vals[i] > thr:
-            keep[i] = True
-            need -= 1
-        elif vals[i] == thr:
-            n_eq += 1
-    if n_eq <= need:
-        for i in range(cnt):
-            if vals[i] == thr:
-                keep[i] = True
-        return
-    eq = np.empty(n_eq, np.int64)
-    q = 0
-    for i in range(cnt):
-        if vals[i] == thr:
-            eq[q] = i
-            q += 1
-    o = np.argsort(ids[eq])
-    for q in range(need):
-        keep[eq[o[q]]] = True
+def _pool_buffers(cap):
+    """A row's pool candidates: person, tag pre-score, fit, kept, tag counts, group; selection scratch."""
+    return (np.empty(cap, np.int64), np.empty(cap, np.float64), np.empty(cap, np.float64), np.empty(cap, np.bool_),
+            np.empty((cap, 4), np.int64), np.empty(cap, np.int8), np.empty(cap, np.int64),
+            np.empty(cap, np.float64), np.empty(cap, np.bool_))
+
+
+@njit(**_NOGIL)
+def _candidate_buffers(cap):
+    """A row's candidates: person, lower bound, group, log-odds."""
+    return np.empty(cap, np.int64), np.empty(cap, np.float64), np.empty(cap, np.int8), np.empty(cap, np.float64)
 
 
 @njit(**_NOGIL)
@@ -167,7 +148,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
     deg_max, spec, spec_cos, same_component, clust_min, clust_max`` (``spec``
     and ``spec_cos`` as they are, the others through ``log1p``; a zero weight
     skips its column), read from ``s_comp`` (component labels), ``s_clust``
-    (clustering coefficients), ``s_vecs``/``s_vals``/``s_norm`` (the spectral
+    (``log1p`` of the clustering coefficients), ``s_vecs``/``s_vals``/``s_norm`` (the spectral
     embedding, its eigenvalues and row norms; no columns: the features are 0).
 
     Every candidate's log-odds without the profile term is bounded (that
@@ -202,25 +183,17 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
     c2t = np.empty((n_touch, 4), np.int64)
     c2g = np.empty(n_touch, np.int8)
     cap_p = 1024
-    pv = np.empty(cap_p, np.int64)  # pool candidates of the row
-    ptag = np.empty(cap_p, np.float64)
-    pfit = np.empty(cap_p, np.float64)
-    pkeep = np.empty(cap_p, np.bool_)
-    pt4 = np.empty((cap_p, 4), np.int64)
-    pg = np.empty(cap_p, np.int8)
-    sub = np.empty(cap_p, np.int64)
-    vals = np.empty(cap_p, np.float64)
-    ks = np.empty(cap_p, np.bool_)
+    pv, ptag, pfit, pkeep, pt4, pg, sub, vals, ks = _pool_buffers(cap_p)  # pool candidates of the row
     SL = np.zeros(kspec + 1)
     codes = np.empty(kspec + 1, np.int64)
     Q = np.zeros(n_terms)
     cap_c = 1024
-    cv = np.empty(cap_c, np.int64)  # all candidates of the row
-    lo = np.empty(cap_c, np.float64)
-    cg = np.empty(cap_c, np.int8)
-    gl = np.empty(cap_c, np.float64)
-    sc = np.empty(cap_c, np.float64)
+    cv, lo, cg, sc = _candidate_buffers(cap_c)  # all candidates of the row
+    top = np.empty((3, max(k, 1)), np.float64)  # per group: the k largest bounds / log-odds so far
+    ntop = np.zeros(3, np.int64)
+    ng = np.zeros(3, np.int64)
     thr = np.empty(3, np.float64)
+    sthr = np.empty(3, np.float64)
     pa_val = np.zeros(1)  # per-row cache of log1p(d(u) d(v)) by d(v)
     pa_mark = np.full(1, -1, np.int64)
     ln2 = np.log(2.0)
@@ -233,6 +206,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
         fu = pu.function
         ue = pu.is_exec
         du = np.float64(pu.deg)
+        du_i = int(pu.deg)
         nsu = int(pu.n_spec)
         # ties of u (and u itself) are never candidates
         for e in range(indptr[u], indptr[u + 1]):
@@ -276,15 +250,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
             tot += pool_indptr[tg + 1] - pool_indptr[tg]
         if cap_p < tot:
             cap_p = 2 * tot
-            pv = np.empty(cap_p, np.int64)
-            ptag = np.empty(cap_p, np.float64)
-            pfit = np.empty(cap_p, np.float64)
-            pkeep = np.empty(cap_p, np.bool_)
-            pt4 = np.empty((cap_p, 4), np.int64)
-            pg = np.empty(cap_p, np.int8)
-            sub = np.empty(cap_p, np.int64)
-            vals = np.empty(cap_p, np.float64)
-            ks = np.empty(cap_p, np.bool_)
+            pv, ptag, pfit, pkeep, pt4, pg, sub, vals, ks = _pool_buffers(cap_p)
         # a member of several pools counts at its last occurrence, as the numpy join keeps it: walk backwards,
         # keep the first seen, then reverse
         np_ = 0
@@ -367,11 +333,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
         n_cand += nc
         if cap_c < nc:
             cap_c = 2 * nc
-            cv = np.empty(cap_c, np.int64)
-            lo = np.empty(cap_c, np.float64)
-            cg = np.empty(cap_c, np.int8)
-            gl = np.empty(cap_c, np.float64)
-            sc = np.empty(cap_c, np.float64)
+            cv, lo, cg, sc = _candidate_buffers(cap_c)
         SL[:] = 0.0
         nu = _spec_codes(pu, u, extra, words, codes)
         for q in range(nu):  # u's specialties: the sum of their lift rows
@@ -399,38 +361,39 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
             part = c0 + gconst[g] + a_act * pv_.log1p_act
             if hh:
                 cn_i = int(r.cn)
-                part += coef[0] * (l_int[cn_i] if cn_i < n_int else np.log1p(np.float64(cn_i)))
+                part += coef[0] * (l_int[cn_i] if cn_i < n_int else _log1p(np.float64(cn_i)))
                 un = int(du) + dv_i - cn_i
                 if un < 1:
                     un = 1
-                part += coef[1] * (l_ratio[cn_i, un] if (cn_i < n_rat and un < n_rat) else np.log1p(cn_i / un))
+                part += coef[1] * (l_ratio[cn_i, un] if (cn_i < n_rat and un < n_rat) else _log1p(cn_i / un))
                 if cn_i == 1:  # one mutual contact: its own RA and AA weights
                     part += coef[2] * l_aa[r.intro] + coef[3] * l_ra[r.intro]
                 else:
-                    part += coef[2] * np.log1p(r.aa) + coef[3] * np.log1p(r.ra)
+                    part += coef[2] * _log1p(r.aa) + coef[3] * _log1p(r.ra)
                 if r.tr > 0:
-                    part += coef[11] * np.log1p(np.float64(r.tr))
+                    part += coef[11] * _log1p(np.float64(r.tr))
                 if r.rc > 0:
-                    part += coef[12] * np.log1p(np.float64(r.rc))
+                    part += coef[12] * _log1p(np.float64(r.rc))
             # preferential attachment, once per row and candidate degree
             if dv_i >= len(pa_val):
                 pa_val = np.zeros(2 * dv_i + 2)
                 pa_mark = np.full(2 * dv_i + 2, -1, np.int64)
             if pa_mark[dv_i] != stamp:
                 pa_mark[dv_i] = stamp
-                pa_val[dv_i] = np.log1p(du * dv)
+                pa_val[dv_i] = _log1p(du * dv)
             part += coef[4] * pa_val[dv_i]
             # the structural columns: per-person lookups, as feature_columns computes them
-            if coef_s[0] != 0.0:
-                part += coef_s[0] * np.log1p(min(du, dv))
-            if coef_s[1] != 0.0:
-                part += coef_s[1] * np.log1p(max(du, dv))
+            if coef_s[0] != 0.0 or coef_s[1] != 0.0:  # degrees are whole numbers below the table's end
+                d_lo = min(du_i, dv_i)
+                d_hi = max(du_i, dv_i)
+                part += coef_s[0] * (l_int[d_lo] if d_lo < n_int else _log1p(np.float64(d_lo)))
+                part += coef_s[1] * (l_int[d_hi] if d_hi < n_int else _log1p(np.float64(d_hi)))
             if coef_s[4] != 0.0 and s_comp[u] == s_comp[v]:
                 part += coef_s[4] * ln2
-            if coef_s[5] != 0.0:
-                part += coef_s[5] * np.log1p(min(s_clust[u], s_clust[v]))
+            if coef_s[5] != 0.0:  # log1p is increasing: log1p(min) is the min of the log1p's
+                part += coef_s[5] * min(s_clust[u], s_clust[v])
             if coef_s[6] != 0.0:
-                part += coef_s[6] * np.log1p(max(s_clust[u], s_clust[v]))
+                part += coef_s[6] * max(s_clust[u], s_clust[v])
             if n_dim > 0 and (coef_s[2] != 0.0 or coef_s[3] != 0.0):
                 sdot = 0.0
                 sproj = 0.0
@@ -446,14 +409,14 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
                 den = nsu + nsv - sp_
                 if den < 1:
                     den = 1
-                part += coef[5] * (l_comp[sp_, den] if den < n_rat else np.log1p(1.0 - sp_ / den))
+                part += coef[5] * (l_comp[sp_, den] if den < n_rat else _log1p(1.0 - sp_ / den))
             den = nsu * nsv
             if den > 0:
                 num = 0.0
                 nv = _spec_codes(pv_, v, extra, words, codes)
                 for q in range(nv):
                     num += SL[codes[q]]
-                part += coef[6] * np.log1p(num / den)
+                part += coef[6] * _log1p(num / den)
             both = ind + size
             d1 = int(pu.n_market) + int(pv_.n_market) - both
             d2 = int(pu.n_ind) + int(pv_.n_ind) - ind
@@ -461,45 +424,46 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
             d1 = max(d1, 1)
             d2 = max(d2, 1)
             d3 = max(d3, 1)
-            part += coef[7] * (l_ratio[both, d1] if (both < n_rat and d1 < n_rat) else np.log1p(both / d1))
-            part += coef[8] * (l_ratio[ind, d2] if (ind < n_rat and d2 < n_rat) else np.log1p(ind / d2))
-            part += coef[9] * (l_ratio[reg, d3] if (reg < n_rat and d3 < n_rat) else np.log1p(reg / d3))
+            part += coef[7] * (l_ratio[both, d1] if (both < n_rat and d1 < n_rat) else _log1p(both / d1))
+            part += coef[8] * (l_ratio[ind, d2] if (ind < n_rat and d2 < n_rat) else _log1p(ind / d2))
+            part += coef[9] * (l_ratio[reg, d3] if (reg < n_rat and d3 < n_rat) else _log1p(reg / d3))
             if ue != ve:
                 region_ok = reg > 0 or not pu.has_region or not pv_.has_region
                 icp = (1 if ind > 0 else 0) + (1 if size > 0 else 0) + (1 if region_ok else 0)
                 part += coef[10] * l_ratio[icp, 3]
             lo[j] = part + tag_span_lo
         # per group: the k-th largest lower bound; the profile similarity of what may reach it
-        for g in range(3):
-            ng = 0
-            for j in range(nc):
-                if cg[j] == g:
-                    gl[ng] = lo[j]
-                    ng += 1
-            thr[g] = _kth(gl, ng, k)
+        ntop[:] = 0
+        ng[:] = 0
+        for j in range(nc):
+            g = cg[j]
+            ng[g] += 1
+            ntop[g] = _kth_insert(top[g], ntop[g], k, lo[j])
+        _thresholds(top, ntop, ng, k, margin, thr, sthr)
         for q in range(p_indptr[u], p_indptr[u + 1]):
             Q[p_indices[q]] = p_data[q]
         for j in range(nc):
-            if _sig(lo[j] + tag_span + margin) < _sig(thr[cg[j]] - margin):
+            if _below(lo[j] + tag_span + margin, thr[cg[j]], sthr[cg[j]]):
                 sc[j] = -np.inf
                 continue
             v = cv[j]
             dot = 0.0
             for q in range(p_indptr[v], p_indptr[v + 1]):
                 dot += p_data[q] * Q[p_indices[q]]
-            sc[j] = lo[j] - tag_span_lo + a_tag * np.log1p(dot)
+            sc[j] = lo[j] - tag_span_lo + a_tag * _log1p(dot)
         for q in range(p_indptr[u], p_indptr[u + 1]):
             Q[p_indices[q]] = 0.0
         # per group: the k-th largest log-odds; keep what is within the margin of it
-        for g in range(3):
-            ng = 0
-            for j in range(nc):
-                if cg[j] == g and sc[j] > -np.inf:
-                    gl[ng] = sc[j]
-                    ng += 1
-            thr[g] = _kth(gl, ng, k)
+        ntop[:] = 0
+        ng[:] = 0
         for j in range(nc):
-            if sc[j] == -np.inf or _sig(sc[j] + margin) < _sig(thr[cg[j]] - margin):
+            if sc[j] > -np.inf:
+                g = cg[j]
+                ng[g] += 1
+                ntop[g] = _kth_insert(top[g], ntop[g], k, sc[j])
+        _thresholds(top, ntop, ng, k, margin, thr, sthr)
+        for j in range(nc):
+            if sc[j] == -np.inf or _below(sc[j] + margin, thr[cg[j]], sthr[cg[j]]):
                 continue
             if m == cap:
                 cap *= 2
@@ -538,6 +502,36 @@ def _sig(z):
     does, so log-odds the score cannot tell apart (saturated, or within its rounding) count as tied."""
     z = min(max(z, -50.0), 50.0)
     return 1.0 / (1.0 + np.exp(-z))
+
+
+@njit(**_NOGIL)
+def _log1p(x):
+    """``log1p(x)`` to a few ulps at half the cost of the library's (a logarithm and a division: the classic
+    ``log(1 + x) x / ((1 + x) - 1)``, whose rounding errors cancel); the kernel's margin covers the difference."""
+    w = 1.0 + x
+    if w == 1.0:
+        return x
+    return np.log(w) * x / (w - 1.0)
+
+
+@njit(**_NOGIL)
+def _thresholds(top, ntop, ng, k, margin, thr, sthr):
+    """Per group: ``thr`` the k-th largest value less ``margin`` (``-inf`` with at most ``k`` values; ``top``,
+    ``ntop`` and ``ng`` as :func:`_kth_insert` left them, ``ng`` counting every value), ``sthr`` its score."""
+    for g in range(3):
+        thr[g] = top[g, k - 1] - margin if ng[g] > k else -np.inf
+        sthr[g] = _sig(thr[g])
+
+
+@njit(**_NOGIL)
+def _below(x, y, sy):
+    """``_sig(x) < sy`` with ``sy = _sig(y)``, without the exponential where the log-odds decide it: the score
+    increases with the log-odds, and one unit of log-odds between -49 and 30 changes it far beyond rounding."""
+    if x >= y:
+        return False
+    if -49.0 < y < 30.0 and x < y - 1.0:
+        return True
+    return _sig(x) < sy
 
 
 @njit(**_NOGIL)

@@ -36,20 +36,28 @@ def _popcount(x):
 
 
 @njit(**_NOGIL)
-def _topk_keep(vals, cnt, k, keep):
-    """``keep[:cnt]`` |= the ``k`` largest of ``vals[:cnt]``, ties at the k-th value to the earliest entries."""
+def _mark_above(vals, cnt, k, keep):
+    """Mark in ``keep`` the entries of ``vals[:cnt]`` above its ``k``-th largest value (all of them, when at most
+    ``k``); returns that value and how many of the entries equal to it are still wanted (0 when all were marked)."""
     if k <= 0 or cnt == 0:
-        return
+        return 0.0, 0
     if cnt <= k:
         for i in range(cnt):
             keep[i] = True
-        return
+        return 0.0, 0
     thr = np.partition(vals[:cnt].copy(), cnt - k)[cnt - k]
     need = k
     for i in range(cnt):
         if vals[i] > thr:
             keep[i] = True
             need -= 1
+    return thr, need
+
+
+@njit(**_NOGIL)
+def _topk_keep(vals, cnt, k, keep):
+    """``keep[:cnt]`` |= the ``k`` largest of ``vals[:cnt]``, ties at the k-th value to the earliest entries."""
+    thr, need = _mark_above(vals, cnt, k, keep)
     for i in range(cnt):
         if need <= 0:
             break
@@ -59,11 +67,41 @@ def _topk_keep(vals, cnt, k, keep):
 
 
 @njit(**_NOGIL)
-def _kth(vals, cnt, k):
-    """The ``k``-th largest of ``vals[:cnt]`` (``-inf`` with at most ``k`` values)."""
-    if cnt <= k:
-        return -np.inf
-    return np.partition(vals[:cnt].copy(), cnt - k)[cnt - k]
+def _top_lowest(vals, ids, cnt, k, keep):
+    """As :func:`_topk_keep`, ties at the k-th value to the lowest ``ids`` (entries in any order)."""
+    thr, need = _mark_above(vals, cnt, k, keep)
+    if need <= 0:
+        return
+    n_eq = 0
+    for i in range(cnt):
+        if vals[i] == thr:
+            n_eq += 1
+    eq = np.empty(n_eq, np.int64)
+    q = 0
+    for i in range(cnt):
+        if vals[i] == thr:
+            eq[q] = i
+            q += 1
+    o = np.argsort(ids[eq])
+    for q in range(min(need, n_eq)):
+        keep[eq[o[q]]] = True
+
+
+@njit(**_NOGIL)
+def _kth_insert(top, n, k, x):
+    """Add ``x`` to ``top[:n]`` (the ``k`` largest values seen so far, descending); returns the new count."""
+    if n == k:
+        if x <= top[k - 1]:
+            return n
+        j = k - 1
+    else:
+        j = n
+        n += 1
+    while j > 0 and top[j - 1] < x:
+        top[j] = top[j - 1]
+        j -= 1
+    top[j] = x
+    return n
 
 
 @njit(**_NOGIL)

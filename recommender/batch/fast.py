@@ -187,7 +187,7 @@ def structure_arrays(ctx) -> dict:
         clust = st["clustering"]
         ctx._pools["compiled_structure"] = {
             "component": np.ascontiguousarray(st["component"], dtype=np.int64),
-            "clustering": np.zeros(n) if clust is None else np.ascontiguousarray(clust, dtype=np.float64),
+            "log1p_clustering": np.zeros(n) if clust is None else np.log1p(np.asarray(clust, dtype=np.float64)),
             "vecs": np.ascontiguousarray(st["vecs"], dtype=np.float64),
             "vals": np.ascontiguousarray(st["vals"], dtype=np.float64),
             "norm": np.ascontiguousarray(st["norm"], dtype=np.float64),
@@ -267,7 +267,7 @@ def prune(model, rows: np.ndarray, k: int, group: str) -> dict:
         p["pool_indptr"], p["pool_members"], p["p_indptr"], p["p_indices"], p["p_data"], p["n_terms"],
         coef, float(c0), gconst, float(a[col["cand_activity"]]), float(a[col["tag_sim"]]), margin(ctx, a, c0),
         p["l_int"], p["l_ratio"], p["l_comp"], p["l_ra"], p["l_aa"],
-        coef_s, s["component"], s["clustering"], s["vecs"], s["vals"], s["norm"], spa, touched, stamp0)
+        coef_s, s["component"], s["log1p_clustering"], s["vecs"], s["vals"], s["norm"], spa, touched, stamp0)
     names = ("row", "col", "group", "has_hop", "aggregates", "introducer", "candidates")
     return dict(zip(names, out))
 

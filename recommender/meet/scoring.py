@@ -107,6 +107,11 @@ class MeetScorer:
         return f"{rk.kind_} ranker learned from {rk.n_rows_:,} pairs, {rk.n_positive_:,} positive: {what}" + (
             f"; {stage2}" if stage2 else "")
 
+    def stage1_k(self, k: int) -> int:
+        """How many candidates per (person, group) stage 1 keeps for an answer of ``k``: ``k``, or stage 2's M."""
+        rr = getattr(self, "reranker_", None)
+        return k if rr is None else max(int(k), int(rr.m_))
+
     def _check(self) -> None:
         if not hasattr(self, "ranker_"):
             raise NotFittedError("MeetModel is not fitted; call fit(network) first")
@@ -175,7 +180,7 @@ class MeetScorer:
         ctx = self.context_
         b = len(rows)
         rr = getattr(self, "reranker_", None)
-        kk = max(k, int(rr.m_)) if rr is not None else k  # stage 1 keeps the top M for stage 2 to rerank
+        kk = self.stage1_k(k)  # stage 1 keeps the top M for stage 2 to rerank
         cols = feature_columns(ctx, rows, pr, pc, hop, hidx, katz=False, tag_sim=False, tags=tags)
         g = tags["group"]  # every candidate has a group
         per_group = [np.flatnonzero(g == gv) for gv in range(len(GROUPS))]

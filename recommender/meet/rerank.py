@@ -50,17 +50,39 @@ def list_ids(pr: np.ndarray, group: np.ndarray) -> np.ndarray:
     return np.asarray(pr, dtype=np.int64) * 4 + (np.asarray(group, dtype=np.int64) + 1)
 
 
+class _Lists:
+    """The pairs' lists, laid out once as a padded (lists x longest) table in (list, tiebreak) order."""
+
+    def __init__(self, lid: np.ndarray, tiebreak: np.ndarray):
+        m = len(lid)
+        self.order = np.lexsort((tiebreak, lid))
+        ls = lid[self.order]
+        first = np.r_[0, np.flatnonzero(ls[1:] != ls[:-1]) + 1] if m else np.zeros(0, np.int64)
+        counts = np.diff(np.r_[first, m])
+        self.shape = (len(first), int(counts.max()) if m else 0)
+        self.list_of = np.repeat(np.arange(len(first)), counts)  # in sorted order
+        self.slot = np.arange(m) - np.repeat(first, counts)
+        self.m = m
+
+    def best_rank(self, x: np.ndarray):
+        """``(best, rank)`` of each entry in its list: the list's largest ``x`` and its 0-based rank
+        (ties to the lowest tiebreak)."""
+        T = np.full(self.shape, -np.inf)
+        xs = x[self.order]
+        T[self.list_of, self.slot] = xs
+        # a stable sort of the negated values: equal values keep the (tiebreak) order of the table
+        pos = np.argsort(-T, axis=1, kind="stable")
+        R = np.empty(self.shape, dtype=np.int64)
+        np.put_along_axis(R, pos, np.arange(self.shape[1])[None, :], axis=1)
+        rank, best = np.empty(self.m), np.empty(self.m)
+        rank[self.order] = R[self.list_of, self.slot]
+        best[self.order] = T.max(axis=1)[self.list_of] if self.m else xs
+        return best, rank
+
+
 def _segments(lid: np.ndarray, x: np.ndarray, tiebreak: np.ndarray):
-    """``(best, rank)`` of each entry within its list: the list's largest ``x`` and the 0-based rank."""
-    order = np.lexsort((tiebreak, -x, lid))
-    ls = lid[order]
-    first = np.r_[0, np.flatnonzero(ls[1:] != ls[:-1]) + 1] if len(ls) else np.zeros(0, np.int64)
-    counts = np.diff(np.r_[first, len(ls)])
-    rank = np.empty(len(x))
-    rank[order] = np.arange(len(x)) - np.repeat(first, counts)
-    best = np.empty(len(x))
-    best[order] = np.repeat(x[order][first], counts)
-    return best, rank
+    """``(best, rank)`` of each entry within its list (see :class:`_Lists`)."""
+    return _Lists(lid, tiebreak).best_rank(x)
 
 
 def top_m(lid: np.ndarray, s1: np.ndarray, tiebreak: np.ndarray, m: int = RERANK_M) -> np.ndarray:
@@ -110,10 +132,11 @@ def rerank_matrix(ctx, rows: np.ndarray, pr: np.ndarray, pc: np.ndarray, X: np.n
     m = len(pr)
     u = rows[pr]
     f = {}
-    best, rank = _segments(lid, s1, pc)
+    lists = _Lists(lid, pc)
+    best, rank = lists.best_rank(s1)
     f["s1_gap"], f["s1_rank"] = s1 - best, np.log1p(rank)
     for name, j in (("ra", _RA), ("cn", _CN), ("aa", _AA)):
-        best, rank = _segments(lid, X[:, j], pc)
+        best, rank = lists.best_rank(X[:, j])
         f[name + "_rel"] = np.divide(X[:, j], best, out=np.zeros(m), where=best > 0)
         f[name + "_rank"] = np.log1p(rank)
     g = _graph(ctx)

@@ -283,7 +283,7 @@ def score_block(model, rows: np.ndarray, k: int = 10, group: str = "all"):
         return model.score_block(rows, k=k, group=group, introducers=True, katz=False)
     RUNS["compiled"] += 1
     _LOG.debug("batch meet block of %d rows on the compiled path", len(rows))
-    r = prune(model, rows, k, group)
+    r = prune(model, rows, model.stage1_k(k), group)  # stage 1's top M when a stage 2 reranks them
     pr, pc = r["row"], r["col"]
     hop = _Kept(*r["aggregates"].T, r["introducer"])
     hidx = np.where(r["has_hop"], np.arange(len(pr)), -1)

@@ -40,6 +40,7 @@ from recommender.meet.features import FEATURE_NAMES, structure
 from recommender.meet.holdout import history_horizon, holdout_training_set
 from recommender.meet.persistence import load_object
 from recommender.meet.ranker import PairRanker, _used_columns
+from recommender.meet.rerank_fit import fit_reranker
 from recommender.meet.scoring import (  # noqa: F401  (the answers' home is recommender.meet.scoring)
     GROUP_CHOICES,
     REASON_FEATURES,
@@ -95,6 +96,9 @@ class MeetModel(MeetScorer, BaseEstimator):
     enough_positives : int, default 4000
         Stop adding older history windows once the training set has this many
         positive pairs (big networks need one or two windows, not five).
+    rerank : bool, default True
+        Fit stage 2 of the cascade (:mod:`recommender.meet.rerank`), kept when it beats stage 1 on
+        held-out training people.
     random_state : int
 
     Attributes
@@ -109,8 +113,9 @@ class MeetModel(MeetScorer, BaseEstimator):
     def __init__(self, *, estimator: str = "logistic", min_positives: int = 30, horizon_days: int | None = None,
                  n_windows: int = 5, n_similar: int = 50, n_market: int = 50, max_two_hop: int = 400,
                  n_pool: int = 32, enough_positives: int = 4000, n_holdouts: int = 2, holdout_share: float = 0.1,
-                 holdout_weight: float = 1.0, random_state: int = 0):
+                 holdout_weight: float = 1.0, rerank: bool = True, random_state: int = 0):
         self.estimator = estimator
+        self.rerank = rerank
         self.holdout_weight = holdout_weight
         self.n_holdouts = n_holdouts
         self.holdout_share = holdout_share
@@ -194,6 +199,9 @@ class MeetModel(MeetScorer, BaseEstimator):
             self.context_ = context_job.result()
         release_freed_memory()
         self.fallback_reason_ = self.ranker_.fallback_reason_
+        # stage 2 of the cascade (recommender.meet.rerank_fit): learned on its own holdout, kept if it pays
+        self.reranker_, self.rerank_info_ = (fit_reranker(net, self, people) if getattr(self, "rerank", True)
+                                             else (None, "no stage 2 (rerank=False)"))
         return self
 
     # -- persistence (save: MeetScorer's) ------------------------------------

@@ -33,6 +33,7 @@ from recommender.meet.features import (
 )
 from recommender.meet.pair_scorer import PairScorer, _sigmoid, transform_column
 from recommender.meet.persistence import params_of, set_params_of
+from recommender.meet.rerank import Reranker, list_ids, rerank_matrix, top_m
 from recommender.meet.reasons import REASON_FEATURES, REASON_ORDER, Reason, reason_weights, reasons_present
 from recommender.meet.twohop import two_hop_paths
 from recommender.people import GROUPS, PeopleFacts
@@ -75,7 +76,8 @@ class MeetScorer:
     """
 
     #: Fitted attributes kept in the state besides the parameters and the components.
-    _FITTED = ("as_of_", "horizon_", "time_scale_", "training_cutoffs_", "training_sources_", "fallback_reason_")
+    _FITTED = ("as_of_", "horizon_", "time_scale_", "training_cutoffs_", "training_sources_", "fallback_reason_",
+               "rerank_info_")
 
     @property
     def _candidate_kw(self) -> dict:
@@ -104,7 +106,14 @@ class MeetScorer:
                      f"a tie or had one held out")
         if self.fallback_reason_:
             return f"default weights: {self.fallback_reason_} ({what})"
-        return f"{rk.kind_} ranker learned from {rk.n_rows_:,} pairs, {rk.n_positive_:,} positive: {what}"
+        stage2 = getattr(self, "rerank_info_", None)
+        return f"{rk.kind_} ranker learned from {rk.n_rows_:,} pairs, {rk.n_positive_:,} positive: {what}" + (
+            f"; {stage2}" if stage2 else "")
+
+    def stage1_k(self, k: int) -> int:
+        """How many candidates per (person, group) stage 1 keeps for an answer of ``k``: ``k``, or stage 2's M."""
+        rr = getattr(self, "reranker_", None)
+        return k if rr is None else max(int(k), int(rr.m_))
 
     def _check(self) -> None:
         if not hasattr(self, "ranker_"):
@@ -173,6 +182,8 @@ class MeetScorer:
         """
         ctx = self.context_
         b = len(rows)
+        rr = getattr(self, "reranker_", None)
+        kk = self.stage1_k(k)  # stage 1 keeps the top M for stage 2 to rerank
         cols = feature_columns(ctx, rows, pr, pc, hop, hidx, katz=False, tag_sim=False, tags=tags)
         g = tags["group"]  # every candidate has a group
         per_group = [np.flatnonzero(g == gv) for gv in range(len(GROUPS))]
@@ -185,30 +196,42 @@ class MeetScorer:
             at = a[_TAG] * np.log(2.0)
             lo, hi = part + min(at, 0.0), part + max(at, 0.0)
             for gi, idx in enumerate(per_group):
-                thr = _kth_largest(pr[idx], lo[idx], k, b)
+                thr = _kth_largest(pr[idx], lo[idx], kk, b)
                 per_group[gi] = idx[hi[idx] >= thr[pr[idx]] - 1e-9]
         surv = np.concatenate(per_group)
         tag = block_tag_similarity(ctx, rows, pr[surv], pc[surv])
         if lin is not None:
-            score = _sigmoid(part[surv] + a[_TAG] * np.log1p(tag))
+            logit = part[surv] + a[_TAG] * np.log1p(tag)
+            score = _sigmoid(logit)
         else:
             cols["tag_sim"][surv] = tag
             score = self.ranker_.score(stack_features(cols, surv))
+        rank_by = logit if rr is not None else score
         keep = np.zeros(len(surv), dtype=bool)
         off = 0
         for idx in per_group:
             sl = slice(off, off + len(idx))
-            keep[sl] = _top_per_row(pr[idx], score[sl], k, b, tiebreak=pc[idx])
+            keep[sl] = _top_per_row(pr[idx], rank_by[sl], kk, b, tiebreak=pc[idx])
             off += len(idx)
         kept = np.flatnonzero(keep)
         sv = surv[kept]
-        order = np.lexsort((pc[sv], -score[kept], g[sv], pr[sv]))
-        kept, sv = kept[order], sv[order]
         X = stack_features(cols, sv)  # features of the kept pairs only
         X[:, _TAG] = tag[kept]
+        if rr is not None:  # stage 2 rescores the top M of each (row, group) and keeps the top k
+            s2 = rr.decision(rerank_matrix(ctx, rows, pr[sv], pc[sv], X, logit[kept], list_ids(pr[sv], g[sv]),
+                                           rr.used_))
+            final = np.zeros(len(sv), dtype=bool)
+            for gv in range(len(GROUPS)):
+                idx = np.flatnonzero(g[sv] == gv)
+                final[idx] = _top_per_row(pr[sv][idx], s2[idx], k, b, tiebreak=pc[sv][idx])
+            kept, sv, X, score = kept[final], sv[final], X[final], _sigmoid(s2[final])
+        else:
+            score = score[kept]
+        order = np.lexsort((pc[sv], -score, g[sv], pr[sv]))
+        sv, X, score = sv[order], X[order], score[order]
         if katz:
             X[:, _KATZ] = katz_scores(ctx, rows, pr[sv], pc[sv], X[:, _CN], np.zeros(len(sv)))
-        out = (pr[sv], pc[sv], score[kept], X)
+        out = (pr[sv], pc[sv], score, X)
         if introducers:
             return out + (hop.introducers(hidx[sv]),)
         return out
@@ -233,7 +256,21 @@ class MeetScorer:
     def score_pairs(self, rows: np.ndarray, pair_row: np.ndarray, pair_col: np.ndarray) -> np.ndarray:
         """Scores of given pairs (``rows[pair_row]``, ``pair_col``), shape (m,)."""
         self._check()
-        return self.ranker_.score(pair_features(self.context_, rows, pair_row, pair_col))
+        X = pair_features(self.context_, rows, pair_row, pair_col)
+        rr = getattr(self, "reranker_", None)
+        if rr is None:
+            return self.ranker_.score(X)
+        # the cascade: stage 2 scores the top M of each (row, group) above every other pair (stage 1's order)
+        s1 = self.ranker_.decision(X)
+        pc = np.asarray(pair_col, dtype=np.int64)
+        lid = list_ids(pair_row, _group_codes(X))
+        top = top_m(lid, s1, pc, int(rr.m_))
+        out = _sigmoid(s1) - 1.0
+        sel = np.flatnonzero(top)
+        out[sel] = _sigmoid(rr.decision(rerank_matrix(self.context_, np.asarray(rows, dtype=np.int64),
+                                                      np.asarray(pair_row, dtype=np.int64)[sel], pc[sel], X[sel],
+                                                      s1[sel], lid[sel], rr.used_)))
+        return out
 
     def recommend(self, person_id: str, k: int = 10, group: str = "all") -> list[Recommendation]:
         """Up to ``k`` people for ``person_id`` to meet (``k`` per group with ``group="all"``).
@@ -381,7 +418,8 @@ class MeetScorer:
         return {"params": params_of(self),
                 "fitted": {a: getattr(self, a) for a in self._FITTED if hasattr(self, a)},
                 "context": self.context_.to_state(), "ranker": self.ranker_.to_state(),
-                "profile": self.profile_.to_state(), "people": self.people_.to_state()}
+                "profile": self.profile_.to_state(), "people": self.people_.to_state(),
+                "reranker": None if getattr(self, "reranker_", None) is None else self.reranker_.to_state()}
 
     @classmethod
     def from_state(cls, state: dict):
@@ -394,6 +432,8 @@ class MeetScorer:
         obj.ranker_ = PairScorer.from_state(state["ranker"])
         obj.profile_ = ProfileVectors.from_state(state["profile"])
         obj.people_ = PeopleFacts.from_state(state["people"])
+        rr = state.get("reranker")
+        obj.reranker_ = None if rr is None else Reranker.from_state(rr)
         return obj
 
 

@@ -1,0 +1,198 @@
+"""Stage 2 of the meet answer: a learned reranker of each list's top candidates, in numpy and scipy.sparse.
+
+The answer is a two-stage cascade, the same in ``fracnet meet``, ``fracnet batch meet``, the
+explorer and every ``fracnet evaluate``:
+
+1. the linear :class:`~recommender.meet.pair_scorer.PairScorer` scores every candidate and keeps
+   the top :data:`RERANK_M` per (person, group);
+2. :class:`Reranker` rescores those pairs from the stage-1 log-odds, the stage-1 columns and
+   columns a global pointwise model cannot express (:data:`RERANK_FEATURES`):
+
+   * per list (listwise): the pair's stage-1 log-odds minus the list's best, and its rank in the
+     list; the pair's resource allocation, common neighbours and Adamic-Adar relative to the
+     list's best, and their ranks in the list;
+   * per person: resource allocation divided by each person's total resource reach
+     ``sum_{w in N(p)} (d(w) - 1) / d(w)`` (``ra_u``: the query's, ``ra_v``: the candidate's);
+   * triangles: ``tri_u = sum_{w in N(u) & N(v)} t(u, w) / d(w)`` with ``t(u, w)`` the triangles
+     on the tie ``u - w`` (how embedded each mutual contact is in ``u``'s circle; ``tri_v`` from
+     ``v``'s side). The edge-triangle matrix is built once per graph, on networks of at most
+     :data:`~recommender.meet.features.GLOBAL_MAX_N` people (else the columns are 0).
+
+A pair's stage-2 columns depend only on its own list (the top ``M`` of its person and group),
+so a block of one and a whole-network batch give the same answer. The reranker is learned
+(:mod:`recommender.meet.rerank_fit`); every weight, including those of columns with no signal
+on a network, comes from that network. Nothing here imports scikit-learn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.meet.features import FEATURE_NAMES, GLOBAL_MAX_N
+from recommender.meet.persistence import params_of, set_params_of
+
+__all__ = ["RERANK_M", "RERANK_FEATURES", "Reranker", "rerank_matrix", "top_m", "list_ids"]
+
+#: Candidates per (person, group) that stage 1 hands to stage 2.
+RERANK_M = 50
+
+#: Stage 2's own columns (besides the stage-1 log-odds and the stage-1 columns).
+LIST_FEATURES = ("s1_gap", "s1_rank", "ra_rel", "ra_rank", "cn_rel", "cn_rank", "aa_rel", "aa_rank")
+PAIR_FEATURES = ("ra_u", "ra_v", "tri_u", "tri_v")
+RERANK_FEATURES = LIST_FEATURES + PAIR_FEATURES
+
+_RA, _CN, _AA = (FEATURE_NAMES.index(f) for f in ("ra", "cn", "aa"))
+
+
+def list_ids(pr: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """The list of each pair: (row, group); a pair in no group (-1) has a list of its own per row."""
+    return np.asarray(pr, dtype=np.int64) * 4 + (np.asarray(group, dtype=np.int64) + 1)
+
+
+class _Lists:
+    """The pairs' lists, laid out once as a padded (lists x longest) table in (list, tiebreak) order."""
+
+    def __init__(self, lid: np.ndarray, tiebreak: np.ndarray):
+        m = len(lid)
+        self.order = np.lexsort((tiebreak, lid))
+        ls = lid[self.order]
+        first = np.r_[0, np.flatnonzero(ls[1:] != ls[:-1]) + 1] if m else np.zeros(0, np.int64)
+        counts = np.diff(np.r_[first, m])
+        self.shape = (len(first), int(counts.max()) if m else 0)
+        self.list_of = np.repeat(np.arange(len(first)), counts)  # in sorted order
+        self.slot = np.arange(m) - np.repeat(first, counts)
+        self.m = m
+
+    def best_rank(self, x: np.ndarray):
+        """``(best, rank)`` of each entry in its list: the list's largest ``x`` and its 0-based rank
+        (ties to the lowest tiebreak)."""
+        T = np.full(self.shape, -np.inf)
+        xs = x[self.order]
+        T[self.list_of, self.slot] = xs
+        # a stable sort of the negated values: equal values keep the (tiebreak) order of the table
+        pos = np.argsort(-T, axis=1, kind="stable")
+        R = np.empty(self.shape, dtype=np.int64)
+        np.put_along_axis(R, pos, np.arange(self.shape[1])[None, :], axis=1)
+        rank, best = np.empty(self.m), np.empty(self.m)
+        rank[self.order] = R[self.list_of, self.slot]
+        best[self.order] = T.max(axis=1)[self.list_of] if self.m else xs
+        return best, rank
+
+
+def _segments(lid: np.ndarray, x: np.ndarray, tiebreak: np.ndarray):
+    """``(best, rank)`` of each entry within its list (see :class:`_Lists`)."""
+    return _Lists(lid, tiebreak).best_rank(x)
+
+
+def top_m(lid: np.ndarray, s1: np.ndarray, tiebreak: np.ndarray, m: int = RERANK_M) -> np.ndarray:
+    """Mask of the ``m`` best stage-1 scores per list (ties to the lowest ``tiebreak``)."""
+    if len(lid) == 0:
+        return np.zeros(0, bool)
+    return _segments(lid, s1, tiebreak)[1] < m
+
+
+def _graph(ctx) -> dict:
+    """Per-graph inputs of the pair columns, computed once and kept on the context."""
+    g = ctx.__dict__.get("_rerank")
+    if g is None:
+        A = sp.csr_matrix(ctx.A, dtype=np.float64, copy=True)
+        A.data[:] = 1.0
+        n = A.shape[0]
+        deg = np.asarray(A.sum(axis=1)).ravel()
+        inv = np.divide(1.0, deg, out=np.zeros(n), where=deg > 0)
+        reach = A @ np.where(deg > 0, (deg - 1.0) * inv, 0.0)
+        TD = None
+        if 0 < n <= GLOBAL_MAX_N and A.nnz:
+            T = (A @ A).multiply(A).tocsr()  # triangles on each tie
+            TD = (T @ sp.diags(inv)).tocsr()
+            TD.sort_indices()
+        A.sort_indices()
+        g = {"A": A, "reach": reach, "TD": TD}
+        ctx.__dict__["_rerank"] = g
+    return g
+
+
+def _row_dots(M: sp.csr_matrix, a: np.ndarray, B: sp.csr_matrix, b: np.ndarray) -> np.ndarray:
+    """``sum_w M[a_i, w] * B[b_i, w]`` per pair ``i`` (two row gathers and an elementwise product)."""
+    if len(a) == 0:
+        return np.zeros(0)
+    return np.asarray(M[a].multiply(B[b]).sum(axis=1)).ravel()
+
+
+def rerank_matrix(ctx, rows: np.ndarray, pr: np.ndarray, pc: np.ndarray, X: np.ndarray, s1: np.ndarray,
+                  lid: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """Stage 2's input rows: ``[s1, log1p stage-1 columns (used), RERANK_FEATURES]``, shape (m, 1 + u + R).
+
+    ``X`` are the pairs' :data:`~recommender.meet.features.FEATURE_NAMES`, ``s1`` their stage-1
+    log-odds and ``lid`` their lists (:func:`list_ids`); the pairs are a whole number of lists.
+    """
+    from recommender.meet.pair_scorer import _transform
+
+    m = len(pr)
+    u = rows[pr]
+    f = {}
+    lists = _Lists(lid, pc)
+    best, rank = lists.best_rank(s1)
+    f["s1_gap"], f["s1_rank"] = s1 - best, np.log1p(rank)
+    for name, j in (("ra", _RA), ("cn", _CN), ("aa", _AA)):
+        best, rank = lists.best_rank(X[:, j])
+        f[name + "_rel"] = np.divide(X[:, j], best, out=np.zeros(m), where=best > 0)
+        f[name + "_rank"] = np.log1p(rank)
+    g = _graph(ctx)
+    ra = X[:, _RA]
+    for name, p in (("ra_u", u), ("ra_v", pc)):
+        r = g["reach"][p]
+        f[name] = np.divide(ra, r, out=np.zeros(m), where=r > 0)
+    if g["TD"] is not None:
+        f["tri_u"] = np.log1p(_row_dots(g["TD"], u, g["A"], pc))
+        f["tri_v"] = np.log1p(_row_dots(g["TD"], pc, g["A"], u))
+    else:
+        f["tri_u"] = f["tri_v"] = np.zeros(m)
+    out = np.empty((m, 1 + len(used) + len(RERANK_FEATURES)))
+    out[:, 0] = s1
+    out[:, 1:1 + len(used)] = _transform(X)[:, used]
+    for i, name in enumerate(RERANK_FEATURES):
+        out[:, 1 + len(used) + i] = f[name]
+    return out
+
+
+class Reranker:
+    """Stage 2's fitted logistic model on standardised :func:`rerank_matrix` rows (numpy only).
+
+    Attributes
+    ----------
+    coef_, mean_, scale_ : ndarray
+    intercept_ : float
+    used_ : ndarray of int
+        The stage-1 columns it reads (the stage-1 ranker's).
+    n_rows_, n_positive_ : int
+        Its training rows and positives.
+    validation_ : dict
+        Recall@10 of stage 1 and of the cascade on the training queries held out of its fit.
+    """
+
+    _ARRAYS = ("coef_", "mean_", "scale_", "used_")
+    _VALUES = ("intercept_", "n_rows_", "n_positive_", "validation_", "m_")
+
+    def get_params(self, deep: bool = False) -> dict:
+        return {}
+
+    def decision(self, B: np.ndarray) -> np.ndarray:
+        """Log-odds of :func:`rerank_matrix` rows, shape (m,); each row's independent of the batch."""
+        return (((B - self.mean_) / self.scale_) * self.coef_).sum(axis=1) + self.intercept_
+
+    def to_state(self) -> dict:
+        state = {"params": params_of(self)}
+        state.update({a: getattr(self, a) for a in self._ARRAYS})
+        state.update({v: getattr(self, v) for v in self._VALUES})
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict) -> "Reranker":
+        obj = cls.__new__(cls)
+        set_params_of(obj, state["params"])
+        for key, value in state.items():
+            if key != "params":
+                setattr(obj, key, value)
+        return obj

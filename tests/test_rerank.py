@@ -1,0 +1,67 @@
+"""Stage 2 of the meet cascade (recommender/meet/rerank.py): learned, kept only when it pays, one answer everywhere."""
+
+import numpy as np
+import pytest
+
+from recommender.demo import generate_network
+from recommender.meet.model import MeetModel
+from recommender.meet.rerank import RERANK_FEATURES, list_ids, rerank_matrix, top_m
+from recommender.meet.scoring import MeetScorer
+from recommender.network import Network
+
+
+@pytest.fixture(scope="module")
+def net():
+    return Network.from_frames(**generate_network(800, seed=5))
+
+
+@pytest.fixture(scope="module")
+def model(net):
+    return MeetModel().fit(net)
+
+
+def test_stage_two_is_learned_and_described(model):
+    rr = model.reranker_
+    assert rr is not None, model.rerank_info_
+    assert rr.n_positive_ >= 200
+    assert rr.validation_["cascade_recall@10"] > rr.validation_["stage1_recall@10"]
+    assert "stage 2 reranks the top 50" in model.description()
+    assert len(rr.coef_) == 1 + len(rr.used_) + len(RERANK_FEATURES)
+
+
+def test_switched_off_it_is_stage_one_alone(net):
+    m = MeetModel(rerank=False).fit(net)
+    assert m.reranker_ is None and "rerank=False" in m.description()
+
+
+def test_loaded_model_answers_as_the_fitted_one(model):
+    loaded = MeetScorer.from_state(model.to_state())
+    rows = np.arange(0, 800, 7)
+    a, b = model.score_block(rows, k=10), loaded.score_block(rows, k=10)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_evaluation_scores_rank_the_answer_first(model):
+    """score_pairs (what fracnet evaluate ranks) orders each person's pairs as the answer does."""
+    from recommender.meet.candidates import candidate_pairs
+
+    rows = np.arange(0, 800, 11)
+    pr, pc, score, _ = model.score_block(rows, k=10, group="all")
+    cr, cc = candidate_pairs(model.context_, rows, **model._candidate_kw)
+    s = model.score_pairs(rows, cr, cc)
+    got = dict(zip(zip(cr.tolist(), cc.tolist()), s.tolist()))
+    np.testing.assert_allclose([got[p] for p in zip(pr.tolist(), pc.tolist())], score, rtol=1e-9, atol=1e-12)
+
+
+def test_list_columns_depend_on_the_list_only(model):
+    ctx = model.context_
+    rows = np.array([3, 9])
+    X = np.abs(np.random.default_rng(0).normal(size=(6, 26)))
+    pr, pc = np.array([0, 0, 0, 1, 1, 1]), np.array([1, 2, 4, 5, 6, 7])
+    s1 = np.array([0.5, 0.1, 0.3, 2.0, -1.0, 0.0])
+    lid = list_ids(pr, np.zeros(6, int))
+    both = rerank_matrix(ctx, rows, pr, pc, X, s1, lid, model.ranker_.used_)
+    one = rerank_matrix(ctx, rows[:1], pr[:3], pc[:3], X[:3], s1[:3], lid[:3], model.ranker_.used_)
+    np.testing.assert_array_equal(both[:3], one)
+    assert top_m(lid, s1, pc, 2).tolist() == [True, False, True, True, False, True]

@@ -141,8 +141,9 @@ def run_refer(args) -> int:
 
     check_output(args.out)
     with open_store(args) as store:
+        # the file is checked first: a refused file leaves the database (and its model cache) as it was
+        n = len(read_opportunities(args.opportunities, sorted(store.ids("people"))))
         fitted = router(store)  # the router cached for this revision (as `fracnet refer`'s), fitted only when none is
-    n = len(read_opportunities(args.opportunities, fitted.ids_))
     bar, update = _bar(args, n, "batch refer", "opportunities")
     try:
         summary = batch_refer(None, args.opportunities, args.out, k=args.k, max_hops=args.max_hops,

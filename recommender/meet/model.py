@@ -18,8 +18,7 @@ into text and draft notes.
 Example
 -------
 >>> from recommender.demo import generate_network
->>> from recommender.memory import release_freed_memory
-from recommender.network import Network
+>>> from recommender.network import Network
 >>> net = Network.from_frames(**generate_network(120, seed=1))
 >>> model = MeetModel().fit(net)
 >>> recs = model.recommend("p0001", k=3, group="executives")

@@ -1,6 +1,7 @@
 """`fracnet batch refer` routes with the router cached for the database's revision (as `fracnet refer` does)."""
 
 import pandas as pd
+import pytest
 
 from recommender.cli import main
 from recommender.refer.router import Router
@@ -11,10 +12,9 @@ x2,p0042,fp-and-a,,,,
 """
 
 
-def test_batch_refer_reuses_the_cached_router(writable_db, tmp_path, monkeypatch):
-    sample_db = writable_db
-    import recommender.network
-
+@pytest.fixture
+def router_fits(monkeypatch) -> list:
+    """A list that gains an entry each time ``Router.fit`` runs."""
     fits = []
     real_fit = Router.fit
 
@@ -23,6 +23,14 @@ def test_batch_refer_reuses_the_cached_router(writable_db, tmp_path, monkeypatch
         return real_fit(self, network)
 
     monkeypatch.setattr(Router, "fit", counting_fit)
+    return fits
+
+
+def test_batch_refer_reuses_the_cached_router(writable_db, tmp_path, monkeypatch, router_fits):
+    sample_db = writable_db
+    fits = router_fits
+    import recommender.network
+
     src = tmp_path / "opps.csv"
     src.write_text(OPPS)
     first = tmp_path / "first.csv"
@@ -49,20 +57,13 @@ def test_batch_refer_reuses_the_cached_router(writable_db, tmp_path, monkeypatch
     assert pd.read_csv(again).query("opportunity_id == 'x2'")["person_id"].tolist() == [p.person_id for p in r.picks]
 
 
-def test_batch_refer_refits_after_the_data_changes(writable_db, tmp_path, monkeypatch):
+def test_batch_refer_refits_after_the_data_changes(writable_db, tmp_path, router_fits):
     src = tmp_path / "opps.csv"
     src.write_text(OPPS)
     db = str(writable_db)
     assert main(["batch", "refer", str(src), "--db", db, "--out", str(tmp_path / "a.csv"), "--quiet"]) == 0
     # a new referral: the history changed, so the cached router (its track records, its weights) is stale
     assert main(["referral", "log", "--opportunity", "o0007", "--to", "p0113", "--anyway", "--db", db]) == 0
-    fits = []
-    real_fit = Router.fit
-
-    def counting_fit(self, network):
-        fits.append(1)
-        return real_fit(self, network)
-
-    monkeypatch.setattr(Router, "fit", counting_fit)
+    router_fits.clear()
     assert main(["batch", "refer", str(src), "--db", db, "--out", str(tmp_path / "b.csv"), "--quiet"]) == 0
-    assert fits == [1]
+    assert router_fits == [1]

@@ -18,7 +18,7 @@ import numpy as np
 
 from recommender.errors import NotFittedError
 from recommender.meet.features import FEATURE_NAMES, SIGNED_FEATURES
-from recommender.meet.persistence import params_of, set_params_of
+from recommender.meet.persistence import attributes_state, from_attributes_state
 
 _ARRAYS = ("used_", "reference_", "coef_", "mean_", "scale_")
 _VALUES = ("kind_", "n_rows_", "n_positive_", "fallback_reason_", "intercept_")
@@ -134,9 +134,7 @@ class PairScorer:
     def to_state(self) -> dict:
         """The fitted state as arrays and JSON values."""
         self._check()
-        state = {"params": params_of(self)}
-        state.update({a: getattr(self, a) for a in _ARRAYS if hasattr(self, a)})
-        state.update({v: getattr(self, v) for v in _VALUES if hasattr(self, v)})
+        state = attributes_state(self, _ARRAYS + _VALUES)
         if self.kind_ == "hgb":
             state["trees_"] = dict(self.trees_)
         return state
@@ -144,12 +142,7 @@ class PairScorer:
     @classmethod
     def from_state(cls, state: dict) -> "PairScorer":
         """A scorer that answers as the one whose :meth:`to_state` gave ``state``."""
-        obj = cls.__new__(cls)
-        set_params_of(obj, state["params"])
-        for key, value in state.items():
-            if key != "params":
-                setattr(obj, key, value)
-        return obj
+        return from_attributes_state(cls, state)
 
 
 def export_trees(model) -> dict:

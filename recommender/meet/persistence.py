@@ -79,6 +79,24 @@ def set_params_of(obj, params: dict) -> None:
     obj.__dict__["_param_names"] = list(params)
 
 
+def attributes_state(obj, names) -> dict:
+    """The state of an answering object whose fitted state is plain attributes: its parameters and
+    each of ``names`` it has (the inverse of :func:`from_attributes_state`)."""
+    state = {"params": params_of(obj)}
+    state.update({n: getattr(obj, n) for n in names if hasattr(obj, n)})
+    return state
+
+
+def from_attributes_state(cls, state: dict):
+    """A ``cls`` rebuilt from :func:`attributes_state`'s ``state``, without running ``__init__``."""
+    obj = cls.__new__(cls)
+    set_params_of(obj, state["params"])
+    for key, value in state.items():
+        if key != "params":
+            setattr(obj, key, value)
+    return obj
+
+
 # ---------------------------------------------------------------------------
 # states <-> archive members
 # ---------------------------------------------------------------------------

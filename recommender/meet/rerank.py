@@ -30,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.meet.features import FEATURE_NAMES, GLOBAL_MAX_N
-from recommender.meet.persistence import params_of, set_params_of
+from recommender.meet.persistence import attributes_state, from_attributes_state
 
 __all__ = ["RERANK_M", "RERANK_FEATURES", "Reranker", "rerank_matrix", "top_m", "list_ids"]
 
@@ -183,16 +183,8 @@ class Reranker:
         return (((B - self.mean_) / self.scale_) * self.coef_).sum(axis=1) + self.intercept_
 
     def to_state(self) -> dict:
-        state = {"params": params_of(self)}
-        state.update({a: getattr(self, a) for a in self._ARRAYS})
-        state.update({v: getattr(self, v) for v in self._VALUES})
-        return state
+        return attributes_state(self, self._ARRAYS + self._VALUES)
 
     @classmethod
     def from_state(cls, state: dict) -> "Reranker":
-        obj = cls.__new__(cls)
-        set_params_of(obj, state["params"])
-        for key, value in state.items():
-            if key != "params":
-                setattr(obj, key, value)
-        return obj
+        return from_attributes_state(cls, state)

@@ -16,7 +16,14 @@ explorer and every ``fracnet evaluate``:
    * triangles: ``tri_u = sum_{w in N(u) & N(v)} t(u, w) / d(w)`` with ``t(u, w)`` the triangles
      on the tie ``u - w`` (how embedded each mutual contact is in ``u``'s circle; ``tri_v`` from
      ``v``'s side). The edge-triangle matrix is built once per graph, on networks of at most
-     :data:`~recommender.meet.features.GLOBAL_MAX_N` people (else the columns are 0).
+     :data:`~recommender.meet.features.GLOBAL_MAX_N` people (else the columns are 0);
+   * ``lowrank``: the pair's entry in a low-rank reconstruction of the tie matrix,
+     ``sum_j lambda_j x_uj x_vj`` over its :data:`LOWRANK_DIM` eigenpairs of largest magnitude
+     (fewer on small networks: :func:`lowrank_factors`). Distinct from stage 1's 16-dimensional
+     spectral embedding of the *normalised* matrix: a rank this high reproduces the dense friend
+     circles themselves, and on ego-facebook-dev it lifted the cascade's recall@10 from 0.596 to 0.613
+     (mean of four holdouts, with and without tags). Computed once per graph, on networks of at most ``GLOBAL_MAX_N`` people, and
+     kept with the graph's structure (so a saved model answers without recomputing it).
 
 A pair's stage-2 columns depend only on its own list (the top ``M`` of its person and group),
 so a block of one and a whole-network batch give the same answer. The reranker is learned
@@ -29,17 +36,18 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.meet.features import FEATURE_NAMES, GLOBAL_MAX_N
+from recommender.meet.features import FEATURE_NAMES, GLOBAL_MAX_N, structure
 from recommender.meet.persistence import attributes_state, from_attributes_state
 
-__all__ = ["RERANK_M", "RERANK_FEATURES", "Reranker", "rerank_matrix", "top_m", "list_ids"]
+__all__ = ["RERANK_M", "RERANK_FEATURES", "LOWRANK_DIM", "Reranker", "rerank_matrix", "top_m", "list_ids",
+           "lowrank_factors"]
 
 #: Candidates per (person, group) that stage 1 hands to stage 2.
 RERANK_M = 50
 
 #: Stage 2's own columns (besides the stage-1 log-odds and the stage-1 columns).
 LIST_FEATURES = ("s1_gap", "s1_rank", "ra_rel", "ra_rank", "cn_rel", "cn_rank", "aa_rel", "aa_rank")
-PAIR_FEATURES = ("ra_u", "ra_v", "tri_u", "tri_v")
+PAIR_FEATURES = ("ra_u", "ra_v", "tri_u", "tri_v", "lowrank")
 RERANK_FEATURES = LIST_FEATURES + PAIR_FEATURES
 
 _RA, _CN, _AA = (FEATURE_NAMES.index(f) for f in ("ra", "cn", "aa"))
@@ -113,6 +121,54 @@ def _graph(ctx) -> dict:
     return g
 
 
+#: Rank of the low-rank reconstruction (``lowrank``) at most: on ego-facebook-dev (1,820 people) ranks 32, 64, 128
+#: and 256 gave the cascade recall@10 0.601, 0.607, 0.615 and 0.618 on one holdout; 512 0.618 at four times the cost.
+LOWRANK_DIM = 256
+
+#: People per dimension of the reconstruction at least: a network of n people gets rank ``n // 4`` when smaller.
+LOWRANK_PEOPLE_PER_DIM = 4
+
+
+def lowrank_factors(ctx) -> tuple[np.ndarray, np.ndarray]:
+    """``(vals, vecsT)``: eigenvalues (k,) and eigenvectors, transposed (k, n), of the binary tie matrix.
+
+    The ``k = min(LOWRANK_DIM, n // LOWRANK_PEOPLE_PER_DIM)`` eigenpairs of largest magnitude (both signs),
+    from a seeded randomised range finder (16 extra columns, two power iterations) and an exact
+    eigendecomposition of the projected matrix: deterministic for a graph. Empty (k = 0) on networks
+    over :data:`~recommender.meet.features.GLOBAL_MAX_N` people, without ties or with fewer than two
+    dimensions' worth of people. Kept in the graph's :func:`~recommender.meet.features.structure` (and its
+    saved state).
+    """
+    st = structure(ctx)
+    if "lowrank_vals" not in st:
+        A = sp.csr_matrix(ctx.A, dtype=np.float64, copy=True)
+        A.data[:] = 1.0
+        n = A.shape[0]
+        k = min(LOWRANK_DIM, n // LOWRANK_PEOPLE_PER_DIM)
+        vals, vecs_t = np.zeros(0), np.zeros((0, n))
+        if k >= 2 and n <= GLOBAL_MAX_N and A.nnz:
+            rng = np.random.default_rng(0)
+            Q = np.linalg.qr(A @ rng.standard_normal((n, min(n, k + 16))))[0]
+            for _ in range(2):
+                Q = np.linalg.qr(A @ Q)[0]
+            P = Q.T @ (A @ Q)
+            w, V = np.linalg.eigh((P + P.T) / 2.0)
+            top = np.argsort(-np.abs(w), kind="stable")[:k]
+            vals, vecs_t = w[top], np.ascontiguousarray((Q @ V[:, top]).T)
+        st["lowrank_vals"], st["lowrank_vecs_t"] = vals, vecs_t
+    return st["lowrank_vals"], st["lowrank_vecs_t"]
+
+
+def _lowrank(ctx, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``sum_j vals_j x_uj x_vj`` per pair, dimension by dimension (a pair's value never depends on the batch)."""
+    vals, vt = lowrank_factors(ctx)
+    out = np.zeros(len(u))
+    for j, lam in enumerate(vals):
+        row = vt[j]
+        out += lam * (row[u] * row[v])
+    return out
+
+
 def _row_dots(M: sp.csr_matrix, a: np.ndarray, B: sp.csr_matrix, b: np.ndarray) -> np.ndarray:
     """``sum_w M[a_i, w] * B[b_i, w]`` per pair ``i`` (two row gathers and an elementwise product)."""
     if len(a) == 0:
@@ -149,6 +205,7 @@ def rerank_matrix(ctx, rows: np.ndarray, pr: np.ndarray, pc: np.ndarray, X: np.n
         f["tri_v"] = np.log1p(_row_dots(g["TD"], pc, g["A"], u))
     else:
         f["tri_u"] = f["tri_v"] = np.zeros(m)
+    f["lowrank"] = _lowrank(ctx, u, pc)
     out = np.empty((m, 1 + len(used) + len(RERANK_FEATURES)))
     out[:, 0] = s1
     out[:, 1:1 + len(used)] = _transform(X)[:, used]

@@ -20,7 +20,7 @@ from dataclasses import replace
 import numpy as np
 
 from recommender.meet.features import GLOBAL_MAX_N
-from recommender.meet.rerank import RERANK_M, Reranker, list_ids, rerank_matrix, top_m
+from recommender.meet.rerank import RERANK_M, Reranker, list_ids, lowrank_factors, rerank_matrix, top_m
 
 __all__ = ["fit_reranker"]
 
@@ -138,6 +138,7 @@ def fit_reranker(net, model, people, *, share: float = 0.1, max_queries: int = 2
     r.used_ = np.asarray(model.ranker_.used_, dtype=np.int64)
     r.n_rows_, r.n_positive_, r.m_ = int(len(y)), int(y.sum()), int(RERANK_M)
     r.validation_ = {"stage1_recall@10": base, "cascade_recall@10": mine}
+    lowrank_factors(model.context_)  # the current graph's, now: kept in its structure, so saved with the model
     return r, (f"stage 2 reranks the top {RERANK_M} per list, learned from {len(y):,} pairs, {int(y.sum()):,} "
                f"positive, of a holdout of {share:.0%} of the current ties (recall@10 on held-out training "
                f"people {mine:.3f} vs stage 1 {base:.3f})")

@@ -65,3 +65,46 @@ def test_list_columns_depend_on_the_list_only(model):
     one = rerank_matrix(ctx, rows[:1], pr[:3], pc[:3], X[:3], s1[:3], lid[:3], model.ranker_.used_)
     np.testing.assert_array_equal(both[:3], one)
     assert top_m(lid, s1, pc, 2).tolist() == [True, False, True, True, False, True]
+
+
+def test_lowrank_reconstructs_the_tie_matrix():
+    """At full rank the reconstruction is the tie matrix itself; it is saved with the model's graph."""
+    import scipy.sparse as sp
+
+    from recommender.meet import rerank
+    from recommender.meet.context import FeatureContext
+    from recommender.meet.features import build_context
+
+    small = Network.from_frames(**generate_network(120, seed=3))
+    ctx = build_context(small)
+    n = len(ctx)
+    old = rerank.LOWRANK_PEOPLE_PER_DIM
+    rerank.LOWRANK_PEOPLE_PER_DIM = 1  # rank n - 16 + 16 oversampling: the whole spectrum
+    try:
+        vals, vt = rerank.lowrank_factors(ctx)
+    finally:
+        rerank.LOWRANK_PEOPLE_PER_DIM = old
+    assert len(vals) == min(rerank.LOWRANK_DIM, n)
+    A = sp.csr_matrix(ctx.A, dtype=float)
+    A.data[:] = 1.0
+    u, v = np.divmod(np.arange(n * n), n)
+    rec = rerank._lowrank(ctx, u, v).reshape(n, n)
+    if len(vals) == n:
+        np.testing.assert_allclose(rec, A.toarray(), atol=1e-6)
+    # the largest eigenpairs come first, and the factors travel with the graph's saved state
+    assert np.all(np.diff(np.abs(vals)) <= 1e-9)
+    loaded = FeatureContext.from_state(ctx.to_state())
+    np.testing.assert_array_equal(rerank.lowrank_factors(loaded)[1], vt)
+
+
+def test_lowrank_column_is_the_same_in_a_block_of_one(model):
+    ctx = model.context_
+    rows = np.arange(0, 800, 13)
+    pr, pc, _, _ = model.score_block(rows, k=10)
+    col = 1 + len(model.reranker_.used_) + RERANK_FEATURES.index("lowrank")
+    from recommender.meet.rerank import _lowrank
+
+    whole = _lowrank(ctx, rows[pr], pc)
+    one = np.concatenate([_lowrank(ctx, rows[pr[pr == i]], pc[pr == i]) for i in range(len(rows))])
+    np.testing.assert_array_equal(whole, one)
+    assert np.any(whole != 0) and col < len(model.reranker_.coef_)

@@ -34,10 +34,11 @@ def _app(db, monkeypatch, query: dict | None = None) -> AppTest:
 
 
 @pytest.fixture
-def db(writable_db):
-    with Store(writable_db) as s:
+def db(warm_db):
+    """A private copy of the sample with its model cached (the explorer's first view needs no fit), "me" set."""
+    with Store(warm_db) as s:
         owner.set_me(s, ME)
-    return writable_db
+    return warm_db
 
 
 def _texts(at) -> str:

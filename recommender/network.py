@@ -179,6 +179,23 @@ class DateColumn:
         return (self.uniques[0], self.uniques[-1]) if len(self.uniques) else (None, None)
 
 
+#: Directed records (twice the ties) from which the fit's graphs are built by the compiled kernels of
+#: :mod:`recommender.kernels_graph` (the same results: ``tests/test_fit_kernels.py``); smaller graphs keep the
+#: numpy steps, which import and compile nothing (at 100k people, 2M records, numba's import costs what it saves).
+COMPILED_MIN_RECORDS = 1 << 23
+
+
+def graph_kernels(records: int):
+    """:mod:`recommender.kernels_graph` for a graph of ``records`` directed records, or None (small, or no numba)."""
+    if records < COMPILED_MIN_RECORDS:
+        return None
+    try:
+        from recommender import kernels_graph
+    except ImportError:  # numba missing: the numpy steps
+        return None
+    return kernels_graph
+
+
 def _positions(ids: np.ndarray, columns: list[pd.Series]) -> list[np.ndarray]:
     """``pd.Index(ids).get_indexer(column.astype(str))`` (int32) of each column.
 
@@ -303,18 +320,23 @@ class TieTable:
             # a CSR build sorts the records (row, then col); with every pair once its data is the permutation
             # (integers: half the bytes of floats at 1M people; with repeated pairs the summed data are not read)
             idx_t = np.int32 if 2 * m < 2**31 - 1 else np.int64
-            P = sparse.csr_matrix((np.arange(1, 2 * m + 1, dtype=idx_t), (row, col)), shape=(n, n))
-            repeated = P.nnz != 2 * m
-            if repeated:
-                order = np.argsort(row.astype(np.int64) * n + col, kind="stable")
-            else:
-                P.sort_indices()
-                order = P.data
-                order -= 1
-            del P
-            rec = np.where(order < m, order, order - m).astype(np.int32)
+            kernels = graph_kernels(2 * m)
             indptr = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum(np.bincount(row, minlength=n), out=indptr[1:])
+            if kernels is not None:  # the same order, by a counting sort and per-row sorts (no global sort)
+                order = np.empty(2 * m, dtype=idx_t)
+                repeated = kernels.directed_order(row, col, order, indptr)
+            else:
+                P = sparse.csr_matrix((np.arange(1, 2 * m + 1, dtype=idx_t), (row, col)), shape=(n, n))
+                repeated = P.nnz != 2 * m
+                if repeated:
+                    order = np.argsort(row.astype(np.int64) * n + col, kind="stable")
+                else:
+                    P.sort_indices()
+                    order = P.data
+                    order -= 1
+                del P
+                np.cumsum(np.bincount(row, minlength=n), out=indptr[1:])
+            rec = np.where(order < m, order, order - m).astype(np.int32)
             self._directed = {"tie": tie, "indptr": indptr, "col": col[order], "rec": rec, "repeated": repeated}
         return self._directed
 

@@ -278,7 +278,7 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
     -------
     FeatureContext
     """
-    from recommender.network import TieTable, day_number, graph_kernels, parse_as_of
+    from recommender.network import TieTable, day_number, parse_as_of
     from recommender.people import encode_people
 
     cut = parse_as_of(as_of)
@@ -303,24 +303,19 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
         weight = np.zeros(len(ties.a))
         weight[sel] = ties.trust(sel, day_str, cut=cut)
         weight = weight[tie]
-    # in place where it can be (one array per directed tie at a time: at 1M people each is 160 MB), the same
-    # numbers as exp(-clip(age, 0) / days)
-    age = ties.since.days(tie)
-    np.subtract(day_number(day_str), age, out=age)
+    # exp(-clip(age, 0) / days) of each distinct date of the ties (a few thousand), read per tie
+    age = day_number(day_str) - ties.since.unique_days  # the last value (NaN) is the missing date's
     scale = float(time_scale) if time_scale else 1.0
     undated = np.isnan(age)
     recent = ~undated & (age <= ACTIVITY_DAYS * scale)
-    fresh = np.clip(age, 0, None, out=age)
-    del age
+    fresh = np.clip(age, 0, None)
     np.negative(fresh, out=fresh)
     fresh /= FRESH_DAYS * scale
     np.exp(fresh, out=fresh)
     fresh[undated] = np.exp(-3.0)
-    del undated
-    groups = enc.spec_groups()
-    kernels = None if d["repeated"] else graph_kernels(len(d["col"]))
-    if kernels is not None:  # one compiled pass over the records: the same graph and counts as the steps below
-        return _compiled_context(kernels, enc, d, in_window, weight, fresh, recent, groups, day_str)
+    codes = ties.since.codes[tie]
+    recent, fresh = recent[codes], fresh[codes]
+    del age, undated, codes
     if in_window is not None:
         recent &= in_window
     recent = tie[recent]
@@ -353,61 +348,31 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
     indptr = np.zeros(n + 1, dtype=itype)
     np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
     indices = c.astype(itype, copy=False)  # shared by A, W and F
-    W = np.clip(wv, 1e-6, 1.0, out=wv).astype(np.float32, copy=False)
-    Fm = fv.astype(np.float32, copy=False)
-    A = sp.csr_matrix((np.ones(len(r), np.int8), indices, indptr), shape=(n, n))
-
-    affinity = _specialty_affinity(enc.S, A, groups=groups, ends=(r, c))
-    return _context(enc, indices, indptr, W, Fm, affinity, rec_count, day_str)
-
-
-def _context(enc, indices, indptr, w, f, affinity, rec_count, day_str) -> FeatureContext:
-    """The context of the graph whose CSR is ``indices``/``indptr``, trust ``w`` and freshness ``f`` (float32)."""
-    n = len(enc.ids)
-    A = sp.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(n, n))
+    A = sp.csr_matrix((np.ones(len(r)), indices, indptr), shape=(n, n))
     # trust and freshness in single precision (seven significant digits): the two-hop stage reads them once per
     # path, so half the bytes is time saved; every feature is still computed in double precision
-    W = sp.csr_matrix((w, indices, indptr), shape=(n, n))
-    Fm = sp.csr_matrix((f, indices, indptr), shape=(n, n))
+    W = sp.csr_matrix((np.clip(wv, 1e-6, 1.0, out=wv).astype(np.float32, copy=False), indices, indptr), shape=(n, n))
+    Fm = sp.csr_matrix((fv.astype(np.float32, copy=False), indices, indptr), shape=(n, n))
     for m in (A, W, Fm):  # sorted by construction: sets the flags without sorting
-        m.indices, m.indptr = indices, indptr  # one index array for the three
         m.has_sorted_indices = True
         m.has_canonical_format = True
     deg = np.diff(indptr).astype(float)
+
+    affinity = _specialty_affinity(enc.S, A, groups=enc.spec_groups(), ends=(r, c))
+
     return FeatureContext(
-        **{**enc.columns(), "ids": enc.ids}, A=A, W=W, F=Fm, deg=deg, affinity=affinity,
-        activity=np.log1p(rec_count), as_of=day_str, position=enc.position, never_suggested=enc.never_suggested,
+        **{**enc.columns(), "ids": ids}, A=A, W=W, F=Fm, deg=deg, affinity=affinity, activity=np.log1p(rec_count),
+        as_of=day_str, position=enc.position, never_suggested=enc.never_suggested,
     )
 
 
-def _compiled_context(kernels, enc, d, in_window, weight, fresh, recent, groups, day_str) -> FeatureContext:
-    """:func:`build_context`'s graph (every pair once) by :func:`recommender.kernels_graph.window_graph`."""
-    m = len(d["tie"])
-    total = 2 * (int(np.count_nonzero(in_window)) if in_window is not None else m)  # two records per tie
-    itype = np.int32 if total < 2**31 else np.int64
-    weight = weight.astype(np.float32)
-    np.clip(weight, np.float32(1e-6), np.float32(1.0), out=weight)
-    fresh = fresh.astype(np.float32)
-    group, C = groups
-    g = len(C) if groups is not None and len(C) ** 2 <= 1 << 24 and enc.S.shape[1] else 0
-    indices, w, f = np.empty(total, itype), np.empty(total, np.float32), np.empty(total, np.float32)
-    keep = in_window if in_window is not None else np.zeros(0, dtype=bool)
-    indptr, n_recent, pairs = kernels.window_graph(d["indptr"], d["col"], d["rec"], keep, weight, fresh, recent,
-                                                   group if g else np.zeros(0, np.int32), g, indices, w, f)
-    del weight, fresh, recent
-    A_pattern = sp.csr_matrix((np.ones(len(indices), np.int8), indices, indptr), shape=(len(enc.ids),) * 2)
-    affinity = _specialty_affinity(enc.S, A_pattern, groups=groups, counts=pairs.reshape(g, g) if g else None)
-    return _context(enc, indices, indptr, w, f, affinity, n_recent.astype(float), day_str)
-
-
 def _specialty_affinity(S: sp.csr_matrix, T: sp.csr_matrix, prior: float = 5.0, groups=None,
-                        ends=None, counts=None) -> np.ndarray:
+                        ends=None) -> np.ndarray:
     """Lift of specialty pairs among tied people (``T``: the 0/1 directed tie matrix), smoothed towards 1.
 
     ``groups`` (:meth:`PeopleEncoding.spec_groups`) counts ties between
     specialty sets first, when there are few sets; the counts are the same
-    integers either way. ``ends`` are ``T``'s (row, column) arrays if at hand;
-    ``counts`` the (groups x groups) counts themselves, if already made.
+    integers either way. ``ends`` are ``T``'s (row, column) arrays if at hand.
     """
     k = S.shape[1]
     if k == 0:
@@ -416,18 +381,15 @@ def _specialty_affinity(S: sp.csr_matrix, T: sp.csr_matrix, prior: float = 5.0, 
     if groups is not None and len(groups[1]) ** 2 <= 1 << 24:
         group, C = groups
         g = len(C)
-        if counts is not None:
-            M = counts.astype(float)
-        else:
-            r, c = ends if ends is not None else (np.repeat(np.arange(T.shape[0]), np.diff(T.indptr)), T.indices)
-            M = np.zeros(g * g, dtype=np.int64)
-            step = 1 << 22  # ties at a time: the pair codes of 20M directed ties would be 160 MB at once
-            for s0 in range(0, len(r), step):
-                code = group[r[s0:s0 + step]].astype(np.int64)
-                code *= g
-                code += group[c[s0:s0 + step]]
-                M += np.bincount(code, minlength=g * g)
-            M = M.reshape(g, g).astype(float)
+        r, c = ends if ends is not None else (np.repeat(np.arange(T.shape[0]), np.diff(T.indptr)), T.indices)
+        M = np.zeros(g * g, dtype=np.int64)
+        step = 1 << 22  # ties at a time: the pair codes of 20M directed ties would be 160 MB at once
+        for s0 in range(0, len(r), step):
+            code = group[r[s0:s0 + step]].astype(np.int64)
+            code *= g
+            code += group[c[s0:s0 + step]]
+            M += np.bincount(code, minlength=g * g)
+        M = M.reshape(g, g).astype(float)
         obs = C.T @ M @ C
     else:
         obs = np.asarray((S.T.tocsr() @ (T @ S)).todense())

@@ -135,7 +135,7 @@ class MeetModel(MeetScorer, BaseEstimator):
             raise UsageError(f"expected a Network (see recommender.network.load_network), got {type(network).__name__}")
         net = network.until(as_of)
         # two threads (the array work releases the GIL), each step the same computation as on one thread, so the
-        # model is too: the tie table is encoded and the people facts read while the profiles are fitted; the
+        # model is too: the tie table is encoded while the profiles are fitted and the people facts read; the
         # history windows are replayed; the current graph is built while the ranker learns. Above
         # ONE_GRAPH_AT_A_TIME people one graph of the network is alive at a time (a history window's, then the
         # current one: at 1M people each is ~1 GB while it is built); below, the current graph is built while the
@@ -143,15 +143,14 @@ class MeetModel(MeetScorer, BaseEstimator):
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fracnet-fit") as pool:
             ids = net.people["id"].astype(str).to_numpy()
             ties_job = pool.submit(_encode_ties, net, ids)
-            facts_job = pool.submit(_people_info, net)  # after the ties, on the same thread
             self.profile_ = ProfileModel().fit(net.people)
             people = encode_people(net, self.profile_)  # shared by the current graph and every history window
             if np.array_equal(people.ids, ids):  # one array of the ids (at 1M people, 60 MB of strings each)
                 people.ids = ids
                 if self.profile_.ids_.dtype == ids.dtype and np.array_equal(self.profile_.ids_, ids):
                     self.profile_.ids_ = ids
+            self.people_ = _people_info(net)  # while the ties are still being encoded (they take longest)
             ties = ties_job.result()
-            self.people_ = facts_job.result()
             release_freed_memory()
             first, last = history_span(net)
             span = float((np.datetime64(last, "D") - np.datetime64(first, "D")).astype(np.int64)) if first is not None else np.nan

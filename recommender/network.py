@@ -28,7 +28,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from recommender.dates import parse_as_of  # noqa: F401  (its home is recommender.dates)
-from recommender.kernels import match_keys, sorted_unique
+from recommender.kernels import match_keys, sorted_unique  # noqa: F401  (sorted_unique: re-exported)
 from recommender.store.schema import TABLES
 from recommender.trust import DEFAULT_HALF_LIFE_DAYS, bonus_events, decayed_strength, tie_strength, trust_weights
 from recommender.trust import INTRO_TRUST_BONUS, REFERRAL_TRUST_BONUS, build_trust_graph  # noqa: F401  (the trust rule's home is recommender.trust)
@@ -179,6 +179,18 @@ class DateColumn:
         return (self.uniques[0], self.uniques[-1]) if len(self.uniques) else (None, None)
 
 
+def _unique_slots(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``sorted_unique(key)`` and each key's position in it (``match_keys``), from one sort (no binary searches)."""
+    order = np.argsort(key, kind="stable")
+    s = key[order]
+    new = np.empty(len(s), dtype=bool)
+    new[:1] = True
+    np.not_equal(s[1:], s[:-1], out=new[1:])
+    slot = np.empty(len(s), dtype=np.int64)
+    slot[order] = np.cumsum(new) - 1
+    return s[new], slot
+
+
 def _positions(ids: np.ndarray, columns: list[pd.Series]) -> list[np.ndarray]:
     """``pd.Index(ids).get_indexer(column.astype(str))`` (int32) of each column.
 
@@ -259,7 +271,7 @@ class TieTable:
         n = len(ids)
         ok = (lo >= 0) & (hi >= 0)
         bonus_key = lo[ok].astype(np.int64) * n + hi[ok]
-        pairs = sorted_unique(bonus_key)
+        pairs, bonus_slot = _unique_slots(bonus_key)
         tie_slot = match_keys(pairs, np.where((a >= 0) & (b >= 0), a.astype(np.int64) * n + b, -1))
         bonus_tie = np.flatnonzero(tie_slot >= 0)
         dates = pd.concat([net.referrals["date"], intro["date"], intro["date"]], ignore_index=True)
@@ -276,7 +288,7 @@ class TieTable:
             named=(ties["a"].notna() & ties["b"].notna()).to_numpy(dtype=bool),
             strength=tie_strength(ties["strength"]),
             since=since, last_contact=DateColumn.encode(ties["last_contact"]),
-            bonus=bonus[ok], bonus_slot=match_keys(pairs, bonus_key),
+            bonus=bonus[ok], bonus_slot=bonus_slot,
             bonus_date=DateColumn.encode(dates.iloc[row[ok]].reset_index(drop=True)),
             bonus_tie=bonus_tie, bonus_tie_slot=tie_slot[bonus_tie],
             intro_a=conn_a, intro_b=conn_b,
@@ -330,16 +342,22 @@ class TieTable:
         dn = day_number(day)
         since, last = self.since, self.last_contact
         if since.strict and last.strict:
-            lc = last.days(sel)
-            known = (last.codes[sel] >= 0) & ~(lc > dn)  # a last contact after the day is unknown
-            age = dn - np.where(known, lc, since.days(sel))
+            # the decay of each distinct date (a few thousand), then read per tie: the same numbers as computed per
+            # tie (one function of the age), without a power per tie
+            lc = last.codes[sel]
+            known = (lc >= 0) & ~(last.unique_days[lc] > dn)  # a last contact after the day is unknown
+            ones = np.ones(1)
+            by_last = decayed_strength(ones, dn - last.unique_days, half_life_days)
+            by_since = decayed_strength(ones, dn - since.unique_days, half_life_days)
+            weight = np.where(known, by_last[lc], by_since[since.codes[sel]])
+            weight *= self.strength[sel]
         else:  # dates that are not all YYYY-MM-DD: read them as trust_weights does
             t = self.source.iloc[sel]
             lc = t["last_contact"].copy()
             lc[(last.days(sel) > dn)] = None
             parsed = pd.to_datetime(lc.fillna(t["since"]), errors="coerce")
             age = (pd.Timestamp(day) - parsed).dt.days.to_numpy(dtype=float)
-        weight = decayed_strength(self.strength[sel], age, half_life_days)
+            weight = decayed_strength(self.strength[sel], age, half_life_days)
         if not len(self.bonus_tie) or not len(sel):
             return weight
         ev = self.bonus_date.upto(cut) if cut is not None else np.ones(len(self.bonus), dtype=bool)

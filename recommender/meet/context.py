@@ -303,20 +303,19 @@ def build_context(net: Network, profile: ProfileModel | None = None, *, as_of=No
         weight = np.zeros(len(ties.a))
         weight[sel] = ties.trust(sel, day_str, cut=cut)
         weight = weight[tie]
-    # in place where it can be (one array per directed tie at a time: at 1M people each is 160 MB), the same
-    # numbers as exp(-clip(age, 0) / days)
-    age = ties.since.days(tie)
-    np.subtract(day_number(day_str), age, out=age)
+    # exp(-clip(age, 0) / days) of each distinct date of the ties (a few thousand), read per tie
+    age = day_number(day_str) - ties.since.unique_days  # the last value (NaN) is the missing date's
     scale = float(time_scale) if time_scale else 1.0
     undated = np.isnan(age)
     recent = ~undated & (age <= ACTIVITY_DAYS * scale)
-    fresh = np.clip(age, 0, None, out=age)
-    del age
+    fresh = np.clip(age, 0, None)
     np.negative(fresh, out=fresh)
     fresh /= FRESH_DAYS * scale
     np.exp(fresh, out=fresh)
     fresh[undated] = np.exp(-3.0)
-    del undated
+    codes = ties.since.codes[tie]
+    recent, fresh = recent[codes], fresh[codes]
+    del age, undated, codes
     if in_window is not None:
         recent &= in_window
     recent = tie[recent]

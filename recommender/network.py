@@ -28,7 +28,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from recommender.dates import parse_as_of  # noqa: F401  (its home is recommender.dates)
-from recommender.kernels import match_keys, sorted_unique  # noqa: F401  (sorted_unique: re-exported)
+from recommender.kernels import match_keys
 from recommender.store.schema import TABLES
 from recommender.trust import DEFAULT_HALF_LIFE_DAYS, bonus_events, decayed_strength, tie_strength, trust_weights
 from recommender.trust import INTRO_TRUST_BONUS, REFERRAL_TRUST_BONUS, build_trust_graph  # noqa: F401  (the trust rule's home is recommender.trust)

@@ -88,7 +88,7 @@ def holdout_training_set(net: Network, *, profile=None, people=None, share: floa
     from recommender.meet.features import FEATURE_NAMES, pair_features
     from recommender.meet.training import TrainingSet, _label
     from recommender.meet.twohop import two_hop_paths
-    from recommender.network import sorted_unique
+    from recommender.kernels import sorted_unique
 
     rng = np.random.default_rng(random_state + 7919)
     idx = hideable_ties(net)

@@ -45,7 +45,7 @@ def _training_rows(net, model, people, *, share, max_queries, block_size, rng):
     from recommender.meet.scoring import _group_codes
     from recommender.meet.training import _label
     from recommender.meet.twohop import two_hop_paths
-    from recommender.network import sorted_unique
+    from recommender.kernels import sorted_unique
 
     import pandas as pd
 

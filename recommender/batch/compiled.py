@@ -159,7 +159,8 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
     through the score (:func:`_sig`), as the numpy code ranks by it.
 
     Returns ``(pair_row, pair_col, group, has_hop, aggregates, introducer,
-    n_candidates)``; ``aggregates`` holds each pair's CN, AA, RA, trust and
+    n_candidates, warm)`` (``warm``: what the cache-warming passes read, of no
+    meaning); ``aggregates`` holds each pair's CN, AA, RA, trust and
     recency (0 without a mutual contact), as :func:`two_hop_paths` gives them.
     """
     b = len(rows)
@@ -196,6 +197,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
     sthr = np.empty(3, np.float64)
     pa_val = np.zeros(1)  # per-row cache of log1p(d(u) d(v)) by d(v)
     pa_mark = np.full(1, -1, np.int64)
+    warm = 0  # what the cache-warming passes read (returned, so they are not optimised away)
     ln2 = np.log(2.0)
     tag_span_lo = min(a_tag, 0.0) * ln2
     tag_span = (max(a_tag, 0.0) - min(a_tag, 0.0)) * ln2
@@ -213,6 +215,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
             spa[indices[e]].tied = stamp
         spa[u].tied = stamp
         t = _accumulate(u, indptr, indices, Wd, Fd, inv_deg, inv_log_deg, intro_ok, stamp, spa, touched)
+        warm += _warm_people(person, touched, t)
         # -- two hops in the wanted group(s): the best max_two_hop by resource allocation (ties: lowest position)
         n2 = 0
         if max_two_hop > 0:
@@ -251,6 +254,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
         if cap_p < tot:
             cap_p = 2 * tot
             pv, ptag, pfit, pkeep, pt4, pg, sub, vals, ks = _pool_buffers(cap_p)
+        warm += _warm_pools(pt_indptr, pt_indices, pool_indptr, pool_members, u, spa, person, s_comp)
         # a member of several pools counts at its last occurrence, as the numpy join keeps it: walk backwards,
         # keep the first seen, then reverse
         np_ = 0
@@ -388,7 +392,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
                 d_hi = max(du_i, dv_i)
                 part += coef_s[0] * (l_int[d_lo] if d_lo < n_int else _log1p(np.float64(d_lo)))
                 part += coef_s[1] * (l_int[d_hi] if d_hi < n_int else _log1p(np.float64(d_hi)))
-            if coef_s[4] != 0.0 and s_comp[u] == s_comp[v]:
+            if coef_s[4] != 0.0 and (hh or s_comp[u] == s_comp[v]):  # a two-hop path: the same component
                 part += coef_s[4] * ln2
             if coef_s[5] != 0.0:  # log1p is increasing: log1p(min) is the min of the log1p's
                 part += coef_s[5] * min(s_clust[u], s_clust[v])
@@ -493,7 +497,29 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
                 o_agg[m] = 0.0
                 o_in[m] = -1
             m += 1
-    return o_row[:m], o_col[:m], o_g[:m], o_hh[:m], o_agg[:m], o_in[:m], n_cand
+    return o_row[:m], o_col[:m], o_g[:m], o_hh[:m], o_agg[:m], o_in[:m], n_cand, warm
+
+
+@njit(**_NOGIL)
+def _warm_people(person, touched, t):
+    """Read the person record of everyone in ``touched[:t]`` in one tight loop: the cache misses overlap (many
+    loads in flight) instead of stalling the filtering loop one record at a time. Returns what it read."""
+    acc = 0
+    for j in range(t):
+        acc += person[touched[j]].n_spec
+    return acc
+
+
+@njit(**_NOGIL)
+def _warm_pools(pt_indptr, pt_indices, pool_indptr, pool_members, u, spa, person, comp):
+    """As :func:`_warm_people`, for u's pool members' accumulator, person record and component label."""
+    acc = 0
+    for q in range(pt_indptr[u], pt_indptr[u + 1]):
+        tg = pt_indices[q]
+        for e in range(pool_indptr[tg], pool_indptr[tg + 1]):
+            v = pool_members[e]
+            acc += spa[v].pool + person[v].n_spec + comp[v]
+    return acc
 
 
 @njit(**_NOGIL)

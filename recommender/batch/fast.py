@@ -268,7 +268,7 @@ def prune(model, rows: np.ndarray, k: int, group: str) -> dict:
         coef, float(c0), gconst, float(a[col["cand_activity"]]), float(a[col["tag_sim"]]), margin(ctx, a, c0),
         p["l_int"], p["l_ratio"], p["l_comp"], p["l_ra"], p["l_aa"],
         coef_s, s["component"], s["log1p_clustering"], s["vecs"], s["vals"], s["norm"], spa, touched, stamp0)
-    names = ("row", "col", "group", "has_hop", "aggregates", "introducer", "candidates")
+    names = ("row", "col", "group", "has_hop", "aggregates", "introducer", "candidates", "warm")
     return dict(zip(names, out))
 
 

@@ -108,8 +108,10 @@ def _pool_buffers(cap):
 
 @njit(**_NOGIL)
 def _candidate_buffers(cap):
-    """A row's candidates: person, lower bound, group, log-odds."""
-    return np.empty(cap, np.int64), np.empty(cap, np.float64), np.empty(cap, np.int8), np.empty(cap, np.float64)
+    """A row's candidates: person, lower bound, group, log-odds; those needing their profile similarity (position,
+    profile row start and end)."""
+    return (np.empty(cap, np.int64), np.empty(cap, np.float64), np.empty(cap, np.int8), np.empty(cap, np.float64),
+            np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64))
 
 
 @njit(**_NOGIL)
@@ -189,7 +191,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
     codes = np.empty(kspec + 1, np.int64)
     Q = np.zeros(n_terms)
     cap_c = 1024
-    cv, lo, cg, sc = _candidate_buffers(cap_c)  # all candidates of the row
+    cv, lo, cg, sc, dj, ds, de = _candidate_buffers(cap_c)  # all candidates of the row
     top = np.empty((3, max(k, 1)), np.float64)  # per group: the k largest bounds / log-odds so far
     ntop = np.zeros(3, np.int64)
     ng = np.zeros(3, np.int64)
@@ -337,7 +339,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
         n_cand += nc
         if cap_c < nc:
             cap_c = 2 * nc
-            cv, lo, cg, sc = _candidate_buffers(cap_c)
+            cv, lo, cg, sc, dj, ds, de = _candidate_buffers(cap_c)
         SL[:] = 0.0
         nu = _spec_codes(pu, u, extra, words, codes)
         for q in range(nu):  # u's specialties: the sum of their lift rows
@@ -446,14 +448,26 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
         _thresholds(top, ntop, ng, k, margin, thr, sthr)
         for q in range(p_indptr[u], p_indptr[u + 1]):
             Q[p_indices[q]] = p_data[q]
+        # in three passes, so that the profile rows' cache misses overlap: which candidates and where their rows
+        # are, a touch of each row's cache lines, then the dot products
+        nd = 0
         for j in range(nc):
             if _below(lo[j] + tag_span + margin, thr[cg[j]], sthr[cg[j]]):
                 sc[j] = -np.inf
                 continue
             v = cv[j]
+            dj[nd] = j
+            ds[nd] = p_indptr[v]
+            de[nd] = p_indptr[v + 1]
+            nd += 1
+        for d in range(nd):
+            for q in range(ds[d], de[d], 8):  # eight 8-byte entries a cache line
+                warm += p_indices[q] + int(p_data[q] > 0.0)
+        for d in range(nd):
             dot = 0.0
-            for q in range(p_indptr[v], p_indptr[v + 1]):
+            for q in range(ds[d], de[d]):
                 dot += p_data[q] * Q[p_indices[q]]
+            j = dj[d]
             sc[j] = lo[j] - tag_span_lo + a_tag * _log1p(dot)
         for q in range(p_indptr[u], p_indptr[u + 1]):
             Q[p_indices[q]] = 0.0

@@ -216,8 +216,8 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
         for e in range(indptr[u], indptr[u + 1]):
             spa[indices[e]].tied = stamp
         spa[u].tied = stamp
+        warm += _warm_paths(u, indptr, indices, spa, person)
         t = _accumulate(u, indptr, indices, Wd, Fd, inv_deg, inv_log_deg, intro_ok, stamp, spa, touched)
-        warm += _warm_people(person, touched, t)
         # -- two hops in the wanted group(s): the best max_two_hop by resource allocation (ties: lowest position)
         n2 = 0
         if max_two_hop > 0:
@@ -515,18 +515,22 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
 
 
 @njit(**_NOGIL)
-def _warm_people(person, touched, t):
-    """Read the person record of everyone in ``touched[:t]`` in one tight loop: the cache misses overlap (many
-    loads in flight) instead of stalling the filtering loop one record at a time. Returns what it read."""
+def _warm_paths(u, indptr, indices, spa, person):
+    """Read the accumulator and person records of everyone two hops from ``u`` in one tight loop, before the
+    two-hop pass and the filtering use them: with no branch on what is read, many cache misses are in flight at
+    once instead of one at a time. Returns what it read (so the reads are kept)."""
     acc = 0
-    for j in range(t):
-        acc += person[touched[j]].n_spec
+    for e in range(indptr[u], indptr[u + 1]):
+        w = indices[e]
+        for e2 in range(indptr[w], indptr[w + 1]):
+            v = indices[e2]
+            acc += spa[v].seen + person[v].n_spec
     return acc
 
 
 @njit(**_NOGIL)
 def _warm_pools(pt_indptr, pt_indices, pool_indptr, pool_members, u, spa, person, comp):
-    """As :func:`_warm_people`, for u's pool members' accumulator, person record and component label."""
+    """As :func:`_warm_paths`, for u's pool members' accumulator, person record and component label."""
     acc = 0
     for q in range(pt_indptr[u], pt_indptr[u + 1]):
         tg = pt_indices[q]

@@ -79,3 +79,48 @@ def test_every_miss_says_why_and_an_outranked_winner_is_ranked_below_the_picks(n
         if m["cause"] == "outranked":  # routing picks 3 of the listed people: the winner was not among the top
             assert 1 <= m["rank"] <= m["listed"] and m["listed"] >= 1
             assert all(v < 0 for v in m.get("lost_on", {}).values())
+
+
+def _full_winner_network() -> Network:
+    """r refers abm work to w (zero open slots today) and wins; v, also abm, has slots but is weaker."""
+    import pandas as pd
+
+    people = pd.DataFrame({"id": ["r", "w", "v"], "name": ["Rae", "Wyn", "Val"], "kind": "fractional",
+                           "function": "marketing", "specialties": ["brand", "abm", "abm"],
+                           "industries": ["saas", "saas", "retail"], "capacity": [2, 0, 2]})
+    ties = pd.DataFrame({"a": ["r", "r"], "b": ["w", "v"], "strength": [0.9, 0.3], "since": "2023-01-01"})
+    opps = pd.DataFrame({"id": ["o1"], "needs": ["abm"], "industry": "saas", "date": ["2024-03-01"],
+                         "status": "won", "brought_by": "r"})
+    refs = pd.DataFrame({"id": ["x1"], "opportunity_id": ["o1"], "from_id": "r", "to_id": ["w"],
+                         "date": ["2024-03-02"], "outcome": "won"})
+    return Network.from_frames(people=people, ties=ties, opportunities=opps, referrals=refs)
+
+
+def test_the_replay_does_not_know_todays_capacity_unless_asked():
+    """Capacity is stored as it is now: at a replayed date it is unknown, so today's zero open slots
+    do not leave the winner out; with capacity_today they do (and include_full keeps them again)."""
+    from recommender.evaluation.referrals import report_notes
+
+    net = _full_winner_network()
+    rep = evaluate_referrals(net, k=1)
+    assert rep["n"] == 1 and rep["winner_no_capacity"] == 1 and not rep["capacity_today"]
+    assert rep["methods"]["fracnet"]["hit@1"] == 1.0 and rep["misses"] == []
+    assert any("not known at the replayed dates" in n for n in report_notes(rep))
+    today = evaluate_referrals(net, k=1, capacity_today=True)
+    assert today["methods"]["fracnet"]["hit@1"] == 0.0
+    assert [m["cause"] for m in today["misses"]] == ["no_capacity"]
+    assert any("left out unless --include-full" in n for n in report_notes(today))
+    kept = evaluate_referrals(net, k=2, include_full=True)  # implies capacity_today
+    assert kept["methods"]["fracnet"]["hit@2"] == 1.0
+
+
+def test_a_router_without_capacity_neither_excludes_nor_forgets_it_for_the_original():
+    from recommender.refer.router import Router
+
+    net = _full_winner_network()
+    base = Router().fit(net)
+    blind = base.with_history(net.until("2024-02-29"), capacity_known=False)
+    assert [p.person_id for p in blind.route("r", needs=["abm"], industry="saas", k=2).picks] == ["w", "v"]
+    assert blind.route("r", needs=["abm"], k=2).reach["no_capacity"] == 0
+    ans = base.route("r", needs=["abm"], industry="saas", k=2)
+    assert [p.person_id for p in ans.picks] == ["v"] and ans.excluded[0]["id"] == "w"

@@ -26,7 +26,10 @@ counted apart (``unreachable_via_opted_out``) and left out of ``hit@k`` (and
 ``hit@k_all`` counts them as misses, as before). ``winner_covers_none`` counts
 the winners listed for none of the needs (a pick covers at least one need, so
 no method that follows the rule can name them) and ``winner_no_capacity``
-those with no open slots (left out unless ``include_full``). ``weights`` is
+those with no open slots today. Capacity is stored as it is now, with no
+date, so the replay does not know it at a replayed date (everyone's is
+unknown: neutral, never excluded); ``capacity_today`` replays with today's
+(people at zero left out unless ``include_full``). ``weights`` is
 what the routing model learned at the last replayed date (or why it used the
 prior), and ``learned_cases`` how many cases were routed with learned weights.
 
@@ -76,7 +79,7 @@ def _day_before(day: str) -> str:
 
 
 def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, router: Router | None = None,
-                       include_full: bool = False, limit: int | None = None) -> dict:
+                       include_full: bool = False, capacity_today: bool = False, limit: int | None = None) -> dict:
     """Replay past won referrals and compare fracnet with the baselines.
 
     Parameters
@@ -90,7 +93,12 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
     router : Router, optional
         An unfitted router with the parameters to evaluate (default ``Router()``).
     include_full : bool, default False
-        Let fracnet keep people with zero open slots (penalised).
+        Replay with today's open slots and let fracnet keep people at zero (penalised): implies
+        ``capacity_today``.
+    capacity_today : bool, default False
+        Replay with today's open slots. By default the replay does not know them: capacity is
+        stored as it is now, with no date, so at a replayed date everyone's capacity is unknown
+        (neutral, never excluded), like the other facts not known before the opportunity.
     limit : int, optional
         Evaluate only the most recent ``limit`` cases.
 
@@ -109,6 +117,7 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
         (cases with no needs and no description), ``misses``: per case whose
         winner is not among fracnet's picks, why (see :func:`_why_missed`).
     """
+    capacity_today = bool(capacity_today or include_full)
     cases = won_cases(network)
     if limit is not None:
         cases = cases.tail(int(limit))
@@ -129,7 +138,7 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
         r = cache.get(cut)
         if r is None:
             cache.clear()
-            r = cache[cut] = base.with_history(network.until(cut))
+            r = cache[cut] = base.with_history(network.until(cut), capacity_known=capacity_today)
         if case["from_id"] not in r.position_ or case["winner"] not in r.position_:
             skipped += 1
             continue
@@ -152,7 +161,7 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
         learned_cases += bool(r.weights_.learned)
         if req.needs and r._need_coverage(np.array([winner]), req.needs)[0].sum() == 0:
             covers_none += 1
-        no_capacity += bool(r.capacity_[winner] == 0)
+        no_capacity += bool(base.capacity_[winner] == 0)  # today's
         if not in_reach[winner] and np.isfinite(r.strongest_paths(src, max_hops, through_opted_out=True)[0][winner]):
             via_opted_out += 1  # correctly unreachable: not a miss
             continue
@@ -188,6 +197,7 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
                    f"{hit_key}_all": round(float(np.sum(hits[m]) / n_all), 4) if n_all else None,
                    "coverage": round(float(np.mean(cover[m])), 4) if cover[m] else None} for m in METHODS}
     return {"n": n, "cases": n_all, "k": k, "max_hops": max_hops, "include_full": bool(include_full),
+            "capacity_today": bool(capacity_today),
             "reachable": round(float(np.mean(reachable)), 4) if reachable else None,
             "unreachable_via_opted_out": via_opted_out, "winner_covers_none": covers_none,
             "winner_no_capacity": no_capacity,
@@ -284,8 +294,12 @@ def report_notes(report: dict) -> list[str]:
                    "(a pick covers at least one need, so no pick names them; fracnet named the winner among its "
                    f"picks or its 'nearby' list in {report['named_with_nearby']:.1%} of the cases)")
     if report.get("winner_no_capacity"):
-        kept = ("kept with a penalty, as asked" if report.get("include_full") else
-                "left out unless --include-full")
+        if not report.get("capacity_today"):
+            kept = "not known at the replayed dates, so not left out; --capacity-today replays with today's"
+        elif report.get("include_full"):
+            kept = "replayed with today's capacity, kept with a penalty, as asked"
+        else:
+            kept = "replayed with today's capacity, left out unless --include-full"
         out.append(f"{plural(report['winner_no_capacity'], 'winner')} with no open slots today "
                    f"({kept}; capacity is stored as it is now, not as it was)")
     causes = {}

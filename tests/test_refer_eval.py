@@ -96,31 +96,21 @@ def _full_winner_network() -> Network:
     return Network.from_frames(people=people, ties=ties, opportunities=opps, referrals=refs)
 
 
-def test_the_replay_does_not_know_todays_capacity_unless_asked():
-    """Capacity is stored as it is now: at a replayed date it is unknown, so today's zero open slots
-    do not leave the winner out; with capacity_today they do (and include_full keeps them again)."""
+def test_the_replay_keeps_people_without_open_slots_today_with_the_penalty_unless_asked():
+    """Capacity is stored as it is now: a winner at zero open slots today is kept (ranked with the routing
+    penalty) at a replayed date, not left out; include_full=False leaves them out."""
     from recommender.evaluation.referrals import report_notes
 
     net = _full_winner_network()
     rep = evaluate_referrals(net, k=1)
-    assert rep["n"] == 1 and rep["winner_no_capacity"] == 1 and not rep["capacity_today"]
-    assert rep["methods"]["fracnet"]["hit@1"] == 1.0 and rep["misses"] == []
-    assert any("not known at the replayed dates" in n for n in report_notes(rep))
-    today = evaluate_referrals(net, k=1, capacity_today=True)
-    assert today["methods"]["fracnet"]["hit@1"] == 0.0
-    assert [m["cause"] for m in today["misses"]] == ["no_capacity"]
-    assert any("left out unless --include-full" in n for n in report_notes(today))
-    kept = evaluate_referrals(net, k=2, include_full=True)  # implies capacity_today
-    assert kept["methods"]["fracnet"]["hit@2"] == 1.0
-
-
-def test_a_router_without_capacity_neither_excludes_nor_forgets_it_for_the_original():
-    from recommender.refer.router import Router
-
-    net = _full_winner_network()
-    base = Router().fit(net)
-    blind = base.with_history(net.until("2024-02-29"), capacity_known=False)
-    assert [p.person_id for p in blind.route("r", needs=["abm"], industry="saas", k=2).picks] == ["w", "v"]
-    assert blind.route("r", needs=["abm"], k=2).reach["no_capacity"] == 0
-    ans = base.route("r", needs=["abm"], industry="saas", k=2)
-    assert [p.person_id for p in ans.picks] == ["v"] and ans.excluded[0]["id"] == "w"
+    assert rep["n"] == 1 and rep["winner_no_capacity"] == 1 and rep["include_full"]
+    # kept, but the penalty ranks w below v, who has slots: w is outranked, on the penalty first
+    [miss] = rep["misses"]
+    assert miss["cause"] == "outranked" and miss["rank"] == 2
+    assert list(miss["lost_on"])[0] == "no open slots today" and miss["lost_on"]["no open slots today"] == -4.0
+    assert any("kept with the routing penalty" in n for n in report_notes(rep))
+    assert evaluate_referrals(net, k=2)["methods"]["fracnet"]["hit@2"] == 1.0  # the second pick
+    out = evaluate_referrals(net, k=2, include_full=False)
+    assert out["methods"]["fracnet"]["hit@2"] == 0.0
+    assert [m["cause"] for m in out["misses"]] == ["no_capacity"]
+    assert any("left out, as asked" in n for n in report_notes(out))

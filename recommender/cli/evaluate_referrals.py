@@ -15,12 +15,12 @@ def register_referrals(evaluate_subparsers) -> None:
                     within reach.""")
     p.add_argument("--k", type=positive_int, default=3, metavar="K", help="picks per opportunity (default: 3)")
     p.add_argument("--max-hops", type=positive_int, default=2, metavar="H", help="reach (default: 2)")
-    p.add_argument("--capacity-today", action="store_true",
-                   help="replay with today's open slots (by default the replay does not know them: the stored "
-                        "capacity is today's, not what it was at each replayed date)")
-    p.add_argument("--include-full", action="store_true",
-                   help="replay with today's open slots, keeping people with none (penalised) instead of "
-                        "leaving them out (implies --capacity-today)")
+    full = p.add_mutually_exclusive_group()
+    full.add_argument("--include-full", dest="include_full", action="store_true", default=True,
+                      help="keep people with no open slots today, with the routing penalty (the default: the stored "
+                           "capacity is today's, not what it was at each replayed date)")
+    full.add_argument("--exclude-full", dest="include_full", action="store_false",
+                      help="leave out people with no open slots today, as routing does for a live request")
     p.add_argument("--misses", action="store_true",
                    help="also list, case by case, why fracnet did not pick the winner (rank, the features it lost on)")
 
@@ -35,8 +35,7 @@ def run_referrals(args) -> int:
         raise UsageError(f"--k and --max-hops must be positive integers, got {k} and {hops}")
     with open_store(args) as store:
         network = load_network(store)
-    report = evaluate_referrals(network, k=k, max_hops=hops, include_full=getattr(args, "include_full", False),
-                                capacity_today=getattr(args, "capacity_today", False))
+    report = evaluate_referrals(network, k=k, max_hops=hops, include_full=getattr(args, "include_full", True))
     if args.json:
         print_json(report)
         return 0

@@ -27,9 +27,10 @@ counted apart (``unreachable_via_opted_out``) and left out of ``hit@k`` (and
 the winners listed for none of the needs (a pick covers at least one need, so
 no method that follows the rule can name them) and ``winner_no_capacity``
 those with no open slots today. Capacity is stored as it is now, with no
-date, so the replay does not know it at a replayed date (everyone's is
-unknown: neutral, never excluded); ``capacity_today`` replays with today's
-(people at zero left out unless ``include_full``). ``weights`` is
+date: zero open slots today is evidence about a replayed date, not a fact, so
+by default (``include_full``) the replay keeps people at zero today with the
+routing penalty (``Router.full_penalty``) instead of leaving them out, as it
+would for a live request; ``include_full=False`` leaves them out. ``weights`` is
 what the routing model learned at the last replayed date (or why it used the
 prior), and ``learned_cases`` how many cases were routed with learned weights.
 
@@ -79,7 +80,7 @@ def _day_before(day: str) -> str:
 
 
 def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, router: Router | None = None,
-                       include_full: bool = False, capacity_today: bool = False, limit: int | None = None) -> dict:
+                       include_full: bool = True, limit: int | None = None) -> dict:
     """Replay past won referrals and compare fracnet with the baselines.
 
     Parameters
@@ -92,13 +93,9 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
         Reach of fracnet and of the most-connected baseline.
     router : Router, optional
         An unfitted router with the parameters to evaluate (default ``Router()``).
-    include_full : bool, default False
-        Replay with today's open slots and let fracnet keep people at zero (penalised): implies
-        ``capacity_today``.
-    capacity_today : bool, default False
-        Replay with today's open slots. By default the replay does not know them: capacity is
-        stored as it is now, with no date, so at a replayed date everyone's capacity is unknown
-        (neutral, never excluded), like the other facts not known before the opportunity.
+    include_full : bool, default True
+        Keep people with zero open slots today (penalised) rather than leave them out: capacity
+        is stored as it is now, not as it was at the replayed date.
     limit : int, optional
         Evaluate only the most recent ``limit`` cases.
 
@@ -117,7 +114,6 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
         (cases with no needs and no description), ``misses``: per case whose
         winner is not among fracnet's picks, why (see :func:`_why_missed`).
     """
-    capacity_today = bool(capacity_today or include_full)
     cases = won_cases(network)
     if limit is not None:
         cases = cases.tail(int(limit))
@@ -138,7 +134,7 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
         r = cache.get(cut)
         if r is None:
             cache.clear()
-            r = cache[cut] = base.with_history(network.until(cut), capacity_known=capacity_today)
+            r = cache[cut] = base.with_history(network.until(cut))
         if case["from_id"] not in r.position_ or case["winner"] not in r.position_:
             skipped += 1
             continue
@@ -161,7 +157,7 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
         learned_cases += bool(r.weights_.learned)
         if req.needs and r._need_coverage(np.array([winner]), req.needs)[0].sum() == 0:
             covers_none += 1
-        no_capacity += bool(base.capacity_[winner] == 0)  # today's
+        no_capacity += bool(r.capacity_[winner] == 0)
         if not in_reach[winner] and np.isfinite(r.strongest_paths(src, max_hops, through_opted_out=True)[0][winner]):
             via_opted_out += 1  # correctly unreachable: not a miss
             continue
@@ -197,7 +193,6 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
                    f"{hit_key}_all": round(float(np.sum(hits[m]) / n_all), 4) if n_all else None,
                    "coverage": round(float(np.mean(cover[m])), 4) if cover[m] else None} for m in METHODS}
     return {"n": n, "cases": n_all, "k": k, "max_hops": max_hops, "include_full": bool(include_full),
-            "capacity_today": bool(capacity_today),
             "reachable": round(float(np.mean(reachable)), 4) if reachable else None,
             "unreachable_via_opted_out": via_opted_out, "winner_covers_none": covers_none,
             "winner_no_capacity": no_capacity,
@@ -211,7 +206,8 @@ def _why_missed(r: Router, req, src: int, winner: int, ans, dist: np.ndarray, in
     """Why the winner is not among fracnet's picks: ``cause`` (``out_of_reach``, ``no_capacity``,
     ``listed_for_none`` (routing never picks them), or ``outranked``) and, when outranked, the winner's
     ``rank`` among the people listed for a need, how many there were, and ``lost_on``: the features whose
-    weighted difference to the lowest pick is most against the winner (``{feature: logit difference}``)."""
+    weighted difference to the lowest pick is most against the winner (``{feature: logit difference}``; first
+    ``no open slots today``, the routing penalty, when the winner has none and the lowest pick has some)."""
     from recommender.refer.model import FEATURES
 
     if not np.isfinite(dist[winner]):
@@ -227,7 +223,7 @@ def _why_missed(r: Router, req, src: int, winner: int, ans, dist: np.ndarray, in
     cand = np.flatnonzero(pool)  # the candidates route() scores, so trust is normalised the same way
     fs, _, X = r._features(src, cand, req, r._query_vector(req), dist=dist)
     w = r.weights_.vector
-    rel = X @ w + r.weights_.intercept
+    rel = r.relevance(cand, X)  # with the penalty of zero open slots, as route() ranks
     listed = fs["full"].sum(axis=1) > 0 if req.needs else np.ones(len(cand), bool)
     jw = int(np.flatnonzero(cand == winner)[0])
     rank = int((listed & (rel > rel[jw])).sum()) + 1
@@ -235,7 +231,10 @@ def _why_missed(r: Router, req, src: int, winner: int, ans, dist: np.ndarray, in
     if ans.picks:
         last = int(np.flatnonzero(cand == r.position_[ans.picks[-1].person_id])[0])
         diff = (X[jw] - X[last]) * w
-        out["lost_on"] = {FEATURES[i]: round(float(diff[i]), 2) for i in np.argsort(diff)[:3] if diff[i] < -0.01}
+        lost = {FEATURES[i]: round(float(diff[i]), 2) for i in np.argsort(diff)[:3] if diff[i] < -0.01}
+        if r.capacity_[winner] == 0 and r.capacity_[cand[last]] != 0:  # the winner has no open slots today
+            lost = {"no open slots today": -float(r.full_penalty), **lost}
+        out["lost_on"] = lost
     return out
 
 
@@ -294,12 +293,8 @@ def report_notes(report: dict) -> list[str]:
                    "(a pick covers at least one need, so no pick names them; fracnet named the winner among its "
                    f"picks or its 'nearby' list in {report['named_with_nearby']:.1%} of the cases)")
     if report.get("winner_no_capacity"):
-        if not report.get("capacity_today"):
-            kept = "not known at the replayed dates, so not left out; --capacity-today replays with today's"
-        elif report.get("include_full"):
-            kept = "replayed with today's capacity, kept with a penalty, as asked"
-        else:
-            kept = "replayed with today's capacity, left out unless --include-full"
+        kept = ("kept with the routing penalty, not left out: today's slots are not what they were"
+                if report.get("include_full") else "left out, as asked")
         out.append(f"{plural(report['winner_no_capacity'], 'winner')} with no open slots today "
                    f"({kept}; capacity is stored as it is now, not as it was)")
     causes = {}

@@ -170,29 +170,22 @@ class Router(RouteAnswers, BaseEstimator):
         self._learn(network)
         return self
 
-    def with_history(self, network: Network, *, learn: bool = True, capacity_known: bool = True) -> "Router":
+    def with_history(self, network: Network, *, learn: bool = True) -> "Router":
         """A copy sharing the fitted people arrays, with trust, referrals and
         opportunities refitted from ``network`` (the same people, e.g. an
         earlier :meth:`Network.until`), and the weights learned again from its
-        referral history (unless ``learn`` is False). Much cheaper than :meth:`fit`.
-
-        ``capacity_known=False``: everyone's open slots are unknown in the copy (neutral, never
-        excluded), for a network cut at a past date: capacity is stored as it is now, with no date,
-        so a replay does not know what it was then (the learning in the copy does not either)."""
+        referral history (unless ``learn`` is False). Much cheaper than :meth:`fit`."""
         self._check()
         other = object.__new__(Router)
         other.__dict__.update(self.__dict__)
-        if not capacity_known:
-            other.capacity_ = np.full(len(self.capacity_), np.nan)
         other._fit_history(network)
         if learn:
             other._learn(network)
         return other
 
     def history_at(self, start) -> "Router":
-        """The network as it was before ``start`` (a replay period's first day), without learning; cached
-        (apart for a copy that does not know capacity, see :meth:`with_history`)."""
-        key = (str(start)[:10], bool(np.isnan(self.capacity_).all()))
+        """The network as it was before ``start`` (a replay period's first day), without learning; cached."""
+        key = str(start)[:10]
         hit = self._periods_.get(key)
         if hit is None:
             import pandas as pd

@@ -264,3 +264,7 @@ def test_cli_evaluate_referrals(db, capsys):
     d = json.loads(capsys.readouterr().out)
     assert set(d["methods"]) >= {"fracnet", "similarity", "most_connected"}
     assert d["n"] == 1  # o2 was won (referred by gus to me)
+    assert d["include_full"] is True  # today's zero open slots are penalised in the replay, not left out
+    args = parser.parse_args(["referrals", "--db", str(db), "--json", "--exclude-full"])
+    assert args.func(args) == 0
+    assert json.loads(capsys.readouterr().out)["include_full"] is False

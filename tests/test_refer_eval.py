@@ -79,3 +79,38 @@ def test_every_miss_says_why_and_an_outranked_winner_is_ranked_below_the_picks(n
         if m["cause"] == "outranked":  # routing picks 3 of the listed people: the winner was not among the top
             assert 1 <= m["rank"] <= m["listed"] and m["listed"] >= 1
             assert all(v < 0 for v in m.get("lost_on", {}).values())
+
+
+def _full_winner_network() -> Network:
+    """r refers abm work to w (zero open slots today) and wins; v, also abm, has slots but is weaker."""
+    import pandas as pd
+
+    people = pd.DataFrame({"id": ["r", "w", "v"], "name": ["Rae", "Wyn", "Val"], "kind": "fractional",
+                           "function": "marketing", "specialties": ["brand", "abm", "abm"],
+                           "industries": ["saas", "saas", "retail"], "capacity": [2, 0, 2]})
+    ties = pd.DataFrame({"a": ["r", "r"], "b": ["w", "v"], "strength": [0.9, 0.3], "since": "2023-01-01"})
+    opps = pd.DataFrame({"id": ["o1"], "needs": ["abm"], "industry": "saas", "date": ["2024-03-01"],
+                         "status": "won", "brought_by": "r"})
+    refs = pd.DataFrame({"id": ["x1"], "opportunity_id": ["o1"], "from_id": "r", "to_id": ["w"],
+                         "date": ["2024-03-02"], "outcome": "won"})
+    return Network.from_frames(people=people, ties=ties, opportunities=opps, referrals=refs)
+
+
+def test_the_replay_keeps_people_without_open_slots_today_with_the_penalty_unless_asked():
+    """Capacity is stored as it is now: a winner at zero open slots today is kept (ranked with the routing
+    penalty) at a replayed date, not left out; include_full=False leaves them out."""
+    from recommender.evaluation.referrals import report_notes
+
+    net = _full_winner_network()
+    rep = evaluate_referrals(net, k=1)
+    assert rep["n"] == 1 and rep["winner_no_capacity"] == 1 and rep["include_full"]
+    # kept, but the penalty ranks w below v, who has slots: w is outranked, on the penalty first
+    [miss] = rep["misses"]
+    assert miss["cause"] == "outranked" and miss["rank"] == 2
+    assert list(miss["lost_on"])[0] == "no open slots today" and miss["lost_on"]["no open slots today"] == -4.0
+    assert any("kept with the routing penalty" in n for n in report_notes(rep))
+    assert evaluate_referrals(net, k=2)["methods"]["fracnet"]["hit@2"] == 1.0  # the second pick
+    out = evaluate_referrals(net, k=2, include_full=False)
+    assert out["methods"]["fracnet"]["hit@2"] == 0.0
+    assert [m["cause"] for m in out["misses"]] == ["no_capacity"]
+    assert any("left out, as asked" in n for n in report_notes(out))

@@ -15,9 +15,12 @@ def register_referrals(evaluate_subparsers) -> None:
                     within reach.""")
     p.add_argument("--k", type=positive_int, default=3, metavar="K", help="picks per opportunity (default: 3)")
     p.add_argument("--max-hops", type=positive_int, default=2, metavar="H", help="reach (default: 2)")
-    p.add_argument("--include-full", action="store_true",
-                   help="keep people with no open slots today (penalised) instead of leaving them out: the stored "
-                        "capacity is today's, not what it was at each replayed date")
+    full = p.add_mutually_exclusive_group()
+    full.add_argument("--include-full", dest="include_full", action="store_true", default=True,
+                      help="keep people with no open slots today, with the routing penalty (the default: the stored "
+                           "capacity is today's, not what it was at each replayed date)")
+    full.add_argument("--exclude-full", dest="include_full", action="store_false",
+                      help="leave out people with no open slots today, as routing does for a live request")
     p.add_argument("--misses", action="store_true",
                    help="also list, case by case, why fracnet did not pick the winner (rank, the features it lost on)")
 
@@ -32,7 +35,7 @@ def run_referrals(args) -> int:
         raise UsageError(f"--k and --max-hops must be positive integers, got {k} and {hops}")
     with open_store(args) as store:
         network = load_network(store)
-    report = evaluate_referrals(network, k=k, max_hops=hops, include_full=getattr(args, "include_full", False))
+    report = evaluate_referrals(network, k=k, max_hops=hops, include_full=getattr(args, "include_full", True))
     if args.json:
         print_json(report)
         return 0

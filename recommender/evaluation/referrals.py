@@ -26,7 +26,11 @@ counted apart (``unreachable_via_opted_out``) and left out of ``hit@k`` (and
 ``hit@k_all`` counts them as misses, as before). ``winner_covers_none`` counts
 the winners listed for none of the needs (a pick covers at least one need, so
 no method that follows the rule can name them) and ``winner_no_capacity``
-those with no open slots (left out unless ``include_full``). ``weights`` is
+those with no open slots today. Capacity is stored as it is now, with no
+date: zero open slots today is evidence about a replayed date, not a fact, so
+by default (``include_full``) the replay keeps people at zero today with the
+routing penalty (``Router.full_penalty``) instead of leaving them out, as it
+would for a live request; ``include_full=False`` leaves them out. ``weights`` is
 what the routing model learned at the last replayed date (or why it used the
 prior), and ``learned_cases`` how many cases were routed with learned weights.
 
@@ -76,7 +80,7 @@ def _day_before(day: str) -> str:
 
 
 def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, router: Router | None = None,
-                       include_full: bool = False, limit: int | None = None) -> dict:
+                       include_full: bool = True, limit: int | None = None) -> dict:
     """Replay past won referrals and compare fracnet with the baselines.
 
     Parameters
@@ -89,8 +93,9 @@ def evaluate_referrals(network: Network, *, k: int = 3, max_hops: int = 2, route
         Reach of fracnet and of the most-connected baseline.
     router : Router, optional
         An unfitted router with the parameters to evaluate (default ``Router()``).
-    include_full : bool, default False
-        Let fracnet keep people with zero open slots (penalised).
+    include_full : bool, default True
+        Keep people with zero open slots today (penalised) rather than leave them out: capacity
+        is stored as it is now, not as it was at the replayed date.
     limit : int, optional
         Evaluate only the most recent ``limit`` cases.
 
@@ -201,7 +206,8 @@ def _why_missed(r: Router, req, src: int, winner: int, ans, dist: np.ndarray, in
     """Why the winner is not among fracnet's picks: ``cause`` (``out_of_reach``, ``no_capacity``,
     ``listed_for_none`` (routing never picks them), or ``outranked``) and, when outranked, the winner's
     ``rank`` among the people listed for a need, how many there were, and ``lost_on``: the features whose
-    weighted difference to the lowest pick is most against the winner (``{feature: logit difference}``)."""
+    weighted difference to the lowest pick is most against the winner (``{feature: logit difference}``; first
+    ``no open slots today``, the routing penalty, when the winner has none and the lowest pick has some)."""
     from recommender.refer.model import FEATURES
 
     if not np.isfinite(dist[winner]):
@@ -217,7 +223,7 @@ def _why_missed(r: Router, req, src: int, winner: int, ans, dist: np.ndarray, in
     cand = np.flatnonzero(pool)  # the candidates route() scores, so trust is normalised the same way
     fs, _, X = r._features(src, cand, req, r._query_vector(req), dist=dist)
     w = r.weights_.vector
-    rel = X @ w + r.weights_.intercept
+    rel = r.relevance(cand, X)  # with the penalty of zero open slots, as route() ranks
     listed = fs["full"].sum(axis=1) > 0 if req.needs else np.ones(len(cand), bool)
     jw = int(np.flatnonzero(cand == winner)[0])
     rank = int((listed & (rel > rel[jw])).sum()) + 1
@@ -225,7 +231,10 @@ def _why_missed(r: Router, req, src: int, winner: int, ans, dist: np.ndarray, in
     if ans.picks:
         last = int(np.flatnonzero(cand == r.position_[ans.picks[-1].person_id])[0])
         diff = (X[jw] - X[last]) * w
-        out["lost_on"] = {FEATURES[i]: round(float(diff[i]), 2) for i in np.argsort(diff)[:3] if diff[i] < -0.01}
+        lost = {FEATURES[i]: round(float(diff[i]), 2) for i in np.argsort(diff)[:3] if diff[i] < -0.01}
+        if r.capacity_[winner] == 0 and r.capacity_[cand[last]] != 0:  # the winner has no open slots today
+            lost = {"no open slots today": -float(r.full_penalty), **lost}
+        out["lost_on"] = lost
     return out
 
 
@@ -284,8 +293,8 @@ def report_notes(report: dict) -> list[str]:
                    "(a pick covers at least one need, so no pick names them; fracnet named the winner among its "
                    f"picks or its 'nearby' list in {report['named_with_nearby']:.1%} of the cases)")
     if report.get("winner_no_capacity"):
-        kept = ("kept with a penalty, as asked" if report.get("include_full") else
-                "left out unless --include-full")
+        kept = ("kept with the routing penalty, not left out: today's slots are not what they were"
+                if report.get("include_full") else "left out, as asked")
         out.append(f"{plural(report['winner_no_capacity'], 'winner')} with no open slots today "
                    f"({kept}; capacity is stored as it is now, not as it was)")
     causes = {}

@@ -146,9 +146,7 @@ class RouteAnswers(RequestChecks, FitScores, Selection):
         # -- vectorised scoring over the candidates
         fs, comps, X = self._features(src, cand, req, qvec, dist=dist)
         tr = comps.pop("_track_record")
-        relevance = X @ self.weights_.vector + self.weights_.intercept
-        capv = self.capacity_[cand]
-        relevance = np.where(capv == 0, relevance - self.full_penalty, relevance)  # only with include_full
+        relevance = self.relevance(cand, X)
 
         chosen, gains = self._choose(cand, relevance, fs["full"], fs["credit"], k)
         covered = fs["full"][chosen].max(axis=0) if chosen and req.needs else np.zeros(len(req.needs))
@@ -189,6 +187,12 @@ class RouteAnswers(RequestChecks, FitScores, Selection):
                                      "fit": round(float(ffs["fit"][j]), 4)})
         return Routing(req, lane, picks, alts, uncovered, tuple(excluded), reach, None, tuple(wider), near_picks,
                        self.weights_)
+
+    def relevance(self, cand: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """The routing model's logit for the candidates ``cand`` with features ``X``, less ``full_penalty``
+        for those at zero open slots (candidates only with ``include_full``)."""
+        rel = X @ self.weights_.vector + self.weights_.intercept
+        return np.where(self.capacity_[cand] == 0, rel - self.full_penalty, rel)
 
     def _features(self, src: int, cand: np.ndarray, req: Request, qvec, trust_rows=None, dist=None):
         """The fit scores, the components shown with a pick, and the feature matrix of the routing model.

@@ -98,6 +98,36 @@ def pytest_unconfigure(config):
         os.environ.pop(WARMUP_ENV, None)
 
 
+#: The slowest test files (a real browser, the README tour, the explorer's pages), handed to the two workers first
+#: so neither ends the run alone with one of them. Only the order changes, never what runs.
+SLOW_FILES_FIRST = ("tests/test_browser.py", "tests/test_readme_tour.py", "tests/test_app.py",
+                    "tests/test_app_scale.py", "tests/test_evaluate_links.py", "tests/test_app_practice.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Order the test files for the two workers (``--dist loadfile --no-loadscope-reorder`` hands them out
+    in this order, one file at a time to whichever worker is free): :data:`SLOW_FILES_FIRST`, then the files
+    with a test on the compiled kernels (``compiled_kernels``: by then the background warm-up is done, so no
+    worker sits waiting for it), then the other test files, then the doctests of ``recommender/``. Within a
+    file the order is the collected one."""
+    def file_of(item):
+        return item.nodeid.split("::", 1)[0]
+
+    compiled = {file_of(i) for i in items if "compiled_kernels" in getattr(i, "fixturenames", ())}
+    first = {f: n for n, f in enumerate(SLOW_FILES_FIRST)}
+
+    def rank(pair):
+        n, item = pair
+        f = file_of(item)
+        if f in first:
+            return (0, first[f], n)
+        if f in compiled:
+            return (1, 0, n)
+        return (2 if f.startswith("tests/") else 3, 0, n)
+
+    items[:] = [item for _, item in sorted(enumerate(items), key=rank)]
+
+
 @pytest.fixture(scope="session")
 def compiled_kernels():
     """Wait (at most 5 minutes) for the session's numba warm-up, if one runs, so this worker loads the

@@ -32,18 +32,44 @@ def sample_dir() -> Path:
     return SAMPLE_DIR
 
 
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """A folder ``build(folder)`` fills once per test run, shared by the pytest-xdist workers (read-only).
+
+    It sits in the run's shared temp root (``getbasetemp().parent`` under xdist, the run's own base temp
+    without it, so never a previous run's); the first worker to ask builds it under a file lock while
+    the other waits, and every later ask reads what was built.
+    """
+    import fcntl
+    import os
+    import shutil
+
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = root / f"shared-{name}"
+    with open(root / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".built").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            (folder / ".built").write_text("ok\n", encoding="utf-8")
+    return folder
+
+
 @pytest.fixture(scope="session")
 def sample_db(tmp_path_factory) -> Path:
-    """A database imported from the bundled sample, with the hostile test names planted
-    (read-only use: copy it before writing)."""
+    """A database imported from the bundled sample, with the hostile test names planted, built once per run
+    (read-only use, shared by the workers: copy it before writing)."""
     from recommender.io.csv_folder import import_folder
     from recommender.store.db import Store
 
-    path = tmp_path_factory.mktemp("sample") / "sample.db"
-    with Store(path) as store:
-        import_folder(store, SAMPLE_DIR)
-        plant_hostile_names(store)
-    return path
+    def build(folder):
+        with Store(folder / "sample.db") as store:
+            import_folder(store, SAMPLE_DIR)
+            plant_hostile_names(store)
+            store.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    return built_once(tmp_path_factory, "sample", build) / "sample.db"
 
 
 @pytest.fixture(scope="session")
@@ -105,14 +131,22 @@ def copy_db():
 
 @pytest.fixture(scope="session")
 def warm_sample_db(sample_db, tmp_path_factory) -> Path:
-    """The sample with its "who to meet" model fitted once and cached beside it (read-only: copy it first)."""
-    from recommender.model_cache import meet_model
+    """The sample with its "who to meet" model and its referral router fitted once per run and cached beside
+    it, so the CLI and the explorer load them instead of fitting (read-only, shared by the workers: copy it
+    first)."""
+    from recommender.model_cache import meet_model, router
+    from recommender.network import load_network
     from recommender.store.db import Store
 
-    path = copy_database(sample_db, tmp_path_factory.mktemp("warm") / "warm.db")
-    with Store(path) as s:
-        meet_model(s)
-    return path
+    def build(folder):
+        path = copy_database(sample_db, folder / "warm.db")
+        with Store(path) as s:
+            net = load_network(s)
+            meet_model(s, network=net)
+            router(s, network=net)
+            s.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    return built_once(tmp_path_factory, "warm", build) / "warm.db"
 
 
 @pytest.fixture

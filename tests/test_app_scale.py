@@ -44,9 +44,10 @@ def counts(monkeypatch):
 
 
 @pytest.fixture
-def app(writable_db, monkeypatch, counts):
-    """The explorer on a private copy of the sample; builds are counted from before its first run."""
-    monkeypatch.setenv("FRACNET_DB", str(writable_db))
+def app(warm_db, monkeypatch, counts):
+    """The explorer on a private copy of the sample with its model cached (fitting it inside the explorer:
+    tests/test_app.py); builds are counted from before its first run."""
+    monkeypatch.setenv("FRACNET_DB", str(warm_db))
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["person"] = PID
     at.run()

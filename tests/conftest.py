@@ -99,14 +99,21 @@ def sample_router(sample_net):
 
 
 @pytest.fixture
-def writable_db(sample_db, tmp_path) -> Path:
-    """A private copy of the sample database for tests that write."""
+def cold_db(sample_db, tmp_path) -> Path:
+    """A private copy of the sample database with no fitted model cached (the first answer fits)."""
     from recommender.store.db import Store
 
     dst = tmp_path / "copy.db"
     with Store(sample_db) as s:
         s.backup(dst)
     return dst
+
+
+@pytest.fixture
+def writable_db(warm_sample_db, tmp_path) -> Path:
+    """A private copy of the sample for tests that write, its fitted models cached (a write that changes the
+    network refits, as for a user; tests of fitting and of the cache itself take :func:`cold_db`)."""
+    return copy_database(warm_sample_db, tmp_path / "copy.db")
 
 
 def copy_database(src: Path, dst: Path) -> Path:

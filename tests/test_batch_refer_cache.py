@@ -26,8 +26,8 @@ def router_fits(monkeypatch) -> list:
     return fits
 
 
-def test_batch_refer_reuses_the_cached_router(writable_db, tmp_path, monkeypatch, router_fits):
-    sample_db = writable_db
+def test_batch_refer_reuses_the_cached_router(cold_db, tmp_path, monkeypatch, router_fits):
+    sample_db = cold_db
     fits = router_fits
     import recommender.network
 
@@ -57,10 +57,10 @@ def test_batch_refer_reuses_the_cached_router(writable_db, tmp_path, monkeypatch
     assert pd.read_csv(again).query("opportunity_id == 'x2'")["person_id"].tolist() == [p.person_id for p in r.picks]
 
 
-def test_batch_refer_refits_after_the_data_changes(writable_db, tmp_path, router_fits):
+def test_batch_refer_refits_after_the_data_changes(cold_db, tmp_path, router_fits):
     src = tmp_path / "opps.csv"
     src.write_text(OPPS)
-    db = str(writable_db)
+    db = str(cold_db)
     assert main(["batch", "refer", str(src), "--db", db, "--out", str(tmp_path / "a.csv"), "--quiet"]) == 0
     # a new referral: the history changed, so the cached router (its track records, its weights) is stale
     assert main(["referral", "log", "--opportunity", "o0007", "--to", "p0113", "--anyway", "--db", db]) == 0

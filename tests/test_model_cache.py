@@ -11,8 +11,8 @@ def _answer(model, pid):
     return [(r.candidate_id, r.score) for r in model.recommend(pid, k=5)]
 
 
-def test_cached_model_is_reused_and_refreshed_after_a_write(writable_db):
-    with Store(writable_db) as s:
+def test_cached_model_is_reused_and_refreshed_after_a_write(cold_db):
+    with Store(cold_db) as s:
         m1 = meet_model(s)
         files = list(cache_dir(s).glob("meet-*.npz"))
         assert len(files) == 1
@@ -30,8 +30,8 @@ def test_cached_model_is_reused_and_refreshed_after_a_write(writable_db):
         assert len(list(cache_dir(s).glob("meet-*.npz"))) == 2  # a new revision, a new model
 
 
-def test_corrupt_cache_file_is_refitted(writable_db):
-    with Store(writable_db) as s:
+def test_corrupt_cache_file_is_refitted(cold_db):
+    with Store(cold_db) as s:
         meet_model(s)
         f = next(cache_dir(s).glob("meet-*.npz"))
         f.write_bytes(b"garbage")
@@ -44,12 +44,12 @@ def test_corrupt_cache_file_is_refitted(writable_db):
         assert model.recommend(model.context_.ids[0], k=3) is not None
 
 
-def test_one_cache_key_the_revision(writable_db):
+def test_one_cache_key_the_revision(cold_db):
     """The explorer and the model cache key on the store's revision, which every commit raises."""
     from recommender.model_cache import cache_key, revision_key
     from recommender.store.db import Store
 
-    with Store(writable_db) as store, Store(writable_db) as other:
+    with Store(cold_db) as store, Store(cold_db) as other:
         before, key = revision_key(store), cache_key(store)
         with other.transaction() as con:  # another connection commits
             con.execute("UPDATE people SET name = name || '!' WHERE id = (SELECT MIN(id) FROM people)")
@@ -74,9 +74,9 @@ def _opt_out(store, pid):
         con.execute("UPDATE people SET opt_out = 1 WHERE id = ?", (pid,))
 
 
-def test_after_restore_and_a_new_opt_out_meet_never_answers_from_the_old_model(writable_db, tmp_path):
+def test_after_restore_and_a_new_opt_out_meet_never_answers_from_the_old_model(cold_db, tmp_path):
     backup = tmp_path / "before.db"
-    with Store(writable_db) as s:
+    with Store(cold_db) as s:
         s.backup(backup)
         pid = s.read_table("people", "kind = 'fractional'")["id"].iloc[3]
         with s.transaction() as con:  # some write after the backup: a new revision, and a model for it
@@ -84,10 +84,10 @@ def test_after_restore_and_a_new_opt_out_meet_never_answers_from_the_old_model(w
         first = meet_model(s)
         victim = first.recommend(pid, k=5)[0].candidate_id
         rev_with_model = s.revision
-    with Store(writable_db) as s:
+    with Store(cold_db) as s:
         ident = s.identity
-    restore(backup, writable_db)
-    with Store(writable_db) as s:
+    restore(backup, cold_db)
+    with Store(cold_db) as s:
         assert s.identity != ident  # a restored database is a new one: no older model can match it
         _opt_out(s, victim)  # the restored database reaches the same revision number again
         assert s.revision == rev_with_model
@@ -102,11 +102,11 @@ class _Exploit:
         return (open, (str(self.marker), "w"))
 
 
-def test_a_file_placed_in_the_cache_folder_is_never_unpickled(writable_db, tmp_path):
+def test_a_file_placed_in_the_cache_folder_is_never_unpickled(cold_db, tmp_path):
     marker = tmp_path / "pwned"
     _Exploit.marker = marker
     payload = pickle.dumps(_Exploit())
-    with Store(writable_db) as s:
+    with Store(cold_db) as s:
         key = cache_key(s)
         cache_dir(s).mkdir(exist_ok=True)
         for name in (f"meet-{key}-0000000000000000.npz", f"meet-{key}-0000000000000000.pkl", f"meet-{key}.npz",
@@ -128,20 +128,20 @@ def test_a_file_placed_in_the_cache_folder_is_never_unpickled(writable_db, tmp_p
         assert _answer(again, pid) == _answer(model, pid)
 
 
-def test_a_replaced_database_file_never_matches_the_old_cache(writable_db, sample_db, tmp_path):
+def test_a_replaced_database_file_never_matches_the_old_cache(cold_db, sample_db, tmp_path):
     other = tmp_path / "other.db"
     with Store(other) as o:
         with o.transaction() as con:
             con.execute("INSERT INTO people (id, name, kind) VALUES ('z1', 'Zed', 'fractional')")
-    with Store(writable_db) as s:
+    with Store(cold_db) as s:
         meet_model(s)
         ident = s.identity
     for suffix in ("-wal", "-shm"):
-        p = Path(str(writable_db) + suffix)
+        p = Path(str(cold_db) + suffix)
         if p.exists():
             p.unlink()
-    shutil.copyfile(other, writable_db)
-    with Store(writable_db) as s:
+    shutil.copyfile(other, cold_db)
+    with Store(cold_db) as s:
         assert s.identity != ident
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -149,8 +149,8 @@ def test_a_replaced_database_file_never_matches_the_old_cache(writable_db, sampl
         assert list(model.context_.ids) == ["z1"]
 
 
-def test_cache_files_are_private_and_the_record_lives_in_the_database(writable_db):
-    with Store(writable_db) as s:
+def test_cache_files_are_private_and_the_record_lives_in_the_database(cold_db):
+    with Store(cold_db) as s:
         meet_model(s)
         f = next(cache_dir(s).glob("meet-*.npz"))
         assert f.stat().st_mode & 0o777 == 0o600

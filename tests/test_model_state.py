@@ -198,12 +198,12 @@ def test_the_cache_answers_as_a_fresh_fit(warmed_db, capsys):
     assert json.loads(capsys.readouterr().out) == routed
 
 
-def test_an_old_pickle_cache_is_ignored_and_refitted(writable_db):
+def test_an_old_pickle_cache_is_ignored_and_refitted(cold_db):
     import pickle
 
     from recommender.model_cache import cache_dir, cache_key, meet_model
 
-    with Store(writable_db) as store:
+    with Store(cold_db) as store:
         folder = cache_dir(store)
         folder.mkdir()
         old = folder / f"meet-{cache_key(store)}-0123456789abcdef.pkl"

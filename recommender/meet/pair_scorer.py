@@ -113,9 +113,9 @@ class PairScorer:
         return a, float(self.intercept_ - (a * self.mean_).sum())
 
     def weights(self) -> dict[str, float]:
-        """Weights on the standardised ``log1p`` features (logistic) or on ``log1p`` (default); {} for hgb and blend."""
+        """Weights on the standardised ``log1p`` features (logistic; blend: its logistic half) or on ``log1p`` (default); {} for hgb."""
         self._check()
-        if self.kind_ in ("hgb", "blend"):
+        if self.kind_ == "hgb":
             return {}
         return {f: float(w) for f, w in zip(FEATURE_NAMES, self.coef_)}
 

@@ -235,7 +235,7 @@ class LinkPredictor(BaseEstimator):
         Fraction of the edges held out per round (small: the graph the
         training pairs see stays close to the one test pairs are scored on;
         many rounds give enough of them).
-    min_train_edges : int, default 1000
+    min_train_edges : int, default 5000
         Small graphs get more rounds (up to ``2 * n_holdouts``) until this
         many held-out edges are pooled.
     max_train_pairs : int, default 100_000
@@ -273,7 +273,7 @@ class LinkPredictor(BaseEstimator):
         *,
         n_holdouts=24,
         holdout_frac=0.05,
-        min_train_edges=1000,
+        min_train_edges=5000,
         max_train_pairs=100_000,
         spectral_dim=16,
         random_state=0,

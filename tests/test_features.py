@@ -260,3 +260,41 @@ def test_structural_columns_against_networkx():
         assert X[i, COL["clust_max"]] == pytest.approx(max(clust[u], clust[v]))
     assert np.all(np.abs(X[:, COL["spec_cos"]]) <= 1 + 1e-9)
     assert X[3, COL["spec"]] == 0.0  # an isolated person has no embedding
+
+
+def test_walk_columns_equal_matrix_powers():
+    """walk<t> = (A (D^-1 A)^(t-1))_uv / sqrt(d_u d_v); ret<t> = (D^-1 A)^t_xx, by dense numpy on a small graph."""
+    from recommender.meet.features import WALK_FEATURES, walk_columns
+
+    g = nx.karate_club_graph()
+    g = nx.Graph(g.edges)
+    g.add_node(34)  # an isolated person: every walk column 0 there
+    ctx = build_context(_network_from_graph(g))
+    n = len(ctx)
+    assert [int(i[1:]) for i in ctx.ids] == list(range(n))
+    A = nx.to_numpy_array(g, nodelist=range(n))
+    d = A.sum(axis=1)
+    P = np.divide(A, d[:, None], out=np.zeros_like(A), where=d[:, None] > 0)
+    pairs = np.array([(u, v) for u in range(n) for v in range(n) if u != v])
+    u, v = pairs[:, 0], pairs[:, 1]
+    got = walk_columns(ctx, u, v)
+    assert set(got) == set(WALK_FEATURES)
+    M = A.copy()
+    norm = np.sqrt(d[u] * d[v])
+    for t in (2, 3, 4, 5):
+        M = M @ P
+        want = np.divide(M[u, v], norm, out=np.zeros(len(u)), where=norm > 0)
+        np.testing.assert_allclose(got[f"walk{t}"], want, rtol=1e-10, atol=1e-12)
+    Pt = P.copy()
+    for t in (2, 3, 4):
+        Pt = Pt @ P
+        r = np.diag(Pt)
+        np.testing.assert_allclose(got[f"ret{t}_min"], np.minimum(r[u], r[v]), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(got[f"ret{t}_max"], np.maximum(r[u], r[v]), rtol=1e-10, atol=1e-12)
+    assert got["walk2"][(u == 34) | (v == 34)].max() == 0.0
+    # in the feature matrix only on request; the meet answer's rows leave them 0
+    rows = np.arange(n)
+    X_on = pair_features(ctx, rows, u, v, walks=True)
+    X_off = pair_features(ctx, rows, u, v)
+    np.testing.assert_allclose(X_on[:, COL["walk4"]], got["walk4"])
+    assert not X_off[:, [COL[f] for f in WALK_FEATURES]].any()

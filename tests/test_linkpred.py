@@ -338,3 +338,21 @@ def test_link_predictor_is_the_meet_rankers_structural_part():
     ctx, pos = _graph_context(model.A_)
     expected = model.estimator_.score(meet_pair_features(ctx, pos, pairs))
     np.testing.assert_allclose(model.score_pairs(pairs), expected)
+
+
+def test_link_predictor_learns_a_blend_on_the_walk_columns():
+    """Enough held-out edges: the structural ranker is the logistic + trees blend and reads the walk columns."""
+    from recommender.evaluation.linkpred import _graph_context
+    from recommender.meet.features import STRUCTURAL_FEATURES, WALK_FEATURES, walk_columns
+
+    A = random_graph(n=150, m=700, seed=1)
+    model = LinkPredictor(n_holdouts=4, min_train_edges=0, random_state=0).fit(A)
+    assert model.estimator_.kind_ == "blend" and model.estimator_.fallback_reason_ is None
+    assert set(WALK_FEATURES) <= set(model.feature_names_) == set(STRUCTURAL_FEATURES)
+    assert any(model.estimator_.weights()[f] != 0.0 for f in WALK_FEATURES)  # learned, not assumed
+    pairs = np.array([[0, 1], [2, 3], [4, 50], [7, 120]])
+    ctx, pos = _graph_context(model.A_)
+    want = walk_columns(ctx, pos[pairs[:, 0]], pos[pairs[:, 1]])
+    X = model.transform(pairs)
+    for f in WALK_FEATURES:
+        np.testing.assert_allclose(X[:, model.feature_names_.index(f)], want[f])

@@ -175,3 +175,37 @@ def test_save_object_leaves_no_temp_file_when_writing_fails(tmp_path):
         save_object(State({"a": 1, "x": np.arange(3), "bad": object()}), path, kind="PairRanker")
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.model"]
+
+
+def test_blend_is_the_mean_of_the_logistic_and_tree_log_odds(rows, tmp_path):
+    X, y = rows
+    blend = PairRanker(estimator="blend").fit(X, y)
+    lin = PairRanker(estimator="logistic").fit(X, y)
+    trees = PairRanker(estimator="hgb").fit(X, y)
+    assert blend.kind_ == "blend" and blend.linear_form() is None
+    np.testing.assert_allclose(blend.decision(X), 0.5 * (lin.decision(X) + trees.decision(X)), rtol=1e-9, atol=1e-9)
+    assert blend.weights() == pytest.approx(lin.weights())
+    contrib, base = blend.contributions(X[:10])
+    assert contrib.sum(axis=1) + base == pytest.approx(blend.decision(X[:10]))
+    back = load_object(save_object(blend, tmp_path / "b.model", kind="PairRanker"), kind="PairRanker")
+    assert np.array_equal(back.score(X), blend.score(X))
+
+
+def test_a_column_without_signal_does_not_hurt_the_blend():
+    """A used column of pure noise: held-out AUC stays that of the model without it."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(3)
+    m = 6000
+    X = np.zeros((m, F))
+    X[:, FEATURE_NAMES.index("ra")] = rng.exponential(1.0, m)
+    X[:, FEATURE_NAMES.index("walk3")] = rng.exponential(1.0, m)  # no signal
+    logit = 2.0 * np.log1p(X[:, FEATURE_NAMES.index("ra")]) - 1.5
+    y = (rng.random(m) < 1 / (1 + np.exp(-logit))).astype(int)
+    tr, te = slice(0, 4000), slice(4000, m)
+    auc = {}
+    for name, cols in {"signal": ("ra",), "with noise": ("ra", "walk3")}.items():
+        r = PairRanker(estimator="blend", features=cols, C=1.0).fit(X[tr], y[tr])
+        auc[name] = roc_auc_score(y[te], r.score(X[te]))
+    assert auc["with noise"] >= auc["signal"] - 0.005
+    assert abs(PairRanker(estimator="blend", features=("ra", "walk3"), C=1.0).fit(X[tr], y[tr]).weights()["walk3"]) < 0.1

@@ -33,7 +33,7 @@ import threading
 import numpy as np
 
 from recommender.meet.candidates import tag_counts
-from recommender.meet.features import FEATURE_NAMES, structure
+from recommender.meet.features import FEATURE_NAMES, WALK_FEATURES, structure
 from recommender.people import _GROUP_TABLE, GROUPS
 
 #: Features :func:`~recommender.batch.compiled.prune_block` computes, in its order (the rest of FEATURE_NAMES
@@ -42,7 +42,9 @@ KERNEL_FEATURES = ("cn", "jaccard", "aa", "ra", "pa", "complementarity", "specia
                    "industry_overlap", "region_overlap", "icp_fit", "introducer_trust", "mutual_recency")
 #: Per-person structural columns the kernel adds exactly (degrees, components, clustering, spectral embedding).
 STRUCT_FEATURES = ("deg_min", "deg_max", "spec", "spec_cos", "same_component", "clust_min", "clust_max")
-_OTHERS = ("katz", "tag_sim", "cand_activity", "group_peer", "group_adjacent", "group_executive")
+#: The rest; the walk columns are 0 in every meet answer, on either path (computed only for the structure-only
+#: ranker of ``fracnet evaluate links``, :data:`~recommender.meet.features.WALK_FEATURES`).
+_OTHERS = ("katz", "tag_sim", "cand_activity", "group_peer", "group_adjacent", "group_executive") + WALK_FEATURES
 
 #: Slack on the bound (log-odds): far above rounding, far below any gap that matters; :func:`margin` adds
 #: the rounding of large weights (a near-constant column can get a huge weight and intercept).

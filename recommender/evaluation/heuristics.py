@@ -260,7 +260,7 @@ def score_pa(A, pairs) -> np.ndarray:
     return deg[pairs[:, 0]] * deg[pairs[:, 1]]
 
 
-def _walk_terms(A, pairs, *, normalised=True):
+def _walk_terms(A, pairs, *, normalised=True, five=False):
     """Walk counts of length 1..4 between each pair, by meet-in-the-middle.
 
     ``(A^2)_{uv} = A_u . A_v``, ``(A^3)_{uv} = (A_u A) . A_v`` and
@@ -268,13 +268,16 @@ def _walk_terms(A, pairs, *, normalised=True):
     endpoints are ever formed, one bounded block at a time.
 
     Returns a dict of arrays: ``w1..w4`` (walk counts) and, if ``normalised``,
-    ``s1..s4`` where ``s_t = (A (D^-1 A)^(t-1))_{uv}`` (so that the ``t``-step
-    random-walk probability is ``P^t_{uv} = s_t / d_u``; ``s2`` is RA).
+    ``s2..s4`` where ``s_t = (A (D^-1 A)^(t-1))_{uv}`` (so that the ``t``-step
+    random-walk probability is ``P^t_{uv} = s_t / d_u``; ``s2`` is RA), and with
+    ``five`` also ``s5 = B_u . (B_v A)`` (``B = A D^-1 A D^-1``: one three-hop row
+    per pair, blocks sized by its bound).
     """
     deg = _degrees(A)
     dinv = _inv(deg)
     m = len(pairs)
-    keys = ["w1", "w2", "w3", "w4"] + (["s2", "s3", "s4"] if normalised else [])
+    five = bool(five and normalised)
+    keys = ["w1", "w2", "w3", "w4"] + (["s2", "s3", "s4"] if normalised else []) + (["s5"] if five else [])
     out = {k: np.empty(m) for k in keys}
     if m == 0:
         return out
@@ -282,6 +285,8 @@ def _walk_terms(A, pairs, *, normalised=True):
     Dinv = sp.diags(dinv)
     W = (Dinv @ A @ Dinv).tocsr()  # D^-1 A D^-1
     cost = two_hop[pairs[:, 0]] + two_hop[pairs[:, 1]] + 1.0
+    if five:  # a three-hop row per pair, bounded by the graph's size
+        cost = cost + np.minimum(np.asarray(A @ two_hop).ravel()[pairs[:, 1]], A.shape[0])
     factor = 2.0 if normalised else 1.0
     for blk in _blocks(cost * factor, _BLOCK_NNZ):
         p = pairs[blk]
@@ -299,6 +304,8 @@ def _walk_terms(A, pairs, *, normalised=True):
             out["s2"][blk] = _rowdot(Au @ Dinv, Av)
             out["s3"][blk] = _rowdot(Bu, Av)
             out["s4"][blk] = _rowdot(Bu, Bv @ sp.diags(deg))
+            if five:
+                out["s5"][blk] = _rowdot(Bu, Bv @ A)
         del Au, Av, A2u, A2v
     return out
 

@@ -181,7 +181,10 @@ _FEATURE_BLOCK = 512
 
 
 def meet_pair_features(ctx, pos, pairs) -> np.ndarray:
-    """The meet model's :data:`~recommender.meet.features.FEATURE_NAMES` of node pairs on ``ctx``, shape (m, F)."""
+    """The meet model's :data:`~recommender.meet.features.FEATURE_NAMES` of node pairs on ``ctx``, shape (m, F).
+
+    The walk columns (:data:`~recommender.meet.features.WALK_FEATURES`) included.
+    """
     from recommender.meet.features import FEATURE_NAMES, pair_features
 
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
@@ -195,14 +198,15 @@ def meet_pair_features(ctx, pos, pairs) -> np.ndarray:
         rows = rows_all[b0:b0 + _FEATURE_BLOCK]
         lo, hi = np.searchsorted(u[order], [rows[0], rows[-1] + 1])
         sel = order[lo:hi]
-        out[sel] = pair_features(ctx, rows, np.searchsorted(rows, u[sel]), v[sel])
+        out[sel] = pair_features(ctx, rows, np.searchsorted(rows, u[sel]), v[sel], walks=True)
     return out
 
 
 def _structural_ranker(random_state):
     from recommender.meet.ranker import PairRanker
 
-    return PairRanker(features="structural", C=1.0, random_state=random_state)  # pairs far apart need less shrinkage
+    # pairs far apart need less shrinkage; the blend adds the trees' interactions to the logistic trend
+    return PairRanker(features="structural", estimator="blend", C=1.0, random_state=random_state)
 
 
 class LinkPredictor(BaseEstimator):
@@ -214,7 +218,9 @@ class LinkPredictor(BaseEstimator):
     estimator (:class:`~recommender.meet.ranker.PairRanker`, restricted to
     :data:`~recommender.meet.features.STRUCTURAL_FEATURES`: common neighbours,
     Jaccard, Adamic-Adar, resource allocation, degrees, truncated Katz, a spectral
-    embedding, components and clustering). ``fit(A)`` learns from the observed
+    embedding, components, clustering, normalised walks of length 2..5 and
+    return probabilities), as a blend of a logistic model and boosted trees
+    (``estimator="blend"``). ``fit(A)`` learns from the observed
     graph alone: it repeatedly holds out a random fraction of the edges as
     positives, samples as many non-edges as negatives (the pairs the AUC protocol
     scores), computes their features on the graph *without* the held-out edges
@@ -223,12 +229,14 @@ class LinkPredictor(BaseEstimator):
 
     Parameters
     ----------
-    n_holdouts : int, default 3
+    n_holdouts : int, default 24
         Number of random holdout rounds pooled into the training set.
-    holdout_frac : float, default 0.1
-        Fraction of the edges held out per round.
-    min_train_edges : int, default 1000
-        Small graphs get more rounds (up to ``10 * n_holdouts``) until this
+    holdout_frac : float, default 0.05
+        Fraction of the edges held out per round (small: the graph the
+        training pairs see stays close to the one test pairs are scored on;
+        many rounds give enough of them).
+    min_train_edges : int, default 5000
+        Small graphs get more rounds (up to ``2 * n_holdouts``) until this
         many held-out edges are pooled.
     max_train_pairs : int, default 100_000
         Cap on positive training pairs over all rounds (big graphs).
@@ -263,9 +271,9 @@ class LinkPredictor(BaseEstimator):
     def __init__(
         self,
         *,
-        n_holdouts=3,
-        holdout_frac=0.1,
-        min_train_edges=1000,
+        n_holdouts=24,
+        holdout_frac=0.05,
+        min_train_edges=5000,
         max_train_pairs=100_000,
         spectral_dim=16,
         random_state=0,
@@ -322,8 +330,8 @@ class LinkPredictor(BaseEstimator):
         rng = np.random.default_rng(self.random_state)
         per_round = max(1, int(round(self.holdout_frac * m)))
         per_round = min(per_round, max(1, self.max_train_pairs // self.n_holdouts))
-        # small graphs: more rounds, until min_train_edges positives (at most 10x)
-        rounds = max(self.n_holdouts, min(10 * self.n_holdouts, -(-int(self.min_train_edges) // per_round)))
+        # small graphs: more rounds, until min_train_edges positives (at most 2x)
+        rounds = max(self.n_holdouts, min(2 * self.n_holdouts, -(-int(self.min_train_edges) // per_round)))
         Xs, ys = [], []
         encoder = _GraphEncoder(A.shape[0])
         for _ in range(rounds):

@@ -33,6 +33,14 @@ Features
 ``same_component``   1 if a path of ties joins the two
 ``clust_min``        the smaller local clustering coefficient of the two (``clust_max``
 ``clust_max``        the larger; same cap)
+``walk2`` ..         normalised walks ``s_t / sqrt(d_u d_v)``, ``s_t = (A (D^-1 A)^(t-1))_uv``
+``walk5``            (``s_2`` is RA, ``s_3`` RA of order 3), t = 2..5
+``ret2_min`` ..      return probabilities ``(D^-1 A)^t_uu`` of a random walk from each
+``ret4_max``         end back to itself after t = 2, 3, 4 steps (smaller and larger of
+                     the two). The walk columns are computed only on request
+                     (``walks=True``, what the structure-only ranker of ``fracnet
+                     evaluate links`` asks for); the meet answer does not weigh
+                     them (:data:`~recommender.meet.ranker.UNSCORED_FEATURES`)
 ``tag_sim``          TF-IDF cosine of the two profiles (:class:`ProfileModel`)
 ``complementarity``  ``1 - jaccard(specialties)`` if both are fractionals of
                      the same function, else 0
@@ -132,6 +140,16 @@ FEATURE_NAMES = (
     "same_component",
     "clust_min",
     "clust_max",
+    "walk2",
+    "walk3",
+    "walk4",
+    "walk5",
+    "ret2_min",
+    "ret2_max",
+    "ret3_min",
+    "ret3_max",
+    "ret4_min",
+    "ret4_max",
     "tag_sim",
     "complementarity",
     "specialty_affinity",
@@ -153,7 +171,12 @@ KATZ_BETA = 0.05
 
 #: The structural columns: what a graph alone gives (the link model of ``fracnet evaluate links`` uses only these).
 STRUCTURAL_FEATURES = ("cn", "jaccard", "aa", "ra", "pa", "katz", "deg_min", "deg_max", "spec", "spec_cos",
-                       "same_component", "clust_min", "clust_max")
+                       "same_component", "clust_min", "clust_max", "walk2", "walk3", "walk4", "walk5",
+                       "ret2_min", "ret2_max", "ret3_min", "ret3_max", "ret4_min", "ret4_max")
+
+#: The walk columns (:func:`walk_columns`): computed only when asked for (``walks=True``).
+WALK_FEATURES = ("walk2", "walk3", "walk4", "walk5", "ret2_min", "ret2_max", "ret3_min", "ret3_max",
+                 "ret4_min", "ret4_max")
 
 #: Columns that may be negative: the ranker reads them as they are, not through ``log1p``.
 SIGNED_FEATURES = ("spec", "spec_cos")
@@ -172,13 +195,14 @@ _COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarray, hop: TwoHop,
                     hidx: np.ndarray, tied: np.ndarray | None = None, *, katz: bool = True,
-                    tag_sim: bool = True, tags: dict | None = None) -> dict:
+                    tag_sim: bool = True, tags: dict | None = None, walks: bool = False) -> dict:
     """:data:`FEATURE_NAMES` of pairs as a dict of 1-D arrays (the one feature code path).
 
     ``hidx`` is each pair's index in ``hop`` (-1: no mutual contact) and
     ``tied`` whether the pair is already tied (default: none is). ``katz``
     and ``tag_sim`` can be left out (zeros) when the caller computes them
-    later for fewer pairs (:func:`block_tag_similarity`, :func:`katz_scores`).
+    later for fewer pairs (:func:`block_tag_similarity`, :func:`katz_scores`);
+    the :data:`WALK_FEATURES` are zeros unless ``walks`` (:func:`walk_columns`).
     """
     m = len(pr)
     u = rows[pr]
@@ -221,6 +245,7 @@ def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: n
         f["clust_max"] = np.maximum(cu, cv)
     f["katz"] = katz_scores(ctx, rows, pr, pc, cn, np.zeros(m) if tied is None else tied.astype(float)) \
         if katz else np.zeros(m)
+    f.update(walk_columns(ctx, u, pc) if walks else {name: np.zeros(m) for name in WALK_FEATURES})
     f["tag_sim"] = block_tag_similarity(ctx, rows, pr, pc) if tag_sim else np.zeros(m)
 
     spec_inter = tags["spec"].astype(float)
@@ -292,6 +317,68 @@ def _structure(A) -> dict:
         den = d * (d - 1.0)
         st["clustering"] = np.divide(2.0 * _triangles(A), den, out=np.zeros(n), where=den > 0)
     return st
+
+
+def walk_columns(ctx: FeatureContext, u: np.ndarray, v: np.ndarray) -> dict:
+    """The :data:`WALK_FEATURES` of pairs (``u``, ``v``) (positions in ``ctx``), as a dict of 1-D arrays.
+
+    ``walk<t>`` is ``s_t / sqrt(d_u d_v)`` with ``s_t = (A (D^-1 A)^(t-1))_uv``
+    (:func:`~recommender.evaluation.heuristics._walk_terms`, by meeting in the
+    middle), 0 when either end has no tie. ``ret<t>_min`` / ``_max`` are the
+    smaller and larger of the two ends' return probabilities ``(D^-1 A)^t_xx``
+    (:func:`return_probabilities`, once per context).
+    """
+    from recommender.evaluation.heuristics import _walk_terms
+
+    u = np.asarray(u, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    m = len(u)
+    out = {name: np.zeros(m) for name in WALK_FEATURES}
+    if m == 0:
+        return out
+    A = ctx.A if ctx.A.dtype == np.float64 else ctx.A.astype(np.float64)
+    w = _walk_terms(A, np.column_stack([u, v]), five=True)
+    d = ctx.deg.astype(float)
+    norm = np.sqrt(d[u] * d[v])
+    for t in (2, 3, 4, 5):
+        out[f"walk{t}"] = np.divide(w[f"s{t}"], norm, out=np.zeros(m), where=norm > 0)
+    ret = return_probabilities(ctx)
+    for j, t in enumerate((2, 3, 4)):
+        ru, rv = ret[u, j], ret[v, j]
+        out[f"ret{t}_min"] = np.minimum(ru, rv)
+        out[f"ret{t}_max"] = np.maximum(ru, rv)
+    return out
+
+
+def return_probabilities(ctx: FeatureContext) -> np.ndarray:
+    """``(D^-1 A)^t_xx`` for t = 2, 3, 4 and every person ``x`` of ``ctx``, shape (n, 3) (kept on the context).
+
+    With ``S = D^-1/2 A D^-1/2`` (symmetric, ``(D^-1 A)^t_xx = (S^t)_xx``):
+    ``S^2_xx = |S_x|^2``, ``S^3_xx = S_x . (S^2)_x`` and ``S^4_xx = |(S^2)_x|^2``,
+    from two-hop rows in bounded blocks.
+    """
+    ret = ctx.__dict__.get("_returns")
+    if ret is not None:
+        return ret
+    import scipy.sparse as sp
+
+    from recommender.evaluation.heuristics import _BLOCK_NNZ, _blocks, _rowdot
+
+    A = ctx.A.astype(np.float64)
+    n = A.shape[0]
+    d = np.asarray(A.sum(axis=1)).ravel()
+    h = np.divide(1.0, np.sqrt(d), out=np.zeros(n), where=d > 0)
+    S = (sp.diags(h) @ A @ sp.diags(h)).tocsr()
+    ret = np.zeros((n, 3))
+    two_hop = np.asarray(A @ d).ravel()
+    for blk in _blocks(two_hop + 1.0, _BLOCK_NNZ):
+        rows = S[blk]
+        rows2 = rows @ S
+        ret[blk, 0] = _rowdot(rows, rows)
+        ret[blk, 1] = _rowdot(rows2, rows)
+        ret[blk, 2] = _rowdot(rows2, rows2)
+    ctx.__dict__["_returns"] = ret
+    return ret
 
 
 def stack_features(cols: dict, idx: np.ndarray | None = None) -> np.ndarray:
@@ -367,7 +454,7 @@ def katz_scores(ctx: FeatureContext, rows, pr, pc, cn, tied) -> np.ndarray:
 
 
 def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, pair_col: np.ndarray, *,
-                  hop: "TwoHop | None" = None, katz: bool = True) -> np.ndarray:
+                  hop: "TwoHop | None" = None, katz: bool = True, walks: bool = False) -> np.ndarray:
     """The :data:`FEATURE_NAMES` of pairs (``rows[pair_row]``, ``pair_col``).
 
     Parameters
@@ -383,6 +470,8 @@ def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, p
         :func:`two_hop_paths` of ``rows`` if already computed.
     katz : bool, default True
         False: the ``katz`` column is left 0 (training rows for a ranker that gives it no weight).
+    walks : bool, default False
+        True: compute the :data:`WALK_FEATURES` (:func:`walk_columns`); else they are 0.
 
     Returns
     -------
@@ -396,7 +485,7 @@ def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, p
     hop = two_hop_paths(ctx, rows) if hop is None else hop
     hidx = hop.locate(pr, pc)
     tied = _tied(ctx, rows, pr * len(ctx) + pc)
-    return stack_features(feature_columns(ctx, rows, pr, pc, hop, hidx, tied, katz=katz))
+    return stack_features(feature_columns(ctx, rows, pr, pc, hop, hidx, tied, katz=katz, walks=walks))
 
 
 #: Scratch cells (rows x people) used at a time by :func:`_walks3`.

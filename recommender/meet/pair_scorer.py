@@ -56,11 +56,17 @@ class PairScorer:
     def decision(self, X) -> np.ndarray:
         """Raw scores (log-odds), shape (m,)."""
         self._check()
-        Z = _transform(X)
+        return self._decision_z(_transform(X))
+
+    def _decision_z(self, Z: np.ndarray) -> np.ndarray:
+        """:meth:`decision` of transformed rows ``Z``: the trees, the linear form, or (``blend``) their mean."""
         if self.kind_ == "hgb":
             return self._tree_decision(Z[:, self.used_])
         # elementwise then a row sum: each row's score is independent of the batch
-        return (((Z - self.mean_) / self.scale_) * self.coef_).sum(axis=1) + self.intercept_
+        linear = (((Z - self.mean_) / self.scale_) * self.coef_).sum(axis=1) + self.intercept_
+        if self.kind_ == "blend":
+            return 0.5 * (linear + self._tree_decision(Z[:, self.used_]))
+        return linear
 
     def score(self, X) -> np.ndarray:
         """Probability-like scores in (0, 1), shape (m,)."""
@@ -80,14 +86,14 @@ class PairScorer:
         self._check()
         X = np.asarray(X, dtype=float)
         Z = _transform(X)
-        if self.kind_ != "hgb":
+        if self.kind_ not in ("hgb", "blend"):
             contrib = ((Z - self.mean_) / self.scale_) * self.coef_
             return contrib, np.full(len(Z), self.intercept_)
         m, f = Z.shape
         full = self.decision(X)
         Zs = np.repeat(Z, f, axis=0)
         Zs[np.arange(m * f), np.tile(np.arange(f), m)] = np.tile(self.reference_, m)
-        occl = self._tree_decision(Zs[:, self.used_]).reshape(m, f)
+        occl = self._decision_z(Zs).reshape(m, f)
         contrib = full[:, None] - occl
         return contrib, full - contrib.sum(axis=1)
 
@@ -101,13 +107,13 @@ class PairScorer:
         computed yet (:meth:`MeetScorer.score_block <recommender.meet.scoring.MeetScorer.score_block>`).
         """
         self._check()
-        if self.kind_ == "hgb":
+        if self.kind_ in ("hgb", "blend"):
             return None
         a = self.coef_ / self.scale_
         return a, float(self.intercept_ - (a * self.mean_).sum())
 
     def weights(self) -> dict[str, float]:
-        """Weights on the standardised ``log1p`` features (logistic) or on ``log1p`` (default); {} for hgb."""
+        """Weights on the standardised ``log1p`` features (logistic; blend: its logistic half) or on ``log1p`` (default); {} for hgb."""
         self._check()
         if self.kind_ == "hgb":
             return {}
@@ -135,7 +141,7 @@ class PairScorer:
         """The fitted state as arrays and JSON values."""
         self._check()
         state = attributes_state(self, _ARRAYS + _VALUES)
-        if self.kind_ == "hgb":
+        if self.kind_ in ("hgb", "blend"):
             state["trees_"] = dict(self.trees_)
         return state
 

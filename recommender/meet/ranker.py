@@ -37,7 +37,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from recommender.errors import UsageError
-from recommender.meet.features import FEATURE_NAMES, STRUCTURAL_FEATURES
+from recommender.meet.features import FEATURE_NAMES, STRUCTURAL_FEATURES, WALK_FEATURES
 from recommender.meet.pair_scorer import PairScorer, _transform, export_trees, transform_column  # noqa: F401
 from recommender.meet.persistence import ModelFileError, load_object, save_object
 from recommender.meet.training import TrainingSet, build_training_set, formed_pairs
@@ -71,6 +71,7 @@ DEFAULT_WEIGHTS = {
     "same_component": 0.0,
     "clust_min": 0.0,
     "clust_max": 0.0,
+    **{name: 0.0 for name in WALK_FEATURES},
     "tag_sim": 1.5,
     "complementarity": 1.2,
     "specialty_affinity": 0.5,
@@ -90,12 +91,15 @@ DEFAULT_WEIGHTS = {
 DEFAULT_INTERCEPT = -4.0
 
 
-#: Features the ranker does not use (weight 0): 3-walk counts are costly to compute for every
-#: candidate and nearly collinear with common neighbours. They are still computed and shown.
-UNSCORED_FEATURES = ("katz",)
+#: Features the ranker does not use (weight 0) unless asked for by name or by ``features="structural"``:
+#: 3-walk counts are costly to compute for every candidate and nearly collinear with common
+#: neighbours (still computed and shown); the walk columns (normalised walks of length 2..5, return
+#: probabilities) cost three-hop rows per pair and are computed only for the structure-only ranker
+#: of ``fracnet evaluate links``.
+UNSCORED_FEATURES = ("katz",) + WALK_FEATURES
 
 
-ESTIMATORS = ("logistic", "hgb")
+ESTIMATORS = ("logistic", "hgb", "blend")
 
 
 def _used_columns(features) -> list[int]:
@@ -120,7 +124,9 @@ class PairRanker(PairScorer, BaseEstimator):
         ``logistic``: L2 logistic regression on standardised ``log1p``
         features (exact per-feature contributions). ``hgb``: scikit-learn's
         HistGradientBoostingClassifier (contributions by occlusion against
-        the training medians).
+        the training medians). ``blend``: both, fitted on the same rows; the
+        score is the mean of their log-odds (the logistic model's smooth trend
+        plus the trees' interactions; contributions by occlusion).
     min_positives : int, default 30
         Fewer positive rows than this: no learning, :data:`DEFAULT_WEIGHTS`.
     C : float, default 0.03
@@ -178,7 +184,7 @@ class PairRanker(PairScorer, BaseEstimator):
             self.scale_ = np.ones(len(FEATURE_NAMES))
             return self
         used = self.used_
-        if self.estimator == "logistic":
+        if self.estimator in ("logistic", "blend"):
             from sklearn.linear_model import LogisticRegression
 
             self.mean_ = Z.mean(axis=0)
@@ -194,7 +200,7 @@ class PairRanker(PairScorer, BaseEstimator):
             self.coef_ = np.zeros(len(FEATURE_NAMES))
             self.coef_[used] = lr.coef_.ravel().astype(float)
             self.intercept_ = float(lr.intercept_[0])
-        else:
+        if self.estimator in ("hgb", "blend"):
             from sklearn.ensemble import HistGradientBoostingClassifier
 
             self.model_ = HistGradientBoostingClassifier(
@@ -202,5 +208,5 @@ class PairRanker(PairScorer, BaseEstimator):
                 l2_regularization=1.0, random_state=self.random_state)
             self.model_.fit(Z[:, used], y, sample_weight=sample_weight)
             self.trees_ = export_trees(self.model_)  # scored by PairScorer in numpy, fitted or loaded
-            self.kind_ = "hgb"
+            self.kind_ = self.estimator
         return self

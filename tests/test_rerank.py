@@ -5,6 +5,7 @@ import pytest
 
 from recommender.demo import generate_network
 from recommender.meet.model import MeetModel
+from recommender.meet.features import FEATURE_NAMES
 from recommender.meet.rerank import RERANK_FEATURES, list_ids, rerank_matrix, top_m
 from recommender.meet.scoring import MeetScorer
 from recommender.network import Network
@@ -57,7 +58,7 @@ def test_evaluation_scores_rank_the_answer_first(model):
 def test_list_columns_depend_on_the_list_only(model):
     ctx = model.context_
     rows = np.array([3, 9])
-    X = np.abs(np.random.default_rng(0).normal(size=(6, 26)))
+    X = np.abs(np.random.default_rng(0).normal(size=(6, len(FEATURE_NAMES))))
     pr, pc = np.array([0, 0, 0, 1, 1, 1]), np.array([1, 2, 4, 5, 6, 7])
     s1 = np.array([0.5, 0.1, 0.3, 2.0, -1.0, 0.0])
     lid = list_ids(pr, np.zeros(6, int))

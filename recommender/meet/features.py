@@ -364,9 +364,9 @@ def return_probabilities(ctx: FeatureContext) -> np.ndarray:
 
     from recommender.evaluation.heuristics import _BLOCK_NNZ, _blocks, _rowdot
 
-    A = ctx.A.astype(np.float64)
+    A = ctx.A if ctx.A.dtype == np.float64 else ctx.A.astype(np.float64)
     n = A.shape[0]
-    d = np.asarray(A.sum(axis=1)).ravel()
+    d = ctx.deg.astype(float)  # the degrees walk_columns normalises by (ties counted once)
     h = np.divide(1.0, np.sqrt(d), out=np.zeros(n), where=d > 0)
     S = (sp.diags(h) @ A @ sp.diags(h)).tocsr()
     ret = np.zeros((n, 3))

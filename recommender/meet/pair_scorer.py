@@ -22,6 +22,8 @@ from recommender.meet.persistence import attributes_state, from_attributes_state
 
 _ARRAYS = ("used_", "reference_", "coef_", "mean_", "scale_")
 _VALUES = ("kind_", "n_rows_", "n_positive_", "fallback_reason_", "intercept_")
+#: Kinds scored (partly) by the exported trees: their state holds ``trees_``, their contributions come by occlusion.
+_TREE_KINDS = ("hgb", "blend")
 
 
 _SIGNED = np.array([f in SIGNED_FEATURES for f in FEATURE_NAMES])
@@ -86,7 +88,7 @@ class PairScorer:
         self._check()
         X = np.asarray(X, dtype=float)
         Z = _transform(X)
-        if self.kind_ not in ("hgb", "blend"):
+        if self.kind_ not in _TREE_KINDS:
             contrib = ((Z - self.mean_) / self.scale_) * self.coef_
             return contrib, np.full(len(Z), self.intercept_)
         m, f = Z.shape
@@ -107,7 +109,7 @@ class PairScorer:
         computed yet (:meth:`MeetScorer.score_block <recommender.meet.scoring.MeetScorer.score_block>`).
         """
         self._check()
-        if self.kind_ in ("hgb", "blend"):
+        if self.kind_ in _TREE_KINDS:
             return None
         a = self.coef_ / self.scale_
         return a, float(self.intercept_ - (a * self.mean_).sum())
@@ -141,7 +143,7 @@ class PairScorer:
         """The fitted state as arrays and JSON values."""
         self._check()
         state = attributes_state(self, _ARRAYS + _VALUES)
-        if self.kind_ in ("hgb", "blend"):
+        if self.kind_ in _TREE_KINDS:
             state["trees_"] = dict(self.trees_)
         return state
 

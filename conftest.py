@@ -146,6 +146,20 @@ def compiled_kernels():
 
 
 @pytest.fixture(autouse=True)
+def _main_module_kept():
+    """Put back ``sys.modules["__main__"]`` after every test.
+
+    Streamlit's AppTest runs ``app.py`` as ``__main__`` and leaves it there; a later test in the same worker
+    that starts a process with multiprocessing's ``spawn`` (the Dask engine's LocalCluster, test_faults'
+    writers) would then run the whole explorer again in every child (``spawn`` re-runs ``__main__``'s file):
+    each child builds the default sample database and fits its model and router before doing its work."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None and sys.modules.get("__main__") is not main:
+        sys.modules["__main__"] = main
+
+
+@pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
     """HOME and FRACNET_DB in a per-session temp folder, for tests and doctests alike."""
     home = tmp_path_factory.getbasetemp() / "fracnet-home"

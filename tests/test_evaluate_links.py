@@ -19,6 +19,19 @@ from recommender.demo.graphs import geometric_edges  # noqa: E402
 
 
 @pytest.fixture
+def quick_fracnet(monkeypatch):
+    """The "fracnet" method with 4 holdout rounds instead of the product's 24-48: the tests taking it check the
+    protocol, its output and the CLI, not the figure (tests/test_linkpred.py fits the default LinkPredictor,
+    ``test_usair_one_split`` runs the default one against RA on a real graph). 0.2 s a fit instead of 3 s."""
+    import functools
+
+    from recommender.evaluation import linkpred
+
+    monkeypatch.setattr(linkpred, "LinkPredictor", functools.partial(linkpred.LinkPredictor, n_holdouts=4,
+                                                                      min_train_edges=0))
+
+
+@pytest.fixture
 def graph_csv(tmp_path):
     path = tmp_path / "net.csv"
     e = geometric_edges()
@@ -115,7 +128,7 @@ class TestReadSplit:
 
 
 class TestEvaluateLinks:
-    def test_result_structure_and_ranges(self):
+    def test_result_structure_and_ranges(self, quick_fracnet):
         res = evaluate_links(geometric_edges(), runs=2, seed=1)
         assert res["runs"] == 2
         assert list(res["methods"]) == ["cn", "jaccard", "aa", "ra", "pa", "katz", "ppr", "fracnet"]
@@ -171,7 +184,7 @@ class TestEvaluateLinks:
         el = EdgeList(edges=geometric_edges(), nodes=np.arange(80), name="geo")
         assert evaluate_links(el, runs=1, methods=["cn"])["dataset"] == "geo"
 
-    def test_splits_dir(self, tmp_path):
+    def test_splits_dir(self, tmp_path, quick_fracnet):
         e = geometric_edges(seed=2)
         rng = np.random.default_rng(0)
         d = tmp_path / "toy" / "splits"
@@ -207,7 +220,7 @@ class TestEvaluateLinks:
 
 
 class TestCli:
-    def test_json(self, graph_csv, capsys):
+    def test_json(self, graph_csv, capsys, quick_fracnet):
         code = main(["evaluate", "links", str(graph_csv), "--runs", "2", "--json"])
         out = capsys.readouterr()
         assert code == 0, out.err
@@ -218,7 +231,7 @@ class TestCli:
             assert 0 <= m["auc"] <= 1 and 0 <= m["ap"] <= 1 and "auc_std" in m
         assert out.err == ""  # no progress bar when stderr is not a terminal
 
-    def test_table_and_plot(self, graph_csv, tmp_path, capsys):
+    def test_table_and_plot(self, graph_csv, tmp_path, capsys, quick_fracnet):
         png = tmp_path / "roc.png"
         code = main(["evaluate", "links", str(graph_csv), "--runs", "1", "--seed", "3", "--plot", str(png)])
         out = capsys.readouterr().out

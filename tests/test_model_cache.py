@@ -128,7 +128,7 @@ def test_a_file_placed_in_the_cache_folder_is_never_unpickled(cold_db, tmp_path)
         assert _answer(again, pid) == _answer(model, pid)
 
 
-def test_a_replaced_database_file_never_matches_the_old_cache(cold_db, sample_db, tmp_path):
+def test_a_replaced_database_file_never_matches_the_old_cache(cold_db, tmp_path):
     other = tmp_path / "other.db"
     with Store(other) as o:
         with o.transaction() as con:

@@ -160,15 +160,16 @@ def warmed_db(warmed_template, copy_db, tmp_path):
     return copy_db(warmed_template, tmp_path / "warmed.db")
 
 
-def test_meet_and_refer_with_a_cached_model_import_no_sklearn_pandas_or_networkx(warmed_db):
+def test_meet_and_refer_with_a_cached_model_import_no_sklearn_pandas_or_networkx(warmed_db, cold_db):
     code, mods, out = _fracnet(warmed_db, "meet", "p0042")
     assert code == 0 and "Peers" in out, out
     assert "numpy" in mods and not mods & set(HEAVY), mods
     code, mods, out = _fracnet(warmed_db, "refer", "--from", "p0042", "--needs", "demand gen;abm", "--industry", "saas")
     assert code == 0 and "Refer to" in out
     assert not mods & set(HEAVY), mods
-    # without a cache the same command fits, with scikit-learn: the check above can fail
-    code, mods, _ = _fracnet(warmed_db, "meet", "p0042", "--no-cache")
+    # without a cache the same command fits, with scikit-learn: the check above can fail (on the small network:
+    # the fit is not what this checks)
+    code, mods, _ = _fracnet(cold_db, "meet", "p0042", "--no-cache")
     assert code == 0 and "sklearn" in mods
 
 

@@ -14,6 +14,12 @@ def network() -> Network:
     return Network.from_frames(**generate_network(250, seed=11))
 
 
+@pytest.fixture(scope="module")
+def report(network) -> dict:
+    """``evaluate_referrals(network)``, replayed once for the tests that read it (read-only)."""
+    return evaluate_referrals(network)
+
+
 def test_won_cases_are_won_and_dated(network):
     cases = won_cases(network)
     assert len(cases) > 5
@@ -22,8 +28,8 @@ def test_won_cases_are_won_and_dated(network):
     assert set(zip(cases["opportunity_id"], cases["winner"])) <= set(zip(won["opportunity_id"], won["to_id"]))
 
 
-def test_evaluate_referrals_sane(network):
-    rep = evaluate_referrals(network)
+def test_evaluate_referrals_sane(network, report):
+    rep = report
     assert rep["n"] + rep["unreachable_via_opted_out"] == len(won_cases(network)) - rep["skipped"] and rep["n"] > 5
     assert 0 <= rep["reachable"] <= 1
     for name in ("fracnet", "similarity", "most_connected"):
@@ -68,8 +74,8 @@ def test_a_winner_reachable_only_through_an_opted_out_person_is_counted_apart_no
                for n in notes)
 
 
-def test_every_miss_says_why_and_an_outranked_winner_is_ranked_below_the_picks(network):
-    rep = evaluate_referrals(network)
+def test_every_miss_says_why_and_an_outranked_winner_is_ranked_below_the_picks(report):
+    rep = report
     misses = rep["misses"]
     n_hits = round(rep["methods"]["fracnet"]["hit@3"] * rep["n"])
     assert len(misses) == rep["n"] - n_hits

@@ -107,8 +107,19 @@ def test_opted_out_people_are_never_candidates_and_get_no_list(sample_model, sam
 
 
 def test_dask_engine_equals_local(small_model):
+    import io
+
+    from recommender.meet.persistence import read_state, write_state
+    from recommender.meet.scoring import MeetScorer
+
     local = meet_frame(small_model, k=5, block_size=16)
-    remote = meet_frame(small_model, k=5, block_size=16, engine="dask")  # a LocalCluster of 2 processes
+    # the model as `fracnet batch meet` loads it from the cache (its answering half: the workers unpickle it
+    # without importing scikit-learn or pandas, ~3 s of CPU each), on a LocalCluster of 2 processes
+    buf = io.BytesIO()
+    write_state(buf, "MeetModel", small_model.to_state())
+    buf.seek(0)
+    scorer = MeetScorer.from_state(read_state(buf, "MeetModel"))
+    remote = meet_frame(scorer, k=5, block_size=16, engine="dask")
     pd.testing.assert_frame_equal(remote, local, check_exact=True)
 
 

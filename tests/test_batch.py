@@ -69,9 +69,9 @@ def test_batch_equals_recommend_for_everyone_on_the_sample(sample_model, sample_
     assert checked > 100
 
 
-def test_batch_equals_the_meet_cli_json(sample_db, sample_batch, capsys):
-    for pid in ["p0001", "p0042", "p0300"]:
-        assert main(["meet", pid, "--json", "--db", str(sample_db)]) == 0
+def test_batch_equals_the_meet_cli_json(warm_sample_db, sample_batch, capsys):
+    for pid in ["p0001", "p0042", "p0300"]:  # the CLI answers from the sample's cached model (read-only use)
+        assert main(["meet", pid, "--json", "--db", str(warm_sample_db)]) == 0
         recs = json.loads(capsys.readouterr().out)["recommendations"]
         got = sample_batch[sample_batch["person_id"] == pid]
         assert got["candidate_id"].tolist() == [r["id"] for r in recs]
@@ -209,7 +209,7 @@ x3,p0100,,,,,Need someone to fix our hiring process
 """
 
 
-def test_batch_refer_writes_one_row_per_pick(sample_net, tmp_path):
+def test_batch_refer_writes_one_row_per_pick(sample_net, sample_router, tmp_path):
     src = tmp_path / "opps.csv"
     src.write_text(OPPS)
     out = tmp_path / "picks.csv"
@@ -219,10 +219,8 @@ def test_batch_refer_writes_one_row_per_pick(sample_net, tmp_path):
     assert summary.extra["opportunities"] == 3 and summary.rows == len(df)
     assert set(df["opportunity_id"]) <= {"x1", "x2", "x3"} and len(df) >= 3
     assert df.groupby("opportunity_id")["rank"].max().max() <= 3
-    # the same picks as one routing at a time
-    from recommender.refer.router import Router
-
-    r = Router().fit(sample_net).route("p0001", needs="demand gen;abm", industry="saas", size_band="5-50m",
+    # the same picks as one routing at a time (the session's router, fitted on the same sample)
+    r = sample_router.route("p0001", needs="demand gen;abm", industry="saas", size_band="5-50m",
                                        region="us-west", description="Pipeline help for a SaaS company", k=3)
     assert df.loc[df["opportunity_id"] == "x1", "person_id"].tolist() == [p.person_id for p in r.picks]
     assert all(path.split(">")[0] == who for path, who in zip(df["trust_path"], df["brought_by"]))
@@ -245,31 +243,31 @@ def test_batch_refer_reports_bad_rows_before_work(sample_net, tmp_path):
 # -- the CLI -------------------------------------------------------------------------------
 
 
-def test_cli_batch_meet(sample_db, tmp_path, capsys):
+def test_cli_batch_meet(warm_sample_db, tmp_path, capsys):
     out = tmp_path / "all.parquet"
-    assert main(["batch", "meet", "--db", str(sample_db), "--out", str(out), "--top-k", "3", "--block-size", "50",
+    assert main(["batch", "meet", "--db", str(warm_sample_db), "--out", str(out), "--top-k", "3", "--block-size", "50",
                  "--json", "--quiet"]) == 0
     summary = json.loads(capsys.readouterr().out)
     df = pd.read_parquet(out)
     assert summary["rows"] == len(df) and summary["people"] > 300
     assert {"seconds", "peak_memory_mb", "fit_seconds"} <= set(summary)
-    assert main(["batch", "meet", "--db", str(sample_db), "--out", str(tmp_path / "a.csv"), "--quiet"]) == 0
+    assert main(["batch", "meet", "--db", str(warm_sample_db), "--out", str(tmp_path / "a.csv"), "--quiet"]) == 0
     assert "rows for" in capsys.readouterr().out
 
 
-def test_cli_batch_meet_cached_model_skips_the_network(sample_db, tmp_path, monkeypatch):
+def test_cli_batch_meet_cached_model_skips_the_network(cold_db, tmp_path, monkeypatch):
     """With a model cached for the database's revision, the network is not read again (at 1M that is minutes)."""
     import recommender.network
 
     first = tmp_path / "first.csv"
-    assert main(["batch", "meet", "--db", str(sample_db), "--out", str(first), "--quiet"]) == 0  # fits, caches
+    assert main(["batch", "meet", "--db", str(cold_db), "--out", str(first), "--quiet"]) == 0  # fits, caches
 
     def no_load(*args, **kwargs):
         raise AssertionError("the network was read although a model is cached")
 
     monkeypatch.setattr(recommender.network, "load_network", no_load)
     again = tmp_path / "again.csv"
-    assert main(["batch", "meet", "--db", str(sample_db), "--out", str(again), "--quiet"]) == 0
+    assert main(["batch", "meet", "--db", str(cold_db), "--out", str(again), "--quiet"]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(again), pd.read_csv(first))
 
 
@@ -288,7 +286,8 @@ def test_cli_batch_meet_errors(sample_db, tmp_path, capsys, argv, code, text):
     assert not any(p.suffix == ".csv" for p in tmp_path.iterdir())
 
 
-def test_cli_batch_refer(sample_db, tmp_path, capsys):
+def test_cli_batch_refer(warm_sample_db, tmp_path, capsys):
+    sample_db = warm_sample_db  # its router cached: loaded (read-only use)
     src = tmp_path / "opps.csv"
     src.write_text(OPPS)
     out = tmp_path / "picks.parquet"

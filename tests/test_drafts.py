@@ -124,9 +124,11 @@ def test_every_pick_covers_a_need_or_the_answer_says_nobody_does(sample):
     assert nobody < len(net.opportunities)
 
 
-def test_o0007_from_someone_who_did_not_bring_it(sample_db, capsys):
+def test_o0007_from_someone_who_did_not_bring_it(warm_sample_db, capsys):
     """The issue's case: enterprise sales from p0042 (not theirs, closed): refused, then answered honestly."""
     from recommender.cli import main
+
+    sample_db = warm_sample_db  # its router cached: loaded (read-only use)
 
     assert main(["refer", "--from", "p0042", "--opportunity", "o0007", "--db", str(sample_db)]) == 2
     err = capsys.readouterr().err
@@ -137,7 +139,8 @@ def test_o0007_from_someone_who_did_not_bring_it(sample_db, capsys):
     assert "Draft notes" not in out
 
 
-def test_needs_corrections_and_refusals_on_the_cli(sample_db, capsys):
+def test_needs_corrections_and_refusals_on_the_cli(warm_sample_db, capsys):
+    sample_db = warm_sample_db  # its router cached: loaded (read-only use)
     from recommender.cli import main
 
     assert main(["refer", "--from", "p0042", "--needs", "demand genn, seo", "--db", str(sample_db)]) == 0

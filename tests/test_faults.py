@@ -27,6 +27,9 @@ import pytest
 from recommender.cli import main
 from recommender.store.db import Store
 
+# the targets of the spawned writer processes: a module of their own, so each child imports only what it runs
+from fault_writers import hold_write_lock, log_referrals  # noqa: E402  (tests/ is on sys.path, as for conftest)
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
 TALLY = {"cases": 0, "tracebacks": 0, "lost_or_duplicated_rows": 0, "changed_databases_after_refusal": 0,
@@ -604,22 +607,12 @@ def test_restore_will_not_replace_another_apps_database(db, tmp_path, capsys):
                   message=r"will not restore over .*other\.sqlite", db=other, folders=[tmp_path])
 
 
-def _hold_write_lock(db: str, seconds: float, ready) -> None:
-    con = sqlite3.connect(db, timeout=30)
-    con.execute("BEGIN IMMEDIATE")
-    con.execute("INSERT INTO companies (id, name) VALUES ('c-held', 'Held')")
-    ready.set()
-    time.sleep(seconds)
-    con.execute("COMMIT")
-    con.close()
-
-
 def test_restore_refuses_while_a_writer_is_running_and_the_writer_keeps_its_rows(db, tmp_path, capsys):
     with Store(db) as s:
         s.backup(tmp_path / "b.db")
     ctx = mp.get_context("spawn")
     ready = ctx.Event()
-    writer = ctx.Process(target=_hold_write_lock, args=(str(db), 3.0, ready))
+    writer = ctx.Process(target=hold_write_lock, args=(str(db), 3.0, ready))
     writer.start()
     assert ready.wait(30)
     before = db_digest(db)
@@ -822,28 +815,12 @@ def test_permission_denied_on_an_output_is_one_line(db, tmp_path, capsys, monkey
 WRITERS, WRITES = 4, 250  # 1,000 contended writes; bench/concurrent_writers.py runs 4 x 500 through the CLI
 
 
-def _log_referrals(db: str, worker: int, n: int, start, errors) -> None:
-    import recommender.network  # noqa: F401  (what log_referral imports on first use: before the start)
-    from recommender.ledger import log_referral
-
-    start.wait()
-    with Store(db) as s:
-        people = sorted(s.read_table("people", "kind = 'fractional' AND (opt_out IS NULL OR opt_out = 0)")["id"])
-        for i in range(n):
-            a, b = people[(worker * 7 + i) % len(people)], people[(worker * 7 + i + 1) % len(people)]
-            try:
-                log_referral(s, None, b, from_id=a, date="2026-07-01",
-                             new_opportunity={"needs": "abm", "description": f"w{worker}-{i}"})
-            except Exception as exc:  # noqa: BLE001 - counted, reported by the parent
-                errors.put(f"{type(exc).__name__}: {exc}")
-
-
 def test_four_concurrent_writers_lose_nothing_and_never_see_locked(db):
     ctx = mp.get_context("spawn")
     start, errors = ctx.Event(), ctx.Queue()
     with Store(db) as s:
         before = s.counts()
-    procs = [ctx.Process(target=_log_referrals, args=(str(db), w, WRITES, start, errors)) for w in range(WRITERS)]
+    procs = [ctx.Process(target=log_referrals, args=(str(db), w, WRITES, start, errors)) for w in range(WRITERS)]
     for p in procs:
         p.start()
     start.set()

@@ -17,7 +17,13 @@ pytestmark = [pytest.mark.skipif(fast.compiled() is None, reason="numba is not i
 
 @pytest.fixture(scope="module")
 def demo_model():
-    return MeetModel().fit(Network.from_frames(**generate_network(2500, seed=3)))
+    # 1,500 people: three blocks of 700 rows (the last one short), and a dozen people whose two hops pass the
+    # model's cap (max_two_hop=400), so the kernel's capped path is compared too (6 s to fit; 2,500 took 12 s)
+    model = MeetModel().fit(Network.from_frames(**generate_network(1500, seed=3)))
+    A = model.context_.A
+    two_hops = np.diff(((A @ A) > 0).tocsr().indptr)
+    assert (two_hops > model.max_two_hop).sum() >= 5
+    return model
 
 
 def _blocks(n, size):
@@ -144,8 +150,8 @@ def test_above_the_global_cap_the_structural_columns_are_zero_and_still_exact(mo
     from recommender.meet import features
 
     monkeypatch.setattr(features, "GLOBAL_MAX_N", 100)
-    model = MeetModel().fit(Network.from_frames(**generate_network(900, seed=5)))
+    model = MeetModel().fit(Network.from_frames(**generate_network(500, seed=5)))  # 5 times the (patched) cap
     assert features.structure(model.context_)["vecs"].shape[1] == 0
     assert fast.path_taken(model) == "compiled"
-    for rows in _blocks(len(model.context_), 400):
+    for rows in _blocks(len(model.context_), 200):
         _assert_same(model.score_block(rows, k=10, introducers=True, katz=False), fast.score_block(model, rows))

@@ -21,7 +21,7 @@ from recommender.meet.features import FEATURE_NAMES, SIGNED_FEATURES
 from recommender.meet.persistence import attributes_state, from_attributes_state
 
 _ARRAYS = ("used_", "reference_", "coef_", "mean_", "scale_")
-_VALUES = ("kind_", "n_rows_", "n_positive_", "fallback_reason_", "intercept_")
+_VALUES = ("kind_", "n_rows_", "n_positive_", "fallback_reason_", "intercept_", "C_", "choice_")
 #: Kinds scored (partly) by the exported trees: their state holds ``trees_``, their contributions come by occlusion.
 _TREE_KINDS = ("hgb", "blend")
 
@@ -120,6 +120,18 @@ class PairScorer:
         if self.kind_ == "hgb":
             return {}
         return {f: float(w) for f, w in zip(FEATURE_NAMES, self.coef_)}
+
+    def choice_text(self) -> str:
+        """How ``estimator="auto"`` chose, in words ("" when it did not choose)."""
+        ch = getattr(self, "choice_", None)
+        if not ch:
+            return ""
+        if "heldout_auc" not in ch:
+            return f"{ch['chosen']} ({ch['why']})"
+        others = ", ".join(f"{k} {v:.4f}" for k, v in ch["heldout_auc"].items())
+        return (f"{ch['chosen']} chosen on {ch['heldout_queries']:,} held-out queries ({ch['heldout_rows']:,} rows, "
+                f"{ch['heldout_positives']:,} positive; fitted on {ch['fit_rows']:,}): mean per-query AUC {others}")
+
 
     def _tree_decision(self, Z: np.ndarray) -> np.ndarray:
         """The boosted trees' log-odds of the rows of ``Z`` (the used columns): baseline plus each tree's leaf."""

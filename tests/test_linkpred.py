@@ -356,8 +356,9 @@ def test_link_predictor_chooses_its_estimator_on_held_out_rounds_and_reads_the_w
     rk = model.estimator_
     assert rk.fallback_reason_ is None and rk.kind_ in ("logistic", "blend")
     ch = rk.choice_
-    assert set(ch["heldout_auc"]) == {f"{k} C={c:g}" for k, c in AUTO_CANDIDATES}
-    assert ch["chosen"] == max(ch["heldout_auc"], key=ch["heldout_auc"].get)
+    assert set(ch["heldout_ap"]) == {f"{k} C={c:g}" for k, c in AUTO_CANDIDATES}
+    assert ch["best"] == max(ch["heldout_ap"], key=ch["heldout_ap"].get)
+    assert ch["chosen"] in ch["heldout_ap"] and ch["heldout_ap"][ch["chosen"]] <= ch["heldout_ap"][ch["best"]]
     assert ch["heldout_queries"] == 2  # half of the 4 rounds
     assert set(WALK_FEATURES) <= set(model.feature_names_)
     assert any(rk.weights()[f] != 0.0 for f in WALK_FEATURES)  # learned, not assumed

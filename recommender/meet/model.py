@@ -184,11 +184,16 @@ class MeetModel(MeetScorer, BaseEstimator):
             del ties  # the context job holds it until the current graph is built
             self.training_cutoffs_ = train.cutoffs
             X, y, w, qid = train.X, train.y, None, train.qid
+            # the estimator is chosen on the latest history window when there is one (the answer ranks for the
+            # future; a random half of the queries otherwise): window i's queries are numbered from i * n
+            window = train.qid // max(len(ids), 1)
+            val = window == window.min() if len(window) else np.zeros(0, bool)
             self.training_sources_ = {"history_positives": train.n_positive, "history_windows": len(train.cutoffs),
                                       "horizon_days": self.horizon_, "holdout_positives": 0, "holdouts": 0,
                                       "queries": train.queries, "queriers": train.queriers}
             if held is not None and len(held.y):
                 X, y, qid = np.vstack([X, held.X]), np.concatenate([y, held.y]), np.concatenate([qid, held.qid])
+                val = np.r_[val, np.zeros(len(held.y), bool)]
                 hw = float(getattr(self, "holdout_weight", 1.0))
                 if hw != 1.0 and train.n_positive >= self.min_positives:  # history is the task itself: it can weigh more
                     w = np.r_[np.ones(len(train.y)), np.full(len(held.y), hw)]
@@ -198,8 +203,9 @@ class MeetModel(MeetScorer, BaseEstimator):
             del train, held
             self.ranker_ = PairRanker(estimator=stage1_estimator(len(ids), self.estimator),
                                       min_positives=self.min_positives,
-                                      random_state=self.random_state).fit(X, y, sample_weight=w, groups=qid)
-            del X, y, w, qid
+                                      random_state=self.random_state).fit(X, y, sample_weight=w, groups=qid,
+                                                                          validation=val if val.any() else None)
+            del X, y, w, qid, val
             self.context_ = context_job.result()
         release_freed_memory()
         self.fallback_reason_ = self.ranker_.fallback_reason_

@@ -126,11 +126,14 @@ class PairScorer:
         ch = getattr(self, "choice_", None)
         if not ch:
             return ""
-        if "heldout_auc" not in ch:
+        if "heldout_ap" not in ch:
             return f"{ch['chosen']} ({ch['why']})"
-        others = ", ".join(f"{k} {v:.4f}" for k, v in ch["heldout_auc"].items())
-        return (f"{ch['chosen']} chosen on {ch['heldout_queries']:,} held-out queries ({ch['heldout_rows']:,} rows, "
-                f"{ch['heldout_positives']:,} positive; fitted on {ch['fit_rows']:,}): mean per-query AUC {others}")
+        others = ", ".join(f"{k} {v:.4f}" for k, v in ch["heldout_ap"].items())
+        if ch.get("best", ch["chosen"]) != ch["chosen"]:
+            others += f" (within one standard error of {ch['best']}: the simpler kept)"
+        return (f"{ch['chosen']} chosen on {ch['heldout_queries']:,} held-out queries of {ch.get('split', 'the training set')} "
+                f"({ch['heldout_rows']:,} rows, "
+                f"{ch['heldout_positives']:,} positive; fitted on {ch['fit_rows']:,}): mean per-query average precision {others}")
 
 
     def _tree_decision(self, Z: np.ndarray) -> np.ndarray:

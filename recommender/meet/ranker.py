@@ -141,6 +141,35 @@ def _used_columns(features) -> list[int]:
     return [FEATURE_NAMES.index(f) for f in names]
 
 
+def grouped_ap(score: np.ndarray, y: np.ndarray, groups: np.ndarray, *, per_group: bool = False):
+    """Mean over groups holding a positive of the average precision of ``score`` within the group.
+
+    Ties are broken against the positives (a constant score earns no credit). Top-heavy, like the
+    lists the answer shows; on one group of many pairs (the link protocol's round) it ranks like AUC does.
+
+    Examples
+    --------
+    >>> grouped_ap(np.array([0.9, 0.1, 0.5, 0.2, 0.3]), np.array([1, 0, 0, 1, 0]), np.array([0, 0, 0, 1, 1]))
+    0.75
+
+    ``per_group``: the array of the groups' figures (groups in sorted order, those with a positive) instead.
+    """
+    score, y, groups = np.asarray(score, float), np.asarray(y).astype(np.int64), np.asarray(groups)
+    if len(y) == 0 or not y.any():
+        return np.zeros(0) if per_group else float("nan")
+    g = np.unique(groups, return_inverse=True)[1].ravel()
+    order = np.lexsort((y, -score, g))  # by group, score descending, negatives first among equal scores
+    gs, ys = g[order], y[order]
+    first = np.r_[0, np.flatnonzero(gs[1:] != gs[:-1]) + 1]
+    start = np.repeat(first, np.diff(np.r_[first, len(gs)]))
+    rank = np.arange(len(gs)) - start + 1.0
+    hits = np.cumsum(ys) - np.r_[0, np.cumsum(ys)][start]
+    prec = np.where(ys > 0, hits / rank, 0.0)
+    npos = np.bincount(gs, weights=ys)
+    ap = np.bincount(gs, weights=prec) / np.maximum(npos, 1.0)
+    return ap[npos > 0] if per_group else float(ap[npos > 0].mean())
+
+
 def grouped_auc(score: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
     """Mean over groups holding both labels of the AUC of ``score`` within the group (ties count half).
 
@@ -188,7 +217,7 @@ class PairRanker(PairScorer, BaseEstimator):
         score is the mean of their log-odds (the logistic model's smooth trend
         plus the trees' interactions; contributions by occlusion). ``auto``: the
         one of :data:`AUTO_CANDIDATES` (logistic or blend, each with ``C`` 0.03 or 1)
-        with the best mean per-query AUC on held-out queries (:meth:`_choose`;
+        with the best mean per-query average precision on held-out queries (:meth:`_choose`;
         ``choice_`` holds the figures, :meth:`choice_text` says them), refitted on all rows.
     min_positives : int, default 30
         Fewer positive rows than this: no learning, :data:`DEFAULT_WEIGHTS`.
@@ -221,11 +250,13 @@ class PairRanker(PairScorer, BaseEstimator):
         self.C = C
         self.random_state = random_state
 
-    def fit(self, X, y, sample_weight=None, groups=None) -> "PairRanker":
+    def fit(self, X, y, sample_weight=None, groups=None, validation=None) -> "PairRanker":
         """Learn weights from rows ``X`` (m, F) and labels ``y`` (m,) in {0, 1} (optionally weighted); returns self.
 
         ``groups`` (m,) names each row's query (one person's candidates in one training window or holdout;
-        one holdout round of the link protocol): ``estimator="auto"`` chooses on held-out queries.
+        one holdout round of the link protocol): ``estimator="auto"`` chooses on held-out queries, the rows
+        of ``validation`` (m,) bool when given (the latest history window: the answer ranks for the future),
+        else a random half of the queries.
         """
         if self.estimator not in ESTIMATORS:
             raise UsageError(f"estimator must be one of {', '.join(ESTIMATORS)}, got {self.estimator!r}")
@@ -253,7 +284,7 @@ class PairRanker(PairScorer, BaseEstimator):
             return self
         kind, C, trees = self.estimator, float(self.C), None
         if kind == "auto":
-            kind, C, trees = self._choose(Z, y, sample_weight, groups)
+            kind, C, trees = self._choose(Z, y, sample_weight, groups, validation)
         self._fit_kind(Z, y, sample_weight, kind, C, trees)
         return self
 
@@ -274,12 +305,14 @@ class PairRanker(PairScorer, BaseEstimator):
             self.trees_ = export_trees(self.model_)  # scored by PairScorer in numpy, fitted or loaded
             self.kind_ = kind
 
-    def _choose(self, Z, y, sample_weight, groups) -> tuple[str, float]:
-        """``(kind, C, trees)``: the :data:`AUTO_CANDIDATES` entry with the best mean per-query AUC on held-out queries.
+    def _choose(self, Z, y, sample_weight, groups, validation=None) -> tuple:
+        """``(kind, C, trees)``: the :data:`AUTO_CANDIDATES` entry chosen by mean per-query average precision
+        (:func:`grouped_ap`) on held-out queries, with the one-standard-error rule: the first candidate (they are
+        in order of simplicity) within one standard error of the best (of the paired per-query differences).
 
         The queries (``groups``; rows one by one without them) are split in two at random (at most
         :data:`AUTO_MAX_ROWS` rows in all); every candidate is fitted on one half and scored on the other;
-        ties go to the earlier (simpler, more regularised) candidate. A blend keeps the trees fitted on the
+        A blend keeps the trees fitted on the
         first half (returned; None for logistic); its logistic part is refitted on all rows. ``choice_``
         records the figures.
         """
@@ -287,13 +320,24 @@ class PairRanker(PairScorer, BaseEstimator):
         g = np.arange(len(y)) if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1].ravel()
         n_g = int(g.max()) + 1 if len(g) else 0
         perm = rng.permutation(n_g)
-        if len(y) > AUTO_MAX_ROWS:  # whole queries, in a random order, until the budget
+        if len(y) > AUTO_MAX_ROWS and validation is None:  # whole queries, in a random order, until the budget
             size = np.bincount(g, minlength=n_g)[perm]
             perm = perm[: max(2, int(np.searchsorted(np.cumsum(size), AUTO_MAX_ROWS)))]
         fit_q = np.zeros(n_g, bool)
-        fit_q[perm[: len(perm) // 2]] = True
         held_q = np.zeros(n_g, bool)
-        held_q[perm[len(perm) // 2:]] = True
+        val = None if validation is None else np.asarray(validation, bool)
+        if val is not None and int(y[val].sum()) >= self.min_positives and int(y[~val].sum()) >= self.min_positives:
+            held_q[np.unique(g[val])] = True  # the latest window's queries, fitted on everything before it
+            rest = perm[~held_q[perm]]
+            if len(y) > AUTO_MAX_ROWS:
+                rest = rest[: max(1, int(np.searchsorted(np.cumsum(np.bincount(g, minlength=n_g)[rest]),
+                                                         AUTO_MAX_ROWS // 2)))]
+            fit_q[rest] = True
+            split = "the latest history window"
+        else:
+            fit_q[perm[: len(perm) // 2]] = True
+            held_q[perm[len(perm) // 2:]] = True
+            split = "a random half of the queries"
         tr, te = fit_q[g], held_q[g]
         default = AUTO_CANDIDATES[0]
         if min(int(y[tr].sum()), int(y[te].sum())) < self.min_positives or (y[tr] == 0).sum() == 0:
@@ -307,17 +351,29 @@ class PairRanker(PairScorer, BaseEstimator):
         trees = _trees(Z[tr][:, used], y[tr], w_tr, self.random_state) if any(k != "logistic" for k, _ in AUTO_CANDIDATES) else None
         tree_te = trees.decision_function(Z[te][:, used]) if trees is not None else None
         lin_te = {}
-        aucs = {}
-        g_te = g[te] if groups is not None else np.zeros(int(te.sum()), np.int64)  # no queries: one pooled AUC
+        per = {}
+        g_te = g[te] if groups is not None else np.zeros(int(te.sum()), np.int64)  # no queries: one pooled figure
         for kind, C in AUTO_CANDIDATES:
             if C not in lin_te:
                 lin_te[C] = _logistic(S_tr, y[tr], w_tr, C).decision_function(S_te)
             score = lin_te[C] if kind == "logistic" else 0.5 * (lin_te[C] + tree_te)
-            aucs[f"{kind} C={C:g}"] = grouped_auc(score, y[te], g_te)
-        best = max(range(len(AUTO_CANDIDATES)), key=lambda i: (aucs[_label(AUTO_CANDIDATES[i])], -i))
-        chosen = AUTO_CANDIDATES[best]
-        self.choice_ = {"chosen": _label(chosen), "heldout_auc": aucs, "fit_rows": int(tr.sum()),
-                        "heldout_rows": int(te.sum()), "heldout_positives": int(y[te].sum()),
+            per[_label((kind, C))] = grouped_ap(score, y[te], g_te, per_group=True)
+        names = [_label(c) for c in AUTO_CANDIDATES]
+        means = {k: float(v.mean()) for k, v in per.items()}
+        best = max(names, key=lambda k: means[k])
+        # the one-standard-error rule: the first (simplest, most regularised) candidate whose mean is within one
+        # standard error of the paired per-query differences of the best one's
+        nq = len(per[best])
+        chosen = best
+        for k in names:
+            d = per[best] - per[k]
+            se = float(d.std(ddof=1) / np.sqrt(nq)) if nq > 1 else 0.0
+            if d.mean() <= se:
+                chosen = k
+                break
+        chosen = AUTO_CANDIDATES[names.index(chosen)]
+        self.choice_ = {"chosen": _label(chosen), "heldout_ap": means, "best": best, "split": split,
+                        "fit_rows": int(tr.sum()), "heldout_rows": int(te.sum()), "heldout_positives": int(y[te].sum()),
                         "heldout_queries": int(len(np.unique(g_te)))}
         return chosen + (trees if chosen[0] == "blend" else None,)
 

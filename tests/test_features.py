@@ -305,7 +305,7 @@ def test_walk_columns_equal_matrix_powers():
 
 
 def test_walk_columns_follow_the_network_size_rule(monkeypatch):
-    """Computed on networks of at most GLOBAL_MAX_N people, zeros above (as the spectral embedding is)."""
+    """Computed on networks of at most WALK_MAX_N (= GLOBAL_MAX_N) people, zeros above (as the spectral embedding is)."""
     import recommender.meet.features as F
 
     g = nx.Graph(nx.karate_club_graph().edges)
@@ -313,5 +313,5 @@ def test_walk_columns_follow_the_network_size_rule(monkeypatch):
     rows, u, v = np.arange(len(ctx)), np.array([0, 1, 2]), np.array([5, 9, 33])
     walk = [COL[f] for f in F.WALK_FEATURES]
     assert pair_features(ctx, rows, u, v)[:, walk].any()
-    monkeypatch.setattr(F, "GLOBAL_MAX_N", len(ctx) - 1)
+    monkeypatch.setattr(F, "WALK_MAX_N", len(ctx) - 1)  # = GLOBAL_MAX_N, named apart
     assert not pair_features(ctx, rows, u, v)[:, walk].any()

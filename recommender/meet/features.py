@@ -186,6 +186,10 @@ SIGNED_FEATURES = ("spec", "spec_cos")
 #: triangle count per encoded graph, which pays on small, sparse graphs and not at 100k people.
 GLOBAL_MAX_N = 20_000
 
+#: Networks with more people than this leave the walk columns 0 (:func:`walk_rule`): the same cap as the
+#: spectral embedding's (named apart so that a test can fit a model without them, as above the cap).
+WALK_MAX_N = GLOBAL_MAX_N
+
 #: Dimension of the spectral embedding.
 SPECTRAL_DIM = 16
 
@@ -322,8 +326,9 @@ def _structure(A) -> dict:
 
 def walk_rule(ctx: FeatureContext, walks: bool | None = None) -> bool:
     """Whether the :data:`WALK_FEATURES` of pairs on ``ctx`` are computed: ``walks`` if given, else on networks
-    of at most :data:`GLOBAL_MAX_N` people (the one rule, shared by training rows, answers and the link model)."""
-    return bool(walks) if walks is not None else len(ctx) <= GLOBAL_MAX_N
+    of at most :data:`WALK_MAX_N` (= :data:`GLOBAL_MAX_N`) people (the one rule, shared by training rows, answers
+    and the link model)."""
+    return bool(walks) if walks is not None else len(ctx) <= WALK_MAX_N
 
 
 #: Cells (query rows x people) of the dense walk rows :func:`walk_columns` holds at a time.

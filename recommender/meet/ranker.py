@@ -37,7 +37,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from recommender.errors import UsageError
-from recommender.meet.features import FEATURE_NAMES, GLOBAL_MAX_N, STRUCTURAL_FEATURES, WALK_FEATURES
+from recommender.meet.features import FEATURE_NAMES, STRUCTURAL_FEATURES, WALK_FEATURES
 from recommender.meet.pair_scorer import PairScorer, _transform, export_trees, transform_column  # noqa: F401
 from recommender.meet.persistence import ModelFileError, load_object, save_object
 from recommender.meet.training import TrainingSet, build_training_set, formed_pairs
@@ -118,7 +118,9 @@ def stage1_estimator(n_people: int, estimator: str = "auto") -> str:
     """The stage-1 estimator on a network of ``n_people``: ``estimator``, except that ``"auto"`` (the choice
     on held-out queries, :meth:`PairRanker.fit`) is made on networks of at most GLOBAL_MAX_N people and is
     ``"logistic"`` above (the compiled batch path scores a linear ranker; the 100k / 1M batch is unchanged)."""
-    return "logistic" if estimator == "auto" and n_people > GLOBAL_MAX_N else estimator
+    from recommender.meet import features
+
+    return "logistic" if estimator == "auto" and n_people > features.GLOBAL_MAX_N else estimator
 
 
 def stage1_features(features=None) -> tuple:

@@ -286,7 +286,7 @@ class PairRanker(PairScorer, BaseEstimator):
             return self
         kind, C, trees = self.estimator, float(self.C), None
         if kind == "auto":
-            kind, C, trees = self._choose(Z, y, sample_weight, groups, validation)
+            kind, C = self._choose(Z, y, sample_weight, groups, validation)
         self._fit_kind(Z, y, sample_weight, kind, C, trees)
         return self
 
@@ -308,15 +308,13 @@ class PairRanker(PairScorer, BaseEstimator):
             self.kind_ = kind
 
     def _choose(self, Z, y, sample_weight, groups, validation=None) -> tuple:
-        """``(kind, C, trees)``: the :data:`AUTO_CANDIDATES` entry chosen by mean per-query average precision
+        """``(kind, C)``: the :data:`AUTO_CANDIDATES` entry chosen by mean per-query average precision
         (:func:`grouped_ap`) on held-out queries, with the one-standard-error rule: the first candidate (they are
         in order of simplicity) within one standard error of the best (of the paired per-query differences).
 
         The queries (``groups``; rows one by one without them) are split in two at random (at most
         :data:`AUTO_MAX_ROWS` rows in all); every candidate is fitted on one half and scored on the other;
-        A blend keeps the trees fitted on the
-        first half (returned; None for logistic); its logistic part is refitted on all rows. ``choice_``
-        records the figures.
+        The chosen one is then refitted on all rows (:meth:`fit`). ``choice_`` records the figures.
         """
         rng = np.random.default_rng(int(self.random_state) + 15_485_863)
         g = np.arange(len(y)) if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1].ravel()
@@ -345,7 +343,7 @@ class PairRanker(PairScorer, BaseEstimator):
         if min(int(y[tr].sum()), int(y[te].sum())) < self.min_positives or (y[tr] == 0).sum() == 0:
             self.choice_ = {"chosen": _label(default),
                             "why": "too few positives to compare estimators on held-out queries"}
-            return default + (None,)
+            return default
         w_tr = None if sample_weight is None else np.asarray(sample_weight)[tr]
         used = self.used_
         mean, scale = _standardiser(Z[tr])
@@ -377,7 +375,7 @@ class PairRanker(PairScorer, BaseEstimator):
         self.choice_ = {"chosen": _label(chosen), "heldout_ap": means, "best": best, "split": split,
                         "fit_rows": int(tr.sum()), "heldout_rows": int(te.sum()), "heldout_positives": int(y[te].sum()),
                         "heldout_queries": int(len(np.unique(g_te)))}
-        return chosen + (trees if chosen[0] == "blend" else None,)
+        return chosen
 
 
 def _label(candidate) -> str:

@@ -107,7 +107,11 @@ AUTO_CANDIDATES = (("logistic", 0.03), ("logistic", 1.0), ("blend", 0.03), ("ble
 
 #: At most this many training rows go into the choice's fits (the queries sampled; the logistic part is
 #: then refitted on all rows).
-AUTO_MAX_ROWS = 60_000
+AUTO_MAX_ROWS = 30_000
+
+#: The blend candidates are tried only on training sets with at least this many positive rows: fewer give the
+#: trees (leaves of at least 40 rows) thin evidence, and their fits would be most of a small network's fit time.
+AUTO_MIN_TREE_POSITIVES = 2_000
 
 #: The boosted trees learn from at most this many rows: every positive and a sample of the negatives,
 #: weighted up so that the trees' log-odds stay calibrated (trees cost ~10x a logistic fit per row).
@@ -219,7 +223,8 @@ class PairRanker(PairScorer, BaseEstimator):
         score is the mean of their log-odds (the logistic model's smooth trend
         plus the trees' interactions; contributions by occlusion). ``auto``: the
         one of :data:`AUTO_CANDIDATES` (logistic or blend, each with ``C`` 0.03 or 1)
-        with the best mean per-query average precision on held-out queries (:meth:`_choose`;
+        chosen by mean per-query average precision on held-out queries (:meth:`_choose`; the blends only
+        with at least :data:`AUTO_MIN_TREE_POSITIVES` positive rows;
         ``choice_`` holds the figures, :meth:`choice_text` says them), refitted on all rows.
     min_positives : int, default 30
         Fewer positive rows than this: no learning, :data:`DEFAULT_WEIGHTS`.
@@ -348,17 +353,18 @@ class PairRanker(PairScorer, BaseEstimator):
         used = self.used_
         mean, scale = _standardiser(Z[tr])
         S_tr, S_te = ((Z[tr] - mean) / scale)[:, used], ((Z[te] - mean) / scale)[:, used]
-        trees = _trees(Z[tr][:, used], y[tr], w_tr, self.random_state) if any(k != "logistic" for k, _ in AUTO_CANDIDATES) else None
+        candidates = [c for c in AUTO_CANDIDATES if c[0] == "logistic" or self.n_positive_ >= AUTO_MIN_TREE_POSITIVES]
+        trees = _trees(Z[tr][:, used], y[tr], w_tr, self.random_state) if any(k != "logistic" for k, _ in candidates) else None
         tree_te = trees.decision_function(Z[te][:, used]) if trees is not None else None
         lin_te = {}
         per = {}
         g_te = g[te] if groups is not None else np.zeros(int(te.sum()), np.int64)  # no queries: one pooled figure
-        for kind, C in AUTO_CANDIDATES:
+        for kind, C in candidates:
             if C not in lin_te:
                 lin_te[C] = _logistic(S_tr, y[tr], w_tr, C).decision_function(S_te)
             score = lin_te[C] if kind == "logistic" else 0.5 * (lin_te[C] + tree_te)
             per[_label((kind, C))] = grouped_ap(score, y[te], g_te, per_group=True)
-        names = [_label(c) for c in AUTO_CANDIDATES]
+        names = [_label(c) for c in candidates]
         means = {k: float(v.mean()) for k, v in per.items()}
         best = max(names, key=lambda k: means[k])
         # the one-standard-error rule: the first (simplest, most regularised) candidate whose mean is within one
@@ -371,7 +377,7 @@ class PairRanker(PairScorer, BaseEstimator):
             if d.mean() <= se:
                 chosen = k
                 break
-        chosen = AUTO_CANDIDATES[names.index(chosen)]
+        chosen = candidates[names.index(chosen)]
         self.choice_ = {"chosen": _label(chosen), "heldout_ap": means, "best": best, "split": split,
                         "fit_rows": int(tr.sum()), "heldout_rows": int(te.sum()), "heldout_positives": int(y[te].sum()),
                         "heldout_queries": int(len(np.unique(g_te)))}

@@ -245,18 +245,24 @@ def test_grouped_ap_is_average_precision_within_each_query():
 def test_auto_chooses_on_held_out_queries_and_says_so(rows):
     """estimator='auto' fits the candidates on half the queries, compares their mean per-query average precision
     on the other half, keeps the simplest within one standard error of the best, and refits it on every row."""
-    from recommender.meet.ranker import AUTO_CANDIDATES
+    from recommender.meet.ranker import AUTO_CANDIDATES, AUTO_MIN_TREE_POSITIVES
 
-    X, y, g = _query_rows(1)
+    X, y, g = _query_rows(1, n_queries=1100, per_query=20)  # 2,200 positives: the blends are tried too
+    assert y.sum() >= AUTO_MIN_TREE_POSITIVES
     r = PairRanker(estimator="auto").fit(X, y, groups=g)
     ch = r.choice_
     assert set(ch["heldout_ap"]) == {f"{k} C={c:g}" for k, c in AUTO_CANDIDATES}
-    assert ch["heldout_queries"] == 150 and ch["fit_rows"] + ch["heldout_rows"] == len(y)
+    assert ch["heldout_queries"] == 550 and ch["fit_rows"] + ch["heldout_rows"] == len(y)
     assert ch["best"] == max(ch["heldout_ap"], key=ch["heldout_ap"].get)
     assert r.kind_ == ch["chosen"].split()[0] and r.C_ == float(ch["chosen"].split("C=")[1])
     assert r.n_rows_ == len(y)  # refitted on all rows
     assert ch["chosen"] in r.choice_text()
+    # fewer positives: logistic candidates only
+    Xs, ys, gs = _query_rows(1)
+    assert set(PairRanker(estimator="auto").fit(Xs, ys, groups=gs).choice_["heldout_ap"]) == {
+        f"{k} C={c:g}" for k, c in AUTO_CANDIDATES if k == "logistic"}
     # the latest window as the held-out part when given
+    X, y, g = Xs, ys, gs
     val = g >= 250
     r2 = PairRanker(estimator="auto").fit(X, y, groups=g, validation=val)
     assert r2.choice_["heldout_queries"] == 50 and r2.choice_["split"] == "the latest history window"

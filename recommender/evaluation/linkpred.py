@@ -21,10 +21,10 @@ Heuristics (each ``score_xxx(A, pairs) -> ndarray`` of shape ``(m,)``):
 :func:`graph_pair_features` stacks these with global features (walk counts,
 random-walk probabilities, capped distance, components, clustering, a spectral
 embedding) for other learned rankers. :class:`LinkPredictor`, what ``fracnet
-evaluate links`` scores with, is the meet model's ranker on the meet model's
-structural features (:data:`~recommender.meet.features.STRUCTURAL_FEATURES`),
-learned on edges held out of the observed graph: the AUC it reports is that of
-the answer's structure-only part.
+evaluate links`` scores with, is the meet answer's stage 1 restricted to its
+structural columns, fitted by the answer's holdout code and estimator rule on
+edges held out of the observed graph: the AUC it reports is that of the
+answer's structure-only part.
 """
 
 from __future__ import annotations
@@ -144,22 +144,28 @@ def meet_pair_features(ctx, pos, pairs) -> np.ndarray:
 
 
 class LinkPredictor(BaseEstimator):
-    """The meet model's ranker on its structural features, learned for link prediction.
+    """The meet answer's stage 1 restricted to its structural columns, learned for link prediction.
 
-    This is the structure-only part of the answer of ``fracnet meet``: the same
-    feature code (:func:`~recommender.meet.features.pair_features` on the
-    :class:`~recommender.meet.context.FeatureContext` of the graph) and the same
-    estimator (:class:`~recommender.meet.ranker.PairRanker`, restricted to
-    :data:`~recommender.meet.features.STRUCTURAL_FEATURES`: common neighbours,
-    Jaccard, Adamic-Adar, resource allocation, degrees, truncated Katz, a spectral
-    embedding, components, clustering, normalised walks of length 2..5 and
-    return probabilities), as a blend of a logistic model and boosted trees
-    (``estimator="blend"``). ``fit(A)`` learns from the observed
-    graph alone: it repeatedly holds out a random fraction of the edges as
-    positives, samples as many non-edges as negatives (the pairs the AUC protocol
-    scores), computes their features on the graph *without* the held-out edges
-    (exactly how unseen pairs are scored later), pools ``n_holdouts`` such rounds
-    and fits the ranker. Scoring computes features on the full fitted graph.
+    This is the structure-only part of the answer of ``fracnet meet``, fitted by the
+    answer's own code on a network built from the edge list (node ``i`` is person
+    ``"i"``, a fractional without tags): the training rows come from
+    :func:`~recommender.meet.holdout.holdout_training_set` (the holdouts
+    :class:`~recommender.meet.model.MeetModel` learns from) with the link-prediction
+    protocol's rows (``protocol="pairs"``: every held-out edge positive, as many random
+    non-edges negative, features computed on the graph without the held-out edges,
+    exactly as unseen pairs are scored later); the features are
+    :func:`~recommender.meet.features.pair_features` (the walk columns by the same
+    :func:`~recommender.meet.features.walk_rule`); the estimator is
+    :class:`~recommender.meet.ranker.PairRanker` with the answer's rule
+    (:func:`~recommender.meet.ranker.stage1_estimator`: ``"auto"``, the choice among
+    logistic and blend on held-out holdout rounds, on networks of at most
+    GLOBAL_MAX_N nodes; logistic above) on the columns the answer weighs that a graph
+    alone gives (:func:`~recommender.meet.ranker.stage1_features` ``("structural")``:
+    common neighbours, Jaccard, Adamic-Adar, resource allocation, preferential
+    attachment, degrees, a spectral embedding, components, clustering, normalised walks
+    of length 2..5 and return probabilities; not Katz, which the answer does not weigh).
+    ``n_holdouts`` rounds (more on small graphs) are pooled. Scoring computes features
+    on the full fitted graph.
 
     Parameters
     ----------
@@ -181,7 +187,7 @@ class LinkPredictor(BaseEstimator):
         Seeds the holdouts, the negative samples and the estimator.
     estimator : scikit-learn classifier, optional
         Any classifier with ``predict_proba``, fitted on the structural columns;
-        cloned on ``fit``. Defaults to the meet ranker (``PairRanker(features="structural")``).
+        cloned on ``fit``. Defaults to the answer's stage 1 (see above).
 
     Attributes
     ----------

@@ -168,7 +168,8 @@ FEATURE_NAMES = (
 KATZ_BETA = 0.05
 
 
-#: The structural columns: what a graph alone gives (the link model of ``fracnet evaluate links`` uses only these).
+#: The structural columns: what a graph alone gives (the link model of ``fracnet evaluate links`` is the answer's
+#: stage 1 on those of them it weighs, :func:`~recommender.meet.ranker.stage1_features`).
 STRUCTURAL_FEATURES = ("cn", "jaccard", "aa", "ra", "pa", "katz", "deg_min", "deg_max", "spec", "spec_cos",
                        "same_component", "clust_min", "clust_max", "walk2", "walk3", "walk4", "walk5",
                        "ret2_min", "ret2_max", "ret3_min", "ret3_max", "ret4_min", "ret4_max")

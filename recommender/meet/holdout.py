@@ -6,8 +6,9 @@ graph *without* them (:func:`~recommender.meet.context.build_context`, exactly a
 the answer later sees the whole graph), generate each affected person's
 candidates as the answer does, and label the hidden ties positive. Pooled over
 a few holdouts this gives thousands of positives on networks with no history
-at all (the standard link-prediction protocol; :class:`~recommender.evaluation.linkpred.LinkPredictor`
-trains the same way).
+at all. :class:`~recommender.evaluation.linkpred.LinkPredictor` (``fracnet evaluate
+links``) trains through this same code with the link-prediction protocol's rows
+(``protocol="pairs"``: every hidden tie, and as many random non-ties).
 
 :func:`history_horizon` sizes the dated-history windows to the span the
 history actually has, so a network whose history covers weeks trains on

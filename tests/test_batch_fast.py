@@ -17,13 +17,32 @@ pytestmark = [pytest.mark.skipif(fast.compiled() is None, reason="numba is not i
 
 @pytest.fixture(scope="module")
 def demo_model():
+    """A linear stage 1 that gives the walk columns weight 0, as every model above GLOBAL_MAX_N people has (the
+    compiled path's case), with the spectral and clustering columns a network of 1,500 people has."""
+    from recommender.meet import features
+
     # 1,500 people: three blocks of 700 rows (the last one short), and a dozen people whose two hops pass the
     # model's cap (max_two_hop=400), so the kernel's capped path is compared too (6 s to fit; 2,500 took 12 s)
-    model = MeetModel().fit(Network.from_frames(**generate_network(1500, seed=3)))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(features, "WALK_MAX_N", 0)  # fitted as above the cap: walk columns 0, so their weights are 0
+        model = MeetModel(estimator="logistic").fit(Network.from_frames(**generate_network(1500, seed=3)))
     A = model.context_.A
     two_hops = np.diff(((A @ A) > 0).tocsr().indptr)
     assert (two_hops > model.max_two_hop).sum() >= 5
     return model
+
+
+def test_a_model_that_weighs_the_walk_columns_takes_the_numpy_path_with_the_same_answers():
+    """At most GLOBAL_MAX_N people the answer weighs the walk columns, which the kernel does not compute: the
+    batch job says so and scores on the numpy path (the very answers of recommend)."""
+    from recommender.meet.features import FEATURE_NAMES, WALK_FEATURES
+
+    model = MeetModel(estimator="logistic", rerank=False).fit(Network.from_frames(**generate_network(600, seed=4)))
+    a, _ = model.ranker_.linear_form()
+    assert np.any(a[[FEATURE_NAMES.index(f) for f in WALK_FEATURES]] != 0)
+    assert "walk columns" in fast.path_reason(model) and not fast.usable(model)
+    rows = np.arange(0, 200)
+    _assert_same(model.score_block(rows, k=10, introducers=True, katz=False), fast.score_block(model, rows))
 
 
 def _blocks(n, size):
@@ -150,6 +169,7 @@ def test_above_the_global_cap_the_structural_columns_are_zero_and_still_exact(mo
     from recommender.meet import features
 
     monkeypatch.setattr(features, "GLOBAL_MAX_N", 100)
+    monkeypatch.setattr(features, "WALK_MAX_N", 100)
     model = MeetModel().fit(Network.from_frames(**generate_network(500, seed=5)))  # 5 times the (patched) cap
     assert features.structure(model.context_)["vecs"].shape[1] == 0
     assert fast.path_taken(model) == "compiled"

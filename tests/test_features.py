@@ -292,9 +292,26 @@ def test_walk_columns_equal_matrix_powers():
         np.testing.assert_allclose(got[f"ret{t}_min"], np.minimum(r[u], r[v]), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(got[f"ret{t}_max"], np.maximum(r[u], r[v]), rtol=1e-10, atol=1e-12)
     assert got["walk2"][(u == 34) | (v == 34)].max() == 0.0
-    # in the feature matrix only on request; the meet answer's rows leave them 0
+    # in the feature matrix by the rule (networks of at most GLOBAL_MAX_N people), or as asked
     rows = np.arange(n)
-    X_on = pair_features(ctx, rows, u, v, walks=True)
-    X_off = pair_features(ctx, rows, u, v)
-    np.testing.assert_allclose(X_on[:, COL["walk4"]], got["walk4"])
+    X_rule = pair_features(ctx, rows, u, v)
+    X_off = pair_features(ctx, rows, u, v, walks=False)
+    np.testing.assert_allclose(X_rule[:, COL["walk4"]], got["walk4"])
     assert not X_off[:, [COL[f] for f in WALK_FEATURES]].any()
+    # each pair's numbers depend on that pair alone (a block of one row gives the same bits)
+    one = walk_columns(ctx, u[:7], v[:7])
+    for f in WALK_FEATURES:
+        np.testing.assert_array_equal(one[f], got[f][:7])
+
+
+def test_walk_columns_follow_the_network_size_rule(monkeypatch):
+    """Computed on networks of at most WALK_MAX_N (= GLOBAL_MAX_N) people, zeros above (as the spectral embedding is)."""
+    import recommender.meet.features as F
+
+    g = nx.Graph(nx.karate_club_graph().edges)
+    ctx = build_context(_network_from_graph(g))
+    rows, u, v = np.arange(len(ctx)), np.array([0, 1, 2]), np.array([5, 9, 33])
+    walk = [COL[f] for f in F.WALK_FEATURES]
+    assert pair_features(ctx, rows, u, v)[:, walk].any()
+    monkeypatch.setattr(F, "WALK_MAX_N", len(ctx) - 1)  # = GLOBAL_MAX_N, named apart
+    assert not pair_features(ctx, rows, u, v)[:, walk].any()

@@ -323,33 +323,45 @@ class TestLinkPredictor:
 
 
 def test_link_predictor_is_the_meet_rankers_structural_part():
-    """evaluate links scores with the meet ranker (PairRanker) on the meet features' structural columns."""
+    """evaluate links scores with the answer's stage 1 (PairRanker, the same estimator rule) restricted to the
+    structural columns the answer weighs."""
     from recommender.evaluation.linkpred import _graph_context, meet_pair_features
-    from recommender.meet.features import FEATURE_NAMES, STRUCTURAL_FEATURES
-    from recommender.meet.ranker import PairRanker
+    from recommender.meet.features import FEATURE_NAMES
+    from recommender.meet.ranker import PairRanker, stage1_estimator, stage1_features
 
     A = random_graph()
     model = LinkPredictor(n_holdouts=1, min_train_edges=0).fit(A)
-    assert isinstance(model.estimator_, PairRanker) and model.feature_names_ == list(STRUCTURAL_FEATURES)
+    assert isinstance(model.estimator_, PairRanker)
+    assert model.feature_names_ == list(stage1_features("structural"))
+    assert set(model.feature_names_) == set(stage1_features()) & set(stage1_features("structural"))
+    assert model.estimator_.estimator == stage1_estimator(A.shape[0]) == "auto"  # MeetModel's default rule
     w = model.estimator_.weights()
-    assert all(w[f] == 0.0 for f in FEATURE_NAMES if f not in STRUCTURAL_FEATURES)
-    assert any(w[f] != 0.0 for f in STRUCTURAL_FEATURES)
+    assert all(w[f] == 0.0 for f in FEATURE_NAMES if f not in model.feature_names_)
+    assert any(w[f] != 0.0 for f in model.feature_names_)
     pairs = np.array([[0, 1], [2, 3], [4, 5]])
     ctx, pos = _graph_context(model.A_)
     expected = model.estimator_.score(meet_pair_features(ctx, pos, pairs))
     np.testing.assert_allclose(model.score_pairs(pairs), expected)
 
 
-def test_link_predictor_learns_a_blend_on_the_walk_columns():
-    """Enough held-out edges: the structural ranker is the logistic + trees blend and reads the walk columns."""
+def test_link_predictor_chooses_its_estimator_on_held_out_rounds_and_reads_the_walk_columns():
+    """Enough held-out edges: the estimator is chosen on held-out holdout rounds (the figures kept) and the
+    learned model reads the walk columns (a network under GLOBAL_MAX_N people computes them)."""
     from recommender.evaluation.linkpred import _graph_context
-    from recommender.meet.features import STRUCTURAL_FEATURES, WALK_FEATURES, walk_columns
+    from recommender.meet.features import WALK_FEATURES, walk_columns
+    from recommender.meet.ranker import AUTO_CANDIDATES
 
     A = random_graph(n=150, m=700, seed=1)
     model = LinkPredictor(n_holdouts=4, min_train_edges=0, random_state=0).fit(A)
-    assert model.estimator_.kind_ == "blend" and model.estimator_.fallback_reason_ is None
-    assert set(WALK_FEATURES) <= set(model.feature_names_) == set(STRUCTURAL_FEATURES)
-    assert any(model.estimator_.weights()[f] != 0.0 for f in WALK_FEATURES)  # learned, not assumed
+    rk = model.estimator_
+    assert rk.fallback_reason_ is None and rk.kind_ in ("logistic", "blend")
+    ch = rk.choice_
+    assert set(ch["heldout_ap"]) == {f"{k} C={c:g}" for k, c in AUTO_CANDIDATES}
+    assert ch["best"] == max(ch["heldout_ap"], key=ch["heldout_ap"].get)
+    assert ch["chosen"] in ch["heldout_ap"] and ch["heldout_ap"][ch["chosen"]] <= ch["heldout_ap"][ch["best"]]
+    assert ch["heldout_queries"] == 2  # half of the 4 rounds
+    assert set(WALK_FEATURES) <= set(model.feature_names_)
+    assert any(rk.weights()[f] != 0.0 for f in WALK_FEATURES)  # learned, not assumed
     pairs = np.array([[0, 1], [2, 3], [4, 50], [7, 120]])
     ctx, pos = _graph_context(model.A_)
     want = walk_columns(ctx, pos[pairs[:, 0]], pos[pairs[:, 1]])

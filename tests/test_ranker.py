@@ -209,3 +209,96 @@ def test_a_column_without_signal_does_not_hurt_the_blend():
         auc[name] = roc_auc_score(y[te], r.score(X[te]))
     assert auc["with noise"] >= auc["signal"] - 0.005
     assert abs(PairRanker(estimator="blend", features=("ra", "walk3"), C=1.0).fit(X[tr], y[tr]).weights()["walk3"]) < 0.1
+
+
+def _query_rows(seed, n_queries=300, per_query=40, noise_col=None):
+    """Rows grouped by query: 2 positives per query, ranked by ra (and nothing else); optional noise column."""
+    rng = np.random.default_rng(seed)
+    m = n_queries * per_query
+    X = np.zeros((m, F))
+    X[:, FEATURE_NAMES.index("ra")] = rng.exponential(1.0, m)
+    X[:, FEATURE_NAMES.index("cn")] = rng.poisson(2.0, m)
+    g = np.repeat(np.arange(n_queries), per_query)
+    logit = 2.5 * np.log1p(X[:, FEATURE_NAMES.index("ra")]) + rng.normal(0, 1.0, m)
+    y = np.zeros(m, dtype=int)
+    order = np.lexsort((-logit, g))
+    first = np.r_[0, np.flatnonzero(np.diff(g[order])) + 1]
+    rank = np.arange(m) - np.repeat(first, np.diff(np.r_[first, m]))
+    y[order[rank < 2]] = 1
+    if noise_col:
+        X[:, FEATURE_NAMES.index(noise_col)] = np.random.default_rng(seed + 100).exponential(1.0, m)
+    return X, y, g
+
+
+def test_grouped_ap_is_average_precision_within_each_query():
+    from sklearn.metrics import average_precision_score
+
+    from recommender.meet.ranker import grouped_ap
+
+    X, y, g = _query_rows(0, n_queries=20)
+    s = X[:, FEATURE_NAMES.index("ra")]
+    want = np.mean([average_precision_score(y[g == q], s[g == q]) for q in range(20)])
+    assert grouped_ap(s, y, g) == pytest.approx(want)
+    assert grouped_ap(np.zeros(len(y)), y, g) < 0.2  # a constant score earns nothing
+
+
+def test_auto_chooses_on_held_out_queries_and_says_so(rows):
+    """estimator='auto' fits the candidates on half the queries, compares their mean per-query average precision
+    on the other half, keeps the simplest within one standard error of the best, and refits it on every row."""
+    from recommender.meet.ranker import AUTO_CANDIDATES, AUTO_MIN_TREE_POSITIVES
+
+    X, y, g = _query_rows(1, n_queries=1100, per_query=20)  # 2,200 positives: the blends are tried too
+    assert y.sum() >= AUTO_MIN_TREE_POSITIVES
+    r = PairRanker(estimator="auto").fit(X, y, groups=g)
+    ch = r.choice_
+    assert set(ch["heldout_ap"]) == {f"{k} C={c:g}" for k, c in AUTO_CANDIDATES}
+    assert ch["heldout_queries"] == 550 and ch["fit_rows"] + ch["heldout_rows"] == len(y)
+    assert ch["best"] == max(ch["heldout_ap"], key=ch["heldout_ap"].get)
+    assert r.kind_ == ch["chosen"].split()[0] and r.C_ == float(ch["chosen"].split("C=")[1])
+    assert r.n_rows_ == len(y)  # refitted on all rows
+    assert ch["chosen"] in r.choice_text()
+    # fewer positives: logistic candidates only
+    Xs, ys, gs = _query_rows(1)
+    assert set(PairRanker(estimator="auto").fit(Xs, ys, groups=gs).choice_["heldout_ap"]) == {
+        f"{k} C={c:g}" for k, c in AUTO_CANDIDATES if k == "logistic"}
+    # the latest window as the held-out part when given
+    X, y, g = Xs, ys, gs
+    val = g >= 250
+    r2 = PairRanker(estimator="auto").fit(X, y, groups=g, validation=val)
+    assert r2.choice_["heldout_queries"] == 50 and r2.choice_["split"] == "the latest history window"
+
+
+def test_a_noise_column_cannot_hurt_the_chosen_stage_1():
+    """Whatever estimator the choice keeps, a column of pure noise leaves its ranking of new queries as good."""
+    from recommender.meet.ranker import grouped_ap
+
+    X, y, g = _query_rows(2)
+    Xn, yn, gn = _query_rows(2, noise_col="tag_sim")
+    assert np.array_equal(y, yn)
+    Xt, yt, gt = _query_rows(3, noise_col="tag_sim")
+    clean = PairRanker(estimator="auto").fit(X, y, groups=g)
+    noisy = PairRanker(estimator="auto").fit(Xn, yn, groups=gn)
+    assert grouped_ap(noisy.decision(Xt), yt, gt) >= grouped_ap(clean.decision(Xt), yt, gt) - 0.01
+    assert abs(noisy.weights()["tag_sim"]) < 0.1
+
+
+def test_the_stage_1_rule_weighs_the_walk_columns_at_most_global_max_n_people(monkeypatch):
+    """A network of at most GLOBAL_MAX_N people computes and weighs the walk columns and chooses its estimator;
+    above it (caps lowered here) they are 0 with weight 0 and the ranker is logistic (the batch kernel's)."""
+    from recommender.demo import generate_network
+    from recommender.meet import features
+    from recommender.meet.features import WALK_FEATURES
+    from recommender.meet.model import MeetModel
+
+    net = Network.from_frames(**generate_network(300, seed=2))
+    small = MeetModel(rerank=False).fit(net)
+    rk = small.ranker_
+    assert rk.estimator == "auto" and rk.choice_ and "walk columns computed and weighed" in small.description()
+    assert set(FEATURE_NAMES.index(f) for f in WALK_FEATURES) <= set(rk.used_.tolist())
+    assert any(rk.weights()[f] != 0.0 for f in WALK_FEATURES)
+    monkeypatch.setattr(features, "GLOBAL_MAX_N", 100)
+    monkeypatch.setattr(features, "WALK_MAX_N", 100)
+    big = MeetModel(rerank=False).fit(net)
+    assert big.ranker_.estimator == "logistic" and big.ranker_.kind_ == "logistic"
+    assert all(big.ranker_.weights()[f] == 0.0 for f in WALK_FEATURES)
+    assert "walk columns 0" in big.description()

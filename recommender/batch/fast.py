@@ -14,7 +14,8 @@ ids, order, introducers, and scores (``tests/test_batch_fast.py`` checks it).
 It is used when numba is installed, the ranker is linear and the model's
 features are the ones the kernel knows (:data:`KERNEL_FEATURES`, the per-person
 structural columns :data:`STRUCT_FEATURES`, which the kernel adds exactly, and
-the rest); otherwise :func:`score_block` runs the numpy path.
+the rest) and the ranker gives the walk columns weight 0 (always above GLOBAL_MAX_N
+people, where they are not computed); otherwise :func:`score_block` runs the numpy path.
 :func:`path_taken` names the path (the batch job's summary shows it, each block
 logs it at debug level and :data:`RUNS` counts the blocks of each). Numba is imported only here, never by
 ``fracnet meet``. Compiled code is cached on disk (``NUMBA_CACHE_DIR`` if set,
@@ -42,8 +43,8 @@ KERNEL_FEATURES = ("cn", "jaccard", "aa", "ra", "pa", "complementarity", "specia
                    "industry_overlap", "region_overlap", "icp_fit", "introducer_trust", "mutual_recency")
 #: Per-person structural columns the kernel adds exactly (degrees, components, clustering, spectral embedding).
 STRUCT_FEATURES = ("deg_min", "deg_max", "spec", "spec_cos", "same_component", "clust_min", "clust_max")
-#: The rest; the walk columns are 0 in every meet answer, on either path (computed only for the structure-only
-#: ranker of ``fracnet evaluate links``, :data:`~recommender.meet.features.WALK_FEATURES`).
+#: The rest; a model whose ranker weighs the walk columns (:data:`~recommender.meet.features.WALK_FEATURES`,
+#: computed on networks of at most GLOBAL_MAX_N people) takes the numpy path (:func:`path_reason`).
 _OTHERS = ("katz", "tag_sim", "cand_activity", "group_peer", "group_adjacent", "group_executive") + WALK_FEATURES
 
 #: Slack on the bound (log-odds): far above rounding, far below any gap that matters; :func:`margin` adds
@@ -114,8 +115,11 @@ def path_reason(model) -> str:
         return f"feature columns the kernel does not know: {', '.join(unknown) or 'a changed set'}"
     if compiled() is None:
         return "numba is not installed"
-    if model.ranker_.linear_form() is None:
+    lin = model.ranker_.linear_form()
+    if lin is None:
         return "the ranker is not linear"
+    if np.any(lin[0][[FEATURE_NAMES.index(f) for f in WALK_FEATURES]] != 0):
+        return "the ranker weighs the walk columns, which the kernel does not compute"
     ctx = model.context_
     if "compiled_ok" not in ctx._pools:
         try:

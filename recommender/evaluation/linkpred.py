@@ -21,10 +21,10 @@ Heuristics (each ``score_xxx(A, pairs) -> ndarray`` of shape ``(m,)``):
 :func:`graph_pair_features` stacks these with global features (walk counts,
 random-walk probabilities, capped distance, components, clustering, a spectral
 embedding) for other learned rankers. :class:`LinkPredictor`, what ``fracnet
-evaluate links`` scores with, is the meet model's ranker on the meet model's
-structural features (:data:`~recommender.meet.features.STRUCTURAL_FEATURES`),
-learned on edges held out of the observed graph: the AUC it reports is that of
-the answer's structure-only part.
+evaluate links`` scores with, is the meet answer's stage 1 restricted to its
+structural columns, fitted by the answer's holdout code and estimator rule on
+edges held out of the observed graph: the AUC it reports is that of the
+answer's structure-only part.
 """
 
 from __future__ import annotations
@@ -69,63 +69,7 @@ __all__ = [
 ]
 
 
-def _edge_array(A) -> np.ndarray:
-    """Each undirected edge once, as ``(u, v)`` with ``u < v``."""
-    T = sp.triu(A, k=1).tocoo()
-    return np.column_stack([T.row, T.col]).astype(np.int64)
-
-
-def sample_non_edges(A, k, rng, *, exclude=None) -> np.ndarray:
-    """Sample ``k`` distinct node pairs ``u < v`` that are not edges of ``A``.
-
-    Parameters
-    ----------
-    A : scipy.sparse matrix, shape (n, n)
-    k : int
-    rng : numpy.random.Generator
-    exclude : ndarray of int, shape (e, 2), optional
-        Further pairs (either orientation) that must not be returned.
-
-    Returns
-    -------
-    ndarray of int64, shape (k, 2)
-
-    Raises
-    ------
-    UsageError
-        If the graph has fewer than ``k`` non-edges.
-
-    Examples
-    --------
-    >>> A = adjacency_from_edges([0, 1], [1, 2])
-    >>> sample_non_edges(A, 1, np.random.default_rng(0)).tolist()
-    [[0, 2]]
-    """
-    n = A.shape[0]
-    edges = _edge_array(A)
-    keys = edges[:, 0] * n + edges[:, 1]
-    if exclude is not None and len(exclude):
-        ex = np.sort(np.asarray(exclude, dtype=np.int64), axis=1)
-        keys = np.concatenate([keys, ex[:, 0] * n + ex[:, 1]])
-    keys = np.unique(keys)
-    available = n * (n - 1) // 2 - keys.size
-    if k > available:
-        raise UsageError(f"the graph has only {available} non-edges, cannot sample {k}")
-    chosen = np.zeros(0, dtype=np.int64)
-    while chosen.size < k:
-        need = k - chosen.size
-        draw = int(need * 1.3) + 16
-        a = rng.integers(0, n, size=draw)
-        b = rng.integers(0, n, size=draw)
-        ok = a != b
-        lo, hi = np.minimum(a, b)[ok], np.maximum(a, b)[ok]
-        cand = lo * n + hi
-        cand = cand[~np.isin(cand, keys)]
-        cand = cand[~np.isin(cand, chosen)]
-        _, first = np.unique(cand, return_index=True)
-        cand = cand[np.sort(first)][:need]
-        chosen = np.concatenate([chosen, cand])
-    return np.column_stack([chosen // n, chosen % n])
+from recommender.meet.holdout import _edge_array, sample_non_edges  # noqa: E402  (the holdout code samples them)
 
 
 def _remove_edges(A, pairs) -> sp.csr_matrix:
@@ -157,17 +101,21 @@ class _GraphEncoder:
         self.profile = ProfileModel().fit(self.net.people)
         self.people = encode_people(self.net, self.profile)
 
-    def context(self, A):
-        """``(ctx, pos)``: the context of graph ``A`` and each node's position in it."""
+    def network(self, A):
+        """The :class:`~recommender.network.Network` of graph ``A`` (its edges as undated ties)."""
         from dataclasses import replace
 
         import pandas as pd
 
-        from recommender.meet.context import build_context
-
         e = _edge_array(A)
         ties = pd.DataFrame({"a": self.ids[e[:, 0]], "b": self.ids[e[:, 1]]}).reindex(columns=self.net.ties.columns)
-        ctx = build_context(replace(self.net, ties=ties), self.profile, people=self.people)
+        return replace(self.net, ties=ties)
+
+    def context(self, A):
+        """``(ctx, pos)``: the context of graph ``A`` and each node's position in it."""
+        from recommender.meet.context import build_context
+
+        ctx = build_context(self.network(A), self.profile, people=self.people)
         return ctx, np.array([ctx.position[i] for i in self.ids], dtype=np.int64)
 
 
@@ -183,49 +131,41 @@ _FEATURE_BLOCK = 512
 def meet_pair_features(ctx, pos, pairs) -> np.ndarray:
     """The meet model's :data:`~recommender.meet.features.FEATURE_NAMES` of node pairs on ``ctx``, shape (m, F).
 
-    The walk columns (:data:`~recommender.meet.features.WALK_FEATURES`) included.
+    The same rows the meet model's training and answers compute (the walk columns by
+    :func:`~recommender.meet.features.walk_rule`).
     """
-    from recommender.meet.features import FEATURE_NAMES, pair_features
+    from recommender.meet.features import FEATURE_NAMES
+    from recommender.meet.holdout import _pair_rows
 
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-    out = np.zeros((len(pairs), len(FEATURE_NAMES)))
     if len(pairs) == 0:
-        return out
-    u, v = pos[pairs[:, 0]], pos[pairs[:, 1]]
-    order = np.argsort(u, kind="stable")
-    rows_all = np.unique(u)
-    for b0 in range(0, len(rows_all), _FEATURE_BLOCK):
-        rows = rows_all[b0:b0 + _FEATURE_BLOCK]
-        lo, hi = np.searchsorted(u[order], [rows[0], rows[-1] + 1])
-        sel = order[lo:hi]
-        out[sel] = pair_features(ctx, rows, np.searchsorted(rows, u[sel]), v[sel], walks=True)
-    return out
-
-
-def _structural_ranker(random_state):
-    from recommender.meet.ranker import PairRanker
-
-    # pairs far apart need less shrinkage; the blend adds the trees' interactions to the logistic trend
-    return PairRanker(features="structural", estimator="blend", C=1.0, random_state=random_state)
+        return np.zeros((0, len(FEATURE_NAMES)))
+    return _pair_rows(ctx, pos[pairs[:, 0]], pos[pairs[:, 1]], _FEATURE_BLOCK, True)
 
 
 class LinkPredictor(BaseEstimator):
-    """The meet model's ranker on its structural features, learned for link prediction.
+    """The meet answer's stage 1 restricted to its structural columns, learned for link prediction.
 
-    This is the structure-only part of the answer of ``fracnet meet``: the same
-    feature code (:func:`~recommender.meet.features.pair_features` on the
-    :class:`~recommender.meet.context.FeatureContext` of the graph) and the same
-    estimator (:class:`~recommender.meet.ranker.PairRanker`, restricted to
-    :data:`~recommender.meet.features.STRUCTURAL_FEATURES`: common neighbours,
-    Jaccard, Adamic-Adar, resource allocation, degrees, truncated Katz, a spectral
-    embedding, components, clustering, normalised walks of length 2..5 and
-    return probabilities), as a blend of a logistic model and boosted trees
-    (``estimator="blend"``). ``fit(A)`` learns from the observed
-    graph alone: it repeatedly holds out a random fraction of the edges as
-    positives, samples as many non-edges as negatives (the pairs the AUC protocol
-    scores), computes their features on the graph *without* the held-out edges
-    (exactly how unseen pairs are scored later), pools ``n_holdouts`` such rounds
-    and fits the ranker. Scoring computes features on the full fitted graph.
+    This is the structure-only part of the answer of ``fracnet meet``, fitted by the
+    answer's own code on a network built from the edge list (node ``i`` is person
+    ``"i"``, a fractional without tags): the training rows come from
+    :func:`~recommender.meet.holdout.holdout_training_set` (the holdouts
+    :class:`~recommender.meet.model.MeetModel` learns from) with the link-prediction
+    protocol's rows (``protocol="pairs"``: every held-out edge positive, as many random
+    non-edges negative, features computed on the graph without the held-out edges,
+    exactly as unseen pairs are scored later); the features are
+    :func:`~recommender.meet.features.pair_features` (the walk columns by the same
+    :func:`~recommender.meet.features.walk_rule`); the estimator is
+    :class:`~recommender.meet.ranker.PairRanker` with the answer's rule
+    (:func:`~recommender.meet.ranker.stage1_estimator`: ``"auto"``, the choice among
+    logistic and blend on held-out holdout rounds, on networks of at most
+    GLOBAL_MAX_N nodes; logistic above) on the columns the answer weighs that a graph
+    alone gives (:func:`~recommender.meet.ranker.stage1_features` ``("structural")``:
+    common neighbours, Jaccard, Adamic-Adar, resource allocation, preferential
+    attachment, degrees, a spectral embedding, components, clustering, normalised walks
+    of length 2..5 and return probabilities; not Katz, which the answer does not weigh).
+    ``n_holdouts`` rounds (more on small graphs) are pooled. Scoring computes features
+    on the full fitted graph.
 
     Parameters
     ----------
@@ -247,7 +187,7 @@ class LinkPredictor(BaseEstimator):
         Seeds the holdouts, the negative samples and the estimator.
     estimator : scikit-learn classifier, optional
         Any classifier with ``predict_proba``, fitted on the structural columns;
-        cloned on ``fit``. Defaults to the meet ranker (``PairRanker(features="structural")``).
+        cloned on ``fit``. Defaults to the answer's stage 1 (see above).
 
     Attributes
     ----------
@@ -327,33 +267,33 @@ class LinkPredictor(BaseEstimator):
             raise UsageError(
                 f"the graph has {m} edges; a link predictor needs at least {MIN_EDGES} to learn from"
             )
-        rng = np.random.default_rng(self.random_state)
+        from recommender.meet.features import FEATURE_NAMES
+        from recommender.meet.holdout import holdout_training_set
+        from recommender.meet.ranker import PairRanker, stage1_estimator, stage1_features
+
         per_round = max(1, int(round(self.holdout_frac * m)))
         per_round = min(per_round, max(1, self.max_train_pairs // self.n_holdouts))
         # small graphs: more rounds, until min_train_edges positives (at most 2x)
         rounds = max(self.n_holdouts, min(2 * self.n_holdouts, -(-int(self.min_train_edges) // per_round)))
-        Xs, ys = [], []
         encoder = _GraphEncoder(A.shape[0])
-        for _ in range(rounds):
-            held = edges[rng.choice(m, size=per_round, replace=False)]
-            neg = sample_non_edges(A, per_round, rng)
-            ctx, pos = encoder.context(_remove_edges(A, held))
-            Xs.append(meet_pair_features(ctx, pos, np.vstack([held, neg])))
-            del ctx
-            ys.append(np.r_[np.ones(per_round), np.zeros(per_round)])
-        X = np.vstack(Xs)
-        y_all = np.concatenate(ys)
-        from recommender.meet.features import FEATURE_NAMES, STRUCTURAL_FEATURES
-
-        self._cols = [FEATURE_NAMES.index(f) for f in STRUCTURAL_FEATURES]
+        net = encoder.network(A)
+        seed = 0 if self.random_state is None else int(self.random_state)
+        # the meet answer's holdout code, with the link protocol's rows: every held-out edge, as many non-edges
+        train = holdout_training_set(net, profile=encoder.profile, people=encoder.people, share=per_round / m,
+                                     n_holdouts=rounds, random_state=seed, protocol="pairs")
+        X, y_all = train.X, train.y
+        names = stage1_features("structural")
+        self._cols = [FEATURE_NAMES.index(f) for f in names]
         if self.estimator is None:
-            est = _structural_ranker(self.random_state)
-            est.fit(X, y_all.astype(np.int64))
+            # the answer's stage 1 (MeetModel: the same estimator rule, the same choice on held-out queries,
+            # here holdout rounds) restricted to its structural columns
+            est = PairRanker(features=names, estimator=stage1_estimator(A.shape[0]), random_state=seed)
+            est.fit(X, y_all, groups=train.qid)
         else:
             est = clone(self.estimator)
             est.fit(X[:, self._cols], y_all)
         self.estimator_ = est
-        self.feature_names_ = list(STRUCTURAL_FEATURES)
+        self.feature_names_ = list(names)
         self.n_train_pairs_ = int(len(y_all))
         self.A_ = A
         self._ctx, self._pos = encoder.context(A)

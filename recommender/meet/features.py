@@ -37,10 +37,9 @@ Features
 ``walk5``            (``s_2`` is RA, ``s_3`` RA of order 3), t = 2..5
 ``ret2_min`` ..      return probabilities ``(D^-1 A)^t_uu`` of a random walk from each
 ``ret4_max``         end back to itself after t = 2, 3, 4 steps (smaller and larger of
-                     the two). The walk columns are computed only on request
-                     (``walks=True``, what the structure-only ranker of ``fracnet
-                     evaluate links`` asks for); the meet answer does not weigh
-                     them (:data:`~recommender.meet.ranker.UNSCORED_FEATURES`)
+                     the two). The walk columns are computed on networks of at most
+                     :data:`GLOBAL_MAX_N` people (:func:`walk_rule`), as the spectral
+                     embedding and clustering are, and are 0 above
 ``tag_sim``          TF-IDF cosine of the two profiles (:class:`ProfileModel`)
 ``complementarity``  ``1 - jaccard(specialties)`` if both are fractionals of
                      the same function, else 0
@@ -169,12 +168,14 @@ FEATURE_NAMES = (
 KATZ_BETA = 0.05
 
 
-#: The structural columns: what a graph alone gives (the link model of ``fracnet evaluate links`` uses only these).
+#: The structural columns: what a graph alone gives (the link model of ``fracnet evaluate links`` is the answer's
+#: stage 1 on those of them it weighs, :func:`~recommender.meet.ranker.stage1_features`).
 STRUCTURAL_FEATURES = ("cn", "jaccard", "aa", "ra", "pa", "katz", "deg_min", "deg_max", "spec", "spec_cos",
                        "same_component", "clust_min", "clust_max", "walk2", "walk3", "walk4", "walk5",
                        "ret2_min", "ret2_max", "ret3_min", "ret3_max", "ret4_min", "ret4_max")
 
-#: The walk columns (:func:`walk_columns`): computed only when asked for (``walks=True``).
+#: The walk columns (:func:`walk_columns`): computed on networks of at most :data:`GLOBAL_MAX_N` people
+#: (:func:`walk_rule`), 0 above (so their learned weight is too).
 WALK_FEATURES = ("walk2", "walk3", "walk4", "walk5", "ret2_min", "ret2_max", "ret3_min", "ret3_max",
                  "ret4_min", "ret4_max")
 
@@ -186,6 +187,10 @@ SIGNED_FEATURES = ("spec", "spec_cos")
 #: triangle count per encoded graph, which pays on small, sparse graphs and not at 100k people.
 GLOBAL_MAX_N = 20_000
 
+#: Networks with more people than this leave the walk columns 0 (:func:`walk_rule`): the same cap as the
+#: spectral embedding's (named apart so that a test can fit a model without them, as above the cap).
+WALK_MAX_N = GLOBAL_MAX_N
+
 #: Dimension of the spectral embedding.
 SPECTRAL_DIM = 16
 
@@ -195,14 +200,15 @@ _COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarray, hop: TwoHop,
                     hidx: np.ndarray, tied: np.ndarray | None = None, *, katz: bool = True,
-                    tag_sim: bool = True, tags: dict | None = None, walks: bool = False) -> dict:
+                    tag_sim: bool = True, tags: dict | None = None, walks: bool | None = None) -> dict:
     """:data:`FEATURE_NAMES` of pairs as a dict of 1-D arrays (the one feature code path).
 
     ``hidx`` is each pair's index in ``hop`` (-1: no mutual contact) and
     ``tied`` whether the pair is already tied (default: none is). ``katz``
     and ``tag_sim`` can be left out (zeros) when the caller computes them
     later for fewer pairs (:func:`block_tag_similarity`, :func:`katz_scores`);
-    the :data:`WALK_FEATURES` are zeros unless ``walks`` (:func:`walk_columns`).
+    the :data:`WALK_FEATURES` are computed by :func:`walk_rule` (``walks``
+    None: on networks of at most :data:`GLOBAL_MAX_N` people), else zeros.
     """
     m = len(pr)
     u = rows[pr]
@@ -245,7 +251,7 @@ def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: n
         f["clust_max"] = np.maximum(cu, cv)
     f["katz"] = katz_scores(ctx, rows, pr, pc, cn, np.zeros(m) if tied is None else tied.astype(float)) \
         if katz else np.zeros(m)
-    f.update(walk_columns(ctx, u, pc) if walks else {name: np.zeros(m) for name in WALK_FEATURES})
+    f.update(walk_columns(ctx, u, pc) if walk_rule(ctx, walks) else {name: np.zeros(m) for name in WALK_FEATURES})
     f["tag_sim"] = block_tag_similarity(ctx, rows, pr, pc) if tag_sim else np.zeros(m)
 
     spec_inter = tags["spec"].astype(float)
@@ -319,17 +325,27 @@ def _structure(A) -> dict:
     return st
 
 
+def walk_rule(ctx: FeatureContext, walks: bool | None = None) -> bool:
+    """Whether the :data:`WALK_FEATURES` of pairs on ``ctx`` are computed: ``walks`` if given, else on networks
+    of at most :data:`WALK_MAX_N` (= :data:`GLOBAL_MAX_N`) people (the one rule, shared by training rows, answers
+    and the link model)."""
+    return bool(walks) if walks is not None else len(ctx) <= WALK_MAX_N
+
+
+#: Cells (query rows x people) of the dense walk rows :func:`walk_columns` holds at a time.
+_WALK_CELLS = 1 << 21
+
+
 def walk_columns(ctx: FeatureContext, u: np.ndarray, v: np.ndarray) -> dict:
     """The :data:`WALK_FEATURES` of pairs (``u``, ``v``) (positions in ``ctx``), as a dict of 1-D arrays.
 
-    ``walk<t>`` is ``s_t / sqrt(d_u d_v)`` with ``s_t = (A (D^-1 A)^(t-1))_uv``
-    (:func:`~recommender.evaluation.heuristics._walk_terms`, by meeting in the
-    middle), 0 when either end has no tie. ``ret<t>_min`` / ``_max`` are the
-    smaller and larger of the two ends' return probabilities ``(D^-1 A)^t_xx``
-    (:func:`return_probabilities`, once per context).
+    ``walk<t>`` is ``s_t / sqrt(d_u d_v)`` with ``s_t = (A (D^-1 A)^(t-1))_uv``,
+    0 when either end has no tie: for a few distinct ``u`` at a time their rows
+    ``A_u`` are made dense and multiplied by ``D^-1 A`` four times (each row's
+    numbers depend on that row alone, so a block of one and a block of thousands
+    agree). ``ret<t>_min`` / ``_max`` are the smaller and larger of the two ends'
+    return probabilities ``(D^-1 A)^t_xx`` (:func:`return_probabilities`, once per context).
     """
-    from recommender.evaluation.heuristics import _walk_terms
-
     u = np.asarray(u, dtype=np.int64)
     v = np.asarray(v, dtype=np.int64)
     m = len(u)
@@ -337,11 +353,27 @@ def walk_columns(ctx: FeatureContext, u: np.ndarray, v: np.ndarray) -> dict:
     if m == 0:
         return out
     A = ctx.A if ctx.A.dtype == np.float64 else ctx.A.astype(np.float64)
-    w = _walk_terms(A, np.column_stack([u, v]), five=True)
+    n = A.shape[0]
     d = ctx.deg.astype(float)
+    dinv = np.divide(1.0, d, out=np.zeros(n), where=d > 0)
+    s = {t: np.zeros(m) for t in (2, 3, 4, 5)}
+    order = np.argsort(u, kind="stable")
+    us = u[order]
+    starts = np.r_[0, np.flatnonzero(us[1:] != us[:-1]) + 1]
+    uniq = us[starts]
+    step = max(1, _WALK_CELLS // max(n, 1))
+    bounds = np.r_[starts, len(us)]
+    for b0 in range(0, len(uniq), step):
+        rows = uniq[b0:b0 + step]
+        sel = order[bounds[b0]:bounds[min(b0 + step, len(uniq))]]
+        local = np.searchsorted(rows, u[sel])
+        R = A[rows].toarray().T  # (n, b): column j is A_u of rows[j]
+        for t in (2, 3, 4, 5):
+            R = A @ (R * dinv[:, None])  # column by column: (A D^-1 ... A)_u, symmetric A
+            s[t][sel] = R[v[sel], local]
     norm = np.sqrt(d[u] * d[v])
     for t in (2, 3, 4, 5):
-        out[f"walk{t}"] = np.divide(w[f"s{t}"], norm, out=np.zeros(m), where=norm > 0)
+        out[f"walk{t}"] = np.divide(s[t], norm, out=np.zeros(m), where=norm > 0)
     ret = return_probabilities(ctx)
     for j, t in enumerate((2, 3, 4)):
         ru, rv = ret[u, j], ret[v, j]
@@ -454,7 +486,7 @@ def katz_scores(ctx: FeatureContext, rows, pr, pc, cn, tied) -> np.ndarray:
 
 
 def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, pair_col: np.ndarray, *,
-                  hop: "TwoHop | None" = None, katz: bool = True, walks: bool = False) -> np.ndarray:
+                  hop: "TwoHop | None" = None, katz: bool = True, walks: bool | None = None) -> np.ndarray:
     """The :data:`FEATURE_NAMES` of pairs (``rows[pair_row]``, ``pair_col``).
 
     Parameters
@@ -470,8 +502,9 @@ def pair_features(ctx: FeatureContext, rows: np.ndarray, pair_row: np.ndarray, p
         :func:`two_hop_paths` of ``rows`` if already computed.
     katz : bool, default True
         False: the ``katz`` column is left 0 (training rows for a ranker that gives it no weight).
-    walks : bool, default False
-        True: compute the :data:`WALK_FEATURES` (:func:`walk_columns`); else they are 0.
+    walks : bool or None, default None
+        Compute the :data:`WALK_FEATURES` (:func:`walk_columns`) or leave them 0;
+        None: :func:`walk_rule` (computed on networks of at most :data:`GLOBAL_MAX_N` people).
 
     Returns
     -------

@@ -6,8 +6,9 @@ graph *without* them (:func:`~recommender.meet.context.build_context`, exactly a
 the answer later sees the whole graph), generate each affected person's
 candidates as the answer does, and label the hidden ties positive. Pooled over
 a few holdouts this gives thousands of positives on networks with no history
-at all (the standard link-prediction protocol; :class:`~recommender.evaluation.linkpred.LinkPredictor`
-trains the same way).
+at all. :class:`~recommender.evaluation.linkpred.LinkPredictor` (``fracnet evaluate
+links``) trains through this same code with the link-prediction protocol's rows
+(``protocol="pairs"``: every hidden tie, and as many random non-ties).
 
 :func:`history_horizon` sizes the dated-history windows to the span the
 history actually has, so a network whose history covers weeks trains on
@@ -21,10 +22,11 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from recommender.errors import UsageError
 from recommender.network import Network
 from recommender.people import opt_out_flags
 
-__all__ = ["holdout_training_set", "history_horizon", "hideable_ties"]
+__all__ = ["holdout_training_set", "history_horizon", "hideable_ties", "sample_non_edges"]
 
 
 def history_horizon(first: str | None, last: str | None, *, n_windows: int = 5, max_days: int = 180,
@@ -53,10 +55,72 @@ def hideable_ties(net: Network) -> np.ndarray:
     return np.flatnonzero((a.isin(ok_ids) & b.isin(ok_ids) & (a != b)).to_numpy())
 
 
+def _edge_array(A) -> np.ndarray:
+    """Each undirected edge once, as ``(u, v)`` with ``u < v``."""
+    import scipy.sparse as sp
+
+    T = sp.triu(A, k=1).tocoo()
+    return np.column_stack([T.row, T.col]).astype(np.int64)
+
+
+def sample_non_edges(A, k, rng, *, exclude=None) -> np.ndarray:
+    """Sample ``k`` distinct node pairs ``u < v`` that are not edges of ``A``.
+
+    Parameters
+    ----------
+    A : scipy.sparse matrix, shape (n, n)
+    k : int
+    rng : numpy.random.Generator
+    exclude : ndarray of int, shape (e, 2), optional
+        Further pairs (either orientation) that must not be returned.
+
+    Returns
+    -------
+    ndarray of int64, shape (k, 2)
+
+    Raises
+    ------
+    UsageError
+        If the graph has fewer than ``k`` non-edges.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> A = sp.csr_matrix(([1.0] * 4, ([0, 1, 1, 2], [1, 0, 2, 1])), shape=(3, 3))
+    >>> sample_non_edges(A, 1, np.random.default_rng(0)).tolist()
+    [[0, 2]]
+    """
+    n = A.shape[0]
+    edges = _edge_array(A)
+    keys = edges[:, 0] * n + edges[:, 1]
+    if exclude is not None and len(exclude):
+        ex = np.sort(np.asarray(exclude, dtype=np.int64), axis=1)
+        keys = np.concatenate([keys, ex[:, 0] * n + ex[:, 1]])
+    keys = np.unique(keys)
+    available = n * (n - 1) // 2 - keys.size
+    if k > available:
+        raise UsageError(f"the graph has only {available} non-edges, cannot sample {k}")
+    chosen = np.zeros(0, dtype=np.int64)
+    while chosen.size < k:
+        need = k - chosen.size
+        draw = int(need * 1.3) + 16
+        a = rng.integers(0, n, size=draw)
+        b = rng.integers(0, n, size=draw)
+        ok = a != b
+        lo, hi = np.minimum(a, b)[ok], np.maximum(a, b)[ok]
+        cand = lo * n + hi
+        cand = cand[~np.isin(cand, keys)]
+        cand = cand[~np.isin(cand, chosen)]
+        _, first = np.unique(cand, return_index=True)
+        cand = cand[np.sort(first)][:need]
+        chosen = np.concatenate([chosen, cand])
+    return np.column_stack([chosen // n, chosen % n])
+
+
 def holdout_training_set(net: Network, *, profile=None, people=None, share: float = 0.1, n_holdouts: int = 2,
                          max_queries: int = 2000, max_negatives: int = 100, hard_negatives: int = 0, extra=None, block_size: int = 256,
                          candidate_kw: dict | None = None, random_state: int = 0, time_scale: float | None = None,
-                         katz: bool = True):
+                         katz: bool = True, protocol: str = "candidates"):
     """Training rows from ``n_holdouts`` random holdouts of ``share`` of the current ties.
 
     Parameters
@@ -77,6 +141,12 @@ def holdout_training_set(net: Network, *, profile=None, people=None, share: floa
         The model's candidate parameters.
     katz : bool, default True
         False: the ``katz`` column is left 0 (a ranker that gives it no weight).
+    protocol : {"candidates", "pairs"}, default "candidates"
+        ``candidates`` (the meet answer's): each queried person's candidates, the hidden ties among
+        them positive, ``max_negatives`` of the others negative; a row's query is (holdout, person).
+        ``pairs`` (the link-prediction protocol ``fracnet evaluate links`` scores by): every hidden
+        tie positive and as many random pairs that are not ties of ``net`` negative; a row's query is
+        its holdout.
 
     Returns
     -------
@@ -90,7 +160,10 @@ def holdout_training_set(net: Network, *, profile=None, people=None, share: floa
     from recommender.meet.twohop import two_hop_paths
     from recommender.kernels import sorted_unique
 
+    if protocol not in ("candidates", "pairs"):
+        raise UsageError(f"protocol must be 'candidates' or 'pairs', got {protocol!r}")
     rng = np.random.default_rng(random_state + 7919)
+    full = None
     idx = hideable_ties(net)
     n_hide = int(round(share * len(idx)))
     Xs, ys, qs, used = [], [], [], []
@@ -115,6 +188,28 @@ def holdout_training_set(net: Network, *, profile=None, people=None, share: floa
             ia, ib = ia[~tied], ib[~tied]
         pu, pv = np.r_[ia, ib], np.r_[ib, ia]
         if len(pu) == 0:
+            continue
+        if protocol == "pairs":
+            if full is None:  # the whole graph on the contexts' positions (every holdout's are the same)
+                import scipy.sparse as sp
+
+                fa = pd.Index(ctx.ids).get_indexer(ties["a"].astype(str))
+                fb = pd.Index(ctx.ids).get_indexer(ties["b"].astype(str))
+                good = (fa >= 0) & (fb >= 0) & (fa != fb)
+                full = sp.csr_matrix((np.ones(2 * good.sum()), (np.r_[fa[good], fb[good]], np.r_[fb[good], fa[good]])),
+                                     shape=(n, n))
+                full.data[:] = 1.0
+            key = np.unique(np.minimum(ia, ib) * n + np.maximum(ia, ib))
+            neg = sample_non_edges(full, len(key), rng)
+            pu, pv = np.r_[key // n, neg[:, 0]], np.r_[key % n, neg[:, 1]]
+            yy = np.r_[np.ones(len(key), np.int64), np.zeros(len(neg), np.int64)]
+            used.append(f"holdout:{h}")
+            available += len(key)
+            asked += len(key)
+            Xs.append(_pair_rows(ctx, pu, pv, block_size, katz))
+            ys.append(yy)
+            qs.append(np.full(len(yy), h, dtype=np.int64))
+            del ctx
             continue
         pos_keys = sorted_unique(pu * n + pv)
         queries = sorted_unique(pu)
@@ -160,3 +255,21 @@ def holdout_training_set(net: Network, *, profile=None, people=None, share: floa
         return TrainingSet(np.zeros((0, len(FEATURE_NAMES))), np.zeros(0, np.int64), np.zeros(0, np.int64), used,
                            asked, available)
     return TrainingSet(np.vstack(Xs), np.concatenate(ys), np.concatenate(qs), used, asked, available)
+
+
+def _pair_rows(ctx, u: np.ndarray, v: np.ndarray, block_size: int, katz: bool) -> np.ndarray:
+    """:func:`~recommender.meet.features.pair_features` of pairs (``u``, ``v``) (positions in ``ctx``), in their
+    order, computed a block of distinct ``u`` at a time."""
+    from recommender.meet.features import FEATURE_NAMES, pair_features
+
+    u, v = np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64)
+    out = np.zeros((len(u), len(FEATURE_NAMES)))
+    order = np.argsort(u, kind="stable")
+    rows_all = np.unique(u)
+    us = u[order]
+    for b0 in range(0, len(rows_all), block_size):
+        rows = rows_all[b0:b0 + block_size]
+        lo, hi = np.searchsorted(us, [rows[0], rows[-1] + 1])
+        sel = order[lo:hi]
+        out[sel] = pair_features(ctx, rows, np.searchsorted(rows, u[sel]), v[sel], katz=katz)
+    return out

@@ -38,7 +38,7 @@ from recommender.meet.context import build_context, context_day, history_time_sc
 from recommender.meet.features import FEATURE_NAMES, structure
 from recommender.meet.holdout import history_horizon, holdout_training_set
 from recommender.meet.persistence import load_object
-from recommender.meet.ranker import PairRanker, _used_columns
+from recommender.meet.ranker import PairRanker, _used_columns, stage1_estimator
 from recommender.meet.rerank_fit import fit_reranker
 from recommender.meet.scoring import (  # noqa: F401  (the answers' home is recommender.meet.scoring)
     GROUP_CHOICES,
@@ -72,9 +72,13 @@ class MeetModel(MeetScorer, BaseEstimator):
 
     Parameters
     ----------
-    estimator : {"logistic", "hgb"}, default "logistic"
-        The ranker's estimator (see :class:`~recommender.meet.ranker.PairRanker`);
-        logistic won the history replay on the sample and explains exactly.
+    estimator : {"auto", "logistic", "hgb", "blend"}, default "auto"
+        The stage-1 ranker's estimator (see :class:`~recommender.meet.ranker.PairRanker`).
+        ``auto``: on networks of at most :data:`~recommender.meet.features.GLOBAL_MAX_N`
+        people, logistic or blend (each with C 0.03 or 1), whichever ranks held-out
+        training queries best; logistic above
+        (:func:`~recommender.meet.ranker.stage1_estimator`). The same rule and the same
+        code fit :class:`~recommender.evaluation.linkpred.LinkPredictor`, the structure-only part.
     min_positives : int, default 30
         Fewer positive training pairs: documented default weights.
     horizon_days, n_windows : int
@@ -109,7 +113,7 @@ class MeetModel(MeetScorer, BaseEstimator):
         Why default weights are used, or None when learned.
     """
 
-    def __init__(self, *, estimator: str = "logistic", min_positives: int = 30, horizon_days: int | None = None,
+    def __init__(self, *, estimator: str = "auto", min_positives: int = 30, horizon_days: int | None = None,
                  n_windows: int = 5, n_similar: int = 50, n_market: int = 50, max_two_hop: int = 400,
                  n_pool: int = 32, enough_positives: int = 4000, n_holdouts: int = 2, holdout_share: float = 0.1,
                  holdout_weight: float = 1.0, rerank: bool = True, random_state: int = 0):
@@ -179,12 +183,17 @@ class MeetModel(MeetScorer, BaseEstimator):
                 context_job = pool.submit(_current_context, net, self.profile_, people, ties, self.time_scale_)
             del ties  # the context job holds it until the current graph is built
             self.training_cutoffs_ = train.cutoffs
-            X, y, w = train.X, train.y, None
+            X, y, w, qid = train.X, train.y, None, train.qid
+            # the estimator is chosen on the latest history window when there is one (the answer ranks for the
+            # future; a random half of the queries otherwise): window i's queries are numbered from i * n
+            window = train.qid // max(len(ids), 1)
+            val = window == window.min() if len(window) else np.zeros(0, bool)
             self.training_sources_ = {"history_positives": train.n_positive, "history_windows": len(train.cutoffs),
                                       "horizon_days": self.horizon_, "holdout_positives": 0, "holdouts": 0,
                                       "queries": train.queries, "queriers": train.queriers}
             if held is not None and len(held.y):
-                X, y = np.vstack([X, held.X]), np.concatenate([y, held.y])
+                X, y, qid = np.vstack([X, held.X]), np.concatenate([y, held.y]), np.concatenate([qid, held.qid])
+                val = np.r_[val, np.zeros(len(held.y), bool)]
                 hw = float(getattr(self, "holdout_weight", 1.0))
                 if hw != 1.0 and train.n_positive >= self.min_positives:  # history is the task itself: it can weigh more
                     w = np.r_[np.ones(len(train.y)), np.full(len(held.y), hw)]
@@ -192,9 +201,11 @@ class MeetModel(MeetScorer, BaseEstimator):
                                               queries=train.queries + held.queries,
                                               queriers=train.queriers + held.queriers)
             del train, held
-            self.ranker_ = PairRanker(estimator=self.estimator, min_positives=self.min_positives,
-                                      random_state=self.random_state).fit(X, y, sample_weight=w)
-            del X, y, w
+            self.ranker_ = PairRanker(estimator=stage1_estimator(len(ids), self.estimator),
+                                      min_positives=self.min_positives,
+                                      random_state=self.random_state).fit(X, y, sample_weight=w, groups=qid,
+                                                                          validation=val if val.any() else None)
+            del X, y, w, qid, val
             self.context_ = context_job.result()
         release_freed_memory()
         self.fallback_reason_ = self.ranker_.fallback_reason_

@@ -21,7 +21,7 @@ from recommender.meet.features import FEATURE_NAMES, SIGNED_FEATURES
 from recommender.meet.persistence import attributes_state, from_attributes_state
 
 _ARRAYS = ("used_", "reference_", "coef_", "mean_", "scale_")
-_VALUES = ("kind_", "n_rows_", "n_positive_", "fallback_reason_", "intercept_")
+_VALUES = ("kind_", "n_rows_", "n_positive_", "fallback_reason_", "intercept_", "C_", "choice_")
 #: Kinds scored (partly) by the exported trees: their state holds ``trees_``, their contributions come by occlusion.
 _TREE_KINDS = ("hgb", "blend")
 
@@ -93,9 +93,18 @@ class PairScorer:
             return contrib, np.full(len(Z), self.intercept_)
         m, f = Z.shape
         full = self.decision(X)
-        Zs = np.repeat(Z, f, axis=0)
-        Zs[np.arange(m * f), np.tile(np.arange(f), m)] = np.tile(self.reference_, m)
-        occl = self._decision_z(Zs).reshape(m, f)
+        # only the cells that can move the score are occluded: a column the model reads whose value is not
+        # already the reference (any other cell's occluded row is the row itself: its contribution is 0 exactly)
+        read = np.zeros(f, dtype=bool)
+        read[self.used_] = True
+        if self.kind_ == "blend":
+            read |= self.coef_ != 0
+        ri, ci = np.nonzero(read[None, :] & (Z != self.reference_[None, :]))
+        Zs = Z[ri].copy()
+        Zs[np.arange(len(ri)), ci] = self.reference_[ci]
+        occl = np.broadcast_to(full[:, None], (m, f)).copy()
+        if len(ri):
+            occl[ri, ci] = self._decision_z(Zs)
         contrib = full[:, None] - occl
         return contrib, full - contrib.sum(axis=1)
 
@@ -121,21 +130,52 @@ class PairScorer:
             return {}
         return {f: float(w) for f, w in zip(FEATURE_NAMES, self.coef_)}
 
+    def choice_text(self) -> str:
+        """How ``estimator="auto"`` chose, in words ("" when it did not choose)."""
+        ch = getattr(self, "choice_", None)
+        if not ch:
+            return ""
+        if "heldout_ap" not in ch:
+            return f"{ch['chosen']} ({ch['why']})"
+        others = ", ".join(f"{k} {v:.4f}" for k, v in ch["heldout_ap"].items())
+        if ch.get("best", ch["chosen"]) != ch["chosen"]:
+            others += f" (within one standard error of {ch['best']}: the simpler kept)"
+        return (f"{ch['chosen']} chosen on {ch['heldout_queries']:,} held-out queries of {ch.get('split', 'the training set')} "
+                f"({ch['heldout_rows']:,} rows, "
+                f"{ch['heldout_positives']:,} positive; fitted on {ch['fit_rows']:,}): mean per-query average precision {others}")
+
+
     def _tree_decision(self, Z: np.ndarray) -> np.ndarray:
-        """The boosted trees' log-odds of the rows of ``Z`` (the used columns): baseline plus each tree's leaf."""
+        """The boosted trees' log-odds of the rows of ``Z`` (the used columns): baseline plus each tree's leaf.
+
+        Every tree descends at once (the (row, tree) pairs not at a leaf yet, one level per step); the leaves'
+        values are then added tree by tree, in scikit-learn's order, so the sum has its bits.
+        """
         t = self.trees_
         m = len(Z)
         out = np.full(m, t["baseline"], dtype=float)
-        rows = np.arange(m)
-        for root in t["roots"].tolist():
-            node = np.full(m, root, dtype=np.int64)
-            leaf = t["leaf"][node]
-            while not leaf.all():
-                x = Z[rows, t["feature"][node]]
-                left = np.where(np.isnan(x), t["missing_left"][node], x <= t["threshold"][node])
-                node = np.where(leaf, node, np.where(left, t["left"][node], t["right"][node]))
-                leaf = t["leaf"][node]
-            out += t["value"][node]
+        roots = t["roots"]
+        if m == 0 or len(roots) == 0:
+            return out
+        n_trees = len(roots)
+        Z = np.ascontiguousarray(Z, dtype=float)
+        flat, width = Z.ravel(), Z.shape[1]
+        nan = bool(np.isnan(flat).any())
+        inner = ~t["leaf"]
+        node = np.tile(roots, m)  # (row, tree) pairs, row-major; only those not at a leaf yet move on
+        active = np.flatnonzero(inner[node])
+        while len(active):
+            nd = node[active]
+            x = flat[(active // n_trees) * width + t["feature"][nd]]
+            left = x <= t["threshold"][nd]
+            if nan:
+                left = np.where(np.isnan(x), t["missing_left"][nd], left)
+            nxt = np.where(left, t["left"][nd], t["right"][nd])
+            node[active] = nxt
+            active = active[inner[nxt]]
+        vals = t["value"][node].reshape(m, n_trees)
+        for j in range(vals.shape[1]):
+            out += vals[:, j]
         return out
 
     # -- persistence (recommender.meet.persistence) -------------------------------------------------

@@ -52,7 +52,7 @@ from recommender.io.atomic import atomic_write
 MODEL_FORMAT = "fracnet-model"
 
 
-MODEL_FORMAT_VERSION = 15  # raised whenever a state changes shape (why: see git log)
+MODEL_FORMAT_VERSION = 16  # raised whenever a state changes shape (why: see git log)
 
 
 _META = "meta.json"

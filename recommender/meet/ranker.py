@@ -46,6 +46,8 @@ __all__ = [
     "DEFAULT_WEIGHTS",
     "ESTIMATORS",
     "PairRanker",
+    "stage1_estimator",
+    "stage1_features",
     "PairScorer",
     "TrainingSet",
     "ModelFileError",
@@ -91,15 +93,49 @@ DEFAULT_WEIGHTS = {
 DEFAULT_INTERCEPT = -4.0
 
 
-#: Features the ranker does not use (weight 0) unless asked for by name or by ``features="structural"``:
-#: 3-walk counts are costly to compute for every candidate and nearly collinear with common
-#: neighbours (still computed and shown); the walk columns (normalised walks of length 2..5, return
-#: probabilities) cost three-hop rows per pair and are computed only for the structure-only ranker
-#: of ``fracnet evaluate links``.
-UNSCORED_FEATURES = ("katz",) + WALK_FEATURES
+#: Features the ranker does not use (weight 0) unless asked for by name: 3-walk counts are costly to
+#: compute for every candidate and nearly collinear with common neighbours (still computed and shown).
+#: The walk columns are weighed like every other column; they are computed (and so can get a weight) on
+#: networks of at most GLOBAL_MAX_N people (:func:`~recommender.meet.features.walk_rule`).
+UNSCORED_FEATURES = ("katz",)
 
 
-ESTIMATORS = ("logistic", "hgb", "blend")
+ESTIMATORS = ("logistic", "hgb", "blend", "auto")
+
+#: The candidates ``estimator="auto"`` chooses among: (kind, C of the logistic model or its half of the blend).
+AUTO_CANDIDATES = (("logistic", 0.03), ("logistic", 1.0), ("blend", 0.03), ("blend", 1.0))
+
+#: At most this many training rows go into the choice's fits (the queries sampled; the logistic part is
+#: then refitted on all rows).
+AUTO_MAX_ROWS = 30_000
+
+#: The blend candidates are tried only on training sets with at least this many positive rows: fewer give the
+#: trees (leaves of at least 40 rows) thin evidence, and their fits would be most of a small network's fit time.
+AUTO_MIN_TREE_POSITIVES = 2_000
+
+#: The boosted trees learn from at most this many rows: every positive and a sample of the negatives,
+#: weighted up so that the trees' log-odds stay calibrated (trees cost ~10x a logistic fit per row).
+TREE_MAX_ROWS = 20_000
+
+
+def stage1_estimator(n_people: int, estimator: str = "auto") -> str:
+    """The stage-1 estimator on a network of ``n_people``: ``estimator``, except that ``"auto"`` (the choice
+    on held-out queries, :meth:`PairRanker.fit`) is made on networks of at most GLOBAL_MAX_N people and is
+    ``"logistic"`` above (the compiled batch path scores a linear ranker; the 100k / 1M batch is unchanged)."""
+    from recommender.meet import features
+
+    return "logistic" if estimator == "auto" and n_people > features.GLOBAL_MAX_N else estimator
+
+
+def stage1_features(features=None) -> tuple:
+    """The columns the stage-1 ranker may weigh: :data:`FEATURE_NAMES` but :data:`UNSCORED_FEATURES` (None),
+    or the part of them among ``features`` (``"structural"``: :data:`STRUCTURAL_FEATURES`, the structure-only
+    part ``fracnet evaluate links`` scores with)."""
+    scored = tuple(f for f in FEATURE_NAMES if f not in UNSCORED_FEATURES)
+    if features is None:
+        return scored
+    names = STRUCTURAL_FEATURES if isinstance(features, str) and features == "structural" else features
+    return tuple(f for f in scored if f in names)
 
 
 def _used_columns(features) -> list[int]:
@@ -111,6 +147,65 @@ def _used_columns(features) -> list[int]:
     return [FEATURE_NAMES.index(f) for f in names]
 
 
+def grouped_ap(score: np.ndarray, y: np.ndarray, groups: np.ndarray, *, per_group: bool = False):
+    """Mean over groups holding a positive of the average precision of ``score`` within the group.
+
+    Ties are broken against the positives (a constant score earns no credit). Top-heavy, like the
+    lists the answer shows; on one group of many pairs (the link protocol's round) it ranks like AUC does.
+
+    Examples
+    --------
+    >>> grouped_ap(np.array([0.9, 0.1, 0.5, 0.2, 0.3]), np.array([1, 0, 0, 1, 0]), np.array([0, 0, 0, 1, 1]))
+    0.75
+
+    ``per_group``: the array of the groups' figures (groups in sorted order, those with a positive) instead.
+    """
+    score, y, groups = np.asarray(score, float), np.asarray(y).astype(np.int64), np.asarray(groups)
+    if len(y) == 0 or not y.any():
+        return np.zeros(0) if per_group else float("nan")
+    g = np.unique(groups, return_inverse=True)[1].ravel()
+    order = np.lexsort((y, -score, g))  # by group, score descending, negatives first among equal scores
+    gs, ys = g[order], y[order]
+    first = np.r_[0, np.flatnonzero(gs[1:] != gs[:-1]) + 1]
+    start = np.repeat(first, np.diff(np.r_[first, len(gs)]))
+    rank = np.arange(len(gs)) - start + 1.0
+    hits = np.cumsum(ys) - np.r_[0, np.cumsum(ys)][start]
+    prec = np.where(ys > 0, hits / rank, 0.0)
+    npos = np.bincount(gs, weights=ys)
+    ap = np.bincount(gs, weights=prec) / np.maximum(npos, 1.0)
+    return ap[npos > 0] if per_group else float(ap[npos > 0].mean())
+
+
+def grouped_auc(score: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
+    """Mean over groups holding both labels of the AUC of ``score`` within the group (ties count half).
+
+    Examples
+    --------
+    >>> grouped_auc(np.array([0.9, 0.1, 0.5, 0.2, 0.3]), np.array([1, 0, 0, 1, 0]), np.array([0, 0, 0, 1, 1]))
+    0.5
+    """
+    from scipy.stats import rankdata
+
+    score, y, groups = np.asarray(score, float), np.asarray(y).astype(np.int64), np.asarray(groups)
+    if len(y) == 0:
+        return float("nan")
+    g = np.unique(groups, return_inverse=True)[1].ravel()
+    r = rankdata(score, method="dense")
+    key = g * (int(r.max()) + 1) + r
+    rank = rankdata(key, method="average")  # global average ranks; groups occupy consecutive blocks of ranks
+    size = np.bincount(g)
+    start = np.r_[0, np.cumsum(size)[:-1]]
+    within = rank - start[g]
+    npos = np.bincount(g, weights=y, minlength=len(size))
+    nneg = size - npos
+    ok = (npos > 0) & (nneg > 0)
+    if not ok.any():
+        return float("nan")
+    sum_pos = np.bincount(g, weights=within * y, minlength=len(size))
+    auc = (sum_pos - npos * (npos + 1) / 2.0) / np.where(ok, npos * nneg, 1.0)
+    return float(auc[ok].mean())
+
+
 class PairRanker(PairScorer, BaseEstimator):
     """Scores candidate pairs from their features; learned, or default weights.
 
@@ -120,13 +215,17 @@ class PairRanker(PairScorer, BaseEstimator):
 
     Parameters
     ----------
-    estimator : {"logistic", "hgb"}, default "logistic"
+    estimator : {"logistic", "hgb", "blend", "auto"}, default "logistic"
         ``logistic``: L2 logistic regression on standardised ``log1p``
         features (exact per-feature contributions). ``hgb``: scikit-learn's
         HistGradientBoostingClassifier (contributions by occlusion against
         the training medians). ``blend``: both, fitted on the same rows; the
         score is the mean of their log-odds (the logistic model's smooth trend
-        plus the trees' interactions; contributions by occlusion).
+        plus the trees' interactions; contributions by occlusion). ``auto``: the
+        one of :data:`AUTO_CANDIDATES` (logistic or blend, each with ``C`` 0.03 or 1)
+        chosen by mean per-query average precision on held-out queries (:meth:`_choose`; the blends only
+        with at least :data:`AUTO_MIN_TREE_POSITIVES` positive rows;
+        ``choice_`` holds the figures, :meth:`choice_text` says them), refitted on all rows.
     min_positives : int, default 30
         Fewer positive rows than this: no learning, :data:`DEFAULT_WEIGHTS`.
     C : float, default 0.03
@@ -158,8 +257,14 @@ class PairRanker(PairScorer, BaseEstimator):
         self.C = C
         self.random_state = random_state
 
-    def fit(self, X, y, sample_weight=None) -> "PairRanker":
-        """Learn weights from rows ``X`` (m, F) and labels ``y`` (m,) in {0, 1} (optionally weighted); returns self."""
+    def fit(self, X, y, sample_weight=None, groups=None, validation=None) -> "PairRanker":
+        """Learn weights from rows ``X`` (m, F) and labels ``y`` (m,) in {0, 1} (optionally weighted); returns self.
+
+        ``groups`` (m,) names each row's query (one person's candidates in one training window or holdout;
+        one holdout round of the link protocol): ``estimator="auto"`` chooses on held-out queries, the rows
+        of ``validation`` (m,) bool when given (the latest history window: the answer ranks for the future),
+        else a random half of the queries.
+        """
         if self.estimator not in ESTIMATORS:
             raise UsageError(f"estimator must be one of {', '.join(ESTIMATORS)}, got {self.estimator!r}")
         X = np.asarray(X, dtype=float)
@@ -171,6 +276,7 @@ class PairRanker(PairScorer, BaseEstimator):
         self.n_rows_ = int(len(y))
         self.n_positive_ = int(y.sum())
         self.fallback_reason_ = None
+        self.choice_ = None
         Z = _transform(X)
         self.reference_ = np.median(Z, axis=0) if len(Z) else np.zeros(len(FEATURE_NAMES))
         if self.n_positive_ < self.min_positives or self.n_positive_ == len(y):
@@ -183,30 +289,141 @@ class PairRanker(PairScorer, BaseEstimator):
             self.mean_ = np.zeros(len(FEATURE_NAMES))
             self.scale_ = np.ones(len(FEATURE_NAMES))
             return self
-        used = self.used_
-        if self.estimator in ("logistic", "blend"):
-            from sklearn.linear_model import LogisticRegression
+        kind, C, trees = self.estimator, float(self.C), None
+        if kind == "auto":
+            kind, C = self._choose(Z, y, sample_weight, groups, validation)
+        self._fit_kind(Z, y, sample_weight, kind, C, trees)
+        return self
 
-            self.mean_ = Z.mean(axis=0)
-            sd = Z.std(axis=0)
-            # a column that is constant up to rounding (its std is rounding of the mean, e.g. 5e-12) is not
-            # standardised: dividing by that noise gave it a weight of ~1e11 and the scores an error of ~1e-5
-            spread = Z.max(axis=0) - Z.min(axis=0)
-            constant = spread <= 1e-9 * (1.0 + np.abs(self.mean_))
-            self.scale_ = np.where(constant | (sd <= 1e-12), 1.0, sd)
-            lr = LogisticRegression(C=self.C, max_iter=2000)
-            lr.fit(((Z - self.mean_) / self.scale_)[:, used], y, sample_weight=sample_weight)
+    def _fit_kind(self, Z, y, sample_weight, kind: str, C: float, trees=None) -> None:
+        """Fit the ``kind`` model (logistic, hgb or blend; the logistic part with ``C``) on transformed rows
+        (``trees``: boosted trees already fitted on part of them, by the choice)."""
+        used = self.used_
+        self.C_ = float(C)
+        if kind in ("logistic", "blend"):
+            self.mean_, self.scale_ = _standardiser(Z)
+            lr = _logistic(((Z - self.mean_) / self.scale_)[:, used], y, sample_weight, C)
             self.kind_ = "logistic"
             self.coef_ = np.zeros(len(FEATURE_NAMES))
             self.coef_[used] = lr.coef_.ravel().astype(float)
             self.intercept_ = float(lr.intercept_[0])
-        if self.estimator in ("hgb", "blend"):
-            from sklearn.ensemble import HistGradientBoostingClassifier
-
-            self.model_ = HistGradientBoostingClassifier(
-                max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40,
-                l2_regularization=1.0, random_state=self.random_state)
-            self.model_.fit(Z[:, used], y, sample_weight=sample_weight)
+        if kind in ("hgb", "blend"):
+            self.model_ = trees if trees is not None else _trees(Z[:, used], y, sample_weight, self.random_state)
             self.trees_ = export_trees(self.model_)  # scored by PairScorer in numpy, fitted or loaded
-            self.kind_ = self.estimator
-        return self
+            self.kind_ = kind
+
+    def _choose(self, Z, y, sample_weight, groups, validation=None) -> tuple:
+        """``(kind, C)``: the :data:`AUTO_CANDIDATES` entry chosen by mean per-query average precision
+        (:func:`grouped_ap`) on held-out queries, with the one-standard-error rule: the first candidate (they are
+        in order of simplicity) within one standard error of the best (of the paired per-query differences).
+
+        The queries (``groups``; rows one by one without them) are split in two at random (at most
+        :data:`AUTO_MAX_ROWS` rows in all); every candidate is fitted on one half and scored on the other;
+        The chosen one is then refitted on all rows (:meth:`fit`). ``choice_`` records the figures.
+        """
+        rng = np.random.default_rng(int(self.random_state) + 15_485_863)
+        g = np.arange(len(y)) if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1].ravel()
+        n_g = int(g.max()) + 1 if len(g) else 0
+        perm = rng.permutation(n_g)
+        if len(y) > AUTO_MAX_ROWS and validation is None:  # whole queries, in a random order, until the budget
+            size = np.bincount(g, minlength=n_g)[perm]
+            perm = perm[: max(2, int(np.searchsorted(np.cumsum(size), AUTO_MAX_ROWS)))]
+        fit_q = np.zeros(n_g, bool)
+        held_q = np.zeros(n_g, bool)
+        val = None if validation is None else np.asarray(validation, bool)
+        if val is not None and int(y[val].sum()) >= self.min_positives and int(y[~val].sum()) >= self.min_positives:
+            held_q[np.unique(g[val])] = True  # the latest window's queries, fitted on everything before it
+            rest = perm[~held_q[perm]]
+            if len(y) > AUTO_MAX_ROWS:
+                rest = rest[: max(1, int(np.searchsorted(np.cumsum(np.bincount(g, minlength=n_g)[rest]),
+                                                         AUTO_MAX_ROWS // 2)))]
+            fit_q[rest] = True
+            split = "the latest history window"
+        else:
+            fit_q[perm[: len(perm) // 2]] = True
+            held_q[perm[len(perm) // 2:]] = True
+            split = "a random half of the queries"
+        tr, te = fit_q[g], held_q[g]
+        default = AUTO_CANDIDATES[0]
+        if min(int(y[tr].sum()), int(y[te].sum())) < self.min_positives or (y[tr] == 0).sum() == 0:
+            self.choice_ = {"chosen": _label(default),
+                            "why": "too few positives to compare estimators on held-out queries"}
+            return default
+        w_tr = None if sample_weight is None else np.asarray(sample_weight)[tr]
+        used = self.used_
+        mean, scale = _standardiser(Z[tr])
+        S_tr, S_te = ((Z[tr] - mean) / scale)[:, used], ((Z[te] - mean) / scale)[:, used]
+        candidates = [c for c in AUTO_CANDIDATES if c[0] == "logistic" or self.n_positive_ >= AUTO_MIN_TREE_POSITIVES]
+        trees = _trees(Z[tr][:, used], y[tr], w_tr, self.random_state) if any(k != "logistic" for k, _ in candidates) else None
+        tree_te = trees.decision_function(Z[te][:, used]) if trees is not None else None
+        lin_te = {}
+        per = {}
+        g_te = g[te] if groups is not None else np.zeros(int(te.sum()), np.int64)  # no queries: one pooled figure
+        for kind, C in candidates:
+            if C not in lin_te:
+                lin_te[C] = _logistic(S_tr, y[tr], w_tr, C).decision_function(S_te)
+            score = lin_te[C] if kind == "logistic" else 0.5 * (lin_te[C] + tree_te)
+            per[_label((kind, C))] = grouped_ap(score, y[te], g_te, per_group=True)
+        names = [_label(c) for c in candidates]
+        means = {k: float(v.mean()) for k, v in per.items()}
+        best = max(names, key=lambda k: means[k])
+        # the one-standard-error rule: the first (simplest, most regularised) candidate whose mean is within one
+        # standard error of the paired per-query differences of the best one's
+        nq = len(per[best])
+        chosen = best
+        for k in names:
+            d = per[best] - per[k]
+            se = float(d.std(ddof=1) / np.sqrt(nq)) if nq > 1 else 0.0
+            if d.mean() <= se:
+                chosen = k
+                break
+        chosen = candidates[names.index(chosen)]
+        self.choice_ = {"chosen": _label(chosen), "heldout_ap": means, "best": best, "split": split,
+                        "fit_rows": int(tr.sum()), "heldout_rows": int(te.sum()), "heldout_positives": int(y[te].sum()),
+                        "heldout_queries": int(len(np.unique(g_te)))}
+        return chosen
+
+
+def _label(candidate) -> str:
+    return f"{candidate[0]} C={candidate[1]:g}"
+
+
+def _standardiser(Z):
+    """Mean and scale of each column; a column constant up to rounding is not scaled (its std is rounding
+    of the mean, e.g. 5e-12: dividing by that noise gave it a weight of ~1e11 and the scores an error of ~1e-5)."""
+    mean = Z.mean(axis=0)
+    sd = Z.std(axis=0)
+    spread = Z.max(axis=0) - Z.min(axis=0)
+    constant = spread <= 1e-9 * (1.0 + np.abs(mean))
+    return mean, np.where(constant | (sd <= 1e-12), 1.0, sd)
+
+
+def _logistic(S, y, sample_weight, C):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=C, max_iter=2000).fit(S, y, sample_weight=sample_weight)
+
+
+def _trees(Z, y, sample_weight, random_state):
+    """Boosted trees on at most :data:`TREE_MAX_ROWS` rows: every positive and a sample of the negatives.
+
+    The sampled negatives stand for all of them: the trees' baseline log-odds is moved by the log of the
+    sampling rate (the prior correction of case-control sampling), so the trees' log-odds stay on the
+    scale of the logistic model's, which the blend averages them with.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    neg = np.flatnonzero(y == 0)
+    room = max(TREE_MAX_ROWS - int(y.sum()), int(y.sum()))
+    shift = 0.0
+    if len(y) > TREE_MAX_ROWS and len(neg) > room:
+        rng = np.random.default_rng(int(random_state) + 32_452_843)
+        keep = np.sort(np.r_[np.flatnonzero(y > 0), rng.choice(neg, room, replace=False)])
+        shift = float(np.log(room / len(neg)))
+        Z, y = Z[keep], y[keep]
+        sample_weight = None if sample_weight is None else np.asarray(sample_weight)[keep]
+    model = HistGradientBoostingClassifier(
+        max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40,
+        l2_regularization=1.0, random_state=random_state).fit(Z, y, sample_weight=sample_weight)
+    model._baseline_prediction = model._baseline_prediction + shift  # decision_function and export_trees agree
+    return model

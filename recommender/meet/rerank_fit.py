@@ -113,7 +113,7 @@ def _fit_logistic(B, y, C):
 def fit_reranker(net, model, people, *, share: float = 0.1, max_queries: int = 2000, block_size: int = 256,
                  C: float = 0.3, min_positives: int = 200) -> tuple[Reranker | None, str]:
     """``(reranker or None, what happened)`` for a MeetModel whose stage-1 ranker is fitted on ``net``."""
-    if model.ranker_.kind_ != "logistic":
+    if model.ranker_.kind_ not in ("logistic", "blend"):
         return None, f"no stage 2 (the stage-1 ranker is {model.ranker_.kind_})"
     if len(net.people) > GLOBAL_MAX_N:
         return None, f"no stage 2 (more than {GLOBAL_MAX_N:,} people)"

@@ -25,11 +25,13 @@ from recommender.meet.candidates import block_candidates
 from recommender.meet.context import FeatureContext
 from recommender.meet.features import (
     FEATURE_NAMES,
+    GLOBAL_MAX_N,
     block_tag_similarity,
     feature_columns,
     katz_scores,
     pair_features,
     stack_features,
+    walk_rule,
 )
 from recommender.meet.pair_scorer import PairScorer, _sigmoid, transform_column
 from recommender.meet.persistence import params_of, set_params_of
@@ -107,8 +109,11 @@ class MeetScorer:
         if self.fallback_reason_:
             return f"default weights: {self.fallback_reason_} ({what})"
         stage2 = getattr(self, "rerank_info_", None)
-        return f"{rk.kind_} ranker learned from {rk.n_rows_:,} pairs, {rk.n_positive_:,} positive: {what}" + (
-            f"; {stage2}" if stage2 else "")
+        chose = rk.choice_text() if hasattr(rk, "choice_text") else ""
+        walks = ("walk columns computed and weighed" if walk_rule(self.context_) else
+                 f"walk columns 0 (more than {GLOBAL_MAX_N:,} people)")
+        return (f"{rk.kind_} ranker learned from {rk.n_rows_:,} pairs, {rk.n_positive_:,} positive: {what}; {walks}"
+                + (f"; estimator {chose}" if chose else "") + (f"; {stage2}" if stage2 else ""))
 
     def stage1_k(self, k: int) -> int:
         """How many candidates per (person, group) stage 1 keeps for an answer of ``k``: ``k``, or stage 2's M."""
@@ -205,7 +210,8 @@ class MeetScorer:
             score = _sigmoid(logit)
         else:
             cols["tag_sim"][surv] = tag
-            score = self.ranker_.score(stack_features(cols, surv))
+            logit = self.ranker_.decision(stack_features(cols, surv))
+            score = _sigmoid(logit)
         rank_by = logit if rr is not None else score
         keep = np.zeros(len(surv), dtype=bool)
         off = 0

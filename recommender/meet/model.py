@@ -52,7 +52,7 @@ from recommender.meet.scoring import (  # noqa: F401  (the answers' home is reco
 from recommender.meet.training import build_training_set, history_span
 from recommender.memory import release_freed_memory
 from recommender.network import Network
-from recommender.people import PeopleFacts, encode_people
+from recommender.people import PeopleFacts, company_values, encode_people
 from recommender.similarity import ProfileModel
 
 __all__ = ["GROUP_CHOICES", "Reason", "Recommendation", "MeetModel", "MeetScorer", "REASON_FEATURES"]
@@ -144,13 +144,15 @@ class MeetModel(MeetScorer, BaseEstimator):
             ids = net.people["id"].astype(str).to_numpy()
             ties_job = pool.submit(_encode_ties, net, ids)
             self.profile_ = ProfileModel().fit(net.people)
-            people = encode_people(net, self.profile_)  # shared by the current graph and every history window
+            company = company_values(net)  # each person's company's fields, for the encoding and the facts
+            people = encode_people(net, self.profile_, company=company)  # shared by every graph of the fit
             if np.array_equal(people.ids, ids):  # one array of the ids (at 1M people, 60 MB of strings each)
                 people.ids = ids
                 if self.profile_.ids_.dtype == ids.dtype and np.array_equal(self.profile_.ids_, ids):
                     self.profile_.ids_ = ids
-            self.people_ = _people_info(net)  # while the ties are still being encoded (they take longest)
+            self.people_ = _people_info(net, company)  # while the ties are still being encoded (they take longest)
             ties = ties_job.result()
+            del company
             release_freed_memory()
             first, last = history_span(net)
             span = float((np.datetime64(last, "D") - np.datetime64(first, "D")).astype(np.int64)) if first is not None else np.nan
@@ -217,8 +219,8 @@ def _current_context(net: Network, profile, people, ties, time_scale):
     return ctx
 
 
-def _people_info(net: Network) -> PeopleFacts:
-    return PeopleFacts(net)
+def _people_info(net: Network, company: dict | None = None) -> PeopleFacts:
+    return PeopleFacts(net, company=company)
 
 
 def _encode_ties(net: Network, ids: np.ndarray):

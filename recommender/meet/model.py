@@ -150,9 +150,13 @@ class MeetModel(MeetScorer, BaseEstimator):
                 people.ids = ids
                 if self.profile_.ids_.dtype == ids.dtype and np.array_equal(self.profile_.ids_, ids):
                     self.profile_.ids_ = ids
-            self.people_ = _people_info(net, company)  # while the ties are still being encoded (they take longest)
+            # the people facts are read while the ties are still being encoded (they take longest); above
+            # ONE_GRAPH_AT_A_TIME people, after the ranker, while the current graph is built: not held through the
+            # history windows, the fit's peak (at 1M people ~150 MB), and no later (the ties take longer anyway)
+            late_facts = len(ids) > ONE_GRAPH_AT_A_TIME
+            if not late_facts:
+                self.people_ = _people_info(net, company)
             ties = ties_job.result()
-            del company
             release_freed_memory()
             first, last = history_span(net)
             span = float((np.datetime64(last, "D") - np.datetime64(first, "D")).astype(np.int64)) if first is not None else np.nan
@@ -197,6 +201,9 @@ class MeetModel(MeetScorer, BaseEstimator):
             self.ranker_ = PairRanker(estimator=self.estimator, min_positives=self.min_positives,
                                       random_state=self.random_state).fit(X, y, sample_weight=w)
             del X, y, w
+            if late_facts:
+                self.people_ = _people_info(net, company)
+            del company
             self.context_ = context_job.result()
         release_freed_memory()
         self.fallback_reason_ = self.ranker_.fallback_reason_

@@ -136,7 +136,8 @@ class MeetModel(MeetScorer, BaseEstimator):
         net = network.until(as_of)
         # two threads (the array work releases the GIL), each step the same computation as on one thread, so the
         # model is too: the tie table is encoded while the profiles are fitted and the people facts read; the
-        # history windows are replayed; the current graph is built while the ranker learns. Above
+        # history windows are replayed (above ONE_GRAPH_AT_A_TIME people with a block's candidates found on the
+        # worker while the previous block's features are computed); the current graph is built while the ranker learns. Above
         # ONE_GRAPH_AT_A_TIME people one graph of the network is alive at a time (a history window's, then the
         # current one: at 1M people each is ~1 GB while it is built); below, the current graph is built while the
         # windows are replayed. What a stage freed is given back before the next (recommender.memory)
@@ -172,7 +173,8 @@ class MeetModel(MeetScorer, BaseEstimator):
                                        n_windows=self.n_windows, random_state=self.random_state,
                                        candidate_kw=self._candidate_kw, people=people,
                                        enough_positives=self.enough_positives, ties=ties,
-                                       time_scale=self.time_scale_, katz=katz)
+                                       time_scale=self.time_scale_, katz=katz,
+                                       executor=pool if context_job is None else None)  # the worker, when idle
             # holdouts teach a network whatever history it lacks; once the history alone gave enough positives
             # (big, long-lived networks) they add little and would cost a second encoding of the whole graph
             n_holdouts = 0 if train.n_positive >= self.enough_positives else self.n_holdouts

@@ -152,11 +152,12 @@ class MeetModel(MeetScorer, BaseEstimator):
                 if self.profile_.ids_.dtype == ids.dtype and np.array_equal(self.profile_.ids_, ids):
                     self.profile_.ids_ = ids
             # the people facts are read while the ties are still being encoded (they take longest); above
-            # ONE_GRAPH_AT_A_TIME people, after the ranker, while the current graph is built: not held through the
-            # history windows, the fit's peak (at 1M people ~150 MB), and no later (the ties take longer anyway)
+            # ONE_GRAPH_AT_A_TIME people, after the ranker, while the current graph is built: they are not held through
+            # the history windows, the fit's peak (at 1M people ~150 MB), and end no later (that graph takes longer)
             late_facts = len(ids) > ONE_GRAPH_AT_A_TIME
             if not late_facts:
                 self.people_ = _people_info(net, company)
+            del company  # (read again for late facts: not held through the windows either)
             ties = ties_job.result()
             release_freed_memory()
             first, last = history_span(net)
@@ -204,8 +205,7 @@ class MeetModel(MeetScorer, BaseEstimator):
                                       random_state=self.random_state).fit(X, y, sample_weight=w)
             del X, y, w
             if late_facts:
-                self.people_ = _people_info(net, company)
-            del company
+                self.people_ = _people_info(net)
             self.context_ = context_job.result()
         release_freed_memory()
         self.fallback_reason_ = self.ranker_.fallback_reason_

@@ -189,7 +189,22 @@ def build_training_set(net: Network, end=None, *, profile=None, horizon_days: in
     if not Xs:
         return TrainingSet(np.zeros((0, len(FEATURE_NAMES))), np.zeros(0, np.int64), np.zeros(0, np.int64), cuts,
                            asked, available)
-    return TrainingSet(np.vstack(Xs), np.concatenate(ys), np.concatenate(qs), cuts, asked, available)
+    return TrainingSet(_stack_rows(Xs), np.concatenate(ys), np.concatenate(qs), cuts, asked, available)
+
+
+def _stack_rows(parts: list) -> np.ndarray:
+    """``np.vstack(parts)``, emptying ``parts`` as it copies them: a block's rows are freed once copied (and freed
+    memory given back every 16 blocks), so the training rows are not held twice (at 1M people 90 MB)."""
+    out = np.empty((sum(len(p) for p in parts), parts[0].shape[1]), dtype=np.result_type(*parts))
+    r = 0
+    for i in range(len(parts)):
+        p, parts[i] = parts[i], None
+        out[r:r + len(p)] = p
+        r += len(p)
+        del p
+        if i % 16 == 15:
+            release_freed_memory()
+    return out
 
 
 def _window_rows(ctx, queries, pos_keys, Xs, ys, qs, *, rng, max_negatives, block_size, candidate_kw, katz,

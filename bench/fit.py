@@ -137,8 +137,8 @@ def report(r: dict) -> list[str]:
         out.append(f"  {label:24s} {s['calls']:5d} {s['wall_s']:7.2f} {s['cpu_s']:7.2f} {s['added_mib']:10,.0f} "
                    f"{s['max_rss_mib']:12,.0f}")
     if r["people"] >= 1_000_000:
-        ok = r["fit_peak_rss_mib"] < 4096
-        out.append(f"  target 1M fit peak memory < 4 GB (issue 17): {r['fit_peak_rss_mib']:,.0f} MiB -> "
+        ok = r["fit_peak_rss_mib"] < 4e9 / 2**20  # 4 GB read as 4.0e9 bytes (3,815 MiB), the strict reading
+        out.append(f"  target 1M fit peak memory < 4 GB = 3,815 MiB (issue 17): {r['fit_peak_rss_mib']:,.0f} MiB -> "
                    f"{'MET' if ok else 'MISSED'}")
         ok = r["fit_s"] < 20
         out.append(f"  target 1M fit < 20 s (its share of fit + batch < 60 s, issue 17): {r['fit_s']:.1f} s wall "

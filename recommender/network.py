@@ -195,19 +195,24 @@ def _positions(ids: np.ndarray, columns: list[pd.Series]) -> list[np.ndarray]:
     """``pd.Index(ids).get_indexer(column.astype(str))`` (int32) of each column.
 
     With unique ids, one Arrow hash lookup per value (``pyarrow.compute.index_in``,
-    twice as fast as factorizing the ids and the columns together); missing
-    values and unknown ids read -1.
+    twice as fast as factorizing the ids and the columns together), in one call
+    for the ids themselves and every column: the hash table of the ids is built
+    once (at 1M people 0.4 s a build), and the ids' own positions say whether
+    they are unique (each its own first occurrence); missing values and unknown
+    ids read -1.
     """
-    value_set = pa.chunked_array(pa.array(pd.Series(ids, dtype=object).astype(str))).cast(pa.large_string())
-    if pc.count_distinct(value_set, mode="all").as_py() < len(value_set):  # repeated ids: get_indexer says
-        index = pd.Index(ids)                                                 # what it says about them
+    value_set = pa.array(pd.Series(ids, dtype=object).astype(str)).cast(pa.large_string())
+    chunks = [value_set] + [pa.array(pd.Series(c).astype(str)).cast(pa.large_string()) for c in columns]
+    pos = pc.index_in(pa.chunked_array(chunks, type=pa.large_string()), value_set=value_set).fill_null(-1)
+    pos = pos.to_numpy()
+    if pos.dtype != np.int32 or not pos.flags.writeable:
+        pos = pos.astype(np.int32)
+    n = len(value_set)
+    if not np.array_equal(pos[:n], np.arange(n, dtype=np.int32)):  # repeated ids: get_indexer says
+        index = pd.Index(ids)                                          # what it says about them
         return [index.get_indexer(pd.Series(c).astype(str)).astype(np.int32) for c in columns]
-    out = []
-    for c in columns:
-        values = pa.chunked_array(pa.array(pd.Series(c).astype(str))).cast(pa.large_string())
-        pos = pc.index_in(values, value_set=value_set).fill_null(-1)
-        out.append(pos.to_numpy().astype(np.int32))
-    return out
+    ends = np.cumsum([n] + [len(c) for c in chunks[1:]])
+    return [pos[lo:hi] for lo, hi in zip(ends[:-1], ends[1:])]
 
 
 @dataclass(eq=False)

@@ -220,8 +220,11 @@ class PeopleEncoding(PeopleColumns):
         return self._spec_groups
 
 
-def encode_people(net: Network, profile: ProfileModel | None = None) -> PeopleEncoding:
-    """Encode ``net.people`` (tags, kinds, profiles) once; reusable for every date of the same people."""
+def encode_people(net: Network, profile: ProfileModel | None = None, *, company: dict | None = None) -> PeopleEncoding:
+    """Encode ``net.people`` (tags, kinds, profiles) once; reusable for every date of the same people.
+
+    ``company`` is :func:`company_values` of ``net`` when already computed (:class:`PeopleFacts` reads it too).
+    """
     import pandas as pd
 
     people = net.people.reset_index(drop=True)
@@ -244,7 +247,8 @@ def encode_people(net: Network, profile: ProfileModel | None = None) -> PeopleEn
     fpos = np.array([func_vocab.index(f) if f else -1 for f in funiq] + [-1], dtype=np.int64)
     function = fpos[np.where(fcodes >= 0, fcodes, len(funiq))]
 
-    company = _company_values(people, net.companies, ("industry", "size_band", "region"))
+    if company is None:
+        company = _company_values(people, net.companies, ("industry", "size_band", "region"))
 
     def company_attr(col: str):
         if col not in company:
@@ -319,13 +323,14 @@ class PeopleFacts:
     _COLS = ("id", "name", "kind", "function", "title", "specialties", "industries", "icp_sizes", "regions", "capacity",
              "opt_out")
 
-    def __init__(self, net: Network):
+    def __init__(self, net: Network, *, company: dict | None = None):
         import pandas as pd
 
         people = net.people.reset_index(drop=True)
         self._a = {c: _objects(people[c]) for c in self._COLS}
         self._a["id"] = people["id"].astype(str).to_numpy(dtype=object)
-        company = _company_values(people, net.companies, ("name", "industry", "size_band", "region"))
+        if company is None:
+            company = company_values(net)
         for col in ("name", "industry", "size_band", "region"):
             self._a["company_" + col] = _objects(pd.Series(company.get(col, [None] * len(people)), dtype=object))
 
@@ -406,6 +411,12 @@ class PeopleFacts:
         df = df.set_index("id", drop=False)
         df.index.name = None
         return df
+
+
+def company_values(net: Network) -> dict:
+    """Each person's company's name, industry, size band and region (what :func:`encode_people` and
+    :class:`PeopleFacts` read), found once for both (:func:`_company_values`)."""
+    return _company_values(net.people.reset_index(drop=True), net.companies, ("name", "industry", "size_band", "region"))
 
 
 def _company_values(people: pd.DataFrame, companies: pd.DataFrame, cols) -> dict:

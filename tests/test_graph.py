@@ -99,3 +99,26 @@ def test_positions_match_get_indexer():
     np.testing.assert_array_equal(got[0], [1, -1, -1, 0, 2])
     with pytest.raises(pd.errors.InvalidIndexError):  # repeated ids: get_indexer's own answer
         _positions(np.array(["p1", "p1"], dtype=object), [a])
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_symmetric_components_label_as_scipy(compiled):
+    """Components of a symmetric graph get scipy's labels (numbered by their lowest node), compiled or not."""
+    import numpy as np
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    from recommender.components import symmetric_components
+
+    rng = np.random.default_rng(3)
+    n = 500
+    a, b = rng.integers(0, n, 300), rng.integers(0, n, 300)  # many small components, isolated nodes, self ties
+    A = sp.csr_matrix((np.ones(600), (np.r_[a, b], np.r_[b, a])), shape=(n, n))
+    A.sum_duplicates()
+    k, labels = symmetric_components(A, compiled=compiled)
+    want_k, want = connected_components(A, directed=False)
+    assert labels.dtype == np.int32
+    assert k == want_k > 50
+    np.testing.assert_array_equal(labels, want)
+    k0, empty = symmetric_components(sp.csr_matrix((0, 0)), compiled=compiled)
+    assert k0 == 0 and len(empty) == 0

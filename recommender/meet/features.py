@@ -305,12 +305,13 @@ def structure(ctx: FeatureContext) -> dict:
 def _structure(A) -> dict:
     from scipy.sparse.csgraph import connected_components
 
+    from recommender.components import symmetric_components
     from recommender.evaluation.graph_features import _spectral_embedding, _triangles
 
     n = A.shape[0]
     A = A.astype(np.float64, copy=n <= GLOBAL_MAX_N)  # big graphs are only read here: no copy (240 MB at 1M people)
-    if n > GLOBAL_MAX_N:  # labels only compared: A is symmetric, so its strong components are its components, found
-        n_comp, labels = connected_components(A, directed=True, connection="strong")  # without a transpose (2x faster)
+    if n > GLOBAL_MAX_N:  # labels only compared: without a transpose (recommender.components), the same labels
+        n_comp, labels = symmetric_components(A)
     else:
         n_comp, labels = connected_components(A, directed=False) if n else (0, np.zeros(0, np.int64))
     st = {"component": labels.astype(np.int64), "vals": np.zeros(0), "vecs": np.zeros((n, 0)), "norm": np.zeros(n),

@@ -52,7 +52,7 @@ from recommender.meet.scoring import (  # noqa: F401  (the answers' home is reco
 from recommender.meet.training import build_training_set, history_span
 from recommender.memory import release_freed_memory
 from recommender.network import Network
-from recommender.people import PeopleFacts, encode_people
+from recommender.people import PeopleFacts, company_values, encode_people
 from recommender.similarity import ProfileModel
 
 __all__ = ["GROUP_CHOICES", "Reason", "Recommendation", "MeetModel", "MeetScorer", "REASON_FEATURES"]
@@ -140,7 +140,8 @@ class MeetModel(MeetScorer, BaseEstimator):
         net = network.until(as_of)
         # two threads (the array work releases the GIL), each step the same computation as on one thread, so the
         # model is too: the tie table is encoded while the profiles are fitted and the people facts read; the
-        # history windows are replayed; the current graph is built while the ranker learns. Above
+        # history windows are replayed (above ONE_GRAPH_AT_A_TIME people with a block's candidates found on the
+        # worker while the previous block's features are computed); the current graph is built while the ranker learns. Above
         # ONE_GRAPH_AT_A_TIME people one graph of the network is alive at a time (a history window's, then the
         # current one: at 1M people each is ~1 GB while it is built); below, the current graph is built while the
         # windows are replayed. What a stage freed is given back before the next (recommender.memory)
@@ -148,12 +149,19 @@ class MeetModel(MeetScorer, BaseEstimator):
             ids = net.people["id"].astype(str).to_numpy()
             ties_job = pool.submit(_encode_ties, net, ids)
             self.profile_ = ProfileModel().fit(net.people)
-            people = encode_people(net, self.profile_)  # shared by the current graph and every history window
+            company = company_values(net)  # each person's company's fields, for the encoding and the facts
+            people = encode_people(net, self.profile_, company=company)  # shared by every graph of the fit
             if np.array_equal(people.ids, ids):  # one array of the ids (at 1M people, 60 MB of strings each)
                 people.ids = ids
                 if self.profile_.ids_.dtype == ids.dtype and np.array_equal(self.profile_.ids_, ids):
                     self.profile_.ids_ = ids
-            self.people_ = _people_info(net)  # while the ties are still being encoded (they take longest)
+            # the people facts are read while the ties are still being encoded (they take longest); above
+            # ONE_GRAPH_AT_A_TIME people, after the ranker, while the current graph is built: they are not held through
+            # the history windows, the fit's peak (at 1M people ~150 MB), and end no later (that graph takes longer)
+            late_facts = len(ids) > ONE_GRAPH_AT_A_TIME
+            if not late_facts:
+                self.people_ = _people_info(net, company)
+            del company  # (read again for late facts: not held through the windows either)
             ties = ties_job.result()
             release_freed_memory()
             first, last = history_span(net)
@@ -170,7 +178,8 @@ class MeetModel(MeetScorer, BaseEstimator):
                                        n_windows=self.n_windows, random_state=self.random_state,
                                        candidate_kw=self._candidate_kw, people=people,
                                        enough_positives=self.enough_positives, ties=ties,
-                                       time_scale=self.time_scale_, katz=katz)
+                                       time_scale=self.time_scale_, katz=katz,
+                                       executor=pool if context_job is None else None)  # the worker, when idle
             # holdouts teach a network whatever history it lacks; once the history alone gave enough positives
             # (big, long-lived networks) they add little and would cost a second encoding of the whole graph
             n_holdouts = 0 if train.n_positive >= self.enough_positives else self.n_holdouts
@@ -206,6 +215,8 @@ class MeetModel(MeetScorer, BaseEstimator):
                                       random_state=self.random_state).fit(X, y, sample_weight=w, groups=qid,
                                                                           validation=val if val.any() else None)
             del X, y, w, qid, val
+            if late_facts:
+                self.people_ = _people_info(net)
             self.context_ = context_job.result()
         release_freed_memory()
         self.fallback_reason_ = self.ranker_.fallback_reason_
@@ -228,8 +239,8 @@ def _current_context(net: Network, profile, people, ties, time_scale):
     return ctx
 
 
-def _people_info(net: Network) -> PeopleFacts:
-    return PeopleFacts(net)
+def _people_info(net: Network, company: dict | None = None) -> PeopleFacts:
+    return PeopleFacts(net, company=company)
 
 
 def _encode_ties(net: Network, ids: np.ndarray):

@@ -75,8 +75,9 @@ class MeetModel(MeetScorer, BaseEstimator):
     estimator : {"auto", "logistic", "hgb", "blend"}, default "auto"
         The stage-1 ranker's estimator (see :class:`~recommender.meet.ranker.PairRanker`).
         ``auto``: on networks of at most :data:`~recommender.meet.features.GLOBAL_MAX_N`
-        people, logistic or blend (each with C 0.03 or 1), whichever ranks held-out
-        training queries best; logistic above
+        people, logistic or (with at least 2,000 positive rows) blend, each with C 0.03 or 1,
+        chosen by per-query average precision on held-out training queries (the latest
+        history window when there is one) with the one-standard-error rule; logistic above
         (:func:`~recommender.meet.ranker.stage1_estimator`). The same rule and the same
         code fit :class:`~recommender.evaluation.linkpred.LinkPredictor`, the structure-only part.
     min_positives : int, default 30

@@ -302,3 +302,31 @@ def test_the_stage_1_rule_weighs_the_walk_columns_at_most_global_max_n_people(mo
     assert big.ranker_.estimator == "logistic" and big.ranker_.kind_ == "logistic"
     assert all(big.ranker_.weights()[f] == 0.0 for f in WALK_FEATURES)
     assert "walk columns 0" in big.description()
+
+
+@pytest.mark.parametrize("estimator", ["hgb", "blend"])
+def test_trees_are_scored_by_the_exit_leaf_rule_with_the_leaves_of_a_walk_down_each_tree(rows, estimator):
+    """The trees' scoring (one comparison per row and split, QuickScorer's exit leaf) reaches the very leaves a
+    walk down every tree reaches, so the score has the same bits as scikit-learn's sum; rows with a missing
+    value take the walk; every contribution is the drop in log-odds when its one cell is set to the reference."""
+    from recommender.meet.pair_scorer import _transform
+
+    X, y = rows
+    r = PairRanker(estimator=estimator).fit(X, y)
+    Z = np.ascontiguousarray(_transform(X)[:, r.used_])
+    m, n_trees = len(Z), len(r.trees_["roots"])
+    walked = r._descend(Z, np.repeat(np.arange(m), n_trees), np.tile(np.arange(n_trees), m)).reshape(m, n_trees)
+    assert r._exit_leaf_tables() is not None
+    assert np.array_equal(r._leaves(Z), walked)
+    np.testing.assert_allclose(r._tree_sum(walked), r.model_.decision_function(Z), rtol=0, atol=1e-12)
+    Zn = Z[:5].copy()
+    Zn[0, 0] = np.nan
+    assert np.array_equal(r._leaves(Zn)[1:], walked[1:5])
+    contrib, base = r.contributions(X[:15])
+    full = r.decision(X[:15])
+    Zall = _transform(X[:15])
+    for j in range(F):
+        Zj = Zall.copy()
+        Zj[:, j] = r.reference_[j]
+        np.testing.assert_allclose(contrib[:, j], full - r._decision_z(Zj), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(contrib.sum(axis=1) + base, full, rtol=0, atol=1e-12)

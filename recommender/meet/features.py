@@ -539,7 +539,7 @@ def _walks3(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarra
     out = np.zeros(m)
     if m == 0 or n == 0:
         return out
-    step = max(1, _SCRATCH_CELLS // n)
+    step = max(1, min(len(rows), _SCRATCH_CELLS // n))  # a block of one query zeroes one row, not 4M cells
     scratch = np.zeros(step * n)
     A = ctx.A
     order = np.argsort(pr, kind="stable")

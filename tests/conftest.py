@@ -83,19 +83,25 @@ def sample_net(sample_db):
 
 
 @pytest.fixture(scope="session")
-def sample_model(sample_net):
-    """The "who to meet" model fitted on the sample, once per session (read-only: fit your own to change it)."""
-    from recommender.meet.model import MeetModel
+def sample_fits(warm_sample_db) -> dict:
+    """``{"MeetModel": ..., "Router": ...}``: the objects the warm sample's build fitted (``MeetModel().fit`` and
+    ``Router().fit`` on the sample), pickled beside it, so both workers share one fit of each (read-only)."""
+    import pickle
 
-    return MeetModel().fit(sample_net)
+    with open(warm_sample_db.parent / "fitted.pkl", "rb") as fh:
+        return pickle.load(fh)
 
 
 @pytest.fixture(scope="session")
-def sample_router(sample_net):
-    """The referral router fitted on the sample, once per session (read-only)."""
-    from recommender.refer.router import Router
+def sample_model(sample_fits):
+    """The "who to meet" model fitted on the sample, once per run (read-only: fit your own to change it)."""
+    return sample_fits["MeetModel"]
 
-    return Router().fit(sample_net)
+
+@pytest.fixture(scope="session")
+def sample_router(sample_fits):
+    """The referral router fitted on the sample, once per run (read-only)."""
+    return sample_fits["Router"]
 
 
 @pytest.fixture(scope="session")
@@ -166,12 +172,20 @@ def warm_sample_db(sample_db, tmp_path_factory) -> Path:
     from recommender.store.db import Store
 
     def build(folder):
+        import pickle
+
+        from recommender.meet.model import MeetModel
+        from recommender.refer.router import Router
+
         path = copy_database(sample_db, folder / "warm.db")
         with Store(path) as s:
             net = load_network(s)
-            meet_model(s, network=net)
-            router(s, network=net)
+            fits = {"MeetModel": meet_model(s, network=net), "Router": router(s, network=net)}
             s.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # nothing was cached yet, so both were fitted here (MeetModel().fit, Router().fit): sample_fits' objects
+        assert isinstance(fits["MeetModel"], MeetModel) and isinstance(fits["Router"], Router), fits
+        with open(folder / "fitted.pkl", "wb") as fh:
+            pickle.dump(fits, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
     return built_once(tmp_path_factory, "warm", build) / "warm.db"
 

@@ -114,7 +114,7 @@ def test_dask_engine_equals_local(small_model):
 
     local = meet_frame(small_model, k=5, block_size=16)
     # the model as `fracnet batch meet` loads it from the cache (its answering half: the workers unpickle it
-    # without importing scikit-learn or pandas, ~3 s of CPU each), on a LocalCluster of 2 processes
+    # without importing scikit-learn or pandas), on a LocalCluster of 2 processes
     buf = io.BytesIO()
     write_state(buf, "MeetModel", small_model.to_state())
     buf.seek(0)

@@ -157,8 +157,8 @@ class MeetModel(MeetScorer, BaseEstimator):
                 if self.profile_.ids_.dtype == ids.dtype and np.array_equal(self.profile_.ids_, ids):
                     self.profile_.ids_ = ids
             # the people facts are read while the ties are still being encoded (they take longest); above
-            # ONE_GRAPH_AT_A_TIME people, after the ranker, while the current graph is built: they are not held through
-            # the history windows, the fit's peak (at 1M people ~150 MB), and end no later (that graph takes longer)
+            # ONE_GRAPH_AT_A_TIME people, once the current graph is built: neither held through the history windows
+            # nor read while that graph is built, the fit's two peaks (at 1M people ~150 MB, ~300 MB while read)
             late_facts = len(ids) > ONE_GRAPH_AT_A_TIME
             if not late_facts:
                 self.people_ = _people_info(net, company)
@@ -216,10 +216,10 @@ class MeetModel(MeetScorer, BaseEstimator):
                                       random_state=self.random_state).fit(X, y, sample_weight=w, groups=qid,
                                                                           validation=val if val.any() else None)
             del X, y, w, qid, val
-            if late_facts:
-                self.people_ = _people_info(net)
             self.context_ = context_job.result()
         release_freed_memory()
+        if late_facts:  # after the current graph: the tie table and that graph's temporaries are gone by then
+            self.people_ = _people_info(net)
         self.fallback_reason_ = self.ranker_.fallback_reason_
         # stage 2 of the cascade (recommender.meet.rerank_fit): learned on its own holdout, kept if it pays
         self.reranker_, self.rerank_info_ = (fit_reranker(net, self, people) if getattr(self, "rerank", True)

@@ -31,9 +31,9 @@ def _kernel():
         with _LOCK:
             if _KERNEL is None:
                 try:
-                    from recommender.batch.fast import _cache_dir
+                    from recommender.kernels import numba_cache_dir
 
-                    _cache_dir()  # numba's cache beside the package (or a temporary folder) before it is imported
+                    numba_cache_dir(__file__)  # numba's cache beside the package (or a temporary folder) first
                     from numba import njit
                 except ImportError:
                     _KERNEL = False

@@ -1,10 +1,12 @@
-"""Small vectorised numpy kernels: ranges, per-row counts and top-k, row merges, bit masks.
+"""Small vectorised numpy kernels: ranges, per-row counts and top-k, row merges, bit masks; where numba caches.
 
 No model knowledge here; the meet, refer and batch code build on these.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 
 import numpy as np
@@ -144,3 +146,18 @@ def match_keys(uniq: np.ndarray, key: np.ndarray) -> np.ndarray:
         return np.full(len(key), -1, dtype=np.int64)
     pos = np.minimum(np.searchsorted(uniq, key), len(uniq) - 1)
     return np.where((key >= 0) & (uniq[pos] == key), pos, -1)
+
+
+def numba_cache_dir(source_file: str) -> None:
+    """Point numba's cache at a writable folder before numba is imported: beside ``source_file`` (its
+    ``__pycache__``, where numba caches by default) when that is writable, else a temporary folder."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    here = os.path.join(os.path.dirname(os.path.abspath(source_file)), "__pycache__")
+    try:
+        os.makedirs(here, exist_ok=True)
+        ok = os.access(here, os.W_OK)
+    except OSError:
+        ok = False
+    if not ok:
+        os.environ["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), "fracnet-numba-cache")

@@ -27,12 +27,11 @@ from __future__ import annotations
 
 import collections
 import logging
-import os
-import tempfile
 import threading
 
 import numpy as np
 
+from recommender.kernels import numba_cache_dir
 from recommender.meet.candidates import tag_counts
 from recommender.meet.features import FEATURE_NAMES, WALK_FEATURES, structure
 from recommender.people import _GROUP_TABLE, GROUPS
@@ -79,17 +78,8 @@ _COMPILED = None
 
 
 def _cache_dir() -> None:
-    """Point numba's cache at a writable folder before it is imported (beside the package if writable)."""
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return
-    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
-    try:
-        os.makedirs(here, exist_ok=True)
-        ok = os.access(here, os.W_OK)
-    except OSError:
-        ok = False
-    if not ok:
-        os.environ["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), "fracnet-numba-cache")
+    """Point numba's cache at a writable folder before it is imported (:func:`recommender.kernels.numba_cache_dir`)."""
+    numba_cache_dir(__file__)
 
 
 def compiled():

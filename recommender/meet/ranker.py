@@ -289,15 +289,14 @@ class PairRanker(PairScorer, BaseEstimator):
             self.mean_ = np.zeros(len(FEATURE_NAMES))
             self.scale_ = np.ones(len(FEATURE_NAMES))
             return self
-        kind, C, trees = self.estimator, float(self.C), None
+        kind, C = self.estimator, float(self.C)
         if kind == "auto":
             kind, C = self._choose(Z, y, sample_weight, groups, validation)
-        self._fit_kind(Z, y, sample_weight, kind, C, trees)
+        self._fit_kind(Z, y, sample_weight, kind, C)
         return self
 
-    def _fit_kind(self, Z, y, sample_weight, kind: str, C: float, trees=None) -> None:
-        """Fit the ``kind`` model (logistic, hgb or blend; the logistic part with ``C``) on transformed rows
-        (``trees``: boosted trees already fitted on part of them, by the choice)."""
+    def _fit_kind(self, Z, y, sample_weight, kind: str, C: float) -> None:
+        """Fit the ``kind`` model (logistic, hgb or blend; the logistic part with ``C``) on transformed rows."""
         used = self.used_
         self.C_ = float(C)
         if kind in ("logistic", "blend"):
@@ -308,7 +307,7 @@ class PairRanker(PairScorer, BaseEstimator):
             self.coef_[used] = lr.coef_.ravel().astype(float)
             self.intercept_ = float(lr.intercept_[0])
         if kind in ("hgb", "blend"):
-            self.model_ = trees if trees is not None else _trees(Z[:, used], y, sample_weight, self.random_state)
+            self.model_ = _trees(Z[:, used], y, sample_weight, self.random_state)
             self.trees_ = export_trees(self.model_)  # scored by PairScorer in numpy, fitted or loaded
             self.kind_ = kind
 

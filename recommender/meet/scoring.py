@@ -22,10 +22,10 @@ import numpy as np
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
 from recommender.kernels import _kth_largest, _top_per_row
 from recommender.meet.candidates import block_candidates
+from recommender.meet import features
 from recommender.meet.context import FeatureContext
 from recommender.meet.features import (
     FEATURE_NAMES,
-    GLOBAL_MAX_N,
     block_tag_similarity,
     feature_columns,
     katz_scores,
@@ -111,7 +111,7 @@ class MeetScorer:
         stage2 = getattr(self, "rerank_info_", None)
         chose = rk.choice_text() if hasattr(rk, "choice_text") else ""
         walks = ("walk columns computed and weighed" if walk_rule(self.context_) else
-                 f"walk columns 0 (more than {GLOBAL_MAX_N:,} people)")
+                 f"walk columns 0 (more than {features.WALK_MAX_N:,} people)")
         return (f"{rk.kind_} ranker learned from {rk.n_rows_:,} pairs, {rk.n_positive_:,} positive: {what}; {walks}"
                 + (f"; estimator {chose}" if chose else "") + (f"; {stage2}" if stage2 else ""))
 

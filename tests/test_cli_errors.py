@@ -22,6 +22,7 @@ BAD_INPUTS = [
     (["import", "--format", "linkedin", "{tmp}/Connections.csv"], 2, "--owner"),
     (["stats", "--db", "{tmp}/notes.txt"], 4, "not a fracnet database"),
     (["stats", "--db", "{tmp}/nofolder/x.db"], 4, "does not exist"),
+    (["meet", "p0042", "--db", "{tmp}/typo.db"], 4, "database {tmp}/typo.db does not exist"),
     (["backup", "{tmp}"], 2, "is a folder"),
     (["restore", "{tmp}/missing.db"], 4, "does not exist"),
     (["evaluate", "links", "{tmp}/missing.csv"], 3, "not found"),
@@ -40,6 +41,7 @@ def tmp(tmp_path):
 @pytest.mark.parametrize("argv, code, text", BAD_INPUTS, ids=[" ".join(a[:2]) + f" -> {c}" for a, c, _ in BAD_INPUTS])
 def test_bad_input_gets_one_clear_line(argv, code, text, tmp, capsys):
     argv = [a.replace("{tmp}", str(tmp)) for a in argv]
+    text = text.replace("{tmp}", str(tmp))
     try:
         got = main(argv)
     except SystemExit as e:  # argparse usage errors
@@ -61,3 +63,26 @@ def test_an_unknown_tag_beside_known_ones_is_a_warning_with_suggestion(capsys):
     assert main(["refer", "--from", "p0001", "--needs", "demand gen, quantum widgets", "--industry", "saas"]) == 0
     out = capsys.readouterr()
     assert "warning: unknown needs 'quantum widgets'" in out.out
+
+
+def test_a_mistyped_db_path_is_refused_not_created_and_the_databases_beside_it_are_named(tmp_path, capsys):
+    from recommender.store.db import Store
+
+    with Store(tmp_path / "clients.db"):
+        pass
+    for argv in (["meet", "p0042"], ["refer", "--from", "p0042", "--needs", "abm"], ["evaluate", "history"],
+                 ["outreach", "list"], ["batch", "meet", "--out", str(tmp_path / "x.parquet")]):
+        assert main([*argv, "--db", str(tmp_path / "client.db")]) == 4, argv
+        err = capsys.readouterr().err
+        assert f"database {tmp_path / 'client.db'} does not exist" in err
+        assert "databases in " in err and "clients.db" in err and "fracnet import FOLDER --db" in err
+        assert not (tmp_path / "client.db").exists()  # nothing was created
+
+
+def test_commands_that_make_a_network_create_a_new_db(tmp_path, capsys):
+    db = tmp_path / "mine.db"
+    assert main(["me", "--new", "--name", "Nora Quinn", "--function", "cfo", "--db", str(db)]) == 0
+    assert db.exists()
+    capsys.readouterr()
+    assert main(["stats", "--db", str(db), "--json"]) == 0
+    assert '"people": 1' in capsys.readouterr().out

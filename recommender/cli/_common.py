@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -105,11 +106,33 @@ def print_json(obj: Any) -> None:
     sys.stdout.write(json_safe(json.dumps(obj, indent=2, default=str, ensure_ascii=False)) + "\n")
 
 
-def open_store(args: argparse.Namespace, *, create_sample: bool = True):
-    """Open the store named by ``--db`` (or the default one)."""
+def open_store(args: argparse.Namespace, *, create_sample: bool = True, create: bool = False):
+    """Open the store named by ``--db`` (or the default one).
+
+    A ``--db`` file that does not exist is an error (a mistyped path must not quietly become a new, empty
+    network that every answer then misses), unless the command makes a network (``create``: ``import``,
+    ``me --new``). The default database is created from the bundled sample on first use.
+    """
+    from recommender.errors import StoreError
     from recommender.sample import open_default_store
     from recommender.store.db import Store
 
     if getattr(args, "db", None):
-        return Store(args.db)
+        path = Path(args.db)
+        if not create and not path.exists():
+            raise StoreError(f"database {path} does not exist", hint=_missing_db_hint(path))
+        return Store(path)
     return open_default_store(create_sample=create_sample)
+
+
+def _missing_db_hint(path: Path) -> str:
+    """What to try instead of a missing ``--db`` file: the databases beside it, or how to make one."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        near = sorted(p.name for p in folder.glob("*.db") if p.is_file())[:5]
+    except OSError:
+        near = []
+    make = f"create it with 'fracnet import FOLDER --db {path}', or leave out --db for the bundled sample"
+    if near:
+        return f"databases in {folder}: {', '.join(near)}; or {make}"
+    return make

@@ -36,7 +36,7 @@ def run(args) -> int:
 
         if not Path(args.db or default_db_path()).exists():  # a new database has no 'me': refuse before creating it
             raise no_owner
-    store = open_store(args)
+    store = open_store(args, create=True)
     try:
         if args.format == "linkedin" and not args.owner:
             from recommender.practice.owner import get_me

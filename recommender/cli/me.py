@@ -56,7 +56,7 @@ def run(args) -> int:
     fields = {k: getattr(args, k) for k in _FIELDS if getattr(args, k) is not None}
     cad = _parse_cadence(args.cadence)  # checked before anything is written
     warnings: list[str] = []
-    with open_store(args) as store:
+    with open_store(args, create=bool(args.new)) as store:
         if args.set_id:
             if fields:
                 raise UsageError("--set-id takes no profile fields; set me first, then edit",

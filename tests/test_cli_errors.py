@@ -71,7 +71,7 @@ def test_a_mistyped_db_path_is_refused_not_created_and_the_databases_beside_it_a
     with Store(tmp_path / "clients.db"):
         pass
     for argv in (["meet", "p0042"], ["refer", "--from", "p0042", "--needs", "abm"], ["evaluate", "history"],
-                 ["outreach", "list"], ["batch", "meet", "--out", str(tmp_path / "x.parquet")]):
+                 ["outreach", "list"], ["batch", "meet", "--out", str(tmp_path / "x.parquet")], ["app"]):
         assert main([*argv, "--db", str(tmp_path / "client.db")]) == 4, argv
         err = capsys.readouterr().err
         assert f"database {tmp_path / 'client.db'} does not exist" in err

@@ -113,16 +113,24 @@ def open_store(args: argparse.Namespace, *, create_sample: bool = True, create: 
     network that every answer then misses), unless the command makes a network (``create``: ``import``,
     ``me --new``). The default database is created from the bundled sample on first use.
     """
-    from recommender.errors import StoreError
     from recommender.sample import open_default_store
     from recommender.store.db import Store
 
     if getattr(args, "db", None):
-        path = Path(args.db)
-        if not create and not path.exists():
-            raise StoreError(f"database {path} does not exist", hint=_missing_db_hint(path))
-        return Store(path)
+        if not create:
+            require_db(args.db)
+        return Store(args.db)
     return open_default_store(create_sample=create_sample)
+
+
+def require_db(db) -> None:
+    """Refuse a ``--db`` file that does not exist (StoreError, exit 4), naming the databases beside it and how to
+    make one."""
+    from recommender.errors import StoreError
+
+    path = Path(db)
+    if not path.exists():
+        raise StoreError(f"database {path} does not exist", hint=_missing_db_hint(path))
 
 
 def _missing_db_hint(path: Path) -> str:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from recommender.cli._common import add_command
+from recommender.cli._common import add_command, require_db
 from recommender.errors import UsageError
 
 DEFAULT_ADDRESS = "127.0.0.1"
@@ -110,6 +110,7 @@ def run(args) -> int:
     users = auth_file(args)
     env = dict(os.environ)
     if args.db:
+        require_db(args.db)  # every command's refusal of a missing --db, before a server starts
         env["FRACNET_DB"] = str(Path(args.db).resolve())
     env.pop(AUTH_ENV, None)
     if users is not None:

@@ -48,6 +48,12 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
 
+def _split_masks(x: np.ndarray, thr: np.ndarray, clear: np.ndarray) -> np.ndarray:
+    """The exit-leaf masks of splits (:meth:`PairScorer._leaves`): the leaves each split leaves possible for the
+    values ``x`` it tests (all of them when ``x <= thr``; those of its right subtree when the row goes right)."""
+    return ~((x > thr).view(np.uint8).astype(np.uint16) * clear)
+
+
 class PairScorer:
     """Scores pairs from their features with fitted weights or trees (see the module docstring)."""
 
@@ -109,26 +115,8 @@ class PairScorer:
         ri, ci = np.nonzero(read[None, :] & (Z != self.reference_[None, :]))
         occl = np.broadcast_to(full[:, None], (m, f)).copy()
         if len(ri):
-            # an occluded cell changes one column, so only the trees that split on it can land on another leaf:
-            # those are descended again, the others keep the row's leaf
-            delta = np.zeros(len(ri))
-            pos = np.full(f, -1, dtype=np.int64)
-            pos[self.used_] = np.arange(len(self.used_))
-            uses = self._tree_columns()
-            cells, tree_ids = [], []
-            for u in np.unique(pos[ci][pos[ci] >= 0]):
-                k = np.flatnonzero(pos[ci] == u)
-                tu = np.flatnonzero(uses[u])
-                cells.append(np.repeat(k, len(tu)))
-                tree_ids.append(np.tile(tu, len(k)))
-            if cells:
-                cell, tree = np.concatenate(cells), np.concatenate(tree_ids)
-                Zs = Zu[ri].copy()
-                hit = pos[ci] >= 0
-                Zs[np.flatnonzero(hit), pos[ci][hit]] = self.reference_[ci[hit]]
-                value = self.trees_["value"]
-                moved = value[self._descend(Zs, cell, tree)] - value[leaves[ri[cell], tree]]
-                delta = np.bincount(cell, weights=moved, minlength=len(ri))
+            # an occluded cell changes one column, so only the trees that split on it can land on another leaf
+            delta = self._occlusion_moves(Zu, leaves, ri, ci)
             occ_trees = trees[ri] + delta
             if linear is None:
                 occl[ri, ci] = occ_trees
@@ -203,10 +191,95 @@ class PairScorer:
         step = max(1, (1 << 22) // max(len(feat), 1))  # rows at a time: ~4M comparisons
         for r0 in range(0, m, step):
             ZT = np.ascontiguousarray(Z[r0:r0 + step].T)
-            fails = ZT[feat] > thr[:, None]  # (splits, rows)
-            kept = ~(fails.view(np.uint8).astype(np.uint16) * clear[:, None])  # the leaves each split leaves possible
+            kept = _split_masks(ZT[feat], thr[:, None], clear[:, None])  # (splits, rows)
             kept = np.bitwise_and.reduce(kept.reshape(n_trees, n_splits, -1), axis=1)  # (trees, rows)
             out[r0:r0 + step] = leaf_node[tree, low_bit[kept]].T
+        return out
+
+    def _occlusion_moves(self, Zu: np.ndarray, leaves: np.ndarray, ri: np.ndarray, ci: np.ndarray) -> np.ndarray:
+        """For each cell (row ``ri[i]``, column ``ci[i]`` of :data:`FEATURE_NAMES`), the change in the trees' sum
+        when that one cell of the row is set to the reference (:attr:`reference_`): ``Zu`` the rows' used columns,
+        ``leaves`` their leaves (:meth:`_leaves`). Each cell's moves are added tree by tree in order, so a cell's
+        number never depends on the others.
+
+        By the exit-leaf rule (:meth:`_leaves`), a tree's leaf is the lowest bit left by the AND of its splits'
+        masks: the occluded row's mask is the AND of the row's masks of the splits on the other columns (a prefix
+        AND times a suffix AND over the columns of its per-(tree, column) masks) and of the reference's masks of
+        the splits on that column (a table per model, :meth:`_reference_masks`); every (row, tree, column) at once,
+        a block of rows at a time. With a missing value or trees of more than 16 leaves, the occluded rows walk
+        down the trees that split on the column (:meth:`_descend`); the same leaves.
+        """
+        f = len(FEATURE_NAMES)
+        pos = np.full(f, -1, dtype=np.int64)
+        pos[self.used_] = np.arange(len(self.used_))
+        col = pos[ci]
+        hit = np.flatnonzero(col >= 0)  # a column the trees do not read moves nothing
+        delta = np.zeros(len(ri))
+        qs = self._exit_leaf_tables()
+        value = self.trees_["value"]
+        if qs is None or np.isnan(Zu).any():
+            k, tree = np.nonzero(self._tree_columns()[col[hit]])  # cells in order, each one's trees in order
+            if len(k):
+                cell = hit[k]
+                Zs = Zu[ri[hit]].copy()
+                Zs[np.arange(len(hit)), col[hit]] = self.reference_[ci[hit]]
+                new = self._descend(Zs, k, tree)
+                moved = value[new] - value[leaves[ri[cell], tree]]
+                delta = np.bincount(cell, weights=moved, minlength=len(ri))
+            return delta
+        feat, thr, clear, leaf_node, low_bit = qs
+        n_trees, n_cols = len(leaf_node), len(self.used_)
+        n_splits = len(feat) // n_trees
+        ref = self._reference_masks().T[:, :, None]  # (columns, trees, 1)
+        feat2 = feat.reshape(n_trees, n_splits)
+        every = np.arange(n_trees)
+        step = max(1, (1 << 20) // max(n_trees * (n_cols + 2), 1))  # rows at a time: ~1M (column, tree, row)
+        for r0 in range(0, len(Zu), step):
+            sel = hit[(ri[hit] >= r0) & (ri[hit] < r0 + step)]
+            if len(sel) == 0:
+                continue
+            Z = Zu[r0:r0 + step]
+            kept = _split_masks(np.ascontiguousarray(Z.T)[feat], thr[:, None], clear[:, None])
+            kept = kept.reshape(n_trees, n_splits, len(Z))
+            # per (column, tree, row): the AND of the masks of the tree's splits on the column, padded with all
+            # ones before the first column and after the last
+            by_col = np.full((n_cols + 2, n_trees, len(Z)), 0xFFFF, dtype=np.uint16)
+            for j in range(n_splits):  # a tree has one split in each slot: no index repeats within a slot
+                by_col[feat2[:, j] + 1, every] &= kept[:, j]
+            # the AND over the other columns: the columns before (a running AND) and after (one from the end)
+            mask = np.repeat(ref, len(Z), axis=2)  # (columns, trees, rows): the reference's masks of the column
+            acc = by_col[n_cols + 1].copy()
+            for c in range(n_cols - 1, -1, -1):
+                mask[c] &= acc
+                acc &= by_col[c + 1]
+            acc = by_col[0].copy()
+            for c in range(n_cols):
+                mask[c] &= acc
+                acc &= by_col[c + 1]
+            new = leaf_node[every[None, :, None], low_bit[mask]]  # (columns, trees, rows)
+            moved = value[new] - value[leaves[r0:r0 + step]].T[None]
+            # tree by tree, in order (a tree that does not split on the column moves it by 0.0): numpy's sum may
+            # add in pairs, in an order that depends on the shape
+            total = np.zeros((n_cols, len(Z)))
+            for t in range(n_trees):
+                total += moved[:, t]
+            delta[sel] = total[col[sel], ri[sel] - r0]
+        return delta
+
+    def _reference_masks(self) -> np.ndarray:
+        """``(trees, used columns)``: the AND of the exit-leaf masks of each tree's splits on each column for
+        the reference value (:meth:`_occluded_leaves`), built once per model."""
+        cached = self.__dict__.get("_reference_mask_cache")
+        if cached is not None and cached[0] is self.trees_:
+            return cached[1]
+        feat, thr, clear, leaf_node, _ = self._exit_leaf_tables()
+        n_trees, n_cols = len(leaf_node), len(self.used_)
+        ref = self.reference_[self.used_]
+        kept = _split_masks(ref[feat], thr, clear)
+        out = np.full((n_trees, n_cols), 0xFFFF, dtype=np.uint16)
+        tree = np.repeat(np.arange(n_trees), len(feat) // n_trees)
+        np.bitwise_and.at(out, (tree, feat), kept)
+        self.__dict__["_reference_mask_cache"] = (self.trees_, out)
         return out
 
     def _exit_leaf_tables(self):

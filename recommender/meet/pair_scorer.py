@@ -48,10 +48,10 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
 
-def _split_masks(x: np.ndarray, thr: np.ndarray, clear: np.ndarray) -> np.ndarray:
-    """The exit-leaf masks of splits (:meth:`PairScorer._leaves`): the leaves each split leaves possible for the
-    values ``x`` it tests (all of them when ``x <= thr``; those of its right subtree when the row goes right)."""
-    return ~((x > thr).view(np.uint8).astype(np.uint16) * clear)
+def _split_masks(fails: np.ndarray, clear: np.ndarray) -> np.ndarray:
+    """The exit-leaf masks of splits (:meth:`PairScorer._leaves`): the leaves each split leaves possible, all of them
+    where its test passes (``x <= threshold``), those of its right subtree where it ``fails``."""
+    return ~(fails.view(np.uint8).astype(np.uint16) * clear)
 
 
 class PairScorer:
@@ -184,17 +184,32 @@ class PairScorer:
         qs = self._exit_leaf_tables()
         if qs is None or np.isnan(Z).any():
             return self._descend(Z, np.repeat(np.arange(m), n_trees), np.tile(np.arange(n_trees), m)).reshape(m, n_trees)
-        feat, thr, clear, leaf_node, low_bit = qs  # splits padded to the same number per tree (never failing)
+        feat, clear, leaf_flat, low_bit = qs["feature"], qs["clear"], qs["leaf_flat"], qs["low_bit"]
         n_splits = len(feat) // n_trees
         out = np.empty((m, n_trees), dtype=np.int64)
-        tree = np.arange(n_trees)[:, None]
+        first = (16 * np.arange(n_trees))[:, None]  # each tree's row of 16 leaves in leaf_flat
         step = max(1, (1 << 22) // max(len(feat), 1))  # rows at a time: ~4M comparisons
         for r0 in range(0, m, step):
-            ZT = np.ascontiguousarray(Z[r0:r0 + step].T)
-            kept = _split_masks(ZT[feat], thr[:, None], clear[:, None])  # (splits, rows)
+            kept = _split_masks(self._split_fails(Z[r0:r0 + step]), clear[:, None])  # (splits, rows)
             kept = np.bitwise_and.reduce(kept.reshape(n_trees, n_splits, -1), axis=1)  # (trees, rows)
-            out[r0:r0 + step] = leaf_node[tree, low_bit[kept]].T
+            out[r0:r0 + step] = leaf_flat[low_bit[kept] + first].T
         return out
+
+    def _split_fails(self, Z: np.ndarray) -> np.ndarray:
+        """``x > threshold`` of every split (the exit-leaf tables' order) for every row of ``Z`` (the used columns,
+        no missing value), shape (splits, rows).
+
+        By ranks, so that the comparisons are of small integers: a row's value ``x`` of a column exceeds a split's
+        threshold exactly when the threshold is among the column's distinct thresholds below ``x``, i.e. when its
+        rank among them is less than their number (one ``searchsorted`` per column); padding splits never fail.
+        """
+        qs = self._exit_leaf_tables()
+        bounds, rank = qs["bounds"], qs["rank"]
+        ZT = np.ascontiguousarray(Z.T)
+        below = np.empty(ZT.shape, dtype=rank.dtype)  # per (column, row): the column's thresholds below the value
+        for c, b in enumerate(bounds):
+            below[c] = np.searchsorted(b, ZT[c], side="left")
+        return below[qs["feature"]] > rank[:, None]
 
     def _occlusion_moves(self, Zu: np.ndarray, leaves: np.ndarray, ri: np.ndarray, ci: np.ndarray) -> np.ndarray:
         """For each cell (row ``ri[i]``, column ``ci[i]`` of :data:`FEATURE_NAMES`), the change in the trees' sum
@@ -227,60 +242,83 @@ class PairScorer:
                 moved = value[new] - value[leaves[ri[cell], tree]]
                 delta = np.bincount(cell, weights=moved, minlength=len(ri))
             return delta
-        feat, thr, clear, leaf_node, low_bit = qs
-        n_trees, n_cols = len(leaf_node), len(self.used_)
-        n_splits = len(feat) // n_trees
-        ref = self._reference_masks().T[:, :, None]  # (columns, trees, 1)
-        feat2 = feat.reshape(n_trees, n_splits)
+        ot = self._occlusion_tables()
+        clear, low_bit, leaf_value = qs["clear"], qs["low_bit"], ot["leaf_value"]
+        slot, ref, order = ot["slot"], ot["reference"], ot["order"]
+        n_trees, n_splits = slot.shape
+        width = ref.shape[1]  # the most columns a tree splits on
         every = np.arange(n_trees)
-        step = max(1, (1 << 20) // max(n_trees * (n_cols + 2), 1))  # rows at a time: ~1M (column, tree, row)
+        first = (16 * every)[:, None, None]  # each tree's 16 leaves in leaf_value
+        value = self.trees_["value"]
+        step = max(1, (1 << 20) // max(n_trees * width, 1))  # rows at a time: ~1M (tree, column, row)
         for r0 in range(0, len(Zu), step):
             sel = hit[(ri[hit] >= r0) & (ri[hit] < r0 + step)]
             if len(sel) == 0:
                 continue
             Z = Zu[r0:r0 + step]
-            kept = _split_masks(np.ascontiguousarray(Z.T)[feat], thr[:, None], clear[:, None])
-            kept = kept.reshape(n_trees, n_splits, len(Z))
-            # per (column, tree, row): the AND of the masks of the tree's splits on the column, padded with all
-            # ones before the first column and after the last
-            by_col = np.full((n_cols + 2, n_trees, len(Z)), 0xFFFF, dtype=np.uint16)
+            kept = _split_masks(self._split_fails(Z), clear[:, None]).reshape(n_trees, n_splits, len(Z))
+            # per (tree, column it splits on, row): the AND of the masks of the tree's splits on that column
+            by_col = np.full((n_trees, width, len(Z)), 0xFFFF, dtype=np.uint16)
             for j in range(n_splits):  # a tree has one split in each slot: no index repeats within a slot
-                by_col[feat2[:, j] + 1, every] &= kept[:, j]
-            # the AND over the other columns: the columns before (a running AND) and after (one from the end)
-            mask = np.repeat(ref, len(Z), axis=2)  # (columns, trees, rows): the reference's masks of the column
-            acc = by_col[n_cols + 1].copy()
-            for c in range(n_cols - 1, -1, -1):
-                mask[c] &= acc
-                acc &= by_col[c + 1]
-            acc = by_col[0].copy()
-            for c in range(n_cols):
-                mask[c] &= acc
-                acc &= by_col[c + 1]
-            new = leaf_node[every[None, :, None], low_bit[mask]]  # (columns, trees, rows)
-            moved = value[new] - value[leaves[r0:r0 + step]].T[None]
-            # tree by tree, in order (a tree that does not split on the column moves it by 0.0): numpy's sum may
-            # add in pairs, in an order that depends on the shape
-            total = np.zeros((n_cols, len(Z)))
-            for t in range(n_trees):
-                total += moved[:, t]
+                by_col[every, slot[:, j]] &= kept[:, j]
+            # the reference's masks of the column, and the AND over the tree's other columns: those before
+            # (a running AND) and after (one from the end)
+            mask = np.repeat(ref[:, :, None], len(Z), axis=2)
+            acc = np.full((n_trees, len(Z)), 0xFFFF, dtype=np.uint16)
+            for d in range(width - 1, -1, -1):
+                mask[:, d] &= acc
+                acc &= by_col[:, d]
+            acc[:] = 0xFFFF
+            for d in range(width):
+                mask[:, d] &= acc
+                acc &= by_col[:, d]
+            moved = leaf_value[low_bit[mask] + first] - value[leaves[r0:r0 + step]].T[:, None]  # (tree, column, row)
+            moved = np.concatenate([moved.reshape(n_trees * width, len(Z)), np.zeros((1, len(Z)))])
+            # per used column, its trees' moves added tree by tree, in order (numpy's sum may add in pairs, in an
+            # order that depends on the shape); ``order`` pads with the row of zeros
+            total = np.zeros((order.shape[0], len(Z)))
+            for k in range(order.shape[1]):
+                total += moved[order[:, k]]
             delta[sel] = total[col[sel], ri[sel] - r0]
         return delta
 
-    def _reference_masks(self) -> np.ndarray:
-        """``(trees, used columns)``: the AND of the exit-leaf masks of each tree's splits on each column for
-        the reference value (:meth:`_occluded_leaves`), built once per model."""
-        cached = self.__dict__.get("_reference_mask_cache")
+    def _occlusion_tables(self) -> dict:
+        """What :meth:`_occlusion_moves` reads, built once per model from the exit-leaf tables: the columns each
+        tree splits on, in order (``width`` at most), as (tree, column of the tree) cells: ``slot`` (trees, splits)
+        the cell of each split (padding splits: the first), ``reference`` (trees, width) the AND of the masks of the
+        cell's splits for the reference value, ``order`` (used columns, most trees a column has) the flat cell
+        of each column's trees in order (padded with the cell past the last), ``leaf_value`` each tree's 16 leaves'
+        values."""
+        cached = self.__dict__.get("_occlusion_cache")
         if cached is not None and cached[0] is self.trees_:
             return cached[1]
-        feat, thr, clear, leaf_node, _ = self._exit_leaf_tables()
-        n_trees, n_cols = len(leaf_node), len(self.used_)
-        ref = self.reference_[self.used_]
-        kept = _split_masks(ref[feat], thr, clear)
-        out = np.full((n_trees, n_cols), 0xFFFF, dtype=np.uint16)
-        tree = np.repeat(np.arange(n_trees), len(feat) // n_trees)
-        np.bitwise_and.at(out, (tree, feat), kept)
-        self.__dict__["_reference_mask_cache"] = (self.trees_, out)
-        return out
+        qs = self._exit_leaf_tables()
+        n_trees, n_cols = len(qs["leaf_node"]), len(self.used_)
+        feat = qs["feature"].reshape(n_trees, -1)
+        real = qs["real"].reshape(n_trees, -1)
+        cols = [sorted(set(feat[t][real[t]].tolist())) for t in range(n_trees)]
+        width = max(1, max(len(c) for c in cols))
+        slot = np.zeros(feat.shape, dtype=np.int64)
+        tree_col = np.full((n_trees, width), -1, dtype=np.int64)
+        for t, c in enumerate(cols):
+            tree_col[t, :len(c)] = c
+            where = {x: d for d, x in enumerate(c)}
+            slot[t] = [where[x] if ok else 0 for x, ok in zip(feat[t].tolist(), real[t].tolist())]
+        kept = _split_masks(self.reference_[self.used_][qs["feature"]] > qs["threshold"], qs["clear"])
+        reference = np.full((n_trees, width), 0xFFFF, dtype=np.uint16)
+        np.bitwise_and.at(reference, (np.repeat(np.arange(n_trees), feat.shape[1]), slot.ravel()),
+                          np.where(qs["real"], kept, np.uint16(0xFFFF)))
+        t_of, d_of = np.nonzero(tree_col >= 0)  # tree by tree
+        c_of = tree_col[t_of, d_of]
+        per = np.bincount(c_of, minlength=n_cols)
+        order = np.full((n_cols, max(1, int(per.max(initial=0)))), n_trees * width, dtype=np.int64)
+        by = np.argsort(c_of, kind="stable")  # column by column, each column's trees in order
+        rank = np.arange(len(by)) - np.repeat(np.r_[0, np.cumsum(per)[:-1]], per)
+        order[c_of[by], rank] = (t_of * width + d_of)[by]
+        tables = {"slot": slot, "reference": reference, "order": order,
+                  "leaf_value": self.trees_["value"][qs["leaf_flat"]]}
+        self.__dict__["_occlusion_cache"] = (self.trees_, tables)
+        return tables
 
     def _exit_leaf_tables(self):
         """The exit-leaf rule's tables (see :meth:`_leaves`), built once per model; None above 16 leaves a tree."""
@@ -314,12 +352,25 @@ class PairScorer:
             width = max(1, max(len(f) for f in feats))
             pad = [width - len(f) for f in feats]  # padding splits: feature 0 against +inf never fail
             v = np.arange(1 << 16)
-            low_bit = np.zeros(1 << 16, dtype=np.uint8)  # the lowest set bit of each 16-bit mask
-            low_bit[1:] = np.log2(v[1:] & -v[1:]).astype(np.uint8)
-            tables = (np.array([x for f, k in zip(feats, pad) for x in f + [0] * k], dtype=np.int64),
-                      np.array([x for f, k in zip(thrs, pad) for x in f + [np.inf] * k], dtype=float),
-                      np.array([x for f, k in zip(clears, pad) for x in f + [0] * k], dtype=np.uint16),
-                      np.array(leaf_rows, dtype=np.int64), low_bit)
+            low_bit = np.zeros(1 << 16, dtype=np.intp)  # the lowest set bit of each 16-bit mask
+            low_bit[1:] = np.log2(v[1:] & -v[1:]).astype(np.intp)
+            feature = np.array([x for f, k in zip(feats, pad) for x in f + [0] * k], dtype=np.int64)
+            threshold = np.array([x for f, k in zip(thrs, pad) for x in f + [np.inf] * k], dtype=float)
+            leaf_node = np.array(leaf_rows, dtype=np.int64)
+            # each used column's distinct thresholds, ascending, and each split's rank among its column's
+            # (padding splits: a rank no count reaches, so that they never fail; :meth:`_split_fails`)
+            real = np.array([x for f, k in zip(feats, pad) for x in [True] * len(f) + [False] * k], dtype=bool)
+            bounds = [np.unique(threshold[real & (feature == c)]) for c in range(len(self.used_))]
+            widest = max((len(b) for b in bounds), default=0)
+            dtype = np.uint8 if widest < 255 else np.uint16 if widest < 65535 else np.int64
+            rank = np.full(len(feature), np.iinfo(dtype).max, dtype=dtype)
+            for c, b in enumerate(bounds):
+                sel = real & (feature == c)
+                rank[sel] = np.searchsorted(b, threshold[sel])
+            tables = {"feature": feature, "threshold": threshold,
+                      "clear": np.array([x for f, k in zip(clears, pad) for x in f + [0] * k], dtype=np.uint16),
+                      "leaf_node": leaf_node, "leaf_flat": leaf_node.ravel(), "low_bit": low_bit,
+                      "bounds": bounds, "rank": rank, "real": real}
         self.__dict__["_exit_leaf_cache"] = (self.trees_, tables)
         return tables
 

@@ -301,10 +301,13 @@ class MeetScorer:
         rows = self._positions(ids)
         pr, pc, score, X = self.score_block(rows, k=k, group=group)
         contrib, _ = self.ranker_.contributions(X)
+        # the reason rule (meet/reasons.py) for every kept pair at once; each row's the same numbers alone
+        present, weight = reasons_present(X).tolist(), reason_weights(contrib).tolist()
         out: dict[str, list[Recommendation]] = {pid: [] for pid in ids}
         for j in range(len(pr)):
             u = int(rows[pr[j]])
-            out[ids[pr[j]]].append(self._recommendation(u, int(pc[j]), float(score[j]), X[j], contrib[j]))
+            out[ids[pr[j]]].append(self._recommendation(u, int(pc[j]), float(score[j]), X[j], contrib[j],
+                                                        present=present[j], weight=weight[j]))
         return out
 
     # -- explaining ----------------------------------------------------------
@@ -337,14 +340,19 @@ class MeetScorer:
             "model": {"kind": self.ranker_.kind_, "fallback_reason": self.fallback_reason_},
         }
 
-    def _recommendation(self, u: int, v: int, score: float, x: np.ndarray, contrib: np.ndarray) -> Recommendation:
+    def _recommendation(self, u: int, v: int, score: float, x: np.ndarray, contrib: np.ndarray, *,
+                        present: list | None = None, weight: list | None = None) -> Recommendation:
+        """The pair (``u``, ``v``)'s answer from its features ``x`` and contributions ``contrib``; ``present`` and
+        ``weight``: its row of :func:`~recommender.meet.reasons.reasons_present` and
+        :func:`~recommender.meet.reasons.reason_weights` when the caller found them for many pairs at once."""
         ctx = self.context_
         me, them = self.people_[u], self.people_[v]
         feats = dict(zip(FEATURE_NAMES, x.tolist()))  # Python floats (tolist: one call, not one per value)
         contribs = dict(zip(FEATURE_NAMES, contrib.tolist()))
-        present = reasons_present(x)[0]  # the reason rule (meet/reasons.py), as the batch job reads it
-        weight = dict(zip(REASON_ORDER, reason_weights(contrib)[0].tolist()))
-        has = dict(zip(REASON_ORDER, present.tolist()))
+        # the reason rule (meet/reasons.py), as the batch job reads it
+        present = reasons_present(x)[0].tolist() if present is None else present
+        weight = dict(zip(REASON_ORDER, reason_weights(contrib)[0].tolist() if weight is None else weight))
+        has = dict(zip(REASON_ORDER, present))
         reasons: list[Reason] = []
 
         su, sv = slice(ctx.A.indptr[u], ctx.A.indptr[u + 1]), slice(ctx.A.indptr[v], ctx.A.indptr[v + 1])

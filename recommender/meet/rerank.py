@@ -159,13 +159,23 @@ def lowrank_factors(ctx) -> tuple[np.ndarray, np.ndarray]:
     return st["lowrank_vals"], st["lowrank_vecs_t"]
 
 
+#: Pairs at a time in :func:`_lowrank` (its products take pairs x dimensions cells).
+_LOWRANK_PAIRS = 2048
+
+
 def _lowrank(ctx, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """``sum_j vals_j x_uj x_vj`` per pair, dimension by dimension (a pair's value never depends on the batch)."""
+    """``sum_j vals_j x_uj x_vj`` per pair, added dimension by dimension in order (a pair's value never depends on
+    the batch): the products of a block of pairs at once, then a running sum (``accumulate`` adds in order)."""
     vals, vt = lowrank_factors(ctx)
-    out = np.zeros(len(u))
-    for j, lam in enumerate(vals):
-        row = vt[j]
-        out += lam * (row[u] * row[v])
+    m = len(u)
+    out = np.zeros(m)
+    if len(vals) == 0 or m == 0:
+        return out
+    for p0 in range(0, m, _LOWRANK_PAIRS):
+        uu, vv = u[p0:p0 + _LOWRANK_PAIRS], v[p0:p0 + _LOWRANK_PAIRS]
+        terms = vals[:, None] * (vt[:, uu] * vt[:, vv])  # (dimensions, pairs)
+        terms[0] += 0.0  # the sum starts from 0.0 (a first term of -0.0 gives 0.0)
+        out[p0:p0 + _LOWRANK_PAIRS] = np.add.accumulate(terms, axis=0)[-1]
     return out
 
 

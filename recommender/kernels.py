@@ -70,6 +70,10 @@ def _kth_largest(row: np.ndarray, val: np.ndarray, k: int, nrows: int) -> np.nda
     return thr
 
 
+#: Entries up to which :func:`_top_per_row` sorts them (a few microseconds) instead of partitioning per row.
+_SORT_MAX = 4096
+
+
 def _top_per_row(row: np.ndarray, val: np.ndarray, k: int, nrows: int, tiebreak: np.ndarray | None = None,
                  thr: np.ndarray | None = None) -> np.ndarray:
     """Mask of the ``k`` largest ``val`` per row (entries grouped by row).
@@ -80,6 +84,15 @@ def _top_per_row(row: np.ndarray, val: np.ndarray, k: int, nrows: int, tiebreak:
     m = len(row)
     if m == 0 or k <= 0:
         return np.zeros(m, bool)
+    if thr is None and m <= _SORT_MAX:  # few entries (one answer's): one sort by row, value descending, tiebreak
+        order = np.lexsort((np.arange(m) if tiebreak is None else tiebreak, -val, row))
+        rs = row[order]
+        first = np.r_[True, rs[1:] != rs[:-1]]
+        starts = np.flatnonzero(first)
+        rank = np.arange(m) - np.repeat(starts, np.diff(np.r_[starts, m]))
+        keep = np.zeros(m, bool)
+        keep[order[rank < k]] = True
+        return keep
     if thr is None:
         counts = _row_counts(row, nrows)
         over = counts > k

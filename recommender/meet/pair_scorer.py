@@ -166,7 +166,10 @@ class PairScorer:
 
     def _tree_decision(self, Z: np.ndarray) -> np.ndarray:
         """The boosted trees' log-odds of the rows of ``Z`` (the used columns): baseline plus each tree's leaf."""
-        return self._tree_sum(self._leaves(Z))
+        slots = self._leaf_slots(Z)
+        if slots is None:
+            return self._tree_sum(self._leaves(Z))
+        return self._add_trees(self._exit_leaf_tables()["leaf_value"][slots])
 
     def _leaves(self, Z: np.ndarray) -> np.ndarray:
         """The leaf (node index) each row of ``Z`` (the used columns) reaches in each tree, shape (m, trees).
@@ -174,25 +177,38 @@ class PairScorer:
         Without missing values, by the exit-leaf rule of QuickScorer (Lucchese et al., SIGIR 2015): a tree's
         leaves are numbered left to right; every split whose test fails for a row (``x > threshold``: the row goes
         right) rules out the leaves of its left subtree, and the row's leaf is the leftmost one left. That is one
-        comparison per (row, split) on whole columns, instead of a walk down each tree; the same leaves.
+        comparison per (row, split) on whole columns, instead of a walk down each tree; the same leaves
+        (:meth:`_leaf_slots`).
         """
-        t = self.trees_
-        m, n_trees = len(Z), len(t["roots"])
+        m, n_trees = len(Z), len(self.trees_["roots"])
+        slots = self._leaf_slots(Z)
+        if slots is not None:
+            return self._exit_leaf_tables()["leaf_flat"][slots].T
         if m == 0 or n_trees == 0:
             return np.zeros((m, n_trees), dtype=np.int64)
         Z = np.ascontiguousarray(Z, dtype=float)
+        return self._descend(Z, np.repeat(np.arange(m), n_trees), np.tile(np.arange(n_trees), m)).reshape(m, n_trees)
+
+    def _leaf_slots(self, Z: np.ndarray) -> np.ndarray | None:
+        """Each row's leaf in each tree by the exit-leaf rule (:meth:`_leaves`), as its place in the exit-leaf
+        tables' 16 leaves a tree (``leaf_flat``: node index, ``leaf_value``: value), shape (trees, rows); None
+        when the rule does not apply (a missing value, a tree of more than 16 leaves, no rows or no trees)."""
+        n_trees = len(self.trees_["roots"])
+        if len(Z) == 0 or n_trees == 0:
+            return None
         qs = self._exit_leaf_tables()
+        Z = np.ascontiguousarray(Z, dtype=float)
         if qs is None or np.isnan(Z).any():
-            return self._descend(Z, np.repeat(np.arange(m), n_trees), np.tile(np.arange(n_trees), m)).reshape(m, n_trees)
-        feat, clear, leaf_flat, low_bit = qs["feature"], qs["clear"], qs["leaf_flat"], qs["low_bit"]
+            return None
+        feat, clear, low_bit = qs["feature"], qs["clear"], qs["low_bit"]
         n_splits = len(feat) // n_trees
-        out = np.empty((m, n_trees), dtype=np.int64)
-        first = (16 * np.arange(n_trees))[:, None]  # each tree's row of 16 leaves in leaf_flat
+        out = np.empty((n_trees, len(Z)), dtype=np.intp)
+        first = (16 * np.arange(n_trees))[:, None]  # each tree's row of 16 leaves
         step = max(1, (1 << 22) // max(len(feat), 1))  # rows at a time: ~4M comparisons
-        for r0 in range(0, m, step):
+        for r0 in range(0, len(Z), step):
             kept = _split_masks(self._split_fails(Z[r0:r0 + step]), clear[:, None])  # (splits, rows)
             kept = np.bitwise_and.reduce(kept.reshape(n_trees, n_splits, -1), axis=1)  # (trees, rows)
-            out[r0:r0 + step] = leaf_flat[low_bit[kept] + first].T
+            out[:, r0:r0 + step] = low_bit[kept] + first
         return out
 
     def _split_fails(self, Z: np.ndarray) -> np.ndarray:
@@ -316,7 +332,7 @@ class PairScorer:
         rank = np.arange(len(by)) - np.repeat(np.r_[0, np.cumsum(per)[:-1]], per)
         order[c_of[by], rank] = (t_of * width + d_of)[by]
         tables = {"slot": slot, "reference": reference, "order": order,
-                  "leaf_value": self.trees_["value"][qs["leaf_flat"]]}
+                  "leaf_value": qs["leaf_value"]}
         self.__dict__["_occlusion_cache"] = (self.trees_, tables)
         return tables
 
@@ -370,17 +386,21 @@ class PairScorer:
             tables = {"feature": feature, "threshold": threshold,
                       "clear": np.array([x for f, k in zip(clears, pad) for x in f + [0] * k], dtype=np.uint16),
                       "leaf_node": leaf_node, "leaf_flat": leaf_node.ravel(), "low_bit": low_bit,
-                      "bounds": bounds, "rank": rank, "real": real}
+                      "leaf_value": self.trees_["value"][leaf_node.ravel()], "bounds": bounds, "rank": rank,
+                      "real": real}
         self.__dict__["_exit_leaf_cache"] = (self.trees_, tables)
         return tables
 
     def _tree_sum(self, leaves: np.ndarray) -> np.ndarray:
-        """Baseline plus the leaves' values (``leaves``: (m, trees) node indices), added tree by tree in
-        scikit-learn's order, so the sum has its bits."""
-        out = np.full(len(leaves), self.trees_["baseline"], dtype=float)
-        vals = self.trees_["value"][leaves]
-        for j in range(vals.shape[1]):
-            out += vals[:, j]
+        """Baseline plus the leaves' values (``leaves``: (m, trees) node indices) (:meth:`_add_trees`)."""
+        return self._add_trees(self.trees_["value"][leaves.T])
+
+    def _add_trees(self, values: np.ndarray) -> np.ndarray:
+        """Baseline plus the leaf values ``values`` (trees, rows), added tree by tree in scikit-learn's order, so
+        the sum has its bits."""
+        out = np.full(values.shape[1], self.trees_["baseline"], dtype=float)
+        for row in values:
+            out += row
         return out
 
     def _descend(self, Z: np.ndarray, rows: np.ndarray, trees: np.ndarray) -> np.ndarray:

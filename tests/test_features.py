@@ -302,6 +302,14 @@ def test_walk_columns_equal_matrix_powers():
     one = walk_columns(ctx, u[:7], v[:7])
     for f in WALK_FEATURES:
         np.testing.assert_array_equal(one[f], got[f][:7])
+    # the same bits as four sparse products of the dense rows (the first spread, the last read at the pairs)
+    As = ctx.A.astype(np.float64)
+    dinv = np.divide(1.0, d, out=np.zeros(n), where=d > 0)
+    R = As[np.arange(n)].toarray().T
+    for t in (2, 3, 4, 5):
+        R = As @ (R * dinv[:, None])
+        want = np.divide(R[v, u], norm, out=np.zeros(len(u)), where=norm > 0)
+        np.testing.assert_array_equal(got[f"walk{t}"], want)
 
 
 def test_walk_columns_follow_the_network_size_rule(monkeypatch):

@@ -342,9 +342,10 @@ def walk_columns(ctx: FeatureContext, u: np.ndarray, v: np.ndarray) -> dict:
 
     ``walk<t>`` is ``s_t / sqrt(d_u d_v)`` with ``s_t = (A (D^-1 A)^(t-1))_uv``,
     0 when either end has no tie: for a few distinct ``u`` at a time their rows
-    ``A_u`` are made dense and multiplied by ``D^-1 A`` four times (each row's
-    numbers depend on that row alone, so a block of one and a block of thousands
-    agree). ``ret<t>_min`` / ``_max`` are the smaller and larger of the two ends'
+    ``A_u`` are multiplied by ``D^-1 A`` four times (each row's numbers depend on
+    that row alone, so a block of one and a block of thousands agree; the first
+    product spreads the nonzeros of ``A_u`` (:func:`_spread`) and the last is taken
+    at the pairs' candidates only: the same bits as four sparse products). ``ret<t>_min`` / ``_max`` are the smaller and larger of the two ends'
     return probabilities ``(D^-1 A)^t_xx`` (:func:`return_probabilities`, once per context).
     """
     u = np.asarray(u, dtype=np.int64)
@@ -368,10 +369,27 @@ def walk_columns(ctx: FeatureContext, u: np.ndarray, v: np.ndarray) -> dict:
         rows = uniq[b0:b0 + step]
         sel = order[bounds[b0]:bounds[min(b0 + step, len(uniq))]]
         local = np.searchsorted(rows, u[sel])
-        R = A[rows].toarray().T  # (n, b): column j is A_u of rows[j]
-        for t in (2, 3, 4, 5):
-            R = A @ (R * dinv[:, None])  # column by column: (A D^-1 ... A)_u, symmetric A
+        b = len(rows)
+        # (A D^-1 ... A)_u column by column, symmetric A: the first product spreads the few nonzeros of A_u D^-1
+        # over their rows of A (:func:`_spread`), the next two are sparse products
+        lo = A.indptr[rows].astype(np.int64)
+        cnt = A.indptr[rows + 1].astype(np.int64) - lo
+        ent = _ranges(lo, cnt)
+        j = A.indices[ent].astype(np.int64)
+        R = _spread(A, j, np.repeat(np.arange(b), cnt), A.data[ent] * dinv[j], b)  # A @ (A[rows].T * dinv)
+        s[2][sel] = R[v[sel], local]
+        for t in (3, 4):
+            R = A @ (R * dinv[:, None])
             s[t][sel] = R[v[sel], local]
+        # the last step is read at the pairs' candidates only: each one's row of A times its column, its entries
+        # added in A's order from 0.0, as the sparse product adds them (the same bits)
+        x = R * dinv[:, None]
+        vs = v[sel]
+        start = A.indptr[vs].astype(np.int64)
+        cnt = A.indptr[vs + 1].astype(np.int64) - start
+        ent = _ranges(start, cnt)
+        pair = np.repeat(np.arange(len(sel)), cnt)
+        s[5][sel] = np.bincount(pair, weights=A.data[ent] * x[A.indices[ent], local[pair]], minlength=len(sel))
     norm = np.sqrt(d[u] * d[v])
     for t in (2, 3, 4, 5):
         out[f"walk{t}"] = np.divide(s[t], norm, out=np.zeros(m), where=norm > 0)
@@ -381,6 +399,20 @@ def walk_columns(ctx: FeatureContext, u: np.ndarray, v: np.ndarray) -> dict:
         out[f"ret{t}_min"] = np.minimum(ru, rv)
         out[f"ret{t}_max"] = np.maximum(ru, rv)
     return out
+
+
+def _spread(A, j: np.ndarray, k: np.ndarray, x: np.ndarray, b: int) -> np.ndarray:
+    """``A @ X`` (shape (n, b)) for the symmetric ``A`` and the (n, b) matrix ``X`` whose nonzeros are ``x`` at
+    (``j``, ``k``), listed with ``j`` ascending within each ``k``: each nonzero spread over row ``j`` of ``A``
+    (column ``j``, by symmetry) and added by ``np.bincount`` in that order, which is the order, from 0.0, in which
+    the sparse product adds each row's entries (the zeros of ``X`` add nothing): the same bits, for a fraction of
+    the work while ``X`` has few nonzeros."""
+    n = A.shape[0]
+    lo = A.indptr[j].astype(np.int64)
+    cnt = A.indptr[j + 1].astype(np.int64) - lo
+    ent = _ranges(lo, cnt)
+    cell = A.indices[ent].astype(np.int64) * b + np.repeat(k, cnt)
+    return np.bincount(cell, weights=A.data[ent] * np.repeat(x, cnt), minlength=n * b).reshape(n, b)
 
 
 def return_probabilities(ctx: FeatureContext) -> np.ndarray:

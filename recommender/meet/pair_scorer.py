@@ -102,21 +102,19 @@ class PairScorer:
             return contrib, np.full(len(Z), self.intercept_)
         m, f = Z.shape
         Zu = np.ascontiguousarray(Z[:, self.used_], dtype=float)
-        leaves = self._leaves(Zu)
-        trees = self._tree_sum(leaves)
-        linear = self._linear(Z) if self.kind_ == "blend" else None
-        full = trees if linear is None else 0.5 * (linear + trees)  # decision(X), the same bits
         # only the cells that can move the score are occluded: a column the model reads whose value is not
-        # already the reference (any other cell's occluded row is the row itself: its contribution is 0 exactly)
+        # already the reference (any other cell's occluded row is the row itself: its contribution is 0 exactly);
+        # an occluded cell changes one column, so only the trees that split on it can land on another leaf
         read = np.zeros(f, dtype=bool)
         read[self.used_] = True
         if self.kind_ == "blend":
             read |= self.coef_ != 0
         ri, ci = np.nonzero(read[None, :] & (Z != self.reference_[None, :]))
+        trees, delta = self._occlusion(Zu, ri, ci)
+        linear = self._linear(Z) if self.kind_ == "blend" else None
+        full = trees if linear is None else 0.5 * (linear + trees)  # decision(X), the same bits
         occl = np.broadcast_to(full[:, None], (m, f)).copy()
         if len(ri):
-            # an occluded cell changes one column, so only the trees that split on it can land on another leaf
-            delta = self._occlusion_moves(Zu, leaves, ri, ci)
             occ_trees = trees[ri] + delta
             if linear is None:
                 occl[ri, ci] = occ_trees
@@ -227,18 +225,19 @@ class PairScorer:
             below[c] = np.searchsorted(b, ZT[c], side="left")
         return below[qs["feature"]] > rank[:, None]
 
-    def _occlusion_moves(self, Zu: np.ndarray, leaves: np.ndarray, ri: np.ndarray, ci: np.ndarray) -> np.ndarray:
-        """For each cell (row ``ri[i]``, column ``ci[i]`` of :data:`FEATURE_NAMES`), the change in the trees' sum
-        when that one cell of the row is set to the reference (:attr:`reference_`): ``Zu`` the rows' used columns,
-        ``leaves`` their leaves (:meth:`_leaves`). Each cell's moves are added tree by tree in order, so a cell's
-        number never depends on the others.
+    def _occlusion(self, Zu: np.ndarray, ri: np.ndarray, ci: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(trees, delta)``: each row's trees' sum (:meth:`_tree_decision`, the same bits) and, for each cell
+        (row ``ri[i]``, column ``ci[i]`` of :data:`FEATURE_NAMES`), the change in that sum when that one cell of the
+        row is set to the reference (:attr:`reference_`); ``Zu`` the rows' used columns. Each cell's moves are
+        added tree by tree in order, so a cell's number never depends on the others.
 
         By the exit-leaf rule (:meth:`_leaves`), a tree's leaf is the lowest bit left by the AND of its splits'
-        masks: the occluded row's mask is the AND of the row's masks of the splits on the other columns (a prefix
-        AND times a suffix AND over the columns of its per-(tree, column) masks) and of the reference's masks of
-        the splits on that column (a table per model, :meth:`_reference_masks`); every (row, tree, column) at once,
-        a block of rows at a time. With a missing value or trees of more than 16 leaves, the occluded rows walk
-        down the trees that split on the column (:meth:`_descend`); the same leaves.
+        masks: the row's mask is the AND of its masks of the splits on each column the tree splits on, and the
+        occluded row's is the AND of those of the other columns (the columns before, a running AND, and after, one
+        from the end) and of the reference's masks of the splits on that column (a table per model,
+        :meth:`_occlusion_tables`); every (tree, column, row) at once, a block of rows at a time. With a missing
+        value or trees of more than 16 leaves, the occluded rows walk down the trees that split on the column
+        (:meth:`_descend`); the same leaves.
         """
         f = len(FEATURE_NAMES)
         pos = np.full(f, -1, dtype=np.int64)
@@ -248,7 +247,8 @@ class PairScorer:
         delta = np.zeros(len(ri))
         qs = self._exit_leaf_tables()
         value = self.trees_["value"]
-        if qs is None or np.isnan(Zu).any():
+        if qs is None or len(self.trees_["roots"]) == 0 or np.isnan(Zu).any():
+            leaves = self._leaves(Zu)
             k, tree = np.nonzero(self._tree_columns()[col[hit]])  # cells in order, each one's trees in order
             if len(k):
                 cell = hit[k]
@@ -257,49 +257,54 @@ class PairScorer:
                 new = self._descend(Zs, k, tree)
                 moved = value[new] - value[leaves[ri[cell], tree]]
                 delta = np.bincount(cell, weights=moved, minlength=len(ri))
-            return delta
+            return self._tree_sum(leaves), delta
         ot = self._occlusion_tables()
-        clear, low_bit, leaf_value = qs["clear"], qs["low_bit"], ot["leaf_value"]
+        clear, low_bit, leaf_value = qs["clear"], qs["low_bit"], qs["leaf_value"]
         slot, ref, order = ot["slot"], ot["reference"], ot["order"]
         n_trees, n_splits = slot.shape
         width = ref.shape[1]  # the most columns a tree splits on
         every = np.arange(n_trees)
-        first = (16 * every)[:, None, None]  # each tree's 16 leaves in leaf_value
-        value = self.trees_["value"]
+        first = (16 * every)[:, None]  # each tree's 16 leaves in leaf_value
+        trees = np.empty(len(Zu))
         step = max(1, (1 << 20) // max(n_trees * width, 1))  # rows at a time: ~1M (tree, column, row)
         for r0 in range(0, len(Zu), step):
-            sel = hit[(ri[hit] >= r0) & (ri[hit] < r0 + step)]
-            if len(sel) == 0:
-                continue
             Z = Zu[r0:r0 + step]
             kept = _split_masks(self._split_fails(Z), clear[:, None]).reshape(n_trees, n_splits, len(Z))
             # per (tree, column it splits on, row): the AND of the masks of the tree's splits on that column
             by_col = np.full((n_trees, width, len(Z)), 0xFFFF, dtype=np.uint16)
             for j in range(n_splits):  # a tree has one split in each slot: no index repeats within a slot
                 by_col[every, slot[:, j]] &= kept[:, j]
-            # the reference's masks of the column, and the AND over the tree's other columns: those before
-            # (a running AND) and after (one from the end)
-            mask = np.repeat(ref[:, :, None], len(Z), axis=2)
+            sel = hit[(ri[hit] >= r0) & (ri[hit] < r0 + step)]
+            # the reference's masks of the column, and the AND over the tree's other columns: those after (one
+            # from the end), then those before (a running AND, which ends as the row's own mask)
+            mask = np.repeat(ref[:, :, None], len(Z), axis=2) if len(sel) else None
             acc = np.full((n_trees, len(Z)), 0xFFFF, dtype=np.uint16)
-            for d in range(width - 1, -1, -1):
-                mask[:, d] &= acc
-                acc &= by_col[:, d]
-            acc[:] = 0xFFFF
+            if len(sel):
+                for d in range(width - 1, -1, -1):
+                    mask[:, d] &= acc
+                    acc &= by_col[:, d]
+                acc[:] = 0xFFFF
             for d in range(width):
-                mask[:, d] &= acc
+                if len(sel):
+                    mask[:, d] &= acc
                 acc &= by_col[:, d]
-            moved = leaf_value[low_bit[mask] + first] - value[leaves[r0:r0 + step]].T[:, None]  # (tree, column, row)
+            own = leaf_value[low_bit[acc] + first]  # (tree, row): the row's leaves' values
+            trees[r0:r0 + step] = self._add_trees(own)
+            if len(sel) == 0:
+                continue
+            moved = leaf_value[low_bit[mask] + first[:, :, None]] - own[:, None]  # (tree, column, row)
             moved = np.concatenate([moved.reshape(n_trees * width, len(Z)), np.zeros((1, len(Z)))])
             # per used column, its trees' moves added tree by tree, in order (numpy's sum may add in pairs, in an
             # order that depends on the shape); ``order`` pads with the row of zeros
+            by_tree = moved[order]  # (used columns, trees of the column, row)
             total = np.zeros((order.shape[0], len(Z)))
             for k in range(order.shape[1]):
-                total += moved[order[:, k]]
+                total += by_tree[:, k]
             delta[sel] = total[col[sel], ri[sel] - r0]
-        return delta
+        return trees, delta
 
     def _occlusion_tables(self) -> dict:
-        """What :meth:`_occlusion_moves` reads, built once per model from the exit-leaf tables: the columns each
+        """What :meth:`_occlusion` reads, built once per model from the exit-leaf tables: the columns each
         tree splits on, in order (``width`` at most), as (tree, column of the tree) cells: ``slot`` (trees, splits)
         the cell of each split (padding splits: the first), ``reference`` (trees, width) the AND of the masks of the
         cell's splits for the reference value, ``order`` (used columns, most trees a column has) the flat cell

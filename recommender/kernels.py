@@ -122,6 +122,17 @@ def _top_per_row(row: np.ndarray, val: np.ndarray, k: int, nrows: int, tiebreak:
     return keep
 
 
+def sum_in_order(terms: np.ndarray) -> np.ndarray:
+    """``terms[0] + terms[1] + ...`` (rows of a 2-D array), added one row at a time from 0.0, as a Python loop of
+    ``out += row`` adds them (numpy's own sum may add in pairs, in an order that depends on the shape), so each
+    column's sum has the same bits whatever the other columns."""
+    terms = np.array(terms, dtype=float)  # a copy: its first row is changed
+    if len(terms) == 0:
+        return np.zeros(terms.shape[1:])
+    terms[0] += 0.0  # from 0.0: a first term of -0.0 gives 0.0
+    return np.add.accumulate(terms, axis=0)[-1]
+
+
 def _merge_rows(row_a: np.ndarray, row_b: np.ndarray, nrows: int) -> tuple[np.ndarray, np.ndarray]:
     """Positions in a row-grouped merge of two row-grouped lists (each row: a's entries, then b's)."""
     ca, cb = _row_counts(row_a, nrows), _row_counts(row_b, nrows)

@@ -260,6 +260,21 @@ def test_structural_columns_against_networkx():
         assert X[i, COL["clust_max"]] == pytest.approx(max(clust[u], clust[v]))
     assert np.all(np.abs(X[:, COL["spec_cos"]]) <= 1 + 1e-9)
     assert X[3, COL["spec"]] == 0.0  # an isolated person has no embedding
+    # the embedding's columns are sums over the dimensions in order, to the bit (every pair of people)
+    from recommender.meet import features
+
+    st = features.structure(ctx)
+    n = len(ctx)
+    u, v = np.repeat(np.arange(n), n), np.tile(np.arange(n), n)
+    dot, proj = np.zeros(len(u)), np.zeros(len(u))
+    for j, lam in enumerate(st["vals"]):
+        p = st["vecs"][u, j] * st["vecs"][v, j]
+        dot += lam * p
+        proj += p
+    Xall = pair_features(ctx, np.arange(n), u, v)
+    np.testing.assert_array_equal(Xall[:, COL["spec"]], dot)
+    den = st["norm"][u] * st["norm"][v]
+    np.testing.assert_array_equal(Xall[:, COL["spec_cos"]], np.divide(proj, den, out=np.zeros(len(u)), where=den > 0))
 
 
 def test_walk_columns_equal_matrix_powers():

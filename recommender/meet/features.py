@@ -93,7 +93,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from recommender.kernels import _ranges
+from recommender.kernels import _ranges, sum_in_order
 from recommender.meet.candidates import (
     _groups,
     _tied,
@@ -197,6 +197,9 @@ SPECTRAL_DIM = 16
 
 _COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
+#: Pairs at a time of the spectral columns' products (dimensions x pairs cells).
+_SPEC_PAIRS = 1 << 15
+
 
 def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarray, hop: TwoHop,
                     hidx: np.ndarray, tied: np.ndarray | None = None, *, katz: bool = True,
@@ -237,11 +240,12 @@ def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: n
     for name in ("spec", "spec_cos", "clust_min", "clust_max"):
         f[name] = np.zeros(m)
     if st["vecs"].shape[1]:
-        vecs, dot, proj = st["vecs"], np.zeros(m), np.zeros(m)
-        for j, lam in enumerate(st["vals"]):  # column by column: each pair's value never depends on the batch
-            p = vecs[u, j] * vecs[pc, j]
-            dot += lam * p
-            proj += p
+        # dimension by dimension, in order: each pair's value never depends on the batch (pairs a block at a time)
+        dot, proj = np.zeros(m), np.zeros(m)
+        for p0 in range(0, m, _SPEC_PAIRS):
+            blk = slice(p0, p0 + _SPEC_PAIRS)
+            p = (st["vecs"][u[blk]] * st["vecs"][pc[blk]]).T  # (dimensions, pairs)
+            dot[blk], proj[blk] = sum_in_order(st["vals"][:, None] * p), sum_in_order(p)
         f["spec"] = dot
         den = st["norm"][u] * st["norm"][pc]
         f["spec_cos"] = np.divide(proj, den, out=np.zeros(m), where=den > 0)

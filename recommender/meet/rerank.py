@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.kernels import sum_in_order
 from recommender.meet.features import FEATURE_NAMES, GLOBAL_MAX_N, structure
 from recommender.meet.persistence import attributes_state, from_attributes_state
 
@@ -165,7 +166,7 @@ _LOWRANK_PAIRS = 2048
 
 def _lowrank(ctx, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``sum_j vals_j x_uj x_vj`` per pair, added dimension by dimension in order (a pair's value never depends on
-    the batch): the products of a block of pairs at once, then a running sum (``accumulate`` adds in order)."""
+    the batch): the products of a block of pairs at once, then :func:`~recommender.kernels.sum_in_order`."""
     vals, vt = lowrank_factors(ctx)
     m = len(u)
     out = np.zeros(m)
@@ -173,9 +174,7 @@ def _lowrank(ctx, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         return out
     for p0 in range(0, m, _LOWRANK_PAIRS):
         uu, vv = u[p0:p0 + _LOWRANK_PAIRS], v[p0:p0 + _LOWRANK_PAIRS]
-        terms = vals[:, None] * (vt[:, uu] * vt[:, vv])  # (dimensions, pairs)
-        terms[0] += 0.0  # the sum starts from 0.0 (a first term of -0.0 gives 0.0)
-        out[p0:p0 + _LOWRANK_PAIRS] = np.add.accumulate(terms, axis=0)[-1]
+        out[p0:p0 + _LOWRANK_PAIRS] = sum_in_order(vals[:, None] * (vt[:, uu] * vt[:, vv]))  # (dimensions, pairs)
     return out
 
 

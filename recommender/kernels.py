@@ -86,11 +86,13 @@ def _top_per_row(row: np.ndarray, val: np.ndarray, k: int, nrows: int, tiebreak:
         return np.zeros(m, bool)
     if thr is None and m <= _SORT_MAX:  # few entries (one answer's): one sort by row, value descending, tiebreak
         order = np.lexsort((np.arange(m) if tiebreak is None else tiebreak, -val, row))
-        rs = row[order]
-        first = np.r_[True, rs[1:] != rs[:-1]]
-        starts = np.flatnonzero(first)
-        rank = np.arange(m) - np.repeat(starts, np.diff(np.r_[starts, m]))
         keep = np.zeros(m, bool)
+        if row[0] == row[-1]:  # one row (entries are grouped by row)
+            keep[order[:k]] = True
+            return keep
+        rs = row[order]
+        starts = np.concatenate(([0], np.flatnonzero(rs[1:] != rs[:-1]) + 1))
+        rank = np.arange(m) - np.repeat(starts, np.diff(np.append(starts, m)))
         keep[order[rank < k]] = True
         return keep
     if thr is None:

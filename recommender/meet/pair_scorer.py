@@ -51,7 +51,8 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 def _split_masks(fails: np.ndarray, clear: np.ndarray) -> np.ndarray:
     """The exit-leaf masks of splits (:meth:`PairScorer._leaves`): the leaves each split leaves possible, all of them
     where its test passes (``x <= threshold``), those of its right subtree where it ``fails``."""
-    return ~(fails.view(np.uint8).astype(np.uint16) * clear)
+    masks = fails.view(np.uint8) * clear  # uint16 (clear's type)
+    return np.invert(masks, out=masks)
 
 
 class PairScorer:

@@ -15,6 +15,7 @@ pandas (the persistence contract: :mod:`recommender.meet.persistence`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -434,7 +435,7 @@ class MeetScorer:
         if has["similar_profile"]:
             reasons.append(Reason("similar_profile", weight["similar_profile"], {"similarity": feats["tag_sim"]}))
         if has["active"]:
-            reasons.append(Reason("active", weight["active"], {"recent_ties": int(round(np.expm1(feats["cand_activity"])))}))
+            reasons.append(Reason("active", weight["active"], {"recent_ties": int(round(math.expm1(feats["cand_activity"])))}))
         reasons.sort(key=lambda r: -r.weight)
         return Recommendation(
             person_id=str(ctx.ids[u]), candidate_id=str(ctx.ids[v]), name=str(ctx.names[v]), group=group,

@@ -124,6 +124,32 @@ def _top_per_row(row: np.ndarray, val: np.ndarray, k: int, nrows: int, tiebreak:
     return keep
 
 
+def entry_positions(M: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """For each ``i``, the place in ``M.indices`` / ``M.data`` of the entry (``rows[i]``, ``cols[i]``) of the CSR
+    matrix ``M`` (no duplicate entries), or -1 where ``M`` stores none.
+
+    Each distinct row's entries are marked in the shared scratch row (:data:`_SCRATCH`, left filled with -1)
+    and read at its columns: linear in the entries asked for plus the rows' lengths.
+    """
+    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    out = np.full(len(rows), -1, dtype=np.int64)
+    if len(rows) == 0:
+        return out
+    order = np.argsort(rows, kind="stable")
+    rs = rows[order]
+    cuts = np.concatenate(([0], np.flatnonzero(rs[1:] != rs[:-1]) + 1, [len(rs)])).tolist()
+    scratch = _SCRATCH.get(M.shape[1])
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        x = int(rs[a])
+        lo, hi = int(M.indptr[x]), int(M.indptr[x + 1])
+        where = M.indices[lo:hi]
+        scratch[where] = np.arange(lo, hi)
+        sel = order[a:b]
+        out[sel] = scratch[cols[sel]]
+        scratch[where] = -1
+    return out
+
+
 def sum_in_order(terms: np.ndarray) -> np.ndarray:
     """``terms[0] + terms[1] + ...`` (rows of a 2-D array), added one row at a time from 0.0, as a Python loop of
     ``out += row`` adds them (numpy's own sum may add in pairs, in an order that depends on the shape), so each

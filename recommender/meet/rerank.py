@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.kernels import sum_in_order
+from recommender.kernels import _ranges, entry_positions, sum_in_order
 from recommender.meet.features import FEATURE_NAMES, GLOBAL_MAX_N, structure
 from recommender.meet.persistence import attributes_state, from_attributes_state
 
@@ -181,38 +181,28 @@ def _lowrank(ctx, u: np.ndarray, v: np.ndarray) -> np.ndarray:
 def _row_dots(M: sp.csr_matrix, a: np.ndarray, B: sp.csr_matrix, b: np.ndarray) -> np.ndarray:
     """``sum_w M[a_i, w] * B[b_i, w]`` per pair ``i`` (``M`` and ``B`` with sorted indices, no stored zeros).
 
-    The numbers of ``M[a].multiply(B[b]).sum(axis=1)`` without building either row gather: the entries of each
-    distinct row on the side with fewer of them are marked in the shared scratch row (their place in the matrix)
-    and read at the other side's entries, so each pair's products come in column order, and they are added by
-    ``np.add.reduceat`` as scipy's row sum adds the product's entries: the same bits.
+    The numbers of ``M[a].multiply(B[b]).sum(axis=1)`` without building either row gather: each pair's entries
+    of the row on the side with more distinct rows are looked up in the other's
+    (:func:`~recommender.kernels.entry_positions`), so each pair's products come in column order, and they are
+    added by ``np.add.reduceat`` as scipy's row sum adds the product's entries: the same bits.
     """
-    from recommender.kernels import _SCRATCH, _ranges
-
     m = len(a)
     out = np.zeros(m)
     if m == 0:
         return out
     a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
-    mark_a = len(np.unique(a)) <= len(np.unique(b))
-    K, k, S, s_rows = (M, a, B, b) if mark_a else (B, b, M, a)  # K: the marked side, S: the side read
+    look_in_m = len(np.unique(a)) <= len(np.unique(b))
+    K, k, S, s_rows = (M, a, B, b) if look_in_m else (B, b, M, a)  # K: the side looked up in, S: the side read
     start = S.indptr[s_rows].astype(np.int64)
     cnt = S.indptr[s_rows + 1].astype(np.int64) - start
     ent = _ranges(start, cnt)
     pair = np.repeat(np.arange(m), cnt)
-    col = S.indices[ent]
-    other = np.full(len(ent), -1, dtype=np.int64)
-    scratch = _SCRATCH.get(K.shape[1])  # left filled with -1
-    for x in np.unique(k).tolist():
-        lo, hi = int(K.indptr[x]), int(K.indptr[x + 1])
-        scratch[K.indices[lo:hi]] = np.arange(lo, hi)
-        sel = np.flatnonzero(k[pair] == x)
-        other[sel] = scratch[col[sel]]
-        scratch[K.indices[lo:hi]] = -1
+    other = entry_positions(K, k[pair], S.indices[ent])
     hit = other >= 0  # the columns both rows hold: the product's entries
     ent, other, pair = ent[hit], other[hit], pair[hit]
-    prod = K.data[other] * S.data[ent] if mark_a else S.data[ent] * K.data[other]  # M's entry times B's
+    prod = K.data[other] * S.data[ent] if look_in_m else S.data[ent] * K.data[other]  # M's entry times B's
     if len(prod):
-        first = np.r_[0, np.flatnonzero(pair[1:] != pair[:-1]) + 1]
+        first = np.concatenate(([0], np.flatnonzero(pair[1:] != pair[:-1]) + 1))
         out[pair[first]] = np.add.reduceat(prod, first)
     return out
 

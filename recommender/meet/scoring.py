@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
-from recommender.kernels import _SCRATCH, _kth_largest, _ranges, _top_per_row
+from recommender.kernels import _kth_largest, _ranges, _top_per_row, entry_positions
 from recommender.meet.candidates import block_candidates
 from recommender.meet import features
 from recommender.meet.context import FeatureContext
@@ -316,8 +316,8 @@ class MeetScorer:
         """Per pair (``u[i]``, ``v[i]``): how many contacts the two share, and those who may be named (not
         opted out) with their trust ``min(trust(u, w), trust(w, v))``, most trusted first (ties by position).
 
-        Every pair at once: each distinct ``u``'s contacts are marked in a scratch row (their entry in ``A``) and
-        read at each of its candidates' contacts.
+        Every pair at once: each of the candidates' contacts looked up among ``u``'s
+        (:func:`~recommender.kernels.entry_positions`).
         """
         ctx = self.context_
         A, W = ctx.A, ctx.W  # W shares A's sorted pattern
@@ -328,14 +328,7 @@ class MeetScorer:
         ent_v = _ranges(start, cnt)
         pair = np.repeat(np.arange(m), cnt)
         w = A.indices[ent_v]
-        ent_u = np.full(len(ent_v), -1, dtype=np.int64)
-        scratch = _SCRATCH.get(A.shape[0])  # left filled with -1
-        for x in np.unique(u).tolist():
-            lo, hi = int(A.indptr[x]), int(A.indptr[x + 1])
-            scratch[A.indices[lo:hi]] = np.arange(lo, hi)
-            sel = np.flatnonzero(u[pair] == x)
-            ent_u[sel] = scratch[w[sel]]
-            scratch[A.indices[lo:hi]] = -1
+        ent_u = entry_positions(A, u[pair], w)  # the tie u - w, if any
         hit = ent_u >= 0
         w, pair, ent_u, ent_v = w[hit], pair[hit], ent_u[hit], ent_v[hit]
         count = np.bincount(pair, minlength=m).tolist()  # a count names nobody: opted-out contacts are counted

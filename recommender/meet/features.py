@@ -565,8 +565,8 @@ _SCRATCH_CELLS = 1 << 22
 def _walks3(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarray) -> np.ndarray:
     """Walks of length 3 from ``rows[pr]`` to ``pc``: ``sum_y (A^2)[u, y] A[y, v]``, per pair.
 
-    ``A^2`` rows of a few query rows at a time are scattered into a dense
-    scratch of :data:`_SCRATCH_CELLS` cells and read back at the neighbours
+    ``A^2`` rows of a few query rows at a time are made dense (at most
+    :data:`_SCRATCH_CELLS` cells) and read back at the neighbours
     of each candidate, so the cost is about ``sum deg(v)`` per row, not a
     three-hop product.
     """
@@ -575,8 +575,7 @@ def _walks3(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarra
     out = np.zeros(m)
     if m == 0 or n == 0:
         return out
-    step = max(1, min(len(rows), _SCRATCH_CELLS // n))  # a block of one query zeroes one row, not 4M cells
-    scratch = np.zeros(step * n)
+    step = max(1, min(len(rows), _SCRATCH_CELLS // n))  # a block of one query fills one row, not 4M cells
     A = ctx.A
     order = np.argsort(pr, kind="stable")
     bounds = np.searchsorted(pr[order], np.arange(0, len(rows) + step, step))
@@ -584,14 +583,22 @@ def _walks3(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarra
         sel = order[bounds[j]:bounds[j + 1]]
         if len(sel) == 0:
             continue
-        A2 = A[rows[r0:r0 + step]] @ A
-        cells = np.repeat(np.arange(A2.shape[0], dtype=np.int64), np.diff(A2.indptr)) * n + A2.indices
-        scratch[cells] = A2.data
+        # the block's rows of A^2, dense: each tie u - w spread over w's row of A, added by np.bincount in the order
+        # the sparse product A[rows] @ A adds them (w ascending, from 0.0): the same numbers
+        blk = rows[r0:r0 + step]
+        lo = A.indptr[blk].astype(np.int64)
+        cnt = A.indptr[blk + 1].astype(np.int64) - lo
+        e1 = _ranges(lo, cnt)
+        w = A.indices[e1]
+        lo2 = A.indptr[w].astype(np.int64)
+        cnt2 = A.indptr[w + 1].astype(np.int64) - lo2
+        e2 = _ranges(lo2, cnt2)
+        cells = np.repeat(np.repeat(np.arange(len(blk), dtype=np.int64), cnt) * n, cnt2) + A.indices[e2]
+        dense = np.bincount(cells, weights=np.repeat(A.data[e1], cnt2) * A.data[e2], minlength=len(blk) * n)
         v = pc[sel]
         s = A.indptr[v].astype(np.int64)
         c = A.indptr[v + 1].astype(np.int64) - s
         y = A.indices[_ranges(s, c)]
         base = np.repeat((pr[sel] - r0) * n, c)
-        out[sel] = np.bincount(np.repeat(np.arange(len(sel)), c), weights=scratch[base + y], minlength=len(sel))
-        scratch[cells] = 0.0
+        out[sel] = np.bincount(np.repeat(np.arange(len(sel)), c), weights=dense[base + y], minlength=len(sel))
     return out

@@ -508,10 +508,12 @@ def block_tag_similarity(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, 
             continue
         idx = np.arange(bounds[j], bounds[j + 1]) if order is None else order[sel]
         Q = M[rows[r0:r0 + step]].toarray()
-        R = M[pc[idx]]
-        cnt = np.diff(R.indptr)
+        v = pc[idx]  # the candidates' rows of M, read by index ranges (the entries a row gather copies)
+        lo = M.indptr[v].astype(np.int64)
+        cnt = M.indptr[v + 1].astype(np.int64) - lo
+        ent = _ranges(lo, cnt)
         pair = np.repeat(np.arange(len(idx)), cnt)
-        vals = R.data * Q[(prs[sel] - r0)[pair], R.indices]
+        vals = M.data[ent] * Q[(prs[sel] - r0)[pair], M.indices[ent]]
         out[idx] = np.bincount(pair, weights=vals, minlength=len(idx))
     return out
 

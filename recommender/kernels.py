@@ -150,6 +150,20 @@ def entry_positions(M: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.
     return out
 
 
+def spread_product(A, j: np.ndarray, k: np.ndarray, x: np.ndarray, b: int) -> np.ndarray:
+    """``A @ X`` (shape (n, b)) for the symmetric ``A`` and the (n, b) matrix ``X`` whose nonzeros are ``x`` at
+    (``j``, ``k``), listed with ``j`` ascending within each ``k``: each nonzero spread over row ``j`` of ``A``
+    (column ``j``, by symmetry) and added by ``np.bincount`` in that order, which is the order, from 0.0, in which
+    the sparse product adds each row's entries (the zeros of ``X`` add nothing): the same bits, for a fraction of
+    the work while ``X`` has few nonzeros."""
+    n = A.shape[0]
+    lo = A.indptr[j].astype(np.int64)
+    cnt = A.indptr[j + 1].astype(np.int64) - lo
+    ent = _ranges(lo, cnt)
+    cell = A.indices[ent].astype(np.int64) * b + np.repeat(k, cnt)
+    return np.bincount(cell, weights=A.data[ent] * np.repeat(x, cnt), minlength=n * b).reshape(n, b)
+
+
 def sum_in_order(terms: np.ndarray) -> np.ndarray:
     """``terms[0] + terms[1] + ...`` (rows of a 2-D array), added one row at a time from 0.0, as a Python loop of
     ``out += row`` adds them (numpy's own sum may add in pairs, in an order that depends on the shape), so each

@@ -93,7 +93,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from recommender.kernels import _ranges, sum_in_order
+from recommender.kernels import _ranges, spread_product, sum_in_order
 from recommender.meet.candidates import (
     _groups,
     _tied,
@@ -348,7 +348,7 @@ def walk_columns(ctx: FeatureContext, u: np.ndarray, v: np.ndarray) -> dict:
     0 when either end has no tie: for a few distinct ``u`` at a time their rows
     ``A_u`` are multiplied by ``D^-1 A`` four times (each row's numbers depend on
     that row alone, so a block of one and a block of thousands agree; the first
-    product spreads the nonzeros of ``A_u`` (:func:`_spread`) and the last is taken
+    product spreads the nonzeros of ``A_u`` (:func:`~recommender.kernels.spread_product`) and the last is taken
     at the pairs' candidates only: the same bits as four sparse products). ``ret<t>_min`` / ``_max`` are the smaller and larger of the two ends'
     return probabilities ``(D^-1 A)^t_xx`` (:func:`return_probabilities`, once per context).
     """
@@ -375,12 +375,12 @@ def walk_columns(ctx: FeatureContext, u: np.ndarray, v: np.ndarray) -> dict:
         local = np.searchsorted(rows, u[sel])
         b = len(rows)
         # (A D^-1 ... A)_u column by column, symmetric A: the first product spreads the few nonzeros of A_u D^-1
-        # over their rows of A (:func:`_spread`), the next two are sparse products
+        # over their rows of A (:func:`~recommender.kernels.spread_product`), the next two are sparse products
         lo = A.indptr[rows].astype(np.int64)
         cnt = A.indptr[rows + 1].astype(np.int64) - lo
         ent = _ranges(lo, cnt)
         j = A.indices[ent].astype(np.int64)
-        R = _spread(A, j, np.repeat(np.arange(b), cnt), A.data[ent] * dinv[j], b)  # A @ (A[rows].T * dinv)
+        R = spread_product(A, j, np.repeat(np.arange(b), cnt), A.data[ent] * dinv[j], b)  # A @ (A[rows].T * dinv)
         s[2][sel] = R[v[sel], local]
         for t in (3, 4):
             R = A @ (R * dinv[:, None])
@@ -403,20 +403,6 @@ def walk_columns(ctx: FeatureContext, u: np.ndarray, v: np.ndarray) -> dict:
         out[f"ret{t}_min"] = np.minimum(ru, rv)
         out[f"ret{t}_max"] = np.maximum(ru, rv)
     return out
-
-
-def _spread(A, j: np.ndarray, k: np.ndarray, x: np.ndarray, b: int) -> np.ndarray:
-    """``A @ X`` (shape (n, b)) for the symmetric ``A`` and the (n, b) matrix ``X`` whose nonzeros are ``x`` at
-    (``j``, ``k``), listed with ``j`` ascending within each ``k``: each nonzero spread over row ``j`` of ``A``
-    (column ``j``, by symmetry) and added by ``np.bincount`` in that order, which is the order, from 0.0, in which
-    the sparse product adds each row's entries (the zeros of ``X`` add nothing): the same bits, for a fraction of
-    the work while ``X`` has few nonzeros."""
-    n = A.shape[0]
-    lo = A.indptr[j].astype(np.int64)
-    cnt = A.indptr[j + 1].astype(np.int64) - lo
-    ent = _ranges(lo, cnt)
-    cell = A.indices[ent].astype(np.int64) * b + np.repeat(k, cnt)
-    return np.bincount(cell, weights=A.data[ent] * np.repeat(x, cnt), minlength=n * b).reshape(n, b)
 
 
 def return_probabilities(ctx: FeatureContext) -> np.ndarray:
@@ -585,22 +571,18 @@ def _walks3(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarra
         sel = order[bounds[j]:bounds[j + 1]]
         if len(sel) == 0:
             continue
-        # the block's rows of A^2, dense: each tie u - w spread over w's row of A, added by np.bincount in the order
-        # the sparse product A[rows] @ A adds them (w ascending, from 0.0): the same numbers
+        # the block's rows of A^2, dense (n, rows): each tie u - w spread over w's row of A (the same numbers as
+        # the sparse product A[rows] @ A)
         blk = rows[r0:r0 + step]
         lo = A.indptr[blk].astype(np.int64)
         cnt = A.indptr[blk + 1].astype(np.int64) - lo
         e1 = _ranges(lo, cnt)
-        w = A.indices[e1]
-        lo2 = A.indptr[w].astype(np.int64)
-        cnt2 = A.indptr[w + 1].astype(np.int64) - lo2
-        e2 = _ranges(lo2, cnt2)
-        cells = np.repeat(np.repeat(np.arange(len(blk), dtype=np.int64), cnt) * n, cnt2) + A.indices[e2]
-        dense = np.bincount(cells, weights=np.repeat(A.data[e1], cnt2) * A.data[e2], minlength=len(blk) * n)
+        dense = spread_product(A, A.indices[e1].astype(np.int64), np.repeat(np.arange(len(blk)), cnt), A.data[e1],
+                               len(blk))
         v = pc[sel]
         s = A.indptr[v].astype(np.int64)
         c = A.indptr[v + 1].astype(np.int64) - s
         y = A.indices[_ranges(s, c)]
-        base = np.repeat((pr[sel] - r0) * n, c)
-        out[sel] = np.bincount(np.repeat(np.arange(len(sel)), c), weights=dense[base + y], minlength=len(sel))
+        out[sel] = np.bincount(np.repeat(np.arange(len(sel)), c), weights=dense[y, np.repeat(pr[sel] - r0, c)],
+                               minlength=len(sel))
     return out

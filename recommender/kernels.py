@@ -165,14 +165,13 @@ def spread_product(A, j: np.ndarray, k: np.ndarray, x: np.ndarray, b: int) -> np
 
 
 def sum_in_order(terms: np.ndarray) -> np.ndarray:
-    """``terms[0] + terms[1] + ...`` (rows of a 2-D array), added one row at a time from 0.0, as a Python loop of
-    ``out += row`` adds them (numpy's own sum may add in pairs, in an order that depends on the shape), so each
+    """``terms[0] + terms[1] + ...`` (the rows of an array), added one row at a time from 0.0 (numpy's own sum may
+    add in pairs, in an order that depends on the shape; its ``accumulate`` is many times slower), so each
     column's sum has the same bits whatever the other columns."""
-    terms = np.array(terms, dtype=float)  # a copy: its first row is changed
-    if len(terms) == 0:
-        return np.zeros(terms.shape[1:])
-    terms[0] += 0.0  # from 0.0: a first term of -0.0 gives 0.0
-    return np.add.accumulate(terms, axis=0)[-1]
+    out = np.zeros(np.shape(terms)[1:])
+    for row in terms:
+        out += row
+    return out
 
 
 def _merge_rows(row_a: np.ndarray, row_b: np.ndarray, nrows: int) -> tuple[np.ndarray, np.ndarray]:

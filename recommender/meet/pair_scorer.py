@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from recommender.errors import NotFittedError
+from recommender.kernels import sum_in_order
 from recommender.meet.features import FEATURE_NAMES, SIGNED_FEATURES
 from recommender.meet.persistence import attributes_state, from_attributes_state
 
@@ -295,12 +296,8 @@ class PairScorer:
                 continue
             moved = leaf_value[low_bit[mask] + first[:, :, None]] - own[:, None]  # (tree, column, row)
             moved = np.concatenate([moved.reshape(n_trees * width, len(Z)), np.zeros((1, len(Z)))])
-            # per used column, its trees' moves added tree by tree, in order (numpy's sum may add in pairs, in an
-            # order that depends on the shape); ``order`` pads with the row of zeros
-            by_tree = moved[order]  # (used columns, trees of the column, row)
-            total = np.zeros((order.shape[0], len(Z)))
-            for k in range(order.shape[1]):
-                total += by_tree[:, k]
+            # per used column, its trees' moves added tree by tree, in order; ``order`` pads with the row of zeros
+            total = sum_in_order(moved[order.T])  # (used columns, row)
             delta[sel] = total[col[sel], ri[sel] - r0]
         return trees, delta
 

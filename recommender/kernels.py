@@ -70,6 +70,10 @@ def _kth_largest(row: np.ndarray, val: np.ndarray, k: int, nrows: int) -> np.nda
     return thr
 
 
+#: Entries up to which :func:`_top_per_row` sorts them (a few microseconds) instead of partitioning per row.
+_SORT_MAX = 4096
+
+
 def _top_per_row(row: np.ndarray, val: np.ndarray, k: int, nrows: int, tiebreak: np.ndarray | None = None,
                  thr: np.ndarray | None = None) -> np.ndarray:
     """Mask of the ``k`` largest ``val`` per row (entries grouped by row).
@@ -80,6 +84,17 @@ def _top_per_row(row: np.ndarray, val: np.ndarray, k: int, nrows: int, tiebreak:
     m = len(row)
     if m == 0 or k <= 0:
         return np.zeros(m, bool)
+    if thr is None and m <= _SORT_MAX:  # few entries (one answer's): one sort by row, value descending, tiebreak
+        order = np.lexsort((np.arange(m) if tiebreak is None else tiebreak, -val, row))
+        keep = np.zeros(m, bool)
+        if row[0] == row[-1]:  # one row (entries are grouped by row)
+            keep[order[:k]] = True
+            return keep
+        rs = row[order]
+        starts = np.concatenate(([0], np.flatnonzero(rs[1:] != rs[:-1]) + 1))
+        rank = np.arange(m) - np.repeat(starts, np.diff(np.append(starts, m)))
+        keep[order[rank < k]] = True
+        return keep
     if thr is None:
         counts = _row_counts(row, nrows)
         over = counts > k
@@ -107,6 +122,56 @@ def _top_per_row(row: np.ndarray, val: np.ndarray, k: int, nrows: int, tiebreak:
         rank = np.arange(len(eq)) - np.repeat(starts, np.diff(np.r_[starts, len(eq)]))
         keep[eq[rank < need[er]]] = True
     return keep
+
+
+def entry_positions(M: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """For each ``i``, the place in ``M.indices`` / ``M.data`` of the entry (``rows[i]``, ``cols[i]``) of the CSR
+    matrix ``M`` (no duplicate entries), or -1 where ``M`` stores none.
+
+    Each distinct row's entries are marked in the shared scratch row (:data:`_SCRATCH`, left filled with -1)
+    and read at its columns: linear in the entries asked for plus the rows' lengths.
+    """
+    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    out = np.full(len(rows), -1, dtype=np.int64)
+    if len(rows) == 0:
+        return out
+    order = np.argsort(rows, kind="stable")
+    rs = rows[order]
+    cuts = np.concatenate(([0], np.flatnonzero(rs[1:] != rs[:-1]) + 1, [len(rs)])).tolist()
+    scratch = _SCRATCH.get(M.shape[1])
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        x = int(rs[a])
+        lo, hi = int(M.indptr[x]), int(M.indptr[x + 1])
+        where = M.indices[lo:hi]
+        scratch[where] = np.arange(lo, hi)
+        sel = order[a:b]
+        out[sel] = scratch[cols[sel]]
+        scratch[where] = -1
+    return out
+
+
+def spread_product(A, j: np.ndarray, k: np.ndarray, x: np.ndarray, b: int) -> np.ndarray:
+    """``A @ X`` (shape (n, b)) for the symmetric ``A`` and the (n, b) matrix ``X`` whose nonzeros are ``x`` at
+    (``j``, ``k``), listed with ``j`` ascending within each ``k``: each nonzero spread over row ``j`` of ``A``
+    (column ``j``, by symmetry) and added by ``np.bincount`` in that order, which is the order, from 0.0, in which
+    the sparse product adds each row's entries (the zeros of ``X`` add nothing): the same bits, for a fraction of
+    the work while ``X`` has few nonzeros."""
+    n = A.shape[0]
+    lo = A.indptr[j].astype(np.int64)
+    cnt = A.indptr[j + 1].astype(np.int64) - lo
+    ent = _ranges(lo, cnt)
+    cell = A.indices[ent].astype(np.int64) * b + np.repeat(k, cnt)
+    return np.bincount(cell, weights=A.data[ent] * np.repeat(x, cnt), minlength=n * b).reshape(n, b)
+
+
+def sum_in_order(terms: np.ndarray) -> np.ndarray:
+    """``terms[0] + terms[1] + ...`` (the rows of an array), added one row at a time from 0.0 (numpy's own sum may
+    add in pairs, in an order that depends on the shape; its ``accumulate`` is many times slower), so each
+    column's sum has the same bits whatever the other columns."""
+    out = np.zeros(np.shape(terms)[1:])
+    for row in terms:
+        out += row
+    return out
 
 
 def _merge_rows(row_a: np.ndarray, row_b: np.ndarray, nrows: int) -> tuple[np.ndarray, np.ndarray]:

@@ -334,6 +334,10 @@ class PeopleFacts:
         for col in ("name", "industry", "size_band", "region"):
             self._a["company_" + col] = _objects(pd.Series(company.get(col, [None] * len(people)), dtype=object))
 
+    #: The columns one person's facts read (:meth:`_facts`).
+    _FACT_COLS = ("id", "name", "kind", "function", "title", "specialties", "industries", "icp_sizes", "regions",
+                  "company_name", "company_industry", "company_size_band", "company_region")
+
     #: Dicts kept for people asked for recently (a block of lists asks for each person several times).
     _CACHE_SIZE = 4096
 
@@ -364,7 +368,7 @@ class PeopleFacts:
         return hit
 
     def _facts(self, i: int) -> dict:
-        a = {c: v[i] for c, v in self._a.items()}
+        a = {c: self._a[c][i] for c in self._FACT_COLS}
         is_exec = a["kind"] == "executive"
 
         def cval(col):

@@ -53,7 +53,7 @@ def split_tags(value: str | None) -> list[str]:
     """Split a multi-valued cell (``;``, ``|`` or ``,`` separated) into raw tags."""
     if value is None:
         return []
-    parts = re.split(r"[;|,]", str(value))
+    parts = str(value).replace("|", ";").replace(",", ";").split(";")  # re.split(r"[;|,]"), without the regex
     return [p.strip() for p in parts if p.strip()]
 
 

@@ -260,6 +260,21 @@ def test_structural_columns_against_networkx():
         assert X[i, COL["clust_max"]] == pytest.approx(max(clust[u], clust[v]))
     assert np.all(np.abs(X[:, COL["spec_cos"]]) <= 1 + 1e-9)
     assert X[3, COL["spec"]] == 0.0  # an isolated person has no embedding
+    # the embedding's columns are sums over the dimensions in order, to the bit (every pair of people)
+    from recommender.meet import features
+
+    st = features.structure(ctx)
+    n = len(ctx)
+    u, v = np.repeat(np.arange(n), n), np.tile(np.arange(n), n)
+    dot, proj = np.zeros(len(u)), np.zeros(len(u))
+    for j, lam in enumerate(st["vals"]):
+        p = st["vecs"][u, j] * st["vecs"][v, j]
+        dot += lam * p
+        proj += p
+    Xall = pair_features(ctx, np.arange(n), u, v)
+    np.testing.assert_array_equal(Xall[:, COL["spec"]], dot)
+    den = st["norm"][u] * st["norm"][v]
+    np.testing.assert_array_equal(Xall[:, COL["spec_cos"]], np.divide(proj, den, out=np.zeros(len(u)), where=den > 0))
 
 
 def test_walk_columns_equal_matrix_powers():
@@ -302,6 +317,14 @@ def test_walk_columns_equal_matrix_powers():
     one = walk_columns(ctx, u[:7], v[:7])
     for f in WALK_FEATURES:
         np.testing.assert_array_equal(one[f], got[f][:7])
+    # the same bits as four sparse products of the dense rows (the first spread, the last read at the pairs)
+    As = ctx.A.astype(np.float64)
+    dinv = np.divide(1.0, d, out=np.zeros(n), where=d > 0)
+    R = As[np.arange(n)].toarray().T
+    for t in (2, 3, 4, 5):
+        R = As @ (R * dinv[:, None])
+        want = np.divide(R[v, u], norm, out=np.zeros(len(u)), where=norm > 0)
+        np.testing.assert_array_equal(got[f"walk{t}"], want)
 
 
 def test_walk_columns_follow_the_network_size_rule(monkeypatch):

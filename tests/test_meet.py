@@ -176,6 +176,27 @@ def test_recommend_equals_recommend_many(model, net):
         one = model.recommend(pid, k=6)
         assert [r.candidate_id for r in one] == [r.candidate_id for r in many[pid]]
         assert [r.score for r in one] == [r.score for r in many[pid]]
+        assert one == many[pid]  # reasons, introducers, features and contributions too, to the bit
+
+
+def test_top_per_row_sorts_few_entries_and_keeps_what_the_partition_keeps(monkeypatch):
+    """Up to kernels._SORT_MAX entries the top k per row come from one sort; above, from a partition per row:
+    the same entries, ties at the k-th value (0.0 and -0.0 among them) to the lowest tiebreak or the earliest."""
+    from recommender import kernels
+
+    rng = np.random.default_rng(0)
+    cases = []
+    for trial in range(400):
+        nrows, m, k = int(rng.integers(1, 6)), int(rng.integers(0, 300)), int(rng.integers(1, 40))
+        row = np.sort(rng.integers(0, nrows, m))
+        val = rng.integers(-3, 4, m) * 0.5 if trial % 2 else rng.random(m)
+        val[rng.random(m) < 0.1] = -0.0
+        cases.append((row, val, k, nrows, rng.permutation(m) if trial % 3 else None))
+    sorted_ = [kernels._top_per_row(*c) for c in cases]
+    monkeypatch.setattr(kernels, "_SORT_MAX", -1)
+    for c, keep in zip(cases, sorted_):
+        assert np.array_equal(keep, kernels._top_per_row(*c))
+    assert any(keep.any() and not keep.all() for keep in sorted_)
 
 
 def test_deterministic(net, model):

@@ -322,11 +322,17 @@ def test_trees_are_scored_by_the_exit_leaf_rule_with_the_leaves_of_a_walk_down_e
     Zn = Z[:5].copy()
     Zn[0, 0] = np.nan
     assert np.array_equal(r._leaves(Zn)[1:], walked[1:5])
-    contrib, base = r.contributions(X[:15])
-    full = r.decision(X[:15])
-    Zall = _transform(X[:15])
-    for j in range(F):
-        Zj = Zall.copy()
-        Zj[:, j] = r.reference_[j]
-        np.testing.assert_allclose(contrib[:, j], full - r._decision_z(Zj), rtol=0, atol=1e-12)
-    np.testing.assert_allclose(contrib.sum(axis=1) + base, full, rtol=0, atol=1e-12)
+    # all 600 rows: the occlusion works a block of rows at a time; a row with a missing value walks the trees
+    Xn = X.copy()
+    Xn[3, FEATURE_NAMES.index("ra")] = np.nan
+    for rows_ in (X, Xn[:15]):
+        contrib, base = r.contributions(rows_)
+        full = r.decision(rows_)
+        Zall = _transform(rows_)
+        for j in range(F):
+            Zj = Zall.copy()
+            Zj[:, j] = r.reference_[j]
+            np.testing.assert_allclose(contrib[:, j], full - r._decision_z(Zj), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(contrib.sum(axis=1) + base, full, rtol=0, atol=1e-12)
+    # a row's contributions do not depend on the other rows of the call (the same bits alone)
+    assert np.array_equal(r.contributions(X[7:8])[0][0], r.contributions(X)[0][7])

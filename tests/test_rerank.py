@@ -109,3 +109,26 @@ def test_lowrank_column_is_the_same_in_a_block_of_one(model):
     one = np.concatenate([_lowrank(ctx, rows[pr[pr == i]], pc[pr == i]) for i in range(len(rows))])
     np.testing.assert_array_equal(whole, one)
     assert np.any(whole != 0) and col < len(model.reranker_.coef_)
+
+
+def test_lowrank_and_triangle_columns_have_the_bits_of_their_direct_forms(model):
+    """The low-rank column is the sum over the dimensions in order, and the triangle columns are scipy's row sums
+    of the two gathered rows' product, to the bit, in a block of many people and of one."""
+    from recommender.meet import rerank
+
+    ctx = model.context_
+    rows = np.arange(0, 800, 7)
+    pr, pc, _, _ = model.score_block(rows, k=10)
+    u = rows[pr]
+    vals, vt = rerank.lowrank_factors(ctx)
+    direct = np.zeros(len(u))
+    for j, lam in enumerate(vals):
+        direct += lam * (vt[j][u] * vt[j][pc])
+    np.testing.assert_array_equal(rerank._lowrank(ctx, u, pc), direct)
+    g = rerank._graph(ctx)
+    for M, a, B, b in ((g["TD"], u, g["A"], pc), (g["TD"], pc, g["A"], u)):
+        want = np.asarray(M[a].multiply(B[b]).sum(axis=1)).ravel()
+        np.testing.assert_array_equal(rerank._row_dots(M, a, B, b), want)
+        one = pr == 3
+        np.testing.assert_array_equal(rerank._row_dots(M, a[one], B, b[one]), want[one])
+        assert (want > 0).sum() > 20

@@ -93,7 +93,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from recommender.kernels import _ranges
+from recommender.kernels import _ranges, spread_product, sum_in_order
 from recommender.meet.candidates import (
     _groups,
     _tied,
@@ -197,6 +197,9 @@ SPECTRAL_DIM = 16
 
 _COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
+#: Pairs at a time of the spectral columns' products (dimensions x pairs cells).
+_SPEC_PAIRS = 1 << 15
+
 
 def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarray, hop: TwoHop,
                     hidx: np.ndarray, tied: np.ndarray | None = None, *, katz: bool = True,
@@ -237,11 +240,12 @@ def feature_columns(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: n
     for name in ("spec", "spec_cos", "clust_min", "clust_max"):
         f[name] = np.zeros(m)
     if st["vecs"].shape[1]:
-        vecs, dot, proj = st["vecs"], np.zeros(m), np.zeros(m)
-        for j, lam in enumerate(st["vals"]):  # column by column: each pair's value never depends on the batch
-            p = vecs[u, j] * vecs[pc, j]
-            dot += lam * p
-            proj += p
+        # dimension by dimension, in order: each pair's value never depends on the batch (pairs a block at a time)
+        dot, proj = np.zeros(m), np.zeros(m)
+        for p0 in range(0, m, _SPEC_PAIRS):
+            blk = slice(p0, p0 + _SPEC_PAIRS)
+            p = (st["vecs"][u[blk]] * st["vecs"][pc[blk]]).T  # (dimensions, pairs)
+            dot[blk], proj[blk] = sum_in_order(st["vals"][:, None] * p), sum_in_order(p)
         f["spec"] = dot
         den = st["norm"][u] * st["norm"][pc]
         f["spec_cos"] = np.divide(proj, den, out=np.zeros(m), where=den > 0)
@@ -342,9 +346,10 @@ def walk_columns(ctx: FeatureContext, u: np.ndarray, v: np.ndarray) -> dict:
 
     ``walk<t>`` is ``s_t / sqrt(d_u d_v)`` with ``s_t = (A (D^-1 A)^(t-1))_uv``,
     0 when either end has no tie: for a few distinct ``u`` at a time their rows
-    ``A_u`` are made dense and multiplied by ``D^-1 A`` four times (each row's
-    numbers depend on that row alone, so a block of one and a block of thousands
-    agree). ``ret<t>_min`` / ``_max`` are the smaller and larger of the two ends'
+    ``A_u`` are multiplied by ``D^-1 A`` four times (each row's numbers depend on
+    that row alone, so a block of one and a block of thousands agree; the first
+    product spreads the nonzeros of ``A_u`` (:func:`~recommender.kernels.spread_product`) and the last is taken
+    at the pairs' candidates only: the same bits as four sparse products). ``ret<t>_min`` / ``_max`` are the smaller and larger of the two ends'
     return probabilities ``(D^-1 A)^t_xx`` (:func:`return_probabilities`, once per context).
     """
     u = np.asarray(u, dtype=np.int64)
@@ -368,10 +373,27 @@ def walk_columns(ctx: FeatureContext, u: np.ndarray, v: np.ndarray) -> dict:
         rows = uniq[b0:b0 + step]
         sel = order[bounds[b0]:bounds[min(b0 + step, len(uniq))]]
         local = np.searchsorted(rows, u[sel])
-        R = A[rows].toarray().T  # (n, b): column j is A_u of rows[j]
-        for t in (2, 3, 4, 5):
-            R = A @ (R * dinv[:, None])  # column by column: (A D^-1 ... A)_u, symmetric A
+        b = len(rows)
+        # (A D^-1 ... A)_u column by column, symmetric A: the first product spreads the few nonzeros of A_u D^-1
+        # over their rows of A (:func:`~recommender.kernels.spread_product`), the next two are sparse products
+        lo = A.indptr[rows].astype(np.int64)
+        cnt = A.indptr[rows + 1].astype(np.int64) - lo
+        ent = _ranges(lo, cnt)
+        j = A.indices[ent].astype(np.int64)
+        R = spread_product(A, j, np.repeat(np.arange(b), cnt), A.data[ent] * dinv[j], b)  # A @ (A[rows].T * dinv)
+        s[2][sel] = R[v[sel], local]
+        for t in (3, 4):
+            R = A @ (R * dinv[:, None])
             s[t][sel] = R[v[sel], local]
+        # the last step is read at the pairs' candidates only: each one's row of A times its column, its entries
+        # added in A's order from 0.0, as the sparse product adds them (the same bits)
+        x = R * dinv[:, None]
+        vs = v[sel]
+        start = A.indptr[vs].astype(np.int64)
+        cnt = A.indptr[vs + 1].astype(np.int64) - start
+        ent = _ranges(start, cnt)
+        pair = np.repeat(np.arange(len(sel)), cnt)
+        s[5][sel] = np.bincount(pair, weights=A.data[ent] * x[A.indices[ent], local[pair]], minlength=len(sel))
     norm = np.sqrt(d[u] * d[v])
     for t in (2, 3, 4, 5):
         out[f"walk{t}"] = np.divide(s[t], norm, out=np.zeros(m), where=norm > 0)
@@ -472,10 +494,12 @@ def block_tag_similarity(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, 
             continue
         idx = np.arange(bounds[j], bounds[j + 1]) if order is None else order[sel]
         Q = M[rows[r0:r0 + step]].toarray()
-        R = M[pc[idx]]
-        cnt = np.diff(R.indptr)
+        v = pc[idx]  # the candidates' rows of M, read by index ranges (the entries a row gather copies)
+        lo = M.indptr[v].astype(np.int64)
+        cnt = M.indptr[v + 1].astype(np.int64) - lo
+        ent = _ranges(lo, cnt)
         pair = np.repeat(np.arange(len(idx)), cnt)
-        vals = R.data * Q[(prs[sel] - r0)[pair], R.indices]
+        vals = M.data[ent] * Q[(prs[sel] - r0)[pair], M.indices[ent]]
         out[idx] = np.bincount(pair, weights=vals, minlength=len(idx))
     return out
 
@@ -529,8 +553,8 @@ _SCRATCH_CELLS = 1 << 22
 def _walks3(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarray) -> np.ndarray:
     """Walks of length 3 from ``rows[pr]`` to ``pc``: ``sum_y (A^2)[u, y] A[y, v]``, per pair.
 
-    ``A^2`` rows of a few query rows at a time are scattered into a dense
-    scratch of :data:`_SCRATCH_CELLS` cells and read back at the neighbours
+    ``A^2`` rows of a few query rows at a time are made dense (at most
+    :data:`_SCRATCH_CELLS` cells) and read back at the neighbours
     of each candidate, so the cost is about ``sum deg(v)`` per row, not a
     three-hop product.
     """
@@ -539,8 +563,7 @@ def _walks3(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarra
     out = np.zeros(m)
     if m == 0 or n == 0:
         return out
-    step = max(1, min(len(rows), _SCRATCH_CELLS // n))  # a block of one query zeroes one row, not 4M cells
-    scratch = np.zeros(step * n)
+    step = max(1, min(len(rows), _SCRATCH_CELLS // n))  # a block of one query fills one row, not 4M cells
     A = ctx.A
     order = np.argsort(pr, kind="stable")
     bounds = np.searchsorted(pr[order], np.arange(0, len(rows) + step, step))
@@ -548,14 +571,18 @@ def _walks3(ctx: FeatureContext, rows: np.ndarray, pr: np.ndarray, pc: np.ndarra
         sel = order[bounds[j]:bounds[j + 1]]
         if len(sel) == 0:
             continue
-        A2 = A[rows[r0:r0 + step]] @ A
-        cells = np.repeat(np.arange(A2.shape[0], dtype=np.int64), np.diff(A2.indptr)) * n + A2.indices
-        scratch[cells] = A2.data
+        # the block's rows of A^2, dense (n, rows): each tie u - w spread over w's row of A (the same numbers as
+        # the sparse product A[rows] @ A)
+        blk = rows[r0:r0 + step]
+        lo = A.indptr[blk].astype(np.int64)
+        cnt = A.indptr[blk + 1].astype(np.int64) - lo
+        e1 = _ranges(lo, cnt)
+        dense = spread_product(A, A.indices[e1].astype(np.int64), np.repeat(np.arange(len(blk)), cnt), A.data[e1],
+                               len(blk))
         v = pc[sel]
         s = A.indptr[v].astype(np.int64)
         c = A.indptr[v + 1].astype(np.int64) - s
         y = A.indices[_ranges(s, c)]
-        base = np.repeat((pr[sel] - r0) * n, c)
-        out[sel] = np.bincount(np.repeat(np.arange(len(sel)), c), weights=scratch[base + y], minlength=len(sel))
-        scratch[cells] = 0.0
+        out[sel] = np.bincount(np.repeat(np.arange(len(sel)), c), weights=dense[y, np.repeat(pr[sel] - r0, c)],
+                               minlength=len(sel))
     return out

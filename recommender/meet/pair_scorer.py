@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from recommender.errors import NotFittedError
+from recommender.kernels import sum_in_order
 from recommender.meet.features import FEATURE_NAMES, SIGNED_FEATURES
 from recommender.meet.persistence import attributes_state, from_attributes_state
 
@@ -46,6 +47,13 @@ def transform_column(name: str, x: np.ndarray) -> np.ndarray:
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+def _split_masks(fails: np.ndarray, clear: np.ndarray) -> np.ndarray:
+    """The exit-leaf masks of splits (:meth:`PairScorer._leaves`): the leaves each split leaves possible, all of them
+    where its test passes (``x <= threshold``), those of its right subtree where it ``fails``."""
+    masks = fails.view(np.uint8) * clear  # uint16 (clear's type)
+    return np.invert(masks, out=masks)
 
 
 class PairScorer:
@@ -96,39 +104,19 @@ class PairScorer:
             return contrib, np.full(len(Z), self.intercept_)
         m, f = Z.shape
         Zu = np.ascontiguousarray(Z[:, self.used_], dtype=float)
-        leaves = self._leaves(Zu)
-        trees = self._tree_sum(leaves)
-        linear = self._linear(Z) if self.kind_ == "blend" else None
-        full = trees if linear is None else 0.5 * (linear + trees)  # decision(X), the same bits
         # only the cells that can move the score are occluded: a column the model reads whose value is not
-        # already the reference (any other cell's occluded row is the row itself: its contribution is 0 exactly)
+        # already the reference (any other cell's occluded row is the row itself: its contribution is 0 exactly);
+        # an occluded cell changes one column, so only the trees that split on it can land on another leaf
         read = np.zeros(f, dtype=bool)
         read[self.used_] = True
         if self.kind_ == "blend":
             read |= self.coef_ != 0
         ri, ci = np.nonzero(read[None, :] & (Z != self.reference_[None, :]))
+        trees, delta = self._occlusion(Zu, ri, ci)
+        linear = self._linear(Z) if self.kind_ == "blend" else None
+        full = trees if linear is None else 0.5 * (linear + trees)  # decision(X), the same bits
         occl = np.broadcast_to(full[:, None], (m, f)).copy()
         if len(ri):
-            # an occluded cell changes one column, so only the trees that split on it can land on another leaf:
-            # those are descended again, the others keep the row's leaf
-            delta = np.zeros(len(ri))
-            pos = np.full(f, -1, dtype=np.int64)
-            pos[self.used_] = np.arange(len(self.used_))
-            uses = self._tree_columns()
-            cells, tree_ids = [], []
-            for u in np.unique(pos[ci][pos[ci] >= 0]):
-                k = np.flatnonzero(pos[ci] == u)
-                tu = np.flatnonzero(uses[u])
-                cells.append(np.repeat(k, len(tu)))
-                tree_ids.append(np.tile(tu, len(k)))
-            if cells:
-                cell, tree = np.concatenate(cells), np.concatenate(tree_ids)
-                Zs = Zu[ri].copy()
-                hit = pos[ci] >= 0
-                Zs[np.flatnonzero(hit), pos[ci][hit]] = self.reference_[ci[hit]]
-                value = self.trees_["value"]
-                moved = value[self._descend(Zs, cell, tree)] - value[leaves[ri[cell], tree]]
-                delta = np.bincount(cell, weights=moved, minlength=len(ri))
             occ_trees = trees[ri] + delta
             if linear is None:
                 occl[ri, ci] = occ_trees
@@ -178,7 +166,10 @@ class PairScorer:
 
     def _tree_decision(self, Z: np.ndarray) -> np.ndarray:
         """The boosted trees' log-odds of the rows of ``Z`` (the used columns): baseline plus each tree's leaf."""
-        return self._tree_sum(self._leaves(Z))
+        slots = self._leaf_slots(Z)
+        if slots is None:
+            return self._tree_sum(self._leaves(Z))
+        return self._add_trees(self._exit_leaf_tables()["leaf_value"][slots])
 
     def _leaves(self, Z: np.ndarray) -> np.ndarray:
         """The leaf (node index) each row of ``Z`` (the used columns) reaches in each tree, shape (m, trees).
@@ -186,28 +177,167 @@ class PairScorer:
         Without missing values, by the exit-leaf rule of QuickScorer (Lucchese et al., SIGIR 2015): a tree's
         leaves are numbered left to right; every split whose test fails for a row (``x > threshold``: the row goes
         right) rules out the leaves of its left subtree, and the row's leaf is the leftmost one left. That is one
-        comparison per (row, split) on whole columns, instead of a walk down each tree; the same leaves.
+        comparison per (row, split) on whole columns, instead of a walk down each tree; the same leaves
+        (:meth:`_leaf_slots`).
         """
-        t = self.trees_
-        m, n_trees = len(Z), len(t["roots"])
+        m, n_trees = len(Z), len(self.trees_["roots"])
+        slots = self._leaf_slots(Z)
+        if slots is not None:
+            return self._exit_leaf_tables()["leaf_flat"][slots].T
         if m == 0 or n_trees == 0:
             return np.zeros((m, n_trees), dtype=np.int64)
         Z = np.ascontiguousarray(Z, dtype=float)
+        return self._descend(Z, np.repeat(np.arange(m), n_trees), np.tile(np.arange(n_trees), m)).reshape(m, n_trees)
+
+    def _leaf_slots(self, Z: np.ndarray) -> np.ndarray | None:
+        """Each row's leaf in each tree by the exit-leaf rule (:meth:`_leaves`), as its place in the exit-leaf
+        tables' 16 leaves a tree (``leaf_flat``: node index, ``leaf_value``: value), shape (trees, rows); None
+        when the rule does not apply (a missing value, a tree of more than 16 leaves, no rows or no trees)."""
+        n_trees = len(self.trees_["roots"])
+        if len(Z) == 0 or n_trees == 0:
+            return None
         qs = self._exit_leaf_tables()
+        Z = np.ascontiguousarray(Z, dtype=float)
         if qs is None or np.isnan(Z).any():
-            return self._descend(Z, np.repeat(np.arange(m), n_trees), np.tile(np.arange(n_trees), m)).reshape(m, n_trees)
-        feat, thr, clear, leaf_node, low_bit = qs  # splits padded to the same number per tree (never failing)
+            return None
+        feat, clear, low_bit = qs["feature"], qs["clear"], qs["low_bit"]
         n_splits = len(feat) // n_trees
-        out = np.empty((m, n_trees), dtype=np.int64)
-        tree = np.arange(n_trees)[:, None]
+        out = np.empty((n_trees, len(Z)), dtype=np.intp)
+        first = (16 * np.arange(n_trees))[:, None]  # each tree's row of 16 leaves
         step = max(1, (1 << 22) // max(len(feat), 1))  # rows at a time: ~4M comparisons
-        for r0 in range(0, m, step):
-            ZT = np.ascontiguousarray(Z[r0:r0 + step].T)
-            fails = ZT[feat] > thr[:, None]  # (splits, rows)
-            kept = ~(fails.view(np.uint8).astype(np.uint16) * clear[:, None])  # the leaves each split leaves possible
+        for r0 in range(0, len(Z), step):
+            kept = _split_masks(self._split_fails(Z[r0:r0 + step]), clear[:, None])  # (splits, rows)
             kept = np.bitwise_and.reduce(kept.reshape(n_trees, n_splits, -1), axis=1)  # (trees, rows)
-            out[r0:r0 + step] = leaf_node[tree, low_bit[kept]].T
+            out[:, r0:r0 + step] = low_bit[kept] + first
         return out
+
+    def _split_fails(self, Z: np.ndarray) -> np.ndarray:
+        """``x > threshold`` of every split (the exit-leaf tables' order) for every row of ``Z`` (the used columns,
+        no missing value), shape (splits, rows).
+
+        By ranks, so that the comparisons are of small integers: a row's value ``x`` of a column exceeds a split's
+        threshold exactly when the threshold is among the column's distinct thresholds below ``x``, i.e. when its
+        rank among them is less than their number (one ``searchsorted`` per column); padding splits never fail.
+        """
+        qs = self._exit_leaf_tables()
+        bounds, rank = qs["bounds"], qs["rank"]
+        ZT = np.ascontiguousarray(Z.T)
+        below = np.empty(ZT.shape, dtype=rank.dtype)  # per (column, row): the column's thresholds below the value
+        for c, b in enumerate(bounds):
+            below[c] = np.searchsorted(b, ZT[c], side="left")
+        return below[qs["feature"]] > rank[:, None]
+
+    def _occlusion(self, Zu: np.ndarray, ri: np.ndarray, ci: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(trees, delta)``: each row's trees' sum (:meth:`_tree_decision`, the same bits) and, for each cell
+        (row ``ri[i]``, column ``ci[i]`` of :data:`FEATURE_NAMES`), the change in that sum when that one cell of the
+        row is set to the reference (:attr:`reference_`); ``Zu`` the rows' used columns. Each cell's moves are
+        added tree by tree in order, so a cell's number never depends on the others.
+
+        By the exit-leaf rule (:meth:`_leaves`), a tree's leaf is the lowest bit left by the AND of its splits'
+        masks: the row's mask is the AND of its masks of the splits on each column the tree splits on, and the
+        occluded row's is the AND of those of the other columns (the columns before, a running AND, and after, one
+        from the end) and of the reference's masks of the splits on that column (a table per model,
+        :meth:`_occlusion_tables`); every (tree, column, row) at once, a block of rows at a time. With a missing
+        value or trees of more than 16 leaves, the occluded rows walk down the trees that split on the column
+        (:meth:`_descend`); the same leaves.
+        """
+        f = len(FEATURE_NAMES)
+        pos = np.full(f, -1, dtype=np.int64)
+        pos[self.used_] = np.arange(len(self.used_))
+        col = pos[ci]
+        hit = np.flatnonzero(col >= 0)  # a column the trees do not read moves nothing
+        delta = np.zeros(len(ri))
+        qs = self._exit_leaf_tables()
+        value = self.trees_["value"]
+        if qs is None or len(self.trees_["roots"]) == 0 or np.isnan(Zu).any():
+            leaves = self._leaves(Zu)
+            k, tree = np.nonzero(self._tree_columns()[col[hit]])  # cells in order, each one's trees in order
+            if len(k):
+                cell = hit[k]
+                Zs = Zu[ri[hit]].copy()
+                Zs[np.arange(len(hit)), col[hit]] = self.reference_[ci[hit]]
+                new = self._descend(Zs, k, tree)
+                moved = value[new] - value[leaves[ri[cell], tree]]
+                delta = np.bincount(cell, weights=moved, minlength=len(ri))
+            return self._tree_sum(leaves), delta
+        ot = self._occlusion_tables()
+        clear, low_bit, leaf_value = qs["clear"], qs["low_bit"], qs["leaf_value"]
+        slot, ref, order = ot["slot"], ot["reference"], ot["order"]
+        n_trees, n_splits = slot.shape
+        width = ref.shape[1]  # the most columns a tree splits on
+        every = np.arange(n_trees)
+        first = (16 * every)[:, None]  # each tree's 16 leaves in leaf_value
+        trees = np.empty(len(Zu))
+        step = max(1, (1 << 20) // max(n_trees * width, 1))  # rows at a time: ~1M (tree, column, row)
+        for r0 in range(0, len(Zu), step):
+            Z = Zu[r0:r0 + step]
+            kept = _split_masks(self._split_fails(Z), clear[:, None]).reshape(n_trees, n_splits, len(Z))
+            # per (tree, column it splits on, row): the AND of the masks of the tree's splits on that column
+            by_col = np.full((n_trees, width, len(Z)), 0xFFFF, dtype=np.uint16)
+            for j in range(n_splits):  # a tree has one split in each slot: no index repeats within a slot
+                by_col[every, slot[:, j]] &= kept[:, j]
+            sel = hit[(ri[hit] >= r0) & (ri[hit] < r0 + step)]
+            # the reference's masks of the column, and the AND over the tree's other columns: those after (one
+            # from the end), then those before (a running AND, which ends as the row's own mask)
+            mask = np.repeat(ref[:, :, None], len(Z), axis=2) if len(sel) else None
+            acc = np.full((n_trees, len(Z)), 0xFFFF, dtype=np.uint16)
+            if len(sel):
+                for d in range(width - 1, -1, -1):
+                    mask[:, d] &= acc
+                    acc &= by_col[:, d]
+                acc[:] = 0xFFFF
+            for d in range(width):
+                if len(sel):
+                    mask[:, d] &= acc
+                acc &= by_col[:, d]
+            own = leaf_value[low_bit[acc] + first]  # (tree, row): the row's leaves' values
+            trees[r0:r0 + step] = self._add_trees(own)
+            if len(sel) == 0:
+                continue
+            moved = leaf_value[low_bit[mask] + first[:, :, None]] - own[:, None]  # (tree, column, row)
+            moved = np.concatenate([moved.reshape(n_trees * width, len(Z)), np.zeros((1, len(Z)))])
+            # per used column, its trees' moves added tree by tree, in order; ``order`` pads with the row of zeros
+            total = sum_in_order(moved[order.T])  # (used columns, row)
+            delta[sel] = total[col[sel], ri[sel] - r0]
+        return trees, delta
+
+    def _occlusion_tables(self) -> dict:
+        """What :meth:`_occlusion` reads, built once per model from the exit-leaf tables: the columns each
+        tree splits on, in order (``width`` at most), as (tree, column of the tree) cells: ``slot`` (trees, splits)
+        the cell of each split (padding splits: the first), ``reference`` (trees, width) the AND of the masks of the
+        cell's splits for the reference value, ``order`` (used columns, most trees a column has) the flat cell
+        of each column's trees in order (padded with the cell past the last), ``leaf_value`` each tree's 16 leaves'
+        values."""
+        cached = self.__dict__.get("_occlusion_cache")
+        if cached is not None and cached[0] is self.trees_:
+            return cached[1]
+        qs = self._exit_leaf_tables()
+        n_trees, n_cols = len(qs["leaf_node"]), len(self.used_)
+        feat = qs["feature"].reshape(n_trees, -1)
+        real = qs["real"].reshape(n_trees, -1)
+        cols = [sorted(set(feat[t][real[t]].tolist())) for t in range(n_trees)]
+        width = max(1, max(len(c) for c in cols))
+        slot = np.zeros(feat.shape, dtype=np.int64)
+        tree_col = np.full((n_trees, width), -1, dtype=np.int64)
+        for t, c in enumerate(cols):
+            tree_col[t, :len(c)] = c
+            where = {x: d for d, x in enumerate(c)}
+            slot[t] = [where[x] if ok else 0 for x, ok in zip(feat[t].tolist(), real[t].tolist())]
+        kept = _split_masks(self.reference_[self.used_][qs["feature"]] > qs["threshold"], qs["clear"])
+        reference = np.full((n_trees, width), 0xFFFF, dtype=np.uint16)
+        np.bitwise_and.at(reference, (np.repeat(np.arange(n_trees), feat.shape[1]), slot.ravel()),
+                          np.where(qs["real"], kept, np.uint16(0xFFFF)))
+        t_of, d_of = np.nonzero(tree_col >= 0)  # tree by tree
+        c_of = tree_col[t_of, d_of]
+        per = np.bincount(c_of, minlength=n_cols)
+        order = np.full((n_cols, max(1, int(per.max(initial=0)))), n_trees * width, dtype=np.int64)
+        by = np.argsort(c_of, kind="stable")  # column by column, each column's trees in order
+        rank = np.arange(len(by)) - np.repeat(np.r_[0, np.cumsum(per)[:-1]], per)
+        order[c_of[by], rank] = (t_of * width + d_of)[by]
+        tables = {"slot": slot, "reference": reference, "order": order,
+                  "leaf_value": qs["leaf_value"]}
+        self.__dict__["_occlusion_cache"] = (self.trees_, tables)
+        return tables
 
     def _exit_leaf_tables(self):
         """The exit-leaf rule's tables (see :meth:`_leaves`), built once per model; None above 16 leaves a tree."""
@@ -241,22 +371,39 @@ class PairScorer:
             width = max(1, max(len(f) for f in feats))
             pad = [width - len(f) for f in feats]  # padding splits: feature 0 against +inf never fail
             v = np.arange(1 << 16)
-            low_bit = np.zeros(1 << 16, dtype=np.uint8)  # the lowest set bit of each 16-bit mask
-            low_bit[1:] = np.log2(v[1:] & -v[1:]).astype(np.uint8)
-            tables = (np.array([x for f, k in zip(feats, pad) for x in f + [0] * k], dtype=np.int64),
-                      np.array([x for f, k in zip(thrs, pad) for x in f + [np.inf] * k], dtype=float),
-                      np.array([x for f, k in zip(clears, pad) for x in f + [0] * k], dtype=np.uint16),
-                      np.array(leaf_rows, dtype=np.int64), low_bit)
+            low_bit = np.zeros(1 << 16, dtype=np.intp)  # the lowest set bit of each 16-bit mask
+            low_bit[1:] = np.log2(v[1:] & -v[1:]).astype(np.intp)
+            feature = np.array([x for f, k in zip(feats, pad) for x in f + [0] * k], dtype=np.int64)
+            threshold = np.array([x for f, k in zip(thrs, pad) for x in f + [np.inf] * k], dtype=float)
+            leaf_node = np.array(leaf_rows, dtype=np.int64)
+            # each used column's distinct thresholds, ascending, and each split's rank among its column's
+            # (padding splits: a rank no count reaches, so that they never fail; :meth:`_split_fails`)
+            real = np.array([x for f, k in zip(feats, pad) for x in [True] * len(f) + [False] * k], dtype=bool)
+            bounds = [np.unique(threshold[real & (feature == c)]) for c in range(len(self.used_))]
+            widest = max((len(b) for b in bounds), default=0)
+            dtype = np.uint8 if widest < 255 else np.uint16 if widest < 65535 else np.int64
+            rank = np.full(len(feature), np.iinfo(dtype).max, dtype=dtype)
+            for c, b in enumerate(bounds):
+                sel = real & (feature == c)
+                rank[sel] = np.searchsorted(b, threshold[sel])
+            tables = {"feature": feature, "threshold": threshold,
+                      "clear": np.array([x for f, k in zip(clears, pad) for x in f + [0] * k], dtype=np.uint16),
+                      "leaf_node": leaf_node, "leaf_flat": leaf_node.ravel(), "low_bit": low_bit,
+                      "leaf_value": self.trees_["value"][leaf_node.ravel()], "bounds": bounds, "rank": rank,
+                      "real": real}
         self.__dict__["_exit_leaf_cache"] = (self.trees_, tables)
         return tables
 
     def _tree_sum(self, leaves: np.ndarray) -> np.ndarray:
-        """Baseline plus the leaves' values (``leaves``: (m, trees) node indices), added tree by tree in
-        scikit-learn's order, so the sum has its bits."""
-        out = np.full(len(leaves), self.trees_["baseline"], dtype=float)
-        vals = self.trees_["value"][leaves]
-        for j in range(vals.shape[1]):
-            out += vals[:, j]
+        """Baseline plus the leaves' values (``leaves``: (m, trees) node indices) (:meth:`_add_trees`)."""
+        return self._add_trees(self.trees_["value"][leaves.T])
+
+    def _add_trees(self, values: np.ndarray) -> np.ndarray:
+        """Baseline plus the leaf values ``values`` (trees, rows), added tree by tree in scikit-learn's order, so
+        the sum has its bits."""
+        out = np.full(values.shape[1], self.trees_["baseline"], dtype=float)
+        for row in values:
+            out += row
         return out
 
     def _descend(self, Z: np.ndarray, rows: np.ndarray, trees: np.ndarray) -> np.ndarray:

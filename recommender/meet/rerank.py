@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.kernels import _ranges, entry_positions, sum_in_order
 from recommender.meet.features import FEATURE_NAMES, GLOBAL_MAX_N, structure
 from recommender.meet.persistence import attributes_state, from_attributes_state
 
@@ -159,21 +160,51 @@ def lowrank_factors(ctx) -> tuple[np.ndarray, np.ndarray]:
     return st["lowrank_vals"], st["lowrank_vecs_t"]
 
 
+#: Pairs at a time in :func:`_lowrank` (its products take pairs x dimensions cells).
+_LOWRANK_PAIRS = 2048
+
+
 def _lowrank(ctx, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """``sum_j vals_j x_uj x_vj`` per pair, dimension by dimension (a pair's value never depends on the batch)."""
+    """``sum_j vals_j x_uj x_vj`` per pair, added dimension by dimension in order (a pair's value never depends on
+    the batch): the products of a block of pairs at once, then :func:`~recommender.kernels.sum_in_order`."""
     vals, vt = lowrank_factors(ctx)
-    out = np.zeros(len(u))
-    for j, lam in enumerate(vals):
-        row = vt[j]
-        out += lam * (row[u] * row[v])
+    m = len(u)
+    out = np.zeros(m)
+    if len(vals) == 0 or m == 0:
+        return out
+    for p0 in range(0, m, _LOWRANK_PAIRS):
+        uu, vv = u[p0:p0 + _LOWRANK_PAIRS], v[p0:p0 + _LOWRANK_PAIRS]
+        out[p0:p0 + _LOWRANK_PAIRS] = sum_in_order(vals[:, None] * (vt[:, uu] * vt[:, vv]))  # (dimensions, pairs)
     return out
 
 
 def _row_dots(M: sp.csr_matrix, a: np.ndarray, B: sp.csr_matrix, b: np.ndarray) -> np.ndarray:
-    """``sum_w M[a_i, w] * B[b_i, w]`` per pair ``i`` (two row gathers and an elementwise product)."""
-    if len(a) == 0:
-        return np.zeros(0)
-    return np.asarray(M[a].multiply(B[b]).sum(axis=1)).ravel()
+    """``sum_w M[a_i, w] * B[b_i, w]`` per pair ``i`` (``M`` and ``B`` with sorted indices, no stored zeros).
+
+    The numbers of ``M[a].multiply(B[b]).sum(axis=1)`` without building either row gather: each pair's entries
+    of the row on the side with more distinct rows are looked up in the other's
+    (:func:`~recommender.kernels.entry_positions`), so each pair's products come in column order, and they are
+    added by ``np.add.reduceat`` as scipy's row sum adds the product's entries: the same bits.
+    """
+    m = len(a)
+    out = np.zeros(m)
+    if m == 0:
+        return out
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    look_in_m = len(np.unique(a)) <= len(np.unique(b))
+    K, k, S, s_rows = (M, a, B, b) if look_in_m else (B, b, M, a)  # K: the side looked up in, S: the side read
+    start = S.indptr[s_rows].astype(np.int64)
+    cnt = S.indptr[s_rows + 1].astype(np.int64) - start
+    ent = _ranges(start, cnt)
+    pair = np.repeat(np.arange(m), cnt)
+    other = entry_positions(K, k[pair], S.indices[ent])
+    hit = other >= 0  # the columns both rows hold: the product's entries
+    ent, other, pair = ent[hit], other[hit], pair[hit]
+    prod = K.data[other] * S.data[ent] if look_in_m else S.data[ent] * K.data[other]  # M's entry times B's
+    if len(prod):
+        first = np.concatenate(([0], np.flatnonzero(pair[1:] != pair[:-1]) + 1))
+        out[pair[first]] = np.add.reduceat(prod, first)
+    return out
 
 
 def rerank_matrix(ctx, rows: np.ndarray, pr: np.ndarray, pc: np.ndarray, X: np.ndarray, s1: np.ndarray,

@@ -15,12 +15,13 @@ pandas (the persistence contract: :mod:`recommender.meet.persistence`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
-from recommender.kernels import _kth_largest, _top_per_row
+from recommender.kernels import _kth_largest, _ranges, _top_per_row, entry_positions
 from recommender.meet.candidates import block_candidates
 from recommender.meet import features
 from recommender.meet.context import FeatureContext
@@ -301,11 +302,43 @@ class MeetScorer:
         rows = self._positions(ids)
         pr, pc, score, X = self.score_block(rows, k=k, group=group)
         contrib, _ = self.ranker_.contributions(X)
+        # the reason rule (meet/reasons.py) for every kept pair at once; each row's the same numbers alone
+        present, weight = reasons_present(X).tolist(), reason_weights(contrib).tolist()
+        mutual = self._mutual_contacts(rows[pr], pc)
         out: dict[str, list[Recommendation]] = {pid: [] for pid in ids}
         for j in range(len(pr)):
             u = int(rows[pr[j]])
-            out[ids[pr[j]]].append(self._recommendation(u, int(pc[j]), float(score[j]), X[j], contrib[j]))
+            out[ids[pr[j]]].append(self._recommendation(u, int(pc[j]), float(score[j]), X[j], contrib[j],
+                                                        present=present[j], weight=weight[j], mutual=mutual[j]))
         return out
+
+    def _mutual_contacts(self, u: np.ndarray, v: np.ndarray) -> list[tuple[int, list, list]]:
+        """Per pair (``u[i]``, ``v[i]``): how many contacts the two share, and those who may be named (not
+        opted out) with their trust ``min(trust(u, w), trust(w, v))``, most trusted first (ties by position).
+
+        Every pair at once: each of the candidates' contacts looked up among ``u``'s
+        (:func:`~recommender.kernels.entry_positions`).
+        """
+        ctx = self.context_
+        A, W = ctx.A, ctx.W  # W shares A's sorted pattern
+        u, v = np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64)
+        m = len(u)
+        start = A.indptr[v].astype(np.int64)
+        cnt = A.indptr[v + 1].astype(np.int64) - start
+        ent_v = _ranges(start, cnt)
+        pair = np.repeat(np.arange(m), cnt)
+        w = A.indices[ent_v]
+        ent_u = entry_positions(A, u[pair], w)  # the tie u - w, if any
+        hit = ent_u >= 0
+        w, pair, ent_u, ent_v = w[hit], pair[hit], ent_u[hit], ent_v[hit]
+        count = np.bincount(pair, minlength=m).tolist()  # a count names nobody: opted-out contacts are counted
+        t = np.minimum(W.data[ent_u], W.data[ent_v])
+        named = ctx.introducer_ok[w] > 0
+        w, t, pair = w[named], t[named], pair[named]
+        order = np.lexsort((w, -t, pair))
+        w, t, pair = w[order].tolist(), t[order].tolist(), pair[order]
+        bounds = np.searchsorted(pair, np.arange(m + 1)).tolist()
+        return [(count[i], w[bounds[i]:bounds[i + 1]], t[bounds[i]:bounds[i + 1]]) for i in range(m)]
 
     # -- explaining ----------------------------------------------------------
     def explain(self, person_id: str, candidate_id: str) -> dict:
@@ -337,33 +370,32 @@ class MeetScorer:
             "model": {"kind": self.ranker_.kind_, "fallback_reason": self.fallback_reason_},
         }
 
-    def _recommendation(self, u: int, v: int, score: float, x: np.ndarray, contrib: np.ndarray) -> Recommendation:
+    def _recommendation(self, u: int, v: int, score: float, x: np.ndarray, contrib: np.ndarray, *,
+                        present: list | None = None, weight: list | None = None,
+                        mutual: tuple | None = None) -> Recommendation:
+        """The pair (``u``, ``v``)'s answer from its features ``x`` and contributions ``contrib``; ``present``,
+        ``weight`` and ``mutual``: its row of :func:`~recommender.meet.reasons.reasons_present`,
+        :func:`~recommender.meet.reasons.reason_weights` and :meth:`_mutual_contacts` when the caller found them for
+        many pairs at once."""
         ctx = self.context_
         me, them = self.people_[u], self.people_[v]
         feats = dict(zip(FEATURE_NAMES, x.tolist()))  # Python floats (tolist: one call, not one per value)
         contribs = dict(zip(FEATURE_NAMES, contrib.tolist()))
-        present = reasons_present(x)[0]  # the reason rule (meet/reasons.py), as the batch job reads it
-        weight = dict(zip(REASON_ORDER, reason_weights(contrib)[0].tolist()))
-        has = dict(zip(REASON_ORDER, present.tolist()))
+        # the reason rule (meet/reasons.py), as the batch job reads it
+        present = reasons_present(x)[0].tolist() if present is None else present
+        weight = dict(zip(REASON_ORDER, reason_weights(contrib)[0].tolist() if weight is None else weight))
+        has = dict(zip(REASON_ORDER, present))
         reasons: list[Reason] = []
 
-        su, sv = slice(ctx.A.indptr[u], ctx.A.indptr[u + 1]), slice(ctx.A.indptr[v], ctx.A.indptr[v + 1])
-        mutual, iu, iv = np.intersect1d(ctx.A.indices[su], ctx.A.indices[sv], assume_unique=True,
-                                        return_indices=True)
         introducer, best = None, 0.0
         if has["mutual_contacts"]:
-            count = int(len(mutual))  # a count names nobody: opted-out contacts are counted, never named
-            t = np.minimum(ctx.W.data[su][iu], ctx.W.data[sv][iv])  # W shares A's sorted pattern
-            named = ctx.introducer_ok[mutual] > 0
-            mutual, t = mutual[named], t[named]
-            order = np.lexsort((mutual, -t))
-            mutual, t = mutual[order], t[order]
-            if len(mutual):
-                introducer, best = int(mutual[0]), float(t[0])
+            count, mutual, t = self._mutual_contacts(np.array([u]), np.array([v]))[0] if mutual is None else mutual
+            if mutual:
+                introducer, best = mutual[0], t[0]
             reasons.append(Reason("mutual_contacts", weight["mutual_contacts"], {
                 "count": count,
                 "people": [{"id": str(ctx.ids[w]), "name": str(ctx.names[w]), "trust": tw}
-                           for w, tw in zip(mutual.tolist(), t.tolist())],
+                           for w, tw in zip(mutual, t)],
             }))
         gx = [feats[f] for f in FEATURE_NAMES[-3:]]  # the group indicators
         group = GROUPS[gx.index(max(gx))] if any(gx) else None
@@ -396,7 +428,7 @@ class MeetScorer:
         if has["similar_profile"]:
             reasons.append(Reason("similar_profile", weight["similar_profile"], {"similarity": feats["tag_sim"]}))
         if has["active"]:
-            reasons.append(Reason("active", weight["active"], {"recent_ties": int(round(np.expm1(feats["cand_activity"])))}))
+            reasons.append(Reason("active", weight["active"], {"recent_ties": int(round(math.expm1(feats["cand_activity"])))}))
         reasons.sort(key=lambda r: -r.weight)
         return Recommendation(
             person_id=str(ctx.ids[u]), candidate_id=str(ctx.ids[v]), name=str(ctx.names[v]), group=group,

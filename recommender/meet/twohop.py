@@ -103,8 +103,8 @@ def _empty_two_hop(n: int, rows: np.ndarray) -> TwoHop:
 def two_hop_paths(ctx: FeatureContext, rows: np.ndarray) -> TwoHop:
     """Expand every path ``u - w - v`` from the block's rows and aggregate per (u, v).
 
-    The second hops are read with scipy's row indexing (``W[w]``, ``F[w]``:
-    one C++ pass each); the paths are grouped per pair by a counting sort (a
+    The second hops are read as the contacts' entries of ``A`` (whose
+    pattern ``W`` and ``F`` share); the paths are grouped per pair by a counting sort (a
     CSR -> CSC -> CSR transposition of the block's path matrix, linear in the
     number of paths). Most pairs have one mutual contact: their aggregates are
     plain gathers, and ``ufunc.reduceat`` runs only over the pairs with
@@ -129,14 +129,18 @@ def two_hop_paths(ctx: FeatureContext, rows: np.ndarray) -> TwoHop:
     c1 = indptr[rows + 1] - s1
     e1 = _ranges(s1, c1)
     mid = ctx.A.indices[e1]
-    W2, F2 = ctx.W[mid], ctx.F[mid]  # the second hops, in (row, mutual contact, person) order
-    v, c2 = W2.indices, np.diff(W2.indptr)
+    # the second hops, in (row, mutual contact, person) order: the contacts' rows of A, and of W and F (A's pattern)
+    s2 = indptr[mid]
+    c2 = indptr[mid + 1] - s2
+    e2 = _ranges(s2, c2)
+    v = ctx.A.indices[e2]
+    w2, f2 = ctx.W.data[e2], ctx.F.data[e2]
     n_paths = len(v)
     if n_paths == 0:
         return _empty_two_hop(n, rows)
     # counting sort of the paths by (row, v): transpose twice; u - w - u paths are dropped as pairs below
     idx_t = np.int32 if n_paths < 2**31 and n < 2**31 else np.int64
-    row_ptr = W2.indptr[np.r_[0, np.cumsum(c1)]].astype(idx_t)
+    row_ptr = np.concatenate(([0], np.cumsum(c2)))[np.concatenate(([0], np.cumsum(c1)))].astype(idx_t)
     P = sp.csr_matrix((np.arange(n_paths, dtype=idx_t), v.astype(idx_t, copy=False), row_ptr), shape=(b, n))
     P = P.tocsc().tocsr()
     col_s, perm, ptr = P.indices, P.data, P.indptr
@@ -152,8 +156,8 @@ def two_hop_paths(ctx: FeatureContext, rows: np.ndarray) -> TwoHop:
     # per path: the mutual contact and the two ties' min trust and freshness (path order, contiguous reads)
     w_path = np.repeat(mid, c2)
     # a path through an opted-out contact has no introducer trust: it never names them (0 = no introducer)
-    pt = np.minimum(np.repeat(ctx.W.data[e1] * ctx.introducer_ok[mid], c2), W2.data)
-    pf = np.minimum(np.repeat(ctx.F.data[e1], c2), F2.data)
+    pt = np.minimum(np.repeat(ctx.W.data[e1] * ctx.introducer_ok[mid], c2), w2)
+    pf = np.minimum(np.repeat(ctx.F.data[e1], c2), f2)
     # per pair: singletons are gathers; pairs with several mutual contacts are reduced
     first = perm[start]
     multi = np.flatnonzero(cnt > 1)

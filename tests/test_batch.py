@@ -123,13 +123,16 @@ def test_dask_engine_equals_local(small_model):
     pd.testing.assert_frame_equal(remote, local, check_exact=True)
 
 
-def test_unreachable_scheduler_fails_fast_with_a_hint(small_model, tmp_path):
+def test_unreachable_scheduler_fails_fast_with_a_hint(small_model, tmp_path, monkeypatch):
+    from recommender.batch import engines
+
+    monkeypatch.setattr(engines, "CONNECT_TIMEOUT_S", 1)  # the wait is the timeout (5 s for a user): 1 s here
     out = tmp_path / "x.csv"
     t0 = time.perf_counter()
     with pytest.raises(SchedulerError) as exc:
         batch_meet(small_model, out, engine="dask", scheduler="tcp://127.0.0.1:9")
-    assert time.perf_counter() - t0 < 15
-    assert "127.0.0.1:9" in str(exc.value) and "dask scheduler" in str(exc.value)
+    assert time.perf_counter() - t0 < 11
+    assert "127.0.0.1:9" in str(exc.value) and "dask scheduler" in str(exc.value) and "within 1 s" in str(exc.value)
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
 

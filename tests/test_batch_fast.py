@@ -175,3 +175,14 @@ def test_above_the_global_cap_the_structural_columns_are_zero_and_still_exact(mo
     assert fast.path_taken(model) == "compiled"
     for rows in _blocks(len(model.context_), 200):
         _assert_same(model.score_block(rows, k=10, introducers=True, katz=False), fast.score_block(model, rows))
+
+
+def test_the_session_warm_up_takes_the_compiled_path():
+    """tests/numba_warmup.py (the root conftest's background warm-up) scores on the compiled path, so it compiles
+    the kernels these tests load; on the numpy path it would compile nothing and a worker would compile them."""
+    from recommender.meet import features
+    from tests.numba_warmup import warm
+
+    cap = features.WALK_MAX_N
+    assert warm() == "compiled"
+    assert features.WALK_MAX_N == cap  # put back after the fit

@@ -861,12 +861,28 @@ def big_folder(tmp_path_factory) -> Path:
     return d
 
 
-def _interrupted_import(db: Path, folder: Path, sig: int) -> tuple[subprocess.Popen, str | None]:
-    """``fracnet import folder`` into ``db`` in a process sent ``sig`` two seconds in; (process, digest before)."""
-    before = db_digest(db)
-    proc = _cli(["import", folder, "--db", db, "--quiet"])
-    time.sleep(2.0)
+#: Bytes of write-ahead log that show an import is writing its one transaction (the 6,000-person import's
+#: reaches ~10 MB when it commits): the signal goes then, midway.
+WAL_MIDWAY = 256 * 1024
+
+
+def _signal_midway(proc: subprocess.Popen, sig: int, started) -> None:
+    """Send ``sig`` to ``proc`` as soon as ``started()`` says its work is under way (polled every 5 ms, at most
+    60 s); nothing if it has exited already. A fixed delay landed after the work was done on a quick machine
+    (the process was killed, yet the import had committed or the batch file was in place)."""
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline and not started():
+        time.sleep(0.005)
     proc.send_signal(sig)
+
+
+def _interrupted_import(db: Path, folder: Path, sig: int) -> tuple[subprocess.Popen, str | None]:
+    """``fracnet import folder`` into ``db`` in a process sent ``sig`` while it writes (its ``-wal`` file past
+    :data:`WAL_MIDWAY`); (process, digest before)."""
+    before = db_digest(db)
+    wal = Path(str(db) + "-wal")
+    proc = _cli(["import", folder, "--db", db, "--quiet"])
+    _signal_midway(proc, sig, lambda: wal.exists() and wal.stat().st_size > WAL_MIDWAY)
     return proc, before
 
 
@@ -886,8 +902,7 @@ def test_a_killed_batch_meet_leaves_no_file(db, tmp_path):
     out = tmp_path / "out" / "everyone.parquet"
     out.parent.mkdir()
     proc = _cli(["batch", "meet", "--out", out, "--db", db, "--quiet"])
-    time.sleep(1.5)
-    proc.send_signal(signal.SIGKILL)
+    _signal_midway(proc, signal.SIGKILL, lambda: any(out.parent.glob(f".{out.name}.*.partial")))  # writing it
     proc.wait(30)
     TALLY["cases"] += 1
     if proc.returncode == -signal.SIGKILL:

@@ -23,6 +23,10 @@ DEFAULT_BLOCK_SIZE = 1024
 MAX_THREADS = 4
 
 
+#: Seconds a ``--scheduler`` address gets to answer before the batch job gives up with a hint.
+CONNECT_TIMEOUT_S = 5
+
+
 class SchedulerError(FracnetError):
     """The Dask scheduler cannot be reached, or Dask is not usable."""
 
@@ -154,10 +158,10 @@ class _dask_client:
                                  hint="pip install 'dask[distributed]'") from None
         if self.scheduler:
             try:
-                cl = Client(self.scheduler, timeout="5s", set_as_default=False)
+                cl = Client(self.scheduler, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
             except (OSError, TimeoutError, ValueError) as exc:
                 raise SchedulerError(
-                    f"cannot reach the Dask scheduler at {self.scheduler} within 5 s ({type(exc).__name__})",
+                    f"cannot reach the Dask scheduler at {self.scheduler} within {CONNECT_TIMEOUT_S} s ({type(exc).__name__})",
                     hint="start one with `dask scheduler` and workers with `dask worker ADDRESS`, or drop "
                          "--scheduler to use a local cluster") from None
         else:

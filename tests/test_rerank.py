@@ -44,15 +44,50 @@ def test_loaded_model_answers_as_the_fitted_one(model):
 
 
 def test_evaluation_scores_rank_the_answer_first(model):
-    """score_pairs (what fracnet evaluate ranks) orders each person's pairs as the answer does."""
-    from recommender.meet.candidates import candidate_pairs
-
+    """answer_candidates (what every fracnet evaluate ranks) scores the answer's pairs as the answer does, and
+    each (person, group)'s top 10 by that score is the answer itself, in its order."""
     rows = np.arange(0, 800, 11)
     pr, pc, score, _ = model.score_block(rows, k=10, group="all")
-    cr, cc = candidate_pairs(model.context_, rows, **model._candidate_kw)
-    s = model.score_pairs(rows, cr, cc)
+    cr, cc, X, s = model.answer_candidates(rows)
     got = dict(zip(zip(cr.tolist(), cc.tolist()), s.tolist()))
     np.testing.assert_allclose([got[p] for p in zip(pr.tolist(), pc.tolist())], score, rtol=1e-9, atol=1e-12)
+    g = X[:, [FEATURE_NAMES.index(f) for f in ("group_peer", "group_adjacent", "group_executive")]].argmax(1)
+    answer_g = [got_g for got_g in _groups_of(model, rows, pr, pc)]
+    for r in range(len(rows)):
+        for gv in range(3):
+            sel = np.flatnonzero((cr == r) & (g == gv))
+            top = sel[np.lexsort((cc[sel], -s[sel]))][:10]
+            mine = [c for rr_, c, gg in zip(pr.tolist(), pc.tolist(), answer_g) if rr_ == r and gg == gv]
+            assert cc[top].tolist() == mine
+
+
+def _groups_of(model, rows, pr, pc):
+    from recommender.meet.features import pair_features
+
+    X = pair_features(model.context_, rows, pr, pc)
+    return X[:, [FEATURE_NAMES.index(f) for f in ("group_peer", "group_adjacent", "group_executive")]].argmax(1).tolist()
+
+
+def test_history_replay_measures_the_answer(net):
+    """evaluate history's fracnet recall@10 is the recall of the answer the model gives (stage 2 included),
+    counted from score_block's own lists: the 10 best of each person's answer over all groups."""
+    from recommender.evaluation.history import evaluate_history
+    from recommender.meet.training import history_span, label_candidates, query_pairs
+
+    m = MeetModel()
+    res = evaluate_history(net, k=10, model=m)
+    ctx = m.context_
+    pu, pv = query_pairs(ctx, net, res["split_date"], history_span(net)[1])
+    rows = np.unique(pu)
+    n_pos = np.bincount(np.searchsorted(rows, pu), minlength=len(rows))
+    pr, pc, score, _ = m.score_block(rows, k=10, group="all")
+    y = label_candidates(ctx, rows, pr, pc, pu, pv)
+    hits = np.zeros(len(rows))
+    for r in range(len(rows)):
+        sel = np.flatnonzero(pr == r)
+        top = sel[np.lexsort((pc[sel], -score[sel]))][:10]
+        hits[r] = y[top].sum()
+    assert res["methods"]["fracnet"]["recall@10"] == pytest.approx(float(np.mean(hits / n_pos)), abs=1e-12)
 
 
 def test_list_columns_depend_on_the_list_only(model):

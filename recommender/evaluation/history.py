@@ -31,8 +31,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.errors import UsageError
-from recommender.meet.candidates import candidate_pairs
-from recommender.meet.features import FEATURE_NAMES, pair_features
+from recommender.meet.features import FEATURE_NAMES
 from recommender.meet.training import history_span, label_candidates, query_pairs
 from recommender.network import Network, parse_as_of
 
@@ -139,11 +138,10 @@ def evaluate_history(network: Network, split_date=None, k: int = 10, *, model=No
     pu, pv = query_pairs(ctx, network, split, end)
     rows = np.unique(pu)
     n_pos = np.bincount(np.searchsorted(rows, pu), minlength=len(rows))
-    pr, pc = candidate_pairs(ctx, rows, **model._candidate_kw)
+    pr, pc, X, answer = model.answer_candidates(rows)  # the answer's own scores (stage 2 included)
     y = label_candidates(ctx, rows, pr, pc, pu, pv)
-    X = pair_features(ctx, rows, pr, pc)
     rng = np.random.default_rng(random_state)
-    scores = {"fracnet": model.ranker_.score(X)}
+    scores = {"fracnet": answer}
     for name, col in HEURISTICS.items():
         scores[name] = X[:, FEATURE_NAMES.index(col)]
     scores["random"] = rng.random(len(pr))

@@ -197,7 +197,6 @@ def evaluate_ties(network: Network, *, holdout: float = 0.1, runs: int = 3, seed
         ``holdout``, ``k``, ``per_run`` (each run's ``recall@k`` per method, ``queries``, ``hidden``)
         and ``model`` (what the last run's model learned from).
     """
-    from recommender.meet.candidates import candidate_pairs
     from recommender.meet.model import MeetModel
     from recommender.meet.training import label_candidates
 
@@ -220,9 +219,8 @@ def evaluate_ties(network: Network, *, holdout: float = 0.1, runs: int = 3, seed
         pu, pv = pu[sel], pv[sel]
         n_pos = np.bincount(np.searchsorted(rows, pu), minlength=len(rows))
         pos_keys = np.unique(pu.astype(np.int64) * len(ctx) + pv)
-        pr, pc = candidate_pairs(ctx, rows, **model._candidate_kw)
+        pr, pc, _, score = model.answer_candidates(rows)
         y = label_candidates(ctx, rows, pr, pc, pu, pv)
-        score = model.score_pairs(rows, pr, pc) if len(pr) else np.zeros(0)
         methods = {"fracnet": _metrics(pr, score, y, n_pos, k, rng.permutation(len(pr)))}
         methods["fracnet"]["candidate_recall"] = float(y.sum() / max(n_pos.sum(), 1))
         methods.update(_rank_heuristics(ctx, rows, pos_keys, n_pos, k, rng))

@@ -22,7 +22,7 @@ import numpy as np
 
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
 from recommender.kernels import _kth_largest, _ranges, _top_per_row, entry_positions
-from recommender.meet.candidates import block_candidates
+from recommender.meet.candidates import block_candidates, candidate_pairs
 from recommender.meet import features
 from recommender.meet.context import FeatureContext
 from recommender.meet.features import (
@@ -260,24 +260,44 @@ class MeetScorer:
             part += a[_ACTIVITY] * self._log1p_activity[pc]
         return part
 
-    def score_pairs(self, rows: np.ndarray, pair_row: np.ndarray, pair_col: np.ndarray) -> np.ndarray:
-        """Scores of given pairs (``rows[pair_row]``, ``pair_col``), shape (m,)."""
+    def score_pairs(self, rows: np.ndarray, pair_row: np.ndarray, pair_col: np.ndarray,
+                    X: np.ndarray | None = None) -> np.ndarray:
+        """The answer's scores of given pairs (``rows[pair_row]``, ``pair_col``), shape (m,).
+
+        With stage 2 this is the cascade the answer runs: stage 2 rescores the top M of each (row, group) by
+        stage 1 and ranks them above every other pair, so each person's pairs come in the answer's order.
+        ``X``: the pairs' :func:`~recommender.meet.features.pair_features`, when the caller has them.
+        """
         self._check()
-        X = pair_features(self.context_, rows, pair_row, pair_col)
+        rows = np.asarray(rows, dtype=np.int64)
+        pr = np.asarray(pair_row, dtype=np.int64)
+        pc = np.asarray(pair_col, dtype=np.int64)
+        if X is None:
+            X = pair_features(self.context_, rows, pr, pc)
         rr = getattr(self, "reranker_", None)
         if rr is None:
             return self.ranker_.score(X)
-        # the cascade: stage 2 scores the top M of each (row, group) above every other pair (stage 1's order)
         s1 = self.ranker_.decision(X)
-        pc = np.asarray(pair_col, dtype=np.int64)
-        lid = list_ids(pair_row, _group_codes(X))
+        lid = list_ids(pr, _group_codes(X))
         top = top_m(lid, s1, pc, int(rr.m_))
         out = _sigmoid(s1) - 1.0
         sel = np.flatnonzero(top)
-        out[sel] = _sigmoid(rr.decision(rerank_matrix(self.context_, np.asarray(rows, dtype=np.int64),
-                                                      np.asarray(pair_row, dtype=np.int64)[sel], pc[sel], X[sel],
-                                                      s1[sel], lid[sel], rr.used_)))
+        out[sel] = _sigmoid(rr.decision(rerank_matrix(self.context_, rows, pr[sel], pc[sel], X[sel], s1[sel],
+                                                      lid[sel], rr.used_)))
         return out
+
+    def answer_candidates(self, rows: np.ndarray):
+        """Every candidate of ``rows`` with its features and the answer's score: what ``fracnet evaluate`` ranks.
+
+        Returns ``(pair_row, pair_col, X, score)``; ``pair_row`` indexes ``rows``. Ranking each row's pairs by
+        ``score`` (ties by position) gives the answer's order (:meth:`score_block`'s, all groups together).
+        """
+        self._check()
+        rows = np.asarray(rows, dtype=np.int64)
+        pr, pc = candidate_pairs(self.context_, rows, **self._candidate_kw)
+        X = pair_features(self.context_, rows, pr, pc)
+        score = self.score_pairs(rows, pr, pc, X=X) if len(pr) else np.zeros(0)
+        return pr, pc, X, score
 
     def recommend(self, person_id: str, k: int = 10, group: str = "all") -> list[Recommendation]:
         """Up to ``k`` people for ``person_id`` to meet (``k`` per group with ``group="all"``).

@@ -336,3 +336,20 @@ def test_trees_are_scored_by_the_exit_leaf_rule_with_the_leaves_of_a_walk_down_e
         np.testing.assert_allclose(contrib.sum(axis=1) + base, full, rtol=0, atol=1e-12)
     # a row's contributions do not depend on the other rows of the call (the same bits alone)
     assert np.array_equal(r.contributions(X[7:8])[0][0], r.contributions(X)[0][7])
+
+
+def test_the_pre_window_ranker_is_the_choice_fitted_on_every_earlier_row():
+    """With a validation window the choice fits on every row before it (no sample), and keeps that fit: the
+    same weights as the chosen estimator fitted on those rows alone."""
+    X, y, g = _query_rows(5, n_queries=400)
+    val = g >= 300  # the latest window: the last 100 queries
+    r = PairRanker(estimator="auto").fit(X, y, groups=g, validation=val)
+    assert r.choice_["split"] == "the latest history window"
+    assert r.choice_["fit_rows"] == int((~val).sum())
+    pre = r.pre_window()
+    kind, C = r.choice_["chosen"].split(" C=")
+    alone = PairRanker(estimator=kind, C=float(C)).fit(X[~val], y[~val])
+    np.testing.assert_allclose(pre.decision(X), alone.decision(X), rtol=1e-10, atol=1e-10)
+    assert pre.n_rows_ == int((~val).sum()) and pre.pre_window() is None
+    # without a window there is none
+    assert PairRanker(estimator="auto").fit(X, y, groups=g).pre_window() is None

@@ -13,7 +13,12 @@ from recommender.network import Network
 
 @pytest.fixture(scope="module")
 def net():
-    return Network.from_frames(**generate_network(800, seed=1))  # a network where stage 2 earns its place
+    # a network where stage 2 earns its place on held-out training people (undated: dated networks check it on
+    # their latest history window instead, below)
+    frames = generate_network(800, seed=3)
+    frames["ties"] = frames["ties"].assign(since=None, last_contact=None)
+    frames["introductions"] = frames["introductions"].assign(date=None)
+    return Network.from_frames(**frames)
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +32,7 @@ def test_stage_two_is_learned_and_described(model):
     assert rr.n_positive_ >= 200
     assert rr.validation_["cascade_recall@10"] > rr.validation_["stage1_recall@10"]
     assert "stage 2 reranks the top 50" in model.description()
+    assert "recall@10 on held-out training people" in model.description()
     assert len(rr.coef_) == 1 + len(rr.used_) + len(RERANK_FEATURES)
 
 
@@ -68,12 +74,18 @@ def _groups_of(model, rows, pr, pc):
     return X[:, [FEATURE_NAMES.index(f) for f in ("group_peer", "group_adjacent", "group_executive")]].argmax(1).tolist()
 
 
-def test_history_replay_measures_the_answer(net):
+@pytest.fixture(scope="module")
+def dated_net():
+    return Network.from_frames(**generate_network(500, seed=2))
+
+
+def test_history_replay_measures_the_answer(dated_net):
     """evaluate history's fracnet recall@10 is the recall of the answer the model gives (stage 2 included),
     counted from score_block's own lists: the 10 best of each person's answer over all groups."""
     from recommender.evaluation.history import evaluate_history
     from recommender.meet.training import history_span, label_candidates, query_pairs
 
+    net = dated_net
     m = MeetModel()
     res = evaluate_history(net, k=10, model=m)
     ctx = m.context_
@@ -167,3 +179,38 @@ def test_lowrank_and_triangle_columns_have_the_bits_of_their_direct_forms(model)
         one = pr == 3
         np.testing.assert_array_equal(rerank._row_dots(M, a[one], B, b[one]), want[one])
         assert (want > 0).sum() > 20
+
+
+def test_on_a_dated_network_stage_two_is_checked_on_the_latest_window_without_leaks(dated_net, monkeypatch):
+    """Stage 2's check replays the latest history window: learned as of its cutoff on stage 1 as fitted before
+    it, from a holdout that hides no tie formed after the cutoff (they are what is predicted) and none that stage
+    1's holdouts hid; the description says what it was checked on."""
+    from recommender.meet import rerank_fit
+
+    seen = {}
+    real = rerank_fit._training_rows
+
+    def spy(net, model, people, **kw):
+        if kw.get("as_of") is not None:
+            seen.update(kw, since=net.ties["since"])
+        return real(net, model, people, **kw)
+
+    monkeypatch.setattr(rerank_fit, "_training_rows", spy)
+    net = dated_net
+    hidden = {}
+    real_fit = rerank_fit.fit_reranker
+
+    def fit_spy(net, model, people, **kw):
+        hidden["rows"] = kw.get("stage1_hidden")
+        return real_fit(net, model, people, **kw)
+
+    monkeypatch.setattr("recommender.meet.model.fit_reranker", fit_spy)
+    m = MeetModel().fit(net)
+    cut = m.training_cutoffs_[0]
+    assert seen["as_of"] == cut and seen["ranker"] is not m.ranker_
+    idx = seen["hideable"]
+    since = seen["since"].to_numpy()[idx]
+    assert all(s is None or s != s or s <= cut for s in since)  # nothing formed after the cut
+    assert len(hidden["rows"]) and not np.isin(idx, hidden["rows"]).any()
+    assert f"on the ties formed after {cut}" in m.description()
+    assert m.ranker_.pre_window() is None  # not kept once the check is done

@@ -322,6 +322,11 @@ def _structure(A) -> dict:
           "clustering": None}
     if 0 < n <= GLOBAL_MAX_N and A.nnz:
         vals, vecs = _spectral_embedding(A, SPECTRAL_DIM, labels, n_comp, seed=0)
+        vecs = np.array(vecs, dtype=float)
+        # a row at rounding level (a person alone in a component, deflated away: 1e-17s) is exactly 0, so their
+        # spec column is 0 and not noise that differs from one machine's BLAS to another's
+        rn = np.linalg.norm(vecs, axis=1) if vecs.size else np.zeros(n)
+        vecs[rn <= 1e-9 * max(float(rn.max(initial=0.0)), 1e-300)] = 0.0
         st.update(vals=np.asarray(vals, dtype=float), vecs=np.asarray(vecs, dtype=float),
                   norm=np.linalg.norm(vecs, axis=1) if vecs.shape[1] else np.zeros(n))
         d = np.asarray(A.sum(axis=1)).ravel()

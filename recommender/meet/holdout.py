@@ -171,8 +171,10 @@ def holdout_training_set(net: Network, *, profile=None, people=None, share: floa
     if n_hide < 1:
         return TrainingSet(np.zeros((0, len(FEATURE_NAMES))), np.zeros(0, np.int64), np.zeros(0, np.int64), [])
     ties = net.ties
+    hid_rows = []
     for h in range(n_holdouts):
         hidden = rng.choice(idx, n_hide, replace=False)
+        hid_rows.append(hidden)
         keep = np.ones(len(ties), dtype=bool)
         keep[hidden] = False
         obs = replace(net, ties=ties[keep].reset_index(drop=True))
@@ -251,10 +253,11 @@ def holdout_training_set(net: Network, *, profile=None, people=None, share: floa
             ys.append(y[sel])
             qs.append(rows[pr[sel]] + (h + 1) * 10 * n)  # query ids distinct from the history windows'
         del ctx
+    hid_all = np.unique(np.concatenate(hid_rows)) if hid_rows else np.zeros(0, np.int64)
     if not Xs:
         return TrainingSet(np.zeros((0, len(FEATURE_NAMES))), np.zeros(0, np.int64), np.zeros(0, np.int64), used,
-                           asked, available)
-    return TrainingSet(np.vstack(Xs), np.concatenate(ys), np.concatenate(qs), used, asked, available)
+                           asked, available, hid_all)
+    return TrainingSet(np.vstack(Xs), np.concatenate(ys), np.concatenate(qs), used, asked, available, hid_all)
 
 
 def _pair_rows(ctx, u: np.ndarray, v: np.ndarray, block_size: int, katz: bool) -> np.ndarray:

@@ -210,6 +210,7 @@ class MeetModel(MeetScorer, BaseEstimator):
                 self.training_sources_.update(holdout_positives=held.n_positive, holdouts=len(held.cutoffs),
                                               queries=train.queries + held.queries,
                                               queriers=train.queriers + held.queriers)
+            stage1_hidden = held.hidden if held is not None else None  # stage 2's dated check hides none of them
             del train, held
             self.ranker_ = PairRanker(estimator=stage1_estimator(len(ids), self.estimator),
                                       min_positives=self.min_positives,
@@ -222,8 +223,9 @@ class MeetModel(MeetScorer, BaseEstimator):
             self.people_ = _people_info(net)
         self.fallback_reason_ = self.ranker_.fallback_reason_
         # stage 2 of the cascade (recommender.meet.rerank_fit): learned on its own holdout, kept if it pays
-        self.reranker_, self.rerank_info_ = (fit_reranker(net, self, people) if getattr(self, "rerank", True)
-                                             else (None, "no stage 2 (rerank=False)"))
+        self.reranker_, self.rerank_info_ = (fit_reranker(net, self, people, stage1_hidden=stage1_hidden)
+                                             if getattr(self, "rerank", True) else (None, "no stage 2 (rerank=False)"))
+        self.ranker_._pre_window = None  # only stage 2's check replays it
         return self
 
     # -- persistence (save: MeetScorer's) ------------------------------------

@@ -277,6 +277,7 @@ class PairRanker(PairScorer, BaseEstimator):
         self.n_positive_ = int(y.sum())
         self.fallback_reason_ = None
         self.choice_ = None
+        self._pre_window = None
         Z = _transform(X)
         self.reference_ = np.median(Z, axis=0) if len(Z) else np.zeros(len(FEATURE_NAMES))
         if self.n_positive_ < self.min_positives or self.n_positive_ == len(y):
@@ -298,18 +299,31 @@ class PairRanker(PairScorer, BaseEstimator):
     def _fit_kind(self, Z, y, sample_weight, kind: str, C: float) -> None:
         """Fit the ``kind`` model (logistic, hgb or blend; the logistic part with ``C``) on transformed rows."""
         used = self.used_
+        mean, scale = _standardiser(Z)
+        lr = _logistic(((Z - mean) / scale)[:, used], y, sample_weight, C) if kind in ("logistic", "blend") else None
+        trees = _trees(Z[:, used], y, sample_weight, self.random_state) if kind in ("hgb", "blend") else None
+        self._set_fitted(kind, C, mean, scale, lr, trees)
+
+    def _set_fitted(self, kind: str, C: float, mean, scale, lr, trees) -> None:
+        """The fitted attributes of a ``kind`` ranker from its fitted parts: ``lr`` (a LogisticRegression on the
+        columns ``used_`` standardised by ``mean`` and ``scale``) and ``trees`` (boosted trees on them)."""
         self.C_ = float(C)
         if kind in ("logistic", "blend"):
-            self.mean_, self.scale_ = _standardiser(Z)
-            lr = _logistic(((Z - self.mean_) / self.scale_)[:, used], y, sample_weight, C)
+            self.mean_, self.scale_ = mean, scale
             self.kind_ = "logistic"
             self.coef_ = np.zeros(len(FEATURE_NAMES))
-            self.coef_[used] = lr.coef_.ravel().astype(float)
+            self.coef_[self.used_] = lr.coef_.ravel().astype(float)
             self.intercept_ = float(lr.intercept_[0])
         if kind in ("hgb", "blend"):
-            self.model_ = _trees(Z[:, used], y, sample_weight, self.random_state)
-            self.trees_ = export_trees(self.model_)  # scored by PairScorer in numpy, fitted or loaded
+            self.model_ = trees
+            self.trees_ = export_trees(trees)  # scored by PairScorer in numpy, fitted or loaded
             self.kind_ = kind
+
+    def pre_window(self) -> "PairRanker | None":
+        """The chosen estimator as fitted on the rows before the latest history window (when the choice was
+        made on that window, else None): stage 1 as it stood at that window's cutoff, which stage 2's check on
+        the network's own future (:func:`~recommender.meet.rerank_fit.fit_reranker`) replays."""
+        return getattr(self, "_pre_window", None)
 
     def _choose(self, Z, y, sample_weight, groups, validation=None) -> tuple:
         """``(kind, C)``: the :data:`AUTO_CANDIDATES` entry chosen by mean per-query average precision
@@ -332,11 +346,7 @@ class PairRanker(PairScorer, BaseEstimator):
         val = None if validation is None else np.asarray(validation, bool)
         if val is not None and int(y[val].sum()) >= self.min_positives and int(y[~val].sum()) >= self.min_positives:
             held_q[np.unique(g[val])] = True  # the latest window's queries, fitted on everything before it
-            rest = perm[~held_q[perm]]
-            if len(y) > AUTO_MAX_ROWS:
-                rest = rest[: max(1, int(np.searchsorted(np.cumsum(np.bincount(g, minlength=n_g)[rest]),
-                                                         AUTO_MAX_ROWS // 2)))]
-            fit_q[rest] = True
+            fit_q[perm[~held_q[perm]]] = True  # every earlier query: the candidates learn from what the answer will
             split = "the latest history window"
         else:
             fit_q[perm[: len(perm) // 2]] = True
@@ -355,12 +365,13 @@ class PairRanker(PairScorer, BaseEstimator):
         candidates = [c for c in AUTO_CANDIDATES if c[0] == "logistic" or self.n_positive_ >= AUTO_MIN_TREE_POSITIVES]
         trees = _trees(Z[tr][:, used], y[tr], w_tr, self.random_state) if any(k != "logistic" for k, _ in candidates) else None
         tree_te = trees.decision_function(Z[te][:, used]) if trees is not None else None
-        lin_te = {}
+        lin_te, lin_fit = {}, {}
         per = {}
         g_te = g[te] if groups is not None else np.zeros(int(te.sum()), np.int64)  # no queries: one pooled figure
         for kind, C in candidates:
             if C not in lin_te:
-                lin_te[C] = _logistic(S_tr, y[tr], w_tr, C).decision_function(S_te)
+                lin_fit[C] = _logistic(S_tr, y[tr], w_tr, C)
+                lin_te[C] = lin_fit[C].decision_function(S_te)
             score = lin_te[C] if kind == "logistic" else 0.5 * (lin_te[C] + tree_te)
             per[_label((kind, C))] = grouped_ap(score, y[te], g_te, per_group=True)
         names = [_label(c) for c in candidates]
@@ -377,6 +388,14 @@ class PairRanker(PairScorer, BaseEstimator):
                 chosen = k
                 break
         chosen = candidates[names.index(chosen)]
+        if val is not None and split == "the latest history window":  # stage 1 as of that window's cutoff
+            pre = PairRanker(estimator=self.estimator, min_positives=self.min_positives, C=chosen[1],
+                             random_state=self.random_state, features=self.features)
+            pre.used_, pre.n_rows_, pre.n_positive_ = used, int(tr.sum()), int(y[tr].sum())
+            pre.fallback_reason_, pre.choice_, pre.reference_ = None, None, np.median(Z[tr], axis=0)
+            pre._set_fitted(chosen[0], chosen[1], mean, scale, lin_fit[chosen[1]],
+                            trees if chosen[0] != "logistic" else None)
+            self._pre_window = pre
         self.choice_ = {"chosen": _label(chosen), "heldout_ap": means, "best": best, "split": split,
                         "fit_rows": int(tr.sum()), "heldout_rows": int(te.sum()), "heldout_positives": int(y[te].sum()),
                         "heldout_queries": int(len(np.unique(g_te)))}

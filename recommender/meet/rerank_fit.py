@@ -6,9 +6,12 @@ hidden ties the answer's own stage 1 runs: candidates, stage-1 log-odds, the top
 :data:`~recommender.meet.rerank.RERANK_M` per (person, group). Those pairs, labelled by the hidden
 ties, train a logistic model on :func:`~recommender.meet.rerank.rerank_matrix` rows.
 
-Stage 2 is kept only if it earns its place on this network: it is first fitted on half of the
-training people and must beat stage 1's recall@10 on the other half; otherwise the answer is
-stage 1 alone and the model's description says why. It is fitted on networks of at most
+Stage 2 is kept only if it earns its place on this network. On a dated network whose stage 1 was
+chosen on the latest history window, it is replayed on that window: learned on a holdout of the ties
+known at its cutoff, on top of stage 1 as fitted before the window, it must beat that stage 1's
+recall@10 on the ties people then formed (the answer's own task). Otherwise it is fitted on half of the
+training people and must beat stage 1's recall@10 on the other half. Else the answer is stage 1
+alone, and the model's description says why and on what it was checked. It is fitted on networks of at most
 :data:`~recommender.meet.features.GLOBAL_MAX_N` people (a second encoding of the graph and the
 edge-triangle matrix); larger ones answer with stage 1.
 """
@@ -37,7 +40,11 @@ def _recall(lid, score, y, n_pos_of_list, tiebreak, k=10) -> float:
     return float((hits[ok] / pos[ok]).mean()) if ok.any() else 0.0
 
 
-def _training_rows(net, model, people, *, share, max_queries, block_size, rng):
+def _training_rows(net, model, people, *, share, max_queries, block_size, rng, ranker=None, as_of=None,
+                   hideable=None):
+    """Stage 2's training rows: ``share`` of the ``hideable`` ties (rows of ``net.ties``; default every hideable
+    one) hidden, the graph without them as of ``as_of`` (default: now), stage 1 (``ranker``, default the model's)
+    run on the people with hidden ties; ``(B, y, person, n_pos)`` or None."""
     from recommender.meet.candidates import candidate_pairs
     from recommender.meet.context import build_context
     from recommender.meet.features import pair_features
@@ -49,7 +56,7 @@ def _training_rows(net, model, people, *, share, max_queries, block_size, rng):
 
     import pandas as pd
 
-    idx = hideable_ties(net)
+    idx = hideable_ties(net) if hideable is None else hideable
     n_hide = int(round(share * len(idx)))
     if n_hide < 1:
         return None
@@ -57,7 +64,7 @@ def _training_rows(net, model, people, *, share, max_queries, block_size, rng):
     keep = np.ones(len(net.ties), dtype=bool)
     keep[hidden] = False
     obs = replace(net, ties=net.ties[keep].reset_index(drop=True))
-    ctx = build_context(obs, model.profile_, people=people, time_scale=model.time_scale_)
+    ctx = build_context(obs, model.profile_, as_of=as_of, people=people, time_scale=model.time_scale_)
     n = len(ctx)
     hid = net.ties.iloc[hidden]
     ia = pd.Index(ctx.ids).get_indexer(hid["a"].astype(str))
@@ -73,7 +80,7 @@ def _training_rows(net, model, people, *, share, max_queries, block_size, rng):
         queries = np.sort(rng.choice(queries, max_queries, replace=False))
     n_pos = dict(zip(*np.unique(pu, return_counts=True)))
     Bs, ys, people_of = [], [], []
-    rk = model.ranker_
+    rk = model.ranker_ if ranker is None else ranker
     for b0 in range(0, len(queries), block_size):
         rows = queries[b0:b0 + block_size]
         hop = two_hop_paths(ctx, rows)
@@ -110,9 +117,90 @@ def _fit_logistic(B, y, C):
     return r
 
 
+def _window_recall(net, model, people, ranker, r, cut, until, *, max_queries, block_size, rng):
+    """``(stage 1's recall@10, the cascade's, people)`` on the ties and introductions formed in (``cut``,
+    ``until``], ranked on the graph as of ``cut`` by ``ranker`` (stage 1 as it stood then) and stage 2 ``r``:
+    the answer replayed on the network's own future. None when nobody formed a tie in the window."""
+    from recommender.meet.candidates import candidate_pairs
+    from recommender.meet.context import build_context
+    from recommender.meet.features import pair_features
+    from recommender.meet.scoring import _group_codes
+    from recommender.meet.training import _label, query_pairs
+    from recommender.meet.twohop import two_hop_paths
+    from recommender.kernels import sorted_unique
+
+    ctx = build_context(net, model.profile_, as_of=cut, people=people, time_scale=model.time_scale_)
+    n = len(ctx)
+    pu, pv = query_pairs(ctx, net, cut, until)
+    if len(pu) == 0:
+        return None
+    pos_keys = sorted_unique(pu.astype(np.int64) * n + pv)
+    queries = sorted_unique(pu)
+    if len(queries) > max_queries:
+        queries = np.sort(rng.choice(queries, max_queries, replace=False))
+    n_pos = dict(zip(*np.unique(pu, return_counts=True)))
+    s1s, s2s, ys, who, pcs = [], [], [], [], []
+    for b0 in range(0, len(queries), block_size):
+        rows = queries[b0:b0 + block_size]
+        hop = two_hop_paths(ctx, rows)
+        pr, pc = candidate_pairs(ctx, rows, hop=hop, **model._candidate_kw)
+        if len(pr) == 0:
+            continue
+        X = pair_features(ctx, rows, pr, pc, hop=hop)
+        s1 = ranker.decision(X)
+        lid = list_ids(pr, _group_codes(X))
+        sel = top_m(lid, s1, pc, RERANK_M)  # pairs below the top M rank the same in both: after these
+        pr, pc, X, s1, lid = pr[sel], pc[sel], X[sel], s1[sel], lid[sel]
+        s1s.append(s1)
+        s2s.append(r.decision(rerank_matrix(ctx, rows, pr, pc, X, s1, lid, ranker.used_)))
+        ys.append(_label(pos_keys, rows[pr].astype(np.int64) * n + pc))
+        who.append(rows[pr])
+        pcs.append(pc)
+    if not ys:
+        return None
+    y, lid, tb = np.concatenate(ys), np.concatenate(who).astype(np.int64), np.concatenate(pcs)
+    return (_recall(lid, np.concatenate(s1s), y, n_pos, tb), _recall(lid, np.concatenate(s2s), y, n_pos, tb),
+            int(len(queries)))
+
+
+def _dated_check(net, model, people, *, stage1_hidden, share, max_queries, block_size, C, min_positives, rng):
+    """Stage 2 replayed on the latest history window: learned as of that window's cutoff (a holdout of the
+    ties known then, none of those stage 1's holdouts hid) on top of stage 1 as it stood then, and ranked for
+    the ties formed in the window. ``(stage 1 recall@10, cascade recall@10, cutoff, people)`` or None (no
+    pre-window stage 1, or too little to learn or measure)."""
+    from recommender.meet.holdout import hideable_ties
+
+    pre = model.ranker_.pre_window() if hasattr(model.ranker_, "pre_window") else None
+    cuts = list(getattr(model, "training_cutoffs_", None) or [])
+    if pre is None or not cuts or pre.kind_ not in ("logistic", "blend"):
+        return None
+    cut = cuts[0]  # the latest window's cutoff: the rows the choice held out
+    until = (np.datetime64(cut, "D") + np.timedelta64(int(model.horizon_), "D")).astype(str)
+    since = net.ties["since"]
+    idx = hideable_ties(net)
+    known = (since.isna() | (since <= cut)).to_numpy()[idx]  # ties formed after the cut would leak the window
+    idx = idx[known]
+    if stage1_hidden is not None and len(stage1_hidden):
+        idx = idx[~np.isin(idx, stage1_hidden)]  # pairs stage 1 learned as positives would look easy to it
+    got = _training_rows(net, model, people, share=share, max_queries=max_queries, block_size=block_size, rng=rng,
+                         ranker=pre, as_of=cut, hideable=idx)
+    if got is None or int(got[1].sum()) < min_positives:
+        return None
+    B, y, _, _ = got
+    r = _fit_logistic(B, y, C)
+    res = _window_recall(net, model, people, pre, r, cut, until, max_queries=max_queries, block_size=block_size,
+                         rng=rng)
+    return None if res is None else (res[0], res[1], cut, res[2])
+
+
 def fit_reranker(net, model, people, *, share: float = 0.1, max_queries: int = 2000, block_size: int = 256,
-                 C: float = 0.3, min_positives: int = 200) -> tuple[Reranker | None, str]:
-    """``(reranker or None, what happened)`` for a MeetModel whose stage-1 ranker is fitted on ``net``."""
+                 C: float = 0.3, min_positives: int = 200, stage1_hidden=None) -> tuple[Reranker | None, str]:
+    """``(reranker or None, what happened)`` for a MeetModel whose stage-1 ranker is fitted on ``net``.
+
+    Kept when it beats stage 1's recall@10: on a dated network whose stage 1 was chosen on the latest history
+    window, on that window (:func:`_dated_check`: the answer's real task, the future); else on held-out
+    training people. ``stage1_hidden``: rows of ``net.ties`` stage 1's holdouts hid.
+    """
     if model.ranker_.kind_ not in ("logistic", "blend"):
         return None, f"no stage 2 (the stage-1 ranker is {model.ranker_.kind_})"
     if len(net.people) > GLOBAL_MAX_N:
@@ -123,22 +211,30 @@ def fit_reranker(net, model, people, *, share: float = 0.1, max_queries: int = 2
         found = 0 if got is None else int(got[1].sum())
         return None, f"no stage 2 (only {found} positive pairs in its holdout; need {min_positives})"
     B, y, who, n_pos = got
-    lid = who.astype(np.int64)  # recall per person (every group), as the evaluations count it
-    persons = np.unique(who)
-    half = np.isin(who, rng.permutation(persons)[: len(persons) // 2])
-    r = _fit_logistic(B[half], y[half], C)
-    v = ~half
-    tb = np.arange(int(v.sum()))
-    base = _recall(lid[v], B[v, 0], y[v], n_pos, tb)
-    mine = _recall(lid[v], r.decision(B[v]), y[v], n_pos, tb)
+    dated = _dated_check(net, model, people, stage1_hidden=stage1_hidden, share=share, max_queries=max_queries,
+                         block_size=block_size, C=C, min_positives=min_positives,
+                         rng=np.random.default_rng(int(model.random_state) + 130_363))
+    if dated is not None:
+        base, mine, cut, asked = dated
+        where = (f"the ties formed after {cut} by {asked:,} people, stage 2 learned as of {cut} "
+                 f"on stage 1 as it stood then")
+    else:
+        lid = who.astype(np.int64)  # recall per person (every group), as the evaluations count it
+        persons = np.unique(who)
+        half = np.isin(who, rng.permutation(persons)[: len(persons) // 2])
+        r = _fit_logistic(B[half], y[half], C)
+        v = ~half
+        tb = np.arange(int(v.sum()))
+        base = _recall(lid[v], B[v, 0], y[v], n_pos, tb)
+        mine = _recall(lid[v], r.decision(B[v]), y[v], n_pos, tb)
+        where = "held-out training people"
     if mine <= base:
-        return None, (f"no stage 2 (on held-out training people it gave recall@10 {mine:.3f}, "
-                      f"stage 1 alone {base:.3f})")
+        return None, f"no stage 2 (on {where} it gave recall@10 {mine:.3f}, stage 1 alone {base:.3f})"
     r = _fit_logistic(B, y, C)
     r.used_ = np.asarray(model.ranker_.used_, dtype=np.int64)
     r.n_rows_, r.n_positive_, r.m_ = int(len(y)), int(y.sum()), int(RERANK_M)
-    r.validation_ = {"stage1_recall@10": base, "cascade_recall@10": mine}
+    r.validation_ = {"stage1_recall@10": base, "cascade_recall@10": mine, "checked_on": where}
     lowrank_factors(model.context_)  # the current graph's, now: kept in its structure, so saved with the model
     return r, (f"stage 2 reranks the top {RERANK_M} per list, learned from {len(y):,} pairs, {int(y.sum()):,} "
-               f"positive, of a holdout of {share:.0%} of the current ties (recall@10 on held-out training "
-               f"people {mine:.3f} vs stage 1 {base:.3f})")
+               f"positive, of a holdout of {share:.0%} of the current ties (recall@10 on {where} "
+               f"{mine:.3f} vs stage 1 {base:.3f})")

@@ -46,6 +46,7 @@ class TrainingSet:
     cutoffs: list
     queries: int = 0  # people queried (sampled) ...
     queriers: int = 0  # ... of the people who formed a pair in the windows (or had a tie hidden) used
+    hidden: np.ndarray | None = None  # rows of net.ties the holdouts hid (their union), for a holdout set
 
     @property
     def n_positive(self) -> int:

@@ -353,3 +353,24 @@ def test_the_pre_window_ranker_is_the_choice_fitted_on_every_earlier_row():
     assert pre.n_rows_ == int((~val).sum()) and pre.pre_window() is None
     # without a window there is none
     assert PairRanker(estimator="auto").fit(X, y, groups=g).pre_window() is None
+
+
+def test_a_source_that_does_not_help_the_latest_window_is_left_out():
+    """Rows of an optional source (holdouts beside a dated history) whose labels follow another rule than the
+    window's are left out of the choice and the fit; rows that follow the same rule are kept."""
+    X, y, g = _query_rows(7, n_queries=400)
+    val = g >= 300
+    opt = (g >= 150) & ~val  # 150 of the 300 earlier queries are the optional source
+    y_bad = y.copy()
+    cn = X[:, FEATURE_NAMES.index("cn")]
+    for q in np.unique(g[opt]):  # its positives follow cn, not ra
+        rows = np.flatnonzero(g == q)
+        y_bad[rows] = 0
+        y_bad[rows[np.argsort(-cn[rows], kind="stable")[:2]]] = 1
+    bad = PairRanker(estimator="auto").fit(X, y_bad, groups=g, validation=val, optional=opt)
+    assert bad.choice_["left_out"] and bad.choice_["sources"]["without"] > bad.choice_["sources"]["with"]
+    assert bad.n_rows_ == int((~opt).sum())
+    alone = PairRanker(estimator="auto").fit(X[~opt], y_bad[~opt], groups=g[~opt], validation=val[~opt])
+    np.testing.assert_allclose(bad.decision(X), alone.decision(X), rtol=1e-10, atol=1e-10)
+    good = PairRanker(estimator="auto").fit(X, y, groups=g, validation=val, optional=opt)
+    assert good.choice_["left_out"] is False and good.n_rows_ == len(y)

@@ -201,9 +201,11 @@ class MeetModel(MeetScorer, BaseEstimator):
             self.training_sources_ = {"history_positives": train.n_positive, "history_windows": len(train.cutoffs),
                                       "horizon_days": self.horizon_, "holdout_positives": 0, "holdouts": 0,
                                       "queries": train.queries, "queriers": train.queriers}
+            optional = None
             if held is not None and len(held.y):
                 X, y, qid = np.vstack([X, held.X]), np.concatenate([y, held.y]), np.concatenate([qid, held.qid])
                 val = np.r_[val, np.zeros(len(held.y), bool)]
+                optional = np.r_[np.zeros(len(train.y), bool), np.ones(len(held.y), bool)]  # the choice may drop them
                 hw = float(getattr(self, "holdout_weight", 1.0))
                 if hw != 1.0 and train.n_positive >= self.min_positives:  # history is the task itself: it can weigh more
                     w = np.r_[np.ones(len(train.y)), np.full(len(held.y), hw)]
@@ -215,8 +217,11 @@ class MeetModel(MeetScorer, BaseEstimator):
             self.ranker_ = PairRanker(estimator=stage1_estimator(len(ids), self.estimator),
                                       min_positives=self.min_positives,
                                       random_state=self.random_state).fit(X, y, sample_weight=w, groups=qid,
-                                                                          validation=val if val.any() else None)
-            del X, y, w, qid, val
+                                                                          validation=val if val.any() else None,
+                                                                          optional=optional)
+            if (self.ranker_.choice_ or {}).get("left_out"):
+                self.training_sources_["holdouts_left_out"] = True
+            del X, y, w, qid, val, optional
             self.context_ = context_job.result()
         release_freed_memory()
         if late_facts:  # after the current graph: the tie table and that graph's temporaries are gone by then

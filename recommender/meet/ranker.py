@@ -257,13 +257,15 @@ class PairRanker(PairScorer, BaseEstimator):
         self.C = C
         self.random_state = random_state
 
-    def fit(self, X, y, sample_weight=None, groups=None, validation=None) -> "PairRanker":
+    def fit(self, X, y, sample_weight=None, groups=None, validation=None, optional=None) -> "PairRanker":
         """Learn weights from rows ``X`` (m, F) and labels ``y`` (m,) in {0, 1} (optionally weighted); returns self.
 
         ``groups`` (m,) names each row's query (one person's candidates in one training window or holdout;
         one holdout round of the link protocol): ``estimator="auto"`` chooses on held-out queries, the rows
         of ``validation`` (m,) bool when given (the latest history window: the answer ranks for the future),
-        else a random half of the queries.
+        else a random half of the queries. ``optional`` (m,) bool marks rows of a source the choice may leave
+        out (the holdouts of current ties beside a dated history): with a validation window they are kept only
+        if leaving them out does not rank that window better (:meth:`_choose`; ``choice_["left_out"]``).
         """
         if self.estimator not in ESTIMATORS:
             raise UsageError(f"estimator must be one of {', '.join(ESTIMATORS)}, got {self.estimator!r}")
@@ -292,7 +294,12 @@ class PairRanker(PairScorer, BaseEstimator):
             return self
         kind, C = self.estimator, float(self.C)
         if kind == "auto":
-            kind, C = self._choose(Z, y, sample_weight, groups, validation)
+            kind, C = self._choose(Z, y, sample_weight, groups, validation, optional)
+            if (self.choice_ or {}).get("left_out"):  # the rows the choice left out are left out of the fit too
+                keep = ~np.asarray(optional, bool)
+                Z, y = Z[keep], y[keep]
+                sample_weight = None if sample_weight is None else np.asarray(sample_weight)[keep]
+                self.n_rows_, self.n_positive_ = int(len(y)), int(y.sum())
         self._fit_kind(Z, y, sample_weight, kind, C)
         return self
 
@@ -325,7 +332,7 @@ class PairRanker(PairScorer, BaseEstimator):
         the network's own future (:func:`~recommender.meet.rerank_fit.fit_reranker`) replays."""
         return getattr(self, "_pre_window", None)
 
-    def _choose(self, Z, y, sample_weight, groups, validation=None) -> tuple:
+    def _choose(self, Z, y, sample_weight, groups, validation=None, optional=None) -> tuple:
         """``(kind, C)``: the :data:`AUTO_CANDIDATES` entry chosen by mean per-query average precision
         (:func:`grouped_ap`) on held-out queries, with the one-standard-error rule: the first candidate (they are
         in order of simplicity) within one standard error of the best (of the paired per-query differences).
@@ -333,6 +340,12 @@ class PairRanker(PairScorer, BaseEstimator):
         The queries (``groups``; rows one by one without them) are split in two at random (at most
         :data:`AUTO_MAX_ROWS` rows in all); every candidate is fitted on one half and scored on the other;
         The chosen one is then refitted on all rows (:meth:`fit`). ``choice_`` records the figures.
+
+        With a validation window and ``optional`` rows, the first candidate is first fitted with and without
+        them: they are left out (of the choice and of the fit) when the window's mean per-query average
+        precision is higher without them by more than one standard error of the paired per-query differences
+        (a source that does not help this network's future is not assumed to, and one that only seems not to
+        by chance is kept; ``choice_["sources"]`` has both figures).
         """
         rng = np.random.default_rng(int(self.random_state) + 15_485_863)
         g = np.arange(len(y)) if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1].ravel()
@@ -358,8 +371,12 @@ class PairRanker(PairScorer, BaseEstimator):
             self.choice_ = {"chosen": _label(default),
                             "why": "too few positives to compare estimators on held-out queries"}
             return default
-        w_tr = None if sample_weight is None else np.asarray(sample_weight)[tr]
         used = self.used_
+        g_te = g[te] if groups is not None else np.zeros(int(te.sum()), np.int64)  # no queries: one pooled figure
+        sources = None
+        if val is not None and split == "the latest history window" and optional is not None:
+            tr, sources = self._sources(Z, y, sample_weight, tr, te, g_te, np.asarray(optional, bool), default)
+        w_tr = None if sample_weight is None else np.asarray(sample_weight)[tr]
         mean, scale = _standardiser(Z[tr])
         S_tr, S_te = ((Z[tr] - mean) / scale)[:, used], ((Z[te] - mean) / scale)[:, used]
         candidates = [c for c in AUTO_CANDIDATES if c[0] == "logistic" or self.n_positive_ >= AUTO_MIN_TREE_POSITIVES]
@@ -367,7 +384,6 @@ class PairRanker(PairScorer, BaseEstimator):
         tree_te = trees.decision_function(Z[te][:, used]) if trees is not None else None
         lin_te, lin_fit = {}, {}
         per = {}
-        g_te = g[te] if groups is not None else np.zeros(int(te.sum()), np.int64)  # no queries: one pooled figure
         for kind, C in candidates:
             if C not in lin_te:
                 lin_fit[C] = _logistic(S_tr, y[tr], w_tr, C)
@@ -399,7 +415,28 @@ class PairRanker(PairScorer, BaseEstimator):
         self.choice_ = {"chosen": _label(chosen), "heldout_ap": means, "best": best, "split": split,
                         "fit_rows": int(tr.sum()), "heldout_rows": int(te.sum()), "heldout_positives": int(y[te].sum()),
                         "heldout_queries": int(len(np.unique(g_te)))}
+        if sources is not None:
+            self.choice_.update(sources=sources, left_out=sources["left_out"])
         return chosen
+
+    def _sources(self, Z, y, sample_weight, tr, te, g_te, optional, candidate) -> tuple:
+        """``(fit rows, figures)``: whether the ``optional`` rows stay among the choice's fit rows ``tr``, by the
+        window's (``te``) mean per-query average precision of ``candidate`` fitted with and without them."""
+        without = tr & ~optional
+        if not (tr & optional).any() or int(y[without].sum()) < self.min_positives:
+            return tr, None
+        used = self.used_
+        ap = {}
+        for name, rows in (("with", tr), ("without", without)):
+            mean, scale = _standardiser(Z[rows])
+            w = None if sample_weight is None else np.asarray(sample_weight)[rows]
+            lr = _logistic(((Z[rows] - mean) / scale)[:, used], y[rows], w, candidate[1])
+            ap[name] = grouped_ap(lr.decision_function(((Z[te] - mean) / scale)[:, used]), y[te], g_te, per_group=True)
+        d = ap["without"] - ap["with"]  # paired per query; left out only when clearly better without (one
+        se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0  # standard error): data is not
+        left_out = bool(d.mean() > se)  # dropped on noise
+        return (without if left_out else tr), {"with": float(ap["with"].mean()), "without": float(ap["without"].mean()),
+                                               "left_out": left_out, "optional_rows": int((tr & optional).sum())}
 
 
 def _label(candidate) -> str:

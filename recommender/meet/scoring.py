@@ -96,8 +96,13 @@ class MeetScorer:
             return self.fallback_reason_ or f"{rk.kind_} ranker"
         parts = []
         if src["holdouts"]:
-            parts.append(f"{src['holdout_positives']:,} from {src['holdouts']} random holdout(s) of "
-                         f"{self.holdout_share:.0%} of the current ties")
+            held = (f"{src['holdout_positives']:,} from {src['holdouts']} random holdout(s) of "
+                    f"{self.holdout_share:.0%} of the current ties")
+            srcs = (getattr(rk, "choice_", None) or {}).get("sources")
+            if src.get("holdouts_left_out") and srcs:
+                held = (f"not the {held} (left out: the latest history window's mean per-query average precision "
+                        f"was {srcs['without']:.4f} without them, {srcs['with']:.4f} with them)")
+            parts.append(held)
         if src["history_windows"]:
             parts.append(f"{src['history_positives']:,} from {src['history_windows']} history window(s) of "
                          f"{src['horizon_days']} days")

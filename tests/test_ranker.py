@@ -374,18 +374,3 @@ def test_a_source_that_does_not_help_the_latest_window_is_left_out():
     np.testing.assert_allclose(bad.decision(X), alone.decision(X), rtol=1e-10, atol=1e-10)
     good = PairRanker(estimator="auto").fit(X, y, groups=g, validation=val, optional=opt)
     assert good.choice_["left_out"] is False and good.n_rows_ == len(y)
-
-
-def test_the_choice_never_fits_on_rows_labelled_by_its_window():
-    """Rows marked unseen (holdout rows of pairs formed in the validation window) are out of the choice's fits
-    and of the pre-window ranker, and in the final fit."""
-    X, y, g = _query_rows(5, n_queries=400)
-    val = g >= 300
-    unseen = (g < 300) & (y > 0) & (np.arange(len(y)) % 3 == 0)
-    r = PairRanker(estimator="auto").fit(X, y, groups=g, validation=val, unseen=unseen)
-    assert r.choice_["fit_rows"] == int((~val & ~unseen).sum())
-    assert r.pre_window().n_rows_ == int((~val & ~unseen).sum()) and r.n_rows_ == len(y)
-    kind, C = r.choice_["chosen"].split(" C=")
-    fit_rows = ~val & ~unseen
-    alone = PairRanker(estimator=kind, C=float(C)).fit(X[fit_rows], y[fit_rows])
-    np.testing.assert_allclose(r.pre_window().decision(X), alone.decision(X), rtol=1e-10, atol=1e-10)

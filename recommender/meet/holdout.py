@@ -171,7 +171,7 @@ def holdout_training_set(net: Network, *, profile=None, people=None, share: floa
     if n_hide < 1:
         return TrainingSet(np.zeros((0, len(FEATURE_NAMES))), np.zeros(0, np.int64), np.zeros(0, np.int64), [])
     ties = net.ties
-    hid_rows, keys = [], []
+    hid_rows = []
     for h in range(n_holdouts):
         hidden = rng.choice(idx, n_hide, replace=False)
         hid_rows.append(hidden)
@@ -252,15 +252,12 @@ def holdout_training_set(net: Network, *, profile=None, people=None, share: floa
             Xs.append(Xp)
             ys.append(y[sel])
             qs.append(rows[pr[sel]] + (h + 1) * 10 * n)  # query ids distinct from the history windows'
-            keys.append(rows[pr[sel]].astype(np.int64) * n + pc[sel])
         del ctx
     hid_all = np.unique(np.concatenate(hid_rows)) if hid_rows else np.zeros(0, np.int64)
     if not Xs:
         return TrainingSet(np.zeros((0, len(FEATURE_NAMES))), np.zeros(0, np.int64), np.zeros(0, np.int64), used,
                            asked, available, hid_all)
-    pairs = np.concatenate(keys) if protocol == "candidates" else None
-    return TrainingSet(np.vstack(Xs), np.concatenate(ys), np.concatenate(qs), used, asked, available, hid_all,
-                       pairs)
+    return TrainingSet(np.vstack(Xs), np.concatenate(ys), np.concatenate(qs), used, asked, available, hid_all)
 
 
 def _pair_rows(ctx, u: np.ndarray, v: np.ndarray, block_size: int, katz: bool) -> np.ndarray:

@@ -191,6 +191,7 @@ class MeetModel(MeetScorer, BaseEstimator):
             release_freed_memory()
             if context_job is None:
                 context_job = pool.submit(_current_context, net, self.profile_, people, ties, self.time_scale_)
+            del ties  # the context job holds it until the current graph is built
             self.training_cutoffs_ = train.cutoffs
             X, y, w, qid = train.X, train.y, None, train.qid
             # the estimator is chosen on the latest history window when there is one (the answer ranks for the
@@ -200,15 +201,11 @@ class MeetModel(MeetScorer, BaseEstimator):
             self.training_sources_ = {"history_positives": train.n_positive, "history_windows": len(train.cutoffs),
                                       "horizon_days": self.horizon_, "holdout_positives": 0, "holdouts": 0,
                                       "queries": train.queries, "queriers": train.queriers}
-            optional = unseen = None
+            optional = None
             if held is not None and len(held.y):
                 X, y, qid = np.vstack([X, held.X]), np.concatenate([y, held.y]), np.concatenate([qid, held.qid])
                 val = np.r_[val, np.zeros(len(held.y), bool)]
                 optional = np.r_[np.zeros(len(train.y), bool), np.ones(len(held.y), bool)]  # the choice may drop them
-                if train.cutoffs and held.pairs is not None:  # the choice, made on the latest window, never fits
-                    # a holdout row of a pair formed in that window: its label is the window's
-                    future = _formed_after(ties, train.cutoffs[0], len(ids))
-                    unseen = np.r_[np.zeros(len(train.y), bool), np.isin(held.pairs, future)]
                 hw = float(getattr(self, "holdout_weight", 1.0))
                 if hw != 1.0 and train.n_positive >= self.min_positives:  # history is the task itself: it can weigh more
                     w = np.r_[np.ones(len(train.y)), np.full(len(held.y), hw)]
@@ -216,15 +213,15 @@ class MeetModel(MeetScorer, BaseEstimator):
                                               queries=train.queries + held.queries,
                                               queriers=train.queriers + held.queriers)
             stage1_hidden = held.hidden if held is not None else None  # stage 2's dated check hides none of them
-            del train, held, ties  # the context job holds the tie table until the current graph is built
+            del train, held
             self.ranker_ = PairRanker(estimator=stage1_estimator(len(ids), self.estimator),
                                       min_positives=self.min_positives,
                                       random_state=self.random_state).fit(X, y, sample_weight=w, groups=qid,
                                                                           validation=val if val.any() else None,
-                                                                          optional=optional, unseen=unseen)
+                                                                          optional=optional)
             if (self.ranker_.choice_ or {}).get("left_out"):
                 self.training_sources_["holdouts_left_out"] = True
-            del X, y, w, qid, val, optional, unseen
+            del X, y, w, qid, val, optional
             self.context_ = context_job.result()
         release_freed_memory()
         if late_facts:  # after the current graph: the tie table and that graph's temporaries are gone by then
@@ -248,13 +245,6 @@ def _current_context(net: Network, profile, people, ties, time_scale):
     ctx = build_context(net, profile, people=people, ties=ties, time_scale=time_scale)
     structure(ctx)
     return ctx
-
-
-def _formed_after(ties, cut: str, n: int) -> np.ndarray:
-    """Sorted keys ``u * n + v`` (both directions) of the ties formed after ``cut``."""
-    t = ties.named & ties.since.within(cut, None)
-    a, b = ties.a[t].astype(np.int64), ties.b[t].astype(np.int64)
-    return np.unique(np.r_[a * n + b, b * n + a])
 
 
 def _people_info(net: Network, company: dict | None = None) -> PeopleFacts:

@@ -257,8 +257,7 @@ class PairRanker(PairScorer, BaseEstimator):
         self.C = C
         self.random_state = random_state
 
-    def fit(self, X, y, sample_weight=None, groups=None, validation=None, optional=None,
-            unseen=None) -> "PairRanker":
+    def fit(self, X, y, sample_weight=None, groups=None, validation=None, optional=None) -> "PairRanker":
         """Learn weights from rows ``X`` (m, F) and labels ``y`` (m,) in {0, 1} (optionally weighted); returns self.
 
         ``groups`` (m,) names each row's query (one person's candidates in one training window or holdout;
@@ -267,8 +266,6 @@ class PairRanker(PairScorer, BaseEstimator):
         else a random half of the queries. ``optional`` (m,) bool marks rows of a source the choice may leave
         out (the holdouts of current ties beside a dated history): with a validation window they are kept only
         if leaving them out does not rank that window better (:meth:`_choose`; ``choice_["left_out"]``).
-        ``unseen`` (m,) bool: rows the choice's fits must not see (holdout rows of pairs formed in the
-        validation window: their labels are the window's); the final fit does.
         """
         if self.estimator not in ESTIMATORS:
             raise UsageError(f"estimator must be one of {', '.join(ESTIMATORS)}, got {self.estimator!r}")
@@ -297,7 +294,7 @@ class PairRanker(PairScorer, BaseEstimator):
             return self
         kind, C = self.estimator, float(self.C)
         if kind == "auto":
-            kind, C = self._choose(Z, y, sample_weight, groups, validation, optional, unseen)
+            kind, C = self._choose(Z, y, sample_weight, groups, validation, optional)
             if (self.choice_ or {}).get("left_out"):  # the rows the choice left out are left out of the fit too
                 keep = ~np.asarray(optional, bool)
                 Z, y = Z[keep], y[keep]
@@ -335,7 +332,7 @@ class PairRanker(PairScorer, BaseEstimator):
         the network's own future (:func:`~recommender.meet.rerank_fit.fit_reranker`) replays."""
         return getattr(self, "_pre_window", None)
 
-    def _choose(self, Z, y, sample_weight, groups, validation=None, optional=None, unseen=None) -> tuple:
+    def _choose(self, Z, y, sample_weight, groups, validation=None, optional=None) -> tuple:
         """``(kind, C)``: the :data:`AUTO_CANDIDATES` entry chosen by mean per-query average precision
         (:func:`grouped_ap`) on held-out queries, with the one-standard-error rule: the first candidate (they are
         in order of simplicity) within one standard error of the best (of the paired per-query differences).
@@ -369,8 +366,6 @@ class PairRanker(PairScorer, BaseEstimator):
             held_q[perm[len(perm) // 2:]] = True
             split = "a random half of the queries"
         tr, te = fit_q[g], held_q[g]
-        if unseen is not None and split == "the latest history window":
-            tr = tr & ~np.asarray(unseen, bool)  # no fit of the choice sees a label of the window it is judged on
         default = AUTO_CANDIDATES[0]
         if min(int(y[tr].sum()), int(y[te].sum())) < self.min_positives or (y[tr] == 0).sum() == 0:
             self.choice_ = {"chosen": _label(default),

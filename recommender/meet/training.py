@@ -47,7 +47,6 @@ class TrainingSet:
     queries: int = 0  # people queried (sampled) ...
     queriers: int = 0  # ... of the people who formed a pair in the windows (or had a tie hidden) used
     hidden: np.ndarray | None = None  # rows of net.ties the holdouts hid (their union), for a holdout set
-    pairs: np.ndarray | None = None  # each row's pair as u * n + v (positions), for a holdout set of candidates
 
     @property
     def n_positive(self) -> int:

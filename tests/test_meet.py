@@ -237,10 +237,15 @@ def test_fit_on_two_threads_equals_its_steps_in_order(net, model):
 
     window = train.qid // len(people.ids)  # the estimator is chosen on the latest history window
     val = np.r_[window == window.min(), np.zeros(len(held.y), bool)]
+    # the holdouts as of the latest window's cutoff: what the choice weighs them by
+    probe = holdout_training_set(net.until(train.cutoffs[0]), profile=profile, people=people, share=m.holdout_share,
+                                 time_scale=scale, n_holdouts=m.n_holdouts, candidate_kw=m._candidate_kw,
+                                 random_state=m.random_state)
+    optional = np.r_[np.zeros(len(train.y), bool), np.ones(len(held.y), bool)]
     ranker = PairRanker(estimator=stage1_estimator(len(people.ids), m.estimator), min_positives=m.min_positives,
                         random_state=m.random_state).fit(
         np.vstack([train.X, held.X]), np.concatenate([train.y, held.y]), groups=np.concatenate([train.qid, held.qid]),
-        validation=val if val.any() else None)
+        validation=val if val.any() else None, optional=optional, probe=(probe.X, probe.y, probe.qid))
     assert model.horizon_ == horizon
     assert model.as_of_ == ctx.as_of and model.training_cutoffs_ == train.cutoffs
     assert model.ranker_.kind_ == ranker.kind_

@@ -374,3 +374,19 @@ def test_a_source_that_does_not_help_the_latest_window_is_left_out():
     np.testing.assert_allclose(bad.decision(X), alone.decision(X), rtol=1e-10, atol=1e-10)
     good = PairRanker(estimator="auto").fit(X, y, groups=g, validation=val, optional=opt)
     assert good.choice_["left_out"] is False and good.n_rows_ == len(y)
+
+
+def test_the_choice_tests_a_source_on_its_probe_as_of_the_cutoff():
+    """With a probe (the optional source as it stood at the window's cutoff), the choice fits and tests the
+    probe in place of the optional rows; the final fit has the optional rows when they are kept."""
+    X, y, g = _query_rows(5, n_queries=400)
+    val = g >= 300
+    opt = (g >= 200) & ~val
+    Xp, yp, gp = _query_rows(9, n_queries=100)
+    r = PairRanker(estimator="auto").fit(X, y, groups=g, validation=val, optional=opt, probe=(Xp, yp, gp))
+    assert r.choice_["sources"]["optional_rows"] == len(yp) and r.choice_["left_out"] is False
+    assert r.choice_["fit_rows"] == int((~val & ~opt).sum()) + len(yp) and r.n_rows_ == len(y)
+    kind, C = r.choice_["chosen"].split(" C=")
+    before = ~val & ~opt
+    alone = PairRanker(estimator=kind, C=float(C)).fit(np.vstack([X[before], Xp]), np.r_[y[before], yp])
+    np.testing.assert_allclose(r.pre_window().decision(X), alone.decision(X), rtol=1e-10, atol=1e-10)

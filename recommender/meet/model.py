@@ -188,6 +188,14 @@ class MeetModel(MeetScorer, BaseEstimator):
                                         n_holdouts=n_holdouts, candidate_kw=self._candidate_kw,
                                         random_state=self.random_state, time_scale=self.time_scale_,
                                         katz=katz) if n_holdouts else None
+            # the same holdouts as of the latest window's cutoff, for the estimator choice made on that window:
+            # the current holdouts' features and labels know the window (the ties formed in it)
+            estimator = stage1_estimator(len(ids), self.estimator)
+            probe = holdout_training_set(net.until(train.cutoffs[0]), profile=self.profile_, people=people,
+                                         share=self.holdout_share, n_holdouts=n_holdouts,
+                                         candidate_kw=self._candidate_kw, random_state=self.random_state,
+                                         time_scale=self.time_scale_, katz=katz) \
+                if held is not None and len(held.y) and train.cutoffs and estimator == "auto" else None
             release_freed_memory()
             if context_job is None:
                 context_job = pool.submit(_current_context, net, self.profile_, people, ties, self.time_scale_)
@@ -214,11 +222,11 @@ class MeetModel(MeetScorer, BaseEstimator):
                                               queriers=train.queriers + held.queriers)
             stage1_hidden = held.hidden if held is not None else None  # stage 2's dated check hides none of them
             del train, held
-            self.ranker_ = PairRanker(estimator=stage1_estimator(len(ids), self.estimator),
-                                      min_positives=self.min_positives,
-                                      random_state=self.random_state).fit(X, y, sample_weight=w, groups=qid,
-                                                                          validation=val if val.any() else None,
-                                                                          optional=optional)
+            self.ranker_ = PairRanker(estimator=estimator, min_positives=self.min_positives,
+                                      random_state=self.random_state).fit(
+                X, y, sample_weight=w, groups=qid, validation=val if val.any() else None, optional=optional,
+                probe=None if probe is None else (probe.X, probe.y, probe.qid))
+            del probe
             if (self.ranker_.choice_ or {}).get("left_out"):
                 self.training_sources_["holdouts_left_out"] = True
             del X, y, w, qid, val, optional

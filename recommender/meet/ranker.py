@@ -257,7 +257,8 @@ class PairRanker(PairScorer, BaseEstimator):
         self.C = C
         self.random_state = random_state
 
-    def fit(self, X, y, sample_weight=None, groups=None, validation=None, optional=None) -> "PairRanker":
+    def fit(self, X, y, sample_weight=None, groups=None, validation=None, optional=None,
+            probe=None) -> "PairRanker":
         """Learn weights from rows ``X`` (m, F) and labels ``y`` (m,) in {0, 1} (optionally weighted); returns self.
 
         ``groups`` (m,) names each row's query (one person's candidates in one training window or holdout;
@@ -266,6 +267,9 @@ class PairRanker(PairScorer, BaseEstimator):
         else a random half of the queries. ``optional`` (m,) bool marks rows of a source the choice may leave
         out (the holdouts of current ties beside a dated history): with a validation window they are kept only
         if leaving them out does not rank that window better (:meth:`_choose`; ``choice_["left_out"]``).
+        ``probe``: ``(X, y, groups)`` of that source as it stood at the window's cutoff (holdouts of the ties
+        known then, features on that graph): the choice fits and tests those in place of the ``optional`` rows
+        (whose features and labels know the window), and the final fit uses the ``optional`` rows or not.
         """
         if self.estimator not in ESTIMATORS:
             raise UsageError(f"estimator must be one of {', '.join(ESTIMATORS)}, got {self.estimator!r}")
@@ -294,7 +298,19 @@ class PairRanker(PairScorer, BaseEstimator):
             return self
         kind, C = self.estimator, float(self.C)
         if kind == "auto":
-            kind, C = self._choose(Z, y, sample_weight, groups, validation, optional)
+            if probe is not None and validation is not None and optional is not None and len(probe[1]):
+                # the choice on the rows as of the window's cutoff: the probe replaces the optional rows
+                Zp, yp = _transform(np.asarray(probe[0], dtype=float)), np.asarray(probe[1]).astype(np.int64)
+                gr = np.arange(len(y)) if groups is None else np.asarray(groups)
+                gp = np.asarray(probe[2]) + (int(gr.max(initial=0)) + 1)  # its queries apart from every other
+                opt = np.asarray(optional, bool)
+                kind, C = self._choose(np.vstack([Z, Zp]), np.r_[y, yp],
+                                       None if sample_weight is None else np.r_[sample_weight, np.ones(len(yp))],
+                                       np.r_[gr, gp], np.r_[np.asarray(validation, bool), np.zeros(len(yp), bool)],
+                                       np.r_[np.zeros(len(y), bool), np.ones(len(yp), bool)],
+                                       unseen=np.r_[opt, np.zeros(len(yp), bool)])
+            else:
+                kind, C = self._choose(Z, y, sample_weight, groups, validation, optional)
             if (self.choice_ or {}).get("left_out"):  # the rows the choice left out are left out of the fit too
                 keep = ~np.asarray(optional, bool)
                 Z, y = Z[keep], y[keep]
@@ -332,7 +348,7 @@ class PairRanker(PairScorer, BaseEstimator):
         the network's own future (:func:`~recommender.meet.rerank_fit.fit_reranker`) replays."""
         return getattr(self, "_pre_window", None)
 
-    def _choose(self, Z, y, sample_weight, groups, validation=None, optional=None) -> tuple:
+    def _choose(self, Z, y, sample_weight, groups, validation=None, optional=None, unseen=None) -> tuple:
         """``(kind, C)``: the :data:`AUTO_CANDIDATES` entry chosen by mean per-query average precision
         (:func:`grouped_ap`) on held-out queries, with the one-standard-error rule: the first candidate (they are
         in order of simplicity) within one standard error of the best (of the paired per-query differences).
@@ -366,6 +382,8 @@ class PairRanker(PairScorer, BaseEstimator):
             held_q[perm[len(perm) // 2:]] = True
             split = "a random half of the queries"
         tr, te = fit_q[g], held_q[g]
+        if unseen is not None:
+            tr = tr & ~np.asarray(unseen, bool)  # rows no fit of the choice may see (the probe's stand-ins)
         default = AUTO_CANDIDATES[0]
         if min(int(y[tr].sum()), int(y[te].sum())) < self.min_positives or (y[tr] == 0).sum() == 0:
             self.choice_ = {"chosen": _label(default),

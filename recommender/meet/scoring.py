@@ -101,7 +101,7 @@ class MeetScorer:
             srcs = (getattr(rk, "choice_", None) or {}).get("sources")
             if src.get("holdouts_left_out") and srcs:
                 held = (f"not the {held} (left out: the latest history window's mean per-query average precision "
-                        f"was {srcs['without']:.4f} without them, {srcs['with']:.4f} with them)")
+                        f"was {srcs['without']:.4f} without them, {srcs['with']:.4f} with them as of its cutoff)")
             parts.append(held)
         if src["history_windows"]:
             parts.append(f"{src['history_positives']:,} from {src['history_windows']} history window(s) of "

@@ -391,16 +391,17 @@ class PairRanker(PairScorer, BaseEstimator):
             return default
         used = self.used_
         g_te = g[te] if groups is not None else np.zeros(int(te.sum()), np.int64)  # no queries: one pooled figure
-        sources = None
+        sources = kept_fit = None
         if val is not None and split == "the latest history window" and optional is not None:
-            tr, sources = self._sources(Z, y, sample_weight, tr, te, g_te, np.asarray(optional, bool), default)
+            tr, sources, kept_fit = self._sources(Z, y, sample_weight, tr, te, g_te, np.asarray(optional, bool),
+                                                  default)
         w_tr = None if sample_weight is None else np.asarray(sample_weight)[tr]
         mean, scale = _standardiser(Z[tr])
         S_tr, S_te = ((Z[tr] - mean) / scale)[:, used], ((Z[te] - mean) / scale)[:, used]
         candidates = [c for c in AUTO_CANDIDATES if c[0] == "logistic" or self.n_positive_ >= AUTO_MIN_TREE_POSITIVES]
         trees = _trees(Z[tr][:, used], y[tr], w_tr, self.random_state) if any(k != "logistic" for k, _ in candidates) else None
         tree_te = trees.decision_function(Z[te][:, used]) if trees is not None else None
-        lin_te, lin_fit = {}, {}
+        lin_fit, lin_te = ({}, {}) if kept_fit is None else ({default[1]: kept_fit[0]}, {default[1]: kept_fit[1]})
         per = {}
         for kind, C in candidates:
             if C not in lin_te:
@@ -438,23 +439,27 @@ class PairRanker(PairScorer, BaseEstimator):
         return chosen
 
     def _sources(self, Z, y, sample_weight, tr, te, g_te, optional, candidate) -> tuple:
-        """``(fit rows, figures)``: whether the ``optional`` rows stay among the choice's fit rows ``tr``, by the
-        window's (``te``) mean per-query average precision of ``candidate`` fitted with and without them."""
+        """``(fit rows, figures, fit)``: whether the ``optional`` rows stay among the choice's fit rows ``tr``, by
+        the window's (``te``) mean per-query average precision of ``candidate`` fitted with and without them;
+        ``fit`` is that logistic model on the rows kept and its window log-odds (the choice reuses it)."""
         without = tr & ~optional
         if not (tr & optional).any() or int(y[without].sum()) < self.min_positives:
-            return tr, None
+            return tr, None, None
         used = self.used_
-        ap = {}
+        ap, fits = {}, {}
         for name, rows in (("with", tr), ("without", without)):
             mean, scale = _standardiser(Z[rows])
             w = None if sample_weight is None else np.asarray(sample_weight)[rows]
             lr = _logistic(((Z[rows] - mean) / scale)[:, used], y[rows], w, candidate[1])
-            ap[name] = grouped_ap(lr.decision_function(((Z[te] - mean) / scale)[:, used]), y[te], g_te, per_group=True)
+            fits[name] = (lr, lr.decision_function(((Z[te] - mean) / scale)[:, used]))
+            ap[name] = grouped_ap(fits[name][1], y[te], g_te, per_group=True)
         d = ap["without"] - ap["with"]  # paired per query; left out only when clearly better without (one
         se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0  # standard error): data is not
         left_out = bool(d.mean() > se)  # dropped on noise
-        return (without if left_out else tr), {"with": float(ap["with"].mean()), "without": float(ap["without"].mean()),
-                                               "left_out": left_out, "optional_rows": int((tr & optional).sum())}
+        return ((without if left_out else tr),
+                {"with": float(ap["with"].mean()), "without": float(ap["without"].mean()),
+                 "left_out": left_out, "optional_rows": int((tr & optional).sum())},
+                fits["without" if left_out else "with"])
 
 
 def _label(candidate) -> str:

@@ -40,19 +40,53 @@ def _recall(lid, score, y, n_pos_of_list, tiebreak, k=10) -> float:
     return float((hits[ok] / pos[ok]).mean()) if ok.any() else 0.0
 
 
+def _stage1_lists(ctx, model, ranker, pu, pv, *, max_queries, block_size, rng):
+    """Stage 1 (``ranker``) run on ``ctx`` for the people of the positive pairs (``pu``, ``pv``): each one's
+    candidates, the top :data:`~recommender.meet.rerank.RERANK_M` per (person, group), their
+    :func:`~recommender.meet.rerank.rerank_matrix` rows (column 0: stage 1's log-odds) and labels;
+    ``(B, y, person, candidate, n_pos, people queried)`` or None."""
+    from recommender.meet.candidates import candidate_pairs
+    from recommender.meet.features import pair_features
+    from recommender.meet.scoring import _group_codes
+    from recommender.meet.training import _label
+    from recommender.meet.twohop import two_hop_paths
+    from recommender.kernels import sorted_unique
+
+    n = len(ctx)
+    pos_keys = sorted_unique(pu.astype(np.int64) * n + pv)
+    queries = sorted_unique(pu)
+    if len(queries) > max_queries:
+        queries = np.sort(rng.choice(queries, max_queries, replace=False))
+    n_pos = dict(zip(*np.unique(pu, return_counts=True)))
+    Bs, ys, people_of, cands = [], [], [], []
+    for b0 in range(0, len(queries), block_size):
+        rows = queries[b0:b0 + block_size]
+        hop = two_hop_paths(ctx, rows)
+        pr, pc = candidate_pairs(ctx, rows, hop=hop, **model._candidate_kw)
+        if len(pr) == 0:
+            continue
+        X = pair_features(ctx, rows, pr, pc, hop=hop)
+        s1 = ranker.decision(X)
+        lid = list_ids(pr, _group_codes(X))
+        sel = top_m(lid, s1, pc, RERANK_M)  # pairs below the top M rank the same with or without stage 2
+        pr, pc, X, s1, lid = pr[sel], pc[sel], X[sel], s1[sel], lid[sel]
+        Bs.append(rerank_matrix(ctx, rows, pr, pc, X, s1, lid, ranker.used_))
+        ys.append(_label(pos_keys, rows[pr].astype(np.int64) * n + pc))
+        people_of.append(rows[pr])
+        cands.append(pc)
+    if not Bs:
+        return None
+    return (np.vstack(Bs), np.concatenate(ys), np.concatenate(people_of), np.concatenate(cands), n_pos,
+            int(len(queries)))
+
+
 def _training_rows(net, model, people, *, share, max_queries, block_size, rng, ranker=None, as_of=None,
                    hideable=None):
     """Stage 2's training rows: ``share`` of the ``hideable`` ties (rows of ``net.ties``; default every hideable
     one) hidden, the graph without them as of ``as_of`` (default: now), stage 1 (``ranker``, default the model's)
     run on the people with hidden ties; ``(B, y, person, n_pos)`` or None."""
-    from recommender.meet.candidates import candidate_pairs
     from recommender.meet.context import build_context
-    from recommender.meet.features import pair_features
     from recommender.meet.holdout import hideable_ties
-    from recommender.meet.scoring import _group_codes
-    from recommender.meet.training import _label
-    from recommender.meet.twohop import two_hop_paths
-    from recommender.kernels import sorted_unique
 
     import pandas as pd
 
@@ -65,7 +99,6 @@ def _training_rows(net, model, people, *, share, max_queries, block_size, rng, r
     keep[hidden] = False
     obs = replace(net, ties=net.ties[keep].reset_index(drop=True))
     ctx = build_context(obs, model.profile_, as_of=as_of, people=people, time_scale=model.time_scale_)
-    n = len(ctx)
     hid = net.ties.iloc[hidden]
     ia = pd.Index(ctx.ids).get_indexer(hid["a"].astype(str))
     ib = pd.Index(ctx.ids).get_indexer(hid["b"].astype(str))
@@ -73,31 +106,9 @@ def _training_rows(net, model, people, *, share, max_queries, block_size, rng, r
     ia, ib = ia[ok].astype(np.int64), ib[ok].astype(np.int64)
     if len(ia) == 0:
         return None
-    pu, pv = np.r_[ia, ib], np.r_[ib, ia]
-    pos_keys = sorted_unique(pu * n + pv)
-    queries = sorted_unique(pu)
-    if len(queries) > max_queries:
-        queries = np.sort(rng.choice(queries, max_queries, replace=False))
-    n_pos = dict(zip(*np.unique(pu, return_counts=True)))
-    Bs, ys, people_of = [], [], []
-    rk = model.ranker_ if ranker is None else ranker
-    for b0 in range(0, len(queries), block_size):
-        rows = queries[b0:b0 + block_size]
-        hop = two_hop_paths(ctx, rows)
-        pr, pc = candidate_pairs(ctx, rows, hop=hop, **model._candidate_kw)
-        if len(pr) == 0:
-            continue
-        X = pair_features(ctx, rows, pr, pc, hop=hop)
-        s1 = rk.decision(X)
-        lid = list_ids(pr, _group_codes(X))
-        sel = top_m(lid, s1, pc, RERANK_M)
-        pr, pc, X, s1, lid = pr[sel], pc[sel], X[sel], s1[sel], lid[sel]
-        Bs.append(rerank_matrix(ctx, rows, pr, pc, X, s1, lid, rk.used_))
-        ys.append(_label(pos_keys, rows[pr].astype(np.int64) * n + pc))
-        people_of.append(rows[pr])
-    if not Bs:
-        return None
-    return np.vstack(Bs), np.concatenate(ys), np.concatenate(people_of), n_pos
+    got = _stage1_lists(ctx, model, model.ranker_ if ranker is None else ranker, np.r_[ia, ib], np.r_[ib, ia],
+                        max_queries=max_queries, block_size=block_size, rng=rng)
+    return None if got is None else (got[0], got[1], got[2], got[4])
 
 
 def _fit_logistic(B, y, C):
@@ -121,46 +132,18 @@ def _window_recall(net, model, people, ranker, r, cut, until, *, max_queries, bl
     """``(stage 1's recall@10, the cascade's, people)`` on the ties and introductions formed in (``cut``,
     ``until``], ranked on the graph as of ``cut`` by ``ranker`` (stage 1 as it stood then) and stage 2 ``r``:
     the answer replayed on the network's own future. None when nobody formed a tie in the window."""
-    from recommender.meet.candidates import candidate_pairs
     from recommender.meet.context import build_context
-    from recommender.meet.features import pair_features
-    from recommender.meet.scoring import _group_codes
-    from recommender.meet.training import _label, query_pairs
-    from recommender.meet.twohop import two_hop_paths
-    from recommender.kernels import sorted_unique
+    from recommender.meet.training import query_pairs
 
     ctx = build_context(net, model.profile_, as_of=cut, people=people, time_scale=model.time_scale_)
-    n = len(ctx)
     pu, pv = query_pairs(ctx, net, cut, until)
-    if len(pu) == 0:
+    got = None if len(pu) == 0 else _stage1_lists(ctx, model, ranker, pu, pv, max_queries=max_queries,
+                                                  block_size=block_size, rng=rng)
+    if got is None:
         return None
-    pos_keys = sorted_unique(pu.astype(np.int64) * n + pv)
-    queries = sorted_unique(pu)
-    if len(queries) > max_queries:
-        queries = np.sort(rng.choice(queries, max_queries, replace=False))
-    n_pos = dict(zip(*np.unique(pu, return_counts=True)))
-    s1s, s2s, ys, who, pcs = [], [], [], [], []
-    for b0 in range(0, len(queries), block_size):
-        rows = queries[b0:b0 + block_size]
-        hop = two_hop_paths(ctx, rows)
-        pr, pc = candidate_pairs(ctx, rows, hop=hop, **model._candidate_kw)
-        if len(pr) == 0:
-            continue
-        X = pair_features(ctx, rows, pr, pc, hop=hop)
-        s1 = ranker.decision(X)
-        lid = list_ids(pr, _group_codes(X))
-        sel = top_m(lid, s1, pc, RERANK_M)  # pairs below the top M rank the same in both: after these
-        pr, pc, X, s1, lid = pr[sel], pc[sel], X[sel], s1[sel], lid[sel]
-        s1s.append(s1)
-        s2s.append(r.decision(rerank_matrix(ctx, rows, pr, pc, X, s1, lid, ranker.used_)))
-        ys.append(_label(pos_keys, rows[pr].astype(np.int64) * n + pc))
-        who.append(rows[pr])
-        pcs.append(pc)
-    if not ys:
-        return None
-    y, lid, tb = np.concatenate(ys), np.concatenate(who).astype(np.int64), np.concatenate(pcs)
-    return (_recall(lid, np.concatenate(s1s), y, n_pos, tb), _recall(lid, np.concatenate(s2s), y, n_pos, tb),
-            int(len(queries)))
+    B, y, who, pc, n_pos, asked = got
+    lid = who.astype(np.int64)
+    return _recall(lid, B[:, 0], y, n_pos, pc), _recall(lid, r.decision(B), y, n_pos, pc), asked
 
 
 def _dated_check(net, model, people, *, stage1_hidden, share, max_queries, block_size, C, min_positives, rng):

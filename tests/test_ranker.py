@@ -160,6 +160,34 @@ def test_training_set_uses_only_the_past(demo_net):
     assert np.array_equal(ts.X, ts2.X) and np.array_equal(ts.y, ts2.y)
 
 
+def test_a_small_network_trains_on_every_candidate_and_a_big_one_on_a_sample(demo_net, monkeypatch):
+    """Within the row budget each queried person's rows are all of their candidates (no random sample, so no
+    seed in the rows); past it, every positive and ``max_negatives`` sampled negatives per person."""
+    from recommender.meet import training
+    from recommender.meet.candidates import candidate_pairs
+    from recommender.meet.context import build_context
+    from recommender.meet.twohop import two_hop_paths
+
+    end = "2025-12-31"
+    ts = build_training_set(demo_net, end, horizon_days=180, n_windows=1, random_state=0)
+    again = build_training_set(demo_net, end, horizon_days=180, n_windows=1, random_state=1)
+    assert np.array_equal(ts.X, again.X) and np.array_equal(ts.y, again.y)  # the seed draws nothing
+    ctx = build_context(demo_net, as_of=ts.cutoffs[0])
+    rows = np.unique(ts.qid - len(ctx))  # window 1's queries are numbered from n
+    pr, _ = candidate_pairs(ctx, rows, hop=two_hop_paths(ctx, rows))
+    per_person = np.bincount(pr, minlength=len(rows))
+    assert per_person.max() > 100  # more than the sample of 100 a person kept before
+    assert np.array_equal(np.bincount(np.searchsorted(rows, ts.qid - len(ctx)), minlength=len(rows)), per_person)
+    # a budget of 1 row: every positive and at most 5 negatives per person, drawn by the seed
+    monkeypatch.setattr(training, "ROW_BUDGET", 1)
+    small = build_training_set(demo_net, end, horizon_days=180, n_windows=1, max_negatives=5)
+    q = np.searchsorted(rows, small.qid - len(ctx))
+    neg = np.bincount(q, weights=1 - small.y, minlength=len(rows))
+    assert neg.max() == 5 and small.n_positive == ts.n_positive
+    assert np.array_equal(np.bincount(q, weights=small.y, minlength=len(rows)),
+                          np.bincount(np.searchsorted(rows, ts.qid - len(ctx)), weights=ts.y, minlength=len(rows)))
+
+
 def test_save_object_leaves_no_temp_file_when_writing_fails(tmp_path):
     class State:
         def __init__(self, state):

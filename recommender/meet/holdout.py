@@ -118,7 +118,7 @@ def sample_non_edges(A, k, rng, *, exclude=None) -> np.ndarray:
 
 
 def holdout_training_set(net: Network, *, profile=None, people=None, share: float = 0.1, n_holdouts: int = 2,
-                         max_queries: int = 2000, max_negatives: int = 100, hard_negatives: int = 0, extra=None, block_size: int = 256,
+                         max_queries: int = 2000, max_negatives: int = 100, block_size: int = 256,
                          candidate_kw: dict | None = None, random_state: int = 0, time_scale: float | None = None,
                          katz: bool = True, protocol: str = "candidates"):
     """Training rows from ``n_holdouts`` random holdouts of ``share`` of the current ties.
@@ -136,7 +136,9 @@ def holdout_training_set(net: Network, *, profile=None, people=None, share: floa
     max_queries : int
         People with hidden ties queried per holdout (sampled).
     max_negatives : int
-        Sampled negative candidates kept per query (all positives are kept).
+        Sampled negative candidates kept per query (all positives are kept): at least this many,
+        more while the holdout's queries stay within :data:`~recommender.meet.training.ROW_BUDGET`
+        rows (:func:`~recommender.meet.training.negatives_per_query`).
     candidate_kw : dict
         The model's candidate parameters.
     katz : bool, default True
@@ -156,7 +158,7 @@ def holdout_training_set(net: Network, *, profile=None, people=None, share: floa
     from recommender.meet.candidates import candidate_pairs
     from recommender.meet.context import build_context
     from recommender.meet.features import FEATURE_NAMES, pair_features
-    from recommender.meet.training import TrainingSet, _label
+    from recommender.meet.training import TrainingSet, _label, keep_rows, negatives_per_query
     from recommender.meet.twohop import two_hop_paths
     from recommender.kernels import sorted_unique
 
@@ -220,6 +222,7 @@ def holdout_training_set(net: Network, *, profile=None, people=None, share: floa
         if len(queries) > max_queries:
             queries = np.sort(rng.choice(queries, max_queries, replace=False))
         used.append(f"holdout:{h}")
+        keep_neg = negatives_per_query(len(queries), max_negatives)
         for b0 in range(0, len(queries), block_size):
             rows = queries[b0:b0 + block_size]
             hop = two_hop_paths(ctx, rows)
@@ -227,29 +230,10 @@ def holdout_training_set(net: Network, *, profile=None, people=None, share: floa
             if len(pr) == 0:
                 continue
             y = _label(pos_keys, rows[pr].astype(np.int64) * n + pc)
-            noise = rng.random(len(pr))
-            if hard_negatives:  # the candidates an unlearned ranking would put first, then random ones
-                ra = pair_features(ctx, rows, pr, pc, hop=hop)[:, FEATURE_NAMES.index("ra")]
-                hard = np.zeros(len(pr), bool)
-                o = np.lexsort((noise, -ra, pr))
-                pr_o = pr[o]
-                f0 = np.r_[0, np.flatnonzero(pr_o[1:] != pr_o[:-1]) + 1]
-                rk = np.arange(len(o)) - np.repeat(f0, np.diff(np.r_[f0, len(o)]))
-                hard[o[rk < hard_negatives]] = True
-                noise = np.where(hard, noise - 1.0, noise)
-            order = np.lexsort((noise, -y, pr))
-            pr_s = pr[order]
-            first = np.r_[0, np.flatnonzero(pr_s[1:] != pr_s[:-1]) + 1]
-            rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
-            npos = np.bincount(pr, weights=y, minlength=len(rows)).astype(np.int64)
-            sel = np.sort(order[rank < npos[pr_s] + max_negatives])
-            sel = sel[npos[pr[sel]] > 0]
+            sel = keep_rows(pr, y, rng.random(len(pr)), len(rows), keep_neg)
             if len(sel) == 0:
                 continue
-            Xp = pair_features(ctx, rows, pr[sel], pc[sel], hop=hop, katz=katz)
-            if extra is not None:
-                Xp = np.hstack([Xp, extra(ctx, rows, pr[sel], pc[sel])])
-            Xs.append(Xp)
+            Xs.append(pair_features(ctx, rows, pr[sel], pc[sel], hop=hop, katz=katz))
             ys.append(y[sel])
             qs.append(rows[pr[sel]] + (h + 1) * 10 * n)  # query ids distinct from the history windows'
         del ctx

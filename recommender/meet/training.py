@@ -102,9 +102,9 @@ def label_candidates(ctx, rows, pr, pc, pos_u, pos_v) -> np.ndarray:
 #: A training window's (or a holdout's) rows: every candidate of each queried person is a row while the queries
 #: hold at most about this many; past it, each query keeps all its positives and a random sample of its negatives
 #: (:func:`negatives_per_query`, :func:`keep_rows`). A sample of the negatives is a cost measure, not a better
-#: fit: it draws noise into the fit and the rows drift from the candidates the answer ranks (with 100 sampled,
-#: the bundled sample's history replay gave recall@10 0.252 to 0.262 by the model's seed; with every
-#: candidate, 0.265 at every seed).
+#: fit: it draws noise into the fit and the rows drift from the candidates the answer ranks (learning from its
+#: history alone, the bundled sample's replay gave recall@10 0.257 to 0.262 by the model's seed with 100
+#: negatives sampled, 0.265 at every seed with every candidate).
 ROW_BUDGET = 60_000
 
 

@@ -636,9 +636,10 @@ def _network_with(db: Path, tmp: Path, people_rows: str, ties: str = "") -> Path
 
 
 @pytest.mark.usefixtures("compiled_kernels")  # the session's numba warm-up (root conftest.py)
-def test_batch_csvs_neutralise_formulas(db, tmp_path, capsys):
-    _network_with(db, tmp_path, "=1+2,=pick(),fractional,marketing,demand gen;abm,3,\n@evil,+Plus,fractional,marketing,brand,2,\n",
-                  "=1+2,p0001,0.9\n=1+2,p0002,0.8\n@evil,p0001,0.9\n@evil,=1+2,0.7\n")
+def test_batch_csvs_neutralise_formulas(tiny_db, tmp_path, capsys):
+    db = _network_with(tiny_db, tmp_path, "=1+2,=pick(),fractional,marketing,demand gen;abm,3,\n"
+                                          "@evil,+Plus,fractional,marketing,brand,2,\n",
+                       "=1+2,t01,0.9\n=1+2,t02,0.8\n@evil,t01,0.9\n@evil,=1+2,0.7\n")
     capsys.readouterr()
     out = tmp_path / "everyone.csv"
     assert main(["batch", "meet", "--out", str(out), "--db", str(db), "--quiet"]) == 0
@@ -647,7 +648,7 @@ def test_batch_csvs_neutralise_formulas(db, tmp_path, capsys):
         assert not cell.startswith(("=", "+", "@")), cell
     assert "'=1+2" in text
     # =1+2 refers brand to @evil ("+Plus"), a direct contact listed for it: a pick, so a row to neutralise
-    write(tmp_path / "opps.csv", "id,brought_by,needs\n=cmd(),=1+2,brand\nx2,p0001,demand gen\n")
+    write(tmp_path / "opps.csv", "id,brought_by,needs\n=cmd(),=1+2,brand\nx2,t01,demand gen\n")
     picks = tmp_path / "picks.csv"
     assert main(["batch", "refer", str(tmp_path / "opps.csv"), "--out", str(picks), "--db", str(db), "--quiet"]) == 0
     text = picks.read_text()
@@ -693,13 +694,16 @@ def test_exported_files_get_the_usual_permissions(tiny_db, tmp_path, capsys):
     assert set(modes.values()) == {"0o644"}, modes
 
 
-def test_names_printed_to_a_terminal_are_neutralised(db, tmp_path, capsys):
+def test_names_printed_to_a_terminal_are_neutralised(tiny_db, tmp_path, capsys):
     evil = "Eve \x1b]0;owned\x07\x1b[2J\x9b31m Evil\u202e"
+    db = tiny_db
     d = folder(tmp_path, "evil", people=PEOPLE_HEADER + f"p9001,\"{evil}\",fractional,marketing,abm,,\n",
-               ties="a,b,strength\np9001,p0001,0.9\np9001,p0002,0.9\n")
+               ties="a,b,strength\np9001,t01,0.9\np9001,t02,0.9\n")
     assert main(["import", str(d), "--db", str(db), "--quiet"]) == 0
     capsys.readouterr()
-    for argv in (["meet", "p0001", "--k", "30"], ["meet", "p9001"], ["ledger", "p9001"], ["stats"],
+    res = run_cli(["meet", "t03", "--k", "30", "--db", db], capsys)
+    assert "Eve" in res.out  # the name is shown (as a candidate or an introducer), so its bytes are checked
+    for argv in (["meet", "t03", "--k", "30"], ["meet", "p9001"], ["ledger", "p9001"], ["stats"],
                  ["meet", "p9001", "--json"]):
         res = run_cli(argv + ["--db", db], capsys)
         assert res.code == 0, res.err

@@ -16,6 +16,12 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @pytest.fixture(scope="module")
+def db(warm_sample_db, copy_db, tmp_path_factory):
+    """A private copy of the sample with its model cached: the exports load it instead of fitting."""
+    return copy_db(warm_sample_db, tmp_path_factory.mktemp("exports") / "e.db")
+
+
+@pytest.fixture(scope="module")
 def facts(sample_db):
     with Store(sample_db) as s:
         net = load_network(s)
@@ -25,12 +31,12 @@ def facts(sample_db):
     return out, fractionals
 
 
-def test_csv_outreach_is_grouped_and_has_no_opted_out(sample_db, facts, tmp_path, capsys):
+def test_csv_outreach_is_grouped_and_has_no_opted_out(db, facts, tmp_path, capsys):
     opted_out, people = facts
     for pid in people:
         out = tmp_path / f"{pid}.csv"
         assert main(["export", "outreach", "--person", pid, "--per-group", "15", "--out", str(out),
-                     "--db", str(sample_db), "--json"]) == 0
+                     "--db", str(db), "--json"]) == 0
         summary = json.loads(capsys.readouterr().out)
         rows = list(csv.DictReader(open(out, encoding="utf-8-sig", newline="")))
         assert len(rows) == summary["rows"] > 0
@@ -45,10 +51,10 @@ def test_csv_outreach_is_grouped_and_has_no_opted_out(sample_db, facts, tmp_path
                 assert not (v or "").startswith(FORMULA_START), v
 
 
-def test_xlsx_outreach_cells_are_not_formulas(sample_db, facts, tmp_path):
+def test_xlsx_outreach_cells_are_not_formulas(db, facts, tmp_path):
     _, people = facts
     out = tmp_path / "list.xlsx"
-    assert main(["export", "outreach", "--person", people[0], "--out", str(out), "--db", str(sample_db)]) == 0
+    assert main(["export", "outreach", "--person", people[0], "--out", str(out), "--db", str(db)]) == 0
     wb = openpyxl.load_workbook(out)
     for ws in wb.worksheets:
         for row in ws.iter_rows():
@@ -69,10 +75,10 @@ def test_outreach_bad_input(argv, code, text, tmp_path, capsys):
     assert not (tmp_path / "x.csv").exists()
 
 
-def test_batch_outreach_writes_one_list_per_person(sample_db, facts, tmp_path, capsys):
+def test_batch_outreach_writes_one_list_per_person(db, facts, tmp_path, capsys):
     opted_out, people = facts
     out = tmp_path / "lists"
-    assert main(["batch", "outreach", "--out", str(out), "--per-group", "5", "--db", str(sample_db), "--json",
+    assert main(["batch", "outreach", "--out", str(out), "--per-group", "5", "--db", str(db), "--json",
                  "--quiet"]) == 0
     summary = json.loads(capsys.readouterr().out)
     files = {p.stem for p in out.glob("*.csv")}
@@ -84,5 +90,5 @@ def test_batch_outreach_writes_one_list_per_person(sample_db, facts, tmp_path, c
     # a person's batch list equals their interactive export
     single = tmp_path / "one.csv"
     assert main(["export", "outreach", "--person", people[0], "--per-group", "5", "--out", str(single),
-                 "--db", str(sample_db)]) == 0
+                 "--db", str(db)]) == 0
     assert (out / f"{people[0]}.csv").read_bytes() == single.read_bytes()

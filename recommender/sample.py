@@ -20,11 +20,14 @@ SAMPLE_DIR = Path(__file__).resolve().parent / "data" / "sample"
 _default_lock = threading.Lock()
 
 
-def open_default_store(*, create_sample: bool = True) -> Store:
+def open_default_store(*, create_sample: bool = True, warm: bool = True) -> Store:
     """The default database; created from the bundled sample on first use.
 
     Creation happens in a temporary file that is renamed into place, so two
-    processes starting at once never see a half-built database.
+    processes starting at once never see a half-built database. ``warm``: a database
+    just created also gets its models fitted and cached (the explorer, whose first run
+    does it under its message, so no page waits for a fit); the CLI passes False, so
+    a first command fits only what it answers with (``stats`` or an unknown id: none).
     """
     path = default_db_path()
     created = False
@@ -34,7 +37,7 @@ def open_default_store(*, create_sample: bool = True) -> Store:
             create_sample_database(path)
             created = True
     store = Store(path)
-    if created:
+    if created and warm:
         _warm_model_cache(store)
     return store
 

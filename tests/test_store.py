@@ -1,4 +1,5 @@
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -89,6 +90,25 @@ def test_default_store_is_created_from_sample(tmp_path, monkeypatch, sample_dir)
         n_people = sum(1 for _ in csv.DictReader(fh))
     assert counts["people"] == n_people > 0
     assert not list((tmp_path / "home").glob(".fracnet-*"))  # no temp files left behind
+
+
+def test_the_cli_creates_the_default_store_without_fitting(tmp_path, monkeypatch, capsys):
+    """A first command that answers with no model (a mistyped id, stats) fits none: nothing is cached beside the
+    new default database; a first meet fits the "who to meet" model only."""
+    from recommender.cli import main
+
+    db = tmp_path / "home" / "fracnet.db"
+    monkeypatch.setenv("FRACNET_DB", str(db))
+    assert main(["meet", "p0001x"]) == 5
+    assert "unknown person" in capsys.readouterr().err
+    assert db.exists()
+    models = Path(str(db) + ".models")
+    assert not (models.exists() and any(models.iterdir()))
+    assert main(["stats"]) == 0
+    assert not (models.exists() and any(models.iterdir()))
+    assert main(["meet", "p0001", "--k", "1"]) == 0
+    assert [p.name for p in models.iterdir() if "router" in p.name.lower()] == []
+    assert any(models.iterdir())
 
 
 def test_backup_and_restore(writable_db, tmp_path):

@@ -111,7 +111,8 @@ def open_store(args: argparse.Namespace, *, create_sample: bool = True, create: 
 
     A ``--db`` file that does not exist is an error (a mistyped path must not quietly become a new, empty
     network that every answer then misses), unless the command makes a network (``create``: ``import``,
-    ``me --new``). The default database is created from the bundled sample on first use.
+    ``me --new``). The default database is created from the bundled sample on first use; its models are fitted
+    when a command first answers with them, not on creation (an unknown id or ``stats`` fits nothing).
     """
     from recommender.sample import open_default_store
     from recommender.store.db import Store
@@ -120,7 +121,7 @@ def open_store(args: argparse.Namespace, *, create_sample: bool = True, create: 
         if not create:
             require_db(args.db)
         return Store(args.db)
-    return open_default_store(create_sample=create_sample)
+    return open_default_store(create_sample=create_sample, warm=False)
 
 
 def require_db(db) -> None:

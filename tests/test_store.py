@@ -83,7 +83,7 @@ def test_get_unknown_id_suggests(sample_db):
 
 def test_default_store_is_created_from_sample(tmp_path, monkeypatch, sample_dir):
     monkeypatch.setenv("FRACNET_DB", str(tmp_path / "home" / "fracnet.db"))
-    with open_default_store() as s:
+    with open_default_store(warm=False) as s:  # (the explorer's warm fit: tests/test_app_scale.py's first run)
         counts = s.counts()
     import csv
     with open(sample_dir / "people.csv", newline="", encoding="utf-8") as fh:

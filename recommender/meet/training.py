@@ -157,8 +157,9 @@ def build_training_set(net: Network, end=None, *, profile=None, horizon_days: in
     features (graph as of the cutoff) and the pairs formed in the following
     ``horizon_days`` give labels. Only people who formed a pair in the window
     are queried (at most ``max_queries``, sampled); each keeps all its
-    positive candidates and up to ``max_negatives`` randomly sampled negative
-    ones. Queries are processed ``block_size`` at a time, bounding memory.
+    positive candidates and its negative ones: all of them while the window's
+    queries stay within :data:`ROW_BUDGET` rows, else ``max_negatives`` sampled
+    (:func:`negatives_per_query`). Queries are processed ``block_size`` at a time, bounding memory.
 
     ``people`` is the :func:`~recommender.meet.features.encode_people` of ``net``
     and ``ties`` its :class:`~recommender.network.TieTable`, if already computed
@@ -212,8 +213,7 @@ def build_training_set(net: Network, end=None, *, profile=None, horizon_days: in
         cuts.append(cut)
         available += len(everyone)
         rows_of = dict(rng=rng, cap=negatives_per_query(len(queries), max_negatives), block_size=block_size,
-                       candidate_kw=candidate_kw,
-                       katz=katz, qid_offset=i * len(ctx), executor=executor)
+                       candidate_kw=candidate_kw, katz=katz, qid_offset=i * len(ctx), executor=executor)
         got = _window_rows(ctx, queries, pos_keys, Xs, ys, qs, **rows_of)
         asked += len(queries)
         have = sum(int(y.sum()) for y in ys)

@@ -43,9 +43,9 @@ def test_unknown_id_suggests(store):
         store.resolve("people", "p0001x")
 
 
-def test_cli_accepts_names_and_short_ids(sample_db, capsys):
-    assert main(["meet", "Mark Sánchez", "--k", "1", "--db", str(sample_db), "--json"]) == 0
+def test_cli_accepts_names_and_short_ids(warm_db, capsys):
+    assert main(["meet", "Mark Sánchez", "--k", "1", "--db", str(warm_db), "--json"]) == 0
     assert '"person": "p0042"' in capsys.readouterr().out
-    assert main(["meet", "François Adams", "--db", str(sample_db)]) == 5
+    assert main(["meet", "François Adams", "--db", str(warm_db)]) == 5
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "p0164" in err and "p0199" in err

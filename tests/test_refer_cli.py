@@ -8,9 +8,9 @@ from recommender.cli import main
 from recommender.store.db import Store
 
 
-def test_refer_json_says_what_the_weights_learned_from_and_every_pick_covers_a_need(sample_db, capsys):
+def test_refer_json_says_what_the_weights_learned_from_and_every_pick_covers_a_need(warm_db, capsys):
     assert main(["refer", "--from", "p0042", "--needs", "demand gen, abm", "--industry", "saas", "--json",
-                 "--db", str(sample_db)]) == 0
+                 "--db", str(warm_db)]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["picks"] and all(p["covers"] for p in d["picks"])
     assert d["weights"]["learned"] is True
@@ -18,8 +18,8 @@ def test_refer_json_says_what_the_weights_learned_from_and_every_pick_covers_a_n
     assert all(not p["covers"] for p in d["nearby"])
 
 
-def test_refer_needs_with_a_typo_and_a_need_nobody_holds(sample_db, capsys):
-    assert main(["refer", "--from", "p0042", "--needs", "demand genn, seo", "--db", str(sample_db)]) == 0
+def test_refer_needs_with_a_typo_and_a_need_nobody_holds(warm_db, capsys):
+    assert main(["refer", "--from", "p0042", "--needs", "demand genn, seo", "--db", str(warm_db)]) == 0
     out = capsys.readouterr().out
     assert "note: read 'demand genn' as demand generation ('demand-gen')" in out
     assert "Nobody within 2 hops is listed for SEO" in out

@@ -70,15 +70,19 @@ def tables_key(store, tables=STRUCTURE_TABLES) -> tuple:
             revs if revs is not None else ("revision", store.revision))
 
 
-def cache_key(store, as_of=None) -> str | None:
-    """The key of the model for ``store``'s identity and revision (None: the database has no identity)."""
+def cache_key(store, as_of=None, tables=STRUCTURE_TABLES) -> str | None:
+    """The key of a model fitted on what ``store`` holds in ``tables`` (as of ``as_of``): the database's
+    identity and those tables' revisions, the explorer's rule (:func:`tables_key`). So a write elsewhere keeps
+    the model: a logged referral keeps the "who to meet" model (it reads the structure only), an outreach item
+    keeps both. None: the database has no identity."""
     ident = store.identity
     if not ident:
         return None
     from recommender.meet.persistence import MODEL_FORMAT_VERSION
 
     # not the path: a copied file keeps its models
-    raw = f"{ident}|{store.revision}|{as_of or ''}|{__version__}|{MODEL_FORMAT_VERSION}"
+    revs = tables_key(store, tables)[2:]
+    raw = f"{ident}|{revs}|{as_of or ''}|{__version__}|{MODEL_FORMAT_VERSION}"
     return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 
@@ -144,7 +148,8 @@ def router(store, *, network=None, use_cache: bool = True):
 
         return Router().fit(net)
 
-    return _cached(store, "Router", cache_key(store) if use_cache else None, fit, network)
+    return _cached(store, "Router", cache_key(store, tables=STRUCTURE_TABLES + HISTORY_TABLES) if use_cache else None,
+                   fit, network)
 
 
 def _cached(store, kind: str, key: str | None, fit, network):

@@ -1,7 +1,7 @@
 """The fitted-model cache beside the database: reused until the data changes."""
 
 from recommender.ledger import log_referral
-from recommender.model_cache import cache_dir, meet_model
+from recommender.model_cache import cache_dir, meet_model, router
 from pathlib import Path
 
 from recommender.store.db import Store
@@ -26,8 +26,17 @@ def test_cached_model_is_reused_and_refreshed_after_a_write(cold_db):
         brought_by = s.get("opportunities", opp)["brought_by"]
         to = next(p for p in fractional if p != brought_by)
         log_referral(s, opp, to)
+        meet_model(s)  # the "who to meet" model reads the structure only: a referral keeps it
+        assert [f.stat().st_mtime_ns for f in cache_dir(s).glob("meet-*.npz")] == [stamp]
+        router(s)
+        routers = list(cache_dir(s).glob("route-*.npz"))
+        log_referral(s, opp, next(p for p in fractional if p not in (brought_by, to)))
+        router(s)  # the router reads the referrals: a new one
+        assert len(list(cache_dir(s).glob("route-*.npz"))) == len(routers) + 1
+        with s.transaction() as con:  # a structural write: a new model
+            con.execute("UPDATE ties SET strength = strength / 2 WHERE rowid = (SELECT MIN(rowid) FROM ties)")
         meet_model(s)
-        assert len(list(cache_dir(s).glob("meet-*.npz"))) == 2  # a new revision, a new model
+        assert len(list(cache_dir(s).glob("meet-*.npz"))) == 2
 
 
 def test_corrupt_cache_file_is_refitted(cold_db):

@@ -214,5 +214,6 @@ def test_on_a_dated_network_stage_two_is_checked_on_the_latest_window_without_le
     assert len(hidden["rows"]) and not np.isin(idx, hidden["rows"]).any()
     assert f"on the ties formed after {cut}" in m.description()
     assert m.ranker_.pre_window() is None  # not kept once the check is done
-    # the holdouts were weighed by the choice as they stood at the cutoff (the probe), not as of today
+    # the choice weighed the holdouts against the window (that the probe stands in for today's holdouts is
+    # checked by test_meet.py's step-by-step fit, which passes the probe explicitly)
     assert m.ranker_.choice_["sources"]["optional_rows"] > 0

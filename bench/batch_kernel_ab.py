@@ -38,6 +38,14 @@ def _old_kernel(commit: str, folder: str):
     """The kernels module as it was at ``commit``, imported from a copy in ``folder`` (its own numba cache)."""
     src = subprocess.run(["git", "-C", str(ROOT), "show", f"{commit}:recommender/batch/compiled.py"],
                          check=True, capture_output=True, text=True).stdout
+    # its graph kernels too (compiled_graph.py, where the commit has one), so the whole old kernel runs
+    graph = subprocess.run(["git", "-C", str(ROOT), "show", f"{commit}:recommender/batch/compiled_graph.py"],
+                           capture_output=True, text=True)
+    if graph.returncode == 0:
+        with open(os.path.join(folder, "compiled_graph_old.py"), "w") as f:
+            f.write(graph.stdout)
+        src = src.replace("recommender.batch.compiled_graph", "compiled_graph_old")
+        sys.path.insert(0, folder)
     path = os.path.join(folder, "compiled_old.py")
     with open(path, "w") as f:
         f.write(src)

@@ -186,3 +186,30 @@ def test_the_session_warm_up_takes_the_compiled_path():
     cap = features.WALK_MAX_N
     assert warm() == "compiled"
     assert features.WALK_MAX_N == cap  # put back after the fit
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_selection_helpers_equal_numpy(seed):
+    """The kernels' selection (compiled_graph._select, _topk_keep, _top_lowest) against numpy on arrays with
+    many ties: the k-th value of np.partition, the k largest with ties to the earliest entries, and with ties to
+    the lowest ids."""
+    from recommender.batch import compiled_graph as cg
+
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        n = int(rng.integers(1, 60))
+        vals = rng.integers(0, int(rng.integers(1, 8)), n).astype(np.float64) / 4  # few distinct values
+        m = int(rng.integers(0, n))
+        assert cg._select(vals.copy(), m) == np.partition(vals, m)[m]
+        k = int(rng.integers(0, n + 3))
+        keep = np.zeros(n, bool)
+        cg._topk_keep(vals, np.int64(n), k, keep)
+        want = np.zeros(n, bool)
+        want[np.lexsort((np.arange(n), -vals))[:k]] = True
+        np.testing.assert_array_equal(keep, want)
+        ids = rng.permutation(10 * n)[:n].astype(np.int64)
+        keep[:] = False
+        cg._top_lowest(vals, ids, np.int64(n), k, keep)
+        want[:] = False
+        want[np.lexsort((ids, -vals))[:k]] = True
+        np.testing.assert_array_equal(keep, want)

@@ -219,7 +219,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
         warm += _warm_paths(u, indptr, indices, spa, person)
         t = _accumulate(u, indptr, indices, Wd, Fd, inv_deg, inv_log_deg, intro_ok, stamp, spa, touched)
         # -- two hops in the wanted group(s): the best max_two_hop by resource allocation (ties: lowest position)
-        n2 = 0
+        n2 = np.int64(0)  # not a literal 0: numba would compile _top_lowest twice, for Literal[int](0) and int64
         if max_two_hop > 0:
             for j in range(t):
                 v = touched[j]
@@ -244,7 +244,8 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
         for j in range(n2):
             if c2keep[j]:
                 c2v[n2k] = c2v[j]
-                c2t[n2k] = c2t[j]
+                for c in range(4):  # not c2t[n2k] = c2t[j]: see _grow
+                    c2t[n2k, c] = c2t[j, c]
                 c2g[n2k] = c2g[j]
                 spa[c2v[j]].sel2 = stamp
                 n2k += 1
@@ -308,7 +309,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
         # executive) and among executives, fit > 0; the network's most active people; in pool order
         pkeep[:np_] = False
         for which in range(3):
-            ns = 0
+            ns = np.int64(0)  # see n2
             for j in range(np_):
                 pv_ = person[pv[j]]
                 if which == 0:
@@ -331,7 +332,8 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
             v = pv[j]
             if (pkeep[j] or person[v].active) and spa[v].sel2 != stamp:
                 pv[npk] = v
-                pt4[npk] = pt4[j]
+                for c in range(4):
+                    pt4[npk, c] = pt4[j, c]
                 pg[npk] = pg[j]
                 npk += 1
         # -- bounds of every candidate's log-odds
@@ -491,7 +493,9 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
                 o_hh = _grow(o_hh, cap)
                 o_in = _grow(o_in, cap)
                 agg = np.empty((cap, 5), np.float64)
-                agg[:m] = o_agg[:m]
+                for q in range(m):
+                    for c in range(5):
+                        agg[q, c] = o_agg[q, c]
                 o_agg = agg
             v = cv[j]
             r = spa[v]
@@ -580,6 +584,9 @@ def _below(x, y, sy):
 
 @njit(**_NOGIL)
 def _grow(a, cap):
+    # element by element: an array-to-array slice assignment compiles numba's broadcast checks and their error
+    # messages (~5 s of a new machine's first compile)
     out = np.empty(cap, a.dtype)
-    out[:len(a)] = a
+    for q in range(len(a)):
+        out[q] = a[q]
     return out

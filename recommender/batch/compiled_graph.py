@@ -36,6 +36,35 @@ def _popcount(x):
 
 
 @njit(**_NOGIL)
+def _select(a, m):
+    """The value ``np.partition(a, m)[m]`` (``a`` finite; reordered in place): Hoare's selection with a
+    median-of-three pivot. numba's ``np.partition`` gives the same value but its generic implementation takes
+    ~9 s of the kernels' first compile on a new machine; this takes a fraction of a second."""
+    lo, hi = 0, len(a) - 1
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        x, y, z = a[lo], a[mid], a[hi]
+        p = max(min(x, y), min(max(x, y), z))
+        i, j = lo, hi
+        while i <= j:
+            while a[i] < p:
+                i += 1
+            while a[j] > p:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if m <= j:
+            hi = j
+        elif m >= i:
+            lo = i
+        else:
+            return a[m]
+    return a[m]
+
+
+@njit(**_NOGIL)
 def _mark_above(vals, cnt, k, keep):
     """Mark in ``keep`` the entries of ``vals[:cnt]`` above its ``k``-th largest value (all of them, when at most
     ``k``); returns that value and how many of the entries equal to it are still wanted (0 when all were marked)."""
@@ -45,7 +74,7 @@ def _mark_above(vals, cnt, k, keep):
         for i in range(cnt):
             keep[i] = True
         return 0.0, 0
-    thr = np.partition(vals[:cnt].copy(), cnt - k)[cnt - k]
+    thr = _select(vals[:cnt].copy(), cnt - k)
     need = k
     for i in range(cnt):
         if vals[i] > thr:
@@ -68,7 +97,7 @@ def _topk_keep(vals, cnt, k, keep):
 
 @njit(**_NOGIL)
 def _top_lowest(vals, ids, cnt, k, keep):
-    """As :func:`_topk_keep`, ties at the k-th value to the lowest ``ids`` (entries in any order)."""
+    """As :func:`_topk_keep`, ties at the k-th value to the lowest ``ids`` (distinct; entries in any order)."""
     thr, need = _mark_above(vals, cnt, k, keep)
     if need <= 0:
         return
@@ -76,15 +105,18 @@ def _top_lowest(vals, ids, cnt, k, keep):
     for i in range(cnt):
         if vals[i] == thr:
             n_eq += 1
-    eq = np.empty(n_eq, np.int64)
+    # the ``need`` lowest ids of the tied entries (ids are distinct): those up to the need-th lowest, found by
+    # selection (an argsort would add numba's sort to the first compile)
+    tied = np.empty(n_eq, ids.dtype)
     q = 0
     for i in range(cnt):
         if vals[i] == thr:
-            eq[q] = i
+            tied[q] = ids[i]
             q += 1
-    o = np.argsort(ids[eq])
-    for q in range(min(need, n_eq)):
-        keep[eq[o[q]]] = True
+    cut = _select(tied, min(need, n_eq) - 1)
+    for i in range(cnt):
+        if vals[i] == thr and ids[i] <= cut:
+            keep[i] = True
 
 
 @njit(**_NOGIL)

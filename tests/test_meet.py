@@ -63,11 +63,10 @@ def _fractionals(net, n=25):
 # -- contract ------------------------------------------------------------------
 
 
-def test_fit_returns_self_and_learns(net):
-    m = MeetModel()
-    assert m.fit(net) is m
-    assert m.fallback_reason_ is None
-    assert m.ranker_.kind_ == "logistic"
+def test_fit_returns_self_and_learns(model):
+    # that fit returns self: test_deterministic's second fit
+    assert model.fallback_reason_ is None
+    assert model.ranker_.kind_ == "logistic"
 
 
 def test_not_fitted():
@@ -200,7 +199,8 @@ def test_top_per_row_sorts_few_entries_and_keeps_what_the_partition_keeps(monkey
 
 
 def test_deterministic(net, model):
-    again = MeetModel().fit(net)
+    again = MeetModel()
+    assert again.fit(net) is again
     for pid in _fractionals(net, 5):
         assert again.recommend(pid) == model.recommend(pid)
 

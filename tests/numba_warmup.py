@@ -1,7 +1,7 @@
 """Compile the batch job's numba kernels once, before the tests that use them (a test-only helper).
 
 Compiled code is cached on disk beside the package (:mod:`recommender.batch.fast`), so only a fresh clone
-compiles, but that compile costs ~30-45 s of CPU, and with two pytest-xdist workers each worker (and any
+compiles, but that compile costs ~25 s of CPU, and with two pytest-xdist workers each worker (and any
 CLI subprocess) that reaches the kernels before the cache is written compiles them again. The root
 ``conftest.py`` runs this script once per session in the background as soon as pytest starts (only when the
 cache is missing or older than the kernels' source), and the tests that take the compiled path wait for it
@@ -10,7 +10,7 @@ through the ``compiled_kernels`` fixture; it then loads from the cache in about 
 Run as ``python tests/numba_warmup.py MARKER``: batch-scores a tiny generated network on the compiled path
 (every kernel and signature the tests use; a bigger network adds none) and writes ``MARKER`` when done, even
 on failure. tests/test_batch_fast.py checks that its model takes the compiled path (a warm-up on the numpy
-path compiles nothing, and each worker that reaches the kernels compiles them itself: ~30 s of CPU).
+path compiles nothing, and each worker that reaches the kernels compiles them itself: ~25 s of CPU).
 """
 
 from __future__ import annotations

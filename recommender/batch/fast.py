@@ -20,7 +20,7 @@ people, where they are not computed); otherwise :func:`score_block` runs the num
 logs it at debug level and :data:`RUNS` counts the blocks of each). Numba is imported only here, never by
 ``fracnet meet``. Compiled code is cached on disk (``NUMBA_CACHE_DIR`` if set,
 else beside the package if writable, else a temporary folder), so only the
-first run on a machine compiles (~30 s on a loaded machine).
+first run on a machine compiles (~25 s of CPU).
 """
 
 from __future__ import annotations

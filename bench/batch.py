@@ -50,6 +50,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import queue
 import resource
 import sys
 import tempfile
@@ -250,6 +251,7 @@ def _batch_child(model_path: str, block_size: int, naive_sample: int, queue) -> 
     A = ctx.A[np.flatnonzero(near)].tocoo()
     src = np.flatnonzero(near)[A.row]
     G = nx.Graph()
+    G.add_nodes_from(people.tolist())  # a sampled person without ties has no edge to bring them in
     G.add_edges_from(zip(src.tolist(), A.col.tolist()))
     t, c = time.perf_counter(), time.thread_time()
     for u in people.tolist():
@@ -270,7 +272,14 @@ def _spawn(target, *args) -> dict:
     q = ctx.Queue()
     p = ctx.Process(target=target, args=(*args, q))
     p.start()
-    res = q.get()
+    while True:  # a child that dies (an exception, the kernel's OOM killer) says so instead of leaving us waiting
+        try:
+            res = q.get(timeout=5)
+            break
+        except queue.Empty:
+            if not p.is_alive():
+                raise SystemExit(f"bench: {target.__name__} exited with code {p.exitcode} before reporting "
+                                 "(its traceback, if any, is above)")
     p.join()
     return res
 

@@ -13,6 +13,19 @@ import numpy as np
 GB4_MIB = 4e9 / 2**20
 
 
+def available_memory() -> int:
+    """Bytes of memory available to a new process (``MemAvailable``), or 0 if unknown: what the benchmarks check a
+    size's estimated peak against before they start."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def timed(fn, *args, **kwargs):
     """``(fn(*args, **kwargs), seconds)``."""
     t = time.perf_counter()

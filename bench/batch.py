@@ -58,7 +58,7 @@ import time
 
 import numpy as np
 
-from _timing import GB4_MIB
+from _timing import GB4_MIB, available_memory
 
 
 def _rss_mb() -> float:
@@ -83,18 +83,6 @@ def _rcm_order(frames: dict) -> np.ndarray:
 
 #: Peak memory per person of the larger of fit and batch (measured at 1M: ~5.6 KiB), with some headroom.
 BYTES_PER_PERSON = 7 * 1024
-
-
-def available_memory() -> int:
-    """Bytes of memory available to a new process (``MemAvailable``), or 0 if unknown."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 def check_memory(n: int) -> str | None:

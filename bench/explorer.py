@@ -36,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _timing import available_memory  # bench/ is on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 PAGES = "recommender/ui/pages/{}.py"
@@ -46,16 +48,8 @@ TARGETS = {"person_first_view": 2.0, "add_to_outreach": 0.5, "slider": 0.5, "swi
 BYTES_PER_PERSON = 30_000
 
 
-def _available_bytes() -> int:
-    with open("/proc/meminfo") as fh:
-        for line in fh:
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 def check_memory(people: int) -> None:
-    need, have = people * BYTES_PER_PERSON, _available_bytes()
+    need, have = people * BYTES_PER_PERSON, available_memory()
     print(f"memory: ~{need / 2**30:.1f} GiB estimated for {people:,} people, {have / 2**30:.1f} GiB available")
     if have and need > have:
         sys.exit(f"bench/explorer.py: {people:,} people need about {need / 2**30:.1f} GiB, but only "

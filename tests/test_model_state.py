@@ -184,15 +184,22 @@ def test_the_cache_answers_as_a_fresh_fit(cold_db, capsys):
     # the 150-person network (a fit ~1 s, the sample's ~5 s): this checks the cache, not the sample
     from recommender.cli import main
 
-    warmed_db = cold_db
-    assert main(["meet", "p0042", "--db", str(warmed_db), "--json"]) == 0
-    cached = json.loads(capsys.readouterr().out)
-    assert main(["meet", "p0042", "--db", str(warmed_db), "--json", "--no-cache"]) == 0
+    argv = ["refer", "--from", "p0042", "--needs", "fundraising", "--db", str(cold_db), "--json"]
+    assert main(["meet", "p0042", "--db", str(cold_db)]) == 0 and main(argv) == 0  # fit and cache both models
+    capsys.readouterr()
+    with pytest.MonkeyPatch.context() as mp:  # the next two answers come from the cache: no fit allowed
+        from recommender.meet.model import MeetModel
+        from recommender.refer.router import Router
+
+        for cls in (MeetModel, Router):
+            mp.setattr(cls, "fit", lambda *a, **k: pytest.fail("fitted instead of loading the cache"))
+        assert main(["meet", "p0042", "--db", str(cold_db), "--json"]) == 0
+        cached = json.loads(capsys.readouterr().out)
+        assert main(argv) == 0
+        routed = json.loads(capsys.readouterr().out)
+    assert main(["meet", "p0042", "--db", str(cold_db), "--json", "--no-cache"]) == 0
     assert json.loads(capsys.readouterr().out) == cached
-    argv = ["refer", "--from", "p0042", "--needs", "fundraising", "--db", str(warmed_db), "--json"]
-    assert main(argv) == 0
-    routed = json.loads(capsys.readouterr().out)
-    with Store(warmed_db) as store:
+    with Store(cold_db) as store:
         from recommender.model_cache import cache_dir
 
         for f in cache_dir(store).glob("route-*"):

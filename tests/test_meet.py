@@ -63,8 +63,8 @@ def _fractionals(net, n=25):
 # -- contract ------------------------------------------------------------------
 
 
-def test_fit_returns_self_and_learns(model):
-    # that fit returns self: test_deterministic's second fit
+def test_the_fitted_model_learned(model):
+    # that fit returns self is checked by test_deterministic's second fit
     assert model.fallback_reason_ is None
     assert model.ranker_.kind_ == "logistic"
 

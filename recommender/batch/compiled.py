@@ -108,10 +108,10 @@ def _pool_buffers(cap):
 
 @njit(**_NOGIL)
 def _candidate_buffers(cap):
-    """A row's candidates: person, lower bound, group, log-odds; those needing their profile similarity (position,
-    profile row start and end)."""
+    """A row's candidates: person, lower bound, group, log-odds, profile similarity; those needing their profile
+    similarity (position, profile row start and end)."""
     return (np.empty(cap, np.int64), np.empty(cap, np.float64), np.empty(cap, np.int8), np.empty(cap, np.float64),
-            np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64))
+            np.empty(cap, np.float64), np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64))
 
 
 @njit(**_NOGIL)
@@ -161,9 +161,11 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
     through the score (:func:`_sig`), as the numpy code ranks by it.
 
     Returns ``(pair_row, pair_col, group, has_hop, aggregates, introducer,
-    n_candidates, warm)`` (``warm``: what the cache-warming passes read, of no
+    tag_sim, n_candidates, warm)`` (``warm``: what the cache-warming passes read, of no
     meaning); ``aggregates`` holds each pair's CN, AA, RA, trust and
-    recency (0 without a mutual contact), as :func:`two_hop_paths` gives them.
+    recency (0 without a mutual contact), as :func:`two_hop_paths` gives them; ``tag_sim`` each pair's
+    profile similarity, the same products summed in the same order as
+    :func:`~recommender.meet.features.block_tag_similarity` (so the same number).
     """
     b = len(rows)
     kspec = affinity.shape[0]
@@ -177,6 +179,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
     o_hh = np.empty(cap, np.bool_)
     o_agg = np.empty((cap, 5), np.float64)  # cn, aa, ra, trust, recency
     o_in = np.empty(cap, np.int64)
+    o_tag = np.empty(cap, np.float64)  # the profile similarity, summed as block_tag_similarity sums it
     m = 0
     n_cand = 0
     n_touch = len(touched)
@@ -191,7 +194,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
     codes = np.empty(kspec + 1, np.int64)
     Q = np.zeros(n_terms)
     cap_c = 1024
-    cv, lo, cg, sc, dj, ds, de = _candidate_buffers(cap_c)  # all candidates of the row
+    cv, lo, cg, sc, ct, dj, ds, de = _candidate_buffers(cap_c)  # all candidates of the row
     top = np.empty((3, max(k, 1)), np.float64)  # per group: the k largest bounds / log-odds so far
     ntop = np.zeros(3, np.int64)
     ng = np.zeros(3, np.int64)
@@ -341,7 +344,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
         n_cand += nc
         if cap_c < nc:
             cap_c = 2 * nc
-            cv, lo, cg, sc, dj, ds, de = _candidate_buffers(cap_c)
+            cv, lo, cg, sc, ct, dj, ds, de = _candidate_buffers(cap_c)
         SL[:] = 0.0
         nu = _spec_codes(pu, u, extra, words, codes)
         for q in range(nu):  # u's specialties: the sum of their lift rows
@@ -470,6 +473,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
             for q in range(ds[d], de[d]):
                 dot += p_data[q] * Q[p_indices[q]]
             j = dj[d]
+            ct[j] = dot
             sc[j] = lo[j] - tag_span_lo + a_tag * _log1p(dot)
         for q in range(p_indptr[u], p_indptr[u + 1]):
             Q[p_indices[q]] = 0.0
@@ -492,6 +496,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
                 o_g = _grow(o_g, cap)
                 o_hh = _grow(o_hh, cap)
                 o_in = _grow(o_in, cap)
+                o_tag = _grow(o_tag, cap)
                 agg = np.empty((cap, 5), np.float64)
                 for q in range(m):
                     for c in range(5):
@@ -504,6 +509,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
             o_col[m] = v
             o_g[m] = cg[j]
             o_hh[m] = hh
+            o_tag[m] = ct[j]
             if hh:
                 o_agg[m, 0] = np.float64(r.cn)
                 o_agg[m, 1] = r.aa
@@ -515,7 +521,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
                 o_agg[m] = 0.0
                 o_in[m] = -1
             m += 1
-    return o_row[:m], o_col[:m], o_g[:m], o_hh[:m], o_agg[:m], o_in[:m], n_cand, warm
+    return o_row[:m], o_col[:m], o_g[:m], o_hh[:m], o_agg[:m], o_in[:m], o_tag[:m], n_cand, warm
 
 
 @njit(**_NOGIL)

@@ -264,7 +264,7 @@ def prune(model, rows: np.ndarray, k: int, group: str) -> dict:
         coef, float(c0), gconst, float(a[col["cand_activity"]]), float(a[col["tag_sim"]]), margin(ctx, a, c0),
         p["l_int"], p["l_ratio"], p["l_comp"], p["l_ra"], p["l_aa"],
         coef_s, s["component"], s["log1p_clustering"], s["vecs"], s["vals"], s["norm"], spa, touched, stamp0)
-    names = ("row", "col", "group", "has_hop", "aggregates", "introducer", "candidates", "warm")
+    names = ("row", "col", "group", "has_hop", "aggregates", "introducer", "tag_sim", "candidates", "warm")
     return dict(zip(names, out))
 
 
@@ -285,4 +285,5 @@ def score_block(model, rows: np.ndarray, k: int = 10, group: str = "all"):
     hidx = np.where(r["has_hop"], np.arange(len(pr)), -1)
     tags = tag_counts(model.context_, rows, pr, pc)
     tags["group"] = r["group"]
-    return model._rank_candidates(rows, pr, pc, hop, hidx, tags, k, introducers=True, katz=False)
+    return model._rank_candidates(rows, pr, pc, hop, hidx, tags, k, introducers=True, katz=False,
+                                  tag_sim=r["tag_sim"])

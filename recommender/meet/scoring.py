@@ -185,11 +185,13 @@ class MeetScorer:
         pr, pc, hidx, tags = block_candidates(ctx, rows, hop, group=group, **self._candidate_kw)
         return self._rank_candidates(rows, pr, pc, hop, hidx, tags, k, introducers=introducers, katz=katz)
 
-    def _rank_candidates(self, rows, pr, pc, hop, hidx, tags, k, *, introducers: bool, katz: bool):
+    def _rank_candidates(self, rows, pr, pc, hop, hidx, tags, k, *, introducers: bool, katz: bool,
+                         tag_sim: np.ndarray | None = None):
         """The rest of :meth:`score_block` from a block's candidates (``hop``: their two-hop aggregates).
 
         Any set of candidates holding each (row, group)'s top ``k`` gives the same answer: what is kept depends
-        only on each pair's own features (the compiled batch path, :mod:`recommender.batch.fast`, passes fewer).
+        only on each pair's own features (the compiled batch path, :mod:`recommender.batch.fast`, passes fewer,
+        with their profile similarity ``tag_sim`` already summed as :func:`block_tag_similarity` sums it).
         """
         ctx = self.context_
         b = len(rows)
@@ -210,7 +212,7 @@ class MeetScorer:
                 thr = _kth_largest(pr[idx], lo[idx], kk, b)
                 per_group[gi] = idx[hi[idx] >= thr[pr[idx]] - 1e-9]
         surv = np.concatenate(per_group)
-        tag = block_tag_similarity(ctx, rows, pr[surv], pc[surv])
+        tag = block_tag_similarity(ctx, rows, pr[surv], pc[surv]) if tag_sim is None else tag_sim[surv]
         if lin is not None:
             logit = part[surv] + a[_TAG] * np.log1p(tag)
             score = _sigmoid(logit)

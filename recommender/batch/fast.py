@@ -187,6 +187,7 @@ def structure_arrays(ctx) -> dict:
             "vecs": np.ascontiguousarray(st["vecs"], dtype=np.float64),
             "vals": np.ascontiguousarray(st["vals"], dtype=np.float64),
             "norm": np.ascontiguousarray(st["norm"], dtype=np.float64),
+            "has_clustering": clust is not None,
         }
     return ctx._pools["compiled_structure"]
 
@@ -251,6 +252,8 @@ def prune(model, rows: np.ndarray, k: int, group: str) -> dict:
     coef = np.array([a[col[f]] for f in KERNEL_FEATURES], dtype=np.float64)
     coef_s = np.array([a[col[f]] for f in STRUCT_FEATURES], dtype=np.float64)
     s = structure_arrays(ctx)
+    if not s["has_clustering"]:  # both clustering columns are 0, their terms 0: the kernel need not read them
+        coef_s[[STRUCT_FEATURES.index("clust_min"), STRUCT_FEATURES.index("clust_max")]] = 0.0
     gconst = np.array([a[col[f]] for f in ("group_peer", "group_adjacent", "group_executive")]) * np.log(2.0)
     g = graph_arrays(ctx)
     p = _people_arrays(model, kw["n_pool"])

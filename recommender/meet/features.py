@@ -444,10 +444,15 @@ def return_probabilities(ctx: FeatureContext) -> np.ndarray:
 def stack_features(cols: dict, idx: np.ndarray | None = None) -> np.ndarray:
     """Feature matrix (m, F) in :data:`FEATURE_NAMES` order from :func:`feature_columns` (rows ``idx``)."""
     m = len(cols["cn"]) if idx is None else len(idx)
-    X = np.empty((m, len(FEATURE_NAMES)))
+    # column by column into contiguous rows of the transpose, then one transposing copy: a column of a C-order
+    # (m, F) array is strided, and writing it touches a cache line per value (~1.6x slower at F = 36)
+    XT = np.empty((len(FEATURE_NAMES), m))
     for j, name in enumerate(FEATURE_NAMES):
-        X[:, j] = cols[name] if idx is None else cols[name][idx]
-    return X
+        if idx is None:
+            XT[j] = cols[name]
+        else:
+            np.take(np.asarray(cols[name], dtype=np.float64), idx, out=XT[j])
+    return np.ascontiguousarray(XT.T)
 
 
 def _affinity(ctx: FeatureContext, rows, pr, nsu, nsv, spec) -> np.ndarray:

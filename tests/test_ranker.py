@@ -81,6 +81,18 @@ def test_score_of_a_row_does_not_depend_on_the_batch(rows):
     assert np.array_equal(np.concatenate([r.score(X[i:i + 1]) for i in range(len(X))]), whole)
 
 
+@pytest.mark.parametrize("estimator", ["hgb", "blend"])
+def test_trees_score_many_rows_in_blocks_with_the_same_bits(rows, estimator, monkeypatch):
+    from recommender.meet import pair_scorer
+
+    X, y = rows
+    r = PairRanker(estimator=estimator).fit(X, y)
+    whole = r.decision(X)
+    n_trees = len(r.trees_["roots"])
+    monkeypatch.setattr(pair_scorer, "_TREE_CELLS", 7 * n_trees)  # blocks of 7 rows, the last one shorter
+    assert len(X) % 7 and np.array_equal(r.decision(X), whole)
+
+
 def test_save_load_round_trip(rows, tmp_path):
     X, y = rows
     r = PairRanker().fit(X, y)

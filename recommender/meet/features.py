@@ -444,15 +444,24 @@ def return_probabilities(ctx: FeatureContext) -> np.ndarray:
 def stack_features(cols: dict, idx: np.ndarray | None = None) -> np.ndarray:
     """Feature matrix (m, F) in :data:`FEATURE_NAMES` order from :func:`feature_columns` (rows ``idx``)."""
     m = len(cols["cn"]) if idx is None else len(idx)
-    # column by column into contiguous rows of the transpose, then one transposing copy: a column of a C-order
-    # (m, F) array is strided, and writing it touches a cache line per value (~1.6x slower at F = 36)
-    XT = np.empty((len(FEATURE_NAMES), m))
-    for j, name in enumerate(FEATURE_NAMES):
-        if idx is None:
-            XT[j] = cols[name]
-        else:
-            np.take(np.asarray(cols[name], dtype=np.float64), idx, out=XT[j])
-    return np.ascontiguousarray(XT.T)
+    X = np.empty((m, len(FEATURE_NAMES)))
+    # a block of rows at a time, column by column into contiguous rows of its transpose, then one transposing
+    # copy: a column of a C-order (m, F) array is strided, and writing it touches a cache line per value (~1.6x
+    # slower at F = 36); the block bounds the transpose's memory
+    step = 1 << 16
+    n_all = len(cols["cn"])
+    src = [np.broadcast_to(np.asarray(cols[name], dtype=np.float64), (n_all,)) for name in FEATURE_NAMES]
+    XT = np.empty((len(FEATURE_NAMES), min(m, step)))
+    for r0 in range(0, m, step):
+        r1 = min(m, r0 + step)
+        T = XT[:, :r1 - r0]
+        for j, col in enumerate(src):
+            if idx is None:
+                T[j] = col[r0:r1]
+            else:
+                np.take(col, idx[r0:r1], out=T[j])
+        X[r0:r1] = T.T
+    return X
 
 
 def _affinity(ctx: FeatureContext, rows, pr, nsu, nsv, spec) -> np.ndarray:

@@ -443,24 +443,17 @@ def return_probabilities(ctx: FeatureContext) -> np.ndarray:
 
 def stack_features(cols: dict, idx: np.ndarray | None = None) -> np.ndarray:
     """Feature matrix (m, F) in :data:`FEATURE_NAMES` order from :func:`feature_columns` (rows ``idx``)."""
-    m = len(cols["cn"]) if idx is None else len(idx)
-    X = np.empty((m, len(FEATURE_NAMES)))
-    # a block of rows at a time, column by column into contiguous rows of its transpose, then one transposing
-    # copy: a column of a C-order (m, F) array is strided, and writing it touches a cache line per value (~1.6x
-    # slower at F = 36); the block bounds the transpose's memory
-    step = 1 << 16
     n_all = len(cols["cn"])
+    idx = np.arange(n_all) if idx is None else idx
     src = [np.broadcast_to(np.asarray(cols[name], dtype=np.float64), (n_all,)) for name in FEATURE_NAMES]
-    XT = np.empty((len(FEATURE_NAMES), min(m, step)))
-    for r0 in range(0, m, step):
-        r1 = min(m, r0 + step)
-        T = XT[:, :r1 - r0]
+    # a block of rows at a time into contiguous rows of its transpose, then one copy: writing a column of a C-order
+    # (m, F) array touches a cache line per value (~1.6x slower at F = 36); the block bounds the copy's memory
+    X, XT, step = np.empty((len(idx), len(src))), np.empty((len(src), min(len(idx), 1 << 16))), 1 << 16
+    for r0 in range(0, len(idx), step):
+        T = XT[:, :len(idx[r0:r0 + step])]
         for j, col in enumerate(src):
-            if idx is None:
-                T[j] = col[r0:r1]
-            else:
-                np.take(col, idx[r0:r1], out=T[j])
-        X[r0:r1] = T.T
+            np.take(col, idx[r0:r0 + step], out=T[j])
+        X[r0:r0 + step] = T.T
     return X
 
 

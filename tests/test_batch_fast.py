@@ -77,6 +77,16 @@ def test_compiled_path_keeps_few_pairs_but_every_top_pair(demo_model):
     assert set(zip(pr.tolist(), pc.tolist())) <= have
 
 
+def test_the_kernels_profile_similarity_is_block_tag_similarity_bit_for_bit(demo_model):
+    from recommender.meet.features import block_tag_similarity
+
+    rows = np.arange(200, 900)
+    kept = fast.prune(demo_model, rows, demo_model.stage1_k(10), "all")
+    want = block_tag_similarity(demo_model.context_, rows, kept["row"], kept["col"])
+    assert (want > 0).sum() > len(want) / 2  # most kept pairs share profile terms: the sums are compared
+    np.testing.assert_array_equal(kept["tag_sim"], want)  # the numpy stage uses it in place of its own
+
+
 def test_scattered_rows_and_a_block_of_one(demo_model):
     rng = np.random.default_rng(0)
     rows = rng.choice(len(demo_model.context_), size=300, replace=False)

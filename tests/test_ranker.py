@@ -81,6 +81,24 @@ def test_score_of_a_row_does_not_depend_on_the_batch(rows):
     assert np.array_equal(np.concatenate([r.score(X[i:i + 1]) for i in range(len(X))]), whole)
 
 
+@pytest.mark.parametrize("estimator", ["logistic", "hgb"])
+def test_contributions_of_some_columns_are_those_of_all_columns(rows, estimator):
+    from recommender.meet.reasons import WEIGHT_COLUMNS
+
+    X, y = rows
+    r = PairRanker(estimator=estimator).fit(X, y)
+    full, base = r.contributions(X)
+    some, base_some = r.contributions(X, columns=WEIGHT_COLUMNS)
+    cols = list(WEIGHT_COLUMNS)
+    assert np.array_equal(some[:, cols], full[:, cols]) and np.array_equal(base_some, base)
+    assert np.any(full[:, cols] != 0)
+    others = np.setdiff1d(np.arange(F), cols)
+    if estimator == "logistic":  # only the columns asked for are computed
+        assert not some[:, others].any() and np.any(full[:, others] != 0)
+    else:  # the trees compute every column
+        assert np.array_equal(some, full)
+
+
 @pytest.mark.parametrize("estimator", ["hgb", "blend"])
 def test_trees_score_many_rows_in_blocks_with_the_same_bits(rows, estimator, monkeypatch):
     from recommender.meet import pair_scorer

@@ -124,7 +124,8 @@ def top_reasons(model, X: np.ndarray) -> np.ndarray:
     """
     if len(X) == 0:
         return np.zeros(0, np.int64)
-    return reason_rule.top_reasons(X, model.ranker_.contributions(X)[0])
+    # only the contributions that weigh a reason (the same numbers as recommend's, which computes them all)
+    return reason_rule.top_reasons(X, model.ranker_.contributions(X, columns=reason_rule.WEIGHT_COLUMNS)[0])
 
 
 def score_meet_block(model, rows: np.ndarray, k: int, group: str) -> dict:

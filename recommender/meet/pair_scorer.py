@@ -88,8 +88,11 @@ class PairScorer:
         """Probability-like scores in (0, 1), shape (m,)."""
         return _sigmoid(self.decision(X))
 
-    def contributions(self, X) -> tuple[np.ndarray, np.ndarray]:
+    def contributions(self, X, columns=None) -> tuple[np.ndarray, np.ndarray]:
         """Per-feature contributions to the log-odds and the baseline.
+
+        ``columns`` (positions in :data:`FEATURE_NAMES`): for linear kinds, only those columns are computed (the
+        same numbers, column by column) and the others are 0; tree kinds compute every column.
 
         Returns
         -------
@@ -101,6 +104,12 @@ class PairScorer:
         """
         self._check()
         X = np.asarray(X, dtype=float)
+        if columns is not None and self.kind_ not in _TREE_KINDS:
+            contrib = np.zeros(X.shape)
+            for j in columns:
+                z = transform_column(FEATURE_NAMES[j], X[:, j])
+                contrib[:, j] = ((z - self.mean_[j]) / self.scale_[j]) * self.coef_[j]
+            return contrib, np.full(len(X), self.intercept_)
         Z = _transform(X)
         if self.kind_ not in _TREE_KINDS:
             contrib = ((Z - self.mean_) / self.scale_) * self.coef_

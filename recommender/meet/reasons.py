@@ -42,6 +42,8 @@ ACTIVE_MIN_TIES = 2
 
 _COL = {f: i for i, f in enumerate(FEATURE_NAMES)}
 _KIND_COLS = [[_COL[f] for f in REASON_FEATURES[kind]] for kind in REASON_ORDER]
+#: The feature columns whose contributions weigh a reason (all :func:`reason_weights` reads).
+WEIGHT_COLUMNS = tuple(sorted({j for cols in _KIND_COLS for j in cols}))
 
 
 @dataclass(frozen=True)

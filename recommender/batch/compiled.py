@@ -480,13 +480,16 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
         # per group: the k-th largest log-odds; keep what is within the margin of it
         ntop[:] = 0
         ng[:] = 0
-        for j in range(nc):
+        # (only the candidates with a profile similarity, dj[:nd] in candidate order: the others' sc is -inf)
+        for d in range(nd):
+            j = dj[d]
             if sc[j] > -np.inf:
                 g = cg[j]
                 ng[g] += 1
                 ntop[g] = _kth_insert(top[g], ntop[g], k, sc[j])
         _thresholds(top, ntop, ng, k, margin, thr, sthr)
-        for j in range(nc):
+        for d in range(nd):
+            j = dj[d]
             if sc[j] == -np.inf or _below(sc[j] + margin, thr[cg[j]], sthr[cg[j]]):
                 continue
             if m == cap:

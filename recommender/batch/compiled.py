@@ -588,6 +588,10 @@ def _below(x, y, sy):
         return False
     if -49.0 < y < 30.0 and x < y - 1.0:
         return True
+    # within 10 of 0 the score's slope is above 4.5e-5: 1e-6 of log-odds moves it by 1.7e-11 or more, far beyond
+    # the rounding of either score
+    if -10.0 < y < 10.0 and x < y - 1e-6:
+        return True
     return _sig(x) < sy
 
 

@@ -124,6 +124,35 @@ def _top_per_row(row: np.ndarray, val: np.ndarray, k: int, nrows: int, tiebreak:
     return keep
 
 
+def list_order(key: np.ndarray, score: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
+    """``np.lexsort((tiebreak, -score, key))``: by ``key``, then ``score`` descending, then ``tiebreak`` (distinct
+    within a key), about 3x faster when each key has few entries (a block's (row, group) lists of ~10).
+
+    A stable sort by key (its entries kept in order), then each key's entries sorted on their own, as the rows of a
+    padded (keys, longest list) table (``np.lexsort`` along its rows).
+
+    >>> key, score, tb = np.array([1, 0, 1, 0, 1]), np.array([.5, .2, .9, .2, .5]), np.array([7, 4, 3, 2, 1])
+    >>> list_order(key, score, tb).tolist() == np.lexsort((tb, -score, key)).tolist() == [3, 1, 2, 4, 0]
+    True
+    """
+    m = len(key)
+    if m == 0:
+        return np.zeros(0, dtype=np.intp)
+    by_key = np.argsort(key, kind="stable")
+    k = key[by_key]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    lens = np.diff(np.r_[starts, m])
+    rid = np.repeat(np.arange(len(starts)), lens)
+    pos = np.arange(m) - starts[rid]
+    S = np.full((len(starts), int(lens.max())), np.inf)  # padding sorts last: every -score is finite
+    T = np.zeros(S.shape, dtype=np.asarray(tiebreak).dtype)
+    S[rid, pos] = -np.asarray(score)[by_key]
+    T[rid, pos] = np.asarray(tiebreak)[by_key]
+    within = np.lexsort((T, S), axis=1)
+    keep = within < lens[:, None]
+    return by_key[(starts[:, None] + within)[keep]]
+
+
 def entry_positions(M: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """For each ``i``, the place in ``M.indices`` / ``M.data`` of the entry (``rows[i]``, ``cols[i]``) of the CSR
     matrix ``M`` (no duplicate entries), or -1 where ``M`` stores none.

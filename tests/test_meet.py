@@ -198,6 +198,22 @@ def test_top_per_row_sorts_few_entries_and_keeps_what_the_partition_keeps(monkey
     assert any(keep.any() and not keep.all() for keep in sorted_)
 
 
+def test_list_order_is_the_lexsort_of_the_answer():
+    """The answer's order (row and group, score descending, then position) by kernels.list_order: np.lexsort's,
+    on keys in any order, with scores tied, -0.0 among them, and lists of one to many entries."""
+    from recommender.kernels import list_order
+
+    rng = np.random.default_rng(1)
+    for trial in range(300):
+        m = int(rng.integers(0, 400))
+        key = rng.integers(0, int(rng.integers(1, 60)), m)
+        key = np.sort(key) if trial % 2 else key
+        score = rng.integers(-2, 3, m) * 0.25 if trial % 3 else rng.random(m)
+        score[rng.random(m) < 0.05] = -0.0
+        tb = rng.permutation(10 * m + 1)[:m]
+        assert np.array_equal(list_order(key, score, tb), np.lexsort((tb, -score, key)))
+
+
 def test_deterministic(net, model):
     again = MeetModel()
     assert again.fit(net) is again

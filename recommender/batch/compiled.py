@@ -453,8 +453,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
         _thresholds(top, ntop, ng, k, margin, thr, sthr)
         for q in range(p_indptr[u], p_indptr[u + 1]):
             Q[p_indices[q]] = p_data[q]
-        # in three passes, so that the profile rows' cache misses overlap: which candidates and where their rows
-        # are, a touch of each row's cache lines, then the dot products
+        # in three passes, so that the profile rows' misses overlap: which rows, a touch of their lines, the dots
         nd = 0
         for j in range(nc):
             if _below(lo[j] + tag_span + margin, thr[cg[j]], sthr[cg[j]]):
@@ -480,8 +479,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
         # per group: the k-th largest log-odds; keep what is within the margin of it
         ntop[:] = 0
         ng[:] = 0
-        # (only the candidates with a profile similarity, dj[:nd] in candidate order: the others' sc is -inf)
-        for d in range(nd):
+        for d in range(nd):  # only those with a profile similarity (dj, in candidate order): the others' sc is -inf
             j = dj[d]
             if sc[j] > -np.inf:
                 g = cg[j]
@@ -588,17 +586,14 @@ def _below(x, y, sy):
         return False
     if -49.0 < y < 30.0 and x < y - 1.0:
         return True
-    # within 10 of 0 the score's slope is above 4.5e-5: 1e-6 of log-odds moves it by 1.7e-11 or more, far beyond
-    # the rounding of either score
-    if -10.0 < y < 10.0 and x < y - 1e-6:
+    if -10.0 < y < 10.0 and x < y - 1e-6:  # the slope there: 1e-6 of log-odds is >= 1.7e-11 of score, >> rounding
         return True
     return _sig(x) < sy
 
 
 @njit(**_NOGIL)
 def _grow(a, cap):
-    # element by element: an array-to-array slice assignment compiles numba's broadcast checks and their error
-    # messages (~5 s of a new machine's first compile)
+    # element by element: a slice assignment compiles numba's broadcast checks (~5 s of a new machine's first compile)
     out = np.empty(cap, a.dtype)
     for q in range(len(a)):
         out[q] = a[q]

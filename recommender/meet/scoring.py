@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from recommender.errors import NotFittedError, UnknownIdError, UsageError
-from recommender.kernels import _kth_largest, _ranges, _top_per_row, entry_positions
+from recommender.kernels import _kth_largest, _ranges, _top_per_row, entry_positions, list_order
 from recommender.meet.candidates import block_candidates, candidate_pairs
 from recommender.meet import features
 from recommender.meet.context import FeatureContext
@@ -241,7 +241,7 @@ class MeetScorer:
             kept, sv, X, score = kept[final], sv[final], X[final], _sigmoid(s2[final])
         else:
             score = score[kept]
-        order = np.lexsort((pc[sv], -score, g[sv], pr[sv]))
+        order = list_order(pr[sv] * len(GROUPS) + g[sv], score, pc[sv])  # np.lexsort((pc, -score, g, pr)), faster
         sv, X, score = sv[order], X[order], score[order]
         if katz:
             X[:, _KATZ] = katz_scores(ctx, rows, pr[sv], pc[sv], X[:, _CN], np.zeros(len(sv)))

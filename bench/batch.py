@@ -161,7 +161,7 @@ def _batch_child(model_path: str, block_size: int, naive_sample: int, queue) -> 
 
     from recommender.batch import fast
     from recommender.batch.engines import default_threads
-    from recommender.batch.meet import batch_meet
+    from recommender.batch.meet import batch_meet, meet_block_size
     from recommender.meet.candidates import block_candidates
     from recommender.meet.model import MeetModel
     from recommender.meet.twohop import two_hop_paths
@@ -173,6 +173,8 @@ def _batch_child(model_path: str, block_size: int, naive_sample: int, queue) -> 
     ctx = model.context_
     n = len(ctx)
     out["rss_after_load_mb"] = _rss_mb()
+    block_size = block_size or meet_block_size(model)  # the job's default (smaller on the numpy path)
+    out["block_size"] = block_size
 
     # the whole batch job (graph + tags + ranker scoring + output)
     with tempfile.TemporaryDirectory() as tmp:
@@ -347,7 +349,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--full", action="store_true", help="also 1,000,000 people")
     ap.add_argument("--sizes", type=int, nargs="*", help="people per network (default: 10000 100000)")
-    ap.add_argument("--block-size", type=int, default=1024)
+    ap.add_argument("--block-size", type=int, default=None,
+                    help="people per block (default: the batch job's, 1024 on the compiled path, 256 otherwise)")
     ap.add_argument("--naive-sample", type=int, default=200)
     ap.add_argument("--repeat", type=int, help="cold batch runs per size, median reported "
                     "(default 3; 1 at 1M and above)")
@@ -374,7 +377,7 @@ def main(argv=None) -> int:
                   f"{r['fit_s']:6.1f} s (user CPU {r['fit_cpu_s']:.1f} s, {r['training_windows']} windows, peak "
                   f"{r['fit_peak_rss_mb']:,.0f} MiB, {r['rss_before_fit_mb']:,.0f} with the network loaded) | batch meet "
                   f"{r['batch_s']:6.1f} s on {r['threads']} threads, user CPU {r['batch_cpu_s']:.1f} s "
-                  f"(median of {', '.join(f'{x:.1f}' for x in r['batch_runs_s'])}; compiled path: {r['compiled']}) "
+                  f"(median of {', '.join(f'{x:.1f}' for x in r['batch_runs_s'])}; compiled path: {r['compiled']}, blocks of {r['block_size']:,}) "
                   f"({r['rows_written']:,} rows, ~{r['pairs_scored_est']:,} candidate pairs), peak {r['peak_rss_mb']:,.0f} MiB "
                   f"(model loaded: {r['rss_after_load_mb']:,.0f})")
             print(f"{'':>9}  graph stage (compiled two-hop pass) {r['graph_s']:.2f} s = {r['graph_paths_per_s']:.2e} "

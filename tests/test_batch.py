@@ -154,6 +154,22 @@ def test_output_files_are_readable(small_model, tmp_path, ext):
     assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temp file left
 
 
+def test_the_default_block_is_smaller_on_the_numpy_path(sample_model, tmp_path, monkeypatch):
+    from recommender.batch import fast
+    from recommender.batch.engines import DEFAULT_BLOCK_SIZE
+    from recommender.batch.meet import NUMPY_BLOCK_SIZE, meet_block_size
+
+    path = fast.path_taken(sample_model)
+    want = DEFAULT_BLOCK_SIZE if path == "compiled" else NUMPY_BLOCK_SIZE
+    assert meet_block_size(sample_model) == want
+    assert batch_meet(sample_model, tmp_path / "a.csv", k=2).block_size == want
+    monkeypatch.setattr(fast, "usable", lambda model: False)  # as without numba or with a tree ranker
+    summary = batch_meet(sample_model, tmp_path / "b.csv", k=2)
+    assert summary.block_size == NUMPY_BLOCK_SIZE < DEFAULT_BLOCK_SIZE
+    assert summary.blocks == -(-summary.people // NUMPY_BLOCK_SIZE) > 1  # the sample's 400 people: two blocks
+    assert batch_meet(sample_model, tmp_path / "c.csv", k=2, block_size=700).block_size == 700  # asked for: kept
+
+
 def test_unknown_extension_fails_listing_formats(small_model, tmp_path):
     with pytest.raises(OutputPathError, match=r"\.csv or \.parquet"):
         batch_meet(small_model, tmp_path / "out.xlsx")

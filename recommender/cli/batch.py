@@ -34,7 +34,8 @@ def register(sub) -> None:
                    help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default with --engine dask: "
                         "a local cluster of 2 worker processes)")
     m.add_argument("--block-size", type=int, default=None, metavar="N",
-                   help="people per block; bounds memory, never changes results (default: 1024)")
+                   help="people per block; bounds memory, never changes results (default: 1024 on the "
+                        "compiled path, 256 otherwise)")
     m.add_argument("--model", metavar="PATH", help="use a model saved with `fracnet meet --save-model`")
 
     r = _job(bsub, "refer", run_refer, "route many opportunities at once (one output row per pick)",
@@ -95,7 +96,6 @@ def _print_summary(args, summary, what: str) -> None:
 def run_meet(args) -> int:
     import time
 
-    from recommender.batch.engines import DEFAULT_BLOCK_SIZE
     from recommender.batch.meet import batch_meet
     from recommender.batch.writer import check_output
     from recommender.errors import UsageError
@@ -125,7 +125,7 @@ def run_meet(args) -> int:
         bar, update = _bar(args, len(model.context_), "batch meet", "people")
         try:
             summary = batch_meet(model, args.out, k=args.k, group=args.group,
-                                 block_size=args.block_size or DEFAULT_BLOCK_SIZE, engine=args.engine,
+                                 block_size=args.block_size, engine=args.engine,
                                  scheduler=args.scheduler, client=client, progress=update)
         finally:
             bar.close()

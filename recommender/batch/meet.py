@@ -119,6 +119,11 @@ def meet_block_size(model) -> int:
     return DEFAULT_BLOCK_SIZE if fast.usable(model) else NUMPY_BLOCK_SIZE
 
 
+def _block_size(model, block_size: int | None) -> int:
+    """``block_size`` checked, or :func:`meet_block_size` when None."""
+    return _check_block_size(meet_block_size(model) if block_size is None else block_size)
+
+
 def meet_rows(model, person_ids=None, *, include_opted_out: bool = False) -> np.ndarray:
     """Positions of the people a batch job scores (default: everyone not opted out)."""
     model._check()
@@ -187,7 +192,7 @@ def iter_meet_blocks(model, rows: np.ndarray, *, k: int = 10, group: str = "all"
 
     model._check()
     _check_k_group(k, group)
-    block_size = _check_block_size(meet_block_size(model) if block_size is None else block_size)
+    block_size = _block_size(model, block_size)
     if engine not in ENGINES:
         raise UsageError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     blocks = _blocks(np.asarray(rows, dtype=np.int64), block_size)
@@ -297,7 +302,7 @@ def batch_meet(model, out, *, k: int = 10, group: str = "all", block_size: int |
     path, fmt = check_output(out)
     model._check()
     _check_k_group(k, group)
-    block_size = _check_block_size(meet_block_size(model) if block_size is None else block_size)
+    block_size = _block_size(model, block_size)
     if engine not in ENGINES:
         raise UsageError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     t0 = time.perf_counter()

@@ -154,6 +154,25 @@ def test_output_files_are_readable(small_model, tmp_path, ext):
     assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temp file left
 
 
+def test_parquet_row_groups_summarise_what_readers_filter_on(small_model, tmp_path):
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "meet.parquet"
+    batch_meet(small_model, out, k=4, block_size=40)
+    meta = pq.ParquetFile(out).metadata
+    assert meta.num_row_groups > 1
+    names = meta.schema.names
+    for g in range(meta.num_row_groups):
+        stats = {names[c]: meta.row_group(g).column(c).statistics for c in range(meta.num_columns)}
+        person = stats["person_id"]
+        assert person is not None and person.has_min_max  # a reader can skip row groups by person
+        assert stats["score"] is not None and stats["score"].has_min_max
+        # the candidates' and introducers' ids (many distinct strings) are not summarised: the costliest part
+        assert stats["candidate_id"] is None and stats["introducer_id"] is None
+    first = pq.read_table(out, filters=[("person_id", "==", str(pd.read_parquet(out)["person_id"].iloc[0]))])
+    assert 0 < first.num_rows <= 3 * 4
+
+
 def test_the_default_block_is_smaller_on_the_numpy_path(sample_model, tmp_path, monkeypatch):
     from recommender.batch import fast
     from recommender.batch.engines import DEFAULT_BLOCK_SIZE

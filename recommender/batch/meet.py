@@ -96,6 +96,11 @@ _REASON_ORDER = reason_rule.REASON_ORDER
 _COL = {f: i for i, f in enumerate(FEATURE_NAMES)}
 
 
+#: Parquet columns with row-group statistics: all but the candidate's and introducer's ids (many distinct strings:
+#: summarising them took 2.7 of a 1,024-person block's 6.0 ms of writing, and no one filters on them).
+_STATISTICS_COLUMNS = ("person_id", "rank", "group", "score", "introducer_trust", "top_reason")
+
+
 def _meet_schema():
     import pyarrow as pa
 
@@ -313,7 +318,8 @@ def batch_meet(model, out, *, k: int = 10, group: str = "all", block_size: int |
     schema = _meet_schema() if fmt == "parquet" else None
     arrow = _ArrowMeet(model) if fmt == "parquet" else None
     with _AtomicTableWriter(path, fmt, MEET_COLUMNS, schema=schema,
-                            dictionary_columns=("person_id", "group", "top_reason")) as writer:
+                            dictionary_columns=("person_id", "group", "top_reason"),
+                            statistics_columns=_STATISTICS_COLUMNS) as writer:
         for b, res in iter_meet_blocks(model, rows, k=k, group=group, block_size=block_size, engine=engine,
                                        scheduler=scheduler, client=client, threads=threads):
             writer.write(arrow.table(res) if arrow is not None else _meet_frame_of(model, res))

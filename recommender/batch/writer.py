@@ -61,11 +61,15 @@ class _AtomicTableWriter:
     """Append DataFrames to a CSV or Parquet file; the file appears only on success."""
 
     def __init__(self, path: Path, fmt: str, columns: Iterable[str], schema=None,
-                 dictionary_columns: Iterable[str] | None = None):
+                 dictionary_columns: Iterable[str] | None = None, statistics_columns: Iterable[str] | None = None):
         self.path = Path(path)
         #: Parquet: the columns to dictionary-encode (None: all). Columns with many distinct values
         #: (candidate ids, scores) are smaller and much cheaper to write without a dictionary.
         self.dictionary_columns = None if dictionary_columns is None else frozenset(dictionary_columns)
+        #: Parquet: the columns whose row groups carry min/max statistics (None: all). A string column of many
+        #: distinct values (candidate ids) costs as much to summarise as the rest of the write; what a reader
+        #: filters on (the person, numbers) keeps them.
+        self.statistics_columns = None if statistics_columns is None else frozenset(statistics_columns)
         self.fmt = fmt
         self.columns = list(columns)
         self.schema = schema
@@ -79,9 +83,7 @@ class _AtomicTableWriter:
     def write(self, df) -> None:
         if not isinstance(df, pd.DataFrame):  # a pyarrow Table in the writer's schema (Parquet only)
             if self._pq is None:
-                import pyarrow.parquet as pq
-
-                self._pq = pq.ParquetWriter(self.tmp, df.schema, use_dictionary=self._dictionary_columns(df.schema))
+                self._open_parquet(df.schema)
             if df.num_rows:
                 self._pq.write_table(df)
             self.rows += df.num_rows
@@ -101,20 +103,22 @@ class _AtomicTableWriter:
                 df.to_csv(self._fh, index=False, header=False)
         else:
             import pyarrow as pa
-            import pyarrow.parquet as pq
 
             table = pa.Table.from_pandas(df, schema=self.schema, preserve_index=False)
             if self._pq is None:
-                self._pq = pq.ParquetWriter(self.tmp, table.schema,
-                                            use_dictionary=self._dictionary_columns(table.schema))
+                self._open_parquet(table.schema)
             if len(df):
                 self._pq.write_table(table)
         self.rows += len(df)
 
-    def _dictionary_columns(self, schema) -> list[str] | bool:
-        if self.dictionary_columns is None:
-            return True
-        return [f for f in schema.names if f in self.dictionary_columns]
+    def _open_parquet(self, schema) -> None:
+        import pyarrow.parquet as pq
+
+        def chosen(names):
+            return True if names is None else [f for f in schema.names if f in names]
+
+        self._pq = pq.ParquetWriter(self.tmp, schema, use_dictionary=chosen(self.dictionary_columns),
+                                    write_statistics=chosen(self.statistics_columns))
 
     def commit(self) -> None:
         if self._fh is None and self._pq is None:

@@ -95,14 +95,28 @@ def test_scattered_rows_and_a_block_of_one(demo_model):
     _assert_same(demo_model.score_block(one, k=10, introducers=True, katz=False), fast.score_block(demo_model, one))
 
 
+def test_stamps_start_again_before_they_overflow(demo_model, monkeypatch):
+    rows = np.arange(0, 300)
+    want = fast.prune(demo_model, rows, 10, "all")
+    monkeypatch.setattr(fast, "STAMP_LIMIT", 700)  # int32 stamps: cleared and reused after the limit
+    spa, _, first = fast._THREAD.stamps(len(demo_model.context_), 1)
+    assert first + 1 <= 700 and (spa["seen"] < 700).all()
+    for _ in range(3):  # 300 rows a block: the second block past the limit restarts the stamps
+        got = fast.prune(demo_model, rows, 10, "all")
+        for name in ("row", "col", "group", "has_hop", "aggregates", "introducer", "tag_sim"):
+            np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    assert fast._THREAD.stamps(len(demo_model.context_), 1)[2] < 700
+    with pytest.raises(ValueError, match="more than the kernels"):
+        fast._THREAD.stamps(len(demo_model.context_), 701)
+
+
 def test_compiled_graph_stage_equals_two_hop_paths(demo_model):
     ctx = demo_model.context_
     rows = np.arange(0, 400)
     g = fast.graph_arrays(ctx)
     spa, touched, stamp = fast._THREAD.stamps(len(ctx), len(rows))
     ptr, col, cn, ra, aa, tr, rc, intro = fast.compiled().two_hop_block(
-        rows, g["indptr"], g["indices"], g["Wd"], g["Fd"], g["inv_deg"], g["inv_log_deg"], g["intro_ok"],
-        spa, touched, stamp)
+        rows, g["nbr"], g["indices"], g["Wd"], g["Fd"], spa, touched, stamp)
     hop = two_hop_paths(ctx, rows)
     row = np.repeat(np.arange(len(rows)), np.diff(ptr))
     o = np.lexsort((col, row))

@@ -19,9 +19,21 @@ from numba import njit
 _NOGIL = {"nogil": True, "cache": True, "boundscheck": False}
 
 #: Per person, the per-row accumulator of the kernels (one cache line): stamps marking the row's two-hop
-#: people, ties, pool members and two-hop candidates, then the two-hop aggregates.
-SPA = np.dtype([("seen", "i8"), ("tied", "i8"), ("pool", "i8"), ("sel2", "i8"), ("ra", "f8"), ("aa", "f8"),
-                ("tr", "f4"), ("rc", "f4"), ("cn", "i4"), ("intro", "i4")], align=True)
+#: people, ties, pool members and two-hop candidates, then the two-hop aggregates, and the log1p of the AA and
+#: RA weights of the first mutual contact (with one mutual contact, that pair's log1p(aa) and log1p(ra), read
+#: here without a second lookup). Stamps are int32: :func:`~recommender.batch.fast._Scratch.stamps` starts them
+#: again before they overflow.
+SPA = np.dtype([("seen", "i4"), ("tied", "i4"), ("pool", "i4"), ("sel2", "i4"), ("ra", "f8"), ("aa", "f8"),
+                ("laa", "f8"), ("lra", "f8"), ("tr", "f4"), ("rc", "f4"), ("cn", "i4"), ("intro", "i4")], align=True)
+
+#: Per person, what the kernels read of them as a mutual contact ``w`` (one cache line, not seven arrays): where
+#: their ties are (``start:end`` of the CSR), their RA and AA weights ``1 / d`` and ``1 / log d``, the
+#: ``log1p`` of those, and whether they may introduce (1.0 or 0.0, float32 as the trust is).
+NBR = np.dtype([("start", "i8"), ("end", "i8"), ("inv_deg", "f8"), ("inv_log_deg", "f8"), ("l_ra", "f8"),
+                ("l_aa", "f8"), ("intro_ok", "f4"), ("_pad", "f4"), ("_pad2", "f8")], align=True)
+
+#: The stamp fields of each accumulator (set to -1 when it is made or started again).
+STAMPS = {"spa": ("seen", "tied", "pool", "sel2"), "ref": ("seen",)}
 
 #: The reference kernel's accumulator: a stamp and the Adamic-Adar sum.
 REF = np.dtype([("seen", "i8"), ("acc", "f8")], align=True)
@@ -137,17 +149,22 @@ def _kth_insert(top, n, k, x):
 
 
 @njit(**_NOGIL)
-def _accumulate(u, indptr, indices, Wd, Fd, inv_deg, inv_log_deg, intro_ok, stamp, spa, touched):
+def _accumulate(u, nbr, indices, Wd, Fd, stamp, spa, touched):
     """Every path u - w - v: per v the count, RA and AA sums (ascending w, as numpy sums them), max-min trust
-    (the first w reaching it) and recency. Returns the number of people touched (``touched[:t]``)."""
+    (the first w reaching it) and recency, and the first w's log1p weights. Returns the number of people
+    touched (``touched[:t]``). ``nbr`` holds :data:`NBR` records."""
     t = 0
-    for e in range(indptr[u], indptr[u + 1]):
+    nu = nbr[u]
+    for e in range(nu.start, nu.end):
         w = indices[e]
-        wt = Wd[e] * intro_ok[w]  # float32, as the numpy stage computes it
+        nw = nbr[w]
+        wt = Wd[e] * nw.intro_ok  # float32, as the numpy stage computes it
         wf = Fd[e]
-        xr = inv_deg[w]
-        xa = inv_log_deg[w]
-        for e2 in range(indptr[w], indptr[w + 1]):
+        xr = nw.inv_deg
+        xa = nw.inv_log_deg
+        lr = nw.l_ra
+        la = nw.l_aa
+        for e2 in range(nw.start, nw.end):
             v = indices[e2]
             pt = min(wt, Wd[e2])
             pf = min(wf, Fd[e2])
@@ -159,6 +176,8 @@ def _accumulate(u, indptr, indices, Wd, Fd, inv_deg, inv_log_deg, intro_ok, stam
                 r.cn = 1
                 r.ra = xr
                 r.aa = xa
+                r.lra = lr
+                r.laa = la
                 r.tr = pt
                 r.rc = pf
                 r.intro = w
@@ -175,7 +194,7 @@ def _accumulate(u, indptr, indices, Wd, Fd, inv_deg, inv_log_deg, intro_ok, stam
 
 
 @njit(**_NOGIL)
-def two_hop_block(rows, indptr, indices, Wd, Fd, inv_deg, inv_log_deg, intro_ok, spa, touched, stamp0):
+def two_hop_block(rows, nbr, indices, Wd, Fd, spa, touched, stamp0):
     """The graph stage of a block: per (row, person two hops away) CN, RA, AA, trust, recency and introducer.
 
     Returns ``(ptr, col, cn, ra, aa, trust, recency, introducer)``: the pairs of
@@ -187,9 +206,9 @@ def two_hop_block(rows, indptr, indices, Wd, Fd, inv_deg, inv_log_deg, intro_ok,
     total = 0
     for i in range(b):
         u = rows[i]
-        for e in range(indptr[u], indptr[u + 1]):
+        for e in range(nbr[u].start, nbr[u].end):
             w = indices[e]
-            total += indptr[w + 1] - indptr[w]
+            total += nbr[w].end - nbr[w].start
     cap = max(total, 1)
     o_col = np.empty(cap, np.int64)
     o_cn = np.empty(cap, np.int32)
@@ -201,7 +220,7 @@ def two_hop_block(rows, indptr, indices, Wd, Fd, inv_deg, inv_log_deg, intro_ok,
     ptr = np.zeros(b + 1, np.int64)
     m = 0
     for i in range(b):
-        t = _accumulate(rows[i], indptr, indices, Wd, Fd, inv_deg, inv_log_deg, intro_ok, stamp0 + i, spa, touched)
+        t = _accumulate(rows[i], nbr, indices, Wd, Fd, stamp0 + i, spa, touched)
         for j in range(t):
             v = touched[j]
             r = spa[v]

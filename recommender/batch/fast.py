@@ -142,21 +142,29 @@ def _aligned(n: int, dtype: np.dtype) -> np.ndarray:
     return raw[off:off + n * dtype.itemsize].view(dtype)
 
 
+#: Stamps an accumulator hands out before it starts again from 0 (they are stored as int32).
+STAMP_LIMIT = 2**31 - 1
+
+
 class _Scratch(threading.local):
     """Per-thread accumulators of the network's size for the kernels, kept between blocks (rows are marked
     with fresh stamps, so nothing needs clearing)."""
 
     def stamps(self, n: int, b: int, kind: str = "spa") -> tuple[np.ndarray, np.ndarray, int]:
-        """The accumulator of ``kind``, a ``touched`` list and the first of ``b`` fresh stamps (never reused)."""
+        """The accumulator of ``kind``, a ``touched`` list and the first of ``b`` fresh stamps (not used since
+        the accumulator was last cleared: once :data:`STAMP_LIMIT` stamps were given, it is cleared)."""
         nb = compiled()
         store = self.__dict__.setdefault("store", {})
-        if (kind, n) not in store:
-            acc = _aligned(n, nb.SPA if kind == "spa" else nb.REF)
-            for f in acc.dtype.names:
-                if acc.dtype[f] == np.int64:  # the stamps
-                    acc[f] = -1
-            store[(kind, n)] = [acc, np.zeros(n, np.int64), 0]
-        entry = store[(kind, n)]
+        entry = store.get((kind, n))
+        if entry is None:
+            entry = store[(kind, n)] = [_aligned(n, nb.SPA if kind == "spa" else nb.REF), np.zeros(n, np.int64), 0]
+            entry[2] = STAMP_LIMIT
+        if entry[2] + b > STAMP_LIMIT:  # new, or out of stamps: every mark back to "never"
+            if b > STAMP_LIMIT:
+                raise ValueError(f"a block of {b:,} rows is more than the kernels' {STAMP_LIMIT:,} stamps")
+            for f in nb.STAMPS[kind]:
+                entry[0][f] = -1
+            entry[2] = 0
         first = entry[2]
         entry[2] = first + b
         return entry[0], entry[1], first
@@ -168,9 +176,14 @@ _THREAD = _Scratch()
 def graph_arrays(ctx) -> dict:
     """What the kernels read of a context's graph, in the kernels' types (built once, kept with its pools)."""
     if "compiled" not in ctx._pools:
+        nbr = _aligned(len(ctx), compiled().NBR)
+        nbr["start"], nbr["end"] = ctx.indptr64[:-1], ctx.indptr64[1:]
+        nbr["inv_deg"], nbr["inv_log_deg"] = ctx.inv_deg, ctx.inv_log_deg
+        nbr["l_ra"], nbr["l_aa"] = np.log1p(ctx.inv_deg), np.log1p(ctx.inv_log_deg)
+        nbr["intro_ok"] = ctx.introducer_ok
         ctx._pools["compiled"] = {
-            "indptr": ctx.indptr64, "indices": ctx.A.indices, "Wd": ctx.W.data, "Fd": ctx.F.data,
-            "inv_deg": ctx.inv_deg, "inv_log_deg": ctx.inv_log_deg, "intro_ok": ctx.introducer_ok,
+            "nbr": nbr, "indptr": ctx.indptr64, "indices": ctx.A.indices, "Wd": ctx.W.data, "Fd": ctx.F.data,
+            "inv_log_deg": ctx.inv_log_deg,  # the reference kernel's
         }
     return ctx._pools["compiled"]
 
@@ -222,7 +235,6 @@ def _people_arrays(model, n_pool: int) -> dict:
             "p_indptr": P.indptr.astype(np.int64), "p_indices": P.indices.astype(np.int64),
             "p_data": P.data.astype(np.float64), "n_terms": int(P.shape[1]),
             "l_int": l_int, "l_ratio": l_ratio, "l_comp": l_comp,
-            "l_ra": np.log1p(ctx.inv_deg), "l_aa": np.log1p(ctx.inv_log_deg),
         }
     return ctx._pools[key]
 
@@ -261,11 +273,10 @@ def prune(model, rows: np.ndarray, k: int, group: str) -> dict:
     out = nb.prune_block(
         np.asarray(rows, dtype=np.int64), int(k), -1 if group == "all" else GROUPS.index(group),
         int(kw["max_two_hop"]), int(kw["n_similar"]), int(kw["n_market"]),
-        g["indptr"], g["indices"], g["Wd"], g["Fd"], g["inv_deg"], g["inv_log_deg"], g["intro_ok"],
-        p["person"], p["extra"], p["words"], p["affinity"], p["group_table"], p["pt_indptr"], p["pt_indices"],
-        p["pool_indptr"], p["pool_members"], p["p_indptr"], p["p_indices"], p["p_data"], p["n_terms"],
+        g["nbr"], g["indices"], g["Wd"], g["Fd"], p["person"], p["extra"], p["words"], p["affinity"],
+        p["group_table"], p["pt_indptr"], p["pt_indices"], p["pool_indptr"], p["pool_members"], p["p_indptr"], p["p_indices"], p["p_data"], p["n_terms"],
         coef, float(c0), gconst, float(a[col["cand_activity"]]), float(a[col["tag_sim"]]), margin(ctx, a, c0),
-        p["l_int"], p["l_ratio"], p["l_comp"], p["l_ra"], p["l_aa"],
+        p["l_int"], p["l_ratio"], p["l_comp"],
         coef_s, s["component"], s["log1p_clustering"], s["vecs"], s["vals"], s["norm"], spa, touched, stamp0)
     names = ("row", "col", "group", "has_hop", "aggregates", "introducer", "tag_sim", "candidates", "warm")
     return dict(zip(names, out))

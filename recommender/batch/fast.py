@@ -232,7 +232,7 @@ def _people_arrays(model, n_pool: int) -> dict:
             "group_table": _GROUP_TABLE.astype(np.int64),
             "pt_indptr": pool["tags"].indptr.astype(np.int64), "pt_indices": pool["tags"].indices.astype(np.int64),
             "pool_indptr": pool["indptr"].astype(np.int64), "pool_members": pool["members"].astype(np.int64),
-            "p_indptr": P.indptr.astype(np.int64), "p_indices": P.indices.astype(np.int64),
+            "p_indptr": P.indptr.astype(np.int64), "p_indices": P.indices.astype(np.int32),
             "p_data": P.data.astype(np.float64), "n_terms": int(P.shape[1]),
             "l_int": l_int, "l_ratio": l_ratio, "l_comp": l_comp,
         }
@@ -274,7 +274,8 @@ def prune(model, rows: np.ndarray, k: int, group: str) -> dict:
         np.asarray(rows, dtype=np.int64), int(k), -1 if group == "all" else GROUPS.index(group),
         int(kw["max_two_hop"]), int(kw["n_similar"]), int(kw["n_market"]),
         g["nbr"], g["indices"], g["Wd"], g["Fd"], p["person"], p["extra"], p["words"], p["affinity"],
-        p["group_table"], p["pt_indptr"], p["pt_indices"], p["pool_indptr"], p["pool_members"], p["p_indptr"], p["p_indices"], p["p_data"], p["n_terms"],
+        p["group_table"], p["pt_indptr"], p["pt_indices"], p["pool_indptr"], p["pool_members"], p["p_indptr"],
+        p["p_indices"], p["p_data"], p["n_terms"],
         coef, float(c0), gconst, float(a[col["cand_activity"]]), float(a[col["tag_sim"]]), margin(ctx, a, c0),
         p["l_int"], p["l_ratio"], p["l_comp"],
         coef_s, s["component"], s["log1p_clustering"], s["vecs"], s["vals"], s["norm"], spa, touched, stamp0)

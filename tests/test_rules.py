@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from recommender import people as people_rules
+from recommender.meet.features import FEATURE_NAMES
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +52,31 @@ def test_batch_top_reason_is_recommends_first_reason(fitted):
         top = top_reasons(model, X)
         assert [REASON_ORDER[t] if t >= 0 else None for t in top] == [
             r.reasons[0].kind if r.reasons else None for r in recs]
+
+
+def test_batch_reasons_from_contiguous_columns_are_the_matrix_rule(fitted):
+    from recommender.batch.meet import top_reasons
+    from recommender.meet import reasons as rule
+
+    net, model = fitted
+    _, _, X, _ = model.answer_candidates(np.arange(0, 120))
+    assert len(X) > 1000
+    full = model.ranker_.contributions(X)[0]
+    np.testing.assert_array_equal(top_reasons(model, X), rule.top_reasons(X, full))
+    # each kind's weight: its columns summed left to right, the bits of a row sum of those columns
+    want = np.column_stack([full[:, cols].sum(axis=1) for cols in rule._KIND_COLS])
+    np.testing.assert_array_equal(rule.reason_weights(full), want)
+    # ties in weight keep the building order, as the stable sort of recommend does
+    tied = np.zeros((3, len(FEATURE_NAMES)))
+    tied[:, FEATURE_NAMES.index("cn")] = 1
+    tied[:, FEATURE_NAMES.index("complementarity")] = 1
+    c = np.zeros_like(tied)
+    c[:, FEATURE_NAMES.index("cn")] = [1.0, 2.0, 1.0]
+    c[:, FEATURE_NAMES.index("complementarity")] = [1.0, 1.0, 3.0]
+    got = rule.top_reasons(tied, c).tolist()
+    assert got == [rule.reason_order(p, w)[0] for p, w in zip(rule.reasons_present(tied), rule.reason_weights(c))]
+    assert got == [0, 0, 1]
+    assert rule.top_reasons(np.zeros((2, len(FEATURE_NAMES))), np.zeros((2, len(FEATURE_NAMES)))).tolist() == [-1, -1]
 
 
 def test_one_reason_class_per_answer():

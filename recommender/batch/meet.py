@@ -150,8 +150,16 @@ def top_reasons(model, X: np.ndarray) -> np.ndarray:
     """
     if len(X) == 0:
         return np.zeros(0, np.int64)
-    # only the contributions that weigh a reason (the same numbers as recommend's, which computes them all)
-    return reason_rule.top_reasons(X, model.ranker_.contributions(X, columns=reason_rule.WEIGHT_COLUMNS)[0])
+    ranker = model.ranker_
+    if not ranker.per_column:  # trees: every column's contributions at once
+        return reason_rule.top_reasons(X, ranker.contributions(X)[0])
+    # only the contributions that weigh a reason (the same numbers as recommend's, which computes them all),
+    # from those columns gathered once and laid out contiguously
+    cols = reason_rule.WEIGHT_COLUMNS
+    XT = np.ascontiguousarray(X[:, cols].T)
+    value = dict(zip(cols, XT))
+    contrib = {j: ranker.column_contribution(j, value[j]) for j in cols}
+    return reason_rule.top_reasons_of(value.__getitem__, contrib.__getitem__)
 
 
 def score_meet_block(model, rows: np.ndarray, k: int, group: str) -> dict:

@@ -88,6 +88,20 @@ class PairScorer:
         """Probability-like scores in (0, 1), shape (m,)."""
         return _sigmoid(self.decision(X))
 
+    @property
+    def per_column(self) -> bool:
+        """Whether a feature's contributions depend on that feature alone (linear kinds; not trees)."""
+        self._check()
+        return self.kind_ not in _TREE_KINDS
+
+    def column_contribution(self, j: int, x: np.ndarray) -> np.ndarray:
+        """A linear kind's contributions of feature ``j`` with values ``x`` (column ``j`` of :meth:`contributions`,
+        the same bits; a contiguous ``x`` is several times faster than a column of the matrix)."""
+        if not self.per_column:
+            raise ValueError("per-column contributions are for linear rankers; trees need every column")
+        z = transform_column(FEATURE_NAMES[j], x)
+        return ((z - self.mean_[j]) / self.scale_[j]) * self.coef_[j]
+
     def contributions(self, X, columns=None) -> tuple[np.ndarray, np.ndarray]:
         """Per-feature contributions to the log-odds and the baseline.
 
@@ -107,8 +121,7 @@ class PairScorer:
         if columns is not None and self.kind_ not in _TREE_KINDS:
             contrib = np.zeros(X.shape)
             for j in columns:
-                z = transform_column(FEATURE_NAMES[j], X[:, j])
-                contrib[:, j] = ((z - self.mean_[j]) / self.scale_[j]) * self.coef_[j]
+                contrib[:, j] = self.column_contribution(j, X[:, j])
             return contrib, np.full(len(X), self.intercept_)
         Z = _transform(X)
         if self.kind_ not in _TREE_KINDS:

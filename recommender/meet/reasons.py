@@ -61,6 +61,25 @@ class Reason:
     data: dict = field(default_factory=dict)
 
 
+def _present(x) -> list[np.ndarray]:
+    """:func:`reasons_present`'s columns, ``x(j)`` giving feature column ``j`` (only :data:`WEIGHT_COLUMNS`)."""
+    icp = x(_COL["icp_fit"])
+    return [x(_COL["cn"]) > 0, x(_COL["complementarity"]) > 0, icp > 0, (icp <= 0) & (x(_COL["client_overlap"]) > 0),
+            x(_COL["tag_sim"]) > SIMILAR_PROFILE_MIN, x(_COL["cand_activity"]) > np.log1p(ACTIVE_MIN_TIES)]
+
+
+def _weights(c) -> list[np.ndarray]:
+    """:func:`reason_weights`' columns, ``c(j)`` giving the contributions of feature ``j``: each kind's summed
+    left to right, in :data:`REASON_FEATURES`' order (what a row sum of these few columns gives)."""
+    out = []
+    for cols in _KIND_COLS:
+        w = c(cols[0]).copy()
+        for j in cols[1:]:
+            w += c(j)
+        out.append(w)
+    return out
+
+
 def reasons_present(X: np.ndarray) -> np.ndarray:
     """Which reasons each pair has, shape (m, len(REASON_ORDER)), from its features ``X``.
 
@@ -68,20 +87,13 @@ def reasons_present(X: np.ndarray) -> np.ndarray:
     fit does not also get "shared clients".
     """
     X = np.atleast_2d(X)
-    return np.column_stack([
-        X[:, _COL["cn"]] > 0,
-        X[:, _COL["complementarity"]] > 0,
-        X[:, _COL["icp_fit"]] > 0,
-        (X[:, _COL["icp_fit"]] <= 0) & (X[:, _COL["client_overlap"]] > 0),
-        X[:, _COL["tag_sim"]] > SIMILAR_PROFILE_MIN,
-        X[:, _COL["cand_activity"]] > np.log1p(ACTIVE_MIN_TIES),
-    ])
+    return np.column_stack(_present(lambda j: X[:, j]))
 
 
 def reason_weights(contrib: np.ndarray) -> np.ndarray:
     """Each reason's weight (summed contributions of its features), shape (m, len(REASON_ORDER))."""
     contrib = np.atleast_2d(contrib)
-    return np.column_stack([contrib[:, cols].sum(axis=1) for cols in _KIND_COLS])
+    return np.column_stack(_weights(lambda j: contrib[:, j]))
 
 
 def reason_order(present: np.ndarray, weight: np.ndarray) -> list[int]:
@@ -94,7 +106,18 @@ def top_reasons(X: np.ndarray, contrib: np.ndarray) -> np.ndarray:
     """The first reason of each pair (index into :data:`REASON_ORDER`, -1 for none), vectorised."""
     if len(X) == 0:
         return np.zeros(0, np.int64)
-    present = reasons_present(X)
-    w = np.where(present, reason_weights(contrib), -np.inf)
-    best = np.argmax(w, axis=1)  # the first maximum: building order breaks ties, as a stable sort does
-    return np.where(present.any(axis=1), best, -1)
+    return top_reasons_of(lambda j: X[:, j], lambda j: contrib[:, j])
+
+
+def top_reasons_of(x, c) -> np.ndarray:
+    """:func:`top_reasons` from column getters: ``x(j)`` the pairs' feature ``j``, ``c(j)`` its contributions (only
+    :data:`WEIGHT_COLUMNS` are asked for; the batch job passes contiguous columns, several times faster)."""
+    best = None
+    for i, (has, w) in enumerate(zip(_present(x), _weights(c))):  # the first maximum: building order breaks
+        w = np.where(has, w, -np.inf)  # ties, as a stable sort does
+        if best is None:
+            best, top = np.where(has, i, -1), w
+        else:
+            more = w > top
+            best[more], top[more] = i, w[more]
+    return best

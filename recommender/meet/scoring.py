@@ -229,9 +229,10 @@ class MeetScorer:
             off += len(idx)
         kept = np.flatnonzero(keep)
         sv = surv[kept]
-        X = stack_features(cols, sv)  # features of the kept pairs only
-        X[:, _TAG] = tag[kept]
+        X = None
         if rr is not None:  # stage 2 rescores the top M of each (row, group) and keeps the top k
+            X = stack_features(cols, sv)  # features of the kept pairs only
+            X[:, _TAG] = tag[kept]
             s2 = rr.decision(rerank_matrix(ctx, rows, pr[sv], pc[sv], X, logit[kept], list_ids(pr[sv], g[sv]),
                                            rr.used_))
             final = np.zeros(len(sv), dtype=bool)
@@ -242,7 +243,12 @@ class MeetScorer:
         else:
             score = score[kept]
         order = list_order(pr[sv] * len(GROUPS) + g[sv], score, pc[sv])  # np.lexsort((pc, -score, g, pr)), faster
-        sv, X, score = sv[order], X[order], score[order]
+        sv, score = sv[order], score[order]
+        if X is None:  # the kept pairs' features, stacked in the answer's order (not stacked, then reordered)
+            X = stack_features(cols, sv)
+            X[:, _TAG] = tag[kept[order]]
+        else:
+            X = X[order]
         if katz:
             X[:, _KATZ] = katz_scores(ctx, rows, pr[sv], pc[sv], X[:, _CN], np.zeros(len(sv)))
         out = (pr[sv], pc[sv], score, X)

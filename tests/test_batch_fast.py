@@ -227,13 +227,13 @@ def test_selection_helpers_equal_numpy(seed):
         assert cg._select(vals.copy(), m) == np.partition(vals, m)[m]
         k = int(rng.integers(0, n + 3))
         keep = np.zeros(n, bool)
-        cg._topk_keep(vals, np.int64(n), k, keep)
+        cg._topk_keep(vals, np.int64(n), k, keep, np.empty(n))
         want = np.zeros(n, bool)
         want[np.lexsort((np.arange(n), -vals))[:k]] = True
         np.testing.assert_array_equal(keep, want)
         ids = rng.permutation(10 * n)[:n].astype(np.int64)
         keep[:] = False
-        cg._top_lowest(vals, ids, np.int64(n), k, keep)
+        cg._top_lowest(vals, ids, np.int64(n), k, keep, np.empty(n))
         want[:] = False
         want[np.lexsort((ids, -vals))[:k]] = True
         np.testing.assert_array_equal(keep, want)

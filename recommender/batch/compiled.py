@@ -93,10 +93,11 @@ def _spec_codes(pu, u, extra, words, out):
 
 @njit(**_NOGIL)
 def _pool_buffers(cap):
-    """A row's pool candidates: person, tag pre-score, fit, kept, tag counts, group; selection scratch."""
+    """A row's pool candidates: person, tag pre-score, fit, kept, tag counts, group; the three selections'
+    entries and values; selection scratch."""
     return (np.empty(cap, np.int64), np.empty(cap, np.float64), np.empty(cap, np.float64), np.empty(cap, np.bool_),
-            np.empty((cap, 4), np.int64), np.empty(cap, np.int8), np.empty(cap, np.int64),
-            np.empty(cap, np.float64), np.empty(cap, np.bool_))
+            np.empty((cap, 4), np.int64), np.empty(cap, np.int8), np.empty((3, cap), np.int64),
+            np.empty((3, cap), np.float64), np.empty(cap, np.bool_), np.empty(cap, np.float64))
 
 
 @njit(**_NOGIL)
@@ -179,10 +180,11 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
     c2v = np.empty(n_touch, np.int64)  # two-hop candidates of the row
     c2r = np.empty(n_touch, np.float64)
     c2keep = np.empty(n_touch, np.bool_)
+    c2tmp = np.empty(n_touch, np.float64)
     c2t = np.empty((n_touch, 4), np.int64)
     c2g = np.empty(n_touch, np.int8)
     cap_p = 1024
-    pv, ptag, pfit, pkeep, pt4, pg, sub, vals, ks = _pool_buffers(cap_p)  # pool candidates of the row
+    pv, ptag, pfit, pkeep, pt4, pg, sub, vals, ks, tmp = _pool_buffers(cap_p)  # pool candidates of the row
     SL = np.zeros(kspec + 1)
     codes = np.empty(kspec + 1, np.int64)
     Q = np.zeros(n_terms)
@@ -235,7 +237,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
                 c2g[n2] = g
                 n2 += 1
         c2keep[:n2] = False
-        _top_lowest(c2r, c2v, n2, max_two_hop, c2keep)
+        _top_lowest(c2r, c2v, n2, max_two_hop, c2keep, c2tmp)
         n2k = 0
         for j in range(n2):
             if c2keep[j]:
@@ -252,7 +254,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
             tot += pool_indptr[tg + 1] - pool_indptr[tg]
         if cap_p < tot:
             cap_p = 2 * tot
-            pv, ptag, pfit, pkeep, pt4, pg, sub, vals, ks = _pool_buffers(cap_p)
+            pv, ptag, pfit, pkeep, pt4, pg, sub, vals, ks, tmp = _pool_buffers(cap_p)
         warm += _warm_pools(pt_indptr, pt_indices, pool_indptr, pool_members, u, spa, person, s_comp)
         # a member of several pools counts at its last occurrence, as the numpy join keeps it: walk backwards,
         # keep the first seen, then reverse
@@ -304,25 +306,29 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
         # top n_similar by the tag pre-score among tag > 0; top n_market by fit among (other function, not an
         # executive) and among executives, fit > 0; the network's most active people; in pool order
         pkeep[:np_] = False
-        for which in range(3):
-            ns = np.int64(0)  # see n2
-            for j in range(np_):
+        ns0 = ns1 = ns2 = np.int64(0)  # see n2; the three selections' entries, in one pass
+        for j in range(np_):
+            if ptag[j] > 0:
+                sub[0, ns0] = j
+                vals[0, ns0] = ptag[j]
+                ns0 += 1
+            if pfit[j] > 0:
                 pv_ = person[pv[j]]
-                if which == 0:
-                    ok = ptag[j] > 0
-                elif which == 1:
-                    ok = (not pv_.is_exec) and fu != pv_.function and pfit[j] > 0
-                else:
-                    ok = pv_.is_exec and pfit[j] > 0
-                if ok:
-                    sub[ns] = j
-                    vals[ns] = ptag[j] if which == 0 else pfit[j]
-                    ns += 1
+                if pv_.is_exec:
+                    sub[2, ns2] = j
+                    vals[2, ns2] = pfit[j]
+                    ns2 += 1
+                elif fu != pv_.function:
+                    sub[1, ns1] = j
+                    vals[1, ns1] = pfit[j]
+                    ns1 += 1
+        for which in range(3):
+            ns = ns0 if which == 0 else ns1 if which == 1 else ns2
             ks[:ns] = False
-            _topk_keep(vals, ns, n_similar if which == 0 else n_market, ks)
+            _topk_keep(vals[which], ns, n_similar if which == 0 else n_market, ks, tmp)
             for j in range(ns):
                 if ks[j]:
-                    pkeep[sub[j]] = True
+                    pkeep[sub[which, j]] = True
         npk = 0
         for j in range(np_):
             v = pv[j]

@@ -77,16 +77,19 @@ def _select(a, m):
 
 
 @njit(**_NOGIL)
-def _mark_above(vals, cnt, k, keep):
+def _mark_above(vals, cnt, k, keep, tmp):
     """Mark in ``keep`` the entries of ``vals[:cnt]`` above its ``k``-th largest value (all of them, when at most
-    ``k``); returns that value and how many of the entries equal to it are still wanted (0 when all were marked)."""
+    ``k``); returns that value and how many of the entries equal to it are still wanted (0 when all were marked).
+    ``tmp`` (at least ``cnt`` long) is the selection's scratch."""
     if k <= 0 or cnt == 0:
         return 0.0, 0
     if cnt <= k:
         for i in range(cnt):
             keep[i] = True
         return 0.0, 0
-    thr = _select(vals[:cnt].copy(), cnt - k)
+    for i in range(cnt):
+        tmp[i] = vals[i]
+    thr = _select(tmp[:cnt], cnt - k)
     need = k
     for i in range(cnt):
         if vals[i] > thr:
@@ -96,9 +99,10 @@ def _mark_above(vals, cnt, k, keep):
 
 
 @njit(**_NOGIL)
-def _topk_keep(vals, cnt, k, keep):
-    """``keep[:cnt]`` |= the ``k`` largest of ``vals[:cnt]``, ties at the k-th value to the earliest entries."""
-    thr, need = _mark_above(vals, cnt, k, keep)
+def _topk_keep(vals, cnt, k, keep, tmp):
+    """``keep[:cnt]`` |= the ``k`` largest of ``vals[:cnt]``, ties at the k-th value to the earliest entries
+    (``tmp``: scratch, at least ``cnt`` long)."""
+    thr, need = _mark_above(vals, cnt, k, keep, tmp)
     for i in range(cnt):
         if need <= 0:
             break
@@ -108,9 +112,9 @@ def _topk_keep(vals, cnt, k, keep):
 
 
 @njit(**_NOGIL)
-def _top_lowest(vals, ids, cnt, k, keep):
+def _top_lowest(vals, ids, cnt, k, keep, tmp):
     """As :func:`_topk_keep`, ties at the k-th value to the lowest ``ids`` (distinct; entries in any order)."""
-    thr, need = _mark_above(vals, cnt, k, keep)
+    thr, need = _mark_above(vals, cnt, k, keep, tmp)
     if need <= 0:
         return
     n_eq = 0
@@ -247,6 +251,7 @@ def reference_aa_topk(rows, indptr, indices, inv_log_deg, k, ref, touched, stamp
     o_sc = np.empty(b * k, np.float64)
     ptr = np.zeros(b + 1, np.int64)
     vals = np.empty(len(touched), np.float64)
+    tmp = np.empty(len(touched), np.float64)
     keep = np.zeros(len(touched), np.bool_)
     m = 0
     for i in range(b):
@@ -271,7 +276,7 @@ def reference_aa_topk(rows, indptr, indices, inv_log_deg, k, ref, touched, stamp
         for j in range(t):
             vals[j] = ref[touched[j]].acc
             keep[j] = False
-        _topk_keep(vals, t, k, keep)
+        _topk_keep(vals, t, k, keep, tmp)
         for j in range(t):
             if keep[j] and vals[j] >= 0:
                 o_col[m] = touched[j]

@@ -195,7 +195,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
     ng = np.zeros(3, np.int64)
     thr = np.empty(3, np.float64)
     sthr = np.empty(3, np.float64)
-    pa_val = np.zeros(1)  # per-row cache of log1p(d(u) d(v)) by d(v)
+    pa_val, h1_val = np.zeros(1), np.zeros(1)  # per row, by d(v): the degrees' own terms, one mutual contact's
     pa_mark = np.full(1, -1, np.int64)
     warm = 0  # what the cache-warming passes read (returned, so they are not optimised away)
     ln2 = np.log(2.0)
@@ -368,36 +368,37 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
             fv = pv_.function
             ve = pv_.is_exec
             nsv = int(pv_.n_spec)
-            part = c0 + gconst[g] + a_act * pv_.log1p_act
+            # what the degrees alone give, once per row and candidate degree: preferential attachment, the
+            # degree columns (as feature_columns computes them), and a single mutual contact's CN and Jaccard
+            if dv_i >= len(pa_val):
+                pa_val = np.zeros(2 * dv_i + 2)
+                h1_val = np.zeros(2 * dv_i + 2)
+                pa_mark = np.full(2 * dv_i + 2, -1, np.int64)
+            if pa_mark[dv_i] != stamp:
+                pa_mark[dv_i] = stamp
+                x = coef[4] * _log1p(du * dv)
+                if coef_s[0] != 0.0 or coef_s[1] != 0.0:  # degrees are whole numbers below the table's end
+                    d_lo = min(du_i, dv_i)
+                    d_hi = max(du_i, dv_i)
+                    x += coef_s[0] * (l_int[d_lo] if d_lo < n_int else _log1p(np.float64(d_lo)))
+                    x += coef_s[1] * (l_int[d_hi] if d_hi < n_int else _log1p(np.float64(d_hi)))
+                pa_val[dv_i] = x
+                un = max(du_i + dv_i - 1, 1)
+                h1_val[dv_i] = coef[0] * l_int[1] + coef[1] * (l_ratio[1, un] if un < n_rat else _log1p(1.0 / un))
+            part = c0 + gconst[g] + a_act * pv_.log1p_act + pa_val[dv_i]
             if hh:
                 cn_i = int(r.cn)
-                part += coef[0] * (l_int[cn_i] if cn_i < n_int else _log1p(np.float64(cn_i)))
-                un = int(du) + dv_i - cn_i
-                if un < 1:
-                    un = 1
-                part += coef[1] * (l_ratio[cn_i, un] if (cn_i < n_rat and un < n_rat) else _log1p(cn_i / un))
                 if cn_i == 1:  # one mutual contact: its own RA and AA weights, kept with the pair
-                    part += coef[2] * r.laa + coef[3] * r.lra
+                    part += h1_val[dv_i] + coef[2] * r.laa + coef[3] * r.lra
                 else:
+                    part += coef[0] * (l_int[cn_i] if cn_i < n_int else _log1p(np.float64(cn_i)))
+                    un = max(du_i + dv_i - cn_i, 1)
+                    part += coef[1] * (l_ratio[cn_i, un] if (cn_i < n_rat and un < n_rat) else _log1p(cn_i / un))
                     part += coef[2] * _log1p(r.aa) + coef[3] * _log1p(r.ra)
                 if r.tr > 0:
                     part += coef[11] * _log1p(np.float64(r.tr))
                 if r.rc > 0:
                     part += coef[12] * _log1p(np.float64(r.rc))
-            # preferential attachment, once per row and candidate degree
-            if dv_i >= len(pa_val):
-                pa_val = np.zeros(2 * dv_i + 2)
-                pa_mark = np.full(2 * dv_i + 2, -1, np.int64)
-            if pa_mark[dv_i] != stamp:
-                pa_mark[dv_i] = stamp
-                pa_val[dv_i] = _log1p(du * dv)
-            part += coef[4] * pa_val[dv_i]
-            # the structural columns: per-person lookups, as feature_columns computes them
-            if coef_s[0] != 0.0 or coef_s[1] != 0.0:  # degrees are whole numbers below the table's end
-                d_lo = min(du_i, dv_i)
-                d_hi = max(du_i, dv_i)
-                part += coef_s[0] * (l_int[d_lo] if d_lo < n_int else _log1p(np.float64(d_lo)))
-                part += coef_s[1] * (l_int[d_hi] if d_hi < n_int else _log1p(np.float64(d_hi)))
             if coef_s[4] != 0.0 and (hh or s_comp[u] == s_comp[v]):  # a two-hop path: the same component
                 part += coef_s[4] * ln2
             if coef_s[5] != 0.0:  # log1p is increasing: log1p(min) is the min of the log1p's

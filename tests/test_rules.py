@@ -120,3 +120,16 @@ def test_one_trust_rule(fitted):
     frame = np.sort(trust.trust_weights(net)["weight"].to_numpy(float))
     assert len(mine) == len(frame)
     np.testing.assert_allclose(mine, frame, rtol=1e-12)
+
+
+def test_group_codes_are_the_first_maximum_of_the_indicators():
+    from recommender.meet.scoring import _group_codes
+
+    rng = np.random.default_rng(3)
+    X = rng.integers(-1, 3, size=(5000, 6)).astype(float)  # ties, zeros and negatives among the last three
+    X[:7, -3:] = [[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 1], [-1, 0, 0]]
+    gi = X[:, -3:]
+    want = np.where(gi.any(axis=1), gi.argmax(axis=1), -1)
+    np.testing.assert_array_equal(_group_codes(X), want)
+    assert _group_codes(X[:7]).tolist() == [-1, 0, 1, 2, 0, 1, 1]
+    assert _group_codes(np.zeros((0, 6))).shape == (0,)

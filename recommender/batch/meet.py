@@ -171,10 +171,11 @@ def score_meet_block(model, rows: np.ndarray, k: int, group: str) -> dict:
     ``introducer_trust`` and ``reason`` (code, -1 none).
     """
     from recommender.batch import fast
+    from recommender.meet.scoring import _group_codes
 
     rows = np.asarray(rows, dtype=np.int64)
     pr, pc, score, X, intro = fast.score_block(model, rows, k=k, group=group)  # compiled when usable
-    g = np.where(X[:, -3:].any(axis=1), X[:, -3:].argmax(axis=1), -1) if len(X) else np.zeros(0, np.int64)
+    g = _group_codes(X)  # the groups of the kept pairs
     if len(pr):
         new = np.r_[True, (pr[1:] != pr[:-1]) | (g[1:] != g[:-1])]
         first = np.flatnonzero(new)

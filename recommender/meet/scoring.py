@@ -519,6 +519,11 @@ def _check_k_group(k, group) -> None:
 
 
 def _group_codes(X: np.ndarray) -> np.ndarray:
-    gi = X[:, -3:]
-    return np.where(gi.any(axis=1), gi.argmax(axis=1), -1)
+    """Each pair's group (index into GROUPS) from its group indicator columns (the last three), -1 without one:
+    ``argmax`` of the three (the first maximum), column by column (a few times faster on a block)."""
+    a, b, c = X[:, -3], X[:, -2], X[:, -1]
+    second = b > a
+    code = np.where(c > np.where(second, b, a), 2, second.astype(np.int64))
+    code[(a == 0) & (b == 0) & (c == 0)] = -1
+    return code
 

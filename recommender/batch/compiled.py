@@ -255,7 +255,6 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
         if cap_p < tot:
             cap_p = 2 * tot
             pv, ptag, pfit, pkeep, pt4, pg, sub, vals, ks, tmp = _pool_buffers(cap_p)
-        warm += _warm_pools(pt_indptr, pt_indices, pool_indptr, pool_members, u, spa, person, s_comp)
         # a member of several pools counts at its last occurrence, as the numpy join keeps it: walk backwards,
         # keep the first seen, then reverse
         np_ = 0
@@ -536,18 +535,6 @@ def _warm_paths(u, nbr, indices, spa, person):
         for e2 in range(nw.start, nw.end):
             v = indices[e2]
             acc += spa[v].seen + person[v].n_spec
-    return acc
-
-
-@njit(**_NOGIL)
-def _warm_pools(pt_indptr, pt_indices, pool_indptr, pool_members, u, spa, person, comp):
-    """As :func:`_warm_paths`, for u's pool members' accumulator, person record and component label."""
-    acc = 0
-    for q in range(pt_indptr[u], pt_indptr[u + 1]):
-        tg = pt_indices[q]
-        for e in range(pool_indptr[tg], pool_indptr[tg + 1]):
-            v = pool_members[e]
-            acc += spa[v].pool + person[v].n_spec + comp[v]
     return acc
 
 

@@ -95,6 +95,20 @@ def test_scattered_rows_and_a_block_of_one(demo_model):
     _assert_same(demo_model.score_block(one, k=10, introducers=True, katz=False), fast.score_block(demo_model, one))
 
 
+def test_a_count_too_large_for_the_kernels_record_takes_the_numpy_path(demo_model):
+    import copy
+
+    model = copy.deepcopy(demo_model)
+    ctx = model.context_
+    for key in [k for k in ctx._pools if k == "compiled_ok" or (isinstance(k, tuple) and k[0] == "compiled_people")]:
+        del ctx._pools[key]
+    ctx.n_market = ctx.n_market.copy()
+    ctx.n_market[3] = 300  # the record keeps counts in one byte
+    assert fast.path_reason(model) == "a count or code too large for the kernel's record"
+    rows = np.arange(0, 60)
+    _assert_same(model.score_block(rows, k=10, introducers=True, katz=False), fast.score_block(model, rows))
+
+
 def test_stamps_start_again_before_they_overflow(demo_model, monkeypatch):
     rows = np.arange(0, 300)
     want = fast.prune(demo_model, rows, 10, "all")

@@ -38,11 +38,11 @@ _NOGIL = {"nogil": True, "cache": True, "boundscheck": False}
 
 #: Per person, what the kernels read of a candidate, in one 64-byte record (one cache line): the first 64-bit
 #: word of each tag kind's bit mask (specialties, industries, size bands, regions; wider masks keep their other
-#: words in a side array), then the counts and flags.
+#: words in a side array), where their profile row is (``p_start``, ``p_len`` entries), then the counts and flags.
 PERSON = np.dtype([("b_s", "u8"), ("b_i", "u8"), ("b_z", "u8"), ("b_g", "u8"), ("log1p_act", "f8"),
-                   ("deg", "f4"), ("tag_norm", "f4"), ("n_spec", "i2"), ("n_market", "i2"), ("n_ind", "i2"),
-                   ("n_reg", "i2"), ("function", "i2"), ("is_exec", "?"), ("has_region", "?"), ("never", "?"),
-                   ("active", "?")], align=True)
+                   ("deg", "f4"), ("tag_norm", "f4"), ("p_start", "i4"), ("p_len", "u2"), ("n_spec", "u1"),
+                   ("n_market", "u1"), ("n_ind", "u1"), ("n_reg", "u1"), ("function", "i1"), ("is_exec", "?"),
+                   ("has_region", "?"), ("never", "?"), ("active", "?")], align=True)
 
 @njit(**_NOGIL)
 def _group(group_table, ue, ve, fu, fv, sp_, nsu, nsv, ind, size):
@@ -126,14 +126,15 @@ def log1p_tables(max_int, max_ratio):
 @njit(**_NOGIL)
 def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
                 nbr, indices, Wd, Fd, person, extra, words, affinity,
-                group_table, pt_indptr, pt_indices, pool_indptr, pool_members, p_indptr, p_indices, p_data,
+                group_table, pt_indptr, pt_indices, pool_indptr, pool_members, p_indices, p_data,
                 n_terms, coef, c0, gconst, a_act, a_tag, margin, l_int, l_ratio, l_comp,
                 coef_s, s_comp, s_clust, s_vecs, s_vals, s_norm, spa, touched, stamp0):
     """Candidates of a block that may reach the top ``k`` of their (row, group) under the linear ranker.
 
     ``person`` holds :data:`PERSON` records (``extra``: the tag mask words
     past the first, ``words`` per kind), ``spa`` is :data:`SPA` scratch,
-    ``p_*`` the L2-normalised profile rows (CSR). ``coef`` are the ranker's
+    ``p_indices``/``p_data`` the L2-normalised profile rows' entries (a person's from
+    their record's ``p_start``, ``p_len`` of them). ``coef`` are the ranker's
     weights on ``log1p`` of the features in the order ``cn, jaccard, aa, ra,
     pa, complementarity, specialty_affinity, client_overlap, industry_overlap,
     region_overlap, icp_fit, introducer_trust, mutual_recency``; ``gconst``
@@ -450,7 +451,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
             ng[g] += 1
             ntop[g] = _kth_insert(top[g], ntop[g], k, lo[j])
         _thresholds(top, ntop, ng, k, margin, thr, sthr)
-        for q in range(p_indptr[u], p_indptr[u + 1]):
+        for q in range(pu.p_start, pu.p_start + pu.p_len):
             Q[p_indices[q]] = p_data[q]
         # in three passes, so that the profile rows' misses overlap: which rows, a touch of their lines, the dots
         nd = 0
@@ -458,10 +459,10 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
             if _below(lo[j] + tag_span + margin, thr[cg[j]], sthr[cg[j]]):
                 sc[j] = -np.inf
                 continue
-            v = cv[j]
+            pv_ = person[cv[j]]  # in cache: the bound read it
             dj[nd] = j
-            ds[nd] = p_indptr[v]
-            de[nd] = p_indptr[v + 1]
+            ds[nd] = pv_.p_start
+            de[nd] = pv_.p_start + pv_.p_len
             nd += 1
         for d in range(nd):
             for q in range(ds[d], de[d], 8):  # eight 8-byte entries a cache line
@@ -473,7 +474,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
             j = dj[d]
             ct[j] = dot
             sc[j] = lo[j] - tag_span_lo + a_tag * _log1p(dot)
-        for q in range(p_indptr[u], p_indptr[u + 1]):
+        for q in range(pu.p_start, pu.p_start + pu.p_len):
             Q[p_indices[q]] = 0.0
         # per group: the k-th largest log-odds; keep what is within the margin of it
         ntop[:] = 0

@@ -219,9 +219,10 @@ def _people_arrays(model, n_pool: int) -> dict:
         for f, col in (("deg", ctx.deg), ("n_spec", ctx.n_spec), ("n_market", ctx.n_market), ("n_ind", ctx.n_ind),
                        ("n_reg", ctx.n_reg), ("tag_norm", ctx.tag_norm), ("log1p_act", np.log1p(ctx.activity)),
                        ("function", ctx.function), ("is_exec", ctx.is_exec), ("has_region", ctx.has_region),
-                       ("never", ctx.never_suggested), ("active", ctx.active_mask(n_pool))):
+                       ("never", ctx.never_suggested), ("active", ctx.active_mask(n_pool)),
+                       ("p_start", ctx.profile.indptr[:-1]), ("p_len", np.diff(ctx.profile.indptr))):
             rec[f] = col
-            if rec.dtype[f].kind in "fi" and not np.array_equal(rec[f], col):
+            if rec.dtype[f].kind in "fiu" and not np.array_equal(rec[f], col):
                 raise ValueError(f"{f} does not fit the compiled kernel's record")  # usable() says no
         extra = np.ascontiguousarray(np.hstack([p[:, 1:] for p in parts]))
         P = ctx.profile
@@ -232,7 +233,7 @@ def _people_arrays(model, n_pool: int) -> dict:
             "group_table": _GROUP_TABLE.astype(np.int64),
             "pt_indptr": pool["tags"].indptr.astype(np.int64), "pt_indices": pool["tags"].indices.astype(np.int64),
             "pool_indptr": pool["indptr"].astype(np.int64), "pool_members": pool["members"].astype(np.int64),
-            "p_indptr": P.indptr.astype(np.int64), "p_indices": P.indices.astype(np.int32),
+            "p_indices": P.indices.astype(np.int32),
             "p_data": P.data.astype(np.float64), "n_terms": int(P.shape[1]),
             "l_int": l_int, "l_ratio": l_ratio, "l_comp": l_comp,
         }
@@ -274,8 +275,8 @@ def prune(model, rows: np.ndarray, k: int, group: str) -> dict:
         np.asarray(rows, dtype=np.int64), int(k), -1 if group == "all" else GROUPS.index(group),
         int(kw["max_two_hop"]), int(kw["n_similar"]), int(kw["n_market"]),
         g["nbr"], g["indices"], g["Wd"], g["Fd"], p["person"], p["extra"], p["words"], p["affinity"],
-        p["group_table"], p["pt_indptr"], p["pt_indices"], p["pool_indptr"], p["pool_members"], p["p_indptr"],
-        p["p_indices"], p["p_data"], p["n_terms"],
+        p["group_table"], p["pt_indptr"], p["pt_indices"], p["pool_indptr"], p["pool_members"], p["p_indices"],
+        p["p_data"], p["n_terms"],
         coef, float(c0), gconst, float(a[col["cand_activity"]]), float(a[col["tag_sim"]]), margin(ctx, a, c0),
         p["l_int"], p["l_ratio"], p["l_comp"],
         coef_s, s["component"], s["log1p_clustering"], s["vecs"], s["vals"], s["norm"], spa, touched, stamp0)

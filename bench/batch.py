@@ -197,7 +197,7 @@ def _batch_child(model_path: str, block_size: int, naive_sample: int, queue) -> 
 
     def graph(rows):
         spa, touched, stamp = fast._THREAD.stamps(n, len(rows))
-        return nb.two_hop_block(rows, g["nbr"], g["indices"], g["Wd"], g["Fd"], spa, touched, stamp)
+        return nb.two_hop_block(rows, g["nbr"], g["edges"], spa, touched, stamp)
 
     def reference(rows):
         acc, touched, stamp = fast._THREAD.stamps(n, len(rows), "ref")

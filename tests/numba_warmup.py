@@ -71,7 +71,7 @@ def warm() -> str:
     meet_frame(model, k=5, block_size=32)
     g, rows, n = fast.graph_arrays(model.context_), np.arange(0, 8), len(model.context_)
     spa, touched, stamp = fast._THREAD.stamps(n, len(rows))
-    fast.compiled().two_hop_block(rows, g["nbr"], g["indices"], g["Wd"], g["Fd"], spa, touched, stamp)
+    fast.compiled().two_hop_block(rows, g["nbr"], g["edges"], spa, touched, stamp)
     ref, touched, stamp = fast._THREAD.stamps(n, len(rows), "ref")
     fast.compiled().reference_aa_topk(rows, g["indptr"], g["indices"], g["inv_log_deg"], 5, ref, touched, stamp)
     return fast.path_taken(model)

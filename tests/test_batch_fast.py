@@ -130,7 +130,7 @@ def test_compiled_graph_stage_equals_two_hop_paths(demo_model):
     g = fast.graph_arrays(ctx)
     spa, touched, stamp = fast._THREAD.stamps(len(ctx), len(rows))
     ptr, col, cn, ra, aa, tr, rc, intro = fast.compiled().two_hop_block(
-        rows, g["nbr"], g["indices"], g["Wd"], g["Fd"], spa, touched, stamp)
+        rows, g["nbr"], g["edges"], spa, touched, stamp)
     hop = two_hop_paths(ctx, rows)
     row = np.repeat(np.arange(len(rows)), np.diff(ptr))
     o = np.lexsort((col, row))

@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit
 
 from recommender.batch.compiled_graph import (  # noqa: F401  (re-exported: the kernels in one namespace)
-    NBR, REF, SPA, STAMPS, _accumulate, _kth_insert, _popcount, _top_lowest, _topk_keep, reference_aa_topk,
+    EDGE, NBR, REF, SPA, STAMPS, _accumulate, _kth_insert, _popcount, _top_lowest, _topk_keep, reference_aa_topk,
     two_hop_block,
 )
 
@@ -125,7 +125,7 @@ def log1p_tables(max_int, max_ratio):
 
 @njit(**_NOGIL)
 def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
-                nbr, indices, Wd, Fd, person, extra, words, affinity,
+                nbr, edges, person, extra, words, affinity,
                 group_table, pt_indptr, pt_indices, pool_indptr, pool_members, p_indices, p_data,
                 n_terms, coef, c0, gconst, a_act, a_tag, margin, l_int, l_ratio, l_comp,
                 coef_s, s_comp, s_clust, s_vecs, s_vals, s_norm, spa, touched, stamp0):
@@ -140,7 +140,8 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
     region_overlap, icp_fit, introducer_trust, mutual_recency``; ``gconst``
     the log-odds of each group, ``a_act`` the weight of the candidate's
     activity, ``a_tag`` that of the profile similarity. ``l_*`` are
-    :func:`log1p_tables`; ``nbr`` holds :data:`NBR` records (each person as a mutual contact).
+    :func:`log1p_tables`; ``nbr`` holds :data:`NBR` records (each person as a mutual contact), ``edges``
+    :data:`EDGE` records (the ties, in CSR order).
     ``coef_s`` are the weights of the per-person structural columns ``deg_min,
     deg_max, spec, spec_cos, same_component, clust_min, clust_max`` (``spec``
     and ``spec_cos`` as they are, the others through ``log1p``; a zero weight
@@ -213,10 +214,10 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
         nsu = int(pu.n_spec)
         # ties of u (and u itself) are never candidates
         for e in range(nbr[u].start, nbr[u].end):
-            spa[indices[e]].tied = stamp
+            spa[edges[e].col].tied = stamp
         spa[u].tied = stamp
-        warm += _warm_paths(u, nbr, indices, spa, person)
-        t = _accumulate(u, nbr, indices, Wd, Fd, stamp, spa, touched)
+        warm += _warm_paths(u, nbr, edges, spa, person)
+        t = _accumulate(u, nbr, edges, stamp, spa, touched)
         # -- two hops in the wanted group(s): the best max_two_hop by resource allocation (ties: lowest position)
         n2 = np.int64(0)  # not a literal 0: numba would compile _top_lowest twice, for Literal[int](0) and int64
         if max_two_hop > 0:
@@ -526,15 +527,15 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
 
 
 @njit(**_NOGIL)
-def _warm_paths(u, nbr, indices, spa, person):
+def _warm_paths(u, nbr, edges, spa, person):
     """Read the accumulator and person records of everyone two hops from ``u`` in one tight loop, before the
     two-hop pass and the filtering use them: with no branch on what is read, many cache misses are in flight at
     once instead of one at a time. Returns what it read (so the reads are kept)."""
     acc = 0
     for e in range(nbr[u].start, nbr[u].end):
-        nw = nbr[indices[e]]
+        nw = nbr[edges[e].col]
         for e2 in range(nw.start, nw.end):
-            v = indices[e2]
+            v = edges[e2].col
             acc += spa[v].seen + person[v].n_spec
     return acc
 

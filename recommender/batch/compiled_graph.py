@@ -32,6 +32,10 @@ SPA = np.dtype([("seen", "i4"), ("tied", "i4"), ("pool", "i4"), ("sel2", "i4"), 
 NBR = np.dtype([("start", "i8"), ("end", "i8"), ("inv_deg", "f8"), ("inv_log_deg", "f8"), ("l_ra", "f8"),
                 ("l_aa", "f8"), ("intro_ok", "f4"), ("_pad", "f4"), ("_pad2", "f8")], align=True)
 
+#: Per directed tie (CSR order), what the two-hop pass reads of it in one 12-byte record: the other end, the
+#: trust weight and the recency (three arrays read as one stream).
+EDGE = np.dtype([("col", "i4"), ("w", "f4"), ("f", "f4")], align=True)
+
 #: The stamp fields of each accumulator (set to -1 when it is made or started again).
 STAMPS = {"spa": ("seen", "tied", "pool", "sel2"), "ref": ("seen",)}
 
@@ -153,25 +157,27 @@ def _kth_insert(top, n, k, x):
 
 
 @njit(**_NOGIL)
-def _accumulate(u, nbr, indices, Wd, Fd, stamp, spa, touched):
+def _accumulate(u, nbr, edges, stamp, spa, touched):
     """Every path u - w - v: per v the count, RA and AA sums (ascending w, as numpy sums them), max-min trust
     (the first w reaching it) and recency, and the first w's log1p weights. Returns the number of people
-    touched (``touched[:t]``). ``nbr`` holds :data:`NBR` records."""
+    touched (``touched[:t]``). ``nbr`` holds :data:`NBR` records, ``edges`` :data:`EDGE` records."""
     t = 0
     nu = nbr[u]
     for e in range(nu.start, nu.end):
-        w = indices[e]
+        ed = edges[e]
+        w = ed.col
         nw = nbr[w]
-        wt = Wd[e] * nw.intro_ok  # float32, as the numpy stage computes it
-        wf = Fd[e]
+        wt = ed.w * nw.intro_ok  # float32, as the numpy stage computes it
+        wf = ed.f
         xr = nw.inv_deg
         xa = nw.inv_log_deg
         lr = nw.l_ra
         la = nw.l_aa
         for e2 in range(nw.start, nw.end):
-            v = indices[e2]
-            pt = min(wt, Wd[e2])
-            pf = min(wf, Fd[e2])
+            ed2 = edges[e2]
+            v = ed2.col
+            pt = min(wt, ed2.w)
+            pf = min(wf, ed2.f)
             r = spa[v]
             if r.seen != stamp:
                 r.seen = stamp
@@ -198,7 +204,7 @@ def _accumulate(u, nbr, indices, Wd, Fd, stamp, spa, touched):
 
 
 @njit(**_NOGIL)
-def two_hop_block(rows, nbr, indices, Wd, Fd, spa, touched, stamp0):
+def two_hop_block(rows, nbr, edges, spa, touched, stamp0):
     """The graph stage of a block: per (row, person two hops away) CN, RA, AA, trust, recency and introducer.
 
     Returns ``(ptr, col, cn, ra, aa, trust, recency, introducer)``: the pairs of
@@ -211,7 +217,7 @@ def two_hop_block(rows, nbr, indices, Wd, Fd, spa, touched, stamp0):
     for i in range(b):
         u = rows[i]
         for e in range(nbr[u].start, nbr[u].end):
-            w = indices[e]
+            w = edges[e].col
             total += nbr[w].end - nbr[w].start
     cap = max(total, 1)
     o_col = np.empty(cap, np.int64)
@@ -224,7 +230,7 @@ def two_hop_block(rows, nbr, indices, Wd, Fd, spa, touched, stamp0):
     ptr = np.zeros(b + 1, np.int64)
     m = 0
     for i in range(b):
-        t = _accumulate(rows[i], nbr, indices, Wd, Fd, stamp0 + i, spa, touched)
+        t = _accumulate(rows[i], nbr, edges, stamp0 + i, spa, touched)
         for j in range(t):
             v = touched[j]
             r = spa[v]

@@ -181,9 +181,11 @@ def graph_arrays(ctx) -> dict:
         nbr["inv_deg"], nbr["inv_log_deg"] = ctx.inv_deg, ctx.inv_log_deg
         nbr["l_ra"], nbr["l_aa"] = np.log1p(ctx.inv_deg), np.log1p(ctx.inv_log_deg)
         nbr["intro_ok"] = ctx.introducer_ok
+        edges = np.empty(len(ctx.A.indices), compiled().EDGE)  # W and F are float32: the same values
+        edges["col"], edges["w"], edges["f"] = ctx.A.indices, ctx.W.data, ctx.F.data
         ctx._pools["compiled"] = {
-            "nbr": nbr, "indptr": ctx.indptr64, "indices": ctx.A.indices, "Wd": ctx.W.data, "Fd": ctx.F.data,
-            "inv_log_deg": ctx.inv_log_deg,  # the reference kernel's
+            "nbr": nbr, "edges": edges,
+            "indptr": ctx.indptr64, "indices": ctx.A.indices, "inv_log_deg": ctx.inv_log_deg,  # the reference's
         }
     return ctx._pools["compiled"]
 
@@ -274,7 +276,7 @@ def prune(model, rows: np.ndarray, k: int, group: str) -> dict:
     out = nb.prune_block(
         np.asarray(rows, dtype=np.int64), int(k), -1 if group == "all" else GROUPS.index(group),
         int(kw["max_two_hop"]), int(kw["n_similar"]), int(kw["n_market"]),
-        g["nbr"], g["indices"], g["Wd"], g["Fd"], p["person"], p["extra"], p["words"], p["affinity"],
+        g["nbr"], g["edges"], p["person"], p["extra"], p["words"], p["affinity"],
         p["group_table"], p["pt_indptr"], p["pt_indices"], p["pool_indptr"], p["pool_members"], p["p_indices"],
         p["p_data"], p["n_terms"],
         coef, float(c0), gconst, float(a[col["cand_activity"]]), float(a[col["tag_sim"]]), margin(ctx, a, c0),

@@ -163,13 +163,14 @@ class MeetModel(MeetScorer, BaseEstimator):
             if not late_facts:
                 self.people_ = _people_info(net, company)
             del company  # (read again for late facts: not held through the windows either)
-            ties = ties_job.result()
-            release_freed_memory()
+            # the history's span, while the ties are still being encoded (they need neither)
             first, last = history_span(net)
             span = float((np.datetime64(last, "D") - np.datetime64(first, "D")).astype(np.int64)) if first is not None else np.nan
             self.time_scale_ = history_time_scale(np.array([span], dtype=float))  # one for every context
             self.as_of_ = context_day(net)
             self.horizon_ = int(self.horizon_days) if self.horizon_days else history_horizon(first, last, n_windows=self.n_windows)
+            ties = ties_job.result()
+            release_freed_memory()
             # below ONE_GRAPH_AT_A_TIME people the current graph is built while the history windows are replayed
             context_job = None if len(ids) > ONE_GRAPH_AT_A_TIME else pool.submit(
                 _current_context, net, self.profile_, people, ties, self.time_scale_)

@@ -109,6 +109,17 @@ def test_a_count_too_large_for_the_kernels_record_takes_the_numpy_path(demo_mode
     _assert_same(model.score_block(rows, k=10, introducers=True, katz=False), fast.score_block(model, rows))
 
 
+def test_degrees_past_the_table_compute_their_terms(demo_model, monkeypatch):
+    rows = np.arange(100, 500)
+    want = fast.prune(demo_model, rows, 10, "all")
+    assert np.median(demo_model.context_.deg) > 4
+    monkeypatch.setattr(fast, "DEGREE_TABLE", 4)  # most degrees past the table: the kernel computes their terms
+    got = fast.prune(demo_model, rows, 10, "all")
+    for name in ("row", "col", "group", "has_hop", "aggregates", "introducer", "tag_sim"):
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    _assert_same(demo_model.score_block(rows, k=10, introducers=True, katz=False), fast.score_block(demo_model, rows))
+
+
 def test_stamps_start_again_before_they_overflow(demo_model, monkeypatch):
     rows = np.arange(0, 300)
     want = fast.prune(demo_model, rows, 10, "all")

@@ -124,10 +124,33 @@ def log1p_tables(max_int, max_ratio):
 
 
 @njit(**_NOGIL)
+def _degree_terms(du_i, dv_i, coef, coef_s, l_int, l_ratio):
+    """The log-odds terms of two degrees alone: preferential attachment and the degree columns (as
+    feature_columns computes them), and those of a single mutual contact (CN 1, Jaccard ``1 / (du + dv - 1)``)."""
+    x = coef[4] * _log1p(np.float64(du_i) * np.float64(dv_i))
+    if coef_s[0] != 0.0 or coef_s[1] != 0.0:  # degrees are whole numbers below the table's end
+        d_lo, d_hi = min(du_i, dv_i), max(du_i, dv_i)
+        x += coef_s[0] * (l_int[d_lo] if d_lo < len(l_int) else _log1p(np.float64(d_lo)))
+        x += coef_s[1] * (l_int[d_hi] if d_hi < len(l_int) else _log1p(np.float64(d_hi)))
+    un = max(du_i + dv_i - 1, 1)
+    return x, coef[0] * l_int[1] + coef[1] * (l_ratio[1, un] if un < l_ratio.shape[0] else _log1p(1.0 / un))
+
+
+@njit(**_NOGIL)
+def degree_tables(n, coef, coef_s, l_int, l_ratio):
+    """:func:`_degree_terms` of every pair of degrees below ``n`` (two (n, n) tables), for :func:`prune_block`."""
+    t_pa, t_h1 = np.empty((n, n)), np.empty((n, n))
+    for a in range(n):
+        for b in range(n):
+            t_pa[a, b], t_h1[a, b] = _degree_terms(a, b, coef, coef_s, l_int, l_ratio)
+    return t_pa, t_h1
+
+
+@njit(**_NOGIL)
 def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
                 nbr, edges, person, extra, words, affinity,
                 group_table, pt_indptr, pt_indices, pool_indptr, pool_members, p_indices, p_data,
-                n_terms, coef, c0, gconst, a_act, a_tag, margin, l_int, l_ratio, l_comp,
+                n_terms, coef, c0, gconst, a_act, a_tag, margin, l_int, l_ratio, l_comp, t_pa, t_h1,
                 coef_s, s_comp, s_clust, s_vecs, s_vals, s_norm, spa, touched, stamp0):
     """Candidates of a block that may reach the top ``k`` of their (row, group) under the linear ranker.
 
@@ -140,7 +163,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
     region_overlap, icp_fit, introducer_trust, mutual_recency``; ``gconst``
     the log-odds of each group, ``a_act`` the weight of the candidate's
     activity, ``a_tag`` that of the profile similarity. ``l_*`` are
-    :func:`log1p_tables`; ``nbr`` holds :data:`NBR` records (each person as a mutual contact), ``edges``
+    :func:`log1p_tables`, ``t_*`` :func:`degree_tables`; ``nbr`` holds :data:`NBR` records (each person as a mutual contact), ``edges``
     :data:`EDGE` records (the ties, in CSR order).
     ``coef_s`` are the weights of the per-person structural columns ``deg_min,
     deg_max, spec, spec_cos, same_component, clust_min, clust_max`` (``spec``
@@ -197,8 +220,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
     ng = np.zeros(3, np.int64)
     thr = np.empty(3, np.float64)
     sthr = np.empty(3, np.float64)
-    pa_val, h1_val = np.zeros(1), np.zeros(1)  # per row, by d(v): the degrees' own terms, one mutual contact's
-    pa_mark = np.full(1, -1, np.int64)
+    n_tab = t_pa.shape[0]
     warm = 0  # what the cache-warming passes read (returned, so they are not optimised away)
     ln2 = np.log(2.0)
     tag_span_lo = min(a_tag, 0.0) * ln2
@@ -369,28 +391,16 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
             fv = pv_.function
             ve = pv_.is_exec
             nsv = int(pv_.n_spec)
-            # what the degrees alone give, once per row and candidate degree: preferential attachment, the
-            # degree columns (as feature_columns computes them), and a single mutual contact's CN and Jaccard
-            if dv_i >= len(pa_val):
-                pa_val = np.zeros(2 * dv_i + 2)
-                h1_val = np.zeros(2 * dv_i + 2)
-                pa_mark = np.full(2 * dv_i + 2, -1, np.int64)
-            if pa_mark[dv_i] != stamp:
-                pa_mark[dv_i] = stamp
-                x = coef[4] * _log1p(du * dv)
-                if coef_s[0] != 0.0 or coef_s[1] != 0.0:  # degrees are whole numbers below the table's end
-                    d_lo = min(du_i, dv_i)
-                    d_hi = max(du_i, dv_i)
-                    x += coef_s[0] * (l_int[d_lo] if d_lo < n_int else _log1p(np.float64(d_lo)))
-                    x += coef_s[1] * (l_int[d_hi] if d_hi < n_int else _log1p(np.float64(d_hi)))
-                pa_val[dv_i] = x
-                un = max(du_i + dv_i - 1, 1)
-                h1_val[dv_i] = coef[0] * l_int[1] + coef[1] * (l_ratio[1, un] if un < n_rat else _log1p(1.0 / un))
-            part = c0 + gconst[g] + a_act * pv_.log1p_act + pa_val[dv_i]
+            # what the degrees alone give (:func:`degree_tables`, computed for the usual degrees once a model)
+            if du_i < n_tab and dv_i < n_tab:
+                x_pa, x_h1 = t_pa[du_i, dv_i], t_h1[du_i, dv_i]
+            else:
+                x_pa, x_h1 = _degree_terms(du_i, dv_i, coef, coef_s, l_int, l_ratio)
+            part = c0 + gconst[g] + a_act * pv_.log1p_act + x_pa
             if hh:
                 cn_i = int(r.cn)
                 if cn_i == 1:  # one mutual contact: its own RA and AA weights, kept with the pair
-                    part += h1_val[dv_i] + coef[2] * r.laa + coef[3] * r.lra
+                    part += x_h1 + coef[2] * r.laa + coef[3] * r.lra
                 else:
                     part += coef[0] * (l_int[cn_i] if cn_i < n_int else _log1p(np.float64(cn_i)))
                     un = max(du_i + dv_i - cn_i, 1)

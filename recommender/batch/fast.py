@@ -142,6 +142,9 @@ def _aligned(n: int, dtype: np.dtype) -> np.ndarray:
     return raw[off:off + n * dtype.itemsize].view(dtype)
 
 
+#: Degrees below this take their degree-only log-odds terms from a table of every pair (1 MB; hubs compute theirs).
+DEGREE_TABLE = 256
+
 #: Stamps an accumulator hands out before it starts again from 0 (they are stored as int32).
 STAMP_LIMIT = 2**31 - 1
 
@@ -272,6 +275,11 @@ def prune(model, rows: np.ndarray, k: int, group: str) -> dict:
     gconst = np.array([a[col[f]] for f in ("group_peer", "group_adjacent", "group_executive")]) * np.log(2.0)
     g = graph_arrays(ctx)
     p = _people_arrays(model, kw["n_pool"])
+    n_tab = min(DEGREE_TABLE, len(p["l_int"]))
+    key = ("degree_tables", n_tab, coef.tobytes(), coef_s.tobytes())
+    if key not in ctx._pools:  # once per model: the degree-only terms of every pair of usual degrees
+        ctx._pools[key] = nb.degree_tables(n_tab, coef, coef_s, p["l_int"], p["l_ratio"])
+    t_pa, t_h1 = ctx._pools[key]
     spa, touched, stamp0 = _THREAD.stamps(len(ctx), len(rows))
     out = nb.prune_block(
         np.asarray(rows, dtype=np.int64), int(k), -1 if group == "all" else GROUPS.index(group),
@@ -280,7 +288,7 @@ def prune(model, rows: np.ndarray, k: int, group: str) -> dict:
         p["group_table"], p["pt_indptr"], p["pt_indices"], p["pool_indptr"], p["pool_members"], p["p_indices"],
         p["p_data"], p["n_terms"],
         coef, float(c0), gconst, float(a[col["cand_activity"]]), float(a[col["tag_sim"]]), margin(ctx, a, c0),
-        p["l_int"], p["l_ratio"], p["l_comp"],
+        p["l_int"], p["l_ratio"], p["l_comp"], t_pa, t_h1,
         coef_s, s["component"], s["log1p_clustering"], s["vecs"], s["vals"], s["norm"], spa, touched, stamp0)
     names = ("row", "col", "group", "has_hop", "aggregates", "introducer", "tag_sim", "candidates", "warm")
     return dict(zip(names, out))

@@ -163,7 +163,8 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
     region_overlap, icp_fit, introducer_trust, mutual_recency``; ``gconst``
     the log-odds of each group, ``a_act`` the weight of the candidate's
     activity, ``a_tag`` that of the profile similarity. ``l_*`` are
-    :func:`log1p_tables`, ``t_*`` :func:`degree_tables`; ``nbr`` holds :data:`NBR` records (each person as a mutual contact), ``edges``
+    :func:`log1p_tables`, ``t_*`` :func:`degree_tables`; ``nbr`` holds
+    :data:`NBR` records (each person as a mutual contact), ``edges``
     :data:`EDGE` records (the ties, in CSR order).
     ``coef_s`` are the weights of the per-person structural columns ``deg_min,
     deg_max, spec, spec_cos, same_component, clust_min, clust_max`` (``spec``
@@ -231,7 +232,6 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
         pu = person[u]
         fu = pu.function
         ue = pu.is_exec
-        du = np.float64(pu.deg)
         du_i = int(pu.deg)
         nsu = int(pu.n_spec)
         # ties of u (and u itself) are never candidates
@@ -387,7 +387,6 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
             pv_ = person[v]
             hh = r.seen == stamp
             dv_i = int(pv_.deg)
-            dv = np.float64(dv_i)
             fv = pv_.function
             ve = pv_.is_exec
             nsv = int(pv_.n_spec)
@@ -410,6 +409,7 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
                     part += coef[11] * _log1p(np.float64(r.tr))
                 if r.rc > 0:
                     part += coef[12] * _log1p(np.float64(r.rc))
+            # the other structural columns: per-person lookups, as feature_columns computes them
             if coef_s[4] != 0.0 and (hh or s_comp[u] == s_comp[v]):  # a two-hop path: the same component
                 part += coef_s[4] * ln2
             if coef_s[5] != 0.0:  # log1p is increasing: log1p(min) is the min of the log1p's

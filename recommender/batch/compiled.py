@@ -362,6 +362,8 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
                 pg[npk] = pg[j]
                 npk += 1
         # -- bounds of every candidate's log-odds
+        ntop[:] = 0
+        ng[:] = 0
         nc = n2k + npk
         n_cand += nc
         if cap_c < nc:
@@ -434,10 +436,16 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
                 part += coef[5] * (l_comp[sp_, den] if den < n_rat else _log1p(1.0 - sp_ / den))
             den = nsu * nsv
             if den > 0:
-                num = 0.0
-                nv = _spec_codes(pv_, v, extra, words, codes)
-                for q in range(nv):
-                    num += SL[codes[q]]
+                num = 0.0  # v's specialties' lifts, ascending
+                if extra.shape[1] == 0:  # one word of specialties: read its bits in place
+                    xb = pv_.b_s
+                    while xb:
+                        low = xb & (~xb + np.uint64(1))
+                        num += SL[_popcount(low - np.uint64(1))]
+                        xb ^= low
+                else:
+                    for q in range(_spec_codes(pv_, v, extra, words, codes)):
+                        num += SL[codes[q]]
                 part += coef[6] * _log1p(num / den)
             both = ind + size
             d1 = int(pu.n_market) + int(pv_.n_market) - both
@@ -454,13 +462,9 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
                 icp = (1 if ind > 0 else 0) + (1 if size > 0 else 0) + (1 if region_ok else 0)
                 part += coef[10] * l_ratio[icp, 3]
             lo[j] = part + tag_span_lo
-        # per group: the k-th largest lower bound; the profile similarity of what may reach it
-        ntop[:] = 0
-        ng[:] = 0
-        for j in range(nc):
-            g = cg[j]
-            ng[g] += 1
+            ng[g] += 1  # per group: the k-th largest lower bound so far
             ntop[g] = _kth_insert(top[g], ntop[g], k, lo[j])
+        # the profile similarity of what may reach the k-th lower bound
         _thresholds(top, ntop, ng, k, margin, thr, sthr)
         for q in range(pu.p_start, pu.p_start + pu.p_len):
             Q[p_indices[q]] = p_data[q]
@@ -503,12 +507,8 @@ def prune_block(rows, k, gcode, max_two_hop, n_similar, n_market,
                 continue
             if m == cap:
                 cap *= 2
-                o_row = _grow(o_row, cap)
-                o_col = _grow(o_col, cap)
-                o_g = _grow(o_g, cap)
-                o_hh = _grow(o_hh, cap)
-                o_in = _grow(o_in, cap)
-                o_tag = _grow(o_tag, cap)
+                o_row, o_col, o_g = _grow(o_row, cap), _grow(o_col, cap), _grow(o_g, cap)
+                o_hh, o_in, o_tag = _grow(o_hh, cap), _grow(o_in, cap), _grow(o_tag, cap)
                 agg = np.empty((cap, 5), np.float64)
                 for q in range(m):
                     for c in range(5):

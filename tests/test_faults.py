@@ -462,6 +462,10 @@ def _db_file(kind: str, tmp: Path, db: Path) -> Path:
         with Store(db) as s:
             s.backup(tmp / "clean.db")
         return _corrupt_inner_pages(tmp / "clean.db", p)
+    if kind == "text that is not UTF-8":  # what damaged pages can give: the one deterministic case of it
+        with Store(db) as s:
+            s.backup(tmp / "clean3.db")
+        return _sql(tmp / "clean3.db", "UPDATE people SET name = CAST(X'80FF' AS TEXT)")
     if kind == "truncated":
         p = tmp / "trunc.db"
         with Store(db) as s:
@@ -485,6 +489,7 @@ DB_CASES = [
     ("corrupt inner pages", ["stats"], r"corrupt|malformed|not a usable"),
     ("corrupt inner pages", ["meet", "p0001"], r"corrupt|malformed|not a usable"),
     ("corrupt inner pages", ["export", "{tmp}/exp"], r"corrupt|malformed|not a usable"),
+    ("text that is not UTF-8", ["meet", "p0001"], r"is corrupt \(Could not decode to UTF-8 column 'name'\) \(restore a backup"),
     ("truncated", ["stats"], r"corrupt|malformed|not a usable"),
     ("folder", ["stats"], r"is a folder"),
     ("missing folder", ["stats"], r"does not exist"),

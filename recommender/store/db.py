@@ -560,7 +560,10 @@ def sqlite_error(path, exc: BaseException) -> FracnetError:
 
         return FileAccessError(f"cannot write database {path}: it is read-only",
                                hint="check the permissions of the file and its folder")
-    if "malformed" in low or "not a database" in low or "i/o" in low or "corrupt" in low:
+    # text that is not UTF-8 where fracnet wrote only UTF-8 ("Could not decode to UTF-8 column 'id' with text
+    # '...'"): damaged pages; the undecodable text itself is left out of the message
+    if "malformed" in low or "not a database" in low or "i/o" in low or "corrupt" in low or "could not decode" in low:
+        msg = msg.split(" with text ")[0] if "could not decode" in low else msg
         return StoreError(f"database {path} is corrupt ({msg})",
                           hint="restore a backup with 'fracnet restore FILE'")
     return StoreError(f"database {path}: {msg}")

@@ -95,6 +95,30 @@ def test_scattered_rows_and_a_block_of_one(demo_model):
     _assert_same(demo_model.score_block(one, k=10, introducers=True, katz=False), fast.score_block(demo_model, one))
 
 
+def test_tag_masks_wider_than_one_word_give_the_same_answers(demo_model):
+    import copy
+    import dataclasses
+
+    import scipy.sparse as sp
+
+    model = copy.deepcopy(demo_model)
+    ctx = model.context_
+    k = ctx.S.shape[1]
+    width = 150  # the same specialties spread over three 64-bit words, in the same order
+    cols = np.linspace(0, width - 1, k).round().astype(np.int32)
+    assert len(set(cols.tolist())) == k and cols.max() >= 128
+    S = sp.csr_matrix((ctx.S.data, cols[ctx.S.indices], ctx.S.indptr), shape=(len(ctx), width))
+    affinity = np.zeros((width, width))
+    affinity[np.ix_(cols, cols)] = ctx.affinity
+    model.context_ = dataclasses.replace(ctx, S=S, affinity=affinity)
+    assert fast.usable(model)
+    assert fast._people_arrays(model, model._candidate_kw["n_pool"])["extra"].shape[1] == 2  # two more words
+    rows = np.arange(0, 500)
+    wide = model.score_block(rows, k=10, introducers=True, katz=False)
+    _assert_same(wide, fast.score_block(model, rows))
+    _assert_same(demo_model.score_block(rows, k=10, introducers=True, katz=False), wide)  # the same tag sets
+
+
 def test_a_count_too_large_for_the_kernels_record_takes_the_numpy_path(demo_model):
     import copy
 

@@ -82,21 +82,22 @@ def test_score_of_a_row_does_not_depend_on_the_batch(rows):
 
 
 @pytest.mark.parametrize("estimator", ["logistic", "hgb"])
-def test_contributions_of_some_columns_are_those_of_all_columns(rows, estimator):
+def test_one_columns_contributions_are_that_column_of_all_of_them(rows, estimator):
     from recommender.meet.reasons import WEIGHT_COLUMNS
 
     X, y = rows
     r = PairRanker(estimator=estimator).fit(X, y)
     full, base = r.contributions(X)
-    some, base_some = r.contributions(X, columns=WEIGHT_COLUMNS)
     cols = list(WEIGHT_COLUMNS)
-    assert np.array_equal(some[:, cols], full[:, cols]) and np.array_equal(base_some, base)
     assert np.any(full[:, cols] != 0)
-    others = np.setdiff1d(np.arange(F), cols)
-    if estimator == "logistic":  # only the columns asked for are computed
-        assert not some[:, others].any() and np.any(full[:, others] != 0)
-    else:  # the trees compute every column
-        assert np.array_equal(some, full)
+    if estimator == "logistic":  # a column alone, from a contiguous copy: the same bits
+        assert r.per_column
+        for j in cols:
+            assert np.array_equal(r.column_contribution(j, np.ascontiguousarray(X[:, j])), full[:, j])
+    else:  # the trees need every column
+        assert not r.per_column
+        with pytest.raises(ValueError, match="trees need every column"):
+            r.column_contribution(cols[0], X[:, cols[0]])
 
 
 @pytest.mark.parametrize("estimator", ["hgb", "blend"])

@@ -102,11 +102,9 @@ class PairScorer:
         z = transform_column(FEATURE_NAMES[j], x)
         return ((z - self.mean_[j]) / self.scale_[j]) * self.coef_[j]
 
-    def contributions(self, X, columns=None) -> tuple[np.ndarray, np.ndarray]:
-        """Per-feature contributions to the log-odds and the baseline.
-
-        ``columns`` (positions in :data:`FEATURE_NAMES`): for linear kinds, only those columns are computed (the
-        same numbers, column by column) and the others are 0; tree kinds compute every column.
+    def contributions(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Per-feature contributions to the log-odds and the baseline (one column alone, for linear kinds:
+        :meth:`column_contribution`).
 
         Returns
         -------
@@ -118,13 +116,8 @@ class PairScorer:
         """
         self._check()
         X = np.asarray(X, dtype=float)
-        if columns is not None and self.kind_ not in _TREE_KINDS:
-            contrib = np.zeros(X.shape)
-            for j in columns:
-                contrib[:, j] = self.column_contribution(j, X[:, j])
-            return contrib, np.full(len(X), self.intercept_)
         Z = _transform(X)
-        if self.kind_ not in _TREE_KINDS:
+        if self.per_column:
             contrib = ((Z - self.mean_) / self.scale_) * self.coef_
             return contrib, np.full(len(Z), self.intercept_)
         m, f = Z.shape

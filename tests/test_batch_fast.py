@@ -68,6 +68,35 @@ def test_compiled_blocks_equal_the_numpy_path(demo_model, group, k):
         _assert_same(want, fast.score_block(demo_model, rows, k=k, group=group))
 
 
+def test_kept_columns_are_the_matrix_columns_bit_for_bit(demo_model):
+    """The batch job reads the compiled path's features a column at a time (KeptColumns, no matrix): each column,
+    and the matrix it stacks, are the stacked matrix's, bit for bit; the groups, trust and reasons from them too."""
+    from recommender.batch.meet import top_reasons
+    from recommender.meet.features import FEATURE_NAMES
+    from recommender.meet.scoring import KeptColumns, _group_codes, feature_column
+
+    import copy
+
+    model = copy.copy(demo_model)  # stage 1 alone (a stage 2 reranks from the matrix, which it then returns)
+    model.reranker_ = None
+    rows = np.arange(100, 800)
+    pr, pc, score, X, intro = fast.score_block(model, rows)
+    pr2, pc2, score2, cols, intro2 = fast.score_block(model, rows, stacked=False)
+    assert isinstance(cols, KeptColumns) and len(cols) == len(X) > 1000
+    for a, b in ((pr, pr2), (pc, pc2), (score, score2), (intro, intro2)):
+        np.testing.assert_array_equal(a, b)
+    for j in range(len(FEATURE_NAMES)):
+        np.testing.assert_array_equal(cols.column(j), X[:, j], err_msg=FEATURE_NAMES[j])
+        assert cols.column(j).flags.c_contiguous
+    np.testing.assert_array_equal(cols.column(-1), X[:, -1])
+    np.testing.assert_array_equal(cols.matrix(), X)
+    np.testing.assert_array_equal(feature_column(cols, 5), feature_column(X, 5))
+    np.testing.assert_array_equal(_group_codes(cols), _group_codes(X))
+    assert len(set(_group_codes(X).tolist())) == 3
+    np.testing.assert_array_equal(top_reasons(model, cols), top_reasons(model, X))
+    assert isinstance(fast.score_block(demo_model, rows, stacked=False)[3], np.ndarray)  # with stage 2
+
+
 def test_compiled_path_keeps_few_pairs_but_every_top_pair(demo_model):
     rows = np.arange(0, 500)
     kept = fast.prune(demo_model, rows, demo_model.stage1_k(10), "all")  # stage 1's top M when stage 2 reranks

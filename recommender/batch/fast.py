@@ -294,8 +294,11 @@ def prune(model, rows: np.ndarray, k: int, group: str) -> dict:
     return dict(zip(names, out))
 
 
-def score_block(model, rows: np.ndarray, k: int = 10, group: str = "all"):
-    """``model.score_block(rows, k, group, introducers=True, katz=False)``, on the compiled path when usable."""
+def score_block(model, rows: np.ndarray, k: int = 10, group: str = "all", stacked: bool = True):
+    """``model.score_block(rows, k, group, introducers=True, katz=False)``, on the compiled path when usable.
+
+    ``stacked=False``: on the compiled path the features come as :class:`~recommender.meet.scoring.KeptColumns`
+    (the same values, a column at a time; the numpy path gives the matrix either way)."""
     rows = np.asarray(rows, dtype=np.int64)
     why = path_reason(model)
     if why or len(rows) == 0:
@@ -312,4 +315,4 @@ def score_block(model, rows: np.ndarray, k: int = 10, group: str = "all"):
     tags = tag_counts(model.context_, rows, pr, pc)
     tags["group"] = r["group"]
     return model._rank_candidates(rows, pr, pc, hop, hidx, tags, k, introducers=True, katz=False,
-                                  tag_sim=r["tag_sim"])
+                                  tag_sim=r["tag_sim"], stacked=stacked)

@@ -143,21 +143,25 @@ def meet_rows(model, person_ids=None, *, include_opted_out: bool = False) -> np.
     return rows
 
 
-def top_reasons(model, X: np.ndarray) -> np.ndarray:
+def top_reasons(model, X) -> np.ndarray:
     """The kind of the first reason ``recommend`` would give each pair (index into ``REASON_ORDER``, -1 none).
 
-    The reason rule itself is :mod:`recommender.meet.reasons`, shared with ``recommend``.
+    ``X``: the pairs' features, a matrix or :class:`~recommender.meet.scoring.KeptColumns`. The reason rule
+    itself is :mod:`recommender.meet.reasons`, shared with ``recommend``.
     """
+    from recommender.meet.scoring import KeptColumns
+
     if len(X) == 0:
         return np.zeros(0, np.int64)
     ranker = model.ranker_
     if not ranker.per_column:  # trees: every column's contributions at once
+        X = X.matrix() if isinstance(X, KeptColumns) else X
         return reason_rule.top_reasons(X, ranker.contributions(X)[0])
     # only the contributions that weigh a reason (the same numbers as recommend's, which computes them all),
-    # from those columns gathered once and laid out contiguously
+    # from those columns laid out contiguously (gathered once from a matrix)
     cols = reason_rule.WEIGHT_COLUMNS
-    XT = np.ascontiguousarray(X[:, cols].T)
-    value = dict(zip(cols, XT))
+    value = ({j: X.column(j) for j in cols} if isinstance(X, KeptColumns)
+             else dict(zip(cols, np.ascontiguousarray(X[:, cols].T))))
     contrib = {j: ranker.column_contribution(j, value[j]) for j in cols}
     return reason_rule.top_reasons_of(value.__getitem__, contrib.__getitem__)
 
@@ -171,10 +175,11 @@ def score_meet_block(model, rows: np.ndarray, k: int, group: str) -> dict:
     ``introducer_trust`` and ``reason`` (code, -1 none).
     """
     from recommender.batch import fast
-    from recommender.meet.scoring import _group_codes
+    from recommender.meet.scoring import _group_codes, feature_column
 
     rows = np.asarray(rows, dtype=np.int64)
-    pr, pc, score, X, intro = fast.score_block(model, rows, k=k, group=group)  # compiled when usable
+    # compiled when usable; the features a column at a time (only a few are read)
+    pr, pc, score, X, intro = fast.score_block(model, rows, k=k, group=group, stacked=False)
     g = _group_codes(X)  # the groups of the kept pairs
     if len(pr):
         new = np.r_[True, (pr[1:] != pr[:-1]) | (g[1:] != g[:-1])]
@@ -185,7 +190,7 @@ def score_meet_block(model, rows: np.ndarray, k: int, group: str) -> dict:
     return {
         "person": rows[pr], "candidate": pc, "group": g.astype(np.int8), "rank": rank.astype(np.int32),
         "score": score.astype(np.float64), "introducer": intro.astype(np.int64),
-        "introducer_trust": X[:, _COL["introducer_trust"]].astype(np.float64),
+        "introducer_trust": feature_column(X, _COL["introducer_trust"]).astype(np.float64),
         "reason": top_reasons(model, X).astype(np.int8),
     }
 

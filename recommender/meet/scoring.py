@@ -186,12 +186,14 @@ class MeetScorer:
         return self._rank_candidates(rows, pr, pc, hop, hidx, tags, k, introducers=introducers, katz=katz)
 
     def _rank_candidates(self, rows, pr, pc, hop, hidx, tags, k, *, introducers: bool, katz: bool,
-                         tag_sim: np.ndarray | None = None):
+                         tag_sim: np.ndarray | None = None, stacked: bool = True):
         """The rest of :meth:`score_block` from a block's candidates (``hop``: their two-hop aggregates).
 
         Any set of candidates holding each (row, group)'s top ``k`` gives the same answer: what is kept depends
         only on each pair's own features (the compiled batch path, :mod:`recommender.batch.fast`, passes fewer,
         with their profile similarity ``tag_sim`` already summed as :func:`block_tag_similarity` sums it).
+        ``stacked=False`` returns the features as :class:`KeptColumns` (the same values, read a column at a
+        time) where no stage 2 or Katz column needs the matrix.
         """
         ctx = self.context_
         b = len(rows)
@@ -244,7 +246,9 @@ class MeetScorer:
             score = score[kept]
         order = list_order(pr[sv] * len(GROUPS) + g[sv], score, pc[sv])  # np.lexsort((pc, -score, g, pr)), faster
         sv, score = sv[order], score[order]
-        if X is None:  # the kept pairs' features, stacked in the answer's order (not stacked, then reordered)
+        if X is None and not stacked and not katz:  # the columns, read one at a time by the caller
+            X = KeptColumns(cols, sv, tag[kept[order]])
+        elif X is None:  # the kept pairs' features, stacked in the answer's order (not stacked, then reordered)
             X = stack_features(cols, sv)
             X[:, _TAG] = tag[kept[order]]
         else:
@@ -518,10 +522,44 @@ def _check_k_group(k, group) -> None:
         raise UsageError(f"k must be a positive integer, got {k!r}")
 
 
-def _group_codes(X: np.ndarray) -> np.ndarray:
+class KeptColumns:
+    """The kept pairs' features column by column: ``column(j)`` is the matrix's ``X[:, j]`` (the same values),
+    contiguous, taken when first asked for. A caller that reads a few columns (the batch job: the groups, the
+    introducer's trust, the reasons' columns) skips stacking the whole matrix; :meth:`matrix` stacks it."""
+
+    def __init__(self, cols: dict, idx: np.ndarray, tag: np.ndarray):
+        self._cols, self._idx, self._tag = cols, idx, np.asarray(tag, dtype=np.float64)
+        self._taken: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self._idx)
+
+    def column(self, j: int) -> np.ndarray:
+        """``X[:, j]`` (``j`` may count from the end, as a matrix's column does)."""
+        j = j % len(FEATURE_NAMES)
+        if j == _TAG:
+            return self._tag
+        if j not in self._taken:
+            col = np.asarray(self._cols[FEATURE_NAMES[j]], dtype=np.float64)
+            self._taken[j] = np.full(len(self._idx), float(col)) if col.ndim == 0 else col.take(self._idx)
+        return self._taken[j]
+
+    def matrix(self) -> np.ndarray:
+        X = stack_features(self._cols, self._idx)
+        X[:, _TAG] = self._tag
+        return X
+
+
+def feature_column(X, j: int) -> np.ndarray:
+    """Feature ``j`` of the pairs of ``X``, a feature matrix or :class:`KeptColumns`."""
+    return X.column(j) if isinstance(X, KeptColumns) else X[:, j]
+
+
+def _group_codes(X) -> np.ndarray:
     """Each pair's group (index into GROUPS) from its group indicator columns (the last three), -1 without one:
-    ``argmax`` of the three (the first maximum), column by column (a few times faster on a block)."""
-    a, b, c = X[:, -3], X[:, -2], X[:, -1]
+    ``argmax`` of the three (the first maximum), column by column (a few times faster on a block). ``X``: a
+    feature matrix or :class:`KeptColumns`."""
+    a, b, c = (feature_column(X, j) for j in (-3, -2, -1))
     second = b > a
     code = np.where(c > np.where(second, b, a), 2, second.astype(np.int64))
     code[(a == 0) & (b == 0) & (c == 0)] = -1
